@@ -1,0 +1,16 @@
+"""tfx_ext: Keras 3 extensions for training TensorFlow models and shipping them.
+
+Importing `tfx_ext` registers every component under the Keras package name
+`tfx_ext`, so models that use them load with `keras.models.load_model(path)`
+and no `custom_objects`.
+"""
+
+__version__ = "0.1.0"
+
+from tfx_ext import callbacks
+from tfx_ext import layers
+from tfx_ext import losses
+from tfx_ext import metrics
+from tfx_ext import schedules
+
+__all__ = ["__version__", "callbacks", "layers", "losses", "metrics", "schedules"]

@@ -1,0 +1,61 @@
+"""Validation of public arguments, with Keras's own error wording.
+
+Every message names the argument, the expected value and the received one:
+``Invalid value received for argument `rate`. Expected a float between 0 and 1.
+Received: rate=1.5``.
+"""
+
+import numbers
+
+
+def invalid(name, expected, value, error=ValueError):
+    """Builds the standard error for argument `name` (returned, not raised)."""
+    return error(
+        f"Invalid value received for argument `{name}`. Expected {expected}. "
+        f"Received: {name}={value!r}"
+    )
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_number(name, value, low=None, high=None, low_open=False, high_open=False):
+    """Checks that `value` is a real number in the given (optionally open) range."""
+    lo = "(" if low_open else "["
+    hi = ")" if high_open else "]"
+    if low is not None and high is not None:
+        expected = f"a number in {lo}{low}, {high}{hi}"
+    elif low is not None:
+        expected = f"a number {'>' if low_open else '>='} {low}"
+    elif high is not None:
+        expected = f"a number {'<' if high_open else '<='} {high}"
+    else:
+        expected = "a number"
+    if not _is_real(value):
+        raise invalid(name, expected, value, TypeError)
+    if value != value:  # NaN
+        raise invalid(name, expected, value)
+    if low is not None and (value < low or (low_open and value == low)):
+        raise invalid(name, expected, value)
+    if high is not None and (value > high or (high_open and value == high)):
+        raise invalid(name, expected, value)
+    return float(value)
+
+
+def check_int(name, value, minimum=None):
+    """Checks that `value` is an integer, at least `minimum` when given."""
+    expected = "an integer" if minimum is None else f"an integer >= {minimum}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise invalid(name, expected, value, TypeError)
+    if minimum is not None and value < minimum:
+        raise invalid(name, expected, value)
+    return int(value)
+
+
+def check_choice(name, value, choices):
+    """Checks that `value` is one of `choices`."""
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise invalid(name, f"one of {options}", value)
+    return value

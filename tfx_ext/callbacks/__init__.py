@@ -1,0 +1,6 @@
+"""Keras 3 callbacks that Keras core lacks."""
+
+from tfx_ext.callbacks.learning_rate_finder import LearningRateFinder
+from tfx_ext.callbacks.time_stopping import TimeStopping
+
+__all__ = ["LearningRateFinder", "TimeStopping"]

@@ -1,0 +1,15 @@
+"""Keras 3 layers that Keras core lacks (several replace TensorFlow Addons layers)."""
+
+from tfx_ext.layers.dense_transpose import DenseTranspose
+from tfx_ext.layers.maxout import Maxout
+from tfx_ext.layers.squeeze_excitation import SqueezeExcitation
+from tfx_ext.layers.stochastic_depth import StochasticDepth
+from tfx_ext.layers.weight_normalization import WeightNormalization
+
+__all__ = [
+    "DenseTranspose",
+    "Maxout",
+    "SqueezeExcitation",
+    "StochasticDepth",
+    "WeightNormalization",
+]

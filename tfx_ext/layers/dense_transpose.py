@@ -1,0 +1,106 @@
+"""Dense layer tied to another Dense layer's kernel (HOML ch. 17).
+
+Keras 3 core has no tied-weights layer (nor had TFA).
+"""
+
+import keras
+from keras import ops
+from keras.saving import deserialize_keras_object, serialize_keras_object
+
+
+@keras.saving.register_keras_serializable(package="tfx_ext")
+class DenseTranspose(keras.layers.Layer):
+    """A decoder layer that reuses the transpose of an encoder `Dense` kernel.
+
+    Tying a decoder to its encoder halves the weights of an autoencoder and
+    regularizes it. The layer owns only its bias; the kernel is the tied
+    layer's variable, so training updates both.
+
+    The tie survives `model.save("m.keras")` and `keras.models.load_model`
+    when the tied `Dense` is part of the same saved model: Keras's object
+    sharing restores both to the same layer object. (A bare
+    `from_config(get_config())` builds a fresh, untied `Dense`.)
+
+    Args:
+        dense: The `keras.layers.Dense` layer whose kernel is reused.
+        activation: Activation function. Defaults to `None` (linear).
+        use_bias: Whether the layer has its own bias. Defaults to `True`.
+        bias_initializer: Initializer of the bias. Defaults to `"zeros"`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: A tensor whose last axis has `dense.units` features. The output
+            has as many features as `dense`'s input.
+
+    Example:
+
+    >>> encoder = keras.layers.Dense(30, activation="selu")
+    >>> decoder = DenseTranspose(encoder, activation="sigmoid")
+    >>> x = keras.Input((784,))
+    >>> model = keras.Model(x, decoder(encoder(x)))   # 784 -> 30 -> 784
+    """
+
+    def __init__(
+        self,
+        dense,
+        activation=None,
+        use_bias=True,
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(dense, keras.layers.Dense):
+            raise TypeError(
+                "Invalid value received for argument `dense`. Expected a "
+                f"keras.layers.Dense layer. Received: dense={dense!r}"
+            )
+        self.dense = dense
+        self.activation = keras.activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        if input_shape[-1] is not None and input_shape[-1] != self.dense.units:
+            raise ValueError(
+                f"DenseTranspose tied to '{self.dense.name}' expects inputs "
+                f"with {self.dense.units} features (its units). "
+                f"Received input_shape={input_shape}"
+            )
+        if not self.dense.built:
+            raise ValueError(
+                f"DenseTranspose needs the tied layer '{self.dense.name}' to be "
+                "built first: call it (or the encoder) before the decoder."
+            )
+        self.output_units = self.dense.kernel.shape[0]
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias",
+                shape=(self.output_units,),
+                initializer=self.bias_initializer,
+            )
+
+    def call(self, inputs):
+        outputs = ops.matmul(inputs, ops.transpose(self.dense.kernel))
+        if self.use_bias:
+            outputs = outputs + self.bias
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.dense.kernel.shape[0],)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "dense": serialize_keras_object(self.dense),
+            "activation": keras.activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["dense"] = deserialize_keras_object(config["dense"])
+        return cls(**config)

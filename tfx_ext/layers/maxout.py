@@ -1,0 +1,82 @@
+"""Maxout layer.
+
+Replaces `tfa.layers.Maxout` (same grouping, so ported weights give the same
+outputs). Keras 3 core has no equivalent.
+"""
+
+import keras
+from keras import ops
+
+from tfx_ext.arguments import check_int
+
+
+@keras.saving.register_keras_serializable(package="tfx_ext")
+class Maxout(keras.layers.Layer):
+    """Maxout: the maximum over groups of input features (Goodfellow et al., 2013).
+
+    The `C` features on `axis` are split into `num_units` outputs; output unit
+    `j` is the maximum of input features `j, j + num_units, j + 2 * num_units,
+    ...` (the grouping `tfa.layers.Maxout` used). Put it after a `Dense` or
+    convolution with `num_units * k` units to get a maxout unit of `k` pieces.
+
+    Args:
+        num_units: Number of output units. Must divide the size of `axis`.
+        axis: The feature axis. Defaults to `-1`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: A tensor whose size on `axis` is a multiple of `num_units`.
+
+    Example:
+
+    >>> x = np.array([[1.0, 5.0, 3.0, 2.0]])
+    >>> Maxout(num_units=2)(x)   # max(1, 3), max(5, 2)
+    [[3.0, 5.0]]
+    """
+
+    def __init__(self, num_units, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.num_units = check_int("num_units", num_units, minimum=1)
+        self.axis = check_int("axis", axis)
+
+    def _resolve_axis(self, rank):
+        axis = self.axis + rank if self.axis < 0 else self.axis
+        if not 0 < axis < rank:
+            raise ValueError(
+                f"Invalid value received for argument `axis`. Expected a "
+                f"non-batch axis of an input of rank {rank}. "
+                f"Received: axis={self.axis}"
+            )
+        return axis
+
+    def build(self, input_shape):
+        axis = self._resolve_axis(len(input_shape))
+        channels = input_shape[axis]
+        if channels is None:
+            raise ValueError(
+                f"Maxout needs a known size on axis {self.axis}. "
+                f"Received input_shape={input_shape}"
+            )
+        if channels % self.num_units:
+            raise ValueError(
+                f"Invalid value received for argument `num_units`. Expected a "
+                f"divisor of the input size on axis {self.axis} ({channels}). "
+                f"Received: num_units={self.num_units}"
+            )
+
+    def call(self, inputs):
+        shape = list(ops.shape(inputs))
+        axis = self._resolve_axis(len(shape))
+        pieces = shape[axis] // self.num_units
+        grouped = shape[:axis] + [pieces, self.num_units] + shape[axis + 1 :]
+        grouped[0] = -1
+        return ops.max(ops.reshape(inputs, grouped), axis=axis)
+
+    def compute_output_shape(self, input_shape):
+        axis = self._resolve_axis(len(input_shape))
+        shape = list(input_shape)
+        shape[axis] = self.num_units
+        return tuple(shape)
+
+    def get_config(self):
+        return {**super().get_config(), "num_units": self.num_units, "axis": self.axis}

@@ -1,0 +1,70 @@
+"""Pinball (quantile) loss.
+
+Replaces `tfa.losses.PinballLoss`; also takes one quantile per output column,
+so one model predicts several quantiles at once. Keras 3 core has no
+quantile loss.
+"""
+
+import keras
+from keras import ops
+
+from tfx_ext.arguments import check_number, invalid
+
+
+def pinball_loss(y_true, y_pred, tau=0.5):
+    """Mean pinball loss over the last axis: `max(tau * d, (tau - 1) * d)`, `d = y_true - y_pred`.
+
+    `tau` is a float or a sequence broadcast over the last axis of `y_pred`.
+    """
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = ops.cast(y_true, y_pred.dtype)
+    tau = ops.cast(ops.convert_to_tensor(tau), y_pred.dtype)
+    delta = y_true - y_pred
+    return ops.mean(ops.maximum(tau * delta, (tau - 1.0) * delta), axis=-1)
+
+
+def _check_tau(tau):
+    if isinstance(tau, (list, tuple)):
+        if not tau:
+            raise invalid("tau", "a float in [0, 1] or a non-empty list of them", tau)
+        return [check_number("tau", t, 0.0, 1.0) for t in tau]
+    return check_number("tau", tau, 0.0, 1.0)
+
+
+@keras.saving.register_keras_serializable(package="tfx_ext")
+class PinballLoss(keras.losses.Loss):
+    """Pinball loss for quantile regression (Koenker & Bassett, 1978).
+
+    Minimizing it makes `y_pred` the `tau`-quantile of `y_true` given the
+    inputs: under-prediction costs `tau` per unit, over-prediction `1 - tau`.
+    `tau=0.5` is half the mean absolute error.
+
+    Args:
+        tau: The quantile, a float in `[0, 1]`, or a list with one quantile
+            per column of `y_pred` (e.g. `[0.1, 0.5, 0.9]` for an interval and
+            its median). Defaults to `0.5`.
+        reduction: Type of reduction. Defaults to `"sum_over_batch_size"`.
+        name: Optional name for the loss instance.
+        dtype: The dtype of the loss's computations.
+
+    Example:
+
+    >>> model.compile(optimizer="adam", loss=PinballLoss(tau=[0.1, 0.5, 0.9]))
+    """
+
+    def __init__(self, tau=0.5, reduction="sum_over_batch_size", name="pinball_loss", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.tau = _check_tau(tau)
+
+    def call(self, y_true, y_pred):
+        if isinstance(self.tau, list) and y_pred.shape[-1] not in (None, len(self.tau)):
+            raise ValueError(
+                f"PinballLoss has {len(self.tau)} quantiles (tau={self.tau}) but "
+                f"y_pred has {y_pred.shape[-1]} columns: expected one per quantile."
+            )
+        if len(y_true.shape) == len(y_pred.shape) - 1:
+            y_true = ops.expand_dims(y_true, -1)
+        return pinball_loss(y_true, y_pred, self.tau)
+
+    def get_config(self):
+        return {**super().get_config(), "tau": self.tau}

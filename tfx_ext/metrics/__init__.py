@@ -1,0 +1,8 @@
+"""Keras 3 metrics that Keras core lacks (several replace TensorFlow Addons metrics)."""
+
+from tfx_ext.metrics.cohen_kappa import CohenKappa
+from tfx_ext.metrics.hamming import HammingLoss
+from tfx_ext.metrics.huber import HuberMetric
+from tfx_ext.metrics.matthews_correlation import MatthewsCorrelationCoefficient
+
+__all__ = ["CohenKappa", "HammingLoss", "HuberMetric", "MatthewsCorrelationCoefficient"]

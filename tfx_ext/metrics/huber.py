@@ -1,0 +1,36 @@
+"""Streaming Huber metric.
+
+Keras 3 has the Huber *loss* (`keras.losses.Huber`) but no Huber metric;
+`tfa` had none either. This one is exact over a whole epoch.
+"""
+
+import keras
+
+from tfx_ext.arguments import check_number
+
+
+@keras.saving.register_keras_serializable(package="tfx_ext")
+class HuberMetric(keras.metrics.MeanMetricWrapper):
+    """Mean Huber loss over every example seen, not the mean of batch means.
+
+    Keeps the sum of per-example Huber losses and the (weighted) number of
+    examples, so uneven batches (a short last batch) are counted right.
+
+    Args:
+        threshold: The point where the loss turns from quadratic to linear,
+            a float > 0 (the `delta` of `keras.losses.Huber`). Defaults to `1.0`.
+        name: Name of the metric instance.
+        dtype: Dtype of the result.
+
+    Example:
+
+    >>> model.compile(loss=keras.losses.Huber(2.0), metrics=[HuberMetric(2.0)])
+    """
+
+    def __init__(self, threshold=1.0, name="huber_metric", dtype=None):
+        threshold = check_number("threshold", threshold, low=0.0, low_open=True)
+        super().__init__(fn=keras.losses.huber, name=name, dtype=dtype, delta=threshold)
+        self.threshold = threshold
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}

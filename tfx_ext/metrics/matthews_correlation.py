@@ -1,0 +1,55 @@
+"""Matthews correlation coefficient.
+
+Replaces `tfa.metrics.MatthewsCorrelationCoefficient`, for binary and
+multiclass problems. Keras 3 core has no MCC.
+"""
+
+import keras
+from keras import ops
+
+from tfx_ext.metrics.confusion_matrix import ConfusionMatrixMetric
+
+
+@keras.saving.register_keras_serializable(package="tfx_ext")
+class MatthewsCorrelationCoefficient(ConfusionMatrixMetric):
+    """Matthews correlation coefficient (Gorodkin's multiclass form).
+
+    A correlation in `[-1, 1]` between true and predicted classes that stays
+    informative on imbalanced data; equal to `sklearn.metrics.matthews_corrcoef`.
+    It is 0 when undefined (a single true or predicted class).
+
+    Args:
+        num_classes: Number of classes, an integer >= 2.
+        threshold: For binary problems given as one probability per example,
+            the probability above which the class is 1. Defaults to `0.5`.
+        name: Name of the metric instance.
+        dtype: Dtype of the result.
+
+    Labels and predictions may be class ids, one-hot rows or score rows of
+    size `num_classes` (their argmax is the class).
+
+    Example:
+
+    >>> model.compile(loss="binary_crossentropy",
+    ...               metrics=[MatthewsCorrelationCoefficient(num_classes=2)])
+    """
+
+    def __init__(self, num_classes, threshold=0.5, name="matthews_correlation_coefficient", dtype=None):
+        super().__init__(num_classes, threshold=threshold, name=name, dtype=dtype)
+
+    def result(self):
+        confusion = self.confusion
+        true_counts = ops.sum(confusion, axis=1)
+        pred_counts = ops.sum(confusion, axis=0)
+        total = ops.sum(confusion)
+        correct = ops.trace(confusion)
+        covariance = correct * total - ops.sum(true_counts * pred_counts)
+        pred_variance = ops.square(total) - ops.sum(ops.square(pred_counts))
+        true_variance = ops.square(total) - ops.sum(ops.square(true_counts))
+        denominator = pred_variance * true_variance
+        mcc = ops.where(
+            denominator > 0,
+            covariance / ops.sqrt(ops.where(denominator > 0, denominator, 1.0)),
+            0.0,
+        )
+        return ops.cast(mcc, self.dtype)
