@@ -1,5 +1,6 @@
 """Gradient check: autodiff against central finite differences ("Hands-On ML" App. D)."""
 
+import keras
 import numpy as np
 
 
@@ -83,7 +84,7 @@ def check_gradients(fn, inputs, epsilon=1e-6, seed=0):
         errors[f"input_{i}"] = _relative_error(analytic, numeric)
 
     for variable, grad in zip(variables, grads[len(arrays):]):
-        value = np.array(variable)
+        value = np.array(keras.ops.convert_to_numpy(variable))
         numeric = np.zeros_like(value)
         for index in np.ndindex(value.shape):
             original = value[index]

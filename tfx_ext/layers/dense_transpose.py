@@ -17,9 +17,12 @@ class DenseTranspose(keras.layers.Layer):
     layer's variable, so training updates both.
 
     The tie survives `model.save("m.keras")` and `keras.models.load_model`
-    when the tied `Dense` is part of the same saved model: Keras's object
-    sharing restores both to the same layer object. (A bare
-    `from_config(get_config())` builds a fresh, untied `Dense`.)
+    when the tied `Dense` is a layer of the same (functional or Sequential)
+    model: Keras's object sharing restores both to the same layer object.
+    Keep encoder and decoder layers in one flat model: Keras 3.15 does not
+    restore sharing for a `Dense` nested in a sub-model (loading then fails
+    with "expected 2 variables, but received 0"). A bare
+    `from_config(get_config())` builds a fresh, untied `Dense`.
 
     Args:
         dense: The `keras.layers.Dense` layer whose kernel is reused.

@@ -48,7 +48,11 @@ class StochasticDepth(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def _check_inputs(self, shapes):
-        if not isinstance(shapes, (list, tuple)) or len(shapes) != 2:
+        if (
+            not isinstance(shapes, (list, tuple))
+            or len(shapes) != 2
+            or not all(isinstance(s, (list, tuple)) for s in shapes)
+        ):
             raise ValueError(
                 "StochasticDepth expects a list [shortcut, residual] of two "
                 f"tensors. Received: {shapes}"

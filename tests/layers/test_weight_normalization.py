@@ -1,0 +1,109 @@
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tests.datasets import digits
+from tests.gradients import assert_gradients_match
+from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
+from tfx_ext.layers import WeightNormalization
+
+
+class WeightNormalizationTest(tf.test.TestCase):
+    def setUp(self):
+        keras.utils.set_random_seed(0)
+        self.rng = np.random.default_rng(0)
+
+    def test_starts_out_computing_what_the_wrapped_layer_computed(self):
+        for inner, x in [
+            (keras.layers.Dense(5, activation="relu"), self.rng.standard_normal((4, 3))),
+            (keras.layers.Conv2D(4, 3, padding="same"), self.rng.standard_normal((2, 6, 6, 3))),
+            (keras.layers.Conv1D(4, 2, strides=2), self.rng.standard_normal((2, 8, 3))),
+        ]:
+            x = x.astype("float32")
+            inner.build(x.shape)
+            expected = inner(x)
+            self.assertAllClose(WeightNormalization(inner)(x), expected, atol=1e-5)
+
+    def test_kernel_is_g_times_unit_direction(self):
+        layer = WeightNormalization(keras.layers.Dense(3, bias_initializer="ones"))
+        x = self.rng.standard_normal((4, 2)).astype("float32")
+        layer(x)
+        layer.g.assign([0.5, 2.0, -1.0])
+        v = np.asarray(layer.layer.kernel)
+        w = v / np.linalg.norm(v, axis=0) * np.array([0.5, 2.0, -1.0])
+        self.assertAllClose(layer(x), x @ w + 1.0, atol=1e-5)
+        # Scaling v does not change the output: only its direction counts.
+        layer.layer.kernel.assign(v * 7.0)
+        self.assertAllClose(layer(x), x @ w + 1.0, atol=1e-5)
+
+    def test_conv_channels_first(self):
+        inner = keras.layers.Conv2D(3, 2, data_format="channels_first")
+        x = self.rng.standard_normal((2, 4, 5, 5)).astype("float32")
+        inner.build(x.shape)
+        expected = np.asarray(inner(x))
+        layer = WeightNormalization(inner)
+        layer(x)
+        layer.g.assign(2.0 * np.asarray(layer.g))  # doubles the kernel
+        bias = np.asarray(inner.bias).reshape(1, 3, 1, 1)
+        self.assertAllClose(layer(x), 2.0 * (expected - bias) + bias, atol=1e-4)
+
+    def test_data_init_normalizes_first_batch_then_stays(self):
+        x = (3.0 + 5.0 * self.rng.standard_normal((256, 6))).astype("float32")
+        layer = WeightNormalization(keras.layers.Dense(4), data_init=True)
+        out = np.asarray(layer(x, training=True))
+        self.assertAllClose(out.mean(axis=0), np.zeros(4), atol=1e-4)
+        self.assertAllClose(out.std(axis=0), np.ones(4), atol=1e-3)
+        g = np.asarray(layer.g)
+        layer(x * 10.0, training=True)  # no second initialization
+        self.assertAllClose(layer.g, g)
+        # inference does not initialize
+        fresh = WeightNormalization(keras.layers.Dense(4), data_init=True)
+        fresh(x, training=False)
+        self.assertEqual(float(fresh.initialized), 0.0)
+
+    def test_data_init_conv_normalizes_per_channel(self):
+        x = (2.0 + 3.0 * self.rng.standard_normal((16, 8, 8, 3))).astype("float32")
+        layer = WeightNormalization(keras.layers.Conv2D(5, 3), data_init=True)
+        out = np.asarray(layer(x, training=True))
+        self.assertAllClose(out.mean(axis=(0, 1, 2)), np.zeros(5), atol=1e-4)
+        self.assertAllClose(out.std(axis=(0, 1, 2)), np.ones(5), atol=1e-3)
+
+    def test_trains_on_digits(self):
+        x_train, y_train, x_test, y_test = digits()
+        model = keras.Sequential([
+            keras.Input((64,)),
+            WeightNormalization(keras.layers.Dense(64, activation="relu"), data_init=True),
+            WeightNormalization(keras.layers.Dense(10, activation="softmax")),
+        ])
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.fit(x_train, y_train, epochs=5, batch_size=64, verbose=0)
+        self.assertGreater(model.evaluate(x_test, y_test, verbose=0)[1], 0.93)
+
+    def test_gradients(self):
+        dense = WeightNormalization(keras.layers.Dense(3, activation="tanh", dtype="float64"), dtype="float64")
+        assert_gradients_match(self, dense, self.rng.standard_normal((4, 2)))
+        conv = WeightNormalization(keras.layers.Conv1D(2, 2, dtype="float64"), dtype="float64")
+        assert_gradients_match(self, conv, self.rng.standard_normal((2, 4, 3)))
+
+    def test_bad_arguments(self):
+        with self.assertRaisesRegex(TypeError, r"argument `layer`.*Dense, Conv1D, Conv2D or Conv3D"):
+            WeightNormalization(keras.layers.LSTM(3))
+        with self.assertRaisesRegex(TypeError, r"argument `layer`"):
+            WeightNormalization(keras.layers.Conv2DTranspose(3, 2))
+        with self.assertRaisesRegex(ValueError, r"argument `data_init`.*use_bias=False"):
+            WeightNormalization(keras.layers.Dense(3, use_bias=False), data_init=True)
+
+    def test_serialization(self):
+        layer = WeightNormalization(keras.layers.Dense(4, activation="relu"), data_init=True, name="wn")
+        assert_config_round_trip(self, layer)
+        model = keras.Sequential([
+            keras.Input((6, 6, 2)),
+            WeightNormalization(keras.layers.Conv2D(3, 3)),
+            keras.layers.Flatten(),
+            layer,
+        ])
+        x = self.rng.standard_normal((8, 6, 6, 2)).astype("float32")
+        model.compile("adam", "mse")
+        model.fit(x, np.zeros((8, 4)), epochs=1, verbose=0)
+        loaded = assert_model_round_trip(self, model, x)
+        self.assertEqual(float(loaded.get_layer("wn").initialized), 1.0)
