@@ -1,0 +1,127 @@
+"""Package-level behaviour: registration, fresh-process loading, the CLI, the demo."""
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+import tempfile
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfx_ext
+from tfx_ext import callbacks, layers, losses, metrics, schedules
+
+
+def _public_classes():
+    for module in (layers, losses, metrics, schedules, callbacks):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if isinstance(obj, type):
+                yield obj
+
+
+def _run_python(code):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+class RegistrationTest(tf.test.TestCase):
+    def test_every_public_class_is_registered_under_tfx_ext(self):
+        classes = list(_public_classes())
+        self.assertGreaterEqual(len(classes), 15)
+        for cls in classes:
+            self.assertEqual(keras.saving.get_registered_name(cls), f"tfx_ext>{cls.__name__}")
+
+    def test_cli_lists_components_and_versions(self):
+        from tfx_ext import cli
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            cli.main(["components"])
+        listed = set(out.getvalue().split())
+        self.assertTrue({f"tfx_ext>{c.__name__}" for c in _public_classes()} <= listed)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            cli.main(["version"])
+        self.assertIn(f"tfx_ext {tfx_ext.__version__}", out.getvalue())
+        self.assertIn(f"keras {keras.__version__}", out.getvalue())
+        with self.assertRaises(SystemExit):
+            cli.main(["no-such-command"])
+
+    def test_import_does_not_pull_heavy_optional_packages(self):
+        result = _run_python(
+            "import sys, keras\n"
+            "before = set(sys.modules)\n"
+            "import tfx_ext\n"
+            "heavy = ['keras_tuner', 'tensorflow_model_optimization', 'grpc', "
+            "'ai_edge_litert', 'litert_quantizer', 'sklearn', 'matplotlib', 'tf_keras']\n"
+            "print(sorted(m for m in heavy if m in set(sys.modules) - before))\n"
+        )
+        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+        self.assertEqual(result.stdout.strip().splitlines()[-1], "[]")
+
+
+@pytest.mark.slow
+class FreshProcessLoadTest(tf.test.TestCase):
+    def test_model_with_every_component_loads_in_a_new_process_without_custom_objects(self):
+        keras.utils.set_random_seed(0)
+        x = np.random.default_rng(0).standard_normal((16, 6, 6, 2)).astype("float32")
+        y = (np.arange(16) % 3).astype("int32")
+        inputs = keras.Input((6, 6, 2))
+        h = layers.WeightNormalization(keras.layers.Conv2D(8, 3, padding="same"), data_init=True)(inputs)
+        h = layers.SqueezeExcitation(ratio=4)(h)
+        h = layers.StochasticDepth(0.9)([h, keras.layers.Conv2D(8, 1)(h)])
+        h = keras.layers.Flatten()(h)
+        encoder = keras.layers.Dense(12, name="encoder")
+        code = encoder(h)
+        h = layers.Maxout(6)(layers.DenseTranspose(encoder, name="decoder")(code))
+        outputs = keras.layers.Dense(3, activation="softmax")(h)
+        model = keras.Model(inputs, outputs)
+        model.compile(
+            optimizer=keras.optimizers.SGD(schedules.OneCycle(20, max_rate=0.01)),
+            loss="sparse_categorical_crossentropy",
+            metrics=[
+                metrics.CohenKappa(3, weightage="linear"),
+                metrics.MatthewsCorrelationCoefficient(3),
+                metrics.HammingLoss("multiclass"),
+            ],
+        )
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.keras")
+            model.save(path)
+            np.save(os.path.join(tmp, "x.npy"), x)
+            expected = model.predict(x, verbose=0)
+            result = _run_python(
+                "import numpy as np, keras, tfx_ext\n"
+                f"m = keras.models.load_model({path!r})\n"
+                f"np.save({os.path.join(tmp, 'out.npy')!r}, m.predict(np.load({os.path.join(tmp, 'x.npy')!r}), verbose=0))\n"
+                "print(type(m.optimizer.learning_rate), m.get_layer('decoder').dense is m.get_layer('encoder'))\n"
+            )
+            self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+            self.assertTrue(result.stdout.strip().endswith("True"))
+            self.assertAllClose(np.load(os.path.join(tmp, "out.npy")), expected, atol=1e-6)
+            # And without importing tfx_ext, Keras cannot know the components:
+            result = _run_python(f"import keras\nkeras.models.load_model({path!r})\n")
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn("tfx_ext>", result.stderr)
+
+
+@pytest.mark.slow
+class DemoTest(tf.test.TestCase):
+    def test_demo_trains_an_accurate_model_and_writes_its_report(self):
+        from tfx_ext import demo
+
+        with tempfile.TemporaryDirectory() as tmp:
+            report, results = demo.run(output_dir=tmp, epochs=4)
+            self.assertTrue(os.path.exists(os.path.join(tmp, "report.md")))
+            self.assertTrue(os.path.exists(os.path.join(tmp, "digits_cnn.keras")))
+        self.assertIn("## 3. Test set", report)
+        self.assertGreater(results["accuracy"], 0.9)
+        self.assertAllClose(results["hamming_loss"], 1.0 - results["accuracy"], atol=1e-6)
