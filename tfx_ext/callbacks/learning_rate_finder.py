@@ -22,6 +22,9 @@ class LearningRateFinder(keras.callbacks.Callback):
     Afterwards the model's weights, the optimizer's state and its rate are
     restored, so real training starts from where it was.
 
+    With `steps_per_execution > 1`, Keras calls batch hooks once per group of
+    batches: each recorded point is then a group, run at one rate.
+
     `suggested_rate` is ten times lower than the rate at the lowest smoothed
     loss (the book's rule: a bit below where the loss turns up).
 

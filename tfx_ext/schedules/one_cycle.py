@@ -34,7 +34,8 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
             `max_rate / 10`.
         last_rate: Final rate. Defaults to `start_rate / 1000`.
         annealing_steps: Length of the annealing phase. Defaults to
-            `total_steps // 10 + 1`.
+            `total_steps // 10 + 1` (the book's choice), at most
+            `total_steps - 2`.
         name: Optional name of the schedule.
 
     Example:
@@ -61,7 +62,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
             last_rate = self.start_rate / 1000
         self.last_rate = check_number("last_rate", last_rate, 0.0, self.start_rate)
         if annealing_steps is None:
-            annealing_steps = self.total_steps // 10 + 1
+            annealing_steps = min(self.total_steps // 10 + 1, self.total_steps - 2)
         annealing_steps = check_int("annealing_steps", annealing_steps, minimum=0)
         if self.total_steps - annealing_steps < 2:
             raise invalid(
@@ -81,6 +82,8 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         down = self.max_rate + (self.start_rate - self.max_rate) * (step - half) / half
         anneal_span = max(float(self.total_steps) - cycle_end, 1.0)
         progress = ops.minimum((step - cycle_end) / anneal_span, 1.0)
+        # With no annealing phase (span 0) the rate is last_rate from total_steps on.
+        progress = ops.where(step >= float(self.total_steps), 1.0, progress)
         anneal = self.start_rate + (self.last_rate - self.start_rate) * progress
         return ops.where(step < half, up, ops.where(step < cycle_end, down, anneal))
 
