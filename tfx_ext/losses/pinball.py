@@ -64,6 +64,8 @@ class PinballLoss(keras.losses.Loss):
             )
         if len(y_true.shape) == len(y_pred.shape) - 1:
             y_true = ops.expand_dims(y_true, -1)
+        elif len(y_pred.shape) == len(y_true.shape) - 1 and y_true.shape[-1] == 1:
+            y_pred = ops.expand_dims(y_pred, -1)
         return pinball_loss(y_true, y_pred, self.tau)
 
     def get_config(self):

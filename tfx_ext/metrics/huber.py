@@ -5,6 +5,7 @@ Keras 3 has the Huber *loss* (`keras.losses.Huber`) but no Huber metric;
 """
 
 import keras
+from keras import ops
 
 from tfx_ext.arguments import check_number
 
@@ -31,6 +32,13 @@ class HuberMetric(keras.metrics.MeanMetricWrapper):
         threshold = check_number("threshold", threshold, low=0.0, low_open=True)
         super().__init__(fn=keras.losses.huber, name=name, dtype=dtype, delta=threshold)
         self.threshold = threshold
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = ops.convert_to_tensor(y_pred)
+        if len(y_pred.shape) == 1:
+            # One value per example: `huber` would average the whole batch into one value.
+            y_pred = ops.expand_dims(y_pred, -1)
+        return super().update_state(y_true, y_pred, sample_weight=sample_weight)
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
