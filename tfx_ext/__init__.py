@@ -12,5 +12,16 @@ from tfx_ext import layers
 from tfx_ext import losses
 from tfx_ext import metrics
 from tfx_ext import schedules
+from tfx_ext import selu
+from tfx_ext import uncertainty
 
-__all__ = ["__version__", "callbacks", "layers", "losses", "metrics", "schedules"]
+__all__ = [
+    "__version__",
+    "callbacks",
+    "layers",
+    "losses",
+    "metrics",
+    "schedules",
+    "selu",
+    "uncertainty",
+]

@@ -1,0 +1,334 @@
+"""Self-normalizing networks ("Hands-On ML" ch. 11; Klambauer et al., 2017).
+
+A stack of dense SELU layers keeps its activations at mean 0 and std 1 —
+but only under conditions: a plain sequential stack, LeCun normal
+initialization, standardized inputs, and no BatchNormalization, ordinary
+dropout, l1/l2 regularization or skip connections (AlphaDropout is fine).
+`self_normalizing_mlp` builds such a net; `check_self_normalizing` checks a
+model against every condition; `activation_statistics` shows whether the
+normalization holds, layer by layer.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext.layers.mc_dropout import MCAlphaDropout
+
+
+def self_normalizing_mlp(
+    input_shape,
+    hidden_units,
+    output_units,
+    output_activation=None,
+    dropout_rate=0.0,
+    mc=False,
+    adapt_data=None,
+    name="self_normalizing_mlp",
+):
+    """Builds a self-normalizing MLP: Normalization, then SELU + LeCun normal layers.
+
+    Args:
+        input_shape: Shape of one example, e.g. `(64,)`.
+        hidden_units: Units of each hidden layer, a non-empty list of ints.
+        output_units: Units of the output layer, an integer >= 1.
+        output_activation: Activation of the output layer (e.g. `"softmax"`).
+        dropout_rate: AlphaDropout rate after each hidden layer, in `[0, 1)`.
+        mc: Use `MCAlphaDropout` (stays on at inference, for `mc_predict`).
+        adapt_data: Optional training inputs to adapt the `Normalization`
+            layer with; otherwise call `model.layers[0].adapt(x)` yourself.
+        name: Name of the model.
+
+    Returns:
+        A `keras.Sequential` model (not compiled).
+
+    Example:
+
+    >>> model = self_normalizing_mlp((64,), [100] * 20, 10, "softmax",
+    ...                              dropout_rate=0.1, mc=True, adapt_data=x_train)
+    """
+    if not isinstance(hidden_units, (list, tuple)) or not hidden_units:
+        raise invalid("hidden_units", "a non-empty list of integers", hidden_units)
+    hidden_units = [check_int("hidden_units", u, minimum=1) for u in hidden_units]
+    output_units = check_int("output_units", output_units, minimum=1)
+    dropout_rate = check_number("dropout_rate", dropout_rate, 0.0, 1.0, high_open=True)
+    normalization = keras.layers.Normalization(name="standardize")
+    layers = [keras.Input(tuple(input_shape)), normalization]
+    dropout = MCAlphaDropout if mc else keras.layers.AlphaDropout
+    for i, units in enumerate(hidden_units):
+        layers.append(
+            keras.layers.Dense(units, activation="selu", kernel_initializer="lecun_normal", name=f"hidden_{i}")
+        )
+        if dropout_rate > 0:
+            layers.append(dropout(dropout_rate, name=f"alpha_dropout_{i}"))
+    layers.append(
+        keras.layers.Dense(output_units, activation=output_activation, kernel_initializer="lecun_normal", name="output")
+    )
+    model = keras.Sequential(layers, name=name)
+    if adapt_data is not None:
+        normalization.adapt(np.asarray(adapt_data))
+    return model
+
+
+@dataclasses.dataclass
+class Violation:
+    """A condition of self-normalization that a model breaks."""
+
+    layer: str
+    reason: str
+
+    def __str__(self):
+        return f"{self.layer}: {self.reason}"
+
+
+class SelfNormalizationError(ValueError):
+    """Raised by `SelfNormalizingReport.raise_if_violated`."""
+
+
+@dataclasses.dataclass
+class SelfNormalizingReport:
+    """The result of `check_self_normalizing`: `ok`, and every violation."""
+
+    model_name: str
+    violations: list
+
+    @property
+    def ok(self):
+        return not self.violations
+
+    def __str__(self):
+        if self.ok:
+            return f"Model '{self.model_name}' meets the conditions for self-normalization."
+        by_reason = {}
+        for v in self.violations:
+            by_reason.setdefault(v.reason, []).append(v.layer)
+        lines = [f"Model '{self.model_name}' breaks {len(self.violations)} condition(s) of self-normalization:"]
+        for reason, layers in by_reason.items():
+            names = ", ".join(layers[:3])
+            if len(layers) > 3:
+                names += f" and {len(layers) - 3} more layers"
+            lines.append(f"  - {names}: {reason}")
+        return "\n".join(lines)
+
+    def raise_if_violated(self):
+        if not self.ok:
+            raise SelfNormalizationError(str(self))
+
+
+_DROPOUTS = (keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D, keras.layers.SpatialDropout3D)
+_NORMALIZATIONS = (
+    keras.layers.BatchNormalization,
+    keras.layers.LayerNormalization,
+    keras.layers.GroupNormalization,
+    keras.layers.UnitNormalization,
+)
+_WEIGHTED = (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+
+
+def _flat_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _flat_layers(layer)
+        else:
+            yield layer
+
+
+def _is_lecun_normal(initializer):
+    if isinstance(initializer, keras.initializers.LecunNormal):
+        return True
+    if isinstance(initializer, keras.initializers.VarianceScaling):
+        return (
+            initializer.mode == "fan_in"
+            and np.isclose(initializer.scale, 1.0)
+            and initializer.distribution in ("truncated_normal", "untruncated_normal", "normal")
+        )
+    return False
+
+
+def _activation_name(activation):
+    if activation is None:
+        return "linear"
+    return getattr(activation, "__name__", type(activation).__name__)
+
+
+def _topology_violations(model):
+    violations = []
+    if len(model.inputs or []) > 1:
+        violations.append(Violation(model.name, f"{len(model.inputs)} inputs: not a plain sequential stack"))
+    consumers = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+        if len(inputs) > 1:
+            violations.append(
+                Violation(layer.name, f"merges {len(inputs)} tensors ({type(layer).__name__}): skip connections and merges break self-normalization")
+            )
+        for tensor in inputs:
+            consumers.setdefault(id(tensor), []).append(layer.name)
+        if isinstance(layer, keras.Model):
+            violations += _topology_violations(layer)
+    for names in consumers.values():
+        if len(names) > 1:
+            violations.append(Violation(names[0], f"its input also feeds {', '.join(names[1:])}: a branching graph, not a plain stack"))
+    return violations
+
+
+def _model_inputs(model):
+    return model.inputs[0] if len(model.inputs) == 1 else model.inputs
+
+
+def _first_hidden_inputs(model, sample):
+    """The inputs that reach the first weighted layer (after preprocessing layers)."""
+    layers = list(_flat_layers(model))
+    first = next((l for l in layers if isinstance(l, _WEIGHTED)), None)
+    if first is None:
+        return np.asarray(sample)
+    probe = keras.Model(_model_inputs(model), first.input)
+    return np.asarray(probe(np.asarray(sample), training=False))
+
+
+def check_self_normalizing(model, sample=None, mean_tolerance=0.2, std_range=(0.7, 1.3)):
+    """Checks a model against the conditions under which SELU self-normalizes.
+
+    Lists every violation with the layer and the reason: a hidden layer whose
+    activation is not SELU or whose kernel initializer is not LeCun normal;
+    BatchNormalization (or another normalization layer); ordinary or spatial
+    dropout (AlphaDropout is fine); kernel, bias or activity regularizers;
+    recurrent layers; and a graph that is not a plain chain (several inputs,
+    merges, skip connections). With `sample`, the inputs reaching the first
+    hidden layer (after any `Normalization`) must be standardized: every
+    feature's mean within `mean_tolerance` of 0 and std within `std_range`.
+
+    Args:
+        model: A built Keras model.
+        sample: Optional input batch (a few hundred examples is plenty).
+        mean_tolerance: Largest accepted |mean| per input feature.
+        std_range: Accepted `(low, high)` std per input feature.
+
+    Returns:
+        A `SelfNormalizingReport`: `report.ok`, `report.violations`,
+        `print(report)`, `report.raise_if_violated()`.
+
+    Example:
+
+    >>> report = check_self_normalizing(model, sample=x_train[:500])
+    >>> print(report)
+    """
+    if not isinstance(model, keras.Model):
+        raise invalid("model", "a keras.Model", model, TypeError)
+    mean_tolerance = check_number("mean_tolerance", mean_tolerance, low=0.0)
+    violations = _topology_violations(model)
+    layers = list(_flat_layers(model))
+    weighted = [l for l in layers if isinstance(l, _WEIGHTED)]
+    hidden = weighted[:-1]  # the last weighted layer is the output
+    for index, layer in enumerate(layers):
+        if layer in hidden:
+            activation = _activation_name(layer.activation)
+            following = layers[index + 1] if index + 1 < len(layers) else None
+            if activation == "linear" and isinstance(following, keras.layers.Activation):
+                activation = _activation_name(following.activation)
+            if activation != "selu":
+                violations.append(Violation(layer.name, f"hidden layer activation is '{activation}', not 'selu'"))
+            initializer = layer.kernel_initializer
+            if not _is_lecun_normal(initializer):
+                violations.append(
+                    Violation(layer.name, f"kernel initializer is {type(initializer).__name__}, not LecunNormal")
+                )
+        if isinstance(layer, _NORMALIZATIONS):
+            violations.append(Violation(layer.name, f"{type(layer).__name__} breaks self-normalization"))
+        if isinstance(layer, _DROPOUTS):
+            violations.append(
+                Violation(layer.name, f"{type(layer).__name__} breaks self-normalization: use AlphaDropout (or MCAlphaDropout)")
+            )
+        if isinstance(layer, keras.layers.RNN):
+            violations.append(Violation(layer.name, "recurrent layer: self-normalization is for feed-forward stacks"))
+        for attribute in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
+            regularizer = getattr(layer, attribute, None)
+            if regularizer is not None:
+                violations.append(
+                    Violation(layer.name, f"{attribute} {type(regularizer).__name__}: l1/l2 regularization breaks self-normalization")
+                )
+    if sample is not None:
+        inputs = _first_hidden_inputs(model, sample).reshape(len(sample), -1)
+        means, stds = inputs.mean(axis=0), inputs.std(axis=0)
+        low, high = std_range
+        bad_mean = np.flatnonzero(np.abs(means) > mean_tolerance)
+        bad_std = np.flatnonzero((stds < low) | (stds > high))
+        if bad_mean.size:
+            violations.append(
+                Violation("inputs", f"{bad_mean.size} of {means.size} features have |mean| > {mean_tolerance} "
+                          f"(worst: feature {bad_mean[np.argmax(np.abs(means[bad_mean]))]}, "
+                          f"mean {means[bad_mean][np.argmax(np.abs(means[bad_mean]))]:.3g}): standardize the inputs")
+            )
+        if bad_std.size:
+            worst = bad_std[np.argmax(np.abs(np.log(np.maximum(stds[bad_std], 1e-12))))]
+            violations.append(
+                Violation("inputs", f"{bad_std.size} of {stds.size} features have std outside [{low}, {high}] "
+                          f"(worst: feature {worst}, std {stds[worst]:.3g}): standardize the inputs")
+            )
+    return SelfNormalizingReport(model.name, violations)
+
+
+@dataclasses.dataclass
+class LayerStatistics:
+    name: str
+    mean: float
+    std: float
+
+
+def activation_statistics(model, x, layer_types=None):
+    """Mean and std of each layer's activations over a batch, in order.
+
+    With self-normalization, every hidden layer's activations keep mean near 0
+    and std near 1; otherwise they drift, vanish or explode with depth.
+
+    Args:
+        model: A Sequential or functional model.
+        x: An input batch.
+        layer_types: Which layers to report; defaults to the weighted layers
+            (Dense, EinsumDense, convolutions).
+
+    Returns:
+        A list of `LayerStatistics(name, mean, std)`.
+    """
+    layer_types = layer_types or _WEIGHTED
+    chosen = [l for l in model.layers if isinstance(l, layer_types)]
+    if not chosen:
+        raise invalid("layer_types", "layer types present in the model", layer_types)
+    probe = keras.Model(_model_inputs(model), [l.output for l in chosen])
+    outputs = probe(np.asarray(x), training=False)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    stats = []
+    for layer, output in zip(chosen, outputs):
+        values = keras.ops.convert_to_numpy(output)
+        stats.append(LayerStatistics(layer.name, float(values.mean()), float(values.std())))
+    return stats
+
+
+def plot_activation_statistics(statistics, path=None, ax=None, label=None):
+    """Plots the mean and std of activations against depth (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        if ax is None and path is not None:
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError("plot_activation_statistics needs matplotlib: pip install 'tfx_ext[plot]'") from error
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    depth = np.arange(1, len(statistics) + 1)
+    prefix = f"{label} " if label else ""
+    ax.plot(depth, [s.std for s in statistics], label=f"{prefix}std")
+    ax.plot(depth, [s.mean for s in statistics], linestyle="--", label=f"{prefix}mean")
+    ax.axhline(1.0, color="k", linewidth=0.5)
+    ax.axhline(0.0, color="k", linewidth=0.5)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("activation statistic")
+    ax.legend()
+    if path is not None:
+        ax.figure.savefig(path, bbox_inches="tight")
+    return ax
