@@ -174,6 +174,16 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
         fixed = keras.Sequential([keras.Input((3,)), normalization, self.dense(), keras.layers.Dense(1)])
         self.assertTrue(check_self_normalizing(fixed, sample=raw).ok)
 
+    def test_constant_features_are_not_flagged(self):
+        # Border pixels of the digits are always 0: no scaling can standardize them.
+        model = keras.Sequential([keras.Input((3,)), self.dense(), keras.layers.Dense(1)])
+        z = self.rng.standard_normal((400, 3))
+        z = (z - z.mean(axis=0)) / z.std(axis=0)
+        z[:, 1] = 0.0
+        self.assertTrue(check_self_normalizing(model, sample=z).ok)
+        z[:, 1] = 3.0
+        self.assertTrue(check_self_normalizing(model, sample=z).ok)
+
     def test_report_text_and_error(self):
         model = keras.Sequential([keras.Input((4,))] + [self.dense(name=f"r{i}", activation="relu") for i in range(5)] + [keras.layers.Dense(1)])
         report = check_self_normalizing(model)

@@ -200,7 +200,8 @@ def check_self_normalizing(model, sample=None, mean_tolerance=0.2, std_range=(0.
     recurrent layers; and a graph that is not a plain chain (several inputs,
     merges, skip connections). With `sample`, the inputs reaching the first
     hidden layer (after any `Normalization`) must be standardized: every
-    feature's mean within `mean_tolerance` of 0 and std within `std_range`.
+    feature's mean within `mean_tolerance` of 0 and std within `std_range`
+    (constant features, which cannot be standardized, are skipped).
 
     Args:
         model: A built Keras model.
@@ -255,8 +256,11 @@ def check_self_normalizing(model, sample=None, mean_tolerance=0.2, std_range=(0.
         inputs = _first_hidden_inputs(model, sample).reshape(len(sample), -1)
         means, stds = inputs.mean(axis=0), inputs.std(axis=0)
         low, high = std_range
-        bad_mean = np.flatnonzero(np.abs(means) > mean_tolerance)
-        bad_std = np.flatnonzero((stds < low) | (stds > high))
+        # A constant feature (a border pixel that is always 0) cannot be
+        # standardized; it only shifts the first layer's biases, so skip it.
+        varying = stds > 1e-6
+        bad_mean = np.flatnonzero(varying & (np.abs(means) > mean_tolerance))
+        bad_std = np.flatnonzero(varying & ((stds < low) | (stds > high)))
         if bad_mean.size:
             violations.append(
                 Violation("inputs", f"{bad_mean.size} of {means.size} features have |mean| > {mean_tolerance} "

@@ -9,6 +9,7 @@ and summarizes them.
 import dataclasses
 import math
 import warnings
+import weakref
 
 import keras
 import numpy as np
@@ -78,6 +79,11 @@ def enable_mc_dropout(model):
             f"itself. Keras said: {error}"
         ) from error
     clone_.set_weights(model.get_weights())
+    # set_weights does not refresh the constants that stateful preprocessing
+    # layers (Normalization, ...) derive from their variables; loading does.
+    for layer in _all_layers(clone_):
+        if hasattr(layer, "finalize_state"):
+            layer.finalize_state()
     return clone_
 
 
@@ -123,7 +129,9 @@ class _PassRunner:
     """One compiled forward pass over a repeated chunk, returning sums to the host."""
 
     def __init__(self, model, keep_samples):
-        self.model = model
+        # A weak reference: `_RUNNERS` is keyed weakly by the model, and a strong
+        # one here would keep every model passed to mc_predict alive forever.
+        self._model = weakref.ref(model)
         self.keep_samples = keep_samples
         fn = self._run
         if keras.backend.backend() == "tensorflow":
@@ -137,7 +145,7 @@ class _PassRunner:
         ops = keras.ops
         rows = ops.shape(x)[0]
         tiled = ops.tile(x, [repeats] + [1] * (len(x.shape) - 1))
-        out = self.model(tiled, training=False)
+        out = self._model()(tiled, training=False)
         out = ops.reshape(out, (repeats, rows) + tuple(out.shape[1:]))
         out64 = ops.cast(out, "float64")
         entropy = -ops.sum(out64 * ops.log(ops.clip(out64, _EPSILON, 1.0)), axis=-1)
@@ -150,11 +158,27 @@ class _PassRunner:
         return [keras.ops.convert_to_numpy(v) for v in self.fn(x, repeats)]
 
 
+# One compiled pass function per (model, keep_samples): repeated mc_predict
+# calls on a model reuse its trace instead of retracing.
+_RUNNERS = weakref.WeakKeyDictionary()
+
+
+def _runner(model, keep_samples):
+    runners = _RUNNERS.setdefault(model, {})
+    if keep_samples not in runners:
+        runners[keep_samples] = _PassRunner(model, keep_samples)
+    return runners[keep_samples]
+
+
 def _seed_layers(layers, seed):
-    for index, layer in enumerate(layers):
+    # One stream per layer in the first seed component: SeedGenerator.next()
+    # steps the second one, so [seed, index] made layer i replay layer 0's
+    # masks i calls later (correlated passes as soon as x took several calls).
+    streams = np.random.SeedSequence(seed).generate_state(len(layers)) >> 1
+    for stream, layer in zip(streams, layers):
         generator = getattr(layer, "seed_generator", None)
         if generator is not None:
-            generator.state.assign(np.array([seed, index], dtype=generator.state.dtype))
+            generator.state.assign(np.array([stream, 0], dtype=generator.state.dtype))
 
 
 def mc_predict(
@@ -237,7 +261,7 @@ def mc_predict(
     chunk_rows = min(len(x), batch_size or rows_per_pass, rows_per_pass)
     repeats_per_pass = max(1, min(samples, rows_per_pass // chunk_rows))
 
-    runner = _PassRunner(model, return_samples)
+    runner = _runner(model, return_samples)
     sums, squares, entropies, kept = [], [], [], []
     for start in range(0, len(x), chunk_rows):
         chunk = x[start : start + chunk_rows]
