@@ -1,0 +1,32 @@
+"""Magnitude pruning for Keras 3 models (native) and tf_keras models (through tfmot).
+
+Same names and meaning as `tensorflow_model_optimization.sparsity.keras`:
+`prune_low_magnitude`, `ConstantSparsity`, `PolynomialDecay`,
+`UpdatePruningStep`, `PruningSummaries`, `strip_pruning`, `PrunableLayer`.
+"""
+
+from tfx_ext.sparsity.callbacks import PruningSummaries, UpdatePruningStep
+from tfx_ext.sparsity.model_pruning import is_tf_keras, prune_low_magnitude, pruning_wrappers, strip_pruning
+from tfx_ext.sparsity.prune_low_magnitude import PrunableLayer, PruneLowMagnitude, is_prunable, prunable_weights
+from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay, PruningSchedule
+from tfx_ext.sparsity.report import LayerSparsity, SparsityReport, sparsity_report, zero_small_weights
+
+__all__ = [
+    "ConstantSparsity",
+    "LayerSparsity",
+    "PolynomialDecay",
+    "PrunableLayer",
+    "PruneLowMagnitude",
+    "PruningSchedule",
+    "PruningSummaries",
+    "SparsityReport",
+    "UpdatePruningStep",
+    "is_prunable",
+    "is_tf_keras",
+    "prunable_weights",
+    "prune_low_magnitude",
+    "pruning_wrappers",
+    "sparsity_report",
+    "strip_pruning",
+    "zero_small_weights",
+]

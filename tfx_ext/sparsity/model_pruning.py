@@ -1,0 +1,162 @@
+"""`prune_low_magnitude` and `strip_pruning` for layers and whole models.
+
+Keras 3 models are pruned natively (`PruneLowMagnitude`); tf_keras (Keras 2)
+models are handed to tensorflow-model-optimization with the same schedule, so
+one API serves both stacks.
+"""
+
+import keras
+
+from tfx_ext.arguments import invalid
+from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude, is_prunable, supported_layer_names
+from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay
+
+
+def is_tf_keras(obj):
+    """Whether `obj` is a tf_keras (Keras 2) object, judged by its class."""
+    return any(cls.__module__.split(".")[0] == "tf_keras" for cls in type(obj).__mro__)
+
+
+def _tfmot_schedule(schedule):
+    from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
+
+    if isinstance(schedule, ConstantSparsity):
+        return tfmot_sparsity.ConstantSparsity(**schedule.get_config())
+    if isinstance(schedule, PolynomialDecay):
+        return tfmot_sparsity.PolynomialDecay(**schedule.get_config())
+    raise invalid(
+        "pruning_schedule", "ConstantSparsity or PolynomialDecay for a tf_keras model", schedule, TypeError
+    )
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+
+
+def pruning_wrappers(model):
+    """Every `PruneLowMagnitude` layer in `model`, nested models included."""
+    return [layer for layer in _all_layers(model) if isinstance(layer, PruneLowMagnitude)]
+
+
+def _copy_weights(source, target):
+    """Copies weights between two models of the same structure, through (un)wrapping."""
+    for src, dst in zip(source.layers, target.layers):
+        if isinstance(src, keras.Model) and isinstance(dst, keras.Model):
+            _copy_weights(src, dst)
+        elif isinstance(src, PruneLowMagnitude) and not isinstance(dst, PruneLowMagnitude):
+            dst.set_weights(src.masked_weights())
+        elif isinstance(dst, PruneLowMagnitude) and not isinstance(src, PruneLowMagnitude):
+            dst.layer.set_weights(src.get_weights())
+        else:
+            dst.set_weights(src.get_weights())
+        if hasattr(dst, "finalize_state"):
+            dst.finalize_state()  # Normalization & co. derive constants from variables
+
+
+def _clone(model, clone_function):
+    try:
+        clone = keras.models.clone_model(model, clone_function=clone_function, recursive=True)
+    except ValueError as error:
+        raise ValueError(
+            "Pruning a whole model needs a Sequential or functional model; for a subclassed "
+            f"model, wrap its layers with prune_low_magnitude when you build it. Keras said: {error}"
+        ) from error
+    _copy_weights(model, clone)
+    return clone
+
+
+def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), sparsity_m_by_n=None):
+    """Wraps layers for magnitude pruning, as tfmot's function of the same name.
+
+    Args:
+        to_prune: A layer, a list of layers, or a Sequential / functional model.
+            A model is cloned with its prunable layers wrapped (weights kept;
+            the original is untouched); other layers are left as they are.
+            A tf_keras model or layer is pruned by tfmot with the same schedule.
+        pruning_schedule: A `ConstantSparsity` or `PolynomialDecay` (default
+            `ConstantSparsity(0.5, 0)`).
+        block_size: Block of the last two weight axes pruned together.
+        sparsity_m_by_n: `(m, n)` structured sparsity, e.g. `(2, 4)`.
+
+    Returns:
+        The wrapped layer, list of layers, or model.
+
+    Example:
+
+    >>> pruned = prune_low_magnitude(
+    ...     model, PolynomialDecay(0.0, 0.8, begin_step=0, end_step=end_step, frequency=50))
+    >>> pruned.compile(...)
+    >>> pruned.fit(x, y, epochs=5, callbacks=[UpdatePruningStep()])
+    >>> final = strip_pruning(pruned)
+    """
+    if pruning_schedule is None:
+        pruning_schedule = ConstantSparsity(0.5, begin_step=0)
+    options = dict(pruning_schedule=pruning_schedule, block_size=block_size, sparsity_m_by_n=sparsity_m_by_n)
+
+    if is_tf_keras(to_prune) or (
+        isinstance(to_prune, (list, tuple)) and to_prune and all(is_tf_keras(l) for l in to_prune)
+    ):
+        from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
+
+        return tfmot_sparsity.prune_low_magnitude(
+            to_prune,
+            pruning_schedule=_tfmot_schedule(pruning_schedule),
+            block_size=tuple(block_size),
+            sparsity_m_by_n=sparsity_m_by_n,
+        )
+
+    if isinstance(to_prune, (list, tuple)):
+        refused = [layer.name for layer in to_prune if not is_prunable(layer)]
+        if refused:
+            raise ValueError(
+                f"These layers cannot be pruned: {', '.join(refused)}. Supported: "
+                f"{supported_layer_names()}, or layers with get_prunable_weights()."
+            )
+        return [PruneLowMagnitude(layer, **options) for layer in to_prune]
+
+    if isinstance(to_prune, keras.Model):
+        if not any(is_prunable(l) and not isinstance(l, PruneLowMagnitude) for l in _all_layers(to_prune)):
+            raise ValueError(
+                f"Model '{to_prune.name}' has no prunable layer. Supported: {supported_layer_names()}, "
+                "or layers with get_prunable_weights()."
+            )
+
+        def wrap(layer):
+            clone = layer.__class__.from_config(layer.get_config())
+            if is_prunable(layer) and not isinstance(layer, PruneLowMagnitude):
+                return PruneLowMagnitude(clone, **options)
+            return clone
+
+        return _clone(to_prune, wrap)
+
+    if isinstance(to_prune, keras.layers.Layer):
+        return PruneLowMagnitude(to_prune, **options)
+    raise invalid("to_prune", "a Keras layer, a list of layers or a Keras model", to_prune, TypeError)
+
+
+def strip_pruning(model):
+    """Returns a copy of `model` without pruning wrappers, pruned weights exactly zero.
+
+    The result is a plain Keras model (no tfx_ext pruning classes) with the
+    same outputs, ready to save, export or convert. tf_keras models go through
+    tfmot's `strip_pruning`. A single `PruneLowMagnitude` layer gives back its
+    wrapped layer with the masks applied.
+    """
+    if is_tf_keras(model):
+        from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
+
+        return tfmot_sparsity.strip_pruning(model)
+    if isinstance(model, PruneLowMagnitude):
+        model.apply_masks()
+        return model.layer
+    if not isinstance(model, keras.Model):
+        raise invalid("model", "a Keras model", model, TypeError)
+
+    def unwrap(layer):
+        inner = layer.layer if isinstance(layer, PruneLowMagnitude) else layer
+        return inner.__class__.from_config(inner.get_config())
+
+    return _clone(model, unwrap)

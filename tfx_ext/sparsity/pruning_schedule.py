@@ -1,0 +1,116 @@
+"""Pruning schedules, with the meaning of tfmot's `ConstantSparsity` and `PolynomialDecay`."""
+
+import keras
+
+from tfx_ext.arguments import check_int, check_number, invalid
+
+
+class PruningSchedule:
+    """Base class: `schedule(step)` returns `(should_prune, sparsity)` for an integer step.
+
+    Pruning happens at steps in `[begin_step, end_step]` (`end_step=-1`: no
+    end) that are multiples of `frequency` after `begin_step`. Subclass it and
+    implement `sparsity_at(step)` and `get_config()` for a custom schedule.
+    """
+
+    def __init__(self, begin_step, end_step, frequency, allow_no_end):
+        self.begin_step = check_int("begin_step", begin_step, minimum=0)
+        self.end_step = check_int("end_step", end_step, minimum=-1)
+        if self.end_step == -1 and not allow_no_end:
+            raise invalid("end_step", "an integer >= begin_step (this schedule needs an end)", end_step)
+        if self.end_step != -1 and self.end_step < self.begin_step:
+            raise invalid("end_step", f"-1 or an integer >= begin_step={self.begin_step}", end_step)
+        self.frequency = check_int("frequency", frequency, minimum=1)
+
+    def should_prune(self, step):
+        in_range = step >= self.begin_step and (self.end_step == -1 or step <= self.end_step)
+        return in_range and (step - self.begin_step) % self.frequency == 0
+
+    def __call__(self, step):
+        step = int(step)
+        return self.should_prune(step), self.sparsity_at(step)
+
+    def sparsity_at(self, step):
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _check_sparsity(name, value):
+    return check_number(name, value, 0.0, 1.0, high_open=True)
+
+
+@keras.saving.register_keras_serializable(package="tfx_ext")
+class ConstantSparsity(PruningSchedule):
+    """Prunes to `target_sparsity` every `frequency` steps from `begin_step` to `end_step`.
+
+    Args:
+        target_sparsity: Fraction of weights to zero, in `[0, 1)`.
+        begin_step: First step at which to prune.
+        end_step: Last step at which to prune; `-1` (default) for no end.
+        frequency: Prune every `frequency` steps. Defaults to `100`.
+
+    Example:
+
+    >>> schedule = ConstantSparsity(0.8, begin_step=0, frequency=50)
+    """
+
+    def __init__(self, target_sparsity, begin_step, end_step=-1, frequency=100):
+        super().__init__(begin_step, end_step, frequency, allow_no_end=True)
+        self.target_sparsity = _check_sparsity("target_sparsity", target_sparsity)
+
+    def sparsity_at(self, step):
+        return self.target_sparsity
+
+    def get_config(self):
+        return {
+            "target_sparsity": self.target_sparsity,
+            "begin_step": self.begin_step,
+            "end_step": self.end_step,
+            "frequency": self.frequency,
+        }
+
+
+@keras.saving.register_keras_serializable(package="tfx_ext")
+class PolynomialDecay(PruningSchedule):
+    """Sparsity rising from `initial_sparsity` to `final_sparsity` on a polynomial curve.
+
+    `s(t) = final + (initial - final) * (1 - p) ** power` with
+    `p = clip((t - begin_step) / (end_step - begin_step), 0, 1)` (Zhu & Gupta,
+    2017): fast at first, gently at the end, when fewer weights remain.
+
+    Args:
+        initial_sparsity: Sparsity at `begin_step`, in `[0, 1)`.
+        final_sparsity: Sparsity from `end_step` on, in `[0, 1)`.
+        begin_step: First step at which to prune.
+        end_step: Step at which `final_sparsity` is reached (>= begin_step).
+        power: Exponent of the curve, a number > 0. Defaults to `3`.
+        frequency: Prune every `frequency` steps. Defaults to `100`.
+
+    Example:
+
+    >>> schedule = PolynomialDecay(0.0, 0.8, begin_step=0, end_step=1000, frequency=50)
+    """
+
+    def __init__(self, initial_sparsity, final_sparsity, begin_step, end_step, power=3, frequency=100):
+        super().__init__(begin_step, end_step, frequency, allow_no_end=False)
+        self.initial_sparsity = _check_sparsity("initial_sparsity", initial_sparsity)
+        self.final_sparsity = _check_sparsity("final_sparsity", final_sparsity)
+        self.power = check_number("power", power, low=0.0, low_open=True)
+
+    def sparsity_at(self, step):
+        span = max(self.end_step - self.begin_step, 1)
+        p = min(1.0, max(0.0, (step - self.begin_step) / span))
+        return self.final_sparsity + (self.initial_sparsity - self.final_sparsity) * (1.0 - p) ** self.power
+
+    def get_config(self):
+        return {
+            "initial_sparsity": self.initial_sparsity,
+            "final_sparsity": self.final_sparsity,
+            "begin_step": self.begin_step,
+            "end_step": self.end_step,
+            "power": self.power,
+            "frequency": self.frequency,
+        }
