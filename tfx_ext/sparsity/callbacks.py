@@ -19,20 +19,33 @@ class UpdatePruningStep(keras.callbacks.Callback):
     The step starts at the optimizer's iteration count, so resuming training
     continues the schedule. With a custom loop, call `set_model`,
     `on_train_begin`, `on_train_batch_begin` and `on_train_batch_end`
-    yourself. For a tf_keras model, use
-    `tensorflow_model_optimization.sparsity.keras.UpdatePruningStep`.
+    yourself. With a tf_keras model (pruned by tfmot), it drives tfmot's own
+    `UpdatePruningStep`, so the same callback serves both stacks.
 
     Example:
 
     >>> pruned.fit(x, y, epochs=5, callbacks=[UpdatePruningStep()])
     """
 
+    # tf_keras's fit asks its callbacks which hooks they implement.
+    def _implements_train_batch_hooks(self):
+        return True
+
+    def _implements_test_batch_hooks(self):
+        return False
+
+    def _implements_predict_batch_hooks(self):
+        return False
+
     def on_train_begin(self, logs=None):
+        self._tfmot = None
         if is_tf_keras(self.model):
-            raise TypeError(
-                "This is the Keras 3 pruning callback; for a tf_keras model use "
-                "tensorflow_model_optimization.sparsity.keras.UpdatePruningStep()."
-            )
+            from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
+
+            self._tfmot = tfmot_sparsity.UpdatePruningStep()
+            self._tfmot.set_model(self.model)
+            self._tfmot.on_train_begin(logs)
+            return
         self.wrappers = pruning_wrappers(self.model)
         if not self.wrappers:
             warnings.warn("UpdatePruningStep: the model has no PruneLowMagnitude layer; nothing to prune.", stacklevel=2)
@@ -42,18 +55,28 @@ class UpdatePruningStep(keras.callbacks.Callback):
         self.step = int(keras.ops.convert_to_numpy(optimizer.iterations)) if optimizer is not None else 0
 
     def on_train_batch_begin(self, batch, logs=None):
+        if self._tfmot is not None:
+            return self._tfmot.on_train_batch_begin(batch, logs)
         for wrapper in self.wrappers:
             wrapper.pruning_step.assign(self.step)
             should_prune, sparsity = wrapper.pruning_schedule(self.step)
             if should_prune or wrapper.sparsity_m_by_n is not None and self.step == 0:
                 wrapper.update_masks(sparsity)
 
+    def on_epoch_end(self, epoch, logs=None):
+        if self._tfmot is not None:
+            self._tfmot.on_epoch_end(epoch, logs)
+
     def on_train_batch_end(self, batch, logs=None):
+        if self._tfmot is not None:
+            return self._tfmot.on_train_batch_end(batch, logs)
         for wrapper in self.wrappers:
             wrapper.apply_masks()
         self.step += 1
 
     def on_train_end(self, logs=None):
+        if self._tfmot is not None:
+            return
         for wrapper in self.wrappers:
             wrapper.step_callback_attached = False
 

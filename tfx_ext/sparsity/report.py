@@ -7,7 +7,7 @@ import keras
 import numpy as np
 
 from tfx_ext.arguments import check_number, invalid
-from tfx_ext.sparsity.model_pruning import _all_layers, _copy_weights
+from tfx_ext.sparsity.model_pruning import _all_layers, _copy_weights, is_tf_keras
 from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude, is_prunable, prunable_weights
 
 
@@ -79,6 +79,8 @@ def sparsity_report(model):
 
     >>> print(sparsity_report(strip_pruning(pruned)))
     """
+    if is_tf_keras(model):
+        return _tf_keras_report(model)
     if not isinstance(model, keras.Model):
         raise invalid("model", "a Keras model", model, TypeError)
     layers = []
@@ -98,6 +100,27 @@ def sparsity_report(model):
         weights += layer.masked_weights() if isinstance(layer, PruneLowMagnitude) else [
             keras.ops.convert_to_numpy(w) for w in layer.weights
         ]
+    return _report(layers, weights)
+
+
+_TF_KERAS_PRUNABLE = ("kernel", "depthwise_kernel", "pointwise_kernel", "embeddings")
+
+
+def _tf_keras_report(model):
+    """Report for a (stripped) tf_keras model: kernels and embeddings are the prunable weights."""
+    if any("prune_low_magnitude" in layer.name for layer in model.layers):
+        raise ValueError("sparsity_report on a tf_keras model needs the stripped model: call strip_pruning(model) first.")
+    layers = []
+    for layer in model.layers:
+        values = [w.numpy() for w in layer.weights if w.name.split("/")[-1].split(":")[0] in _TF_KERAS_PRUNABLE]
+        if values:
+            layers.append(
+                LayerSparsity(layer.name, int(sum(v.size for v in values)), int(sum((v == 0).sum() for v in values)))
+            )
+    return _report(layers, model.get_weights())
+
+
+def _report(layers, weights):
     blob = b"".join(np.ascontiguousarray(w).tobytes() for w in weights)
     return SparsityReport(
         layers=layers,
