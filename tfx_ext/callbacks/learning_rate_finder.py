@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext.plotting import new_axes, save
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -157,18 +158,8 @@ class LearningRateFinder(keras.callbacks.Callback):
         Needs matplotlib (`pip install tfx_ext[plot]`). Saves to `path` when
         given; returns the matplotlib `Axes`.
         """
-        try:
-            import matplotlib
-
-            if ax is None and path is not None:
-                matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError as error:
-            raise ImportError(
-                "LearningRateFinder.plot needs matplotlib: pip install 'tfx_ext[plot]'"
-            ) from error
         if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
+            ax = new_axes((6, 4), "LearningRateFinder.plot")
         ax.plot(self.rates, self.losses, alpha=0.3, label="batch loss")
         ax.plot(self.rates, self.smoothed_losses, label="smoothed loss")
         if self.suggested_rate is not None:
@@ -178,8 +169,7 @@ class LearningRateFinder(keras.callbacks.Callback):
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
         ax.legend()
-        if path is not None:
-            ax.figure.savefig(path, bbox_inches="tight")
+        save(ax, path)
         return ax
 
     def get_config(self):

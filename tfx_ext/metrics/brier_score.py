@@ -40,6 +40,8 @@ class BrierScore(keras.metrics.MeanMetricWrapper):
 
     def __init__(self, name="brier_score", dtype=None):
         super().__init__(fn=brier_score, name=name, dtype=dtype)
+        # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.
+        self._direction = "down"
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype}

@@ -41,6 +41,8 @@ class CohenKappa(ConfusionMatrixMetric):
 
     def __init__(self, num_classes, weightage=None, threshold=0.5, name="cohen_kappa", dtype=None):
         super().__init__(num_classes, threshold=threshold, name=name, dtype=dtype)
+        # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.
+        self._direction = "up"
         self.weightage = check_choice("weightage", weightage, (None, "linear", "quadratic"))
 
     def result(self):

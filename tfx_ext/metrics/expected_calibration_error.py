@@ -56,6 +56,8 @@ class ExpectedCalibrationError(keras.metrics.Metric):
 
     def __init__(self, num_bins=15, name="expected_calibration_error", dtype=None):
         super().__init__(name=name, dtype=dtype)
+        # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.
+        self._direction = "down"
         self.num_bins = check_int("num_bins", num_bins, minimum=1)
         shape = (self.num_bins,)
         self.counts = self.add_variable(shape=shape, initializer="zeros", dtype="float64", name="counts")

@@ -35,6 +35,8 @@ class HammingLoss(keras.metrics.Metric):
 
     def __init__(self, mode, threshold=0.5, name="hamming_loss", dtype=None):
         super().__init__(name=name, dtype=dtype)
+        # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.
+        self._direction = "down"
         self.mode = check_choice("mode", mode, ("multiclass", "multilabel"))
         self.threshold = check_number("threshold", threshold, 0.0, 1.0)
         self.wrong = self.add_variable(shape=(), initializer="zeros", dtype="float64", name="wrong")

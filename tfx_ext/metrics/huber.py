@@ -31,6 +31,8 @@ class HuberMetric(keras.metrics.MeanMetricWrapper):
     def __init__(self, threshold=1.0, name="huber_metric", dtype=None):
         threshold = check_number("threshold", threshold, low=0.0, low_open=True)
         super().__init__(fn=keras.losses.huber, name=name, dtype=dtype, delta=threshold)
+        # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.
+        self._direction = "down"
         self.threshold = threshold
 
     def update_state(self, y_true, y_pred, sample_weight=None):

@@ -36,6 +36,8 @@ class MatthewsCorrelationCoefficient(ConfusionMatrixMetric):
 
     def __init__(self, num_classes, threshold=0.5, name="matthews_correlation_coefficient", dtype=None):
         super().__init__(num_classes, threshold=threshold, name=name, dtype=dtype)
+        # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.
+        self._direction = "up"
 
     def result(self):
         confusion = self.confusion

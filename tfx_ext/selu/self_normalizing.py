@@ -16,6 +16,7 @@ import numpy as np
 
 from tfx_ext.arguments import check_int, check_number, invalid
 from tfx_ext.layers.mc_dropout import MCAlphaDropout
+from tfx_ext.plotting import new_axes, save
 
 
 def self_normalizing_mlp(
@@ -314,16 +315,8 @@ def activation_statistics(model, x, layer_types=None):
 
 def plot_activation_statistics(statistics, path=None, ax=None, label=None):
     """Plots the mean and std of activations against depth (needs matplotlib)."""
-    try:
-        import matplotlib
-
-        if ax is None and path is not None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("plot_activation_statistics needs matplotlib: pip install 'tfx_ext[plot]'") from error
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        ax = new_axes((7, 4), "plot_activation_statistics")
     depth = np.arange(1, len(statistics) + 1)
     prefix = f"{label} " if label else ""
     ax.plot(depth, [s.std for s in statistics], label=f"{prefix}std")
@@ -333,6 +326,5 @@ def plot_activation_statistics(statistics, path=None, ax=None, label=None):
     ax.set_xlabel("layer")
     ax.set_ylabel("activation statistic")
     ax.legend()
-    if path is not None:
-        ax.figure.savefig(path, bbox_inches="tight")
+    save(ax, path)
     return ax

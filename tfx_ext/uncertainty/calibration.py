@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 
 from tfx_ext.arguments import check_int, invalid
+from tfx_ext.plotting import new_axes, save
 
 
 @dataclasses.dataclass
@@ -67,16 +68,8 @@ def reliability_diagram(y_true, probabilities, num_bins=10, path=None, ax=None, 
     MC averaging). Returns the matplotlib `Axes`.
     """
     table = calibration_bins(y_true, probabilities, num_bins)
-    try:
-        import matplotlib
-
-        if ax is None and path is not None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("reliability_diagram needs matplotlib: pip install 'tfx_ext[plot]'") from error
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 5))
+        ax = new_axes((5, 5), "reliability_diagram")
         ax.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
     filled = table.counts > 0
     ax.plot(
@@ -90,6 +83,5 @@ def reliability_diagram(y_true, probabilities, num_bins=10, path=None, ax=None, 
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.legend(loc="upper left")
-    if path is not None:
-        ax.figure.savefig(path, bbox_inches="tight")
+    save(ax, path)
     return ax
