@@ -13,10 +13,10 @@ class UpdatePruningStep(keras.callbacks.Callback):
     """Advances the pruning step, updates masks on schedule, keeps pruned weights at zero.
 
     Required while training a model with pruning wrappers (`fit` raises a
-    clear error without it). Before each batch it sets every wrapper's step
-    and, when the schedule says so, recomputes its masks; after each batch it
-    zeroes the pruned weights again (undoing the optimizer's update to them).
-    The step starts at the optimizer's iteration count, so resuming training
+    clear error without it). Before each batch, when a wrapper's schedule says
+    so, it recomputes that wrapper's masks from the current magnitudes (the
+    masks themselves are re-applied after every optimizer update by the
+    wrapper). The step starts at the optimizer's iteration count, so resuming training
     continues the schedule. With a custom loop, call `set_model`,
     `on_train_begin`, `on_train_batch_begin` and `on_train_batch_end`
     yourself. With a tf_keras model (pruned by tfmot), it drives tfmot's own
@@ -58,20 +58,20 @@ class UpdatePruningStep(keras.callbacks.Callback):
         if self._tfmot is not None:
             return self._tfmot.on_train_batch_begin(batch, logs)
         for wrapper in self.wrappers:
-            wrapper.pruning_step.assign(self.step)
             should_prune, sparsity = wrapper.pruning_schedule(self.step)
             if should_prune or wrapper.sparsity_m_by_n is not None and self.step == 0:
+                wrapper.pruning_step.assign(self.step)
                 wrapper.update_masks(sparsity)
 
     def on_epoch_end(self, epoch, logs=None):
         if self._tfmot is not None:
-            self._tfmot.on_epoch_end(epoch, logs)
+            return self._tfmot.on_epoch_end(epoch, logs)
+        for wrapper in self.wrappers:
+            wrapper.pruning_step.assign(self.step - 1)
 
     def on_train_batch_end(self, batch, logs=None):
         if self._tfmot is not None:
             return self._tfmot.on_train_batch_end(batch, logs)
-        for wrapper in self.wrappers:
-            wrapper.apply_masks()
         self.step += 1
 
     def on_train_end(self, logs=None):
@@ -86,6 +86,20 @@ class UpdatePruningStep(keras.callbacks.Callback):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _write_scalar(tag, value, step):
+    """`tf.summary.scalar` without TensorBoard installed (TensorFlow 2.21 no longer pulls it in).
+
+    Writes the same record: a float32 tensor with the "scalars" plugin metadata.
+    """
+    import tensorflow as tf
+
+    metadata = tf.compat.v1.SummaryMetadata(
+        plugin_data=tf.compat.v1.SummaryMetadata.PluginData(plugin_name="scalars"),
+        data_class=1,  # DATA_CLASS_SCALAR
+    )
+    return tf.summary.write(tag, tf.constant(value, tf.float32), step=step, metadata=metadata)
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -119,8 +133,6 @@ class PruningSummaries(keras.callbacks.Callback):
         self._writer = tf.summary.create_file_writer(self.log_dir)
 
     def on_epoch_end(self, epoch, logs=None):
-        import tensorflow as tf
-
         zeros = total = 0
         with self._writer.as_default():
             for wrapper in pruning_wrappers(self.model):
@@ -131,11 +143,11 @@ class PruningSummaries(keras.callbacks.Callback):
                         size *= d
                     layer_zeros += fraction_zero(weight) * size
                     layer_total += size
-                tf.summary.scalar(f"pruning/{wrapper.layer.name}/sparsity", layer_zeros / layer_total, step=epoch)
+                _write_scalar(f"pruning/{wrapper.layer.name}/sparsity", layer_zeros / layer_total, step=epoch)
                 zeros += layer_zeros
                 total += layer_total
             if total:
-                tf.summary.scalar("pruning/total_sparsity", zeros / total, step=epoch)
+                _write_scalar("pruning/total_sparsity", zeros / total, step=epoch)
         self._writer.flush()
 
     def on_train_end(self, logs=None):

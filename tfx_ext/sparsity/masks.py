@@ -9,7 +9,8 @@ def _keep_largest(scores, sparsity):
     """A 0/1 mask keeping the `(1 - sparsity)` largest scores (ties broken by position)."""
     flat = ops.reshape(scores, (-1,))
     size = flat.shape[0]
-    prune = int(round(sparsity * size))
+    # As tfmot: keep round((1 - sparsity) * size), rounding the kept count (not the pruned one).
+    prune = size - int(round((1.0 - sparsity) * size))
     if prune <= 0:
         return ops.ones_like(scores)
     if prune >= size:

@@ -29,6 +29,14 @@ def _tfmot_schedule(schedule):
     )
 
 
+def _tfmot_m_by_n(m_by_n):
+    """tfmot's `(m, n)` means m zeros out of n; ours keeps the m largest of n."""
+    if m_by_n is None:
+        return None
+    m, n = m_by_n
+    return (n - m, n)
+
+
 def _all_layers(model):
     for layer in model.layers:
         yield layer
@@ -57,9 +65,17 @@ def _copy_weights(source, target):
 
 
 def _clone(model, clone_function):
+    cloned = []
+
+    def counted(layer):
+        cloned.append(layer)
+        return clone_function(layer)
+
     try:
-        clone = keras.models.clone_model(model, clone_function=clone_function, recursive=True)
+        clone = keras.models.clone_model(model, clone_function=counted, recursive=True)
     except ValueError as error:
+        if cloned:  # Keras accepted the model; the error is about a layer (e.g. block_size).
+            raise
         raise ValueError(
             "Pruning a whole model needs a Sequential or functional model; for a subclassed "
             f"model, wrap its layers with prune_low_magnitude when you build it. Keras said: {error}"
@@ -79,7 +95,8 @@ def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), spar
         pruning_schedule: A `ConstantSparsity` or `PolynomialDecay` (default
             `ConstantSparsity(0.5, 0)`).
         block_size: Block of the last two weight axes pruned together.
-        sparsity_m_by_n: `(m, n)` structured sparsity, e.g. `(2, 4)`.
+        sparsity_m_by_n: `(m, n)` structured sparsity: keep the `m` largest of
+            every `n` consecutive input weights, e.g. `(2, 4)`.
 
     Returns:
         The wrapped layer, list of layers, or model.
@@ -105,7 +122,7 @@ def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), spar
             to_prune,
             pruning_schedule=_tfmot_schedule(pruning_schedule),
             block_size=tuple(block_size),
-            sparsity_m_by_n=sparsity_m_by_n,
+            sparsity_m_by_n=_tfmot_m_by_n(sparsity_m_by_n),
         )
 
     if isinstance(to_prune, (list, tuple)):

@@ -1,0 +1,142 @@
+"""Parity of a TFLite model with the Keras model it came from."""
+
+import dataclasses
+import gzip
+import os
+import time
+
+import numpy as np
+
+from tfx_ext.arguments import invalid
+from tfx_ext.lite.interpreter import TFLiteRunner
+
+
+@dataclasses.dataclass
+class ParityReport:
+    """How far a TFLite model is from its Keras model, how big and how fast it is.
+
+    Attributes:
+        examples: Number of examples compared.
+        max_abs_diff, mean_abs_diff: Absolute output differences.
+        top1_agreement: Fraction of examples with the same argmax (classifiers).
+        keras_accuracy, tflite_accuracy: With labels, each model's accuracy.
+        raw_bytes, gzip_bytes: Size of the `.tflite` file, raw and gzipped.
+        latency_mean_ms, latency_p95_ms: Interpreter time per example.
+    """
+
+    examples: int
+    max_abs_diff: float
+    mean_abs_diff: float
+    top1_agreement: float
+    keras_accuracy: float
+    tflite_accuracy: float
+    raw_bytes: int
+    gzip_bytes: int
+    latency_mean_ms: float
+    latency_p95_ms: float
+
+    @property
+    def accuracy_drop(self):
+        if self.keras_accuracy is None:
+            return None
+        return self.keras_accuracy - self.tflite_accuracy
+
+    def rows(self):
+        rows = [
+            ("examples", f"{self.examples}"),
+            ("max |keras - tflite|", f"{self.max_abs_diff:.3g}"),
+            ("mean |keras - tflite|", f"{self.mean_abs_diff:.3g}"),
+            ("top-1 agreement", f"{self.top1_agreement:.2%}"),
+        ]
+        if self.keras_accuracy is not None:
+            rows += [
+                ("keras accuracy", f"{self.keras_accuracy:.4f}"),
+                ("tflite accuracy", f"{self.tflite_accuracy:.4f}"),
+                ("accuracy drop (points)", f"{100 * self.accuracy_drop:.2f}"),
+            ]
+        rows += [
+            ("size raw / gzip (bytes)", f"{self.raw_bytes:,} / {self.gzip_bytes:,}"),
+            ("latency mean / p95 (ms)", f"{self.latency_mean_ms:.3f} / {self.latency_p95_ms:.3f}"),
+        ]
+        return rows
+
+    def __str__(self):
+        width = max(len(name) for name, _ in self.rows())
+        return "\n".join(f"{name:<{width}}  {value}" for name, value in self.rows())
+
+    def assert_within(self, max_abs_diff=None, max_accuracy_drop=None):
+        """Raises AssertionError when the TFLite model is further off than allowed (for CI)."""
+        problems = []
+        if max_abs_diff is not None and self.max_abs_diff > max_abs_diff:
+            problems.append(f"max abs difference {self.max_abs_diff:.3g} > {max_abs_diff:.3g}")
+        if max_accuracy_drop is not None:
+            if self.keras_accuracy is None:
+                raise ValueError("assert_within(max_accuracy_drop=...) needs a report made with labels.")
+            if self.accuracy_drop > max_accuracy_drop:
+                problems.append(f"accuracy drop {self.accuracy_drop:.4f} > {max_accuracy_drop:.4f}")
+        if problems:
+            raise AssertionError("TFLite model out of tolerance: " + "; ".join(problems) + "\n" + str(self))
+
+
+def _content(tflite_model):
+    if hasattr(tflite_model, "content"):
+        return tflite_model.content
+    if isinstance(tflite_model, (bytes, bytearray)):
+        return bytes(tflite_model)
+    if isinstance(tflite_model, (str, os.PathLike)) and os.path.isfile(tflite_model):
+        with open(tflite_model, "rb") as f:
+            return f.read()
+    raise invalid("tflite_model", "a ConversionResult, .tflite bytes or a .tflite path", tflite_model)
+
+
+def compare(keras_model, tflite_model, data, labels=None, num_threads=1):
+    """Runs both models on `data` and reports their differences, sizes and latency.
+
+    The TFLite model runs one example at a time in the LiteRT interpreter
+    (`ai_edge_litert`, XNNPACK), the way a device runs it; integer inputs and
+    outputs are (de)quantized with the model's own scales.
+
+    Args:
+        keras_model: The Keras (or tf_keras) model.
+        tflite_model: A `ConversionResult`, the flatbuffer bytes, or a path.
+        data: Inputs, a NumPy array `(n, ...)`.
+        labels: Optional integer labels `(n,)` for accuracies.
+        num_threads: Interpreter threads.
+
+    Returns:
+        A `ParityReport`; `print(report)` shows it as a table.
+    """
+    data = np.asarray(data)
+    if data.ndim < 2 or len(data) == 0:
+        raise invalid("data", "a non-empty batch of shape (n, ...)", f"array of shape {data.shape}")
+    if labels is not None:
+        labels = np.asarray(labels).reshape(-1)
+        if len(labels) != len(data):
+            raise invalid("labels", f"{len(data)} labels (one per example)", f"{len(labels)} labels")
+    content = _content(tflite_model)
+    runner = TFLiteRunner(content, num_threads=num_threads)
+    expected = np.asarray(keras_model.predict(data, verbose=0), dtype=np.float32)
+    outputs, seconds = [], []
+    runner(data[0])  # warm-up: first invoke allocates and prepares delegates
+    for example in data:
+        start = time.perf_counter()
+        outputs.append(runner(example))
+        seconds.append(time.perf_counter() - start)
+    got = np.stack(outputs).reshape(expected.shape)
+    diff = np.abs(got - expected)
+    classifier = expected.ndim == 2 and expected.shape[-1] > 1
+    keras_classes = expected.argmax(-1) if classifier else (expected.reshape(len(data), -1)[:, 0] > 0.5)
+    tflite_classes = got.argmax(-1) if classifier else (got.reshape(len(data), -1)[:, 0] > 0.5)
+    milliseconds = np.asarray(seconds) * 1e3
+    return ParityReport(
+        examples=len(data),
+        max_abs_diff=float(diff.max()),
+        mean_abs_diff=float(diff.mean()),
+        top1_agreement=float((keras_classes == tflite_classes).mean()),
+        keras_accuracy=None if labels is None else float((keras_classes == labels).mean()),
+        tflite_accuracy=None if labels is None else float((tflite_classes == labels).mean()),
+        raw_bytes=len(content),
+        gzip_bytes=len(gzip.compress(content, compresslevel=9)),
+        latency_mean_ms=float(milliseconds.mean()),
+        latency_p95_ms=float(np.percentile(milliseconds, 95)),
+    )

@@ -1,0 +1,267 @@
+"""Conversion to TFLite (LiteRT) with post-training quantization, two engines.
+
+Keras 3 models go through `model.export(format="tf_saved_model")` and
+`TFLiteConverter.from_saved_model` (the route that works across TF/Keras
+pairs); tf_keras models through `tf.saved_model.save`; SavedModel directories
+directly. Quantization runs either in the converter (`engine="converter"`,
+TensorFlow 2.21's flags) or with `litert-quantizer` recipes on the float
+model (`engine="litert_quantizer"`, LiteRT's forward path).
+"""
+
+import dataclasses
+import os
+import re
+import tempfile
+import warnings
+
+import numpy as np
+
+from tfx_ext.arguments import check_choice, check_int, invalid
+from tfx_ext.lite.representative_data import calibration_examples
+
+MODES = ("float32", "float16", "dynamic_range", "int8", "int16x8")
+ENGINES = ("converter", "litert_quantizer")
+IO_TYPES = ("float32", "int8", "uint8")
+_INTEGER_MODES = ("int8", "int16x8")
+
+
+@dataclasses.dataclass
+class ConversionResult:
+    """A converted model.
+
+    Attributes:
+        content: The `.tflite` flatbuffer bytes.
+        path: Where it was written, or None.
+        mode, engine: How it was made.
+        float_ops: In integer modes, the ops that still compute in float
+            (fell back), as `"OP_NAME#index"`; empty when fully integer.
+        select_tf_ops: TF Select (Flex) ops in the model; they need the Flex
+            delegate at run time.
+    """
+
+    content: bytes
+    path: str
+    mode: str
+    engine: str
+    float_ops: list
+    select_tf_ops: list
+
+    @property
+    def size(self):
+        return len(self.content)
+
+
+def _input_spec(model):
+    """(shape, dtype name) of the single input of a Keras model or SavedModel directory."""
+    if isinstance(model, (str, os.PathLike)):
+        import tensorflow as tf
+
+        signature = tf.saved_model.load(str(model)).signatures["serving_default"]
+        specs = list(signature.structured_input_signature[1].values())
+        if len(specs) != 1:
+            raise invalid("model", "a SavedModel whose serving_default takes one input", f"{len(specs)} inputs")
+        return tuple(specs[0].shape), specs[0].dtype.name
+    inputs = getattr(model, "inputs", None)
+    if not inputs or len(inputs) != 1:
+        raise invalid("model", "a built model with one input", model)
+    dtype = inputs[0].dtype
+    return tuple(inputs[0].shape), getattr(dtype, "name", str(dtype))
+
+
+def _saved_model_dir(model, tmp):
+    """A SavedModel directory for `model` (exported into `tmp` unless it already is one)."""
+    if isinstance(model, (str, os.PathLike)):
+        if not os.path.isdir(model):
+            raise invalid("model", "a Keras model or a SavedModel directory", model)
+        return str(model)
+    from tfx_ext.sparsity.model_pruning import is_tf_keras
+
+    path = os.path.join(tmp, "saved_model")
+    if is_tf_keras(model):
+        import tensorflow as tf
+
+        tf.saved_model.save(model, path)
+    else:
+        model.export(path, format="tf_saved_model", verbose=False)
+    return path
+
+
+def _raise_unsupported_ops(error):
+    message = str(error)
+    ops = sorted(set(re.findall(r"tf\.([A-Za-z0-9_]+)", message)))
+    if ops:
+        raise ValueError(
+            f"TFLite has no builtin kernel for these ops: {', '.join(ops)}. Pass "
+            "allow_select_tf_ops=True to keep them as TF Select ops (the app then needs "
+            "the Flex delegate), or replace them in the model."
+        ) from error
+    raise error
+
+
+def _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_ops):
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+    ops = []
+    if mode != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode in _INTEGER_MODES:
+        converter.representative_dataset = lambda: ([example[None]] for example in examples)
+        ops.append(
+            tf.lite.OpsSet.TFLITE_BUILTINS_INT8
+            if mode == "int8"
+            else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        )
+        input_type, output_type = io_types
+        if mode == "int16x8" and (input_type, output_type) != ("float32", "float32"):
+            raise invalid("inference_input_type", "'float32' in int16x8 mode", input_type)
+        converter.inference_input_type = getattr(tf, input_type)
+        converter.inference_output_type = getattr(tf, output_type)
+    else:
+        ops.append(tf.lite.OpsSet.TFLITE_BUILTINS)
+    if allow_select_tf_ops:
+        ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+    converter.target_spec.supported_ops = ops
+    try:
+        return converter.convert()
+    except Exception as error:  # ConverterError's class moves between TF releases
+        if "not supported" in str(error) or "ops that can be supported" in str(error):
+            _raise_unsupported_ops(error)
+        raise
+
+
+_RECIPES = {"dynamic_range": "dynamic_wi8_afp32", "int8": "static_wi8_ai8", "int16x8": "static_wi8_ai16"}
+
+
+def _litert_quantize(float_model, mode, examples):
+    from litert_quantizer import quantizer, recipe
+
+    from tfx_ext.lite.interpreter import make_interpreter
+
+    qt = quantizer.Quantizer(bytearray(float_model), getattr(recipe, _RECIPES[mode])())
+    calibration = None
+    if qt.need_calibration:  # a property
+        interpreter = make_interpreter(float_model)
+        signature = next(iter(interpreter.get_signature_list()))
+        (input_name,) = interpreter.get_signature_list()[signature]["inputs"]
+        samples = [{input_name: example[None]} for example in examples]
+        quiet = {"TQDM_DISABLE": os.environ.get("TQDM_DISABLE")}
+        os.environ["TQDM_DISABLE"] = "1"  # litert-quantizer draws a progress bar per calibration
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
+                calibration = qt.calibrate({signature: samples})
+        finally:
+            if quiet["TQDM_DISABLE"] is None:
+                del os.environ["TQDM_DISABLE"]
+            else:
+                os.environ["TQDM_DISABLE"] = quiet["TQDM_DISABLE"]
+    return bytes(qt.quantize(calibration, enable_progress_report=False).quantized_model)
+
+
+def _analyze(content, mode):
+    from tfx_ext.lite.interpreter import make_interpreter
+
+    interpreter = make_interpreter(content, delegates=False)
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    float_ops, select_ops = [], []
+    for op in interpreter._get_ops_details():  # no public listing of ops
+        name = op["op_name"]
+        if name.startswith("Flex"):
+            select_ops.append(name)
+        # QUANTIZE/DEQUANTIZE sit at float boundaries; SHAPE only reads a shape.
+        if mode in _INTEGER_MODES and name not in ("QUANTIZE", "DEQUANTIZE", "SHAPE"):
+            dtypes = {tensors[i]["dtype"] for i in list(op["inputs"]) + list(op["outputs"]) if i in tensors}
+            if np.float32 in dtypes:
+                float_ops.append(f"{name}#{op['index']}")
+    return float_ops, select_ops
+
+
+def _write_atomically(content, path):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tflite", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def convert(
+    model,
+    mode="float32",
+    representative_data=None,
+    num_calibration_samples=200,
+    output_path=None,
+    engine="converter",
+    inference_input_type="float32",
+    inference_output_type="float32",
+    allow_select_tf_ops=False,
+):
+    """Converts a model to TFLite, optionally quantized, and reports float fallbacks.
+
+    Args:
+        model: A Keras 3 model, a tf_keras model, or a SavedModel directory.
+        mode: `"float32"`, `"float16"` (half-size weights), `"dynamic_range"`
+            (int8 weights, float activations), `"int8"` (full integer, needs
+            `representative_data`) or `"int16x8"` (int16 activations, int8
+            weights, needs `representative_data`).
+        representative_data: Calibration inputs for integer modes: a NumPy
+            array, a `tf.data.Dataset` (examples, batches or `(x, y)` pairs)
+            or a generator. Checked for shape, dtype and finite values.
+        num_calibration_samples: How many examples to calibrate on.
+        output_path: Where to write the `.tflite` file (atomically: a
+            temporary sibling renamed into place; nothing is left on failure).
+        engine: `"converter"` (TFLiteConverter flags) or `"litert_quantizer"`
+            (recipes applied to the float model; dynamic_range, int8, int16x8).
+        inference_input_type, inference_output_type: `"float32"`, or `"int8"` /
+            `"uint8"` in int8 mode for integer-only accelerators.
+        allow_select_tf_ops: Keep ops TFLite lacks as TF Select ops.
+
+    Returns:
+        A `ConversionResult`.
+
+    Example:
+
+    >>> result = convert(model, mode="int8", representative_data=x_train[:200],
+    ...                  output_path="model_int8.tflite")
+    >>> print(compare(model, result, x_test, y_test))
+    """
+    check_choice("mode", mode, MODES)
+    check_choice("engine", engine, ENGINES)
+    check_choice("inference_input_type", inference_input_type, IO_TYPES)
+    check_choice("inference_output_type", inference_output_type, IO_TYPES)
+    num_calibration_samples = check_int("num_calibration_samples", num_calibration_samples, minimum=1)
+    if mode != "int8" and (inference_input_type, inference_output_type) != ("float32", "float32") and mode != "int16x8":
+        raise invalid("inference_input_type", f"'float32' in {mode} mode (integer I/O needs mode='int8')", inference_input_type)
+    if engine == "litert_quantizer":
+        if mode == "float16":
+            raise invalid("engine", "'converter' for float16 (litert-quantizer has no float16 recipe)", engine)
+        if (inference_input_type, inference_output_type) != ("float32", "float32"):
+            raise invalid("inference_input_type", "'float32' with engine='litert_quantizer'", inference_input_type)
+    input_shape, input_dtype = _input_spec(model)
+    examples = None
+    if mode in _INTEGER_MODES:
+        examples = calibration_examples(representative_data, input_shape, input_dtype, num_calibration_samples)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        saved_model = _saved_model_dir(model, tmp)
+        if engine == "converter":
+            content = _converter_convert(
+                saved_model, mode, examples, (inference_input_type, inference_output_type), allow_select_tf_ops
+            )
+        else:
+            float_model = _converter_convert(saved_model, "float32", None, None, allow_select_tf_ops)
+            content = float_model if mode == "float32" else _litert_quantize(float_model, mode, examples)
+    float_ops, select_ops = _analyze(content, mode)
+    if output_path is not None:
+        _write_atomically(content, str(output_path))
+    return ConversionResult(content, None if output_path is None else str(output_path), mode, engine, float_ops, select_ops)
