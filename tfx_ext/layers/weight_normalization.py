@@ -9,14 +9,9 @@ normalizing activations instead of weights, Keras has
 import keras
 from keras import ops
 
+from tfx_ext.layers.linear import channels_axis, is_linear_layer, linear, per_channel
+
 _EPSILON = 1e-12
-
-
-def _is_supported(layer):
-    return isinstance(
-        layer,
-        (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D),
-    ) and not isinstance(layer, (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose))
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -56,7 +51,7 @@ class WeightNormalization(keras.layers.Wrapper):
     """
 
     def __init__(self, layer, data_init=False, **kwargs):
-        if not _is_supported(layer):
+        if not is_linear_layer(layer):
             raise TypeError(
                 "Invalid value received for argument `layer`. Expected a "
                 "keras.layers.Dense, Conv1D, Conv2D or Conv3D layer. "
@@ -71,11 +66,6 @@ class WeightNormalization(keras.layers.Wrapper):
             )
         super().__init__(layer, **kwargs)
         self.data_init = bool(data_init)
-
-    def _channels_axis(self, rank):
-        if isinstance(self.layer, keras.layers.Dense):
-            return rank - 1
-        return rank - 1 if self.layer.data_format == "channels_last" else 1
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -95,23 +85,13 @@ class WeightNormalization(keras.layers.Wrapper):
     def _kernel_norm(self, kernel):
         return ops.sqrt(ops.sum(ops.square(kernel), axis=self._norm_axes) + _EPSILON)
 
-    def _linear(self, inputs, kernel):
-        if isinstance(self.layer, keras.layers.Dense):
-            return ops.matmul(inputs, kernel)
-        return self.layer.convolution_op(inputs, kernel)
-
-    def _per_channel(self, values, rank):
-        shape = [1] * rank
-        shape[self._channels_axis(rank)] = -1
-        return ops.reshape(values, shape)
-
     def call(self, inputs, training=False):
         kernel = self.layer.kernel
         direction = kernel / self._kernel_norm(kernel)
         if self.data_init and training:
-            projected = self._linear(inputs, direction)
+            projected = linear(self.layer, inputs, direction)
             rank = len(projected.shape)
-            channel_axis = self._channels_axis(rank)
+            channel_axis = channels_axis(self.layer, rank)
             axes = [a for a in range(rank) if a != channel_axis]
             mean, variance = ops.moments(projected, axes=axes)
             scale = ops.rsqrt(variance + 1e-6)
@@ -121,12 +101,12 @@ class WeightNormalization(keras.layers.Wrapper):
             self.g.assign(g)
             self.layer.bias.assign(bias)
             self.initialized.assign(ops.ones_like(self.initialized))
-            outputs = projected * self._per_channel(g, rank)
+            outputs = projected * per_channel(self.layer, g, rank)
         else:
-            outputs = self._linear(inputs, direction * self.g)
+            outputs = linear(self.layer, inputs, direction * self.g)
             bias = self.layer.bias if self.layer.use_bias else None
         if bias is not None:
-            outputs = outputs + self._per_channel(bias, len(outputs.shape))
+            outputs = outputs + per_channel(self.layer, bias, len(outputs.shape))
         if self.layer.activation is not None:
             outputs = self.layer.activation(outputs)
         return outputs

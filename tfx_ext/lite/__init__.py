@@ -2,5 +2,6 @@
 
 from tfx_ext.lite.compare import ParityReport, compare
 from tfx_ext.lite.convert import ConversionResult, convert
+from tfx_ext.lite.quantize_aware import QuantizeAware, quantize_aware
 
-__all__ = ["ConversionResult", "ParityReport", "compare", "convert"]
+__all__ = ["ConversionResult", "ParityReport", "QuantizeAware", "compare", "convert", "quantize_aware"]

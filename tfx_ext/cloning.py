@@ -1,0 +1,76 @@
+"""Cloning a model with some layers swapped, wrapped or unwrapped, weights kept.
+
+Used by `enable_mc_dropout`, `prune_low_magnitude` / `strip_pruning`,
+`zero_small_weights` and `quantize_aware`. The original model is never
+modified.
+"""
+
+import keras
+
+
+def all_layers(model):
+    """Every layer of `model`, nested models included (depth first)."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from all_layers(layer)
+
+
+def copy_weights(source, target):
+    """Copies weights between two models of the same structure, through (un)wrapping.
+
+    A wrapper on one side and a bare layer on the other exchange the wrapped
+    layer's weights; a wrapper being removed gives its `unwrapped_weights()`
+    (e.g. with pruning masks applied) when it has that method.
+    """
+    for src, dst in zip(source.layers, target.layers):
+        src_wrapped = isinstance(src, keras.layers.Wrapper) and not isinstance(dst, keras.layers.Wrapper)
+        dst_wrapped = isinstance(dst, keras.layers.Wrapper) and not isinstance(src, keras.layers.Wrapper)
+        if isinstance(src, keras.Model) and isinstance(dst, keras.Model):
+            copy_weights(src, dst)
+        elif src_wrapped:
+            unwrapped = getattr(src, "unwrapped_weights", None)
+            dst.set_weights(unwrapped() if unwrapped else src.layer.get_weights())
+        elif dst_wrapped:
+            dst.layer.set_weights(src.get_weights())
+        else:
+            dst.set_weights(src.get_weights())
+        if hasattr(dst, "finalize_state"):
+            # set_weights does not refresh the constants that stateful
+            # preprocessing layers (Normalization, ...) derive from their
+            # variables; loading a model does.
+            dst.finalize_state()
+
+
+def clone_with(model, clone_function, purpose):
+    """`keras.models.clone_model(..., recursive=True)` plus a weight copy.
+
+    `purpose` names the caller in the error raised for models that cannot be
+    cloned (subclassed models).
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"Invalid value received for argument `model`. Expected a keras.Model. Received: model={model!r}"
+        )
+    cloned = []
+
+    def counted(layer):
+        cloned.append(layer)
+        return clone_function(layer)
+
+    try:
+        clone = keras.models.clone_model(model, clone_function=counted, recursive=True)
+    except ValueError as error:
+        if cloned:  # Keras accepted the model; the error is about a layer (e.g. its arguments).
+            raise
+        raise ValueError(
+            f"{purpose} needs a Sequential or functional model (a subclassed model cannot be "
+            f"cloned; change its layers where you build it instead). Keras said: {error}"
+        ) from error
+    copy_weights(model, clone)
+    return clone
+
+
+def fresh_copy(layer):
+    """A new, unbuilt layer with the same configuration."""
+    return layer.__class__.from_config(layer.get_config())
