@@ -1,6 +1,7 @@
 """The `tfx-ext` command."""
 
 import argparse
+import os
 import sys
 
 
@@ -30,11 +31,46 @@ def _components():
     return "\n".join(sorted(names))
 
 
+def _tflite(args):
+    import numpy as np
+
+    import keras
+
+    import tfx_ext  # noqa: F401  (registers the components)
+    from tfx_ext.lite import compare, convert
+
+    model = keras.models.load_model(args.model)
+    data = np.load(args.representative) if args.representative else None
+    x = None if data is None else data[args.x_key]
+    result = convert(
+        model,
+        mode=args.mode,
+        representative_data=x,
+        output_path=args.out,
+        engine=args.engine,
+    )
+    print(f"wrote {result.path} ({result.size:,} bytes, {args.mode}, {args.engine})")
+    if result.float_ops:
+        print(f"ops left in float: {', '.join(result.float_ops)}")
+    if x is not None:
+        labels = data[args.y_key] if args.y_key in data else None
+        print(compare(model, result, x, labels))
+
+
 def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = argparse.ArgumentParser(prog="tfx-ext", description="tfx_ext tools")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("version", help="print tfx_ext's and its stack's versions")
     commands.add_parser("components", help="list the registered Keras components")
+    tflite = commands.add_parser("tflite", help="convert a .keras model to TFLite and print the parity report")
+    tflite.add_argument("model", help="a .keras file")
+    tflite.add_argument("--mode", default="float32", choices=["float32", "float16", "dynamic_range", "int8", "int16x8"])
+    tflite.add_argument("--engine", default="converter", choices=["converter", "litert_quantizer"])
+    tflite.add_argument("--representative", help="an .npz with the calibration / comparison inputs")
+    tflite.add_argument("--x-key", default="x", help="array of inputs in the .npz (default: x)")
+    tflite.add_argument("--y-key", default="y", help="array of labels in the .npz, if any (default: y)")
+    tflite.add_argument("--out", required=True, help="the .tflite file to write")
     demo = commands.add_parser("demo", help="run the end-to-end demo on the digits data")
     demo.add_argument("--output-dir", default="demo_output")
     demo.add_argument("--epochs", type=int, default=12)
@@ -43,6 +79,8 @@ def main(argv=None):
         print(_versions())
     elif args.command == "components":
         print(_components())
+    elif args.command == "tflite":
+        _tflite(args)
     else:
         from tfx_ext import demo as demo_module
 

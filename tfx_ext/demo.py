@@ -6,7 +6,8 @@ Run it with `scripts/demo` (or `python -m tfx_ext.demo`). Stages so far:
 2. train a small CNN built from tfx_ext layers with the 1cycle schedule,
 3. evaluate it with agreement metrics (kappa, MCC, Hamming loss),
 4. save it as `.keras`, reload it with no `custom_objects`, check parity,
-5. train a self-normalizing MLP (SELU, LeCun init, AlphaDropout, checked by
+5. convert the CNN to TFLite, float16 and int8, and print their parity reports,
+6. train a self-normalizing MLP (SELU, LeCun init, AlphaDropout, checked by
    `check_self_normalizing`), turn on MC dropout, and report accuracy, ECE
    before and after MC averaging, and the most uncertain test digits.
 
@@ -146,6 +147,7 @@ def run(output_dir="demo_output", epochs=12, batch_size=32, seed=0):
         f"max output difference {gap:.2g}.",
     ]
 
+    lines += tflite_stage(output_dir, model, x_train, x_test, y_test)
     lines += self_normalizing_stage(output_dir, x_train, y_train, x_test, y_test, epochs)
     lines += ["", f"Total time {time.monotonic() - started:.0f} s."]
     report = "\n".join(lines) + "\n"
@@ -154,8 +156,31 @@ def run(output_dir="demo_output", epochs=12, batch_size=32, seed=0):
     return report, results
 
 
+def tflite_stage(output_dir, model, x_train, x_test, y_test):
+    """Stage 5: float16 and int8 TFLite models, each checked against the Keras model."""
+    from tfx_ext.lite import compare, convert
+
+    lines = ["", "## 5. TFLite", ""]
+    reports = {}
+    for mode in ("float16", "int8"):
+        result = convert(
+            model,
+            mode=mode,
+            representative_data=x_train if mode == "int8" else None,
+            output_path=os.path.join(output_dir, f"digits_cnn_{mode}.tflite"),
+        )
+        reports[mode] = compare(model, result, x_test, y_test)
+        if result.float_ops:
+            lines.append(f"{mode}: ops left in float: {', '.join(result.float_ops)}")
+    names = [name for name, _ in reports["float16"].rows()]
+    lines += ["| | " + " | ".join(reports) + " |", "| --- | " + " | ".join("---" for _ in reports) + " |"]
+    for i, name in enumerate(names):
+        lines.append(f"| {name} | " + " | ".join(r.rows()[i][1] for r in reports.values()) + " |")
+    return lines
+
+
 def self_normalizing_stage(output_dir, x_train, y_train, x_test, y_test, epochs, samples=100):
-    """Stage 5: SELU MLP, MC AlphaDropout, calibration and uncertainty."""
+    """Stage 6: SELU MLP, MC AlphaDropout, calibration and uncertainty."""
     import keras
     import numpy as np
 
@@ -184,7 +209,7 @@ def self_normalizing_stage(output_dir, x_train, y_train, x_test, y_test, epochs,
     before, after = calibration_bins(y_test, single), calibration_bins(y_test, prediction.mean)
     lines = [
         "",
-        "## 5. Self-normalizing MLP with MC AlphaDropout",
+        "## 6. Self-normalizing MLP with MC AlphaDropout",
         f"8 x 128 SELU layers, LeCun normal, AlphaDropout 0.1. Condition check: "
         f"{'passed' if report.ok else str(report)}. Activation std across hidden layers at "
         f"initialization: {min(s.std for s in stats):.2f} to {max(s.std for s in stats):.2f}.",

@@ -44,8 +44,8 @@ class ParityReport:
     def rows(self):
         rows = [
             ("examples", f"{self.examples}"),
-            ("max |keras - tflite|", f"{self.max_abs_diff:.3g}"),
-            ("mean |keras - tflite|", f"{self.mean_abs_diff:.3g}"),
+            ("max abs difference", f"{self.max_abs_diff:.3g}"),
+            ("mean abs difference", f"{self.mean_abs_diff:.3g}"),
             ("top-1 agreement", f"{self.top1_agreement:.2%}"),
         ]
         if self.keras_accuracy is not None:
