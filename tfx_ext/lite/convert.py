@@ -8,7 +8,9 @@ TensorFlow 2.21's flags) or with `litert-quantizer` recipes on the float
 model (`engine="litert_quantizer"`, LiteRT's forward path).
 """
 
+import contextlib
 import dataclasses
+import io
 import os
 import re
 import tempfile
@@ -147,17 +149,11 @@ def _litert_quantize(float_model, mode, examples):
         signature = next(iter(interpreter.get_signature_list()))
         (input_name,) = interpreter.get_signature_list()[signature]["inputs"]
         samples = [{input_name: example[None]} for example in examples]
-        quiet = {"TQDM_DISABLE": os.environ.get("TQDM_DISABLE")}
-        os.environ["TQDM_DISABLE"] = "1"  # litert-quantizer draws a progress bar per calibration
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
-                calibration = qt.calibrate({signature: samples})
-        finally:
-            if quiet["TQDM_DISABLE"] is None:
-                del os.environ["TQDM_DISABLE"]
-            else:
-                os.environ["TQDM_DISABLE"] = quiet["TQDM_DISABLE"]
+        # litert-quantizer draws a progress bar (stderr) and warns about its
+        # debugging interpreter on every calibration: keep library output quiet.
+        with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
+            calibration = qt.calibrate({signature: samples})
     return bytes(qt.quantize(calibration, enable_progress_report=False).quantized_model)
 
 
