@@ -1,0 +1,74 @@
+"""What a SavedModel offers to TF Serving (what `saved_model_cli show --all` prints)."""
+
+import dataclasses
+import os
+
+from tfx_ext.arguments import invalid
+
+
+@dataclasses.dataclass
+class TensorInfo:
+    name: str
+    dtype: str
+    shape: tuple  # None for unknown dimensions
+
+    def __str__(self):
+        dims = ", ".join("None" if d is None else str(d) for d in self.shape)
+        return f"{self.name}: {self.dtype} [{dims}]"
+
+
+@dataclasses.dataclass
+class SignatureInfo:
+    name: str
+    method_name: str
+    inputs: list
+    outputs: list
+
+
+def _tensor(name, info):
+    from tensorflow.python.framework import dtypes
+
+    shape = (
+        None
+        if info.tensor_shape.unknown_rank
+        else tuple(None if d.size == -1 else d.size for d in info.tensor_shape.dim)
+    )
+    return TensorInfo(name, dtypes.as_dtype(info.dtype).name, shape)
+
+
+def inspect_saved_model(path):
+    """The signatures of a SavedModel: method, inputs and outputs with dtypes and shapes.
+
+    Reads `saved_model.pb` only (no variables are loaded).
+
+    Returns:
+        A dict from signature name to `SignatureInfo`.
+    """
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    pb = os.path.join(str(path), "saved_model.pb")
+    if not os.path.isfile(pb):
+        raise invalid("path", "a SavedModel directory (with saved_model.pb)", path)
+    proto = saved_model_pb2.SavedModel()
+    with open(pb, "rb") as f:
+        proto.ParseFromString(f.read())
+    signatures = {}
+    for key, sig in proto.meta_graphs[0].signature_def.items():
+        if key.startswith("__"):
+            continue  # internal (e.g. __saved_model_init_op)
+        signatures[key] = SignatureInfo(
+            key,
+            sig.method_name,
+            [_tensor(n, t) for n, t in sorted(sig.inputs.items())],
+            [_tensor(n, t) for n, t in sorted(sig.outputs.items())],
+        )
+    return signatures
+
+
+def format_signatures(signatures):
+    lines = []
+    for sig in signatures.values():
+        lines.append(f"signature '{sig.name}' ({sig.method_name})")
+        lines += [f"  input  {t}" for t in sig.inputs]
+        lines += [f"  output {t}" for t in sig.outputs]
+    return "\n".join(lines)
