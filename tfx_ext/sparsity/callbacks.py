@@ -8,8 +8,21 @@ from tfx_ext.sparsity.masks import fraction_zero
 from tfx_ext.sparsity.model_pruning import is_tf_keras, pruning_wrappers
 
 
+class _TfKerasCallbackHooks:
+    """tf_keras's `fit` asks its callbacks which batch hooks they implement."""
+
+    def _implements_train_batch_hooks(self):
+        return True
+
+    def _implements_test_batch_hooks(self):
+        return False
+
+    def _implements_predict_batch_hooks(self):
+        return False
+
+
 @keras.saving.register_keras_serializable(package="tfx_ext")
-class UpdatePruningStep(keras.callbacks.Callback):
+class UpdatePruningStep(_TfKerasCallbackHooks, keras.callbacks.Callback):
     """Advances the pruning step, updates masks on schedule, keeps pruned weights at zero.
 
     Required while training a model with pruning wrappers (`fit` raises a
@@ -26,16 +39,6 @@ class UpdatePruningStep(keras.callbacks.Callback):
 
     >>> pruned.fit(x, y, epochs=5, callbacks=[UpdatePruningStep()])
     """
-
-    # tf_keras's fit asks its callbacks which hooks they implement.
-    def _implements_train_batch_hooks(self):
-        return True
-
-    def _implements_test_batch_hooks(self):
-        return False
-
-    def _implements_predict_batch_hooks(self):
-        return False
 
     def on_train_begin(self, logs=None):
         self._tfmot = None
@@ -103,7 +106,7 @@ def _write_scalar(tag, value, step):
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
-class PruningSummaries(keras.callbacks.Callback):
+class PruningSummaries(_TfKerasCallbackHooks, keras.callbacks.Callback):
     """Writes each pruned layer's sparsity to TensorBoard at the end of every epoch.
 
     Scalars `pruning/<layer>/sparsity` (fraction of zeros in its pruned
@@ -130,6 +133,11 @@ class PruningSummaries(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         import tensorflow as tf
 
+        if is_tf_keras(self.model):
+            raise TypeError(
+                "PruningSummaries reads Keras 3 pruning wrappers; for a tf_keras model use "
+                "tensorflow_model_optimization.sparsity.keras.PruningSummaries(log_dir)."
+            )
         self._writer = tf.summary.create_file_writer(self.log_dir)
 
     def on_epoch_end(self, epoch, logs=None):

@@ -8,7 +8,12 @@ one API serves both stacks.
 import keras
 
 from tfx_ext.arguments import invalid
-from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude, is_prunable, supported_layer_names
+from tfx_ext.sparsity.prune_low_magnitude import (
+    PruneLowMagnitude,
+    _MaskConstraint,
+    is_prunable,
+    supported_layer_names,
+)
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay
 
 
@@ -118,6 +123,14 @@ def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), spar
     ):
         from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
 
+        if hasattr(to_prune, "layers") and hasattr(to_prune, "get_weights"):
+            # tfmot wraps the model's own layers; prune a copy so that, as with
+            # Keras 3 models, the original stays untouched.
+            import tf_keras
+
+            copy = tf_keras.models.clone_model(to_prune)
+            copy.set_weights(to_prune.get_weights())
+            to_prune = copy
         return tfmot_sparsity.prune_low_magnitude(
             to_prune,
             pruning_schedule=_tfmot_schedule(pruning_schedule),
@@ -168,6 +181,9 @@ def strip_pruning(model):
         return tfmot_sparsity.strip_pruning(model)
     if isinstance(model, PruneLowMagnitude):
         model.apply_masks()
+        for weight in model.pruned_weights:  # give the layer back without the mask constraints
+            while isinstance(weight.constraint, _MaskConstraint):
+                weight.constraint = weight.constraint.inner
         return model.layer
     if not isinstance(model, keras.Model):
         raise invalid("model", "a Keras model", model, TypeError)

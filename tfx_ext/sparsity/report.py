@@ -163,7 +163,8 @@ def zero_small_weights(model, threshold=None, target_sparsity=None):
                 cut = threshold
                 values = np.where(np.abs(values) < cut, 0.0, values)
             else:
-                k = int(round(target_sparsity * values.size))
+                # Same rounding as the pruning masks: keep round((1 - s) * n) weights.
+                k = values.size - int(round((1.0 - target_sparsity) * values.size))
                 if k:
                     order = np.argsort(np.abs(values), axis=None)
                     flat = values.reshape(-1).copy()

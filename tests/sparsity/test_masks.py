@@ -1,0 +1,125 @@
+import keras
+import numpy as np
+import tensorflow as tf
+from tensorflow_model_optimization.python.core.sparsity.keras import pruning_utils
+
+from tfx_ext.sparsity.masks import fraction_zero, m_by_n_mask, magnitude_mask
+
+
+def distinct_weights(rng, shape):
+    """Random weights with distinct magnitudes (no ties), random signs."""
+    size = int(np.prod(shape))
+    magnitudes = rng.permutation(size).astype("float32") + 1.0
+    signs = rng.choice([-1.0, 1.0], size)
+    return (magnitudes * signs / size).reshape(shape).astype("float32")
+
+
+def reference_mask(weight, sparsity):
+    """Keeps the round((1 - s) * n) largest magnitudes."""
+    keep = int(round((1.0 - sparsity) * weight.size))
+    mask = np.zeros(weight.size, "float32")
+    if keep:
+        mask[np.argsort(np.abs(weight), axis=None)[-keep:]] = 1.0
+    return mask.reshape(weight.shape)
+
+
+def reference_block_mask(weight, sparsity, block):
+    a, b = block
+    *lead, rows, cols = weight.shape
+    scores = np.abs(weight).reshape((-1, rows // a, a, cols // b, b)).mean(axis=(2, 4))
+    kept_blocks = reference_mask(scores, sparsity)
+    mask = np.repeat(np.repeat(kept_blocks, a, axis=1), b, axis=2)
+    return mask.reshape(weight.shape)
+
+
+def tfmot_m_by_n_mask(weight, m, n):
+    """tfmot's m-by-n mask (for rank 2 and 4 weights), with tfmot's `(zeros, n)` convention."""
+    prepared = pruning_utils.weights_rearrange(tf.constant(weight))
+    mask = pruning_utils.generate_m_by_n_mask(prepared, (n - m, n))
+    return pruning_utils.m_by_n_sparsity_mask_prepare(mask, tf.TensorShape(weight.shape)).numpy()
+
+
+class MagnitudeMaskTest(tf.test.TestCase):
+    def setUp(self):
+        keras.utils.set_random_seed(0)
+        self.rng = np.random.default_rng(0)
+
+    def test_keeps_largest_magnitudes(self):
+        for shape in [(32, 24), (300,), (3, 3, 8, 16), (7, 5)]:
+            weight = distinct_weights(self.rng, shape)
+            for sparsity in (0.0, 0.5, 0.8, 0.99):
+                with self.subTest(shape=shape, sparsity=sparsity):
+                    mask = keras.ops.convert_to_numpy(magnitude_mask(weight, sparsity))
+                    self.assertEqual(mask.shape, weight.shape)
+                    self.assertAllEqual(mask, reference_mask(weight, sparsity))
+                    self.assertEqual(int(mask.sum()), int(round((1.0 - sparsity) * weight.size)))
+
+    def test_rounds_the_kept_count_like_tfmot(self):
+        # 35 * 0.5 = 17.5: tfmot keeps round(17.5) = 18 (round half to even).
+        weight = distinct_weights(self.rng, (7, 5))
+        mask = keras.ops.convert_to_numpy(magnitude_mask(weight, 0.5))
+        self.assertEqual(int(mask.sum()), 18)
+        threshold = np.sort(np.abs(weight), axis=None)[-18]
+        self.assertAllEqual(mask, (np.abs(weight) >= threshold).astype("float32"))
+
+    def test_negative_weights_ranked_by_magnitude(self):
+        weight = np.array([[-5.0, 0.1], [0.2, 4.0], [-0.3, -3.0]], "float32")
+        mask = keras.ops.convert_to_numpy(magnitude_mask(weight, 0.5))
+        self.assertAllEqual(mask, [[1, 0], [0, 1], [0, 1]])
+
+    def test_block_mask(self):
+        cases = [((16, 12), (2, 3), 0.5), ((64, 32), (4, 4), 0.8), ((3, 3, 8, 16), (2, 2), 0.75)]
+        for shape, block, sparsity in cases:
+            with self.subTest(shape=shape, block=block):
+                weight = self.rng.standard_normal(shape).astype("float32")
+                mask = keras.ops.convert_to_numpy(magnitude_mask(weight, sparsity, block_size=block))
+                self.assertAllEqual(mask, reference_block_mask(weight, sparsity, block))
+                a, b = block
+                *_, rows, cols = shape
+                blocks = mask.reshape((-1, rows // a, a, cols // b, b))
+                per_block = blocks.sum(axis=(2, 4))
+                self.assertTrue(np.all((per_block == 0) | (per_block == a * b)))
+                n_blocks = per_block.size
+                self.assertEqual(int((per_block > 0).sum()), int(round((1.0 - sparsity) * n_blocks)))
+
+    def test_block_mask_on_rank_one_weight_is_unstructured(self):
+        weight = distinct_weights(self.rng, (40,))
+        mask = keras.ops.convert_to_numpy(magnitude_mask(weight, 0.5, block_size=(2, 2)))
+        self.assertAllEqual(mask, reference_mask(weight, 0.5))
+
+    def assert_m_by_n(self, weight, mask, m, n, axis):
+        moved_w = np.moveaxis(np.abs(weight), axis, -1)
+        moved_m = np.moveaxis(mask, axis, -1)
+        groups_w = moved_w.reshape((-1, n))
+        groups_m = moved_m.reshape((-1, n))
+        self.assertTrue(np.all(groups_m.sum(axis=1) == m))
+        largest = np.argsort(groups_w, axis=1)[:, -m:]
+        expected = np.zeros_like(groups_m)
+        np.put_along_axis(expected, largest, 1.0, axis=1)
+        self.assertAllEqual(groups_m, expected)
+
+    def test_m_by_n_on_dense_kernel(self):
+        weight = distinct_weights(self.rng, (16, 6))
+        mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 2, 4, axis=-2))
+        self.assert_m_by_n(weight, mask, 2, 4, axis=-2)
+        # Each column, read in runs of 4 input rows, keeps 2.
+        self.assertAllEqual(mask.reshape(4, 4, 6).sum(axis=1), np.full((4, 6), 2.0))
+        self.assertAllEqual(mask, tfmot_m_by_n_mask(weight, 2, 4))
+
+    def test_m_by_n_on_conv_kernel(self):
+        weight = distinct_weights(self.rng, (3, 3, 8, 5))
+        mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 2, 4, axis=-2))
+        self.assert_m_by_n(weight, mask, 2, 4, axis=-2)
+        self.assertAllEqual(mask, tfmot_m_by_n_mask(weight, 2, 4))
+
+    def test_other_m_by_n_and_axis(self):
+        weight = distinct_weights(self.rng, (12, 8))
+        mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 1, 4, axis=-2))
+        self.assert_m_by_n(weight, mask, 1, 4, axis=-2)
+        self.assertAllEqual(mask, tfmot_m_by_n_mask(weight, 1, 4))
+        mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 3, 8, axis=-1))
+        self.assert_m_by_n(weight, mask, 3, 8, axis=-1)
+
+    def test_fraction_zero(self):
+        weight = np.array([[0.0, 1.0, 0.0], [2.0, 0.0, -0.0]], "float32")
+        self.assertAllClose(fraction_zero(weight), 4 / 6)
