@@ -57,6 +57,35 @@ def _tflite(args):
         print(compare(model, result, x, labels))
 
 
+def _serve(args):
+    from tfx_ext.serving import LocalModelServer
+
+    server = LocalModelServer(
+        base_dir=None if args.model_config_file else args.base_dir,
+        model_config_file=args.model_config_file,
+        rest_port=args.rest_port,
+        grpc_port=args.grpc_port,
+        host=args.host,
+        poll_seconds=args.poll_seconds,
+    )
+    server.start()
+    names = ", ".join(sorted(server.registry.models))
+    print(f"tfx_ext local model server (a test double, not TF Serving) serving {names}: "
+          f"REST {args.host}:{args.rest_port or 'off'}, gRPC {args.host}:{args.grpc_port or 'off'}", flush=True)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def _inspect(args):
+    from tfx_ext.export import format_signatures, inspect_saved_model
+
+    print(format_signatures(inspect_saved_model(args.path)))
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = argparse.ArgumentParser(prog="tfx-ext", description="tfx_ext tools")
@@ -71,6 +100,15 @@ def main(argv=None):
     tflite.add_argument("--x-key", default="x", help="array of inputs in the .npz (default: x)")
     tflite.add_argument("--y-key", default="y", help="array of labels in the .npz, if any (default: y)")
     tflite.add_argument("--out", required=True, help="the .tflite file to write")
+    serve = commands.add_parser("serve", help="serve SavedModels over TF Serving's REST and gRPC protocols (local test double)")
+    serve.add_argument("base_dir", nargs="?", help="models directory (each subdirectory a model)")
+    serve.add_argument("--model-config-file", help="a models.config instead of a base directory")
+    serve.add_argument("--rest-port", type=int, default=8501, help="0 turns REST off")
+    serve.add_argument("--grpc-port", type=int, default=8500, help="0 turns gRPC off")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--poll-seconds", type=float, default=1.0)
+    inspect = commands.add_parser("inspect", help="list a SavedModel's signatures")
+    inspect.add_argument("path")
     demo = commands.add_parser("demo", help="run the end-to-end demo on the digits data")
     demo.add_argument("--output-dir", default="demo_output")
     demo.add_argument("--epochs", type=int, default=12)
@@ -81,6 +119,12 @@ def main(argv=None):
         print(_components())
     elif args.command == "tflite":
         _tflite(args)
+    elif args.command == "serve":
+        if not args.base_dir and not args.model_config_file:
+            parser.error("serve needs BASE_DIR or --model-config-file")
+        _serve(args)
+    elif args.command == "inspect":
+        _inspect(args)
     else:
         from tfx_ext import demo as demo_module
 
