@@ -7,7 +7,9 @@ Run it with `scripts/demo` (or `python -m tfx_ext.demo`). Stages so far:
 3. evaluate it with agreement metrics (kappa, MCC, Hamming loss),
 4. save it as `.keras`, reload it with no `custom_objects`, check parity,
 5. convert the CNN to TFLite, float16 and int8, and print their parity reports,
-6. train a self-normalizing MLP (SELU, LeCun init, AlphaDropout, checked by
+6. export two versions for TF Serving (stable and canary), serve them with the
+   local protocol server, and query both over REST and gRPC,
+7. train a self-normalizing MLP (SELU, LeCun init, AlphaDropout, checked by
    `check_self_normalizing`), turn on MC dropout, and report accuracy, ECE
    before and after MC averaging, and the most uncertain test digits.
 
@@ -148,6 +150,7 @@ def run(output_dir="demo_output", epochs=12, batch_size=32, seed=0):
     ]
 
     lines += tflite_stage(output_dir, model, x_train, x_test, y_test)
+    lines += serving_stage(output_dir, model, x_train, y_train, x_test, y_test)
     lines += self_normalizing_stage(output_dir, x_train, y_train, x_test, y_test, epochs)
     lines += ["", f"Total time {time.monotonic() - started:.0f} s."]
     report = "\n".join(lines) + "\n"
@@ -179,8 +182,65 @@ def tflite_stage(output_dir, model, x_train, x_test, y_test):
     return lines
 
 
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serving_stage(output_dir, model, x_train, y_train, x_test, y_test):
+    """Stage 6: versions 1 (stable) and 2 (canary) served locally, queried over REST and gRPC."""
+    import shutil
+
+    import keras
+    import numpy as np
+
+    from tfx_ext.export import ModelEntry, export_for_serving, write_model_config
+    from tfx_ext.serving import GrpcClient, LocalModelServer, RestClient
+
+    base = os.path.join(output_dir, "models")
+    shutil.rmtree(base, ignore_errors=True)
+    export_for_serving(model, base, "digits", warmup_data=x_test[:20], serving_image="tensorflow/serving:2.21.0")
+    canary = keras.models.clone_model(model)
+    canary.set_weights(model.get_weights())
+    canary.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9), loss="sparse_categorical_crossentropy")
+    canary.fit(x_train, y_train, epochs=1, batch_size=32, verbose=0)
+    export_for_serving(canary, base, "digits", warmup_data=x_test[:20])
+    config = write_model_config(
+        os.path.join(base, "models.config"),
+        [ModelEntry("digits", "digits", versions=[1, 2], labels={"stable": 1, "canary": 2})],
+    )
+    rest_port, grpc_port = _free_port(), _free_port()
+    lines = [
+        "",
+        "## 6. TF Serving",
+        f"Exported versions 1 and 2 to `{base}/digits/` (atomic renames, warmup requests replayed); "
+        f"`{os.path.basename(config)}` labels 1 stable and 2 canary. Served by the local protocol "
+        "server (a test double for the `tensorflow/serving` image in `serving/`).",
+        "",
+        "| label | protocol | version | test accuracy | max diff vs Keras |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    with LocalModelServer(model_config_file=config, rest_port=rest_port, grpc_port=grpc_port):
+        for label, keras_model in (("stable", model), ("canary", canary)):
+            expected = keras_model.predict(x_test, verbose=0)
+            rest = RestClient("127.0.0.1", rest_port, "digits", label=label)
+            version = rest.status()[0][0]
+            answers = {"REST": rest.predict(x_test)}
+            with GrpcClient("127.0.0.1", grpc_port, "digits", label=label) as grpc_client:
+                answers["gRPC"] = grpc_client.predict(x_test)
+            for protocol, outputs in answers.items():
+                probabilities = outputs["probabilities"]
+                accuracy = float((outputs["class_ids"] == y_test).mean())
+                gap = float(np.abs(probabilities - expected).max())
+                lines.append(f"| {label} | {protocol} | {version} | {accuracy:.4f} | {gap:.2g} |")
+    return lines
+
+
 def self_normalizing_stage(output_dir, x_train, y_train, x_test, y_test, epochs, samples=100):
-    """Stage 6: SELU MLP, MC AlphaDropout, calibration and uncertainty."""
+    """Stage 7: SELU MLP, MC AlphaDropout, calibration and uncertainty."""
     import keras
     import numpy as np
 
@@ -209,7 +269,7 @@ def self_normalizing_stage(output_dir, x_train, y_train, x_test, y_test, epochs,
     before, after = calibration_bins(y_test, single), calibration_bins(y_test, prediction.mean)
     lines = [
         "",
-        "## 6. Self-normalizing MLP with MC AlphaDropout",
+        "## 7. Self-normalizing MLP with MC AlphaDropout",
         f"8 x 128 SELU layers, LeCun normal, AlphaDropout 0.1. Condition check: "
         f"{'passed' if report.ok else str(report)}. Activation std across hidden layers at "
         f"initialization: {min(s.std for s in stats):.2f} to {max(s.std for s in stats):.2f}.",
