@@ -115,13 +115,21 @@ class FreshProcessLoadTest(tf.test.TestCase):
 
 @pytest.mark.slow
 class DemoTest(tf.test.TestCase):
-    def test_demo_trains_an_accurate_model_and_writes_its_report(self):
+    def test_demo_runs_every_stage_and_writes_its_report(self):
         from tfx_ext import demo
 
         with tempfile.TemporaryDirectory() as tmp:
-            report, results = demo.run(output_dir=tmp, epochs=4)
-            self.assertTrue(os.path.exists(os.path.join(tmp, "report.md")))
-            self.assertTrue(os.path.exists(os.path.join(tmp, "digits_cnn.keras")))
-        self.assertIn("## 3. Test set", report)
-        self.assertGreater(results["accuracy"], 0.9)
-        self.assertAllClose(results["hamming_loss"], 1.0 - results["accuracy"], atol=1e-6)
+            report, summary = demo.run(output_dir=tmp, epochs=4, trials=2)
+            written = sorted(os.listdir(tmp))
+            with open(os.path.join(tmp, "report.md")) as f:
+                self.assertEqual(f.read(), report)
+        for stage in range(1, demo.STAGES + 1):
+            self.assertIn(f"## {stage}. ", report)
+        for plot in ("lr_finder.png", "reliability.png", "sparsity.png", "sizes.png"):
+            self.assertIn(plot, written)
+        self.assertIn("digits_cnn.keras", written)
+        self.assertGreater(summary["dense SELU MLP"]["accuracy"], 0.85)
+        self.assertAllClose(summary["pruned 80%"]["sparsity"], 0.8, atol=0.01)
+        # The float32 TFLite model answers exactly like the Keras model it came from.
+        self.assertAllClose(summary["TFLite dense float32"]["accuracy"], summary["dense SELU MLP"]["accuracy"])
+        self.assertLess(summary["pruned 80%"]["weights gzip"], summary["dense SELU MLP"]["weights gzip"] / 2)

@@ -58,6 +58,8 @@ def _input_spec(model):
     if isinstance(model, (str, os.PathLike)):
         import tensorflow as tf
 
+        if not os.path.isdir(model):  # before TensorFlow's OSError about saved_model.pb
+            raise invalid("model", "a Keras model or a SavedModel directory", model)
         signature = tf.saved_model.load(str(model)).signatures["serving_default"]
         specs = list(signature.structured_input_signature[1].values())
         if len(specs) != 1:
@@ -88,9 +90,18 @@ def _saved_model_dir(model, tmp):
     return path
 
 
+def _integer_io(input_type, output_type):
+    """(name, value) of the I/O type argument that is not float32, for error messages."""
+    if input_type != "float32":
+        return "inference_input_type", input_type
+    return "inference_output_type", output_type
+
+
 def _raise_unsupported_ops(error):
     message = str(error)
-    ops = sorted(set(re.findall(r"tf\.([A-Za-z0-9_]+)", message)))
+    # TF op names are CamelCase ('tf.Atan'); lower-case matches are MLIR
+    # attributes of the dumped function (`tf.entry_function`), not ops.
+    ops = sorted(set(re.findall(r"tf\.([A-Z][A-Za-z0-9_]*)", message)))
     if ops:
         raise ValueError(
             f"TFLite has no builtin kernel for these ops: {', '.join(ops)}. Pass "
@@ -118,7 +129,8 @@ def _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_op
         )
         input_type, output_type = io_types
         if mode == "int16x8" and (input_type, output_type) != ("float32", "float32"):
-            raise invalid("inference_input_type", "'float32' in int16x8 mode", input_type)
+            name, value = _integer_io(input_type, output_type)
+            raise invalid(name, "'float32' in int16x8 mode", value)
         converter.inference_input_type = getattr(tf, input_type)
         converter.inference_output_type = getattr(tf, output_type)
     else:
@@ -154,13 +166,16 @@ def _litert_quantize(float_model, mode, examples):
         with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
             calibration = qt.calibrate({signature: samples})
-    return bytes(qt.quantize(calibration, enable_progress_report=False).quantized_model)
+    with warnings.catch_warnings():  # quantize() checks the calibration with the same interpreter
+        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
+        return bytes(qt.quantize(calibration, enable_progress_report=False).quantized_model)
 
 
 def _analyze(content, mode):
     from tfx_ext.lite.interpreter import make_interpreter
 
-    interpreter = make_interpreter(content, delegates=False)
+    # Not allocated: a model with Flex ops cannot be prepared without the Flex delegate.
+    interpreter = make_interpreter(content, delegates=False, allocate=False)
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
     float_ops, select_ops = [], []
     for op in interpreter._get_ops_details():  # no public listing of ops
@@ -173,6 +188,32 @@ def _analyze(content, mode):
             if np.float32 in dtypes:
                 float_ops.append(f"{name}#{op['index']}")
     return float_ops, select_ops
+
+
+def _warn_on_wide_normalization(model, mode):
+    """Full-integer models quantize a Normalization layer's 1/std vector with one
+    per-tensor scale: when those factors span orders of magnitude (near-constant
+    features), most features lose their precision."""
+    import keras
+
+    if isinstance(model, (str, os.PathLike)) or not isinstance(model, keras.Model):
+        return
+    from tfx_ext.cloning import all_layers
+
+    for layer in all_layers(model):
+        if not isinstance(layer, keras.layers.Normalization) or layer.variance is None:
+            continue
+        factors = 1.0 / np.maximum(np.sqrt(np.asarray(keras.ops.convert_to_numpy(layer.variance))), 1e-7)
+        factors = factors.reshape(-1)
+        spread = factors.max() / max(np.median(factors), 1e-12)
+        if spread > 100:
+            warnings.warn(
+                f"Layer '{layer.name}' scales its features by factors from {factors.min():.3g} to "
+                f"{factors.max():.3g}; {mode} quantizes them with one per-tensor scale, so most "
+                "features lose their precision. Use mode='dynamic_range' (float activations), or "
+                "normalize the inputs outside the model. compare() shows the effect.",
+                stacklevel=3,
+            )
 
 
 def _write_atomically(content, path):
@@ -236,16 +277,20 @@ def convert(
     check_choice("inference_input_type", inference_input_type, IO_TYPES)
     check_choice("inference_output_type", inference_output_type, IO_TYPES)
     num_calibration_samples = check_int("num_calibration_samples", num_calibration_samples, minimum=1)
-    if mode != "int8" and (inference_input_type, inference_output_type) != ("float32", "float32") and mode != "int16x8":
-        raise invalid("inference_input_type", f"'float32' in {mode} mode (integer I/O needs mode='int8')", inference_input_type)
+    integer_io = (inference_input_type, inference_output_type) != ("float32", "float32")
+    if mode != "int8" and integer_io and mode != "int16x8":
+        name, value = _integer_io(inference_input_type, inference_output_type)
+        raise invalid(name, f"'float32' in {mode} mode (integer I/O needs mode='int8')", value)
     if engine == "litert_quantizer":
         if mode == "float16":
             raise invalid("engine", "'converter' for float16 (litert-quantizer has no float16 recipe)", engine)
-        if (inference_input_type, inference_output_type) != ("float32", "float32"):
-            raise invalid("inference_input_type", "'float32' with engine='litert_quantizer'", inference_input_type)
+        if integer_io:
+            name, value = _integer_io(inference_input_type, inference_output_type)
+            raise invalid(name, "'float32' with engine='litert_quantizer'", value)
     input_shape, input_dtype = _input_spec(model)
     examples = None
     if mode in _INTEGER_MODES:
+        _warn_on_wide_normalization(model, mode)
         examples = calibration_examples(representative_data, input_shape, input_dtype, num_calibration_samples)
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -39,7 +39,8 @@ def self_normalizing_mlp(
         dropout_rate: AlphaDropout rate after each hidden layer, in `[0, 1)`.
         mc: Use `MCAlphaDropout` (stays on at inference, for `mc_predict`).
         adapt_data: Optional training inputs to adapt the `Normalization`
-            layer with; otherwise call `model.layers[0].adapt(x)` yourself.
+            layer with (see `adapt_normalization`); otherwise call
+            `adapt_normalization(model.layers[0], x)` yourself.
         name: Name of the model.
 
     Returns:
@@ -69,8 +70,23 @@ def self_normalizing_mlp(
     )
     model = keras.Sequential(layers, name=name)
     if adapt_data is not None:
-        normalization.adapt(np.asarray(adapt_data))
+        adapt_normalization(normalization, adapt_data)
     return model
+
+
+def adapt_normalization(normalization, data):
+    """Adapts a `Normalization` layer, giving constant features unit variance.
+
+    Keras divides by `max(std, 1e-7)`, so a feature that is constant in the
+    training data (a border pixel) would turn any other value into ~1e7 at
+    inference, and its ~3e3 scale would swamp the other features' scales
+    when the model is quantized to int8. With unit variance it just stays
+    centered.
+    """
+    normalization.adapt(np.asarray(data))
+    variance = keras.ops.convert_to_numpy(normalization.adapt_variance)
+    normalization.adapt_variance.assign(np.where(variance > 1e-12, variance, 1.0).astype(variance.dtype))
+    normalization.finalize_state()
 
 
 @dataclasses.dataclass
