@@ -42,11 +42,11 @@ def copy_weights(source, target):
             dst.finalize_state()
 
 
-def clone_with(model, clone_function, purpose):
+def clone_with(model, clone_function, purpose, hint="Change its layers where you build it instead."):
     """`keras.models.clone_model(..., recursive=True)` plus a weight copy.
 
-    `purpose` names the caller in the error raised for models that cannot be
-    cloned (subclassed models).
+    `purpose` names the caller, and `hint` says what to do instead, in the
+    error raised for models that cannot be cloned (subclassed models).
     """
     if not isinstance(model, keras.Model):
         raise TypeError(
@@ -64,8 +64,8 @@ def clone_with(model, clone_function, purpose):
         if cloned:  # Keras accepted the model; the error is about a layer (e.g. its arguments).
             raise
         raise ValueError(
-            f"{purpose} needs a Sequential or functional model (a subclassed model cannot be "
-            f"cloned; change its layers where you build it instead). Keras said: {error}"
+            f"{purpose} needs a Sequential or functional model: a subclassed model cannot be "
+            f"cloned. {hint} Keras said: {error}"
         ) from error
     copy_weights(model, clone)
     return clone

@@ -8,6 +8,7 @@ one API serves both stacks.
 import keras
 
 from tfx_ext.arguments import invalid
+from tfx_ext.cloning import all_layers, clone_with, fresh_copy
 from tfx_ext.sparsity.prune_low_magnitude import (
     PruneLowMagnitude,
     _MaskConstraint,
@@ -42,51 +43,15 @@ def _tfmot_m_by_n(m_by_n):
     return (n - m, n)
 
 
-def _all_layers(model):
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _all_layers(layer)
-
-
 def pruning_wrappers(model):
     """Every `PruneLowMagnitude` layer in `model`, nested models included."""
-    return [layer for layer in _all_layers(model) if isinstance(layer, PruneLowMagnitude)]
-
-
-def _copy_weights(source, target):
-    """Copies weights between two models of the same structure, through (un)wrapping."""
-    for src, dst in zip(source.layers, target.layers):
-        if isinstance(src, keras.Model) and isinstance(dst, keras.Model):
-            _copy_weights(src, dst)
-        elif isinstance(src, PruneLowMagnitude) and not isinstance(dst, PruneLowMagnitude):
-            dst.set_weights(src.masked_weights())
-        elif isinstance(dst, PruneLowMagnitude) and not isinstance(src, PruneLowMagnitude):
-            dst.layer.set_weights(src.get_weights())
-        else:
-            dst.set_weights(src.get_weights())
-        if hasattr(dst, "finalize_state"):
-            dst.finalize_state()  # Normalization & co. derive constants from variables
+    return [layer for layer in all_layers(model) if isinstance(layer, PruneLowMagnitude)]
 
 
 def _clone(model, clone_function):
-    cloned = []
-
-    def counted(layer):
-        cloned.append(layer)
-        return clone_function(layer)
-
-    try:
-        clone = keras.models.clone_model(model, clone_function=counted, recursive=True)
-    except ValueError as error:
-        if cloned:  # Keras accepted the model; the error is about a layer (e.g. block_size).
-            raise
-        raise ValueError(
-            "Pruning a whole model needs a Sequential or functional model; for a subclassed "
-            f"model, wrap its layers with prune_low_magnitude when you build it. Keras said: {error}"
-        ) from error
-    _copy_weights(model, clone)
-    return clone
+    return clone_with(
+        model, clone_function, "Pruning a whole model", "Wrap its layers with prune_low_magnitude when you build it."
+    )
 
 
 def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), sparsity_m_by_n=None):
@@ -148,14 +113,14 @@ def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), spar
         return [PruneLowMagnitude(layer, **options) for layer in to_prune]
 
     if isinstance(to_prune, keras.Model):
-        if not any(is_prunable(l) and not isinstance(l, PruneLowMagnitude) for l in _all_layers(to_prune)):
+        if not any(is_prunable(l) and not isinstance(l, PruneLowMagnitude) for l in all_layers(to_prune)):
             raise ValueError(
                 f"Model '{to_prune.name}' has no prunable layer. Supported: {supported_layer_names()}, "
                 "or layers with get_prunable_weights()."
             )
 
         def wrap(layer):
-            clone = layer.__class__.from_config(layer.get_config())
+            clone = fresh_copy(layer)
             if is_prunable(layer) and not isinstance(layer, PruneLowMagnitude):
                 return PruneLowMagnitude(clone, **options)
             return clone
@@ -190,6 +155,6 @@ def strip_pruning(model):
 
     def unwrap(layer):
         inner = layer.layer if isinstance(layer, PruneLowMagnitude) else layer
-        return inner.__class__.from_config(inner.get_config())
+        return fresh_copy(inner)
 
     return _clone(model, unwrap)

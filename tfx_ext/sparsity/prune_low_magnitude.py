@@ -204,6 +204,9 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         masked = {id(w): ops.convert_to_numpy(w * m) for w, m in zip(self.pruned_weights, self.masks)}
         return [masked.get(id(w), ops.convert_to_numpy(w)) for w in self.layer.weights]
 
+    # What a model copy without the wrapper gets (tfx_ext.cloning).
+    unwrapped_weights = masked_weights
+
     def compute_output_shape(self, input_shape):
         return self.layer.compute_output_shape(input_shape)
 

@@ -7,7 +7,8 @@ import keras
 import numpy as np
 
 from tfx_ext.arguments import check_number, invalid
-from tfx_ext.sparsity.model_pruning import _all_layers, _copy_weights, is_tf_keras
+from tfx_ext.cloning import all_layers, clone_with, fresh_copy
+from tfx_ext.sparsity.model_pruning import is_tf_keras
 from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude, is_prunable, prunable_weights
 
 
@@ -84,7 +85,7 @@ def sparsity_report(model):
     if not isinstance(model, keras.Model):
         raise invalid("model", "a Keras model", model, TypeError)
     layers = []
-    for layer in _all_layers(model):
+    for layer in all_layers(model):
         if isinstance(layer, keras.Model) or not (isinstance(layer, PruneLowMagnitude) or is_prunable(layer)):
             continue
         values, name = _layer_weights(layer)
@@ -94,7 +95,7 @@ def sparsity_report(model):
             )
     # Masks and step counters are bookkeeping, not model weights.
     weights = []
-    for layer in _all_layers(model):
+    for layer in all_layers(model):
         if isinstance(layer, keras.Model):
             continue
         weights += layer.masked_weights() if isinstance(layer, PruneLowMagnitude) else [
@@ -149,12 +150,8 @@ def zero_small_weights(model, threshold=None, target_sparsity=None):
         target_sparsity = check_number("target_sparsity", target_sparsity, 0.0, 1.0, high_open=True)
     if not isinstance(model, keras.Model):
         raise invalid("model", "a Keras model", model, TypeError)
-    try:
-        clone = keras.models.clone_model(model, recursive=True)
-    except ValueError as error:
-        raise ValueError(f"zero_small_weights needs a Sequential or functional model. Keras said: {error}") from error
-    _copy_weights(model, clone)
-    for layer in _all_layers(clone):
+    clone = clone_with(model, fresh_copy, "zero_small_weights")
+    for layer in all_layers(clone):
         if isinstance(layer, keras.Model) or not is_prunable(layer):
             continue
         for weight in prunable_weights(layer):

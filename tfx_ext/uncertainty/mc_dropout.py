@@ -15,21 +15,15 @@ import keras
 import numpy as np
 
 from tfx_ext.arguments import check_int, invalid
+from tfx_ext.cloning import all_layers, clone_with, fresh_copy
 from tfx_ext.layers.mc_dropout import MC_TWINS
 
 _EPSILON = 1e-12
 
 
-def _all_layers(model):
-    for layer in model.layers:
-        yield layer
-        if hasattr(layer, "layers"):
-            yield from _all_layers(layer)
-
-
 def mc_layers(model):
     """The layers of `model` (nested models included) that are stochastic at inference."""
-    return [layer for layer in _all_layers(model) if getattr(layer, "mc", False)]
+    return [layer for layer in all_layers(model) if getattr(layer, "mc", False)]
 
 
 def _mc_twin(layer):
@@ -59,32 +53,12 @@ def enable_mc_dropout(model):
     >>> mc_model = enable_mc_dropout(model)
     >>> prediction = mc_predict(mc_model, x_test, samples=100)
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(
-            "Invalid value received for argument `model`. Expected a keras.Model. "
-            f"Received: model={model!r}"
-        )
 
     def clone(layer):
         twin = _mc_twin(layer)
-        cls = twin or type(layer)
-        return cls.from_config(layer.get_config())
+        return twin.from_config(layer.get_config()) if twin else fresh_copy(layer)
 
-    try:
-        clone_ = keras.models.clone_model(model, clone_function=clone, recursive=True)
-    except ValueError as error:
-        raise ValueError(
-            "enable_mc_dropout needs a Sequential or functional model (subclassed "
-            "models cannot be cloned): use tfx_ext.layers.MCDropout in the model "
-            f"itself. Keras said: {error}"
-        ) from error
-    clone_.set_weights(model.get_weights())
-    # set_weights does not refresh the constants that stateful preprocessing
-    # layers (Normalization, ...) derive from their variables; loading does.
-    for layer in _all_layers(clone_):
-        if hasattr(layer, "finalize_state"):
-            layer.finalize_state()
-    return clone_
+    return clone_with(model, clone, "enable_mc_dropout", "Use tfx_ext.layers.MCDropout in the model itself.")
 
 
 @dataclasses.dataclass
