@@ -39,7 +39,12 @@ def dense_head_to_convolutions(model):
     """
     if not isinstance(model, keras.Model):
         raise invalid("model", "a keras.Model", model, TypeError)
+    if not getattr(model, "inputs", None):  # unbuilt Sequential and subclassed models have none
+        raise invalid("model", "a Sequential or functional model with a known input", model)
     layers = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
+    branching = [l.name for l in layers if isinstance(l.input, (list, tuple)) and len(l.input) > 1]
+    if branching:
+        raise invalid("model", "a chain of layers (no merges or skip connections)", f"merging layers {branching}")
     flatten_at = next((i for i, l in enumerate(layers) if isinstance(l, keras.layers.Flatten)), None)
     if flatten_at is None:
         raise invalid("model", "a CNN with a Flatten + Dense head", "a model without Flatten")

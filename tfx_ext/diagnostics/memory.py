@@ -71,11 +71,14 @@ def estimate_memory(model, batch_size, dtype_bytes=4):
         raise invalid("model", "a built keras.Model", model, TypeError)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     dtype_bytes = check_int("dtype_bytes", dtype_bytes, minimum=1)
-    if len(model.inputs) != 1:
-        raise invalid("model", "a model with one input", f"{len(model.inputs)} inputs")
-    input_size = _instance_size(tuple(model.inputs[0].shape))
+    inputs = getattr(model, "inputs", None)  # None for unbuilt Sequential and subclassed models
+    if not inputs:
+        raise invalid("model", "a Sequential or functional model with a known input", model)
+    if len(inputs) != 1:
+        raise invalid("model", "a model with one input", f"{len(inputs)} inputs")
+    input_size = _instance_size(tuple(inputs[0].shape))
     if input_size is None:
-        raise invalid("model", "a fully known input shape (besides the batch axis)", tuple(model.inputs[0].shape))
+        raise invalid("model", "a fully known input shape (besides the batch axis)", tuple(inputs[0].shape))
     per_layer = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):

@@ -19,11 +19,14 @@ class SearchResult:
     """The outcome of `search`.
 
     Attributes:
-        best_model: The best trial's model (trained, as the tuner left it);
+        best_model: The best trial's model with its trained weights (the
+            optimizer state starts fresh: keras-tuner reloads a checkpoint);
             None on a distributed worker.
-        best_hyperparameters: Its hyperparameter values (a dict).
+        best_hyperparameters: Its hyperparameter values (a dict); empty on
+            a distributed worker.
         table: One dict per completed trial, best first: `trial_id`,
-            `score`, and the hyperparameter values.
+            `score`, and the hyperparameter values; empty on a distributed
+            worker (the chief's result has every trial).
         tuner: The keras-tuner tuner, for anything else.
     """
 
@@ -110,11 +113,14 @@ def search(
         fit_options["epochs"] = epochs
     instance.search(x_train, y_train, **fit_options)
 
+    if instance.oracle.__class__.__name__ == "OracleClient":
+        # A distributed worker: its oracle is a gRPC client of the chief's,
+        # which holds the trials (and may already have shut down).
+        return SearchResult(None, {}, [], instance)
     trials = [t for t in instance.oracle.trials.values() if t.status == "COMPLETED" and t.score is not None]
     direction = instance.oracle.objective.direction
     trials.sort(key=lambda t: t.score, reverse=(direction == "max"))
     table = [{"trial_id": t.trial_id, "score": float(t.score), **t.hyperparameters.values} for t in trials]
-    is_worker = instance.oracle.__class__.__name__ == "OracleClient"
-    best_model = None if is_worker or not trials else instance.get_best_models(1)[0]
+    best_model = instance.get_best_models(1)[0] if trials else None
     best = dict(trials[0].hyperparameters.values) if trials else {}
     return SearchResult(best_model, best, table, instance)
