@@ -3,11 +3,13 @@
 import numpy as np
 
 
-def make_interpreter(model, num_threads=1, delegates=True):
-    """An allocated `ai_edge_litert` interpreter.
+def make_interpreter(model, num_threads=1, delegates=True, allocate=True):
+    """An `ai_edge_litert` interpreter, allocated unless `allocate=False`.
 
     With `delegates=True` (how apps run it) the XNNPACK CPU delegate takes the
     ops it supports; `delegates=False` keeps every op visible, for analysis.
+    `allocate=False` is enough to list ops and tensors, and works for models
+    with TF Select (Flex) ops, which cannot be prepared without the Flex delegate.
     """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
@@ -18,7 +20,8 @@ def make_interpreter(model, num_threads=1, delegates=True):
         else {"model_path": str(model)}
     )
     interpreter = Interpreter(**source, num_threads=num_threads, experimental_op_resolver_type=resolver)
-    interpreter.allocate_tensors()
+    if allocate:
+        interpreter.allocate_tensors()
     return interpreter
 
 

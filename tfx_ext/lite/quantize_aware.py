@@ -18,6 +18,20 @@ from tfx_ext.cloning import all_layers, clone_with, fresh_copy
 from tfx_ext.layers.linear import is_linear_layer, linear, per_channel
 
 
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _selu(x):
+    """SELU as `scale * (relu(x) + alpha * (exp(min(x, 0)) - 1))`, equal in float.
+
+    `tf.nn.selu` lowers to `exp(x)` over every x: in an int8 model that EXP
+    tensor spans [0, exp(max x)] and its scale wipes out the negative branch
+    (measured: 5 points of accuracy lost on a digits MLP). Here EXP stays in (0, 1].
+    """
+    return _SELU_SCALE * (ops.relu(x) + _SELU_ALPHA * (ops.exp(ops.minimum(x, 0.0)) - 1.0))
+
+
 @keras.saving.register_keras_serializable(package="tfx_ext")
 class QuantizeAware(keras.layers.Wrapper):
     """Trains a Dense / Conv layer through int8 fake quantization.
@@ -73,7 +87,9 @@ class QuantizeAware(keras.layers.Wrapper):
         outputs = linear(self.layer, inputs, self.quantized_kernel())
         if self.layer.use_bias:
             outputs = outputs + per_channel(self.layer, self.layer.bias, len(outputs.shape))
-        if self.layer.activation is not None:
+        if self.layer.activation is keras.activations.selu:
+            outputs = _selu(outputs)
+        elif self.layer.activation is not None:
             outputs = self.layer.activation(outputs)
         if training:
             # The quantized range must contain 0 so that zero is exact.
