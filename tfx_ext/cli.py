@@ -86,6 +86,12 @@ def _inspect(args):
     print(format_signatures(inspect_saved_model(args.path)))
 
 
+def _demo(args):
+    from tfx_ext import demo as demo_module
+
+    demo_module.main(["--output-dir", args.output_dir, "--epochs", str(args.epochs)])
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = argparse.ArgumentParser(prog="tfx-ext", description="tfx_ext tools")
@@ -113,24 +119,22 @@ def main(argv=None):
     demo.add_argument("--output-dir", default="demo_output")
     demo.add_argument("--epochs", type=int, default=12)
     args = parser.parse_args(argv)
-    if args.command == "version":
-        print(_versions())
-    elif args.command == "components":
-        print(_components())
-    elif args.command == "tflite":
-        _tflite(args)
-    elif args.command == "serve":
-        if not args.base_dir and not args.model_config_file:
-            parser.error("serve needs BASE_DIR or --model-config-file")
-        _serve(args)
-    elif args.command == "inspect":
-        _inspect(args)
-    else:
-        from tfx_ext import demo as demo_module
-
-        demo_module.main(["--output-dir", args.output_dir, "--epochs", str(args.epochs)])
+    if args.command == "serve" and not args.base_dir and not args.model_config_file:
+        parser.error("serve needs BASE_DIR or --model-config-file")
+    commands_by_name = {
+        "version": lambda: print(_versions()),
+        "components": lambda: print(_components()),
+        "tflite": lambda: _tflite(args),
+        "serve": lambda: _serve(args),
+        "inspect": lambda: _inspect(args),
+        "demo": lambda: _demo(args),
+    }
+    try:
+        commands_by_name[args.command]()
+    except (ValueError, TypeError, OSError) as error:
+        # A user mistake (bad argument, missing file): one line, not a traceback.
+        parser.exit(2, f"tfx-ext {args.command}: error: {error}\n")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

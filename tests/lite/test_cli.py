@@ -80,6 +80,9 @@ class TFLiteCommandTest(tf.test.TestCase):
 
     def test_int8_without_data_fails_and_writes_nothing(self):
         out = os.path.join(self.tmp, "never.tflite")
-        with self.assertRaisesRegex(ValueError, "argument `representative_data`"):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as exit_:
             cli.main(["tflite", self.model_path, "--mode", "int8", "--out", out])
+        self.assertEqual(exit_.exception.code, 2)
+        self.assertIn("tfx-ext tflite: error: Invalid value received for argument `representative_data`", err.getvalue())
         self.assertFalse(os.path.exists(out))
