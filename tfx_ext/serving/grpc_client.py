@@ -96,6 +96,8 @@ class GrpcClient:
         import tensorflow as tf
         from tensorflow_serving.apis import predict_pb2
 
+        from tfx_ext.serving.inference import as_array
+
         if not isinstance(inputs, dict):
             names = self._input_names(signature_name or "serving_default")
             if len(names) != 1:
@@ -104,7 +106,7 @@ class GrpcClient:
         request = predict_pb2.PredictRequest()
         self._spec(request.model_spec, signature_name)
         for name, value in inputs.items():
-            request.inputs[name].CopyFrom(tf.make_tensor_proto(np.asarray(value)))
+            request.inputs[name].CopyFrom(tf.make_tensor_proto(as_array(value)))  # bytes stay whole
         request.output_filter.extend(output_filter or [])
         response = self._call(self._predictions.Predict, request)
         outputs = {k: tf.make_ndarray(v) for k, v in response.outputs.items()}

@@ -24,6 +24,26 @@ def _signature(loaded, infos, name, method):
     return loaded.signatures[name], info
 
 
+def _has_bytes(value):
+    if isinstance(value, bytes):
+        return True
+    return isinstance(value, (list, tuple)) and any(
+        isinstance(v, bytes) or (isinstance(v, (list, tuple)) and _has_bytes(v)) for v in value
+    )
+
+
+def as_array(value):
+    """`np.asarray(value)`, except that nested lists of bytes become an object array:
+    NumPy's fixed-width `S` dtype drops trailing NUL bytes (binary data, e.g. a
+    serialized tf.Example, would be truncated). Raises ValueError on ragged lists."""
+    if not _has_bytes(value):
+        return np.asarray(value)
+    array = np.asarray(value, dtype=object)
+    if any(isinstance(v, (list, tuple)) for v in array.flat):
+        raise ValueError("the nested lists are ragged")
+    return array
+
+
 def _check_inputs(info, inputs):
     expected = {t.name for t in info.inputs}
     got = set(inputs)

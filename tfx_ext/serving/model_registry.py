@@ -101,21 +101,26 @@ class ModelRegistry:
             raise not_found(f"Servable not found for request: Latest({name})")
         return model
 
-    def refresh(self):
-        for model in self.models.values():
-            model.refresh()
-
     def start(self):
-        self.refresh()
+        self.failures = self.refresh_each()
         self._thread = threading.Thread(target=self._poll, name="model-registry-poll", daemon=True)
         self._thread.start()
 
     def _poll(self):
         while not self._stop.wait(self.poll_seconds):
+            self.refresh_each()
+
+    def refresh_each(self):
+        """Refreshes every model on its own: a version that fails to load (as TF
+        Serving, the server keeps going) must not stop the others from updating.
+        Returns {model name: error} for the models that failed."""
+        failures = {}
+        for model in list(self.models.values()):
             try:
-                self.refresh()
-            except Exception:  # a bad version must not stop serving the good ones
-                pass
+                model.refresh()
+            except Exception as error:
+                failures[model.name] = error
+        return failures
 
     def stop(self):
         self._stop.set()

@@ -7,12 +7,13 @@ import numpy as np
 
 from tfx_ext.arguments import check_int, check_number, invalid
 from tfx_ext.serving.errors import ServingError
+from tfx_ext.serving.inference import as_array
 
 _CODES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 413: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}
 
 
 def _jsonable(value):
-    array = np.asarray(value)
+    array = as_array(value)  # bytes stay whole (NumPy's S dtype drops trailing NULs)
     if array.dtype.kind in "SO" or isinstance(value, bytes):
         return np.vectorize(
             lambda b: {"b64": base64.b64encode(b).decode()} if isinstance(b, bytes) else b, otypes=[object]

@@ -25,13 +25,25 @@ _PATH = re.compile(
 )
 
 
+def _is_b64(value):
+    return isinstance(value, dict) and set(value) == {"b64"}
+
+
 def _decode(value):
     """JSON instance values to NumPy-friendly values ({"b64": ...} becomes bytes)."""
-    if isinstance(value, dict) and set(value) == {"b64"}:
+    if _is_b64(value):
         return base64.b64decode(value["b64"])
     if isinstance(value, list):
         return [_decode(v) for v in value]
     return value
+
+
+def _array(value):
+    """A JSON tensor value as an ndarray (binary values kept whole)."""
+    try:
+        return inference.as_array(_decode(value))
+    except ValueError as error:
+        raise invalid_argument(f"Tensor values must be rectangular (rows of the same length): {error}") from None
 
 
 def _encode(array):
@@ -60,20 +72,20 @@ def parse_predict_body(body, input_names):
         instances = body["instances"]
         if not isinstance(instances, list) or not instances:
             raise invalid_argument("'instances' must be a non-empty JSON list")
-        if all(isinstance(i, dict) for i in instances):
+        if all(isinstance(i, dict) and not _is_b64(i) for i in instances):  # named inputs
             names = set(instances[0])
             if any(set(i) != names for i in instances):
                 raise invalid_argument("All 'instances' must have the same named inputs")
-            return {n: np.asarray([_decode(i[n]) for i in instances]) for n in names}, "row"
+            return {n: _array([i[n] for i in instances]) for n in names}, "row"
         if len(input_names) != 1:
             raise invalid_argument(f"Signature has inputs {sorted(input_names)}: 'instances' must be objects")
-        return {input_names[0]: np.asarray(_decode(instances))}, "row"
+        return {input_names[0]: _array(instances)}, "row"
     inputs = body["inputs"]
-    if isinstance(inputs, dict):
-        return {n: np.asarray(_decode(v)) for n, v in inputs.items()}, "columnar"
+    if isinstance(inputs, dict) and not _is_b64(inputs):
+        return {n: _array(v) for n, v in inputs.items()}, "columnar"
     if len(input_names) != 1:
         raise invalid_argument(f"Signature has inputs {sorted(input_names)}: 'inputs' must be an object")
-    return {input_names[0]: np.asarray(_decode(inputs))}, "columnar"
+    return {input_names[0]: _array(inputs)}, "columnar"
 
 
 def format_predict_response(outputs, fmt):
@@ -153,6 +165,8 @@ def make_handler(registry, max_body_bytes):
                 self._send(200, _metadata_json(model, version, label) if metadata else _status_json(model, version, label))
             except ServingError as error:
                 self._send(error.http_status, {"error": error.message})
+            except Exception as error:  # keep serving whatever happens
+                self._send(500, {"error": f"Internal error: {error}"})
 
         def do_POST(self):
             try:

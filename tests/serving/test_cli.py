@@ -1,0 +1,124 @@
+import contextlib
+import io
+import os
+import subprocess
+import sys
+import time
+
+import keras
+import requests
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+
+from tests.export.models import PIXELS_SPEC, digits_classifier, digits_test_split, free_port, predict, temp_dir
+from tfx_ext import cli
+from tfx_ext.export import export_for_serving
+from tfx_ext.serving import RestClient
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class InspectCommandTest(tf.test.TestCase):
+    def setUp(self):
+        keras.utils.set_random_seed(0)
+        self.base = temp_dir(self)
+
+    def test_prints_the_signatures(self):
+        path = export_for_serving(digits_classifier(epochs=0), self.base, "digits", example_spec=PIXELS_SPEC)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertEqual(cli.main(["inspect", path]), 0)
+        text = out.getvalue()
+
+        proto = saved_model_pb2.SavedModel()
+        with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+            proto.ParseFromString(f.read())
+        for key, signature in proto.meta_graphs[0].signature_def.items():
+            if not key.startswith("__"):
+                self.assertIn(f"signature '{key}' ({signature.method_name})", text)
+        self.assertIn("signature 'classify' (tensorflow/serving/classify)", text)
+        lines = [line.strip() for line in text.splitlines()]
+        self.assertIn("input  pixels: float32 [None, 64]", lines)
+        self.assertIn("output class_ids: int64 [None]", lines)
+        self.assertIn("output probabilities: float32 [None, 10]", lines)
+        self.assertIn("input  inputs: string [None]", lines)
+        self.assertNotIn("__saved_model_init_op", text)
+
+    def test_not_a_saved_model(self):
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            with self.assertRaises(SystemExit) as caught:
+                cli.main(["inspect", self.base])
+        self.assertEqual(caught.exception.code, 2)
+        self.assertRegex(err.getvalue(), r"^tfx-ext inspect: error: .*argument `path`.*saved_model\.pb")
+        self.assertEqual(len(err.getvalue().strip().splitlines()), 1)  # one line, no traceback
+
+    def test_serve_needs_a_model_source(self):
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            with self.assertRaises(SystemExit) as caught:
+                cli.main(["serve"])
+        self.assertEqual(caught.exception.code, 2)
+        self.assertIn("BASE_DIR or --model-config-file", err.getvalue())
+        missing = os.path.join(self.base, "missing")
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            with self.assertRaises(SystemExit) as caught:
+                cli.main(["serve", missing, "--rest-port", str(free_port()), "--grpc-port", "0"])
+        self.assertEqual(caught.exception.code, 2)
+        self.assertIn(missing, err.getvalue())
+
+
+class ServeCommandTest(tf.test.TestCase):
+    def setUp(self):
+        keras.utils.set_random_seed(0)
+        self.base = temp_dir(self)
+
+    def test_serves_a_base_dir_until_terminated(self):
+        model = digits_classifier(epochs=0)
+        export_for_serving(model, self.base, "digits")
+        port = free_port()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tfx_ext.cli", "serve", self.base, "--rest-port", str(port), "--grpc-port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=self.base,
+        )
+
+        def stop():
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            process.stdout.close()
+
+        self.addCleanup(stop)
+        url = f"http://127.0.0.1:{port}/v1/models/digits"
+        deadline = time.monotonic() + 90
+        response = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                response = requests.get(url, timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        self.assertIsNotNone(response, msg=f"no answer from `tfx-ext serve` (exit code {process.poll()})")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(
+            response.json()["model_version_status"],
+            [{"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}],
+        )
+        x = digits_test_split()[0][:4]
+        client = RestClient("127.0.0.1", port, "digits")
+        self.addCleanup(client._session.close)
+        self.assertAllClose(client.predict(x)["digit"], predict(model, x), atol=1e-5)
+
+        process.terminate()
+        process.wait(timeout=20)
+        banner = process.stdout.read().decode()
+        self.assertIn(f"REST 127.0.0.1:{port}", banner)
+        self.assertIn("gRPC 127.0.0.1:off", banner)
+        with self.assertRaises(requests.ConnectionError):
+            requests.get(url, timeout=2)
