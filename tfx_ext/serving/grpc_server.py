@@ -4,6 +4,7 @@ import grpc
 
 from tfx_ext.serving import inference
 from tfx_ext.serving.errors import ServingError
+from tfx_ext.serving.model_registry import signature_def_map
 
 _GRPC_CODES = {
     "INVALID_ARGUMENT": grpc.StatusCode.INVALID_ARGUMENT,
@@ -36,7 +37,6 @@ def add_services(server, registry):
     """Registers PredictionService and ModelService on a `grpc.Server`."""
     import tensorflow as tf
     from google.protobuf import any_pb2
-    from tensorflow.core.protobuf import saved_model_pb2
     from tensorflow_serving.apis import (
         classification_pb2,
         get_model_metadata_pb2,
@@ -116,13 +116,7 @@ def add_services(server, registry):
                 raise ServingError("INVALID_ARGUMENT", "Metadata field signature_def must be requested (and only it)")
             model = registry.get(name)
             version, _, _ = model.resolve(version, label)
-            proto = saved_model_pb2.SavedModel()
-            with open(f"{model.base_path}/{version}/saved_model.pb", "rb") as f:
-                proto.ParseFromString(f.read())
-            signature_map = get_model_metadata_pb2.SignatureDefMap()
-            for key, sig in proto.meta_graphs[0].signature_def.items():
-                if not key.startswith("__"):
-                    signature_map.signature_def[key].CopyFrom(sig)
+            signature_map = signature_def_map(model, version)
             packed = any_pb2.Any()
             packed.Pack(signature_map)
             response = get_model_metadata_pb2.GetModelMetadataResponse()

@@ -104,32 +104,33 @@ def predict(registry, model_name, inputs, version=None, label=None, signature_na
     return version, info.name, {k: v.numpy() for k, v in outputs.items()}
 
 
-def classify(registry, model_name, serialized_examples, version=None, label=None, signature_name=None):
-    """Runs a Classify request; returns (version, signature name, classes, scores)."""
+def _run_examples(registry, model_name, serialized_examples, version, label, signature_name, method):
     import tensorflow as tf
 
     model = registry.get(model_name)
     version, loaded, infos = model.resolve(version, label)
-    signature, info = _signature(loaded, infos, signature_name, CLASSIFY_METHOD)
+    signature, info = _signature(loaded, infos, signature_name, method)
     try:
         outputs = signature(inputs=tf.constant(serialized_examples, dtype=tf.string))
     except Exception as error:
         raise invalid_argument(str(error).strip().splitlines()[0]) from None
-    return version, info.name, outputs["classes"].numpy(), outputs["scores"].numpy()
+    return version, info.name, outputs
+
+
+def classify(registry, model_name, serialized_examples, version=None, label=None, signature_name=None):
+    """Runs a Classify request; returns (version, signature name, classes, scores)."""
+    version, name, outputs = _run_examples(
+        registry, model_name, serialized_examples, version, label, signature_name, CLASSIFY_METHOD
+    )
+    return version, name, outputs["classes"].numpy(), outputs["scores"].numpy()
 
 
 def regress(registry, model_name, serialized_examples, version=None, label=None, signature_name=None):
     """Runs a Regress request; returns (version, signature name, values)."""
-    import tensorflow as tf
-
-    model = registry.get(model_name)
-    version, loaded, infos = model.resolve(version, label)
-    signature, info = _signature(loaded, infos, signature_name, REGRESS_METHOD)
-    try:
-        outputs = signature(inputs=tf.constant(serialized_examples, dtype=tf.string))
-    except Exception as error:
-        raise invalid_argument(str(error).strip().splitlines()[0]) from None
-    return version, info.name, outputs["outputs"].numpy().reshape(-1)
+    version, name, outputs = _run_examples(
+        registry, model_name, serialized_examples, version, label, signature_name, REGRESS_METHOD
+    )
+    return version, name, outputs["outputs"].numpy().reshape(-1)
 
 
 def example_from_features(features):

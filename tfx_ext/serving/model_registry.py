@@ -63,6 +63,21 @@ class ServedModel:
             return version, loaded, infos
 
 
+def signature_def_map(model, version):
+    """The `SignatureDefMap` of a served version (what metadata requests return)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    from tensorflow_serving.apis import get_model_metadata_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(model.base_path, str(version), "saved_model.pb"), "rb") as f:
+        proto.ParseFromString(f.read())
+    signature_map = get_model_metadata_pb2.SignatureDefMap()
+    for key, sig in proto.meta_graphs[0].signature_def.items():
+        if not key.startswith("__"):
+            signature_map.signature_def[key].CopyFrom(sig)
+    return signature_map
+
+
 class ModelRegistry:
     """Models by name, refreshed from disk by a background thread every `poll_seconds`."""
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from tfx_ext.serving import inference
 from tfx_ext.serving.errors import ServingError, invalid_argument, not_found
+from tfx_ext.serving.model_registry import signature_def_map
 
 _PATH = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)"
@@ -117,17 +118,9 @@ def _status_json(model, version=None, label=None):
 
 def _metadata_json(model, version, label):
     from google.protobuf import json_format
-    from tensorflow.core.protobuf import saved_model_pb2
-    from tensorflow_serving.apis import get_model_metadata_pb2
 
     version, _, _ = model.resolve(version, label)
-    proto = saved_model_pb2.SavedModel()
-    with open(f"{model.base_path}/{version}/saved_model.pb", "rb") as f:
-        proto.ParseFromString(f.read())
-    signature_map = get_model_metadata_pb2.SignatureDefMap()
-    for key, sig in proto.meta_graphs[0].signature_def.items():
-        if not key.startswith("__"):
-            signature_map.signature_def[key].CopyFrom(sig)
+    signature_map = signature_def_map(model, version)
     return {
         "model_spec": {"name": model.name, "signature_name": "", "version": str(version)},
         "metadata": {"signature_def": json_format.MessageToDict(signature_map, preserving_proto_field_name=True)},
