@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 import tfx_ext
-from tfx_ext import callbacks, layers, losses, metrics, schedules
+from tfx_ext import callbacks, layers, lite, losses, metrics, schedules, sparsity
 
 
 def _public_classes():
@@ -22,6 +22,15 @@ def _public_classes():
             obj = getattr(module, name)
             if isinstance(obj, type):
                 yield obj
+    # Keras objects that live beside plain helpers in their packages.
+    yield from (
+        sparsity.PruneLowMagnitude,
+        sparsity.ConstantSparsity,
+        sparsity.PolynomialDecay,
+        sparsity.UpdatePruningStep,
+        sparsity.PruningSummaries,
+        lite.QuantizeAware,
+    )
 
 
 def _run_python(code):
@@ -34,7 +43,7 @@ def _run_python(code):
 class RegistrationTest(tf.test.TestCase):
     def test_every_public_class_is_registered_under_tfx_ext(self):
         classes = list(_public_classes())
-        self.assertGreaterEqual(len(classes), 15)
+        self.assertGreaterEqual(len(classes), 30)
         for cls in classes:
             self.assertEqual(keras.saving.get_registered_name(cls), f"tfx_ext>{cls.__name__}")
 
@@ -107,6 +116,18 @@ class FreshProcessLoadTest(tf.test.TestCase):
             self.assertEqual(result.returncode, 0, result.stderr[-3000:])
             self.assertTrue(result.stdout.strip().endswith("True"))
             self.assertAllClose(np.load(os.path.join(tmp, "out.npy")), expected, atol=1e-6)
+            # Pruning and QAT wrappers are registered by `import tfx_ext` too.
+            pruned = sparsity.prune_low_magnitude(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]))
+            qat = lite.quantize_aware(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]))
+            for name, wrapped in (("pruned", pruned), ("qat", qat)):
+                wrapped.save(os.path.join(tmp, f"{name}.keras"))
+            result = _run_python(
+                "import keras, tfx_ext\n"
+                f"print(type(keras.models.load_model({os.path.join(tmp, 'pruned.keras')!r}).layers[0]).__name__)\n"
+                f"print(type(keras.models.load_model({os.path.join(tmp, 'qat.keras')!r}).layers[0]).__name__)\n"
+            )
+            self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+            self.assertEqual(result.stdout.split()[-2:], ["PruneLowMagnitude", "QuantizeAware"])
             # And without importing tfx_ext, Keras cannot know the components:
             result = _run_python(f"import keras\nkeras.models.load_model({path!r})\n")
             self.assertNotEqual(result.returncode, 0)

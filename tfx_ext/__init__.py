@@ -1,7 +1,7 @@
 """tfx_ext: Keras 3 extensions for training TensorFlow models and shipping them.
 
-Importing `tfx_ext` registers every component under the Keras package name
-`tfx_ext`, so models that use them load with `keras.models.load_model(path)`
+Importing `tfx_ext` registers every component (pruning wrappers and QAT
+wrappers included) under the Keras package name `tfx_ext`, so models that use them load with `keras.models.load_model(path)`
 and no `custom_objects`.
 """
 
@@ -9,19 +9,23 @@ __version__ = "0.1.0"
 
 from tfx_ext import callbacks
 from tfx_ext import layers
+from tfx_ext import lite
 from tfx_ext import losses
 from tfx_ext import metrics
 from tfx_ext import schedules
 from tfx_ext import selu
+from tfx_ext import sparsity
 from tfx_ext import uncertainty
 
 __all__ = [
     "__version__",
     "callbacks",
     "layers",
+    "lite",
     "losses",
     "metrics",
     "schedules",
     "selu",
+    "sparsity",
     "uncertainty",
 ]

@@ -267,3 +267,36 @@ class SerializationTest(tf.test.TestCase):
         for layer in wrappers:
             self.assertEqual(float(layer.range_initialized.numpy()), 1.0)
             self.assertLess(float(layer.output_min.numpy()), float(layer.output_max.numpy()))
+
+
+class TfKerasSeluQatTest(tf.test.TestCase):
+    """tfmot refuses SELU ("Only some Keras activations ... are supported"): we annotate it."""
+
+    def test_selu_tf_keras_model_trains_quantized_and_converts_to_full_int8(self):
+        import tensorflow_model_optimization as tfmot
+        import tf_keras
+
+        from tests.datasets import digits
+        from tfx_ext.lite import compare, convert, quantize_aware
+
+        tf_keras.utils.set_random_seed(0)
+        x_train, y_train, x_test, y_test = digits()
+        model = tf_keras.Sequential([
+            tf_keras.layers.Dense(64, activation="selu", kernel_initializer="lecun_normal", input_shape=(64,)),
+            tf_keras.layers.Dense(10, activation="softmax"),
+        ])
+        with self.assertRaisesRegex(ValueError, "Only some Keras activations"):
+            tfmot.quantization.keras.quantize_model(model)  # what users hit without us
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.fit(x_train, y_train, epochs=3, verbose=0)
+        qat = quantize_aware(model)
+        self.assertEqual([type(l).__name__ for l in qat.layers], ["QuantizeLayer", "QuantizeWrapperV2", "QuantizeWrapperV2"])
+        float_accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
+        qat.compile(optimizer=tf_keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        qat.fit(x_train, y_train, epochs=2, verbose=0)
+        result = convert(qat, "int8", representative_data=x_train[:200])
+        self.assertEqual(result.float_ops, [])
+        report = compare(qat, result, x_test, y_test)
+        self.assertLessEqual(report.accuracy_drop, 0.01)
+        # The SELU layer still computes SELU (rewritten for int8): QAT keeps the float accuracy.
+        self.assertGreater(report.keras_accuracy, float_accuracy - 0.03)

@@ -127,7 +127,9 @@ def quantize_aware(model, ema_decay=0.99):
 
     Train (or fine-tune) the returned model for a few epochs, then convert it
     with `convert(model, mode="int8", representative_data=...)`. For a
-    tf_keras model this delegates to `tfmot.quantization.keras.quantize_model`.
+    tf_keras model this delegates to `tfmot.quantization.keras.quantize_model`,
+    annotating the layers whose activation tfmot rejects (SELU, ELU, ...) with
+    a QuantizeConfig that quantizes any activation's output.
 
     Example:
 
@@ -138,9 +140,9 @@ def quantize_aware(model, ema_decay=0.99):
     from tfx_ext.sparsity.model_pruning import is_tf_keras
 
     if is_tf_keras(model):
-        import tensorflow_model_optimization as tfmot
+        from tfx_ext.lite.tf_keras_qat import quantize_tf_keras_model
 
-        return tfmot.quantization.keras.quantize_model(model)
+        return quantize_tf_keras_model(model)
     if isinstance(model, keras.Model) and not any(is_linear_layer(l) for l in all_layers(model)):
         raise ValueError(f"Model '{model.name}' has no Dense or convolution layer to quantize.")
 
