@@ -1,11 +1,10 @@
 """`models.config` and batching configuration for TF Serving, built from its own protos."""
 
 import dataclasses
-import os
 import re
-import tempfile
 
 from tfx_ext.arguments import check_int, invalid
+from tfx_ext.atomic_files import write_atomically
 
 _LABEL = re.compile(r"[a-zA-Z0-9_]+")
 
@@ -28,21 +27,6 @@ class ModelEntry:
     base_path: str
     versions: list = None
     labels: dict = None
-
-
-def _atomic_write_text(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
 
 
 def model_server_config(models):
@@ -87,7 +71,7 @@ def write_model_config(path, models):
     """
     from google.protobuf import text_format
 
-    return _atomic_write_text(path, text_format.MessageToString(model_server_config(models)))
+    return write_atomically(path, text_format.MessageToString(model_server_config(models)))
 
 
 def read_model_config(path):
@@ -130,4 +114,4 @@ def write_batching_config(
             )
         lines += [f"allowed_batch_sizes: {size}" for size in sizes]
     lines.append(f"pad_variable_length_inputs: {'true' if pad_variable_length_inputs else 'false'}")
-    return _atomic_write_text(path, "\n".join(lines) + "\n")
+    return write_atomically(path, "\n".join(lines) + "\n")

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from tfx_ext.arguments import check_choice, check_int, invalid
+from tfx_ext.atomic_files import write_atomically
 from tfx_ext.lite.representative_data import calibration_examples
 
 MODES = ("float32", "float16", "dynamic_range", "int8", "int16x8")
@@ -216,22 +217,6 @@ def _warn_on_wide_normalization(model, mode):
             )
 
 
-def _write_atomically(content, path):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tflite", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def convert(
     model,
     mode="float32",
@@ -304,5 +289,5 @@ def convert(
             content = float_model if mode == "float32" else _litert_quantize(float_model, mode, examples)
     float_ops, select_ops = _analyze(content, mode)
     if output_path is not None:
-        _write_atomically(content, str(output_path))
+        write_atomically(str(output_path), content)
     return ConversionResult(content, None if output_path is None else str(output_path), mode, engine, float_ops, select_ops)
