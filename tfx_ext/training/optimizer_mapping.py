@@ -146,23 +146,49 @@ def assign_optimizers(mapping, variables):
     return owners
 
 
-def build_optimizer(optimizer, variables):
+def _under(optimizer, strategy, copies):
+    """`optimizer`, or an unbuilt copy made under `strategy.scope()`.
+
+    A Keras optimizer binds to the strategy current when it is constructed
+    (its iteration counter is created then); one built outside the scope
+    cannot update mirrored variables.
+    """
+    if strategy is None or getattr(optimizer, "_distribution_strategy", strategy) is strategy:
+        return optimizer
+    if optimizer.built:
+        raise invalid(
+            "optimizer",
+            "an optimizer that is not built yet, or one created under "
+            "`strategy.scope()`",
+            optimizer,
+        )
+    if id(optimizer) not in copies:
+        with strategy.scope():
+            copies[id(optimizer)] = optimizer.__class__.from_config(optimizer.get_config())
+    return copies[id(optimizer)]
+
+
+def build_optimizer(optimizer, variables, strategy=None):
     """Returns one Keras optimizer for `variables`, built on them.
 
     A single optimizer is returned as is. A mapping becomes a
     `keras.optimizers.MultiOptimizer` over an `OptimizerMap` keyed by each
     variable's exact path (so it serializes, and nothing falls through to the
-    map's default optimizer).
+    map's default optimizer). Under a `strategy`, unbuilt optimizers created
+    outside its scope are replaced by copies created inside it.
     """
+    copies = {}
     if isinstance(optimizer, str):
         optimizer = keras.optimizers.get(optimizer)
     if isinstance(optimizer, keras.optimizers.Optimizer):
+        optimizer = _under(optimizer, strategy, copies)
         if not optimizer.built:
             optimizer.build(variables)
         return optimizer
     if not isinstance(optimizer, (dict, list, tuple)):
         raise invalid("optimizer", _EXPECTED, optimizer, TypeError)
     owners = assign_optimizers(optimizer, variables)
+    owners = {path: _under(opt, strategy, copies) for path, opt in owners.items()}
     first = next(iter(owners.values()))
     optimizer_map = keras.optimizers.OptimizerMap(
         default_optimizer=first, optimizer_map=dict(owners)

@@ -217,7 +217,7 @@ class Trainer:
             )
         self._check_variables_in_scope()
         with self.strategy.scope():
-            self.optimizer = build_optimizer(optimizer, model.trainable_variables)
+            self.optimizer = build_optimizer(optimizer, model.trainable_variables, self.strategy)
             self.loss_tracker = keras.metrics.Mean(name="loss")
             self.metrics = [_resolve_metric(m, loss) for m in (metrics or [])]
         self._checkpoint = None
@@ -336,7 +336,7 @@ class Trainer:
         return {m.name: m.result() for m in [self.loss_tracker, *self.metrics]}
 
     def _make_function(self, replica_step, on_coordinator=False):
-        step = tf.function(replica_step, jit_compile=self.jit_compile, reduce_retracing=True)
+        step = tf.function(replica_step, jit_compile=True, reduce_retracing=True) if self.jit_compile else replica_step
 
         # The step runs only when the iterator yields a batch. Calling it on
         # an exhausted iterator and catching OutOfRangeError is not enough:
@@ -475,16 +475,19 @@ class Trainer:
         if steps_per_epoch is not None and data.dataset is not None:
             persistent = self._iterator(data.dataset_for_epoch(0, skip=global_step))
         for epoch in range(start_epoch, epochs):
-            for metric in [self.loss_tracker, *self.metrics]:
-                metric.reset_state()
             skip = start_step if epoch == start_epoch else 0
+            if not skip:
+                # A resumed epoch keeps the running totals restored with the
+                # checkpoint, so its logs equal an uninterrupted epoch's.
+                for metric in [self.loss_tracker, *self.metrics]:
+                    metric.reset_state()
             callback_list.on_epoch_begin(epoch)
             if persistent is not None:
                 iterator = persistent
             else:
                 iterator = self._iterator(data.dataset_for_epoch(epoch, skip=skip))
             step = skip
-            exhausted = False
+            exhausted = interrupted = False
             while steps_per_epoch is None or step < steps_per_epoch:
                 callback_list.on_train_batch_begin(step)
                 try:
@@ -503,6 +506,7 @@ class Trainer:
                 ):
                     self._save(epoch, step, global_step)
                 if self.model.stop_training:
+                    interrupted = steps_per_epoch is None or step < steps_per_epoch
                     break
             if self._parameter_server:
                 self._coordinator.join()
@@ -519,7 +523,9 @@ class Trainer:
                 val_logs = self.evaluate(validation, verbose=0)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             if self._checkpoint is not None:
-                self._save(epoch + 1, 0, global_step)
+                # A callback that stops mid-epoch leaves the epoch unfinished:
+                # a later fit resumes inside it, not after it.
+                self._save(*((epoch, step) if interrupted else (epoch + 1, 0)), global_step)
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.model.stop_training:
                 break
