@@ -15,6 +15,7 @@ from tfx_ext import metrics
 from tfx_ext import schedules
 from tfx_ext import selu
 from tfx_ext import sparsity
+from tfx_ext import training
 from tfx_ext import uncertainty
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "schedules",
     "selu",
     "sparsity",
+    "training",
     "uncertainty",
 ]

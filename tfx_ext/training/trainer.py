@@ -102,7 +102,8 @@ def _resolve_metric(metric, loss):
         except ValueError:
             raise invalid("metrics", "a list of Keras metrics or metric names", metric) from None
         if isinstance(resolved, keras.metrics.Metric):
-            return resolved
+            # Logged under the name the user wrote, as `compile` does.
+            return resolved.__class__.from_config({**resolved.get_config(), "name": metric})
         return keras.metrics.MeanMetricWrapper(resolved, name=metric)
     if callable(metric):
         return keras.metrics.MeanMetricWrapper(metric, name=getattr(metric, "__name__", "metric"))
