@@ -154,3 +154,5 @@ class DemoTest(tf.test.TestCase):
         # The float32 TFLite model answers exactly like the Keras model it came from.
         self.assertAllClose(summary["TFLite dense float32"]["accuracy"], summary["dense SELU MLP"]["accuracy"])
         self.assertLess(summary["pruned 80%"]["weights gzip"], summary["dense SELU MLP"]["weights gzip"] / 2)
+        self.assertGreater(summary["wide & deep (Trainer)"]["accuracy"], 0.9)
+        self.assertIn("max weight difference against an uninterrupted run 0.", report)
