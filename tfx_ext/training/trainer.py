@@ -200,6 +200,21 @@ class Trainer:
         if not isinstance(jit_compile, bool):
             raise invalid("jit_compile", "True or False", jit_compile, TypeError)
         self.jit_compile = jit_compile
+        local_devices = []
+        if jit_compile and self.strategy.num_replicas_in_sync > 1:
+            local_devices = list(self.strategy.extended.worker_devices)
+        if jit_compile and len(local_devices) > 1 and all("CPU" in d.upper() for d in local_devices):
+            # XLA places one compiled step on one CPU device and cannot read
+            # the replica variables of the other logical CPUs (XLA known
+            # issue "tf.Variable on a different device"); GPUs are separate
+            # XLA devices and are fine.
+            raise invalid(
+                "jit_compile",
+                "False when the strategy mirrors over several logical CPU "
+                f"devices ({', '.join(local_devices)}): XLA cannot run a step "
+                "whose replicas share one CPU",
+                jit_compile,
+            )
         self.keep_checkpoints = check_int("keep_checkpoints", keep_checkpoints, minimum=1)
         self.checkpoint_every = (
             None if checkpoint_every is None else check_int("checkpoint_every", checkpoint_every, minimum=1)
@@ -227,8 +242,7 @@ class Trainer:
                 checkpoint_dir, model, self.optimizer, self.strategy,
                 max_to_keep=self.keep_checkpoints, extra_variables=self._metric_variables(),
             )
-        self._train_function = None
-        self._test_function = None
+        self._functions = {}
         self._coordinator = None
 
     # -- setup -------------------------------------------------------------
@@ -336,41 +350,49 @@ class Trainer:
     def _logs(self):
         return {m.name: m.result() for m in [self.loss_tracker, *self.metrics]}
 
-    def _make_function(self, replica_step, on_coordinator=False):
+    def _function(self, replica_step, mode):
+        """The compiled loop body for `replica_step` in `mode` (cached).
+
+        Modes: "next" takes a batch with `get_next` (the caller counts
+        batches, as `model.fit` does, or sees OutOfRangeError); "optional"
+        runs the step only when the iterator yields one (for datasets of
+        unknown length: a call on an exhausted iterator would otherwise still
+        run the stateful ops that do not depend on the data, such as the
+        optimizer's iteration counter); "worker" is the function scheduled
+        on ParameterServerStrategy workers; "local" runs on this process
+        without the strategy (evaluation on a ParameterServerStrategy
+        coordinator, which reads the variables from the parameter servers).
+        """
+        key = (replica_step.__name__, mode)
+        if key not in self._functions:
+            self._functions[key] = self._make_function(replica_step, mode)
+        return self._functions[key]
+
+    def _make_function(self, replica_step, mode):
         step = tf.function(replica_step, jit_compile=True, reduce_retracing=True) if self.jit_compile else replica_step
 
-        # The step runs only when the iterator yields a batch. Calling it on
-        # an exhausted iterator and catching OutOfRangeError is not enough:
-        # stateful ops that do not depend on the data (the optimizer's
-        # iteration counter) would still run. `model.fit` avoids the call by
-        # counting batches; an Optional also covers unknown lengths.
-        def run(iterator):
+        def reduced(data):
+            per_replica = self.strategy.run(step, args=(data,))
+            return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+        def run_next(iterator):
+            return tf.constant(True), reduced(iterator.get_next()), self._logs()
+
+        def run_optional(iterator):
             optional = iterator.get_next_as_optional()
-
-            def present():
-                per_replica = self.strategy.run(step, args=(optional.get_value(),))
-                return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
-
-            objective = tf.cond(optional.has_value(), present, lambda: tf.constant(0.0))
+            objective = tf.cond(
+                optional.has_value(), lambda: reduced(optional.get_value()), lambda: tf.constant(0.0)
+            )
             return optional.has_value(), objective, self._logs()
 
-        if on_coordinator:
-            # Evaluation under ParameterServerStrategy runs here, on the
-            # coordinator, reading the variables from the parameter servers.
-            def run_here(iterator):
-                optional = iterator.get_next_as_optional()
-                objective = tf.cond(
-                    optional.has_value(), lambda: step(optional.get_value()), lambda: tf.constant(0.0)
-                )
-                return optional.has_value(), objective, self._logs()
+        def run_on_worker(iterator):
+            return self.strategy.run(step, args=(iterator.get_next(),))
 
-            return tf.function(run_here, autograph=False)
-        if self._parameter_server:
-            def run_on_worker(iterator):
-                return self.strategy.run(step, args=(iterator.get_next(),))
+        def run_local(iterator):
+            return tf.constant(True), step(iterator.get_next()), self._logs()
 
-            return tf.function(run_on_worker, autograph=False)
-        return tf.function(run, reduce_retracing=True, autograph=False)
+        body = {"next": run_next, "optional": run_optional, "worker": run_on_worker, "local": run_local}[mode]
+        return tf.function(body, reduce_retracing=True, autograph=False)
 
     # -- data --------------------------------------------------------------
 
@@ -466,8 +488,15 @@ class Trainer:
         )
         self._attach_optimizer()
         self.model.stop_training = False
-        if self._train_function is None:
-            self._train_function = self._make_function(self._replica_train_step)
+        if self._parameter_server:
+            mode = "worker"
+        elif steps is not None or (self.jit_compile and self.strategy.num_replicas_in_sync > 1):
+            # Known length: count batches. (XLA steps under a multi-replica
+            # strategy cannot sit inside the Optional's tf.cond.)
+            mode = "next"
+        else:
+            mode = "optional"
+        train_function = self._function(self._replica_train_step, mode)
 
         callback_list.on_train_begin()
         logs = {}
@@ -475,6 +504,8 @@ class Trainer:
         persistent = None
         if steps_per_epoch is not None and data.dataset is not None:
             persistent = self._iterator(data.dataset_for_epoch(0, skip=global_step))
+        # Batches per epoch, counted here when known: see `_function`.
+        limit = steps_per_epoch if steps_per_epoch is not None else steps
         for epoch in range(start_epoch, epochs):
             skip = start_step if epoch == start_epoch else 0
             if not skip:
@@ -489,10 +520,10 @@ class Trainer:
                 iterator = self._iterator(data.dataset_for_epoch(epoch, skip=skip))
             step = skip
             exhausted = interrupted = False
-            while steps_per_epoch is None or step < steps_per_epoch:
+            while limit is None or step < limit:
                 callback_list.on_train_batch_begin(step)
                 try:
-                    logs = self._run_train_step(iterator)
+                    logs = self._run_train_step(train_function, iterator)
                 except (StopIteration, tf.errors.OutOfRangeError):
                     exhausted = True
                     break
@@ -507,7 +538,7 @@ class Trainer:
                 ):
                     self._save(epoch, step, global_step)
                 if self.model.stop_training:
-                    interrupted = steps_per_epoch is None or step < steps_per_epoch
+                    interrupted = limit is None or step < limit
                     break
             if self._parameter_server:
                 self._coordinator.join()
@@ -536,20 +567,21 @@ class Trainer:
     def evaluate(self, data, batch_size=32, verbose=0):
         """Returns the loss (with regularization) and metrics over `data`."""
         prepared = self._data(data, "data", batch_size, False)
-        if self._test_function is None:
-            self._test_function = self._make_function(
-                self._replica_test_step, on_coordinator=self._parameter_server
-            )
+        function = self._function(self._replica_test_step, "local" if self._parameter_server else "next")
+        # Evaluating mid-training (a callback, validation) must not disturb
+        # the running training metrics.
         saved = [[v.numpy() for v in m.variables] for m in [self.loss_tracker, *self.metrics]]
         for metric in [self.loss_tracker, *self.metrics]:
             metric.reset_state()
         dataset = prepared.dataset_for_epoch(0)
         iterator = iter(dataset) if self._parameter_server else self._iterator(dataset)
-        progbar = keras.utils.Progbar(prepared.num_batches, verbose=verbose) if verbose else None
+        batches = prepared.num_batches
+        progbar = keras.utils.Progbar(batches, verbose=verbose) if verbose else None
         seen = 0
-        while True:
-            has_value, _, _ = self._test_function(iterator)
-            if not bool(has_value):
+        while batches is None or seen < batches:
+            try:
+                function(iterator)
+            except tf.errors.OutOfRangeError:
                 break
             seen += 1
             if progbar is not None:
@@ -576,17 +608,11 @@ class Trainer:
             return iter(per_worker)
         return iter(self._distribute(dataset))
 
-    def _run_step(self, function, iterator):
+    def _run_train_step(self, function, iterator):
         if self._parameter_server:
             self._coordinator.schedule(function, args=(iterator,))
-            return None
-        return function(iterator)
-
-    def _run_train_step(self, iterator):
-        result = self._run_step(self._train_function, iterator)
-        if result is None:
             return {}
-        has_value, objective, logs = result
+        has_value, objective, logs = function(iterator)
         if not bool(has_value):
             raise StopIteration
         self._last_objective = objective
