@@ -191,6 +191,9 @@ class Trainer:
         if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
             raise invalid("strategy", "a tf.distribute.Strategy", strategy, TypeError)
         self.model = model
+        # The default strategy (no `tf.distribute` in use) needs no dataset
+        # distribution and no scope checks.
+        self._distributed = strategy is not None or tf.distribute.has_strategy()
         self.strategy = strategy or tf.distribute.get_strategy()
         self.clip_norm = None if clip_norm is None else check_number("clip_norm", clip_norm, low=0.0, low_open=True)
         self.clip_global_norm = (
@@ -248,7 +251,7 @@ class Trainer:
     # -- setup -------------------------------------------------------------
 
     def _check_variables_in_scope(self):
-        if not self.strategy.extended._in_multi_worker_mode() and self.strategy.num_replicas_in_sync == 1 and not self._parameter_server:
+        if not self._distributed:
             return
         outside = [
             v.path for v in self.model.variables
@@ -406,7 +409,7 @@ class Trainer:
         return prepared
 
     def _distribute(self, dataset):
-        if self.strategy.num_replicas_in_sync == 1 and not self.strategy.extended._in_multi_worker_mode():
+        if not self._distributed:
             return dataset
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
