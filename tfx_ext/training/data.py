@@ -86,6 +86,11 @@ class TrainingData:
         cardinality = int(self.dataset.cardinality())
         return cardinality if cardinality >= 0 else None
 
+    @property
+    def is_infinite(self):
+        """Whether this is a dataset that never runs out (a `repeat()`ed one)."""
+        return self.dataset is not None and int(self.dataset.cardinality()) == tf.data.INFINITE_CARDINALITY
+
     def _check_structure(self):
         spec = self.element_spec
         if not isinstance(spec, tuple) or len(spec) not in (2, 3):

@@ -43,6 +43,39 @@ class NonFiniteLossError(RuntimeError):
     """Raised when a training step produces a NaN or infinite loss."""
 
 
+class _UnreducedLoss(keras.losses.Loss):
+    """A Keras loss with its reduction left to the Trainer.
+
+    Wraps the instance (its `call` gives the per-example values) rather than
+    rebuilding it from its config, which may not hold every argument
+    (`keras.losses.Huber.get_config()` has no `delta`). `Loss.__call__` still
+    applies sample weights and masks.
+    """
+
+    def __init__(self, loss):
+        super().__init__(name=loss.name, reduction=None, dtype=loss.dtype)
+        self.loss = loss
+
+    def call(self, y_true, y_pred):
+        return self.loss.call(y_true, y_pred)
+
+
+def _same_rank(y_true, y_pred):
+    """What `compile` does before calling a loss function: add or drop a
+    trailing axis of size 1, so targets (n,) meet predictions (n, 1)
+    elementwise instead of broadcasting to (n, n)."""
+    t, p = len(y_true.shape), len(y_pred.shape)
+    if t == p + 1 and y_true.shape[-1] == 1:
+        if p == 1:
+            return y_true, keras.ops.expand_dims(y_pred, -1)
+        return keras.ops.squeeze(y_true, -1), y_pred
+    if p == t + 1 and y_pred.shape[-1] == 1:
+        if t == 1:
+            return keras.ops.expand_dims(y_true, -1), y_pred
+        return y_true, keras.ops.squeeze(y_pred, -1)
+    return y_true, y_pred
+
+
 class _PerExampleLoss(keras.losses.Loss):
     """A loss function as an unreduced Keras loss (sample weights, masks)."""
 
@@ -51,7 +84,7 @@ class _PerExampleLoss(keras.losses.Loss):
         self.fn = fn
 
     def call(self, y_true, y_pred):
-        return self.fn(y_true, y_pred)
+        return self.fn(*_same_rank(y_true, y_pred))
 
 
 def _unreduced_loss(loss):
@@ -59,19 +92,7 @@ def _unreduced_loss(loss):
     if isinstance(loss, str):
         loss = keras.losses.get(loss)
     if isinstance(loss, keras.losses.Loss):
-        config = loss.get_config()
-        config["reduction"] = None
-        try:
-            return loss.__class__.from_config(config)
-        except TypeError as error:
-            raise invalid(
-                "loss",
-                "a Keras loss whose config accepts `reduction` (a "
-                "keras.losses.Loss subclass with the standard constructor), "
-                f"or a function (y_true, y_pred) -> per-example loss ({error})",
-                loss,
-                TypeError,
-            ) from None
+        return _UnreducedLoss(loss)
     if callable(loss):
         return _PerExampleLoss(loss)
     raise invalid(
@@ -83,19 +104,21 @@ def _unreduced_loss(loss):
     )
 
 
-def _resolve_metric(metric, loss):
+def _accuracy_for_shapes(y_true, y_pred):
+    """The accuracy `compile` picks for "accuracy", from the static shapes."""
+    if y_pred.shape[-1] == 1:
+        return keras.metrics.binary_accuracy(y_true, y_pred)
+    if len(y_true.shape) < len(y_pred.shape) or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1):
+        return keras.metrics.sparse_categorical_accuracy(y_true, y_pred)
+    return keras.metrics.categorical_accuracy(y_true, y_pred)
+
+
+def _resolve_metric(metric):
     if isinstance(metric, keras.metrics.Metric):
         # A fresh copy, so its variables are created under the strategy.
         return metric.__class__.from_config(metric.get_config())
     if metric in ("accuracy", "acc"):
-        name = getattr(loss, "name", None) or getattr(loss, "__name__", "") or str(loss)
-        if "sparse_categorical" in name:
-            return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-        if "binary" in name:
-            return keras.metrics.BinaryAccuracy(name="accuracy")
-        if "categorical" in name:
-            return keras.metrics.CategoricalAccuracy(name="accuracy")
-        return keras.metrics.Accuracy(name="accuracy")
+        return keras.metrics.MeanMetricWrapper(_accuracy_for_shapes, name=metric)
     if isinstance(metric, str):
         try:
             resolved = keras.metrics.get(metric)
@@ -238,7 +261,7 @@ class Trainer:
         with self.strategy.scope():
             self.optimizer = build_optimizer(optimizer, model.trainable_variables, self.strategy)
             self.loss_tracker = keras.metrics.Mean(name="loss")
-            self.metrics = [_resolve_metric(m, loss) for m in (metrics or [])]
+            self.metrics = [_resolve_metric(m) for m in (metrics or [])]
         self._checkpoint = None
         if checkpoint_dir is not None:
             self._checkpoint = TrainingCheckpoint(
@@ -337,7 +360,11 @@ class Trainer:
             grads = self._clip(grads)
         self.optimizer.apply(grads, variables)
         self._update_metrics(tracked, local_n, y, y_pred, sample_weight)
-        return objective
+        # A finite loss can still have non-finite gradients (NaN inputs under
+        # a fused softmax cross-entropy): report the step before a checkpoint
+        # saves the weights it poisoned.
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads if g is not None])
+        return tf.where(finite, objective, tf.constant(float("nan"), objective.dtype))
 
     def _replica_test_step(self, data):
         x, y, sample_weight = _unpack(data)
@@ -348,7 +375,8 @@ class Trainer:
     def _update_metrics(self, tracked, local_n, y, y_pred, sample_weight):
         self.loss_tracker.update_state(tracked, sample_weight=keras.ops.cast(local_n, "float32"))
         for metric in self.metrics:
-            metric.update_state(y, y_pred, sample_weight=sample_weight)
+            # As `compile(metrics=...)`: sample weights weight the loss only.
+            metric.update_state(y, y_pred)
 
     def _logs(self):
         return {m.name: m.result() for m in [self.loss_tracker, *self.metrics]}
@@ -493,7 +521,9 @@ class Trainer:
         self.model.stop_training = False
         if self._parameter_server:
             mode = "worker"
-        elif steps is not None or (self.jit_compile and self.strategy.num_replicas_in_sync > 1):
+        elif (steps is not None and (steps_per_epoch is None or data.is_infinite)) or (
+            self.jit_compile and self.strategy.num_replicas_in_sync > 1
+        ):
             # Known length: count batches. (XLA steps under a multi-replica
             # strategy cannot sit inside the Optional's tf.cond.)
             mode = "next"
@@ -650,7 +680,7 @@ class Trainer:
                 "are those after the failing step."
             )
         raise NonFiniteLossError(
-            f"The training loss became {value} at {where}. Common causes: a "
+            f"The training loss (or its gradient) became {value} at {where}. Common causes: a "
             "learning rate too high, log/division of zero in the loss, or "
             f"non-finite values in the data. {kept}"
         )
