@@ -39,6 +39,15 @@ def _seed_states(model):
     return [v.value for v in model.variables if v.name == "seed_generator_state"]
 
 
+def _remove_stale_temporaries(directory):
+    """Deletes `ckpt-N_temp` directories left by a process killed mid-write."""
+    if not os.path.isdir(directory):
+        return
+    for name in os.listdir(directory):
+        if name.endswith("_temp") and os.path.isdir(os.path.join(directory, name)):
+            shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+
+
 class TrainingCheckpoint:
     """Model, optimizers, counters and RNG state under one checkpoint manager.
 
@@ -74,6 +83,19 @@ class TrainingCheckpoint:
         for index, sub in enumerate(optimizers):
             tracked[f"optimizer_{index}"] = sub
         self.checkpoint = tf.train.Checkpoint(**tracked)
+        # Everything a restore may assign, to undo one that fails halfway
+        # (TensorFlow restores variable by variable and stops at a mismatch).
+        self._restorable = [
+            *model.variables,
+            *optimizer.variables,
+            *[v for sub in optimizers for v in sub.variables],
+            self.epoch, self.step_in_epoch, self.global_step,
+            tf.random.get_global_generator().state,
+            *tracked["extra_variables"],
+        ]
+        self._last_saved = None
+        if self.is_chief:
+            _remove_stale_temporaries(self.directory)
         write_dir = self.directory
         if not self.is_chief:
             write_dir = tempfile.mkdtemp(prefix="tfx_ext-worker-checkpoint-")
@@ -92,13 +114,36 @@ class TrainingCheckpoint:
         path = self.latest
         if path is None:
             return None
-        self.checkpoint.restore(path).assert_existing_objects_matched()
+        backup = [v.numpy() for v in self._restorable]
+        try:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        except (ValueError, AssertionError) as error:
+            for variable, value in zip(self._restorable, backup):
+                variable.assign(value)
+            raise ValueError(
+                f"Cannot resume from the checkpoint {path}: it does not fit this "
+                f"model and optimizer ({error}). It was written for another "
+                "architecture or optimizer mapping; pass a new checkpoint_dir (or "
+                f"empty {self.directory}) to start from scratch. The model and "
+                "optimizer were left unchanged."
+            ) from error
+        self._last_saved = int(self.global_step.numpy())
         return self.counters()
 
     def counters(self):
         return int(self.epoch.numpy()), int(self.step_in_epoch.numpy()), int(self.global_step.numpy())
 
     def save(self, epoch, step_in_epoch, global_step):
+        """Saves as `ckpt-<global_step>`; a number already saved is not rewritten.
+
+        TensorFlow rewrites an existing checkpoint's index in place, so a kill
+        at that moment would corrupt the newest checkpoint. The same number
+        comes twice only when a periodic save falls on the last step of an
+        epoch of unknown length; both saves hold the same training state.
+        """
+        if global_step == self._last_saved:
+            return None
+        self._last_saved = global_step
         self.epoch.assign(epoch)
         self.step_in_epoch.assign(step_in_epoch)
         self.global_step.assign(global_step)

@@ -569,15 +569,17 @@ class Trainer:
                 global_step += 1
                 self._check_finite(logs, epoch, step, global_step)
                 callback_list.on_train_batch_end(step - 1, logs)
+                if self.model.stop_training:
+                    interrupted = limit is None or step < limit
+                    break
                 if (
                     self._checkpoint is not None
                     and self.checkpoint_every is not None
                     and global_step % self.checkpoint_every == 0
+                    # An epoch's last step is saved by the epoch-end save.
+                    and (limit is None or step < limit)
                 ):
                     self._save(epoch, step, global_step)
-                if self.model.stop_training:
-                    interrupted = limit is None or step < limit
-                    break
             if self._parameter_server:
                 self._coordinator.join()
                 self._check_finite(None, epoch, step, global_step)
