@@ -103,6 +103,10 @@ class TrainingCheckpoint:
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, write_dir, max_to_keep=max_to_keep
         )
+        if not self.is_chief:
+            # Only a unique name is reserved: each save creates the directory
+            # and removes it afterwards.
+            os.rmdir(write_dir)
 
     @property
     def latest(self):
@@ -150,5 +154,4 @@ class TrainingCheckpoint:
         path = self.manager.save(checkpoint_number=global_step)
         if not self.is_chief:
             shutil.rmtree(self._write_dir, ignore_errors=True)
-            os.makedirs(self._write_dir, exist_ok=True)
         return path

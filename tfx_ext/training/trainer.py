@@ -36,7 +36,7 @@ from keras import tree
 from tfx_ext.arguments import check_int, check_number, invalid
 from tfx_ext.training.checkpointing import TrainingCheckpoint
 from tfx_ext.training.data import TrainingData
-from tfx_ext.training.optimizer_mapping import build_optimizer
+from tfx_ext.training.optimizer_mapping import build_optimizer, sub_optimizers
 
 
 class NonFiniteLossError(RuntimeError):
@@ -141,6 +141,23 @@ def _unpack(data):
 
 def _batch_size(x):
     return tf.shape(tree.flatten(x)[0])[0]
+
+
+def _make_assign_add_atomic(variable):
+    """Makes `variable.assign_add` one atomic TensorFlow op.
+
+    Keras 3's `Variable.assign_add` reads, adds and assigns. Under
+    ParameterServerStrategy, workers updating one parameter-server variable
+    at once lose each other's increments (we measured 60-73 optimizer
+    iterations for 90 steps, and metric counts short by up to 30%);
+    TensorFlow's `assign_add` (AssignAddVariableOp) is atomic.
+    """
+
+    def assign_add(value):
+        variable.value.assign_add(tf.cast(value, variable.value.dtype))
+        return variable
+
+    variable.assign_add = assign_add
 
 
 def _is_parameter_server(strategy):
@@ -262,6 +279,13 @@ class Trainer:
             self.optimizer = build_optimizer(optimizer, model.trainable_variables, self.strategy)
             self.loss_tracker = keras.metrics.Mean(name="loss")
             self.metrics = [_resolve_metric(m) for m in (metrics or [])]
+        if self._parameter_server:
+            for metric in [self.loss_tracker, *self.metrics]:
+                for variable in metric.variables:
+                    _make_assign_add_atomic(variable)
+            for opt in [self.optimizer, *sub_optimizers(self.optimizer)]:
+                if isinstance(opt.iterations, keras.Variable):
+                    _make_assign_add_atomic(opt.iterations)
         self._checkpoint = None
         if checkpoint_dir is not None:
             self._checkpoint = TrainingCheckpoint(
@@ -320,7 +344,7 @@ class Trainer:
         return grads
 
     def _loss_parts(self, x, y, sample_weight, training):
-        """Per-replica (objective, value for the loss tracker, local batch size)."""
+        """Per-replica (objective, value and weight for the loss tracker, y_pred)."""
         replicas = self.strategy.num_replicas_in_sync
         local_n = _batch_size(x)
         if replicas > 1:
@@ -342,24 +366,25 @@ class Trainer:
                 keras.ops.stack([keras.ops.cast(l, "float32") for l in self.model.losses])
             )
             objective = objective + regularization / replicas
-        # The tracker sums value * weight over replicas: value * local_n
-        # summed gives objective * global_n, so the running mean is exact.
-        tracked = keras.ops.divide_no_nan(
-            objective * keras.ops.cast(global_n, "float32"), keras.ops.cast(local_n, "float32")
-        )
-        return objective, tracked, local_n, y_pred
+        # The tracker sums value * weight over replicas. Every replica weighs
+        # in with global_n / replicas (its own batch may be empty: a last
+        # batch of 1 on 2 replicas), so the sum is objective * global_n and
+        # the running mean is exact, regularization included.
+        tracked = objective * replicas
+        weight = keras.ops.cast(global_n, "float32") / replicas
+        return objective, tracked, weight, y_pred
 
     def _replica_train_step(self, data):
         x, y, sample_weight = _unpack(data)
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            objective, tracked, local_n, y_pred = self._loss_parts(x, y, sample_weight, True)
+            objective, tracked, weight, y_pred = self._loss_parts(x, y, sample_weight, True)
             scaled = self.optimizer.scale_loss(objective)
         grads = tape.gradient(scaled, variables)
         if self.clip_norm is not None or self.clip_global_norm is not None:
             grads = self._clip(grads)
         self.optimizer.apply(grads, variables)
-        self._update_metrics(tracked, local_n, y, y_pred, sample_weight)
+        self._update_metrics(tracked, weight, y, y_pred, sample_weight)
         # A finite loss can still have non-finite gradients (NaN inputs under
         # a fused softmax cross-entropy): report the step before a checkpoint
         # saves the weights it poisoned.
@@ -368,12 +393,12 @@ class Trainer:
 
     def _replica_test_step(self, data):
         x, y, sample_weight = _unpack(data)
-        objective, tracked, local_n, y_pred = self._loss_parts(x, y, sample_weight, False)
-        self._update_metrics(tracked, local_n, y, y_pred, sample_weight)
+        objective, tracked, weight, y_pred = self._loss_parts(x, y, sample_weight, False)
+        self._update_metrics(tracked, weight, y, y_pred, sample_weight)
         return objective
 
-    def _update_metrics(self, tracked, local_n, y, y_pred, sample_weight):
-        self.loss_tracker.update_state(tracked, sample_weight=keras.ops.cast(local_n, "float32"))
+    def _update_metrics(self, tracked, weight, y, y_pred, sample_weight):
+        self.loss_tracker.update_state(tracked, sample_weight=weight)
         for metric in self.metrics:
             # As `compile(metrics=...)`: sample weights weight the loss only.
             metric.update_state(y, y_pred)
