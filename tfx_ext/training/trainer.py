@@ -555,6 +555,7 @@ class Trainer:
         else:
             mode = "optional"
         train_function = self._function(self._replica_train_step, mode)
+        self._may_run_out = mode == "optional"
 
         callback_list.on_train_begin()
         logs = {}
@@ -678,7 +679,7 @@ class Trainer:
             self._coordinator.schedule(function, args=(iterator,))
             return {}
         has_value, objective, logs = function(iterator)
-        if not bool(has_value):
+        if self._may_run_out and not bool(has_value):
             raise StopIteration
         self._last_objective = objective
         return logs
