@@ -113,9 +113,13 @@ def _accuracy_for_shapes(y_true, y_pred):
     return keras.metrics.categorical_accuracy(y_true, y_pred)
 
 
-def _resolve_metric(metric):
+def _resolve_metric(metric, strategy):
     if isinstance(metric, keras.metrics.Metric):
-        # A fresh copy, so its variables are created under the strategy.
+        if strategy is None or all(
+            strategy.extended.variable_created_in_scope(v.value) for v in metric.variables
+        ):
+            return metric
+        # A copy whose variables are created under the strategy.
         return metric.__class__.from_config(metric.get_config())
     if metric in ("accuracy", "acc"):
         return keras.metrics.MeanMetricWrapper(_accuracy_for_shapes, name=metric)
@@ -161,8 +165,9 @@ def _make_assign_add_atomic(variable):
 
 
 def _is_parameter_server(strategy):
-    return isinstance(strategy, tf.distribute.experimental.ParameterServerStrategy) or (
-        isinstance(strategy, tf.distribute.ParameterServerStrategy)
+    return isinstance(
+        strategy,
+        (tf.distribute.ParameterServerStrategy, tf.distribute.experimental.ParameterServerStrategy),
     )
 
 
@@ -185,8 +190,10 @@ class Trainer:
             exactly one optimizer; the mapping becomes a
             `keras.optimizers.MultiOptimizer`.
         metrics: Keras metrics or metric names (`"accuracy"` picks the
-            accuracy that fits the loss, as `compile` does). Copies are made,
-            so their variables live under the strategy; see `self.metrics`.
+            accuracy that fits the shapes, as `compile` does). Under a
+            strategy, metrics created outside its scope are copied into it;
+            `self.metrics` holds the ones updated. As with
+            `compile(metrics=...)`, sample weights weight the loss only.
         strategy: A `tf.distribute.Strategy`; defaults to the current one.
         clip_norm: Clip each gradient to this L2 norm (a number > 0).
         clip_global_norm: Scale all gradients together so that their global
@@ -278,7 +285,8 @@ class Trainer:
         with self.strategy.scope():
             self.optimizer = build_optimizer(optimizer, model.trainable_variables, self.strategy)
             self.loss_tracker = keras.metrics.Mean(name="loss")
-            self.metrics = [_resolve_metric(m) for m in (metrics or [])]
+            scoped = self.strategy if self._distributed else None
+            self.metrics = [_resolve_metric(m, scoped) for m in (metrics or [])]
         if self._parameter_server:
             for metric in [self.loss_tracker, *self.metrics]:
                 for variable in metric.variables:
