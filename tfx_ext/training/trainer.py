@@ -433,7 +433,12 @@ class Trainer:
         return self._functions[key]
 
     def _make_function(self, replica_step, mode):
-        step = tf.function(replica_step, jit_compile=True, reduce_retracing=True) if self.jit_compile else replica_step
+        # No autograph: the step has no tensor-dependent Python control flow.
+        step = (
+            tf.function(replica_step, jit_compile=True, reduce_retracing=True, autograph=False)
+            if self.jit_compile
+            else replica_step
+        )
 
         def reduced(data):
             per_replica = self.strategy.run(step, args=(data,))
