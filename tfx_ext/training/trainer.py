@@ -527,6 +527,8 @@ class Trainer:
         if verbose == "auto":
             verbose = 1
         check_int("verbose", verbose, minimum=0)
+        if callbacks is not None and not isinstance(callbacks, (list, tuple, keras.callbacks.CallbackList)):
+            raise invalid("callbacks", "a list of Keras callbacks", callbacks, TypeError)
         data = self._data(train_data, "train_data", batch_size, shuffle)
         validation = self._data(validation_data, "validation_data", batch_size, False)
         if self._parameter_server and steps_per_epoch is None:
@@ -544,8 +546,6 @@ class Trainer:
                 start_epoch, start_step, global_step = restored
         steps = steps_per_epoch or data.num_batches
 
-        if callbacks is not None and not isinstance(callbacks, (list, tuple, keras.callbacks.CallbackList)):
-            raise invalid("callbacks", "a list of Keras callbacks", callbacks, TypeError)
         callback_list = callbacks if isinstance(callbacks, keras.callbacks.CallbackList) else keras.callbacks.CallbackList(
             list(callbacks or []),
             add_history=True,
