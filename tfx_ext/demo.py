@@ -335,12 +335,12 @@ class Demo:
         self.lines += _table(["metric", "value"], [[k, f"{v:.4f}"] for k, v in results.items()])
 
     # 8 ---------------------------------------------------------------------------------
-    def custom_loop(self, epochs=6, crash_at_step=100):
+    def custom_loop(self, epochs=6, stop_at_step=100):
         import keras
 
         from tfx_ext.training import Trainer
 
-        _progress(8, "custom training loop: Wide & Deep, SGD (wide) + Nadam (deep), crash and resume")
+        _progress(8, "custom training loop: Wide & Deep, SGD (wide) + Nadam (deep), stop and resume")
 
         def build():
             keras.utils.set_random_seed(self.seed)
@@ -363,8 +363,8 @@ class Demo:
                            metrics=["accuracy"], clip_global_norm=5.0, checkpoint_dir=directory,
                            checkpoint_every=25, seed=self.seed)
 
-        class Crash(keras.callbacks.Callback):
-            """Stands in for a killed process: stops the first run mid-epoch."""
+        class StopMidEpoch(keras.callbacks.Callback):
+            """Stops the first run mid-epoch (the SIGKILL case is in tests/training)."""
 
             def __init__(self):
                 super().__init__()
@@ -372,11 +372,11 @@ class Demo:
 
             def on_train_batch_end(self, batch, logs=None):
                 self.steps += 1
-                if self.steps == crash_at_step:
+                if self.steps == stop_at_step:
                     self.model.stop_training = True
 
         data = (self.x_train, self.y_train)
-        trainer(build()).fit(data, epochs=epochs, verbose=0, callbacks=[Crash()])
+        trainer(build()).fit(data, epochs=epochs, verbose=0, callbacks=[StopMidEpoch()])
         resumed_from = os.path.basename(tf_latest_checkpoint(directory))
         model = build()
         resumed = trainer(model)
@@ -392,10 +392,10 @@ class Demo:
         gap = max(float(abs(a - b).max()) for a, b in zip(model.get_weights(), reference_model.get_weights()))
         updates = ", ".join(f"{o.__class__.__name__} {int(o.iterations)}" for o in resumed.optimizer.optimizers)
         self.summary["wide & deep (Trainer)"] = {"accuracy": accuracy}
-        self.lines += ["", "## 8. Custom training loop: Wide & Deep, two optimizers, crash and resume", "",
+        self.lines += ["", "## 8. Custom training loop: Wide & Deep, two optimizers, stop and resume", "",
                        f"`tfx_ext.training.Trainer`, {epochs} epochs: wide part SGD(momentum 0.9), deep part "
-                       f"Nadam, global-norm clipping 5, checkpoints every 25 steps. The first run stops at step "
-                       f"{crash_at_step}; a new Trainer resumes from `{resumed_from}` and finishes "
+                       f"Nadam, global-norm clipping 5, checkpoints every 25 steps. A callback stops the first run at step "
+                       f"{stop_at_step}; a new Trainer resumes from `{resumed_from}` and finishes "
                        f"(updates: {updates}). Test accuracy {accuracy:.4f}; max weight difference against an "
                        f"uninterrupted run {gap:.2g}."]
 
