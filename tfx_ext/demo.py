@@ -54,12 +54,6 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def tf_latest_checkpoint(directory):
-    import tensorflow as tf
-
-    return tf.train.latest_checkpoint(directory)
-
-
 def _table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -376,8 +370,9 @@ class Demo:
                     self.model.stop_training = True
 
         data = (self.x_train, self.y_train)
-        trainer(build()).fit(data, epochs=epochs, verbose=0, callbacks=[StopMidEpoch()])
-        resumed_from = os.path.basename(tf_latest_checkpoint(directory))
+        first = trainer(build())
+        first.fit(data, epochs=epochs, verbose=0, callbacks=[StopMidEpoch()])
+        resumed_from = os.path.basename(first.latest_checkpoint)
         model = build()
         resumed = trainer(model)
         resumed.fit(data, epochs=epochs, verbose=0)

@@ -321,7 +321,10 @@ class CheckpointContentsTest(tf.test.TestCase):
         self.assertIn("tf_global_generator/_state_var/.ATTRIBUTES/VARIABLE_VALUE", keys)
         loss_count = trainer.loss_tracker.variables[1]
         self.assertEqual(loss_count.name, "count")
-        self.assertEqual(float(reader.get_tensor("extra_variables/1/.ATTRIBUTES/VARIABLE_VALUE")), 8 * BATCH)
+        # Metric totals are keyed by the variable's path, so adding or reordering metrics keeps them apart.
+        key = f"metrics/{loss_count.path.replace('/', '-')}/.ATTRIBUTES/VARIABLE_VALUE"
+        self.assertEqual(key, "metrics/loss-count/.ATTRIBUTES/VARIABLE_VALUE")
+        self.assertEqual(float(reader.get_tensor(key)), 8 * BATCH)
         # ckpt-20 (end of epoch 1): resume at the start of epoch 2.
         self.assertEqual(counters(ckpt(directory, 20)), (2, 0, 20))
         self.assertAllEqual(

@@ -865,3 +865,87 @@ class StepsPerEpochTest(TrainerTestCase):
         self.assertEqual(int(trainer.optimizer.iterations), 21)
         self.assertHistoryClose(history, expected, ["loss", "accuracy", "val_loss", "val_accuracy"])
         self.assertWeightsClose(trainer.model, reference)
+
+
+# -- review findings: each once a bug ------------------------------------------
+
+
+class ReviewRegressionTest(TrainerTestCase):
+    def test_callbacks_act_on_the_trainers_optimizer_even_for_a_compiled_model(self):
+        model = compiled(classifier(), keras.optimizers.Adam(1e-3))
+        own = model.optimizer
+        before = weights(model)
+        trainer = Trainer(model, SCE, keras.optimizers.SGD(0.1))
+        schedule = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.0)
+        trainer.fit(batches(self.x_train, self.y_train), epochs=1, verbose=0, callbacks=[schedule])
+        self.assertEqual(float(trainer.optimizer.learning_rate), 0.0)
+        self.assertWeightsClose(model, before, atol=0)  # rate 0 from the first step: nothing moved
+        self.assertIs(model.optimizer, own)  # the compiled model gets its optimizer back
+
+    def test_clipping_sees_the_true_gradients_under_loss_scaling(self):
+        x, y = self.x_train[:BATCH], self.y_train[:BATCH]
+        reference = classifier()
+        grads = [np.asarray(g) for g in tape_gradients(reference, x, y)]
+        norm = global_norm(grads)
+        expected = [w - 0.1 * g * (norm / 4) / norm for w, g in zip(weights(reference), grads)]
+        optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1), initial_scale=2.0**10)
+        trainer = Trainer(classifier(), SCE, optimizer, clip_global_norm=norm / 4)
+        trainer.fit(batches(x, y), epochs=1, verbose=0)
+        self.assertEqual(int(optimizer.inner_optimizer.iterations), 1)
+        self.assertWeightsClose(trainer.model, expected, atol=1e-5)
+
+    def test_arrays_with_steps_per_epoch_run_on_across_epochs(self):
+        x, y = self.x_train[:320], self.y_train[:320]  # 10 batches: epochs take 0-3, 4-7, 8, 9, 0, 1
+        reference = compiled(classifier(), keras.optimizers.SGD(0.1))
+        reference.fit(batches(x, y).repeat(), epochs=3, steps_per_epoch=4, verbose=0)
+        trainer = Trainer(classifier(), SCE, keras.optimizers.SGD(0.1))
+        history = trainer.fit((x, y), epochs=3, steps_per_epoch=4, shuffle=False, verbose=0)
+        self.assertEqual(history.epoch, [0, 1, 2])
+        self.assertEqual(int(trainer.optimizer.iterations), 12)
+        self.assertWeightsClose(trainer.model, reference)
+
+    def test_lambda_loss(self):
+        x, y = diabetes()
+        reference = regressor()
+        reference.compile(keras.optimizers.SGD(0.01), loss=lambda t, p: keras.ops.abs(t - p))
+        reference.fit(batches(x, y), epochs=1, verbose=0)
+        trainer = Trainer(regressor(), lambda t, p: keras.ops.abs(t - p), keras.optimizers.SGD(0.01))
+        trainer.fit(batches(x, y), epochs=1, verbose=0)
+        self.assertWeightsClose(trainer.model, reference)
+
+    def test_clipping_with_a_variable_the_loss_does_not_reach(self):
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((64,))
+        keras.layers.Dense(4, name="unused")(inputs)  # built, trainable, never on the path to the output
+        model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax", name="output")(inputs))
+        model.add_weight  # noqa: B018 (the model itself, with one dangling layer)
+        unused = keras.layers.Dense(4, name="dangling")
+        unused.build((None, 64))
+        model.dangling = unused
+        self.assertGreater(len(model.trainable_variables), 2)
+        before = [np.asarray(v) for v in unused.trainable_variables]
+        trainer = Trainer(model, SCE, keras.optimizers.SGD(0.1), clip_norm=1.0)
+        trainer.fit(batches(self.x_train, self.y_train), epochs=1, verbose=0)
+        for variable, value in zip(unused.trainable_variables, before):
+            self.assertAllEqual(np.asarray(variable), value)
+
+    def test_multi_output_model_and_checkpoint_every_without_a_directory_are_refused(self):
+        inputs = keras.Input((64,))
+        model = keras.Model(inputs, [keras.layers.Dense(1)(inputs), keras.layers.Dense(1)(inputs)])
+        with self.assertRaisesRegex(ValueError, "argument `model`.*single-output"):
+            Trainer(model, "mse", keras.optimizers.SGD())
+        with self.assertRaisesRegex(ValueError, "argument `checkpoint_every`.*checkpoint_dir"):
+            Trainer(classifier(), SCE, keras.optimizers.SGD(), checkpoint_every=5)
+
+    def test_a_metric_added_between_runs_does_not_block_the_resume(self):
+        directory = self.temp_dir()
+        data = batches(self.x_train, self.y_train)
+        Trainer(classifier(), SCE, keras.optimizers.SGD(0.1), metrics=["accuracy"],
+                checkpoint_dir=directory).fit(data, epochs=1, verbose=0)
+        top3 = keras.metrics.SparseTopKCategoricalAccuracy(k=3, name="top3")
+        resumed = Trainer(classifier(seed=5), SCE, keras.optimizers.SGD(0.1), metrics=[top3, "accuracy"],
+                          checkpoint_dir=directory)
+        history = resumed.fit(data, epochs=2, verbose=0)
+        self.assertEqual(history.epoch, [1])
+        self.assertEqual(int(resumed.optimizer.iterations), 2 * len(data))
+        self.assertGreaterEqual(history.history["top3"][0], history.history["accuracy"][0])

@@ -57,8 +57,8 @@ class TrainingCheckpoint:
         optimizer: The (built) optimizer, possibly a MultiOptimizer.
         strategy: The `tf.distribute` strategy (or the default one).
         max_to_keep: How many checkpoints to keep.
-        extra_variables: More variables to save (the running metric totals,
-            so a resumed epoch reports the same loss as an uninterrupted one).
+        extra_variables: The metrics' Keras variables (running totals), so a
+            resumed epoch reports the same loss as an uninterrupted one.
     """
 
     def __init__(self, directory, model, optimizer, strategy, max_to_keep=3, extra_variables=()):
@@ -78,11 +78,15 @@ class TrainingCheckpoint:
             "global_step": self.global_step,
             "seed_states": _seed_states(model),
             "tf_global_generator": tf.random.get_global_generator(),
-            "extra_variables": list(extra_variables),
         }
         for index, sub in enumerate(optimizers):
             tracked[f"optimizer_{index}"] = sub
-        self.checkpoint = tf.train.Checkpoint(**tracked)
+        # The running metric totals are keyed by metric name and restored
+        # leniently: adding or reordering metrics must not block a resume.
+        self._metric_totals = {v.path.replace("/", "-"): v.value for v in extra_variables}
+        self._core = tf.train.Checkpoint(**tracked)
+        self._metrics_only = tf.train.Checkpoint(metrics=self._metric_totals)
+        self.checkpoint = tf.train.Checkpoint(**tracked, metrics=self._metric_totals)
         # Everything a restore may assign, to undo one that fails halfway
         # (TensorFlow restores variable by variable and stops at a mismatch).
         self._restorable = [
@@ -91,7 +95,7 @@ class TrainingCheckpoint:
             *[v for sub in optimizers for v in sub.variables],
             self.epoch, self.step_in_epoch, self.global_step,
             tf.random.get_global_generator().state,
-            *tracked["extra_variables"],
+            *self._metric_totals.values(),
         ]
         self._last_saved = None
         if self.is_chief:
@@ -120,7 +124,8 @@ class TrainingCheckpoint:
             return None
         backup = [v.numpy() for v in self._restorable]
         try:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
+            self._core.restore(path).assert_existing_objects_matched()
+            self._metrics_only.restore(path).expect_partial()
         except (ValueError, AssertionError) as error:
             for variable, value in zip(self._restorable, backup):
                 variable.assign(value)

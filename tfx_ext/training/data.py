@@ -134,6 +134,21 @@ class TrainingData:
                     f"a dataset whose x has element_spec={spec}",
                 )
 
+    def stream(self, skip, steps):
+        """Batches running across epochs (for `steps_per_epoch`), after `skip`.
+
+        A dataset is used as given (repeat it for several passes); arrays
+        are passed over as often as `steps` needs, each pass shuffled from
+        (seed, pass).
+        """
+        if self.dataset is not None:
+            return self.dataset.skip(skip).prefetch(tf.data.AUTOTUNE)
+        passes = -(-(steps) // self.num_batches)
+        dataset = self.dataset_for_epoch(0)
+        for index in range(1, passes):
+            dataset = dataset.concatenate(self.dataset_for_epoch(index))
+        return dataset.skip(skip)
+
     def dataset_for_epoch(self, epoch, skip=0):
         """The batches of `epoch`, after skipping `skip` already-consumed ones."""
         if self.dataset is not None:

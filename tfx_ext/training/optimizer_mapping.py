@@ -127,8 +127,8 @@ def assign_optimizers(mapping, variables):
         raise ValueError(
             "Invalid value received for argument `optimizer`: the mapping leaves "
             f"{len(unowned)} trainable variable(s) without an optimizer: "
-            f"{', '.join(unowned)}. Add a key for them (a pattern such as "
-            "'dense_1/.*' or the layer itself)."
+            f"{', '.join(unowned)}. Add a key for them (a pattern matched in full, "
+            f"such as {unowned[0].rsplit('/', 1)[0] + '/.*'!r}, or the layer itself)."
         )
     if doubly:
         raise ValueError(

@@ -80,7 +80,9 @@ class _PerExampleLoss(keras.losses.Loss):
     """A loss function as an unreduced Keras loss (sample weights, masks)."""
 
     def __init__(self, fn):
-        super().__init__(name=getattr(fn, "__name__", "loss"), reduction=None)
+        name = getattr(fn, "__name__", "loss")
+        # A lambda's "<lambda>" is not a valid name scope.
+        super().__init__(name=name if name.isidentifier() else "loss", reduction=None)
         self.fn = fn
 
     def call(self, y_true, y_pred):
@@ -281,6 +283,17 @@ class Trainer:
                 "variables exist before training",
                 model,
             )
+        if len(getattr(model, "outputs", None) or []) > 1:
+            raise invalid(
+                "model",
+                "a single-output model (combine several outputs' losses in one "
+                "loss function over a single concatenated output)",
+                model.name,
+            )
+        if checkpoint_every is not None and checkpoint_dir is None:
+            raise invalid(
+                "checkpoint_every", "None unless `checkpoint_dir` is given", checkpoint_every
+            )
         self._check_variables_in_scope()
         with self.strategy.scope():
             self.optimizer = build_optimizer(optimizer, model.trainable_variables, self.strategy)
@@ -321,7 +334,7 @@ class Trainer:
             )
 
     def _metric_variables(self):
-        return [v.value for m in [self.loss_tracker, *self.metrics] for v in m.variables]
+        return [v for m in [self.loss_tracker, *self.metrics] for v in m.variables]
 
     @property
     def checkpoint_dir(self):
@@ -335,6 +348,12 @@ class Trainer:
     # -- the step ----------------------------------------------------------
 
     def _clip(self, grads):
+        """Clips the gradients that exist (a variable the loss does not reach has None)."""
+        present = [g for g in grads if g is not None]
+        clipped = iter(self._clip_present(present))
+        return [None if g is None else next(clipped) for g in grads]
+
+    def _clip_present(self, grads):
         replicas = self.strategy.num_replicas_in_sync
         if replicas > 1:
             # Clip the global gradient, not one replica's share of it.
@@ -390,9 +409,16 @@ class Trainer:
             scaled = self.optimizer.scale_loss(objective)
         grads = tape.gradient(scaled, variables)
         if self.clip_norm is not None or self.clip_global_norm is not None:
-            grads = self._clip(grads)
+            # Clip the true gradients, not the loss-scaled ones (mixed precision).
+            scale = keras.ops.cast(self.optimizer.scale_loss(1.0), "float32")
+            grads = [None if g is None else g / keras.ops.cast(scale, g.dtype) for g in grads]
+            grads = [None if g is None else g * keras.ops.cast(scale, g.dtype) for g in self._clip(grads)]
         self.optimizer.apply(grads, variables)
         self._update_metrics(tracked, weight, y, y_pred, sample_weight)
+        if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
+            # It expects overflowing gradients: it skips the step and lowers
+            # its scale. Only a non-finite loss is an error.
+            return objective
         # A finite loss can still have non-finite gradients (NaN inputs under
         # a fused softmax cross-entropy): report the step before a checkpoint
         # saves the weights it poisoned.
@@ -555,7 +581,16 @@ class Trainer:
             steps=steps,
             model=self.model,
         )
-        self._attach_optimizer()
+        previous_optimizer = self._attach_optimizer()
+        try:
+            return self._fit(data, validation, epochs, steps_per_epoch, steps, callback_list,
+                             start_epoch, start_step, global_step)
+        finally:
+            if previous_optimizer is not None:
+                self.model.optimizer = previous_optimizer
+
+    def _fit(self, data, validation, epochs, steps_per_epoch, steps, callback_list,
+             start_epoch, start_step, global_step):
         self.model.stop_training = False
         if self._parameter_server:
             mode = "worker"
@@ -574,8 +609,9 @@ class Trainer:
         logs = {}
         epoch_logs = None
         persistent = None
-        if steps_per_epoch is not None and data.dataset is not None:
-            persistent = self._iterator(data.dataset_for_epoch(0, skip=global_step))
+        if steps_per_epoch is not None:
+            # One stream across epochs, as `model.fit` does with steps_per_epoch.
+            persistent = self._iterator(data.stream(skip=global_step, steps=epochs * steps_per_epoch))
         # Batches per epoch, counted here when known: see `_function`.
         limit = steps_per_epoch if steps_per_epoch is not None else steps
         for epoch in range(start_epoch, epochs):
@@ -674,10 +710,12 @@ class Trainer:
     # -- loop internals ----------------------------------------------------
 
     def _attach_optimizer(self):
-        # Callbacks such as LearningRateScheduler and TensorBoard read
-        # `model.optimizer`; a compiled model keeps its own.
-        if getattr(self.model, "optimizer", None) is None:
-            self.model.optimizer = self.optimizer
+        # Callbacks such as LearningRateScheduler and ReduceLROnPlateau act on
+        # `model.optimizer`: it must be the one this loop steps (a compiled
+        # model's own optimizer is put back when fit returns).
+        previous = getattr(self.model, "optimizer", None)
+        self.model.optimizer = self.optimizer
+        return previous
 
     def _iterator(self, dataset):
         if self._parameter_server:
@@ -729,5 +767,7 @@ class Trainer:
     def _save(self, epoch, step_in_epoch, global_step):
         if self._parameter_server:
             self._coordinator.join()
+            # Workers' losses are only seen here: never save poisoned weights.
+            self._check_finite(None, epoch, step_in_epoch, global_step)
         self._checkpoint.save(epoch, step_in_epoch, global_step)
 
