@@ -916,9 +916,8 @@ class ReviewRegressionTest(TrainerTestCase):
     def test_clipping_with_a_variable_the_loss_does_not_reach(self):
         keras.utils.set_random_seed(0)
         inputs = keras.Input((64,))
-        keras.layers.Dense(4, name="unused")(inputs)  # built, trainable, never on the path to the output
         model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax", name="output")(inputs))
-        model.add_weight  # noqa: B018 (the model itself, with one dangling layer)
+        # A tracked, trainable layer that the forward pass never uses: its gradients are None.
         unused = keras.layers.Dense(4, name="dangling")
         unused.build((None, 64))
         model.dangling = unused
