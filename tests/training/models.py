@@ -40,3 +40,21 @@ def wide_and_deep(seed=0, inputs=64, classes=10, dropout=0.2):
     logits = keras.layers.Add(name="wide_plus_deep")([wide, deep])
     probabilities = keras.layers.Activation("softmax", name="probabilities")(logits)
     return keras.Model(x, probabilities, name="wide_and_deep")
+
+
+def wide_and_deep_trainer(directory=None, seed=0, dropout=0.3, checkpoint_every=None, keep_checkpoints=3):
+    """`wide_and_deep` with dropout under a Trainer: SGD with momentum (wide), Nadam (deep)."""
+    from tfx_ext.training import Trainer
+
+    return Trainer(
+        wide_and_deep(seed=seed, dropout=dropout),
+        "sparse_categorical_crossentropy",
+        optimizer={
+            "wide/.*": keras.optimizers.SGD(0.05, momentum=0.9),
+            "deep_.*/.*": keras.optimizers.Nadam(2e-3),
+        },
+        metrics=["accuracy"],
+        checkpoint_dir=directory,
+        checkpoint_every=checkpoint_every,
+        keep_checkpoints=keep_checkpoints,
+    )

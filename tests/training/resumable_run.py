@@ -42,8 +42,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tests.datasets import digits  # noqa: E402
-from tests.training.models import wide_and_deep  # noqa: E402
-from tfx_ext.training import Trainer  # noqa: E402
+from tests.training.models import wide_and_deep_trainer  # noqa: E402
 
 EPOCHS = 4
 BATCH_SIZE = 64
@@ -85,19 +84,10 @@ def main(argv):
     args = parser.parse_args(argv)
 
     x_train, y_train, _, _ = digits()
-    model = wide_and_deep(seed=args.model_seed, dropout=0.2)
-    trainer = Trainer(
-        model,
-        "sparse_categorical_crossentropy",
-        optimizer={
-            "wide/.*": keras.optimizers.SGD(0.05, momentum=0.9),
-            "deep_.*/.*": keras.optimizers.Nadam(2e-3),
-        },
-        metrics=["accuracy"],
-        checkpoint_dir=args.checkpoint_dir,
-        checkpoint_every=args.checkpoint_every,
-        seed=0,
+    trainer = wide_and_deep_trainer(
+        args.checkpoint_dir, seed=args.model_seed, dropout=0.2, checkpoint_every=args.checkpoint_every
     )
+    model = trainer.model
     steps_per_epoch = math.ceil(len(x_train) / BATCH_SIZE)
     log = StepLog(args.log, trainer, steps_per_epoch, args.kill_after_step)
     print("training", flush=True)

@@ -25,7 +25,7 @@ import pytest
 import tensorflow as tf
 
 from tests.datasets import digits
-from tests.training.models import mlp, wide_and_deep
+from tests.training.models import mlp, wide_and_deep_trainer
 from tfx_ext.training import Trainer, TrainingCheckpoint
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -56,20 +56,7 @@ def unshuffled_dataset(unknown_length=False):
 
 
 def make_trainer(directory=None, seed=0, checkpoint_every=None, keep_checkpoints=3):
-    """Wide & Deep with dropout; SGD with momentum (wide) and Nadam (deep)."""
-    model = wide_and_deep(seed=seed, dropout=0.3)
-    return Trainer(
-        model,
-        "sparse_categorical_crossentropy",
-        optimizer={
-            "wide/.*": keras.optimizers.SGD(0.05, momentum=0.9),
-            "deep_.*/.*": keras.optimizers.Nadam(2e-3),
-        },
-        metrics=["accuracy"],
-        checkpoint_dir=directory,
-        checkpoint_every=checkpoint_every,
-        keep_checkpoints=keep_checkpoints,
-    )
+    return wide_and_deep_trainer(directory, seed, 0.3, checkpoint_every, keep_checkpoints)
 
 
 def ckpt(directory, number):
