@@ -1,7 +1,5 @@
 import os
-import select
 import signal
-import subprocess
 import sys
 import time
 
@@ -11,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tests.export.models import digits_classifier, digits_test_split, predict, temp_dir
+from tests.fork_server import ForkServer
 from tfx_ext.export import export_for_serving, remove_stale_staging
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -61,55 +60,19 @@ class AtomicVersionsUnderSigkillTest(tf.test.TestCase):
         self.model.save(self.model_file)
         self.x = digits_test_split()[0][:5]
         self.expected = predict(self.model, self.x)
-        self.exporter_pids = []
         self.log = os.path.join(self.tmp, "exporters.log")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
-        with open(self.log, "wb") as log:
-            self.server = subprocess.Popen(
-                [sys.executable, "-c", EXPORTERS, self.model_file, self.base],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=env,
-                cwd=self.tmp,
-            )
-        self.addCleanup(self._stop)
-        self.pending = b""
-
-    def _stop(self):
-        for pid in self.exporter_pids:  # only exporters not reaped yet (their pids cannot be reused)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.server.kill()
-        self.server.wait()
-        self.server.stdin.close()
-        self.server.stdout.close()
+        self.server = ForkServer(
+            self, [sys.executable, "-c", EXPORTERS, self.model_file, self.base], self.log, env, self.tmp, self._log_tail
+        )
 
     def _log_tail(self):
         with open(self.log, errors="replace") as f:
             return f.read()[-3000:]
 
-    def _send(self, line):
-        self.server.stdin.write(line.encode() + b"\n")
-        self.server.stdin.flush()
-
     def _expect(self, prefix, timeout=120):
         """Reads lines until one starts with `prefix` (exporters' "exported" lines interleave)."""
-        deadline = time.monotonic() + timeout
-        fd = self.server.stdout.fileno()
-        while True:
-            while b"\n" not in self.pending:
-                ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
-                self.assertTrue(ready, msg=f"no {prefix!r} line in time: {self._log_tail()}")
-                chunk = os.read(fd, 4096)
-                self.assertTrue(chunk, msg=f"the fork server exited: {self._log_tail()}")
-                self.pending += chunk
-            line, self.pending = self.pending.split(b"\n", 1)
-            line = line.decode().strip()
-            if line.startswith(prefix):
-                return line[len(prefix):].strip()
+        return self.server.expect(prefix, time.monotonic() + timeout, skip_others=True)
 
     def _assert_complete(self, version):
         path = os.path.join(self.model_dir, str(version))
@@ -134,10 +97,10 @@ class AtomicVersionsUnderSigkillTest(tf.test.TestCase):
         seen_others = set()
         duration = None
         for trial in range(TRIALS):
-            self._send("fork")
+            self.server.send("fork")
             start = time.monotonic()
             pid = int(self._expect("child"))
-            self.exporter_pids.append(pid)
+            self.server.children.add(pid)  # killed at cleanup unless reaped below
             if duration is None:
                 # Calibration: how long this exporter takes to load the model and
                 # export once; this one is killed during its second export.
@@ -145,9 +108,9 @@ class AtomicVersionsUnderSigkillTest(tf.test.TestCase):
                 duration = time.monotonic() - start
             time.sleep(max(0.0, start + rng.uniform(0.0, 1.2 * duration) - time.monotonic()))
             os.kill(pid, signal.SIGKILL)
-            self._send(f"wait {pid}")
+            self.server.send(f"wait {pid}")
             status = int(self._expect("status"))
-            self.exporter_pids.remove(pid)
+            self.server.children.discard(pid)
             self.assertTrue(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, msg=self._log_tail())
 
             versions, others = self._versions()

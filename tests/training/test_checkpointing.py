@@ -10,10 +10,8 @@ metric totals of an unfinished epoch, and the position in the data.
 
 import math
 import os
-import select
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ import pytest
 import tensorflow as tf
 
 from tests.datasets import digits
+from tests.fork_server import ForkServer
 from tests.training.models import mlp, wide_and_deep_trainer
 from tfx_ext.training import Trainer, TrainingCheckpoint
 
@@ -420,52 +419,22 @@ class SigkillResumeTest(tf.test.TestCase):
         self.assertEqual(math.ceil(len(digits()[0]) / 64), STEPS)
         self.tmp = temp_dir(self)
         self.deadline = time.monotonic() + TIMEOUT
-        self.pids = {}  # name -> pid of children not reaped yet
+        self.pids = {}  # name -> pid of runs not reaped yet
         env = dict(
             os.environ,
             TF_CPP_MIN_LOG_LEVEL="2",
             KERAS_BACKEND="tensorflow",
             PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]),
         )
-        self.server_log = os.path.join(self.tmp, "server.log")
-        with open(self.server_log, "wb") as log:
-            self.server = subprocess.Popen(
-                [sys.executable, SCRIPT, "--serve"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env, cwd=self.tmp,
-            )
-        self.addCleanup(self._stop)
-        self.pending = b""
+        self.server = ForkServer(
+            self, [sys.executable, SCRIPT, "--serve"], os.path.join(self.tmp, "server.log"), env, self.tmp,
+            self.outputs,
+        )
         self._expect("ready")
-
-    def _stop(self):
-        # Children first: until the server is gone, an unreaped child's pid cannot be reused.
-        for pid in self.pids.values():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.server.kill()
-        self.server.wait()
-        self.server.stdin.close()
-        self.server.stdout.close()
-
-    def _send(self, line):
-        self.server.stdin.write(line.encode() + b"\n")
-        self.server.stdin.flush()
 
     def _expect(self, prefix):
         """The rest of the server's next line, which must start with `prefix`."""
-        fd = self.server.stdout.fileno()
-        while b"\n" not in self.pending:
-            ready, _, _ = select.select([fd], [], [], max(self.deadline - time.monotonic(), 0))
-            self.assertTrue(ready, msg=f"no {prefix!r} from the server in time; {self.outputs()}")
-            chunk = os.read(fd, 4096)
-            self.assertTrue(chunk, msg=f"the server exited; {self.outputs()}")
-            self.pending += chunk
-        line, self.pending = self.pending.split(b"\n", 1)
-        line = line.decode().strip()
-        self.assertTrue(line.startswith(prefix), msg=f"expected {prefix!r}, got {line!r}")
-        return line[len(prefix):].strip()
+        return self.server.expect(prefix, self.deadline)
 
     def outputs(self):
         texts = []
@@ -479,7 +448,7 @@ class SigkillResumeTest(tf.test.TestCase):
 
     def start(self, name, checkpoints, *args):
         """Forks a run writing <tmp>/<name>.{log,npz,out}, checkpointing into <tmp>/<checkpoints>.ckpt."""
-        self._send(
+        self.server.send(
             " ".join([
                 "run", name, self.path(name, "out"),
                 "--checkpoint-dir", self.path(checkpoints, "ckpt"),
@@ -491,14 +460,16 @@ class SigkillResumeTest(tf.test.TestCase):
         got_name, pid = self._expect("pid").split()
         self.assertEqual(got_name, name)
         self.pids[name] = int(pid)
+        self.server.children.add(int(pid))  # killed at cleanup unless reaped
 
     def wait(self, name):
         """Waits for run `name`; returns its exit code, or minus the signal that ended it."""
         pid = self.pids[name]
-        self._send(f"wait {pid}")
+        self.server.send(f"wait {pid}")
         got_pid, status = self._expect("status").split()
         self.assertEqual(int(got_pid), pid)
         del self.pids[name]
+        self.server.children.discard(pid)
         status = int(status)
         return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
