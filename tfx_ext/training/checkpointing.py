@@ -63,7 +63,6 @@ class TrainingCheckpoint:
 
     def __init__(self, directory, model, optimizer, strategy, max_to_keep=3, extra_variables=()):
         self.directory = os.fspath(directory)
-        self.strategy = strategy
         self.is_chief = _is_chief(strategy)
         with tf.init_scope():
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
