@@ -330,18 +330,41 @@ class NormalizationWarningTest(tf.test.TestCase):
         inputs = keras.Input((len(feature_scales),))
         return keras.Model(inputs, keras.layers.Dense(2)(normalization(inputs)))
 
-    def test_wide_factors_warn_in_integer_modes(self):
+    def test_wide_factors_warn_in_integer_modes_when_not_folded(self):
         model = self.model([1.0, 2.0, 0.5, 1.0, 1e-4])  # one near-constant feature: factor 1e4
         bad = np.zeros((4, 3), "float32")  # fails after the check, before any conversion
         for mode in ("int8", "int16x8"):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 with self.assertRaisesRegex(ValueError, "argument `representative_data`"):
-                    convert(model, mode, representative_data=bad)
+                    convert(model, mode, representative_data=bad, fold_normalization=False)
             (warning,) = [w for w in caught if "scales its features" in str(w.message)]
             self.assertIn("Layer 'norm' scales its features by factors from", str(warning.message))
-            self.assertIn(f"{mode} quantizes them with one per-tensor scale", str(warning.message))
+            self.assertIn("folding was turned off", str(warning.message))
+            self.assertIn(f"{mode} quantizes its output with one per-tensor scale", str(warning.message))
             self.assertEqual(warning.filename, __file__)  # points at the caller
+
+    def test_folded_normalization_does_not_warn(self):
+        model = self.model([1.0, 2.0, 0.5, 1.0, 1e-4])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with self.assertRaisesRegex(ValueError, "argument `representative_data`"):
+                convert(model, "int8", representative_data=np.zeros((4, 3), "float32"))
+        self.assertEqual([str(w.message) for w in caught if "scales its features" in str(w.message)], [])
+
+    def test_unfoldable_normalization_warns_with_the_reason(self):
+        x = self.rng.standard_normal((256, 3)) * np.asarray([1.0, 1e-4, 2.0])
+        normalization = keras.layers.Normalization(name="norm")
+        normalization.adapt(x.astype("float32"))
+        inputs = keras.Input((3,))
+        hidden = keras.layers.Activation("tanh", name="squash")(normalization(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with self.assertRaisesRegex(ValueError, "argument `representative_data`"):
+                convert(model, "int8", representative_data=np.zeros((4, 2), "float32"))
+        (warning,) = [w for w in caught if "scales its features" in str(w.message)]
+        self.assertIn("it feeds 'squash' (Activation), not a Dense or Conv layer", str(warning.message))
 
     def test_even_factors_do_not_warn(self):
         model = self.model([1.0, 3.0, 0.2, 1.0, 5.0])

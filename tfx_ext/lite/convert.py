@@ -40,6 +40,8 @@ class ConversionResult:
             (fell back), as `"OP_NAME#index"`; empty when fully integer.
         select_tf_ops: TF Select (Flex) ops in the model; they need the Flex
             delegate at run time.
+        folded_normalization: In integer modes, `(Normalization layer,
+            layer it was folded into)` pairs (see `fold_normalization`).
     """
 
     content: bytes
@@ -48,6 +50,7 @@ class ConversionResult:
     engine: str
     float_ops: list
     select_tf_ops: list
+    folded_normalization: list = dataclasses.field(default_factory=list)
 
     @property
     def size(self):
@@ -191,18 +194,20 @@ def _analyze(content, mode):
     return float_ops, select_ops
 
 
-def _warn_on_wide_normalization(model, mode):
-    """Full-integer models quantize a Normalization layer's 1/std vector with one
-    per-tensor scale: when those factors span orders of magnitude (near-constant
-    features), most features lose their precision."""
+def _warn_on_wide_normalization(model, mode, not_folded):
+    """Full-integer models quantize a Normalization layer's output with one
+    per-tensor scale: when its 1/std factors span orders of magnitude
+    (near-constant features), most features lose their precision. Only the
+    layers that could not be folded into the next layer are at risk."""
     import keras
 
-    if isinstance(model, (str, os.PathLike)) or not isinstance(model, keras.Model):
-        return
     from tfx_ext.cloning import all_layers
 
+    reasons = dict(not_folded)
     for layer in all_layers(model):
         if not isinstance(layer, keras.layers.Normalization) or layer.variance is None:
+            continue
+        if layer.name not in reasons:
             continue
         factors = 1.0 / np.maximum(np.sqrt(np.asarray(keras.ops.convert_to_numpy(layer.variance))), 1e-7)
         factors = factors.reshape(-1)
@@ -210,11 +215,55 @@ def _warn_on_wide_normalization(model, mode):
         if spread > 100:
             warnings.warn(
                 f"Layer '{layer.name}' scales its features by factors from {factors.min():.3g} to "
-                f"{factors.max():.3g}; {mode} quantizes them with one per-tensor scale, so most "
-                "features lose their precision. Use mode='dynamic_range' (float activations), or "
-                "normalize the inputs outside the model. compare() shows the effect.",
-                stacklevel=3,
+                f"{factors.max():.3g} and could not be folded into the next layer "
+                f"({reasons[layer.name]}); {mode} quantizes its output with one per-tensor scale, "
+                "so most features lose their precision. Use mode='dynamic_range' (float "
+                "activations), or normalize the inputs outside the model. compare() shows the effect.",
+                stacklevel=4,  # convert -> _integer_ready -> here
             )
+
+
+def _integer_candidates(model, mode, fold):
+    """`(model to convert, folded pairs)` candidates for an integer mode: one, or with
+    `fold="auto"` and a foldable Normalization, the folded and the unfolded model."""
+    import keras
+
+    if isinstance(model, (str, os.PathLike)) or not isinstance(model, keras.Model):
+        return [(model, [])]
+    from tfx_ext.lite.integer_preparation import prepare_for_integer
+    from tfx_ext.lite.normalization_folding import _has_graph
+
+    if not _has_graph(model):  # subclassed: nothing to rewrite
+        not_folded = [(layer.name, "the model is subclassed (no layer graph to rewrite)") for layer in model.layers]
+        _warn_on_wide_normalization(model, mode, not_folded)
+        return [(model, [])]
+    prepared, folding = prepare_for_integer(model, fold=fold is not False)
+    _warn_on_wide_normalization(model, mode, folding.not_folded)
+    candidates = [(prepared, folding.folded)]
+    if fold == "auto" and folding.folded:
+        unfolded, _ = prepare_for_integer(model, fold=False)
+        candidates.append((unfolded, []))
+    return candidates
+
+
+def _closest_to_keras(model, candidates, examples, convert_one):
+    """Converts each candidate; keeps the one whose outputs on the calibration
+    examples are closest to the Keras model's (mean absolute difference).
+
+    Folding moves the Normalization's 1/std spread from one activation tensor
+    into the kernel, which int8 quantizes per output channel: which of the two
+    loses less depends on the model and the data, so it is measured.
+    """
+    from tfx_ext.lite.compare import compare
+
+    data = np.stack(examples[:100])
+    best = None
+    for candidate, folded in candidates:
+        content = convert_one(candidate, examples)
+        difference = compare(model, content, data).mean_abs_diff
+        if best is None or difference < best[0]:
+            best = (difference, content, folded)
+    return best[1], best[2]
 
 
 def convert(
@@ -227,6 +276,7 @@ def convert(
     inference_input_type="float32",
     inference_output_type="float32",
     allow_select_tf_ops=False,
+    fold_normalization="auto",
 ):
     """Converts a model to TFLite, optionally quantized, and reports float fallbacks.
 
@@ -247,6 +297,15 @@ def convert(
         inference_input_type, inference_output_type: `"float32"`, or `"int8"` /
             `"uint8"` in int8 mode for integer-only accelerators.
         allow_select_tf_ops: Keep ops TFLite lacks as TF Select ops.
+        fold_normalization: In integer modes, whether to fold each affine
+            `Normalization` layer of a Keras 3 model into the Dense/Conv layer
+            it feeds (the model's function is unchanged; see
+            `fold_normalization`). Folding frees the normalized features from
+            sharing one int8 scale, but moves their 1/std spread into the
+            kernel's per-channel scales. `"auto"` (default) converts both ways
+            and keeps the one closer to the Keras model on the calibration
+            examples; `True` always folds, `False` never does. In integer modes
+            SELU is also computed int8-friendly (`integer_friendly_selu`).
 
     Returns:
         A `ConversionResult`.
@@ -272,22 +331,33 @@ def convert(
         if integer_io:
             name, value = _integer_io(inference_input_type, inference_output_type)
             raise invalid(name, "'float32' with engine='litert_quantizer'", value)
+    if fold_normalization not in (True, False, "auto"):
+        raise invalid("fold_normalization", "'auto', True or False", fold_normalization)
     input_shape, input_dtype = _input_spec(model)
-    examples = None
-    if mode in _INTEGER_MODES:
-        _warn_on_wide_normalization(model, mode)
-        examples = calibration_examples(representative_data, input_shape, input_dtype, num_calibration_samples)
+    io_types = (inference_input_type, inference_output_type)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        saved_model = _saved_model_dir(model, tmp)
-        if engine == "converter":
-            content = _converter_convert(
-                saved_model, mode, examples, (inference_input_type, inference_output_type), allow_select_tf_ops
-            )
-        else:
+    def convert_one(candidate, examples):
+        with tempfile.TemporaryDirectory() as tmp:
+            saved_model = _saved_model_dir(candidate, tmp)
+            if engine == "converter":
+                return _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_ops)
             float_model = _converter_convert(saved_model, "float32", None, None, allow_select_tf_ops)
-            content = float_model if mode == "float32" else _litert_quantize(float_model, mode, examples)
+            return float_model if mode == "float32" else _litert_quantize(float_model, mode, examples)
+
+    folded = []
+    if mode in _INTEGER_MODES:
+        candidates = _integer_candidates(model, mode, fold_normalization)
+        examples = calibration_examples(representative_data, input_shape, input_dtype, num_calibration_samples)
+        if len(candidates) == 1:
+            ((candidate, folded),) = candidates
+            content = convert_one(candidate, examples)
+        else:
+            content, folded = _closest_to_keras(model, candidates, examples, convert_one)
+    else:
+        content = convert_one(model, None)
     float_ops, select_ops = _analyze(content, mode)
     if output_path is not None:
         write_atomically(str(output_path), content)
-    return ConversionResult(content, None if output_path is None else str(output_path), mode, engine, float_ops, select_ops)
+    return ConversionResult(
+        content, None if output_path is None else str(output_path), mode, engine, float_ops, select_ops, folded
+    )

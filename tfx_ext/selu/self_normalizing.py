@@ -77,15 +77,25 @@ def self_normalizing_mlp(
 def adapt_normalization(normalization, data):
     """Adapts a `Normalization` layer, giving constant features unit variance.
 
-    Keras divides by `max(std, 1e-7)`, so a feature that is constant in the
-    training data (a border pixel) would turn any other value into ~1e7 at
-    inference, and its ~3e3 scale would swamp the other features' scales
-    when the model is quantized to int8. With unit variance it just stays
-    centered.
+    Keras divides by `max(std, 1e-7)`, and its streaming variance of a
+    constant feature (a border pixel) comes out as rounding noise (~1e-11)
+    rather than 0: the feature would then be scaled by ~1e5, turning any
+    other value into a huge activation at inference and swamping the other
+    features' scales when the model is quantized to int8. A feature that is
+    constant in `data` gets its exact value as mean and unit variance: it
+    just stays centered at 0.
     """
-    normalization.adapt(np.asarray(data))
+    data = np.asarray(data)
+    normalization.adapt(data)
+    kept = tuple(a % data.ndim for a in normalization.axis)
+    reduced = tuple(a for a in range(data.ndim) if a not in kept)
+    constant = np.ptp(data, axis=reduced) == 0
+    mean = keras.ops.convert_to_numpy(normalization.adapt_mean)
     variance = keras.ops.convert_to_numpy(normalization.adapt_variance)
-    normalization.adapt_variance.assign(np.where(variance > 1e-12, variance, 1.0).astype(variance.dtype))
+    constant = constant.reshape(mean.shape)
+    exact = data[tuple(0 if a in reduced else slice(None) for a in range(data.ndim))].reshape(mean.shape)
+    normalization.adapt_mean.assign(np.where(constant, exact, mean).astype(mean.dtype))
+    normalization.adapt_variance.assign(np.where(constant | (variance <= 1e-12), 1.0, variance).astype(variance.dtype))
     normalization.finalize_state()
 
 
