@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_model_round_trip
-from tfx_ext.lite import compare, convert, fold_normalization
+from tfx_ext.lite import QuantizeAware, compare, convert, fold_normalization, quantize_aware
 from tfx_ext.lite.integer_selu import integer_friendly_selu
 from tfx_ext.selu import adapt_normalization
 
@@ -135,6 +135,31 @@ class FoldNormalizationTest(tf.test.TestCase):
             fold_normalization(Sub())
         with self.assertRaisesRegex(ValueError, "argument `fold_normalization`. Expected 'auto', True or False"):
             convert(keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)]), "int8", fold_normalization="yes")
+
+
+class QuantizeAwareFoldingTest(tf.test.TestCase):
+    def setUp(self):
+        keras.utils.set_random_seed(0)
+        x = np.random.default_rng(0).standard_normal((64, 5)) * [1.0, 0.05, 50.0, 2.0, 0.1]
+        self.x = (3.0 + x).astype("float32")
+
+    def test_quantize_aware_wraps_the_folded_kernel(self):
+        model = keras.Sequential([keras.Input((5,)), adapted(self.x), keras.layers.Dense(3, name="d")])
+        qat = quantize_aware(model, fold_normalization=True)
+        self.assertEqual([type(layer).__name__ for layer in qat.layers], ["Identity", "QuantizeAware"])
+        wrapped = qat.layers[1]
+        self.assertIsInstance(wrapped, QuantizeAware)
+        expected = fold_normalization(model).model.get_layer("d").get_weights()
+        for got, want in zip(wrapped.layer.get_weights(), expected):
+            self.assertAllClose(got, want)
+        unfolded = quantize_aware(model)  # the default keeps the Normalization layer
+        self.assertIsInstance(unfolded.layers[0], keras.layers.Normalization)
+
+    @rejects_bad_input(quantize_aware)
+    def test_bad_fold_argument(self):
+        model = keras.Sequential([keras.Input((5,)), adapted(self.x), keras.layers.Dense(3)])
+        with self.assertRaisesRegex(TypeError, "argument `fold_normalization`. Expected True or False"):
+            quantize_aware(model, fold_normalization="yes")
 
 
 class FoldedInt8DigitsTest(tf.test.TestCase):

@@ -109,7 +109,7 @@ class QuantizeAware(keras.layers.Wrapper):
         return {**super().get_config(), "ema_decay": self.ema_decay}
 
 
-def quantize_aware(model, ema_decay=0.99):
+def quantize_aware(model, ema_decay=0.99, fold_normalization=False):
     """Returns a copy of `model` whose Dense and convolution layers train through fake quantization.
 
     Train (or fine-tune) the returned model for a few epochs, then convert it
@@ -117,6 +117,20 @@ def quantize_aware(model, ema_decay=0.99):
     tf_keras model this delegates to `tfmot.quantization.keras.quantize_model`,
     annotating the layers whose activation tfmot rejects (SELU, ELU, ...) with
     a QuantizeConfig that quantizes any activation's output.
+
+    Args:
+        model: A Keras 3 Sequential or functional model, or a tf_keras model.
+        ema_decay: Decay of the moving output ranges, in `[0, 1)`.
+        fold_normalization: Fold each affine `Normalization` layer into the
+            Dense/Conv layer it feeds before wrapping (see
+            `tfx_ext.lite.fold_normalization`), so that training sees the
+            folded kernel's quantization. Keras 3 models only.
+
+    Returns:
+        A new model; the original is not modified.
+
+    Raises:
+        ValueError: if the model has no Dense or convolution layer.
 
     Example:
 
@@ -130,8 +144,17 @@ def quantize_aware(model, ema_decay=0.99):
         from tfx_ext.lite.tf_keras_qat import quantize_tf_keras_model
 
         return quantize_tf_keras_model(model)
+    if not isinstance(fold_normalization, bool):
+        raise TypeError(
+            "Invalid value received for argument `fold_normalization`. Expected True or False. "
+            f"Received: fold_normalization={fold_normalization!r}"
+        )
     if isinstance(model, keras.Model) and not any(is_linear_layer(l) for l in all_layers(model)):
         raise ValueError(f"Model '{model.name}' has no Dense or convolution layer to quantize.")
+    if fold_normalization:
+        from tfx_ext.lite.normalization_folding import fold_normalization as fold
+
+        model = fold(model).model
 
     def wrap(layer):
         copy = fresh_copy(layer)
