@@ -1,0 +1,3 @@
+from tfx_ext.demo import main
+
+main()
