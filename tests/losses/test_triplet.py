@@ -34,7 +34,8 @@ def reference_triplet(labels, embeddings, margin=1.0, metric="L2", stats=None):
     For each anchor `a` and positive `p != a` of the same label, the negative distance
     is the smallest d(a, n) greater than d(a, p) over negatives `n` (different label),
     or the largest d(a, n) when no negative is that far. The loss is the mean of
-    max(d(a, p) - d_neg + margin, 0) over pairs whose anchor has a negative; 0 if none.
+    max(d(a, p) - d_neg + margin, 0) over all pairs; an anchor without any negative takes
+    the smallest distance of its row (0) as d_neg, as TFA does; 0 if there is no pair.
     `stats`, a dict, receives how many pairs took each branch.
     """
     labels = np.asarray(labels).reshape(-1)
@@ -44,10 +45,11 @@ def reference_triplet(labels, embeddings, margin=1.0, metric="L2", stats=None):
     counts = {"semi_hard": 0, "farthest": 0}
     for a in range(n):
         negatives = [k for k in range(n) if labels[k] != labels[a]]
-        if not negatives:
-            continue
         for p in range(n):
             if p == a or labels[p] != labels[a]:
+                continue
+            if not negatives:
+                hinges.append(max(d[a, p] - d[a].min() + margin, 0.0))
                 continue
             farther = [d[a, k] for k in negatives if d[a, k] > d[a, p]]
             if farther:
@@ -118,13 +120,15 @@ class TripletSemiHardLossTest(tf.test.TestCase):
         self.assertAllClose(loss(labels[:, None], embeddings), expected, rtol=1e-5)
         self.assertAllClose(loss(labels.astype("float32"), embeddings), expected, rtol=1e-5)
 
-    def test_no_valid_pair_gives_zero(self):
+    def test_anchor_without_negative_and_no_pair(self):
         embeddings = self.rng.standard_normal((6, 3)).astype("float32")
         loss = TripletSemiHardLoss()
-        # One class only: no anchor has a negative.
-        self.assertAllClose(loss(np.zeros(6, "int32"), embeddings), 0.0)
-        self.assertEqual(reference_triplet(np.zeros(6), embeddings), 0.0)
-        # All labels distinct: no positive pair.
+        # One class only: no anchor has a negative; TFA takes 0 as the negative distance.
+        distances = reference_distances(embeddings, "L2")
+        expected = np.sum(distances + 1.0 - 1.0 * np.eye(6)) / 30
+        self.assertAllClose(loss(np.zeros(6, "int32"), embeddings), expected, rtol=1e-5)
+        self.assertAllClose(reference_triplet(np.zeros(6), embeddings), expected)
+        # All labels distinct: no positive pair (TFA divides by zero: NaN).
         self.assertAllClose(loss(np.arange(6), embeddings), 0.0)
 
     def test_well_separated_embeddings_have_zero_loss(self):
