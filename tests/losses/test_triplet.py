@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from tests.datasets import digits
 from tests.gradients import assert_gradients_match
+from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.losses import TripletSemiHardLoss, triplet_semihard_loss
 
@@ -186,6 +187,7 @@ class TripletSemiHardLossTest(tf.test.TestCase):
                 self.assertGreater(float(loss(labels, embeddings)), 0.0)  # the gradient is not trivially 0
                 assert_gradients_match(self, lambda e: loss(labels, e), embeddings)
 
+    @rejects_bad_input(TripletSemiHardLoss, triplet_semihard_loss)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `margin`.*>= 0.*Received: margin=-0.1"):
             TripletSemiHardLoss(margin=-0.1)
@@ -198,6 +200,15 @@ class TripletSemiHardLossTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"\(batch, dim\).*\(2, 3, 4\)"):
             TripletSemiHardLoss()(np.zeros(2), np.zeros((2, 3, 4)))
         self.assertEqual(TripletSemiHardLoss(margin=0).margin, 0.0)  # a zero margin is allowed
+        # The function refuses what the class refuses (it used to fall back to squared L2).
+        with self.assertRaisesRegex(ValueError, r"argument `distance_metric`.*Received: distance_metric='l2'"):
+            triplet_semihard_loss([0, 1], [[0.0, 1.0], [1.0, 0.0]], distance_metric="l2")
+        with self.assertRaisesRegex(TypeError, r"argument `distance_metric`.*Received: distance_metric=2"):
+            triplet_semihard_loss([0, 1], [[0.0, 1.0], [1.0, 0.0]], distance_metric=2)
+        with self.assertRaisesRegex(ValueError, r"one label per embedding.*4 labels.*3 rows"):
+            triplet_semihard_loss(np.zeros(4), np.zeros((3, 2)))
+        with self.assertRaisesRegex(ValueError, r"`y_true`.*\(batch,\) or \(batch, 1\).*\(3, 2\)"):
+            TripletSemiHardLoss()(np.zeros((3, 2)), np.zeros((3, 2)))
 
     def test_serialization(self):
         for metric in METRICS:
