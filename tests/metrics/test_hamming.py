@@ -127,6 +127,18 @@ class HammingLossTest(tf.test.TestCase):
         predicted = model.predict(x, batch_size=13, verbose=0).argmax(axis=1)
         self.assertAllClose(results["hamming"], hamming_loss(y, predicted), atol=1e-6)
 
+    def test_threshold_none_and_multiclass_threshold_as_tfa(self):
+        # threshold=None (the default): the row's maximum is the prediction.
+        m = HammingLoss("multilabel")
+        m.update_state([[1, 1, 0]], [[0.9, 0.8, 0.1]])
+        self.assertAllClose(m.result(), 1.0 / 3.0)
+        # Multiclass with a threshold: a true class scored at or below it is wrong,
+        # even when it is the row's maximum.
+        m = HammingLoss("multiclass", threshold=0.8)
+        m.update_state(one_hot(np.array([0, 1, 2]), 3), [[0.8, 0.1, 0.1], [0.05, 0.9, 0.05], [0.5, 0.1, 0.4]])
+        self.assertAllClose(m.result(), 2.0 / 3.0)
+        self.assertAllClose(hamming_distance([[1, 0, 1], [0, 0, 1]], [[1, 1, 1], [1, 0, 0]]), 1.5)
+
     @rejects_bad_input(HammingLoss, hamming_distance)
     def test_mismatched_shapes_raise_clearly(self):
         with self.assertRaisesRegex(ValueError, r"HammingLoss expects y_true and y_pred of the same shape.*\(4, 3\).*\(3, 3\)"):
