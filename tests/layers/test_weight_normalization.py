@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from tests.datasets import digits
 from tests.gradients import assert_gradients_match
+from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.layers import WeightNormalization
 
@@ -22,10 +23,10 @@ class WeightNormalizationTest(tf.test.TestCase):
             x = x.astype("float32")
             inner.build(x.shape)
             expected = inner(x)
-            self.assertAllClose(WeightNormalization(inner)(x), expected, atol=1e-5)
+            self.assertAllClose(WeightNormalization(inner, data_init=False)(x), expected, atol=1e-5)
 
     def test_kernel_is_g_times_unit_direction(self):
-        layer = WeightNormalization(keras.layers.Dense(3, bias_initializer="ones"))
+        layer = WeightNormalization(keras.layers.Dense(3, bias_initializer="ones"), data_init=False)
         x = self.rng.standard_normal((4, 2)).astype("float32")
         layer(x)
         layer.g.assign([0.5, 2.0, -1.0])
@@ -42,7 +43,7 @@ class WeightNormalizationTest(tf.test.TestCase):
         # test is the wrapper's channels_first handling: norm axes, bias and g placement.
         inner = _PortableChannelsFirstConv2D(3, 2, bias_initializer="random_normal")
         x = self.rng.standard_normal((2, 4, 5, 5)).astype("float32")
-        layer = WeightNormalization(inner)
+        layer = WeightNormalization(inner, data_init=False)
         layer(x)
         layer.g.assign(2.0 * np.asarray(layer.g))  # doubles the kernel
         twin = keras.layers.Conv2D(3, 2, data_format="channels_last")
@@ -68,10 +69,68 @@ class WeightNormalizationTest(tf.test.TestCase):
         g = np.asarray(layer.g)
         layer(x * 10.0, training=True)  # no second initialization
         self.assertAllClose(layer.g, g)
-        # inference does not initialize
+        # As in TFA, the first call initializes, whatever `training` is.
         fresh = WeightNormalization(keras.layers.Dense(4), data_init=True)
-        fresh(x, training=False)
-        self.assertEqual(float(fresh.initialized), 0.0)
+        out = np.asarray(fresh(x, training=False))
+        self.assertEqual(float(fresh.initialized), 1.0)
+        self.assertAllClose(out.std(axis=0), np.ones(4), atol=1e-3)
+
+    def test_data_init_in_a_traced_first_call_then_left_out_of_later_traces(self):
+        x = (3.0 + 5.0 * self.rng.standard_normal((64, 6))).astype("float32")
+        layer = WeightNormalization(keras.layers.Dense(4))  # data_init=True by default
+        inputs = keras.Input((6,))
+        model = keras.Model(inputs, layer(inputs))
+        self.assertEqual(float(layer.initialized), 0.0)  # the symbolic call does not initialize
+        out = model.predict(x, batch_size=64, verbose=0)  # the first real call, in predict's graph
+        self.assertAllClose(out.mean(axis=0), np.zeros(4), atol=1e-4)
+        self.assertAllClose(out.std(axis=0), np.ones(4), atol=1e-3)
+        traced = tf.function(lambda t: layer(t)).get_concrete_function(tf.TensorSpec((None, 6)))
+        assigns = [op.type for op in traced.graph.get_operations() if "Assign" in op.type]
+        self.assertEqual(assigns, [])  # an initialized layer traces without the init
+
+    def test_data_init_without_bias_sets_the_variance(self):
+        x = (3.0 + 5.0 * self.rng.standard_normal((128, 6))).astype("float32")
+        layer = WeightNormalization(keras.layers.Dense(4, use_bias=False))
+        out = np.asarray(layer(x))
+        self.assertAllClose(out.std(axis=0), np.ones(4), atol=1e-3)
+
+    def test_wraps_rnns_and_remove_gives_the_same_layer(self):
+        x = self.rng.standard_normal((3, 5, 2)).astype("float32")
+        for make in (keras.layers.SimpleRNN, keras.layers.LSTM, keras.layers.GRU):
+            with self.subTest(layer=make.__name__):
+                inner = make(3)
+                before = np.asarray(inner(x))
+                wrapper = WeightNormalization(inner, data_init=False)
+                self.assertTrue(wrapper.is_rnn)
+                self.assertAllClose(wrapper(x), before, atol=1e-5)
+                self.assertEqual(wrapper.g.shape, (inner.cell.recurrent_kernel.shape[-1],))
+                wrapper.g.assign(0.5 * np.asarray(wrapper.g))  # halves the recurrent kernel
+                v = np.asarray(inner.cell.recurrent_kernel)
+                twin = make(3)
+                twin.build(x.shape)
+                twin.set_weights([w if w.shape != v.shape else 0.5 * v for w in inner.get_weights()])
+                self.assertAllClose(wrapper(x), twin(x), atol=1e-5)
+                expected = np.asarray(wrapper(x))
+                removed = wrapper.remove()
+                self.assertIs(removed, inner)
+                self.assertAllClose(removed(x), expected, atol=1e-6)
+                self.assertAllClose(wrapper(x), expected, atol=1e-6)
+
+    def test_rnn_trains_and_round_trips(self):
+        x = self.rng.standard_normal((16, 5, 2)).astype("float32")
+        y = x.sum(axis=(1, 2))[:, None]
+        model = keras.Sequential([
+            keras.Input((5, 2)),
+            WeightNormalization(keras.layers.LSTM(3), data_init=False, name="wn"),
+            keras.layers.Dense(1),
+        ])
+        model.compile(keras.optimizers.Adam(0.05), "mse")
+        g = np.asarray(model.get_layer("wn").g)
+        v = np.asarray(model.get_layer("wn").layer.cell.recurrent_kernel)
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        self.assertNotAllClose(model.get_layer("wn").g, g)  # gradients reach g and v
+        self.assertNotAllClose(model.get_layer("wn").layer.cell.recurrent_kernel, v)
+        assert_model_round_trip(self, model, x, y)
 
     def test_data_init_conv_normalizes_per_channel(self):
         x = (2.0 + 3.0 * self.rng.standard_normal((16, 8, 8, 3))).astype("float32")
@@ -97,13 +156,16 @@ class WeightNormalizationTest(tf.test.TestCase):
         conv = WeightNormalization(keras.layers.Conv1D(2, 2, dtype="float64"), dtype="float64")
         assert_gradients_match(self, conv, self.rng.standard_normal((2, 4, 3)))
 
+    @rejects_bad_input(WeightNormalization)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(TypeError, r"argument `layer`.*Dense, Conv1D, Conv2D or Conv3D"):
-            WeightNormalization(keras.layers.LSTM(3))
-        with self.assertRaisesRegex(TypeError, r"argument `layer`"):
+        with self.assertRaisesRegex(ValueError, r"argument `layer`.*contains a `kernel`.*Dense.*LSTM or GRU"):
+            WeightNormalization(keras.layers.MaxPooling2D(2))
+        with self.assertRaisesRegex(ValueError, r"argument `layer`"):
             WeightNormalization(keras.layers.Conv2DTranspose(3, 2))
-        with self.assertRaisesRegex(ValueError, r"argument `data_init`.*use_bias=False"):
-            WeightNormalization(keras.layers.Dense(3, use_bias=False), data_init=True)
+        with self.assertRaisesRegex(TypeError, r"argument `data_init`.*Received: data_init='yes'"):
+            WeightNormalization(keras.layers.Dense(3), data_init="yes")
+        with self.assertRaisesRegex(ValueError, r"remove\(\) needs a built layer"):
+            WeightNormalization(keras.layers.Dense(3)).remove()
 
     def test_serialization(self):
         layer = WeightNormalization(keras.layers.Dense(4, activation="relu"), data_init=True, name="wn")

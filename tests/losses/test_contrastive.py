@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 
 from tests.gradients import assert_gradients_match
+from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.losses import ContrastiveLoss, contrastive_loss
 
@@ -74,6 +75,7 @@ class ContrastiveLossTest(tf.test.TestCase):
         assert_gradients_match(self, lambda d: loss(labels, d), distances)
         assert_gradients_match(self, lambda d: contrastive_loss(labels, d, 1.2), distances)
 
+    @rejects_bad_input(ContrastiveLoss, contrastive_loss)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `margin`.*> 0.*Received: margin=0"):
             ContrastiveLoss(margin=0)
@@ -81,6 +83,11 @@ class ContrastiveLossTest(tf.test.TestCase):
             ContrastiveLoss(margin=-1.0)
         with self.assertRaisesRegex(TypeError, r"argument `margin`.*Received: margin=None"):
             ContrastiveLoss(margin=None)
+        # Shape mismatches: a clear message instead of TensorFlow's "Incompatible shapes".
+        with self.assertRaisesRegex(ValueError, r"one label per distance.*y_true.shape=\(4,\), y_pred.shape=\(3,\)"):
+            ContrastiveLoss()(np.zeros(4), np.zeros(3))
+        with self.assertRaisesRegex(ValueError, r"one label per distance.*\(4, 3\).*\(3, 3\)"):
+            contrastive_loss(np.zeros((4, 3)), np.zeros((3, 3)))
 
     def test_serialization(self):
         clone = assert_config_round_trip(self, ContrastiveLoss(margin=0.75, name="contrastive"))

@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from tests.datasets import digits
 from tests.gradients import assert_gradients_match
+from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.losses import TripletSemiHardLoss, triplet_semihard_loss
 
@@ -34,7 +35,8 @@ def reference_triplet(labels, embeddings, margin=1.0, metric="L2", stats=None):
     For each anchor `a` and positive `p != a` of the same label, the negative distance
     is the smallest d(a, n) greater than d(a, p) over negatives `n` (different label),
     or the largest d(a, n) when no negative is that far. The loss is the mean of
-    max(d(a, p) - d_neg + margin, 0) over pairs whose anchor has a negative; 0 if none.
+    max(d(a, p) - d_neg + margin, 0) over all pairs; an anchor without any negative takes
+    the smallest distance of its row (0) as d_neg, as TFA does; 0 if there is no pair.
     `stats`, a dict, receives how many pairs took each branch.
     """
     labels = np.asarray(labels).reshape(-1)
@@ -44,10 +46,11 @@ def reference_triplet(labels, embeddings, margin=1.0, metric="L2", stats=None):
     counts = {"semi_hard": 0, "farthest": 0}
     for a in range(n):
         negatives = [k for k in range(n) if labels[k] != labels[a]]
-        if not negatives:
-            continue
         for p in range(n):
             if p == a or labels[p] != labels[a]:
+                continue
+            if not negatives:
+                hinges.append(max(d[a, p] - d[a].min() + margin, 0.0))
                 continue
             farther = [d[a, k] for k in negatives if d[a, k] > d[a, p]]
             if farther:
@@ -118,13 +121,15 @@ class TripletSemiHardLossTest(tf.test.TestCase):
         self.assertAllClose(loss(labels[:, None], embeddings), expected, rtol=1e-5)
         self.assertAllClose(loss(labels.astype("float32"), embeddings), expected, rtol=1e-5)
 
-    def test_no_valid_pair_gives_zero(self):
+    def test_anchor_without_negative_and_no_pair(self):
         embeddings = self.rng.standard_normal((6, 3)).astype("float32")
         loss = TripletSemiHardLoss()
-        # One class only: no anchor has a negative.
-        self.assertAllClose(loss(np.zeros(6, "int32"), embeddings), 0.0)
-        self.assertEqual(reference_triplet(np.zeros(6), embeddings), 0.0)
-        # All labels distinct: no positive pair.
+        # One class only: no anchor has a negative; TFA takes 0 as the negative distance.
+        distances = reference_distances(embeddings, "L2")
+        expected = np.sum(distances + 1.0 - 1.0 * np.eye(6)) / 30
+        self.assertAllClose(loss(np.zeros(6, "int32"), embeddings), expected, rtol=1e-5)
+        self.assertAllClose(reference_triplet(np.zeros(6), embeddings), expected)
+        # All labels distinct: no positive pair (TFA divides by zero: NaN).
         self.assertAllClose(loss(np.arange(6), embeddings), 0.0)
 
     def test_well_separated_embeddings_have_zero_loss(self):
@@ -182,6 +187,7 @@ class TripletSemiHardLossTest(tf.test.TestCase):
                 self.assertGreater(float(loss(labels, embeddings)), 0.0)  # the gradient is not trivially 0
                 assert_gradients_match(self, lambda e: loss(labels, e), embeddings)
 
+    @rejects_bad_input(TripletSemiHardLoss, triplet_semihard_loss)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `margin`.*>= 0.*Received: margin=-0.1"):
             TripletSemiHardLoss(margin=-0.1)
@@ -194,6 +200,15 @@ class TripletSemiHardLossTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"\(batch, dim\).*\(2, 3, 4\)"):
             TripletSemiHardLoss()(np.zeros(2), np.zeros((2, 3, 4)))
         self.assertEqual(TripletSemiHardLoss(margin=0).margin, 0.0)  # a zero margin is allowed
+        # The function refuses what the class refuses (it used to fall back to squared L2).
+        with self.assertRaisesRegex(ValueError, r"argument `distance_metric`.*Received: distance_metric='l2'"):
+            triplet_semihard_loss([0, 1], [[0.0, 1.0], [1.0, 0.0]], distance_metric="l2")
+        with self.assertRaisesRegex(TypeError, r"argument `distance_metric`.*Received: distance_metric=2"):
+            triplet_semihard_loss([0, 1], [[0.0, 1.0], [1.0, 0.0]], distance_metric=2)
+        with self.assertRaisesRegex(ValueError, r"one label per embedding.*4 labels.*3 rows"):
+            triplet_semihard_loss(np.zeros(4), np.zeros((3, 2)))
+        with self.assertRaisesRegex(ValueError, r"`y_true`.*\(batch,\) or \(batch, 1\).*\(3, 2\)"):
+            TripletSemiHardLoss()(np.zeros((3, 2)), np.zeros((3, 2)))
 
     def test_serialization(self):
         for metric in METRICS:

@@ -11,6 +11,7 @@ from tests.metrics.streaming import (
     scores_for,
     stream,
 )
+from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.metrics import CohenKappa
 
@@ -113,12 +114,20 @@ class CohenKappaTest(tf.test.TestCase):
         m.update_state(np.full(10, 2), np.full(10, 2))
         self.assertAllClose(m.result(), 0.0)
 
-    def test_out_of_range_ids_are_not_counted(self):
-        y_true = self.rng.integers(0, 3, 40)
-        y_pred = noisy_labels(self.rng, y_true, 3, 0.5)
-        m = CohenKappa(3, weightage="quadratic")
-        m.update_state(np.concatenate([y_true, [5, 1]]), np.concatenate([y_pred, [1, 7]]))
-        self.assertAllClose(m.result(), sklearn_kappa(y_true, y_pred, 3, "quadratic"))
+    @rejects_bad_input(CohenKappa)
+    def test_out_of_range_ids_raise_eagerly_and_in_graph(self):
+        # Labels 1..10 for num_classes=10 (off by one) used to give kappa 1.0.
+        labels = np.arange(1, 11)
+        with self.assertRaisesRegex(ValueError, r"`y_true` of CohenKappa.*\[0, 10\).*from 1 to 10"):
+            CohenKappa(10).update_state(labels, labels)
+        with self.assertRaisesRegex(ValueError, r"`y_pred` of CohenKappa.*\[0, 3\).*from 0 to 7"):
+            CohenKappa(3).update_state(np.array([0, 1, 2]), np.array([0, 7, 2]))
+        m = CohenKappa(3)
+        update = tf.function(m.update_state)
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"`y_true` of CohenKappa.*\[0, 3\)"):
+            update(tf.constant([0, 7, 2]), tf.constant([0, 1, 2]))
+        update(tf.constant([0, 1, 2]), tf.constant([0, 1, 1]))  # the same graph accepts good ids
+        self.assertAllClose(m.result(), sklearn_kappa([0, 1, 2], [0, 1, 1], 3, None))
 
     def test_compiled_model_evaluate_matches_sklearn(self):
         x = self.rng.standard_normal((101, 6)).astype("float32")
@@ -136,6 +145,7 @@ class CohenKappaTest(tf.test.TestCase):
         self.assertAllClose(results["kappa"], sklearn_kappa(y, predicted, 4, None), atol=1e-5)
         self.assertAllClose(results["qwk"], sklearn_kappa(y, predicted, 4, "quadratic"), atol=1e-5)
 
+    @rejects_bad_input(CohenKappa)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `num_classes`.*Received: num_classes=1"):
             CohenKappa(num_classes=1)

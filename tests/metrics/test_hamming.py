@@ -11,8 +11,9 @@ from tests.metrics.streaming import (
     scores_for,
     stream,
 )
+from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
-from tfx_ext.metrics import HammingLoss
+from tfx_ext.metrics import HammingLoss, hamming_distance
 
 
 def multilabel_data(rng, n, labels=5):
@@ -28,7 +29,7 @@ class HammingLossTest(tf.test.TestCase):
         self.rng = np.random.default_rng(0)
 
     def test_worked_examples(self):
-        m = HammingLoss(mode="multilabel")
+        m = HammingLoss(mode="multilabel", threshold=0.5)
         m.update_state(np.array([[1, 0, 1]]), np.array([[0.9, 0.6, 0.2]]))
         self.assertAllClose(m.result(), 2.0 / 3.0)  # cells 2 and 3 are wrong
         m = HammingLoss(mode="multiclass")
@@ -73,10 +74,10 @@ class HammingLossTest(tf.test.TestCase):
         predicted = (scores > 0.5).astype(int)
         expected = hamming_loss(y_true, predicted, sample_weight=weights)
         self.assertNotAllClose(expected, hamming_loss(y_true, predicted))
-        got = stream(HammingLoss("multilabel"), y_true, scores, sample_weight=weights)
+        got = stream(HammingLoss("multilabel", threshold=0.5), y_true, scores, sample_weight=weights)
         self.assertAllClose(got, expected)
         # (batch, 1) weights are the same weights.
-        got = stream(HammingLoss("multilabel"), y_true, scores, sample_weight=weights[:, None])
+        got = stream(HammingLoss("multilabel", threshold=0.5), y_true, scores, sample_weight=weights[:, None])
         self.assertAllClose(got, expected)
 
     def test_multilabel_binary_indicator_predictions(self):
@@ -84,11 +85,11 @@ class HammingLossTest(tf.test.TestCase):
         y_true, scores = multilabel_data(self.rng, NUM_EXAMPLES)
         predicted = (scores > 0.5).astype("int32")
         self.assertAllClose(
-            stream(HammingLoss("multilabel"), y_true, predicted), hamming_loss(y_true, predicted)
+            stream(HammingLoss("multilabel", threshold=0.5), y_true, predicted), hamming_loss(y_true, predicted)
         )
 
     def test_reset_state_and_empty_result(self):
-        m = HammingLoss("multilabel")
+        m = HammingLoss("multilabel", threshold=0.5)
         self.assertAllClose(m.result(), 0.0)
         y_true, scores = multilabel_data(self.rng, NUM_EXAMPLES)
         stream(m, 1 - y_true, scores)
@@ -105,7 +106,7 @@ class HammingLossTest(tf.test.TestCase):
         model.compile(
             optimizer=keras.optimizers.Adam(0.05),
             loss="binary_crossentropy",
-            metrics=[HammingLoss("multilabel", name="hamming")],
+            metrics=[HammingLoss("multilabel", threshold=0.5, name="hamming")],
         )
         model.fit(x, y, epochs=2, batch_size=16, verbose=0)
         results = model.evaluate(x, y, batch_size=13, verbose=0, return_dict=True)  # last batch: 10
@@ -126,15 +127,39 @@ class HammingLossTest(tf.test.TestCase):
         predicted = model.predict(x, batch_size=13, verbose=0).argmax(axis=1)
         self.assertAllClose(results["hamming"], hamming_loss(y, predicted), atol=1e-6)
 
+    def test_threshold_none_and_multiclass_threshold_as_tfa(self):
+        # threshold=None (the default): the row's maximum is the prediction.
+        m = HammingLoss("multilabel")
+        m.update_state([[1, 1, 0]], [[0.9, 0.8, 0.1]])
+        self.assertAllClose(m.result(), 1.0 / 3.0)
+        # Multiclass with a threshold: a true class scored at or below it is wrong,
+        # even when it is the row's maximum.
+        m = HammingLoss("multiclass", threshold=0.8)
+        m.update_state(one_hot(np.array([0, 1, 2]), 3), [[0.8, 0.1, 0.1], [0.05, 0.9, 0.05], [0.5, 0.1, 0.4]])
+        self.assertAllClose(m.result(), 2.0 / 3.0)
+        self.assertAllClose(hamming_distance([[1, 0, 1], [0, 0, 1]], [[1, 1, 1], [1, 0, 0]]), 1.5)
+
+    @rejects_bad_input(HammingLoss, hamming_distance)
+    def test_mismatched_shapes_raise_clearly(self):
+        with self.assertRaisesRegex(ValueError, r"HammingLoss expects y_true and y_pred of the same shape.*\(4, 3\).*\(3, 3\)"):
+            HammingLoss("multilabel", threshold=0.5).update_state(np.ones((4, 3)), np.ones((3, 3)))
+        with self.assertRaisesRegex(ValueError, r"same shape.*\(4, 3\).*\(3, 3\)"):
+            HammingLoss("multiclass").update_state(np.eye(3)[[0, 1, 2, 0]], np.eye(3))
+        with self.assertRaisesRegex(ValueError, r"one sample weight per example"):
+            HammingLoss("multiclass").update_state(np.eye(3), np.eye(3), sample_weight=np.ones(2))
+        with self.assertRaisesRegex(ValueError, r"hamming_distance expects.*same shape.*\(4,\).*\(3,\)"):
+            hamming_distance(np.ones(4), np.ones(3))
+
+    @rejects_bad_input(HammingLoss)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `mode`.*Received: mode='binary'"):
             HammingLoss(mode="binary")
         with self.assertRaisesRegex(ValueError, r"argument `threshold`.*Received: threshold=2"):
             HammingLoss("multilabel", threshold=2)
-        with self.assertRaisesRegex(TypeError, r"argument `threshold`.*Received: threshold=None"):
-            HammingLoss("multilabel", threshold=None)
+        with self.assertRaisesRegex(TypeError, r"argument `threshold`.*Received: threshold='0.5'"):
+            HammingLoss("multilabel", threshold="0.5")
         with self.assertRaisesRegex(ValueError, r"multilabel.*\(batch, labels\).*\(4,\)"):
-            HammingLoss("multilabel").update_state(np.ones(4), np.ones(4))
+            HammingLoss("multilabel", threshold=0.5).update_state(np.ones(4), np.ones(4))
 
     def test_serialization(self):
         for mode in ("multiclass", "multilabel"):
@@ -145,7 +170,7 @@ class HammingLossTest(tf.test.TestCase):
         y = (self.rng.random((24, 3)) < 0.5).astype("float32")
         model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="sigmoid")])
         model.compile(
-            optimizer="adam", loss="binary_crossentropy", metrics=[HammingLoss("multilabel", name="hl")]
+            optimizer="adam", loss="binary_crossentropy", metrics=[HammingLoss("multilabel", threshold=0.5, name="hl")]
         )
         model.fit(x, y, epochs=1, batch_size=8, verbose=0)
         assert_model_round_trip(self, model, x, y)

@@ -11,6 +11,7 @@ from tests.metrics.streaming import (
     scores_for,
     stream,
 )
+from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.metrics import MatthewsCorrelationCoefficient as MCC
 
@@ -110,6 +111,7 @@ class MatthewsCorrelationTest(tf.test.TestCase):
         probs = model.predict(x, batch_size=13, verbose=0)[:, 0]
         self.assertAllClose(results["mcc"], matthews_corrcoef(y, (probs > 0.5).astype(int)), atol=1e-5)
 
+    @rejects_bad_input(MCC)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `num_classes`.*Received: num_classes=0"):
             MCC(num_classes=0)
@@ -119,6 +121,30 @@ class MatthewsCorrelationTest(tf.test.TestCase):
             MCC(num_classes=True)
         with self.assertRaisesRegex(ValueError, r"argument `threshold`.*Received: threshold=-0.1"):
             MCC(2, threshold=-0.1)
+
+    @rejects_bad_input(MCC)
+    def test_out_of_range_ids_and_mismatched_shapes_raise(self):
+        labels = np.arange(1, 11)  # 1..10 for num_classes=10: off by one
+        with self.assertRaisesRegex(ValueError, r"`y_true` of MatthewsCorrelationCoefficient.*\[0, 10\)"):
+            MCC(10).update_state(labels, labels)
+        with self.assertRaisesRegex(ValueError, r"`y_true`.*\[0, 3\).*from 0 to 7"):
+            MCC(3).update_state(np.array([0, 7, 2]), np.array([0, 1, 2]))
+        m = MCC(3)
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"`y_pred` of MatthewsCorrelationCoefficient"):
+            tf.function(m.update_state)(tf.constant([0, 1, 2]), tf.constant([0, 1, 3]))
+        with self.assertRaisesRegex(ValueError, r"one prediction per label.*4 labels.*3 predictions"):
+            MCC(3).update_state(np.eye(3)[[0, 1, 2, 0]], np.eye(3)[[0, 1, 2]])
+        with self.assertRaisesRegex(ValueError, r"one sample weight per example.*2 weights for 3"):
+            MCC(3).update_state(np.array([0, 1, 2]), np.array([0, 1, 2]), sample_weight=np.ones(2))
+
+    def test_binary_form_num_classes_1(self):
+        # TFA's binary form: one sigmoid probability per example, thresholded.
+        y_true = self.rng.integers(0, 2, NUM_EXAMPLES)
+        probs = np.clip(y_true * 0.6 + self.rng.random(NUM_EXAMPLES) * 0.5, 0, 1).astype("float32")
+        m = MCC(num_classes=1)
+        got = stream(m, y_true[:, None].astype("float32"), probs[:, None])
+        self.assertAllClose(got, matthews_corrcoef(y_true, (probs > 0.5).astype(int)))
+        self.assertNotAllClose(got, 0.0)
 
     def test_serialization(self):
         clone = assert_config_round_trip(self, MCC(4, threshold=0.25, name="mcc"))

@@ -4,6 +4,7 @@ Replaces `tfa.callbacks.TimeStopping`. Keras 3 core has no time budget
 callback (`EarlyStopping` watches a metric, not the clock).
 """
 
+import datetime
 import time
 
 import keras
@@ -21,7 +22,8 @@ class TimeStopping(keras.callbacks.Callback):
 
     Args:
         seconds: Time budget in seconds, a number >= 0. Defaults to one day.
-        verbose: `1` prints a line when the budget stops training.
+        verbose: `1` prints TFA's line when the budget stopped training:
+            "Timed stopping at epoch 3 after training for 0:10:00".
 
     Example:
 
@@ -47,8 +49,11 @@ class TimeStopping(keras.callbacks.Callback):
         if self.stopped_epoch is None and time.monotonic() >= self._deadline:
             self.stopped_epoch = self._epoch
             self.model.stop_training = True
-            if self.verbose:
-                print(f"TimeStopping: {self.seconds:g} s budget spent, stopping in epoch {self._epoch + 1}.")
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch is not None and self.verbose > 0:
+            budget = datetime.timedelta(seconds=self.seconds)
+            print(f"Timed stopping at epoch {self.stopped_epoch + 1} after training for {budget}")
 
     def get_config(self):
         return {"seconds": self.seconds, "verbose": self.verbose}

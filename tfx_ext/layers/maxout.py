@@ -20,7 +20,8 @@ class Maxout(keras.layers.Layer):
     convolution with `num_units * k` units to get a maxout unit of `k` pieces.
 
     Args:
-        num_units: Number of output units. Must divide the size of `axis`.
+        num_units: Number of output units. Must divide the size of `axis`
+            (which may be unknown until the data arrives).
         axis: The feature axis. Defaults to `-1`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
@@ -49,27 +50,26 @@ class Maxout(keras.layers.Layer):
             )
         return axis
 
-    def build(self, input_shape):
-        axis = self._resolve_axis(len(input_shape))
-        channels = input_shape[axis]
-        if channels is None:
-            raise ValueError(
-                f"Maxout needs a known size on axis {self.axis}. "
-                f"Received input_shape={input_shape}"
-            )
-        if channels % self.num_units:
+    def _check_channels(self, channels):
+        # An unknown size (None) is checked when the data arrives, by the reshape.
+        if channels is not None and channels % self.num_units:
             raise ValueError(
                 f"Invalid value received for argument `num_units`. Expected a "
-                f"divisor of the input size on axis {self.axis} ({channels}). "
+                f"divisor of the number of features on axis {self.axis} ({channels}). "
                 f"Received: num_units={self.num_units}"
             )
 
+    def build(self, input_shape):
+        axis = self._resolve_axis(len(input_shape))
+        self._check_channels(input_shape[axis])
+
     def call(self, inputs):
+        inputs = ops.convert_to_tensor(inputs)
+        axis = self._resolve_axis(len(inputs.shape))
+        self._check_channels(inputs.shape[axis])
+        # Known sizes as ints, unknown ones as tensors (ops.shape), the grouped size as -1.
         shape = list(ops.shape(inputs))
-        axis = self._resolve_axis(len(shape))
-        pieces = shape[axis] // self.num_units
-        grouped = shape[:axis] + [pieces, self.num_units] + shape[axis + 1 :]
-        grouped[0] = -1
+        grouped = shape[:axis] + [-1, self.num_units] + shape[axis + 1 :]
         return ops.max(ops.reshape(inputs, grouped), axis=axis)
 
     def compute_output_shape(self, input_shape):

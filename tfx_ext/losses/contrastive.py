@@ -11,10 +11,55 @@ from keras import ops
 from tfx_ext.arguments import check_number
 
 
+def _same_rank(y_true, y_pred):
+    """Drops a trailing axis of size 1 that only one of the two has."""
+    if len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
+        y_true = ops.squeeze(y_true, -1)
+    elif len(y_pred.shape) == len(y_true.shape) + 1 and y_pred.shape[-1] == 1:
+        y_pred = ops.squeeze(y_pred, -1)
+    return y_true, y_pred
+
+
+def _check_same_shape(y_true, y_pred):
+    true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    compatible = len(true_shape) == len(pred_shape) and all(
+        a is None or b is None or a == b for a, b in zip(true_shape, pred_shape)
+    )
+    if not compatible:
+        raise ValueError(
+            "contrastive_loss expects one label per distance: y_true and y_pred of "
+            f"the same shape. Received: y_true.shape={true_shape}, y_pred.shape={pred_shape}"
+        )
+
+
+@keras.saving.register_keras_serializable(package="tfx_ext")
 def contrastive_loss(y_true, y_pred, margin=1.0):
-    """`y * d**2 + (1 - y) * max(margin - d, 0)**2` for distances `d` and labels `y`."""
+    """`y * d**2 + (1 - y) * max(margin - d, 0)**2` for distances `d` and labels `y`.
+
+    As `tfa.losses.contrastive_loss`; registered, so a model compiled with
+    `loss=contrastive_loss` reloads after `import tfx_ext`.
+
+    Args:
+        y_true: Binary labels, 1 for similar pairs, shape `(batch,)`.
+        y_pred: Distances between the pairs' embeddings, shape `(batch,)`
+            (`(batch, 1)` against `(batch,)` is accepted either way).
+        margin: Minimum distance wanted between dissimilar pairs.
+
+    Returns:
+        The loss per pair, shape of `y_pred`.
+
+    Raises:
+        ValueError: if `y_true` and `y_pred` hold different numbers of pairs.
+
+    Example:
+
+    >>> contrastive_loss([1, 0], [0.5, 0.2])   # 0.5**2, (1 - 0.2)**2
+    [0.25, 0.64]
+    """
     y_pred = ops.convert_to_tensor(y_pred)
-    y_true = ops.cast(y_true, y_pred.dtype)
+    y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    _check_same_shape(y_true, y_pred)
     hinge = ops.maximum(margin - y_pred, 0.0)
     return y_true * ops.square(y_pred) + (1.0 - y_true) * ops.square(hinge)
 
@@ -49,8 +94,7 @@ class ContrastiveLoss(keras.losses.Loss):
         self.margin = check_number("margin", margin, low=0.0, low_open=True)
 
     def call(self, y_true, y_pred):
-        y_true = ops.reshape(y_true, ops.shape(y_pred))
-        return contrastive_loss(y_true, y_pred, self.margin)
+        return contrastive_loss(ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred), self.margin)
 
     def get_config(self):
         return {**super().get_config(), "margin": self.margin}

@@ -11,10 +11,26 @@ from keras import ops
 from tfx_ext.arguments import check_number, invalid
 
 
+@keras.saving.register_keras_serializable(package="tfx_ext")
 def pinball_loss(y_true, y_pred, tau=0.5):
     """Mean pinball loss over the last axis: `max(tau * d, (tau - 1) * d)`, `d = y_true - y_pred`.
 
-    `tau` is a float or a sequence broadcast over the last axis of `y_pred`.
+    As `tfa.losses.pinball_loss`; registered, so a model compiled with
+    `loss=pinball_loss` reloads after `import tfx_ext`.
+
+    Args:
+        y_true: Targets, shape `(batch, d0, ..., dn)`; a list is fine.
+        y_pred: Predictions, same shape.
+        tau: A float in `[0, 1]`, or a sequence broadcast over the last
+            axis of `y_pred`. Defaults to `0.5`.
+
+    Returns:
+        The loss per example, shape `(batch, d0, ..., dn-1)`.
+
+    Example:
+
+    >>> pinball_loss([0., 0., 1., 1.], [1., 1., 1., 0.], tau=0.1)
+    0.475
     """
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(y_true, y_pred.dtype)
@@ -57,6 +73,10 @@ class PinballLoss(keras.losses.Loss):
         self.tau = _check_tau(tau)
 
     def call(self, y_true, y_pred):
+        # Loss.__call__ maps over nested structures, so a Python list arrives
+        # as a list of scalar tensors: stack it back into one tensor.
+        y_true = ops.convert_to_tensor(y_true)
+        y_pred = ops.convert_to_tensor(y_pred)
         if isinstance(self.tau, list) and y_pred.shape[-1] not in (None, len(self.tau)):
             raise ValueError(
                 f"PinballLoss has {len(self.tau)} quantiles (tau={self.tau}) but "

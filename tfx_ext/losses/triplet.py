@@ -1,72 +1,76 @@
 """Triplet loss with online semi-hard negative mining.
 
-Replaces `tfa.losses.TripletSemiHardLoss` (same mining rule and distances).
-Keras 3 core has no metric-learning losses.
+Replaces `tfa.losses.TripletSemiHardLoss` and `tfa.losses.triplet_semihard_loss`
+(same mining rule, distances and results). Keras 3 core has no metric-learning
+losses.
 """
 
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice, check_number
+from tfx_ext.arguments import check_number
+from tfx_ext.losses.pairwise_distances import (
+    DISTANCE_METRICS,
+    check_distance_metric,
+    deserialize_distance_metric,
+    embeddings_and_labels,
+    pairwise_distances,
+    serialize_distance_metric,
+)
 
-DISTANCE_METRICS = ("L2", "squared-L2", "angular")
-
-
-def pairwise_distances(embeddings, distance_metric="L2"):
-    """Distance matrix `[batch, batch]` between the rows of `embeddings`.
-
-    `"L2"` is Euclidean, `"squared-L2"` its square, `"angular"` is one minus
-    the cosine similarity. The diagonal is exactly zero, with finite gradients.
-    """
-    if distance_metric == "angular":
-        normalized = embeddings / ops.sqrt(
-            ops.maximum(ops.sum(ops.square(embeddings), axis=-1, keepdims=True), 1e-12)
-        )
-        distances = 1.0 - ops.matmul(normalized, ops.transpose(normalized))
-    else:
-        sq_norms = ops.sum(ops.square(embeddings), axis=-1)
-        gram = ops.matmul(embeddings, ops.transpose(embeddings))
-        distances = ops.maximum(sq_norms[:, None] + sq_norms[None, :] - 2.0 * gram, 0.0)
-        if distance_metric == "L2":
-            # sqrt has an infinite gradient at 0: take it of 1 there, then zero it.
-            positive = distances > 0.0
-            distances = ops.sqrt(ops.where(positive, distances, 1.0))
-            distances = ops.where(positive, distances, 0.0)
-    off_diagonal = 1.0 - ops.eye(ops.shape(embeddings)[0], dtype=embeddings.dtype)
-    return distances * off_diagonal
+__all__ = ["DISTANCE_METRICS", "TripletSemiHardLoss", "pairwise_distances", "triplet_semihard_loss"]
 
 
+@keras.saving.register_keras_serializable(package="tfx_ext")
 def triplet_semihard_loss(y_true, y_pred, margin=1.0, distance_metric="L2"):
-    """Mean over anchor-positive pairs of `max(d(a, p) - d(a, n) + margin, 0)`.
+    """Triplet loss with semi-hard negative mining, as `tfa.losses.triplet_semihard_loss`.
 
-    For each anchor `a` and positive `p` (same label, `p != a`) the negative
-    `n` is the closest one farther than `p` (semi-hard); when there is none,
-    the farthest negative. Pairs whose anchor has no negative in the batch are
-    left out. Returns 0 when the batch has no valid pair.
+    Mean over anchor-positive pairs (same label, `p != a`) of
+    `max(d(a, p) - d(a, n) + margin, 0)`, where `n` is the closest negative
+    farther than `p` (semi-hard) or, when there is none, the farthest negative.
+    An anchor with no negative in the batch takes the smallest distance of its
+    row instead (TFA's rule). Returns 0 when the batch has no positive pair.
+
+    Args:
+        y_true: Integer labels, shape `(batch,)` or `(batch, 1)`.
+        y_pred: Embeddings, shape `(batch, dim)`, usually L2-normalized.
+        margin: The margin. Defaults to `1.0`.
+        distance_metric: `"L2"`, `"squared-L2"`, `"angular"`, or a callable
+            mapping the embeddings to their `[batch, batch]` distance matrix.
+
+    Returns:
+        The scalar loss, in the dtype of `y_pred`.
+
+    Example:
+
+    >>> triplet_semihard_loss([0, 0], [[0.0, 1.0], [1.0, 0.0]])   # 1 + sqrt(2)
+    2.4142137
     """
-    embeddings = ops.convert_to_tensor(y_pred)
-    labels = ops.reshape(y_true, (-1,))
+    distance_metric = check_distance_metric(distance_metric)
+    labels, embeddings, dtype = embeddings_and_labels(y_true, y_pred, "triplet_semihard_loss")
     distances = pairwise_distances(embeddings, distance_metric)
+    distances = ops.cast(distances, embeddings.dtype)
     batch = ops.shape(distances)[0]
 
     same = ops.equal(labels[:, None], labels[None, :])
     positive = ops.logical_and(same, ops.logical_not(ops.eye(batch, dtype="bool")))
     negative = ops.logical_not(same)
+    row_min = ops.min(distances, axis=1, keepdims=True)
+    row_max = ops.max(distances, axis=1, keepdims=True)
 
     anchor_positive = distances[:, :, None]  # [a, p, 1]
     anchor_negative = distances[:, None, :]  # [a, 1, n]
     semi_hard = ops.logical_and(negative[:, None, :], anchor_negative > anchor_positive)
-    big = ops.max(distances) + 1.0
-    closest_semi_hard = ops.min(ops.where(semi_hard, anchor_negative, big), axis=2)
-    farthest_negative = ops.max(ops.where(negative, distances, -big), axis=1)
-    negative_distance = ops.where(
-        ops.any(semi_hard, axis=2), closest_semi_hard, farthest_negative[:, None]
-    )
+    closest_semi_hard = ops.min(ops.where(semi_hard, anchor_negative, row_max[:, :, None]), axis=2)
+    # Distances are >= the row minimum, so filling the non-negatives with it
+    # gives the farthest negative, or the row minimum when there is none (TFA).
+    farthest_negative = ops.max(ops.where(negative, distances, row_min), axis=1, keepdims=True)
+    negative_distance = ops.where(ops.any(semi_hard, axis=2), closest_semi_hard, farthest_negative)
 
-    valid = ops.logical_and(positive, ops.any(negative, axis=1)[:, None])
     hinge = ops.maximum(distances - negative_distance + margin, 0.0)
-    valid = ops.cast(valid, distances.dtype)
-    return ops.sum(hinge * valid) / ops.maximum(ops.sum(valid), 1.0)
+    positive = ops.cast(positive, distances.dtype)
+    loss = ops.sum(hinge * positive) / ops.maximum(ops.sum(positive), 1.0)
+    return ops.cast(loss, dtype)
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -76,11 +80,15 @@ class TripletSemiHardLoss(keras.losses.Loss):
     Trains embeddings so that examples of the same class are closer than
     examples of other classes by at least `margin`. Batches need several
     examples per class. The loss is one value for the whole batch (triplets
-    cross examples), so `sample_weight` is not supported.
+    cross examples), so `sample_weight` is not supported. See
+    `triplet_semihard_loss` for the exact rule.
 
     Args:
         margin: The margin, a float >= 0. Defaults to `1.0`.
-        distance_metric: `"L2"` (default), `"squared-L2"` or `"angular"`.
+        distance_metric: `"L2"` (default), `"squared-L2"`, `"angular"`, or a
+            callable mapping the embeddings to their distance matrix (register
+            it with `keras.saving.register_keras_serializable` to save a model
+            using it).
         name: Optional name for the loss instance.
         dtype: The dtype of the loss's computations.
 
@@ -99,19 +107,24 @@ class TripletSemiHardLoss(keras.losses.Loss):
     def __init__(self, margin=1.0, distance_metric="L2", name="triplet_semihard_loss", dtype=None):
         super().__init__(name=name, reduction="sum_over_batch_size", dtype=dtype)
         self.margin = check_number("margin", margin, low=0.0)
-        self.distance_metric = check_choice("distance_metric", distance_metric, DISTANCE_METRICS)
+        self.distance_metric = check_distance_metric(distance_metric)
 
     def call(self, y_true, y_pred):
-        if len(y_pred.shape) != 2:
-            raise ValueError(
-                "TripletSemiHardLoss expects embeddings of shape (batch, dim). "
-                f"Received y_pred with shape {tuple(y_pred.shape)}"
-            )
-        return triplet_semihard_loss(y_true, y_pred, self.margin, self.distance_metric)
+        return triplet_semihard_loss(
+            ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred), self.margin, self.distance_metric
+        )
 
     def get_config(self):
         return {
             "name": self.name,
+            "dtype": self.dtype,
             "margin": self.margin,
-            "distance_metric": self.distance_metric,
+            "distance_metric": serialize_distance_metric(self.distance_metric),
         }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "distance_metric" in config:
+            config["distance_metric"] = deserialize_distance_metric(config["distance_metric"])
+        return cls(**config)

@@ -1,13 +1,15 @@
 """Cohen's kappa.
 
-Replaces `tfa.metrics.CohenKappa`; Keras 3 core has no agreement metric.
+Replaces `tfa.metrics.CohenKappa` (same arguments, `sparse_labels` and
+`regression` included, and the same results); Keras 3 core has no agreement
+metric.
 """
 
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice
-from tfx_ext.metrics.confusion_matrix import ConfusionMatrixMetric
+from tfx_ext.arguments import check_choice, invalid
+from tfx_ext.metrics.confusion_matrix import ConfusionMatrixMetric, to_class_ids
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -22,28 +24,77 @@ class CohenKappa(ConfusionMatrixMetric):
 
     Args:
         num_classes: Number of classes, an integer >= 2.
+        name: Name of the metric instance. Defaults to `"cohen_kappa"`.
         weightage: `None` (unweighted), `"linear"` or `"quadratic"`.
+        sparse_labels: Whether `y_true` holds class ids (`True`) rather than
+            one-hot rows. Defaults to `False`, which also accepts class ids of
+            shape `(batch,)` or `(batch, 1)`: only rows of `num_classes`
+            values are read as one-hot.
+        regression: Whether `y_pred` is a regressed score, one unit per
+            example: it is rounded to the nearest class id (`abs` first, as
+            TFA) and clipped to `[0, num_classes - 1]`. Defaults to `False`.
+        dtype: Dtype of the result.
         threshold: For binary problems given as one probability per example,
             the probability above which the class is 1. Defaults to `0.5`.
-        name: Name of the metric instance.
-        dtype: Dtype of the result.
 
     Labels and predictions may be class ids, one-hot rows or score rows of
-    size `num_classes` (their argmax is the class).
+    size `num_classes` (their argmax is the class). Class ids outside
+    `[0, num_classes)` raise an error, in `fit` too.
 
     Example:
 
-    >>> m = CohenKappa(num_classes=5, weightage="quadratic")
-    >>> m.update_state([0, 1, 4, 2], [0, 2, 4, 2])
+    >>> m = CohenKappa(num_classes=5, sparse_labels=True)
+    >>> m.update_state([4, 4, 3, 4, 2, 4, 1, 1], [4, 4, 3, 4, 4, 2, 1, 1])
     >>> round(float(m.result()), 4)
-    0.9412
+    0.619
     """
 
-    def __init__(self, num_classes, weightage=None, threshold=0.5, name="cohen_kappa", dtype=None):
+    def __init__(
+        self,
+        num_classes,
+        name="cohen_kappa",
+        weightage=None,
+        sparse_labels=False,
+        regression=False,
+        dtype=None,
+        threshold=0.5,
+    ):
         super().__init__(num_classes, threshold=threshold, name=name, dtype=dtype)
         # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.
         self._direction = "up"
         self.weightage = check_choice("weightage", weightage, (None, "linear", "quadratic"))
+        for argument, value in (("sparse_labels", sparse_labels), ("regression", regression)):
+            if not isinstance(value, bool):
+                raise invalid(argument, "a boolean", value, TypeError)
+        self.sparse_labels = sparse_labels
+        self.regression = regression
+
+    def true_class_ids(self, y_true):
+        if self.sparse_labels:
+            y_true = ops.convert_to_tensor(y_true)
+            if len(y_true.shape) >= 2 and y_true.shape[-1] not in (None, 1):
+                raise ValueError(
+                    "Invalid value received for argument `y_true` of CohenKappa. With "
+                    "sparse_labels=True, expected class ids of shape (batch,) or (batch, 1). "
+                    f"Received: y_true.shape={tuple(y_true.shape)}"
+                )
+            if "float" in str(y_true.dtype):
+                y_true = ops.round(y_true)
+            return ops.reshape(ops.cast(y_true, "int32"), (-1,))
+        return super().true_class_ids(y_true)
+
+    def predicted_class_ids(self, y_pred):
+        if self.regression and self.num_classes > 2:
+            y_pred = ops.convert_to_tensor(y_pred)
+            if len(y_pred.shape) >= 2 and y_pred.shape[-1] not in (None, 1):
+                raise ValueError(
+                    "Invalid value received for argument `y_pred` of CohenKappa. With "
+                    "regression=True, expected one regressed value per example. "
+                    f"Received: y_pred.shape={tuple(y_pred.shape)}"
+                )
+            ids = ops.clip(ops.round(ops.abs(ops.cast(y_pred, "float32"))), 0, self.num_classes - 1)
+            return ops.reshape(ops.cast(ids, "int32"), (-1,))
+        return to_class_ids(y_pred, self.num_classes, self.threshold)
 
     def result(self):
         observed = self.confusion
@@ -63,4 +114,9 @@ class CohenKappa(ConfusionMatrixMetric):
         return ops.cast(kappa, self.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "weightage": self.weightage}
+        return {
+            **super().get_config(),
+            "weightage": self.weightage,
+            "sparse_labels": self.sparse_labels,
+            "regression": self.regression,
+        }

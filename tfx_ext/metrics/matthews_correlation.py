@@ -1,7 +1,7 @@
 """Matthews correlation coefficient.
 
-Replaces `tfa.metrics.MatthewsCorrelationCoefficient`, for binary and
-multiclass problems. Keras 3 core has no MCC.
+Replaces `tfa.metrics.MatthewsCorrelationCoefficient` (same arguments and
+default name), for binary and multiclass problems. Keras 3 core has no MCC.
 """
 
 import keras
@@ -19,23 +19,26 @@ class MatthewsCorrelationCoefficient(ConfusionMatrixMetric):
     It is 0 when undefined (a single true or predicted class).
 
     Args:
-        num_classes: Number of classes, an integer >= 2.
+        num_classes: Number of classes, an integer >= 1. `1` is TFA's binary
+            form: one probability (or 0/1 label) per example, thresholded.
+        name: Name of the metric instance. Defaults to
+            `"MatthewsCorrelationCoefficient"` (TFA's).
+        dtype: Dtype of the result.
         threshold: For binary problems given as one probability per example,
             the probability above which the class is 1. Defaults to `0.5`.
-        name: Name of the metric instance.
-        dtype: Dtype of the result.
 
     Labels and predictions may be class ids, one-hot rows or score rows of
-    size `num_classes` (their argmax is the class).
+    size `num_classes` (their argmax is the class). Class ids outside
+    `[0, num_classes)` raise an error, in `fit` too.
 
     Example:
 
     >>> model.compile(loss="binary_crossentropy",
-    ...               metrics=[MatthewsCorrelationCoefficient(num_classes=2)])
+    ...               metrics=[MatthewsCorrelationCoefficient(num_classes=1)])
     """
 
-    def __init__(self, num_classes, threshold=0.5, name="matthews_correlation_coefficient", dtype=None):
-        super().__init__(num_classes, threshold=threshold, name=name, dtype=dtype)
+    def __init__(self, num_classes, name="MatthewsCorrelationCoefficient", dtype=None, threshold=0.5):
+        super().__init__(num_classes, threshold=threshold, name=name, dtype=dtype, minimum_classes=1)
         # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.
         self._direction = "up"
 
