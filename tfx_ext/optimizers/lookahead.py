@@ -14,7 +14,9 @@ class _CurrentValue(keras.initializers.Initializer):
         self.variable = variable
 
     def __call__(self, shape, dtype=None):
-        return ops.cast(ops.convert_to_tensor(self.variable), dtype or self.variable.dtype)
+        # A copy: on JAX, sharing the variable's buffer would donate it twice.
+        value = ops.copy(ops.convert_to_tensor(self.variable))
+        return ops.cast(value, dtype or self.variable.dtype)
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -62,9 +64,10 @@ class Lookahead(OptimizerWrapper):
             return
         sync = ops.equal(ops.mod(self.iterations, self.sync_period), 0)
         alpha = ops.cast(self.slow_step_size, variable.dtype)
-        step_back = slow + alpha * (variable - slow)
-        self.assign(slow, ops.where(sync, step_back, slow))
-        self.assign(variable, ops.where(sync, step_back, variable))
+        fast, slow_value = ops.convert_to_tensor(variable), ops.convert_to_tensor(slow)
+        step_back = slow_value + alpha * (fast - slow_value)
+        self.assign(slow, ops.where(sync, step_back, slow_value))
+        self.assign(variable, ops.where(sync, step_back, fast))
 
     def get_config(self):
         return {

@@ -66,10 +66,8 @@ class SWA(OptimizerWrapper):
             ops.equal(ops.mod(step - self.start_averaging, self.average_period), 0),
         )
         count = ops.cast(taken, variable.dtype)
-        self.assign(
-            average,
-            ops.where(snapshot, (average * count + variable) / (count + 1.0), average),
-        )
+        value, mean = ops.convert_to_tensor(variable), ops.convert_to_tensor(average)
+        self.assign(average, ops.where(snapshot, (mean * count + value) / (count + 1.0), mean))
 
     def assign_average_vars(self, var_list):
         """Sets each variable of `var_list` to its average.
@@ -98,7 +96,13 @@ class SWA(OptimizerWrapper):
                 continue
             average = self._averages[self._trainable_variables_indices[key]]
             if average is not None:
-                variable.assign(ops.where(any_snapshot, average, variable))
+                variable.assign(
+                    ops.where(
+                        any_snapshot,
+                        ops.convert_to_tensor(average),
+                        ops.convert_to_tensor(variable),
+                    )
+                )
         if unknown:
             warnings.warn(
                 f"SWA has no average for {', '.join(unknown)}: these variables "

@@ -6,6 +6,8 @@
 three fixed policies of the one schedule, so they share this module.
 """
 
+import math
+
 import keras
 from keras import ops
 
@@ -73,10 +75,13 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         maximal = ops.cast(self.maximal_learning_rate, dtype)
         step_size = ops.cast(self.step_size, dtype)
         cycle = ops.floor(1.0 + step / (2.0 * step_size))
-        x = ops.abs(step / step_size - 2.0 * cycle + 1.0)
+        # 1 - x with x = |step / step_size - 2 cycle + 1|, as one division of
+        # exact differences: the direct form loses ~1e-6 to cancellation.
+        offset = ops.abs(step - (2.0 * cycle - 1.0) * step_size)
+        rise = ops.maximum(0.0, (step_size - offset) / step_size)
         mode_step = cycle if self.scale_mode == "cycle" else step
         scale = ops.cast(self.scale_fn(mode_step), dtype)
-        return initial + (maximal - initial) * ops.maximum(0.0, 1.0 - x) * scale
+        return initial + (maximal - initial) * rise * scale
 
     def get_config(self):
         # The callable itself, as TFA: Keras serializes it when saving
@@ -202,7 +207,9 @@ class ExponentialCyclicalLearningRate(_FixedPolicy):
         )
 
     def _scale(self, x):
-        return ops.power(self.gamma, x)
+        # exp(x log gamma) with log gamma from Python's float64: float32's
+        # `power` is ~30 ulps off at these exponents.
+        return ops.exp(x * math.log(self.gamma))
 
     def get_config(self):
         return {**super().get_config(), "gamma": self.gamma}
