@@ -60,3 +60,13 @@ class LookaheadTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"Lookahead does not take `clipnorm`: set it on "
                                                 r"the wrapped optimizer"):
             Lookahead("adam", clipnorm=1.0)
+
+    def test_gradient_accumulation_syncs_once_per_period(self):
+        # With 2 accumulated micro-steps per update, 20 calls are 10 SGD
+        # updates: the same trajectory as 10 plain steps on the mean gradient.
+        values, grads = ([1.0, 2.0], [3.0, 4.0]), ([0.1, 0.2], [0.03, 0.04])
+        inner = keras.optimizers.SGD(0.5, gradient_accumulation_steps=2)
+        actual = run_dense_sample(Lookahead(inner, sync_period=4, slow_step_size=0.3), 20)
+        expected = reference_lookahead(values, grads, 0.5, 4, 0.3, 10)
+        for a, e in zip(actual, expected):
+            self.assertAllClose(a, e, atol=1e-6)

@@ -25,6 +25,18 @@ class SWATest(tf.test.TestCase):
         optimizer.assign_average_vars([variable])
         self.assertAllClose(variable, np.mean([path[2], path[5], path[8]], axis=0), atol=1e-6)
 
+    def test_gradient_accumulation_snapshots_updates_only(self):
+        # 2 micro-steps per update: 20 calls are the 10 updates of the case above.
+        inner = keras.optimizers.SGD(0.1, gradient_accumulation_steps=2)
+        optimizer = SWA(inner, start_averaging=2, average_period=3)
+        variable = keras.Variable([1.0, -1.0])
+        grad = keras.ops.convert_to_tensor([1.0, 2.0])
+        for _ in range(20):
+            optimizer.apply_gradients([(grad, variable)])
+        path = sgd_path(np.array([1.0, -1.0]), np.array([1.0, 2.0]), 0.1, 10)
+        optimizer.assign_average_vars([variable])
+        self.assertAllClose(variable, np.mean([path[2], path[5], path[8]], axis=0), atol=1e-6)
+
     def test_assign_before_the_first_snapshot_leaves_the_weights(self):
         optimizer = SWA(keras.optimizers.SGD(0.1), start_averaging=5, average_period=1)
         variable = keras.Variable([1.0])

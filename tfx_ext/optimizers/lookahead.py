@@ -62,7 +62,9 @@ class Lookahead(OptimizerWrapper):
         slow = self._slow_weights[self._get_variable_index(variable)]
         if slow is None:
             return
-        sync = ops.equal(ops.mod(self.iterations, self.sync_period), 0)
+        sync = ops.logical_and(
+            self.inner_step_applied(), ops.equal(ops.mod(self.iterations, self.sync_period), 0)
+        )
         alpha = ops.cast(self.slow_step_size, variable.dtype)
         fast, slow_value = ops.convert_to_tensor(variable), ops.convert_to_tensor(slow)
         step_back = slow_value + alpha * (fast - slow_value)

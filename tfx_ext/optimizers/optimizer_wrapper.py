@@ -6,7 +6,8 @@ with (clipping, weight decay, EMA, gradient accumulation, its schedule and
 its iteration counter), then the wrapper does its per-variable work. That work
 runs through the backend's `_backend_update_step`, so on TensorFlow it goes
 through `tf.distribute`'s cross-replica update like any optimizer step, and on
-JAX it runs inside `stateless_apply`.
+JAX it runs inside the base class's `stateless_apply` (which maps our
+`variables`, the wrapped optimizer's included, and calls `apply`).
 """
 
 import keras
@@ -39,7 +40,8 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
 
     Subclasses create their per-variable state in `build_wrapper` and do their
     work in `update_step(gradient, variable, learning_rate)`, where
-    `self.iterations` already counts the step just applied. The learning
+    `self.iterations` already counts the step just applied and
+    `inner_step_applied()` tells whether it changed the weights. The learning
     rate, iterations, loss scale and `finalize_variable_values` are the
     wrapped optimizer's.
 
@@ -97,10 +99,17 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
                 placeholders = [ops.zeros((), dtype="float32") for _ in updated]
                 self._backend_update_step(placeholders, updated, 0.0)
 
-    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
-        # The base class maps our `variables` (ours + the wrapped optimizer's)
-        # and calls `apply`, which is what we need on JAX.
-        return super().stateless_apply(optimizer_variables, grads, trainable_variables)
+    def inner_step_applied(self):
+        """Whether the wrapped optimizer updated the weights in this `apply`.
+
+        Always, except under gradient accumulation, where only every
+        `gradient_accumulation_steps`-th call updates (and `iterations`
+        stays the same in between).
+        """
+        steps = self.inner_optimizer.gradient_accumulation_steps
+        if not steps:
+            return True
+        return ops.equal(ops.mod(self.inner_optimizer._iterations, steps), 0)
 
     @property
     def iterations(self):

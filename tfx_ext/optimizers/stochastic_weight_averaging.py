@@ -62,7 +62,7 @@ class SWA(OptimizerWrapper):
         step = self.iterations - 1  # the step just applied
         taken = self._snapshots_before(step)
         snapshot = ops.logical_and(
-            ops.greater_equal(step, self.start_averaging),
+            ops.logical_and(self.inner_step_applied(), ops.greater_equal(step, self.start_averaging)),
             ops.equal(ops.mod(step - self.start_averaging, self.average_period), 0),
         )
         count = ops.cast(taken, variable.dtype)
