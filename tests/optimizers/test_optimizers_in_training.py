@@ -7,6 +7,8 @@ Accuracy against Adam on the digits MLP is measured by
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 
 import keras
@@ -141,3 +143,23 @@ class OptimizersInTrainingTest(tf.test.TestCase):
         self.assertEqual(sorted(by_kind), ["Lookahead", "SGD", "SWA"])
         self.assertEqual(by_kind["Lookahead"].get_config(), parts["mlp/hidden/.*"].get_config())
         self.assertEqual(by_kind["SWA"].get_config(), parts["mlp/out/.*"].get_config())
+
+
+class MirroredStrategyTest(tf.test.TestCase):
+    def test_wrappers_under_mirrored_strategy_equal_one_device(self):
+        # The wrappers' own step goes through tf.distribute's cross-replica
+        # update; two mirrored logical CPUs must give one device's weights.
+        if keras.backend.backend() != "tensorflow":
+            self.skipTest("tf.distribute is TensorFlow's (the TensorFlow leg runs this)")
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        result = subprocess.run(
+            [sys.executable, "-m", "tests.optimizers.mirrored_worker"],
+            cwd=root, env=env, capture_output=True, text=True, timeout=600,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        differences = json.loads(result.stdout.strip().splitlines()[-1])
+        self.assertEqual(sorted(differences), ["ranger", "swa_yogi"])
+        for name, difference in differences.items():
+            self.assertLess(difference, 1e-6, name)
