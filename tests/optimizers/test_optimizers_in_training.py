@@ -12,7 +12,6 @@ import sys
 import tempfile
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tests.datasets import digits
