@@ -12,6 +12,7 @@ from tfx_ext import layers
 from tfx_ext import lite
 from tfx_ext import losses
 from tfx_ext import metrics
+from tfx_ext import optimizers
 from tfx_ext import schedules
 from tfx_ext import selu
 from tfx_ext import sparsity
@@ -25,6 +26,7 @@ __all__ = [
     "lite",
     "losses",
     "metrics",
+    "optimizers",
     "schedules",
     "selu",
     "sparsity",
