@@ -6,6 +6,7 @@ import tempfile
 
 import numpy as np
 import tensorflow as tf
+from tests.seq2seq.tensorflow_only import tensorflow_only
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "date_translation.py")
 
@@ -17,6 +18,7 @@ def load_example():
     return module
 
 
+@tensorflow_only
 class DateTranslationExampleTest(tf.test.TestCase):
     def test_data_round_trips_through_the_encodings(self):
         example = load_example()

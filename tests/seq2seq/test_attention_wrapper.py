@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip
+from tests.seq2seq.tensorflow_only import tensorflow_only
 from tfx_ext import seq2seq
 
 
@@ -37,6 +38,7 @@ class AttentionTest(tf.test.TestCase):
         score = (normed_v * np.tanh(keys + q[:, None] + np.asarray(bahdanau.attention_b))).sum(-1)
         self.assertAllClose(alignments, softmax(np.where(mask, score, -1e30)), atol=1e-5)
 
+    @tensorflow_only
     def test_wrapper_output_attention_and_history(self):
         mechanism = seq2seq.LuongAttention(6, self.memory, self.lengths)
         cell = seq2seq.AttentionWrapper(

@@ -5,6 +5,7 @@ import tensorflow as tf
 from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext import seq2seq
+from tests.seq2seq.tensorflow_only import tensorflow_only
 
 
 def functional_decoder_model():
@@ -20,6 +21,7 @@ def functional_decoder_model():
     return keras.Model([source, target], outputs.rnn_output)
 
 
+@tensorflow_only
 class BasicDecoderTest(tf.test.TestCase):
     def test_functional_model_round_trip(self):
         model = functional_decoder_model()

@@ -7,6 +7,7 @@ import tensorflow as tf
 from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip
 from tfx_ext import seq2seq
+from tests.seq2seq.tensorflow_only import tensorflow_only
 
 VOCAB, EMBED, UNITS, END = 4, 3, 5, 0
 
@@ -45,6 +46,7 @@ def exhaustive_best(cell, dense, embedding, state, start, max_len):
     return best
 
 
+@tensorflow_only
 class BeamSearchDecoderTest(tf.test.TestCase):
     def test_full_width_beam_finds_the_exhaustive_best(self):
         cell, dense, embedding = tiny_model()

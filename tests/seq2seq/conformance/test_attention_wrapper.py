@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from tfx_ext import seq2seq as wrapper
 from tfx_ext.seq2seq import basic_decoder
+from tests.seq2seq.tensorflow_only import tensorflow_only
 
 ATTENTION_CLASSES = [wrapper.LuongAttention, wrapper.BahdanauAttention]
 
@@ -153,6 +154,7 @@ class AttentionMechanismTest(tf.test.TestCase):
             model.predict_on_batch([x_test, query, state])
 
 
+@tensorflow_only
 class AttentionWrapperTest(tf.test.TestCase):
     def setUp(self):
         keras.utils.set_random_seed(0)

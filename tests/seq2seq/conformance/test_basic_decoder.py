@@ -13,8 +13,10 @@ import tensorflow as tf
 from tfx_ext import seq2seq
 from tfx_ext.seq2seq import basic_decoder
 from tfx_ext.seq2seq.training_sampler import _check_sequence_is_right_padded
+from tests.seq2seq.tensorflow_only import tensorflow_only
 
 
+@tensorflow_only
 class BasicDecoderTest(tf.test.TestCase):
     def setUp(self):
         keras.utils.set_random_seed(0)

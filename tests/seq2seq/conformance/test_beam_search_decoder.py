@@ -14,6 +14,7 @@ import tensorflow as tf
 from tfx_ext import seq2seq
 from tfx_ext.seq2seq import beam_search_step as bs
 from tfx_ext.seq2seq import gather_tree, gather_tree_from_array
+from tests.seq2seq.tensorflow_only import tensorflow_only
 
 
 def beam_step(beam_state, logits, batch_size=2, beam_width=3):
@@ -121,6 +122,7 @@ class GatherTreeTest(tf.test.TestCase):
         np.testing.assert_equal(expected.astype(np.float32), np.asarray(sorted_array))
 
 
+@tensorflow_only
 class BeamStepTest(tf.test.TestCase):
     def test_eos_masking(self):
         probs = tf.constant(
@@ -244,6 +246,7 @@ class BeamStepTest(tf.test.TestCase):
         np.testing.assert_equal(np.asarray(next_state.lengths)[:, -3:], np.zeros([2, 3]))
 
 
+@tensorflow_only
 class BeamSearchDecoderTest(tf.test.TestCase):
     def test_beam_search_decoder(self):
         # TFA ran each case eagerly and as a tf.function; every case runs

@@ -27,7 +27,7 @@ class GatherTreeOpsTest(tf.test.TestCase):
     def test_bad_parent_values_on_cpu(self):
         step_ids = _transpose_batch_time([[[1, 2, 3], [4, 5, 6], [7, 8, 9], [-1, -1, -1]]])
         parent_ids = _transpose_batch_time([[[0, 0, 0], [0, -1, 1], [2, 1, 2], [-1, -1, -1]]])
-        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "parent id"):
+        with self.assertRaisesRegex((tf.errors.InvalidArgumentError, ValueError), "parent id"):
             gather_tree(step_ids=step_ids, parent_ids=parent_ids, max_sequence_lengths=[3], end_token=10)
 
     def test_gather_tree_batch(self):

@@ -12,8 +12,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfx_ext import seq2seq
+from tests.seq2seq.tensorflow_only import tensorflow_only
 
 
+@tensorflow_only
 class DynamicDecodeTest(tf.test.TestCase):
     def setUp(self):
         keras.utils.set_random_seed(0)
