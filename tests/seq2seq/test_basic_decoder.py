@@ -1,3 +1,5 @@
+import tempfile
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -28,8 +30,13 @@ class BasicDecoderTest(tf.test.TestCase):
         rng = np.random.default_rng(0)
         x = [rng.normal(size=(2, 5, 3)).astype("float32"), rng.normal(size=(2, 4, 2)).astype("float32")]
         self.assertEqual(tuple(model(x).shape), (2, 4, 7))
-        loaded = assert_model_round_trip(self, model, x, saved_model=False)
+        loaded = assert_model_round_trip(self, model, x, saved_model=False)  # the kit's SavedModel check is single-input
         self.assertIsInstance(loaded.layers[-1], seq2seq.BasicDecoder)
+        with tempfile.TemporaryDirectory() as tmp:
+            model.export(tmp, format="tf_saved_model", verbose=False)
+            reloaded = tf.saved_model.load(tmp)
+            served = reloaded.serve(x)
+        self.assertAllClose(served, model(x), atol=1e-6)
 
     def test_samplers_and_decoder_config_round_trip(self):
         embedding = keras.layers.Embedding(5, 3)

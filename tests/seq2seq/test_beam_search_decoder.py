@@ -1,4 +1,6 @@
 import itertools
+import os
+import tempfile
 
 import keras
 import numpy as np
@@ -44,6 +46,43 @@ def exhaustive_best(cell, dense, embedding, state, start, max_len):
             if score > best[0]:
                 best = (score, tokens)
     return best
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class AttentionalBeamTranslator(keras.Model):
+    """Encoder LSTM, AttentionWrapper(LSTMCell, BahdanauAttention), beam search decoding."""
+
+    def __init__(self, units=6, beam_width=3, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.beam_width = units, beam_width
+        self.embedding = keras.layers.Embedding(VOCAB, EMBED)
+        self.encoder = keras.layers.LSTM(units, return_sequences=True, return_state=True)
+        self.mechanism = seq2seq.BahdanauAttention(units, normalize=True)
+        self.cell = seq2seq.AttentionWrapper(keras.layers.LSTMCell(units), self.mechanism, attention_layer_size=units)
+        self.decoder = seq2seq.BeamSearchDecoder(
+            self.cell, beam_width, embedding_fn=self.embedding, output_layer=keras.layers.Dense(VOCAB),
+            maximum_iterations=5, length_penalty_weight=0.5, coverage_penalty_weight=0.2,
+        )
+
+    def call(self, ids):
+        memory, h, c = self.encoder(self.embedding(ids))
+        memory, h, c = seq2seq.tile_batch((memory, h, c), self.beam_width)
+        self.mechanism.setup_memory(memory)
+        batch = keras.ops.shape(ids)[0]
+        state = self.cell.get_initial_state(batch_size=batch * self.beam_width, dtype="float32").clone(
+            cell_state=[h, c]
+        )
+        starts = keras.ops.full((batch,), 1, dtype="int32")
+        outputs, _, _ = self.decoder(None, start_tokens=starts, end_token=END, initial_state=state)
+        return outputs.predicted_ids
+
+    def build(self, input_shape):
+        # Sublayers create their weights on a first call with concrete values.
+        self.call(keras.ops.ones((1, input_shape[1] or 2), dtype="int32"))
+        self.built = True
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "beam_width": self.beam_width}
 
 
 @tensorflow_only
@@ -122,6 +161,19 @@ class BeamSearchDecoderTest(tf.test.TestCase):
         )[0].predicted_ids
         self.assertAllEqual(decode(tf.constant([1, 2])), eager)
         self.assertEqual(decode(tf.constant([1, 2, 3])).shape[0], 3)
+
+    def test_attentional_model_keras_round_trip(self):
+        keras.utils.set_random_seed(0)
+        model = AttentionalBeamTranslator()
+        ids = np.random.default_rng(0).integers(1, VOCAB, size=(2, 4)).astype("int32")
+        model.build((None, 4))
+        expected = model(ids)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "translator.keras")
+            model.save(path)
+            loaded = keras.models.load_model(path)
+        self.assertAllEqual(loaded(ids), expected)
+        self.assertEqual(len(loaded.weights), len(model.weights))
 
     def test_config_round_trip(self):
         cell, dense, _ = tiny_model()
