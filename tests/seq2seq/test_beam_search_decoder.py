@@ -162,6 +162,28 @@ class BeamSearchDecoderTest(tf.test.TestCase):
         self.assertAllEqual(decode(tf.constant([1, 2])), eager)
         self.assertEqual(decode(tf.constant([1, 2, 3])).shape[0], 3)
 
+    def test_jit_compiled_decoding_matches_eager(self):
+        cell, dense, embedding = tiny_model(seed=7)
+        beam = seq2seq.BeamSearchDecoder(cell, 3, output_layer=dense, maximum_iterations=5)
+        greedy = seq2seq.BasicDecoder(
+            cell, seq2seq.GreedyEmbeddingSampler(), output_layer=dense, maximum_iterations=5
+        )
+        starts = tf.constant([1, 2, 3])
+
+        def decode_beam(starts):
+            state = cell.get_initial_state(batch_size=9)
+            return beam(embedding, start_tokens=starts, end_token=END, initial_state=state)[0].predicted_ids
+
+        def decode_greedy(starts):
+            state = cell.get_initial_state(batch_size=3)
+            return greedy(embedding, start_tokens=starts, end_token=END, initial_state=state)[0].sample_id
+
+        for fn in (decode_beam, decode_greedy):
+            eager = np.asarray(fn(starts))
+            compiled = np.asarray(tf.function(fn, jit_compile=True)(starts))
+            # Under XLA the outputs always have maximum_iterations steps (TFA's behaviour).
+            self.assertAllEqual(compiled[:, : eager.shape[1]], eager)
+
     def test_attentional_model_keras_round_trip(self):
         keras.utils.set_random_seed(0)
         model = AttentionalBeamTranslator()

@@ -38,6 +38,18 @@ def _transpose_batch_time(tensor):
     return tf.transpose(tensor, perm)
 
 
+def _in_xla_context():
+    """Whether we are being traced for XLA (`tf.function(jit_compile=True)`).
+
+    TensorFlow has no public API for this; TFA used the same internal check.
+    """
+    if tf.executing_eagerly():
+        return False
+    from tensorflow.python.ops import control_flow_util
+
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
 def _check_maximum_iterations(maximum_iterations):
     if maximum_iterations is None:
         return None
@@ -112,6 +124,12 @@ def dynamic_decode(
     if not hasattr(decoder, "initialize") or not hasattr(decoder, "step"):
         raise invalid("decoder", "a decoder with initialize() and step() (e.g. BasicDecoder)", decoder, TypeError)
     maximum_iterations = _check_maximum_iterations(maximum_iterations)
+    is_xla = _in_xla_context()
+    if is_xla and maximum_iterations is None:
+        raise ValueError("maximum_iterations is required for XLA compilation (jit_compile=True).")
+    # XLA needs fixed-size TensorArrays: outputs then have maximum_iterations
+    # steps (zeros after the last one), as in TFA.
+    dynamic_size = not is_xla
     init_input = kwargs.pop("decoder_init_input", None)
     init_kwargs = kwargs.pop("decoder_init_kwargs", {}) or {}
     initial_finished, initial_inputs, initial_state = decoder.initialize(init_input, **init_kwargs)
@@ -132,7 +150,12 @@ def dynamic_decode(
         return tf.TensorShape([static_batch]).concatenate(shape)
 
     initial_outputs_ta = tf.nest.map_structure(
-        lambda s, d: tf.TensorArray(dtype=d, size=0, dynamic_size=True, element_shape=element_shape(s)),
+        lambda s, d: tf.TensorArray(
+            dtype=d,
+            size=0 if dynamic_size else maximum_iterations,
+            dynamic_size=dynamic_size,
+            element_shape=element_shape(s),
+        ),
         decoder.output_size,
         decoder.output_dtype,
     )
