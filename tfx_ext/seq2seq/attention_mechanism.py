@@ -1,6 +1,7 @@
 """`AttentionMechanism`: the memory-holding base of Luong and Bahdanau attention (TFA's)."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from tfx_ext.arguments import invalid
@@ -93,6 +94,22 @@ class AttentionMechanism(keras.layers.Layer):
         with keras.name_scope(self.name, caller=self):
             return self.call(list(inputs), **kwargs)
 
+    def build(self, input_shape):
+        """TFA's two-phase build: the memory layer before a memory is set, the query side after.
+
+        The mechanism's own weights are created in `__init__` (their shapes
+        are known there); the query and memory layers build when first
+        called, or here, so that `set_weights` can run before a first call.
+        """
+        if not self._memory_initialized:
+            shape = input_shape[0] if isinstance(input_shape, list) else input_shape
+            if self.memory_layer is not None and not self.memory_layer.built:
+                self.memory_layer.build(shape)
+        else:
+            if self.query_layer is not None and not self.query_layer.built:
+                self.query_layer.build(input_shape[0])
+        self.built = True
+
     def call(self, inputs, **kwargs):
         query, state = inputs[0], inputs[1]
         return self._calculate_attention(query, state)
@@ -166,8 +183,8 @@ class AttentionMechanism(keras.layers.Layer):
         return {
             **super().get_config(),
             "probability_fn": self.probability_fn_name,
-            "query_layer": keras.saving.serialize_keras_object(self.query_layer),
-            "memory_layer": keras.saving.serialize_keras_object(self.memory_layer),
+            "query_layer": _unbuilt_config(self.query_layer),
+            "memory_layer": _unbuilt_config(self.memory_layer),
         }
 
     @classmethod
@@ -179,7 +196,14 @@ class AttentionMechanism(keras.layers.Layer):
         return cls(**config)
 
 
-def _lowest(dtype):
-    import numpy as np
+def _unbuilt_config(layer):
+    """The layer's serialized config without its build config: the mechanism builds it (TFA's phases)."""
+    if layer is None:
+        return None
+    config = keras.saving.serialize_keras_object(layer)
+    config.pop("build_config", None)
+    return config
 
+
+def _lowest(dtype):
     return np.finfo(keras.backend.standardize_dtype(dtype)).min

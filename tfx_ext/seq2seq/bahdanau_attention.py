@@ -79,6 +79,7 @@ class BahdanauAttention(AttentionMechanism):
             dtype=dtype,
             **kwargs,
         )
+        self._create_weights()
 
     def _create_weights(self):
         self.attention_v = self.add_weight(
@@ -93,8 +94,6 @@ class BahdanauAttention(AttentionMechanism):
             self.attention_b = self.add_weight(name="attention_b", shape=(self.units,), initializer="zeros")
 
     def _calculate_attention(self, query, state):
-        if self.attention_v is None:
-            self._create_weights()
         processed_query = self.query_layer(query) if self.query_layer is not None else query
         processed_query = processed_query[:, None, :]
         v = ops.cast(self.attention_v, self.keys.dtype)

@@ -11,6 +11,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfx_ext.arguments import invalid
+
 
 def _check_parents(parent_ids, mask, beam_width):
     """Raises when a parent id inside the sequences lies outside [0, beam_width)."""
@@ -59,8 +61,6 @@ def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
     step_ids = ops.cast(ops.convert_to_tensor(step_ids), "int32")
     parent_ids = ops.cast(ops.convert_to_tensor(parent_ids), "int32")
     if len(step_ids.shape) != 3 or len(parent_ids.shape) != 3:
-        from tfx_ext.arguments import invalid
-
         raise invalid(
             "step_ids", "int tensors of rank 3 [max_time, batch_size, beam_width]",
             tuple(step_ids.shape),

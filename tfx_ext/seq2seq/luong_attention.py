@@ -69,6 +69,9 @@ class LuongAttention(AttentionMechanism):
             dtype=dtype,
             **kwargs,
         )
+        if scale:
+            self.scale_weight = self.add_weight(name="attention_g", shape=(), initializer="ones")
+
 
     def _calculate_attention(self, query, state):
         depth, key_units = query.shape[-1], self.keys.shape[-1]
@@ -78,8 +81,6 @@ class LuongAttention(AttentionMechanism):
                 f"Query has units: {depth}. Keys have units: {key_units}. "
                 f"Perhaps you need to set units to the keys' dimension ({key_units})?"
             )
-        if self.scale and self.scale_weight is None:
-            self.scale_weight = self.add_weight(name="attention_g", shape=(), initializer="ones")
         score = ops.squeeze(ops.matmul(query[:, None, :], ops.swapaxes(self.keys, 1, 2)), axis=1)
         if self.scale_weight is not None:
             score = ops.cast(self.scale_weight, score.dtype) * score

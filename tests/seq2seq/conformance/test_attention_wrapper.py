@@ -1,8 +1,8 @@
 """TFA's seq2seq/tests/attention_wrapper_test.py, ported (same inputs, expected values, tolerances).
 
 Not ported: the LuongMonotonicAttention / BahdanauMonotonicAttention cases
-(classes not provided), `test_passing_memory_from_call` and
-`test_save_load_layer` (TFA's Keras-2 functional-graph memory; see README),
+(classes not provided), `test_save_load_layer` and the two
+`keras.layers.RNN(AttentionWrapper)` cases (Keras-2 graph features; see README),
 the mixed-precision variants (float32 only).
 """
 
@@ -95,6 +95,24 @@ class AttentionMechanismTest(tf.test.TestCase):
             attention = cls(data.units, data.memory)
             score = attention([data.query, data.state])
             self.assertEqual(tuple(score[0].shape), (data.batch, data.timestep))
+
+    def test_passing_memory_from_call(self):
+        for cls in ATTENTION_CLASSES:
+            data = DummyData()
+            attention = cls(data.units, data.memory)
+            weights_before_query = attention.get_weights()
+            ref_score = attention([data.query, data.state])
+            all_weights = attention.get_weights()
+            config = attention.get_config()
+            # Simulate the twice invocation of calls here.
+            attention_from_config = cls.from_config(config)
+            attention_from_config.build(data.memory.shape)
+            attention_from_config.set_weights(weights_before_query)
+            attention_from_config(data.memory, setup_memory=True)
+            attention_from_config.build([data.query.shape, data.state.shape])
+            attention_from_config.set_weights(all_weights)
+            score = attention_from_config([data.query, data.state])
+            np.testing.assert_allclose(ref_score, score)
 
     def test_manual_memory_reset(self):
         for cls in ATTENTION_CLASSES:
