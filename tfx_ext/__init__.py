@@ -13,8 +13,10 @@ from tfx_ext import lite
 from tfx_ext import losses
 from tfx_ext import metrics
 from tfx_ext import optimizers
+from tfx_ext import rnn
 from tfx_ext import schedules
 from tfx_ext import selu
+from tfx_ext import seq2seq
 from tfx_ext import sparsity
 from tfx_ext import training
 from tfx_ext import uncertainty
@@ -27,8 +29,10 @@ __all__ = [
     "losses",
     "metrics",
     "optimizers",
+    "rnn",
     "schedules",
     "selu",
+    "seq2seq",
     "sparsity",
     "training",
     "uncertainty",
