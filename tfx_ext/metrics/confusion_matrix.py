@@ -138,9 +138,4 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         self.confusion.assign(ops.zeros(self.confusion.shape, dtype=self.confusion.dtype))
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "num_classes": self.num_classes,
-            "threshold": self.threshold,
-        }
+        return {**super().get_config(), "num_classes": self.num_classes, "threshold": self.threshold}

@@ -152,4 +152,4 @@ class HammingLoss(keras.metrics.Metric):
         self.count.assign(0.0)
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "mode": self.mode, "threshold": self.threshold}
+        return {**super().get_config(), "mode": self.mode, "threshold": self.threshold}
