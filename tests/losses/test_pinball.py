@@ -127,6 +127,7 @@ class PinballLossTest(tf.test.TestCase):
             PinballLoss(tau="0.5")
         with self.assertRaisesRegex(ValueError, r"argument `tau`.*non-empty list.*Received: tau=\[\]"):
             PinballLoss(tau=[])
+        self.assertEqual(PinballLoss(tau=np.array([0.1, 0.9])).tau, [0.1, 0.9])  # TFA took a tensor
         with self.assertRaisesRegex(ValueError, r"argument `tau`.*Received: tau=1.2"):
             PinballLoss(tau=[0.1, 1.2])
         with self.assertRaisesRegex(ValueError, r"2 quantiles.*y_pred has 3 columns"):

@@ -13,7 +13,7 @@ from tests.metrics.streaming import (
 )
 from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
-from tfx_ext.metrics import HammingLoss, hamming_distance
+from tfx_ext.metrics import HammingLoss, hamming_distance, hamming_loss_fn
 
 
 def multilabel_data(rng, n, labels=5):
@@ -138,9 +138,20 @@ class HammingLossTest(tf.test.TestCase):
         m.update_state(one_hot(np.array([0, 1, 2]), 3), [[0.8, 0.1, 0.1], [0.05, 0.9, 0.05], [0.5, 0.1, 0.4]])
         self.assertAllClose(m.result(), 2.0 / 3.0)
         self.assertAllClose(hamming_distance([[1, 0, 1], [0, 0, 1]], [[1, 1, 1], [1, 0, 0]]), 1.5)
+        # hamming_loss_fn: the per-example values the metric averages.
+        scores = [[0.8, 0.1, 0.1], [0.05, 0.9, 0.05], [0.5, 0.1, 0.4]]
+        self.assertAllClose(hamming_loss_fn(one_hot(np.array([0, 1, 2]), 3), scores, 0.8, "multiclass"), [1, 0, 1])
+        self.assertAllClose(hamming_loss_fn(one_hot(np.array([0, 1, 2]), 3), scores, None, "multiclass"), [0, 0, 1])
+        self.assertAllClose(hamming_loss_fn([[1, 0, 1]], [[0.9, 0.6, 0.2]], 0.5, "multilabel"), [2.0 / 3.0])
 
-    @rejects_bad_input(HammingLoss, hamming_distance)
+    @rejects_bad_input(HammingLoss, hamming_distance, hamming_loss_fn)
     def test_mismatched_shapes_raise_clearly(self):
+        with self.assertRaisesRegex(ValueError, r"argument `mode`.*Received: mode='binary'"):
+            hamming_loss_fn([[1, 0]], [[0.2, 0.8]], 0.5, "binary")
+        with self.assertRaisesRegex(ValueError, r"argument `threshold`.*Received: threshold=1.5"):
+            hamming_loss_fn([[1, 0]], [[0.2, 0.8]], 1.5, "multilabel")
+        with self.assertRaisesRegex(ValueError, r"same shape.*\(1, 2\).*\(1, 3\)"):
+            hamming_loss_fn([[1, 0]], [[0.2, 0.8, 0.1]], 0.5, "multilabel")
         with self.assertRaisesRegex(ValueError, r"HammingLoss expects y_true and y_pred of the same shape.*\(4, 3\).*\(3, 3\)"):
             HammingLoss("multilabel", threshold=0.5).update_state(np.ones((4, 3)), np.ones((3, 3)))
         with self.assertRaisesRegex(ValueError, r"same shape.*\(4, 3\).*\(3, 3\)"):

@@ -137,6 +137,7 @@ class MatthewsCorrelationTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"one sample weight per example.*2 weights for 3"):
             MCC(3).update_state(np.array([0, 1, 2]), np.array([0, 1, 2]), sample_weight=np.ones(2))
 
+    @rejects_bad_input(MCC)
     def test_binary_form_num_classes_1(self):
         # TFA's binary form: one sigmoid probability per example, thresholded.
         y_true = self.rng.integers(0, 2, NUM_EXAMPLES)
@@ -145,6 +146,8 @@ class MatthewsCorrelationTest(tf.test.TestCase):
         got = stream(m, y_true[:, None].astype("float32"), probs[:, None])
         self.assertAllClose(got, matthews_corrcoef(y_true, (probs > 0.5).astype(int)))
         self.assertNotAllClose(got, 0.0)
+        with self.assertRaisesRegex(ValueError, r"\[0, 2\) for num_classes=1, the binary form.*from 0 to 3"):
+            MCC(num_classes=1).update_state(np.array([0, 1, 3]), np.array([0.1, 0.9, 0.8]))
 
     def test_serialization(self):
         clone = assert_config_round_trip(self, MCC(4, threshold=0.25, name="mcc"))

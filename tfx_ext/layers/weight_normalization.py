@@ -135,8 +135,11 @@ class WeightNormalization(keras.layers.Wrapper):
         kernel = self.v
         norm = self._kernel_norm(kernel)
         direction = kernel / norm
-        g = self.g
-        bias = self.layer.bias if not self.is_rnn and self.layer.use_bias else None
+        # Tensors, not variables: JAX's where() cannot take a Keras variable.
+        g = ops.convert_to_tensor(self.g)
+        bias = None
+        if not self.is_rnn and self.layer.use_bias:
+            bias = ops.convert_to_tensor(self.layer.bias)
         projected = None
         if not self._known_initialized():
             done = ops.cast(self.initialized, "bool")
@@ -147,14 +150,14 @@ class WeightNormalization(keras.layers.Wrapper):
                 axes = [a for a in range(rank) if a != channel_axis]
                 mean, variance = ops.moments(projected, axes=axes)
                 scale = ops.rsqrt(variance + 1e-6)
-                g = ops.where(done, self.g, scale)
+                g = ops.where(done, g, scale)
                 if bias is not None:
                     bias = ops.where(done, bias, -mean * scale)
                     self.layer.bias.assign(bias)
             else:
-                g = ops.where(done, self.g, norm)
+                g = ops.where(done, g, norm)
             self.g.assign(g)
-            self.initialized.assign(ops.ones_like(self.initialized))
+            self.initialized.assign(1.0)
 
         if self.is_rnn:
             return self._call_rnn(inputs, direction * g, training=training, mask=mask, **kwargs)
@@ -202,7 +205,7 @@ class WeightNormalization(keras.layers.Wrapper):
         weight = kernel / self._kernel_norm(kernel) * self.g
         kernel.assign(weight)
         self.g.assign(self._kernel_norm(weight))
-        self.initialized.assign(ops.ones_like(self.initialized))
+        self.initialized.assign(1.0)
         return self.layer
 
     def get_config(self):

@@ -6,6 +6,7 @@ quantile loss.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from tfx_ext.arguments import check_number, invalid
@@ -40,6 +41,10 @@ def pinball_loss(y_true, y_pred, tau=0.5):
 
 
 def _check_tau(tau):
+    if isinstance(tau, np.ndarray) and tau.ndim == 1:  # TFA took a tensor of quantiles
+        tau = [float(t) for t in tau]
+    elif isinstance(tau, np.ndarray) and tau.ndim == 0:
+        tau = float(tau)
     if isinstance(tau, (list, tuple)):
         if not tau:
             raise invalid("tau", "a float in [0, 1] or a non-empty list of them", tau)

@@ -10,16 +10,12 @@ from keras import ops
 
 from tfx_ext.arguments import check_number
 from tfx_ext.losses.pairwise_distances import (
-    DISTANCE_METRICS,
     check_distance_metric,
     deserialize_distance_metric,
     embeddings_and_labels,
     pairwise_distances,
     serialize_distance_metric,
 )
-
-__all__ = ["DISTANCE_METRICS", "TripletSemiHardLoss", "pairwise_distances", "triplet_semihard_loss"]
-
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
 def triplet_semihard_loss(y_true, y_pred, margin=1.0, distance_metric="L2"):

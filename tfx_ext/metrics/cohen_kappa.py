@@ -97,7 +97,7 @@ class CohenKappa(ConfusionMatrixMetric):
         return to_class_ids(y_pred, self.num_classes, self.threshold)
 
     def result(self):
-        observed = self.confusion
+        observed = ops.convert_to_tensor(self.confusion)
         total = ops.sum(observed)
         expected = ops.outer(ops.sum(observed, axis=1), ops.sum(observed, axis=0)) / ops.maximum(total, 1.0)
         classes = ops.arange(self.num_classes, dtype="float64")

@@ -44,34 +44,37 @@ def check_same_count(true_ids, pred_ids, owner):
         )
 
 
-def _range_message(argument, owner, num_classes):
+def _range_message(argument, owner, num_classes, declared):
+    if declared == num_classes:
+        hint = f"num_classes={num_classes} (labels 1..{num_classes} are off by one)"
+    else:
+        hint = f"num_classes={declared}, the binary form (0/1 labels, or probabilities)"
     return (
         f"Invalid value received for argument `{argument}` of {owner}. Expected class ids "
-        f"in [0, {num_classes}) for num_classes={num_classes} (labels 1..{num_classes} "
-        f"are off by one)."
+        f"in [0, {num_classes}) for {hint}."
     )
 
 
-def check_class_ids(ids, num_classes, argument, owner):
+def check_class_ids(ids, num_classes, argument, owner, declared=None):
     """Raises on class ids outside `[0, num_classes)`; returns `ids`.
 
     Eagerly the error is a `ValueError`; inside a `tf.function` (`fit`,
     `evaluate`) the check is an op of the graph and fails the step with an
     `InvalidArgumentError` carrying the same message. XLA drops assertions,
     and other backends cannot raise from a compiled function: there the check
-    runs only on concrete (eager) values.
+    runs only on concrete (eager) values. `declared` is the metric's own
+    `num_classes` when it differs from the range (1, the binary form).
     """
-    message = _range_message(argument, owner, num_classes)
+    message = _range_message(argument, owner, num_classes, num_classes if declared is None else declared)
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         if not tf.executing_eagerly():
             # keras.ops has no assertion: tf.debugging.Assert is the in-graph check.
-            in_range = ops.logical_and(ops.all(ids >= 0), ops.all(ids < num_classes))
-            assertion = tf.debugging.Assert(
-                in_range,
-                [message, "Received ids from", tf.reduce_min(ids), "to", tf.reduce_max(ids)],
-            )
+            # Two reductions decide it and name the received range in the message.
+            low, high = tf.reduce_min(ids), tf.reduce_max(ids)
+            in_range = tf.logical_and(low >= 0, high < num_classes)
+            assertion = tf.debugging.Assert(in_range, [message, "Received ids from", low, "to", high])
             with tf.control_dependencies([assertion]):
                 return tf.identity(ids)
     try:
@@ -120,8 +123,8 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         true_ids = self.true_class_ids(y_true)
         pred_ids = self.predicted_class_ids(y_pred)
         check_same_count(true_ids, pred_ids, owner)
-        true_ids = check_class_ids(true_ids, self.matrix_size, "y_true", owner)
-        pred_ids = check_class_ids(pred_ids, self.matrix_size, "y_pred", owner)
+        true_ids = check_class_ids(true_ids, self.matrix_size, "y_true", owner, self.num_classes)
+        pred_ids = check_class_ids(pred_ids, self.matrix_size, "y_pred", owner, self.num_classes)
         true_hot = ops.one_hot(true_ids, self.matrix_size, dtype="float64")
         pred_hot = ops.one_hot(pred_ids, self.matrix_size, dtype="float64")
         if sample_weight is not None:
@@ -135,12 +138,7 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         self.confusion.assign_add(ops.matmul(ops.transpose(true_hot), pred_hot))
 
     def reset_state(self):
-        self.confusion.assign(ops.zeros_like(self.confusion))
+        self.confusion.assign(ops.zeros(self.confusion.shape, dtype=self.confusion.dtype))
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "num_classes": self.num_classes,
-            "threshold": self.threshold,
-        }
+        return {**super().get_config(), "num_classes": self.num_classes, "threshold": self.threshold}

@@ -1,6 +1,6 @@
 """Hamming loss and Hamming distance.
 
-Replaces `tfa.metrics.HammingLoss` and `tfa.metrics.hamming_distance` (same
+Replaces `tfa.metrics.HammingLoss`, `hamming_loss_fn` and `hamming_distance` (same
 arguments, defaults and results). Keras 3 core has no Hamming metric.
 """
 
@@ -53,6 +53,67 @@ def hamming_distance(actuals, predictions):
     return ops.where(rows > 0, different / ops.maximum(rows, 1.0), 0.0)
 
 
+def _binarize(y_pred, threshold):
+    y_pred = ops.cast(y_pred, "float32")
+    if threshold is None:
+        top = ops.max(y_pred, axis=-1, keepdims=True)
+        predicted = ops.logical_and(y_pred >= top, ops.abs(y_pred) > 1e-12)
+    else:
+        predicted = y_pred > threshold
+    return ops.cast(predicted, "float64")
+
+
+@keras.saving.register_keras_serializable(package="tfx_ext")
+def hamming_loss_fn(y_true, y_pred, threshold, mode):
+    """Hamming loss per example, as `tfa.metrics.hamming_loss_fn` (what `HammingLoss` averages).
+
+    Args:
+        y_true: Labels: one-hot rows (multiclass; class ids are accepted too)
+            or 0/1 rows (multilabel).
+        y_pred: Scores, shape `(batch, classes)`.
+        threshold: Scores above it are predicted 1; `None`: the row's maximum
+            (when not 0) is 1.
+        mode: `"multiclass"` (1 when the true class is not predicted, else 0)
+            or `"multilabel"` (the fraction of wrong labels of the row).
+
+    Returns:
+        A float64 tensor of shape `(batch,)`.
+
+    Example:
+
+    >>> hamming_loss_fn([[1, 0, 1]], [[0.9, 0.6, 0.2]], threshold=0.5, mode="multilabel")
+    [0.6667]
+    """
+    check_choice("mode", mode, ("multiclass", "multilabel"))
+    if threshold is not None:
+        threshold = check_number("threshold", threshold, 0.0, 1.0)
+    y_true = ops.convert_to_tensor(y_true)
+    y_pred = ops.convert_to_tensor(y_pred)
+    owner = "HammingLoss"
+    if mode == "multilabel":
+        if len(y_pred.shape) < 2:
+            raise ValueError(
+                "HammingLoss(mode='multilabel') expects y_pred of shape "
+                f"(batch, labels). Received shape {tuple(y_pred.shape)}"
+            )
+        _check_same_shape(y_true, y_pred, owner)
+        actual = ops.cast(ops.cast(y_true, "float64") > 0.5, "float64")
+        cells = ops.abs(_binarize(y_pred, threshold) - actual)
+        return ops.mean(ops.reshape(cells, (ops.shape(cells)[0], -1)), axis=-1)
+    classes = y_pred.shape[-1] if len(y_pred.shape) >= 2 else None
+    if classes is not None and classes > 1:
+        if len(y_true.shape) < 2 or y_true.shape[-1] == 1:  # class ids
+            y_true = ops.one_hot(ops.reshape(ops.cast(y_true, "int32"), (-1,)), classes)
+        _check_same_shape(y_true, y_pred, owner)
+        hit = ops.sum(ops.cast(y_true > 0.5, "float64") * _binarize(y_pred, threshold), axis=-1)
+        return ops.cast(hit == 0, "float64")
+    binary_threshold = 0.5 if threshold is None else threshold
+    true_ids = to_class_ids(y_true, 2, binary_threshold)
+    pred_ids = to_class_ids(y_pred, 2, binary_threshold)
+    _check_same_shape(true_ids, pred_ids, owner)
+    return ops.cast(ops.not_equal(true_ids, pred_ids), "float64")
+
+
 @keras.saving.register_keras_serializable(package="tfx_ext")
 class HammingLoss(keras.metrics.Metric):
     """Fraction of wrong labels, streamed exactly over all examples seen.
@@ -93,44 +154,10 @@ class HammingLoss(keras.metrics.Metric):
         self.wrong = self.add_variable(shape=(), initializer="zeros", dtype="float64", name="wrong")
         self.count = self.add_variable(shape=(), initializer="zeros", dtype="float64", name="count")
 
-    def _binarize(self, y_pred):
-        y_pred = ops.cast(y_pred, "float32")
-        if self.threshold is None:
-            top = ops.max(y_pred, axis=-1, keepdims=True)
-            predicted = ops.logical_and(y_pred >= top, ops.abs(y_pred) > 1e-12)
-        else:
-            predicted = y_pred > self.threshold
-        return ops.cast(predicted, "float64")
-
-    def _wrong_per_example(self, y_true, y_pred):
-        owner = "HammingLoss"
-        if self.mode == "multilabel":
-            if len(y_pred.shape) < 2:
-                raise ValueError(
-                    "HammingLoss(mode='multilabel') expects y_pred of shape "
-                    f"(batch, labels). Received shape {tuple(y_pred.shape)}"
-                )
-            _check_same_shape(y_true, y_pred, owner)
-            actual = ops.cast(ops.cast(y_true, "float64") > 0.5, "float64")
-            cells = ops.abs(self._binarize(y_pred) - actual)
-            return ops.mean(ops.reshape(cells, (ops.shape(cells)[0], -1)), axis=-1)
-        classes = y_pred.shape[-1] if len(y_pred.shape) >= 2 else None
-        if classes is not None and classes > 1:
-            if len(y_true.shape) < 2 or y_true.shape[-1] == 1:  # class ids
-                y_true = ops.one_hot(ops.reshape(ops.cast(y_true, "int32"), (-1,)), classes)
-            _check_same_shape(y_true, y_pred, owner)
-            hit = ops.sum(ops.cast(y_true > 0.5, "float64") * self._binarize(y_pred), axis=-1)
-            return ops.cast(hit == 0, "float64")
-        threshold = 0.5 if self.threshold is None else self.threshold
-        true_ids = to_class_ids(y_true, 2, threshold)
-        pred_ids = to_class_ids(y_pred, 2, threshold)
-        _check_same_shape(true_ids, pred_ids, owner)
-        return ops.cast(ops.not_equal(true_ids, pred_ids), "float64")
-
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.convert_to_tensor(y_true)
         y_pred = ops.convert_to_tensor(y_pred)
-        wrong = self._wrong_per_example(y_true, y_pred)
+        wrong = hamming_loss_fn(y_true, y_pred, self.threshold, self.mode)
         if sample_weight is None:
             weights = ops.ones_like(wrong)
         else:
@@ -152,4 +179,4 @@ class HammingLoss(keras.metrics.Metric):
         self.count.assign(0.0)
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "mode": self.mode, "threshold": self.threshold}
+        return {**super().get_config(), "mode": self.mode, "threshold": self.threshold}

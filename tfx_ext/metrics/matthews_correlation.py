@@ -43,7 +43,7 @@ class MatthewsCorrelationCoefficient(ConfusionMatrixMetric):
         self._direction = "up"
 
     def result(self):
-        confusion = self.confusion
+        confusion = ops.convert_to_tensor(self.confusion)
         true_counts = ops.sum(confusion, axis=1)
         pred_counts = ops.sum(confusion, axis=0)
         total = ops.sum(confusion)
