@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip
 from tfx_ext.callbacks import TimeStopping
 from tfx_ext.callbacks import time_stopping as time_stopping_module
@@ -134,6 +135,7 @@ class TimeStoppingTest(tf.test.TestCase):
             self.fit(TimeStopping(seconds=0), epochs=2)
         self.assertNotIn("TimeStopping", output.getvalue())
 
+    @rejects_bad_input(TimeStopping)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `seconds`.*>= 0.*Received: seconds=-1"):
             TimeStopping(seconds=-1)

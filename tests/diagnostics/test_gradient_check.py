@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tfx_ext.diagnostics import check_gradients
 
 
@@ -92,6 +93,7 @@ class GradientCheckTest(tf.test.TestCase):
         self.assertLess(errors["input_0"], 1e-6)
         self.assertAllClose(errors[wrong.w.path], 1 / 3, atol=1e-6)
 
+    @rejects_bad_input(check_gradients)
     def test_float32_layer_is_rejected(self):
         with self.assertRaisesRegex(ValueError, r"needs float64 variables.*dtype='float64'.*float32"):
             check_gradients(keras.layers.Dense(3), self.rng.standard_normal((2, 4)))

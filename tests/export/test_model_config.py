@@ -6,6 +6,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, te
 from google.protobuf import wrappers_pb2  # noqa: F401  (registers google/protobuf/wrappers.proto)
 from tensorflow_serving.config import model_server_config_pb2
 
+from tests.bad_input import rejects_bad_input
 from tests.export.models import temp_dir
 from tfx_ext.export import ModelEntry, read_model_config, write_batching_config, write_model_config
 
@@ -80,6 +81,7 @@ class ModelConfigTest(tf.test.TestCase):
         self.assertEqual(list(parsed.model_config_list.config[0].model_version_policy.specific.versions), [3])
         self.assertEqual(os.listdir(self.dir), ["models.config"])
 
+    @rejects_bad_input(write_model_config)
     def test_invalid_configs_name_the_argument(self):
         with self.assertRaisesRegex(ValueError, r"argument `labels`.*canary-1"):
             write_model_config(self.path, [ModelEntry("d", "/m/d", versions=[1], labels={"canary-1": 1})])
@@ -127,6 +129,7 @@ class ModelConfigTest(tf.test.TestCase):
         self.assertTrue(params.pad_variable_length_inputs)
         self.assertEqual(os.listdir(self.dir), ["batching.config"])
 
+    @rejects_bad_input(write_batching_config)
     def test_batching_config_validation(self):
         path = os.path.join(self.dir, "batching.config")
         for sizes in ([8, 4, 32], [8, 8, 32], [8, 16]):

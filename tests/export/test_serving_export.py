@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import diabetes
 from tests.export.models import (
     DIABETES_SPEC,
@@ -110,6 +111,7 @@ class ExportLayoutTest(tf.test.TestCase):
                 export_for_serving(small, self.base, "small", serving_image=image)
             self.assertEqual([str(w.message) for w in caught if "older" in str(w.message)], [], msg=image)
 
+    @rejects_bad_input(export_for_serving)
     def test_bad_arguments_name_the_argument(self):
         with self.assertRaisesRegex(ValueError, r"argument `model_name`.*Received: model_name='a/b'"):
             export_for_serving(self.model, self.base, "a/b")
@@ -294,6 +296,7 @@ class SignatureTest(tf.test.TestCase):
         # Not the deterministic prediction: the dropout was really on.
         self.assertGreater(float(outputs["std"].max()), 1e-2)
 
+    @rejects_bad_input(export_for_serving)
     def test_mc_samples_needs_dropout(self):
         model = digits_classifier(epochs=0, dropout=0)
         with self.assertRaisesRegex(ValueError, r"argument `mc_samples`"):

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.export.models import digits_classifier, digits_test_split, predict, temp_dir
 from tfx_ext.export import export_for_serving, read_warmup
@@ -69,6 +70,7 @@ class WarmupTest(tf.test.TestCase):
         path = export_for_serving(self.model, self.base, "digits")
         self.assertFalse(os.path.exists(os.path.join(path, "assets.extra", "tf_serving_warmup_requests")))
 
+    @rejects_bad_input(export_for_serving)
     def test_bad_warmup_data(self):
         with self.assertRaisesRegex(ValueError, r"argument `warmup_data`"):
             export_for_serving(self.model, self.base, "digits", warmup_data=np.zeros((0, 64), "float32"))

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.gradients import assert_gradients_match
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.layers import Maxout
@@ -46,6 +47,7 @@ class MaxoutTest(tf.test.TestCase):
         x = self.rng.standard_normal((3, 6))
         assert_gradients_match(self, Maxout(3, dtype="float64"), x)
 
+    @rejects_bad_input(Maxout)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `num_units`.*Received: num_units=0"):
             Maxout(0)

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.gradients import assert_gradients_match
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.layers import StochasticDepth
@@ -54,6 +55,7 @@ class StochasticDepthTest(tf.test.TestCase):
         layer = StochasticDepth(0.8, dtype="float64")
         assert_gradients_match(self, layer, [self.rng.standard_normal((2, 3)), self.rng.standard_normal((2, 3))])
 
+    @rejects_bad_input(StochasticDepth)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `survival_probability`.*Received: survival_probability=0"):
             StochasticDepth(0.0)

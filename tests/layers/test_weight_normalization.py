@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.gradients import assert_gradients_match
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
@@ -97,6 +98,7 @@ class WeightNormalizationTest(tf.test.TestCase):
         conv = WeightNormalization(keras.layers.Conv1D(2, 2, dtype="float64"), dtype="float64")
         assert_gradients_match(self, conv, self.rng.standard_normal((2, 4, 3)))
 
+    @rejects_bad_input(WeightNormalization)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(TypeError, r"argument `layer`.*Dense, Conv1D, Conv2D or Conv3D"):
             WeightNormalization(keras.layers.LSTM(3))

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.lite import models
 from tests.lite.models import image_digits, run_tflite
 from tfx_ext.lite import ParityReport, compare, convert
@@ -124,6 +125,7 @@ class CompareTest(tf.test.TestCase):
         self.assertAllClose(report.top1_agreement, np.mean(expected == got))
         self.assertAllClose(report.keras_accuracy, np.mean(expected == y))
 
+    @rejects_bad_input(compare)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(
             ValueError, r"argument `labels`.*450 labels \(one per example\).*Received: labels='449 labels'"

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.gradients import assert_gradients_match
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.losses import ContrastiveLoss, contrastive_loss
@@ -74,6 +75,7 @@ class ContrastiveLossTest(tf.test.TestCase):
         assert_gradients_match(self, lambda d: loss(labels, d), distances)
         assert_gradients_match(self, lambda d: contrastive_loss(labels, d, 1.2), distances)
 
+    @rejects_bad_input(ContrastiveLoss)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `margin`.*> 0.*Received: margin=0"):
             ContrastiveLoss(margin=0)

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.gradients import assert_gradients_match
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.losses import PinballLoss, pinball_loss
@@ -116,6 +117,7 @@ class PinballLossTest(tf.test.TestCase):
                 assert_gradients_match(self, lambda p: loss(y_true, p), y_pred)
         assert_gradients_match(self, lambda p: pinball_loss(y_true, p, 0.8), y_pred)
 
+    @rejects_bad_input(PinballLoss)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `tau`.*\[0.0, 1.0\].*Received: tau=1.5"):
             PinballLoss(tau=1.5)

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.gradients import assert_gradients_match
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
@@ -182,6 +183,7 @@ class TripletSemiHardLossTest(tf.test.TestCase):
                 self.assertGreater(float(loss(labels, embeddings)), 0.0)  # the gradient is not trivially 0
                 assert_gradients_match(self, lambda e: loss(labels, e), embeddings)
 
+    @rejects_bad_input(TripletSemiHardLoss)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `margin`.*>= 0.*Received: margin=-0.1"):
             TripletSemiHardLoss(margin=-0.1)

@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.metrics import cohen_kappa_score
 
+from tests.bad_input import rejects_bad_input
 from tests.metrics.streaming import (
     NUM_EXAMPLES,
     noisy_labels,
@@ -136,6 +137,7 @@ class CohenKappaTest(tf.test.TestCase):
         self.assertAllClose(results["kappa"], sklearn_kappa(y, predicted, 4, None), atol=1e-5)
         self.assertAllClose(results["qwk"], sklearn_kappa(y, predicted, 4, "quadratic"), atol=1e-5)
 
+    @rejects_bad_input(CohenKappa)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `num_classes`.*Received: num_classes=1"):
             CohenKappa(num_classes=1)

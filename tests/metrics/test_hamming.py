@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.metrics import hamming_loss
 
+from tests.bad_input import rejects_bad_input
 from tests.metrics.streaming import (
     NUM_EXAMPLES,
     noisy_labels,
@@ -126,6 +127,7 @@ class HammingLossTest(tf.test.TestCase):
         predicted = model.predict(x, batch_size=13, verbose=0).argmax(axis=1)
         self.assertAllClose(results["hamming"], hamming_loss(y, predicted), atol=1e-6)
 
+    @rejects_bad_input(HammingLoss)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `mode`.*Received: mode='binary'"):
             HammingLoss(mode="binary")

@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.metrics import matthews_corrcoef
 
+from tests.bad_input import rejects_bad_input
 from tests.metrics.streaming import (
     NUM_EXAMPLES,
     noisy_labels,
@@ -110,6 +111,7 @@ class MatthewsCorrelationTest(tf.test.TestCase):
         probs = model.predict(x, batch_size=13, verbose=0)[:, 0]
         self.assertAllClose(results["mcc"], matthews_corrcoef(y, (probs > 0.5).astype(int)), atol=1e-5)
 
+    @rejects_bad_input(MCC)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `num_classes`.*Received: num_classes=0"):
             MCC(num_classes=0)

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.roundtrip import assert_model_round_trip
 from tfx_ext.layers import MCAlphaDropout
@@ -194,6 +195,7 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
             report.raise_if_violated()
         self.assertTrue(issubclass(SelfNormalizationError, ValueError))
 
+    @rejects_bad_input(check_self_normalizing, self_normalizing_mlp)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(TypeError, r"argument `model`"):
             check_self_normalizing("not a model")

@@ -8,6 +8,7 @@ import keras_tuner
 import pytest
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tfx_ext.tuning import MLPHyperModel, SearchResult, search
 
@@ -154,6 +155,7 @@ class SearchTest(tf.test.TestCase):
         for row in result.table:
             self.assertLessEqual(row["tuner/epochs"], 2)
 
+    @rejects_bad_input(search)
     def test_bad_arguments(self):
         hypermodel = small_mlp()
         with self.assertRaisesRegex(ValueError, r"argument `tuner`.*'random'.*Received: tuner='grid'"):

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from tests.bad_input import rejects_bad_input
 from tests.metrics.streaming import one_hot, scores_for, stream  # noqa: E402
 from tests.metrics.test_expected_calibration_error import reference_ece, top_class  # noqa: E402
 from tfx_ext.metrics import ExpectedCalibrationError  # noqa: E402
@@ -77,6 +78,7 @@ class CalibrationBinsTest(tf.test.TestCase):
         self.assertAllClose(tie.accuracy[5], 1.0)
         self.assertAllClose(tie.ece, 0.475)
 
+    @rejects_bad_input(calibration_bins, reliability_diagram)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `y_true`.*300 labels.*299"):
             calibration_bins(self.y[:-1], self.p)
