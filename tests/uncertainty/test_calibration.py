@@ -91,6 +91,33 @@ class CalibrationBinsTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"argument `num_bins`"):
             reliability_diagram(self.y, self.p, num_bins=0)
 
+    @rejects_bad_input(calibration_bins, reliability_diagram)
+    def test_logits_and_labels_out_of_range_are_refused(self):
+        logits = np.log(self.p) * 3
+        with self.assertRaisesRegex(ValueError, r"argument `probabilities`.*from_logits=True.*values from"):
+            calibration_bins(self.y, logits)
+        with self.assertRaisesRegex(ValueError, r"argument `probabilities`.*values from"):
+            calibration_bins(self.y % 2, self.p[:, 0] * 4)
+        with self.assertRaisesRegex(ValueError, r"argument `probabilities`.*finite.*1 NaN"):
+            calibration_bins(self.y, np.where(np.arange(self.p.size).reshape(self.p.shape) == 3, np.nan, self.p))
+        with self.assertRaisesRegex(ValueError, r"argument `probabilities`.*at least one"):
+            calibration_bins(self.y[:0], self.p[:0])
+        with self.assertRaisesRegex(ValueError, r"argument `y_true`.*\[0, 5\).*ids from 1 to 5"):
+            calibration_bins(self.y + 1, self.p)
+        with self.assertRaisesRegex(ValueError, r"argument `y_true`.*\[0, 2\)"):
+            calibration_bins(np.full(300, 2), self.p[:, 0])
+        with self.assertRaisesRegex(TypeError, r"argument `from_logits`"):
+            calibration_bins(self.y, self.p, from_logits=1)
+        with self.assertRaisesRegex(ValueError, r"argument `probabilities`"):
+            reliability_diagram(self.y, logits)
+
+    def test_from_logits_is_a_softmax(self):
+        logits = np.log(self.p.astype("float64")) + 1.7  # softmax(log p + c) = p
+        expected = calibration_bins(self.y, self.p, num_bins=7)
+        table = calibration_bins(self.y, logits, num_bins=7, from_logits=True)
+        self.assertAllClose(table.ece, expected.ece, atol=1e-6)
+        self.assertAllEqual(table.counts, expected.counts)
+
     def test_reliability_diagram_writes_png(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "reliability.png")
