@@ -187,6 +187,15 @@ class MCDropoutLayersTest(tf.test.TestCase):
         for cls in (MCDropout, MCAlphaDropout, MCSpatialDropout1D, MCSpatialDropout2D):
             with self.subTest(layer=cls.__name__), self.assertRaisesRegex(ValueError, "rate"):
                 cls(1.5)
+            # rate=1 drops everything and divides by 1 - rate = 0 (Keras accepts it).
+            with self.subTest(layer=cls.__name__), self.assertRaisesRegex(
+                ValueError, r"argument `rate`.*\[0\.0, 1\.0\).*Received: rate=1\.0"
+            ):
+                cls(1.0)
+            with self.subTest(layer=cls.__name__), self.assertRaisesRegex(ValueError, r"rate=-0\.1"):
+                cls(-0.1)
+            with self.subTest(layer=cls.__name__), self.assertRaisesRegex(TypeError, r"rate='0\.5'"):
+                cls("0.5")
 
     def test_config_round_trip(self):
         layers = [

@@ -220,6 +220,12 @@ class EnableMCDropoutTest(tf.test.TestCase):
             self.assertAllEqual(restored, original)
         self.assertNotAllClose(loaded(x, training=False), loaded(x, training=False))
 
+    @rejects_bad_input(mc_layers)
+    def test_mc_layers_needs_a_model(self):
+        for bad in ("model", None, keras.layers.Dropout(0.5)):
+            with self.subTest(bad=bad), self.assertRaisesRegex(TypeError, r"argument `model`.*keras.Model"):
+                mc_layers(bad)
+
     @rejects_bad_input(enable_mc_dropout)
     def test_bad_input(self):
         for bad in ("model", None, keras.layers.Dense(3)):
