@@ -8,7 +8,13 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from tests.bad_input import rejects_bad_input
 from tests.export.models import temp_dir
-from tfx_ext.export import ModelEntry, read_model_config, write_batching_config, write_model_config
+from tfx_ext.export import (
+    ModelEntry,
+    model_server_config,
+    read_model_config,
+    write_batching_config,
+    write_model_config,
+)
 
 
 def _batching_parameters_class():
@@ -43,6 +49,31 @@ class ModelConfigTest(tf.test.TestCase):
         keras.utils.set_random_seed(0)
         self.dir = temp_dir(self)
         self.path = os.path.join(self.dir, "models.config")
+
+    @rejects_bad_input(ModelEntry, model_server_config, read_model_config)
+    def test_bad_entries_and_files(self):
+        # A nameless entry used to be written; the server could never be asked for it.
+        for name in ("", "  ", None, "a/b"):
+            with self.subTest(name=name), self.assertRaisesRegex(ValueError, r"argument `name`.*model name"):
+                ModelEntry(name, "/m/d")
+        with self.assertRaisesRegex(ValueError, r"argument `base_path`"):
+            ModelEntry("d", "")
+        with self.assertRaisesRegex(ValueError, r"argument `versions`.*Received: versions=0"):
+            ModelEntry("d", "/m/d", versions=[1, 0])
+        with self.assertRaisesRegex(TypeError, r"argument `versions`"):
+            ModelEntry("d", "/m/d", versions=2)
+        with self.assertRaisesRegex(TypeError, r"argument `labels`"):
+            ModelEntry("d", "/m/d", versions=[1], labels=["stable"])
+        with self.assertRaisesRegex(TypeError, r"argument `models`.*list of ModelEntry"):
+            model_server_config(ModelEntry("d", "/m/d"))
+        with self.assertRaisesRegex(TypeError, r"argument `models`.*ModelEntry objects"):
+            model_server_config([("d", "/m/d")])
+        with self.assertRaises(FileNotFoundError):
+            read_model_config(os.path.join(self.dir, "missing.config"))
+        with open(self.path, "w") as f:
+            f.write("model_config_list { nonsense: 1 }")
+        with self.assertRaisesRegex(ValueError, r"argument `path`.*ModelServerConfig text proto"):
+            read_model_config(self.path)
 
     def _parse(self):
         with open(self.path) as f:

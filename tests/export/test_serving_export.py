@@ -20,7 +20,7 @@ from tests.export.models import (
     predict,
     temp_dir,
 )
-from tfx_ext.export import export_for_serving, inspect_saved_model
+from tfx_ext.export import export_for_serving, format_signatures, inspect_saved_model
 
 
 def _tree(path):
@@ -110,6 +110,35 @@ class ExportLayoutTest(tf.test.TestCase):
                 warnings.simplefilter("always")
                 export_for_serving(small, self.base, "small", serving_image=image)
             self.assertEqual([str(w.message) for w in caught if "older" in str(w.message)], [], msg=image)
+
+    @rejects_bad_input(export_for_serving)
+    def test_subclassed_model_is_named(self):
+        class Sub(keras.Model):
+            def __init__(self):
+                super().__init__(name="sub")
+                self.dense = keras.layers.Dense(3)
+
+            def call(self, x):
+                return self.dense(x)
+
+        model = Sub()
+        model(np.zeros((1, 4), "float32"))
+        # Used to be "'Sub' object has no attribute 'inputs'".
+        with self.assertRaisesRegex(ValueError, r"argument `model`.*Sequential or functional.*subclassed model 'sub'"):
+            export_for_serving(model, self.base, "sub")
+        self.assertFalse(os.path.exists(os.path.join(self.base, "sub", "1")))
+
+    @rejects_bad_input(inspect_saved_model, format_signatures)
+    def test_inspect_bad_paths(self):
+        with self.assertRaisesRegex(ValueError, r"argument `path`.*SavedModel directory"):
+            inspect_saved_model(self.base)
+        os.makedirs(os.path.join(self.base, "broken"))
+        with open(os.path.join(self.base, "broken", "saved_model.pb"), "wb") as f:
+            f.write(b"not a protobuf at all")
+        with self.assertRaisesRegex(ValueError, r"argument `path`"):
+            inspect_saved_model(os.path.join(self.base, "broken"))
+        with self.assertRaisesRegex(TypeError, r"argument `signatures`.*inspect_saved_model"):
+            format_signatures(self.base)
 
     @rejects_bad_input(export_for_serving)
     def test_bad_arguments_name_the_argument(self):

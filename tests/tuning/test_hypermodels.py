@@ -137,6 +137,10 @@ class MLPHyperModelTest(tf.test.TestCase):
             MLPHyperModel(64, 10)
         with self.assertRaisesRegex(ValueError, r"argument `input_shape`"):
             MLPHyperModel((), 10)
+        with self.assertRaisesRegex(ValueError, r"argument `input_shape`.*Received: input_shape=\(64, 0\)"):
+            MLPHyperModel((64, 0), 10)
+        with self.assertRaisesRegex(ValueError, r"argument `input_shape`"):
+            MLPHyperModel(("64",), 10)
 
 
 class CNNHyperModelTest(tf.test.TestCase):

@@ -170,3 +170,29 @@ class SearchTest(tf.test.TestCase):
             search(hypermodel, digits(), epochs=0, directory=self.directory)
         self.assertEqual(hypermodel.fits, 0)
         self.assertEqual(os.listdir(self.directory), [])
+
+    @rejects_bad_input(search)
+    def test_bad_data_is_refused_before_any_trial(self):
+        hypermodel = small_mlp()
+        x_train, y_train, x_val, y_val = digits()
+        nan_x = x_train.copy()
+        nan_x[5, 7] = float("nan")
+        cases = [
+            # 10 features for a (64,) hypermodel: keras-tuner would fail every trial quietly.
+            ((x_train[:, :10], y_train, x_val[:, :10], y_val), ValueError,
+             r"argument `data`.*examples of shape \(64,\).*\(1347, 10\).*in x_train"),
+            ((nan_x, y_train, x_val, y_val), ValueError, r"argument `data`.*finite.*1 NaN.*in x_train"),
+            ((x_train[:0], y_train[:0], x_val, y_val), ValueError, r"argument `data`.*non-empty.*in x_train"),
+            ((x_train, y_train[:-1], x_val, y_val), ValueError, r"argument `data`.*as many labels.*x_train"),
+            ((x_train, y_train + 1, x_val, y_val), ValueError, r"argument `data`.*\[0, 10\).*y_train.*1 to 10"),
+            ((x_train, y_train, x_val, y_val.astype(str)), TypeError, r"argument `data`.*numeric.*in y_val"),
+        ]
+        for data, error, pattern in cases:
+            with self.subTest(pattern=pattern), self.assertRaisesRegex(error, pattern):
+                search(hypermodel, data, directory=self.directory)
+        with self.assertRaisesRegex(ValueError, r"argument `batch_size`"):
+            search(hypermodel, digits(), batch_size=0, directory=self.directory)
+        with self.assertRaisesRegex(TypeError, r"argument `hypermodel`"):
+            search("mlp", digits(), directory=self.directory)
+        self.assertEqual(hypermodel.fits, 0)
+        self.assertEqual(os.listdir(self.directory), [])

@@ -10,7 +10,7 @@ import warnings
 import keras
 import numpy as np
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext.arguments import check_data, check_graph_model, check_int, invalid
 from tfx_ext.export import versions as versions_lib
 
 CLASSIFY_METHOD = "tensorflow/serving/classify"
@@ -147,6 +147,12 @@ def export_for_serving(
 
     if not isinstance(model, keras.Model):
         raise invalid("model", "a Keras 3 model", model, TypeError)
+    # A subclassed model has no `inputs` to name the signature's tensors after.
+    check_graph_model("model", model, "export_for_serving")
+    if preprocessing is not None and not isinstance(preprocessing, keras.Model):
+        raise invalid("preprocessing", "a Keras model applied to the raw inputs", preprocessing, TypeError)
+    if warmup_data is not None and preprocessing is None and not isinstance(warmup_data, dict) and len(model.inputs) == 1:
+        warmup_data = check_data("warmup_data", warmup_data, example_shape=tuple(model.inputs[0].shape[1:]))
     if not isinstance(model_name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", model_name):
         raise invalid("model_name", "a name of letters, digits, '_', '.' or '-'", model_name)
     if version is not None:
