@@ -157,6 +157,8 @@ class WrappingTest(tf.test.TestCase):
             quantize_aware(pooling_only)
         with self.assertRaisesRegex(TypeError, r"argument `model`"):
             quantize_aware(keras.layers.Dense(3))
+        with self.assertRaisesRegex(ValueError, r"argument `ema_decay`.*Received: ema_decay=1\.5"):
+            quantize_aware(pooling_only, ema_decay=1.5)
 
 
 class OutputRangeTest(tf.test.TestCase):

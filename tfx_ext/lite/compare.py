@@ -66,7 +66,18 @@ class ParityReport:
         return "\n".join(f"{name:<{width}}  {value}" for name, value in self.rows())
 
     def assert_within(self, max_abs_diff=None, max_accuracy_drop=None):
-        """Raises AssertionError when the TFLite model is further off than allowed (for CI)."""
+        """Raises AssertionError when the TFLite model is further off than allowed (for CI).
+
+        Args:
+            max_abs_diff: Largest accepted absolute output difference, or `None`.
+            max_accuracy_drop: Largest accepted accuracy drop (a fraction:
+                0.01 is one point), or `None`; needs a report made with labels.
+
+        Raises:
+            AssertionError: A limit is exceeded (the message lists each one
+                and the whole report).
+            ValueError: `max_accuracy_drop` on a report made without labels.
+        """
         problems = []
         if max_abs_diff is not None and self.max_abs_diff > max_abs_diff:
             problems.append(f"max abs difference {self.max_abs_diff:.3g} > {max_abs_diff:.3g}")

@@ -51,6 +51,7 @@ class ConversionResult:
 
     @property
     def size(self):
+        """Size of the flatbuffer in bytes."""
         return len(self.content)
 
 

@@ -131,6 +131,20 @@ def quantize_aware(model, ema_decay=0.99):
     annotating the layers whose activation tfmot rejects (SELU, ELU, ...) with
     a QuantizeConfig that quantizes any activation's output.
 
+    Args:
+        model: A Sequential or functional Keras 3 model, or a tf_keras model.
+        ema_decay: Decay of the moving min/max of each layer's output, a
+            float in `[0, 1)`. Defaults to `0.99`.
+
+    Returns:
+        A new model (weights copied; the original is untouched) whose Dense
+        and convolution layers are wrapped in `QuantizeAware`.
+
+    Raises:
+        TypeError: `model` is not a Keras model, or `ema_decay` not a number.
+        ValueError: `model` is subclassed or has no Dense or convolution
+            layer, or `ema_decay` is outside `[0, 1)`.
+
     Example:
 
     >>> qat = quantize_aware(model)
@@ -139,6 +153,7 @@ def quantize_aware(model, ema_decay=0.99):
     """
     from tfx_ext.sparsity.model_pruning import is_tf_keras
 
+    ema_decay = check_number("ema_decay", ema_decay, 0.0, 1.0, high_open=True)
     if is_tf_keras(model):
         from tfx_ext.lite.tf_keras_qat import quantize_tf_keras_model
 

@@ -129,7 +129,13 @@ def adapt_normalization(normalization, data):
 
 @dataclasses.dataclass
 class Violation:
-    """A condition of self-normalization that a model breaks."""
+    """A condition of self-normalization that a model breaks.
+
+    Attributes:
+        layer: Name of the offending layer (`"inputs"` for the data, the
+            model's name for its topology).
+        reason: What is wrong and what to do instead.
+    """
 
     layer: str
     reason: str
@@ -144,13 +150,23 @@ class SelfNormalizationError(ValueError):
 
 @dataclasses.dataclass
 class SelfNormalizingReport:
-    """The result of `check_self_normalizing`: `ok`, and every violation."""
+    """The result of `check_self_normalizing`: `ok`, and every violation.
+
+    Attributes:
+        model_name: Name of the checked model.
+        violations: A list of `Violation`, empty when the model qualifies.
+        ok: `True` when there is no violation.
+
+    `str(report)` groups the violations by reason; `raise_if_violated()`
+    raises `SelfNormalizationError` with that text.
+    """
 
     model_name: str
     violations: list
 
     @property
     def ok(self):
+        """`True` when the model meets every checked condition."""
         return not self.violations
 
     def __str__(self):
@@ -168,6 +184,7 @@ class SelfNormalizingReport:
         return "\n".join(lines)
 
     def raise_if_violated(self):
+        """Raises `SelfNormalizationError` (with the report's text) unless `ok`."""
         if not self.ok:
             raise SelfNormalizationError(str(self))
 
