@@ -75,6 +75,19 @@ class ModelConfigTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"argument `path`.*ModelServerConfig text proto"):
             read_model_config(self.path)
 
+    @rejects_bad_input(write_model_config, write_batching_config)
+    def test_directory_or_missing_path_is_refused(self):
+        entry = ModelEntry("d", "/m/d")
+        with self.assertRaisesRegex(ValueError, r"argument `path`.*not a directory"):
+            write_model_config(self.dir, [entry])
+        with self.assertRaisesRegex(ValueError, r"argument `path`.*not a directory"):
+            write_batching_config(self.dir)
+        with self.assertRaisesRegex(TypeError, r"argument `path`"):
+            write_model_config(None, [entry])
+        with self.assertRaisesRegex(TypeError, r"argument `pad_variable_length_inputs`"):
+            write_batching_config(self.path, pad_variable_length_inputs="yes")
+        self.assertFalse(os.path.exists(self.path))
+
     def _parse(self):
         with open(self.path) as f:
             return text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())

@@ -127,6 +127,12 @@ class ExportLayoutTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"argument `model`.*Sequential or functional.*subclassed model 'sub'"):
             export_for_serving(model, self.base, "sub")
         self.assertFalse(os.path.exists(os.path.join(self.base, "sub", "1")))
+        with self.assertRaisesRegex(TypeError, r"argument `base_dir`"):
+            export_for_serving(self.model, None, "digits")
+        a_file = os.path.join(self.base, "file")
+        open(a_file, "w").close()
+        with self.assertRaisesRegex(ValueError, r"argument `base_dir`.*a directory"):
+            export_for_serving(self.model, a_file, "digits")
 
     @rejects_bad_input(inspect_saved_model, format_signatures)
     def test_inspect_bad_paths(self):

@@ -61,7 +61,7 @@ class CalibrationInputTest(tf.test.TestCase):
             (np.array([0.5, 1, 2, 3, 0, 1, 2, 3], "float32"), p, r"`y_true`.*class ids"),
             (np.array([0, 2, 1, 1, 0, 1, 1, 0]), p[:, :1], r"`y_true`.*\[0, 2\)"),
             # Shapes that do not describe the same examples.
-            (self.y[:7], p, r"`y_true`.*one label per example.*\(8, 4\).*shape \(7,\)"),
+            (self.y[:7], p, r"`y_true`.*one value per example.*\(8, 4\).*shape \(7,\)"),
             (one_hot(self.y[:8] % 3, 3), p, r"`y_true`.*one-hot rows of 4 columns.*shape \(8, 3\)"),
             (one_hot(self.y[:8], 4) * 2, p, r"`y_true`.*one-hot rows with values in \[0, 1\]"),
         ]
@@ -72,6 +72,8 @@ class CalibrationInputTest(tf.test.TestCase):
                         cls().update_state(y_true, y_pred)
             with self.assertRaisesRegex(TypeError, r"argument `from_logits`.*Received: from_logits='yes'"):
                 cls(from_logits="yes")
+        with self.assertRaisesRegex(ValueError, r"`sample_weight` of ExpectedCalibrationError.*shape \(3, 1\)"):
+            ExpectedCalibrationError().update_state(self.y[:8], p, sample_weight=[1.0, 2.0, 3.0])
 
     @rejects_bad_input(BrierScore, ExpectedCalibrationError)
     def test_checks_run_inside_tf_function(self):
@@ -84,7 +86,7 @@ class CalibrationInputTest(tf.test.TestCase):
                 update(tf.constant(self.y[:8]), tf.constant(self.logits[:8]))
             with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"`y_true` of .*\[0, 4\)"):
                 update(tf.constant(self.y[:8] + 4), tf.constant(softmax(self.logits[:8])))
-            with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"one label per example"):
+            with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"one value per example"):
                 update(tf.constant(self.y[:7]), tf.constant(softmax(self.logits[:8])))
 
     @rejects_bad_input(BrierScore, ExpectedCalibrationError)

@@ -93,6 +93,14 @@ def model_server_config(models):
     return config
 
 
+def _check_path(path):
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise invalid("path", "a file path", path, TypeError)
+    if os.path.isdir(path):
+        raise invalid("path", "a file path, not a directory", str(path))
+    return str(path)
+
+
 def write_model_config(path, models):
     """Writes a `models.config` text proto (for `--model_config_file`), atomically.
 
@@ -114,6 +122,7 @@ def write_model_config(path, models):
     """
     from google.protobuf import text_format
 
+    path = _check_path(path)
     return write_atomically(path, text_format.MessageToString(model_server_config(models)))
 
 
@@ -185,6 +194,7 @@ def write_batching_config(
     >>> write_batching_config("models/batching.config", max_batch_size=32,
     ...                       allowed_batch_sizes=[8, 16, 32])
     """
+    path = _check_path(path)
     max_batch_size = check_int("max_batch_size", max_batch_size, minimum=1)
     fields = {
         "max_batch_size": max_batch_size,

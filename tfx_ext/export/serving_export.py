@@ -147,12 +147,17 @@ def export_for_serving(
 
     if not isinstance(model, keras.Model):
         raise invalid("model", "a Keras 3 model", model, TypeError)
+    if not isinstance(base_dir, (str, os.PathLike)) or not str(base_dir):
+        raise invalid("base_dir", "the models directory (a path)", base_dir, TypeError)
+    if os.path.exists(base_dir) and not os.path.isdir(base_dir):
+        raise invalid("base_dir", "a directory", str(base_dir))
     # A subclassed model has no `inputs` to name the signature's tensors after.
     check_graph_model("model", model, "export_for_serving")
     if preprocessing is not None and not isinstance(preprocessing, keras.Model):
         raise invalid("preprocessing", "a Keras model applied to the raw inputs", preprocessing, TypeError)
-    if warmup_data is not None and preprocessing is None and not isinstance(warmup_data, dict) and len(model.inputs) == 1:
-        warmup_data = check_data("warmup_data", warmup_data, example_shape=tuple(model.inputs[0].shape[1:]))
+    if warmup_data is not None and preprocessing is None and not isinstance(warmup_data, dict):
+        # Shapes are left to the replay, which names the failing record.
+        warmup_data = check_data("warmup_data", warmup_data)
     if not isinstance(model_name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", model_name):
         raise invalid("model_name", "a name of letters, digits, '_', '.' or '-'", model_name)
     if version is not None:

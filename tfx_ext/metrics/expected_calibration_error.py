@@ -7,7 +7,7 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import check_int, invalid
-from tfx_ext.metrics.input_checks import checked_labels_and_probabilities
+from tfx_ext.metrics.input_checks import after, check_batch, checked_labels_and_probabilities
 
 
 def confidence_and_correct(y_true, y_pred, from_logits=False):
@@ -82,6 +82,9 @@ class ExpectedCalibrationError(keras.metrics.Metric):
         one_hot = ops.one_hot(bins, self.num_bins, dtype="float64")
         if sample_weight is not None:
             weights = ops.reshape(ops.cast(sample_weight, "float64"), (-1, 1))
+            weights, one_hot = after(
+                check_batch(weights, one_hot, "ExpectedCalibrationError", "sample_weight"), weights, one_hot
+            )
             one_hot = one_hot * weights
         self.counts.assign_add(ops.sum(one_hot, axis=0))
         self.confidence_sums.assign_add(ops.sum(one_hot * confidence[:, None], axis=0))

@@ -74,8 +74,8 @@ def where(owner, argument):
     return f"Invalid value received for argument `{argument}` of {owner}."
 
 
-def check_batch(y_true, y_pred, owner):
-    """Checks that labels and predictions describe the same examples."""
+def check_batch(y_true, y_pred, owner, argument="y_true"):
+    """Checks that labels (or `argument`) and predictions describe the same examples."""
     true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
     multiclass = len(pred_shape) >= 2 and pred_shape[-1] is not None and pred_shape[-1] > 1
     if multiclass and len(true_shape) == len(pred_shape) and true_shape[-1] not in (1, pred_shape[-1]):
@@ -87,14 +87,14 @@ def check_batch(y_true, y_pred, owner):
     if true_shape and pred_shape and None not in (true_shape[0], pred_shape[0]):
         if true_shape[0] != pred_shape[0]:
             raise ValueError(
-                f"{where(owner, 'y_true')} Expected one label per example of y_pred "
-                f"(shape {pred_shape}). Received: y_true with shape {true_shape}"
+                f"{where(owner, argument)} Expected one value per example of y_pred "
+                f"(shape {pred_shape}). Received: {argument} with shape {true_shape}"
             )
     elif true_shape and pred_shape:
         return require(
             ops.equal(ops.shape(y_true)[0], ops.shape(y_pred)[0]),
-            f"{where(owner, 'y_true')} Expected one label per example of y_pred. "
-            "Received batch sizes (y_true, y_pred):",
+            f"{where(owner, argument)} Expected one value per example of y_pred. "
+            f"Received batch sizes ({argument}, y_pred):",
             ops.shape(y_true)[0],
             ops.shape(y_pred)[0],
         )
