@@ -51,17 +51,17 @@ class BrierScore(keras.metrics.MeanMetricWrapper):
     sizes raise `ValueError` (`InvalidArgumentError` inside `fit`/`evaluate`).
 
     Args:
-        from_logits: Whether the predictions are logits (a softmax, or a
-            sigmoid for one column, is applied first). Defaults to `False`.
         name: Name of the metric instance.
         dtype: Dtype of the result.
+        from_logits: Whether the predictions are logits (a softmax, or a
+            sigmoid for one column, is applied first). Defaults to `False`.
 
     Example:
 
     >>> model.compile(loss="sparse_categorical_crossentropy", metrics=[BrierScore()])
     """
 
-    def __init__(self, from_logits=False, name="brier_score", dtype=None):
+    def __init__(self, name="brier_score", dtype=None, from_logits=False):
         if not isinstance(from_logits, bool):
             raise invalid("from_logits", "a bool", from_logits, TypeError)
         super().__init__(fn=brier_score, name=name, dtype=dtype, from_logits=from_logits)

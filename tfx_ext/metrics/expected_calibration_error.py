@@ -51,10 +51,10 @@ class ExpectedCalibrationError(keras.metrics.Metric):
 
     Args:
         num_bins: Number of bins, an integer >= 1. Defaults to `15`.
-        from_logits: Whether the predictions are logits (a softmax, or a
-            sigmoid for one column, is applied first). Defaults to `False`.
         name: Name of the metric instance.
         dtype: Dtype of the result.
+        from_logits: Whether the predictions are logits (a softmax, or a
+            sigmoid for one column, is applied first). Defaults to `False`.
 
     Example:
 
@@ -63,7 +63,7 @@ class ExpectedCalibrationError(keras.metrics.Metric):
     >>> float(ece.result())
     """
 
-    def __init__(self, num_bins=15, from_logits=False, name="expected_calibration_error", dtype=None):
+    def __init__(self, num_bins=15, name="expected_calibration_error", dtype=None, from_logits=False):
         if not isinstance(from_logits, bool):
             raise invalid("from_logits", "a bool", from_logits, TypeError)
         super().__init__(name=name, dtype=dtype)
