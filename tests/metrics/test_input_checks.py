@@ -41,6 +41,14 @@ class CalibrationInputTest(tf.test.TestCase):
         m.update_state(y, z)
         self.assertAllClose(m.result(), np.mean((p - y) ** 2), atol=1e-6)
 
+    def test_an_empty_batch_counts_nothing(self):
+        for cls in CALIBRATION_METRICS:
+            m = cls()
+            m.update_state(self.y[:4], softmax(self.logits[:4]))
+            before = float(m.result())
+            m.update_state(np.zeros((0,), "int64"), np.zeros((0, 4), "float32"))
+            self.assertAllClose(m.result(), before)
+
     def test_from_logits_round_trips(self):
         for cls in CALIBRATION_METRICS:
             clone = assert_config_round_trip(self, cls(from_logits=True))

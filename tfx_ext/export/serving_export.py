@@ -155,8 +155,10 @@ def export_for_serving(
     check_graph_model("model", model, "export_for_serving")
     if preprocessing is not None and not isinstance(preprocessing, keras.Model):
         raise invalid("preprocessing", "a Keras model applied to the raw inputs", preprocessing, TypeError)
-    if warmup_data is not None and preprocessing is None and not isinstance(warmup_data, dict):
-        # Shapes are left to the replay, which names the failing record.
+    numeric_input = len(model.inputs) == 1 and "string" not in str(model.inputs[0].dtype)
+    if warmup_data is not None and preprocessing is None and numeric_input and not isinstance(warmup_data, dict):
+        # Empty or NaN rows would be exported as warmup; shapes are left to the
+        # replay, which names the failing record.
         warmup_data = check_data("warmup_data", warmup_data)
     if not isinstance(model_name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", model_name):
         raise invalid("model_name", "a name of letters, digits, '_', '.' or '-'", model_name)

@@ -21,6 +21,9 @@ def confidence_and_correct(y_true, y_pred, from_logits=False):
     y_true, y_pred, one_hot = checked_labels_and_probabilities(
         y_true, y_pred, from_logits, "ExpectedCalibrationError"
     )
+    if y_pred.shape[0] == 0:  # Keras's eager max refuses an empty tensor
+        empty = ops.zeros((0,), "float64")
+        return empty, empty
     if len(y_pred.shape) >= 2 and y_pred.shape[-1] > 1:
         confidence = ops.max(y_pred, axis=-1)
         predicted = ops.argmax(y_pred, axis=-1)
