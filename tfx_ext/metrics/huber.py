@@ -24,6 +24,13 @@ class HuberMetric(keras.metrics.MeanMetricWrapper):
         name: Name of the metric instance.
         dtype: Dtype of the result.
 
+    Raises:
+        ValueError: `threshold` is not > 0; in `update_state`, `y_true` and
+            `y_pred` of different shapes (after adding or dropping a trailing
+            axis of 1, as Keras losses do), which would otherwise broadcast
+            into a plausible wrong number (`InvalidArgumentError` inside a
+            `tf.function`).
+
     Example:
 
     >>> model.compile(loss=keras.losses.Huber(2.0), metrics=[HuberMetric(2.0)])
