@@ -172,6 +172,15 @@ class SearchTest(tf.test.TestCase):
         self.assertEqual(os.listdir(self.directory), [])
 
     @rejects_bad_input(search)
+    def test_no_completed_trial_raises_instead_of_an_empty_result(self):
+        x, y = digits()[0][:40], digits()[1][:40]
+        objective = keras_tuner.Objective("val_no_such_metric", "max")
+        with self.assertRaisesRegex(
+            RuntimeError, r"No trial .* completed .*'val_no_such_metric'.*last trial failed with: KeyError"
+        ):
+            search(small_mlp(), (x, y, x, y), max_trials=1, epochs=1, directory=self.directory, objective=objective)
+
+    @rejects_bad_input(search)
     def test_bad_data_is_refused_before_any_trial(self):
         hypermodel = small_mlp()
         x_train, y_train, x_val, y_val = digits()

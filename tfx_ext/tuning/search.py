@@ -167,10 +167,12 @@ def search(
     trials = [t for t in instance.oracle.trials.values() if t.status == "COMPLETED" and t.score is not None]
     if not trials:
         failed = [t for t in instance.oracle.trials.values() if t.message]
-        detail = f" The last failure: {failed[-1].message}" if failed else ""
+        # keras-tuner keeps the whole traceback; its last line is the error.
+        detail = f" The last trial failed with: {failed[-1].message.strip().splitlines()[-1]}" if failed else ""
+        name = getattr(objective, "name", objective)
         raise RuntimeError(
             f"No trial of the search in {options['directory']}/{options['project_name']} "
-            f"completed with a score for objective {objective!r}.{detail}"
+            f"completed with a score for objective {name!r}.{detail}"
         )
     direction = instance.oracle.objective.direction
     trials.sort(key=lambda t: t.score, reverse=(direction == "max"))
