@@ -71,9 +71,15 @@ class RegistrationTest(tf.test.TestCase):
             "heavy = ['keras_tuner', 'tensorflow_model_optimization', 'grpc', "
             "'ai_edge_litert', 'litert_quantizer', 'sklearn', 'matplotlib', 'tf_keras']\n"
             "print(sorted(m for m in heavy if m in set(sys.modules) - before))\n"
+            # The lazy subpackages load on first access, after a bare `import tfx_ext`.
+            "print(tfx_ext.diagnostics.estimate_memory.__name__, tfx_ext.export.export_for_serving.__name__,\n"
+            "      tfx_ext.serving.RestClient.__name__, tfx_ext.tuning.search.__name__,\n"
+            "      'diagnostics' in dir(tfx_ext), hasattr(tfx_ext, 'no_such_module'))\n"
         )
         self.assertEqual(result.returncode, 0, result.stderr[-2000:])
-        self.assertEqual(result.stdout.strip().splitlines()[-1], "[]")
+        heavy, lazy = result.stdout.strip().splitlines()[-2:]
+        self.assertEqual(heavy, "[]")
+        self.assertEqual(lazy, "estimate_memory export_for_serving RestClient search True False")
 
 
 @pytest.mark.slow

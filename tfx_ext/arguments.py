@@ -59,3 +59,53 @@ def check_choice(name, value, choices):
         options = ", ".join(repr(c) for c in choices)
         raise invalid(name, f"one of {options}", value)
     return value
+
+
+def check_data(name, value, example_shape=None, allow_empty=False):
+    """Checks an input batch and returns it as a NumPy array.
+
+    The batch must be numeric, hold at least one example (unless
+    `allow_empty`), be finite (a NaN would silently spread through a model
+    or a statistic), and, when `example_shape` is given, hold examples of that
+    shape (`None` entries match any size).
+    """
+    import numpy as np
+
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        raise invalid(name, "a numeric array", type(value).__name__, TypeError) from None
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise invalid(name, "a numeric array", f"an array of dtype {array.dtype}", TypeError)
+    if array.ndim == 0 or (array.shape[0] == 0 and not allow_empty):
+        raise invalid(name, "a non-empty batch of examples", f"an array of shape {array.shape}")
+    if example_shape is not None:
+        expected = tuple(example_shape)
+        actual = array.shape[1:]
+        if len(actual) != len(expected) or any(e is not None and e != a for e, a in zip(expected, actual)):
+            raise invalid(name, f"examples of shape {expected}", f"an array of shape {array.shape}")
+    if np.issubdtype(array.dtype, np.inexact):
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise invalid(name, "finite values", f"an array with {bad} NaN or infinite values")
+    return array
+
+
+def check_graph_model(name, model, purpose):
+    """Checks a Sequential or functional (not subclassed) Keras model with known inputs."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise invalid(name, "a keras.Model", model, TypeError)
+    try:
+        inputs = model.inputs
+    except AttributeError:
+        inputs = None
+    if not inputs:
+        kind = "an unbuilt Sequential" if isinstance(model, keras.Sequential) else "a subclassed"
+        raise invalid(
+            name,
+            f"a Sequential or functional model with known inputs ({purpose} reads its graph of layers)",
+            f"{kind} model {model.name!r} ({type(model).__name__})",
+        )
+    return model

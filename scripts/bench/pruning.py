@@ -16,11 +16,16 @@ smaller than dense; ours matches or beats tfmot.
 Run: .venv/bin/python scripts/bench/pruning.py
 """
 
+import argparse
 import gzip
 import math
 import os
 import tempfile
 import time
+
+if __name__ == "__main__":
+    # `--help` answers here, before TensorFlow loads and the benchmark starts.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

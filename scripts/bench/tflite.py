@@ -12,8 +12,13 @@ smaller than dense float32 gzip.
 Run: .venv/bin/python scripts/bench/tflite.py
 """
 
+import argparse
 import math
 import os
+
+if __name__ == "__main__":
+    # `--help` answers here, before TensorFlow loads and the benchmark starts.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.roundtrip import assert_config_round_trip
 from tfx_ext.callbacks import LearningRateFinder
@@ -190,6 +191,7 @@ class LearningRateFinderTest(tf.test.TestCase):
         self.fit(model, finder)
         self.assertAllClose(finder.smoothed_losses, finder.losses, rtol=1e-12)
 
+    @rejects_bad_input(LearningRateFinder)
     def test_rejects_a_schedule(self):
         model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
         model.compile(
@@ -238,6 +240,7 @@ class LearningRateFinderTest(tf.test.TestCase):
         self.assertEqual(ax.get_xscale(), "log")
         plt.close(ax.figure)
 
+    @rejects_bad_input(LearningRateFinder)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `min_rate`.*> 0.*Received: min_rate=0"):
             LearningRateFinder(min_rate=0)

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tfx_ext.diagnostics import dense_head_to_convolutions
 
@@ -160,6 +161,7 @@ class DenseHeadToConvolutionsTest(tf.test.TestCase):
         # A 6x9 image: a "same" body keeps 6x9, a 6x6 kernel slides over 4 columns.
         self.assertEqual(fcn(np.zeros((1, 6, 9, 2), "float32")).shape, (1, 1, 4, 3))
 
+    @rejects_bad_input(dense_head_to_convolutions)
     def test_bad_models(self):
         no_flatten = keras.Sequential(
             [keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3), keras.layers.GlobalAveragePooling2D(),

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tfx_ext.diagnostics import check_gradients
 
 
@@ -92,6 +93,25 @@ class GradientCheckTest(tf.test.TestCase):
         self.assertLess(errors["input_0"], 1e-6)
         self.assertAllClose(errors[wrong.w.path], 1 / 3, atol=1e-6)
 
+    @rejects_bad_input(check_gradients)
+    def test_bad_arguments(self):
+        layer = keras.layers.Dense(2, dtype="float64")
+        x = self.rng.standard_normal((2, 3))
+        for epsilon in (0, -1e-6, float("nan")):
+            with self.subTest(epsilon=epsilon), self.assertRaisesRegex(ValueError, r"argument `epsilon`.*> 0"):
+                check_gradients(layer, x, epsilon=epsilon)
+        with self.assertRaisesRegex(TypeError, r"argument `epsilon`"):
+            check_gradients(layer, x, epsilon="1e-6")
+        with self.assertRaisesRegex(ValueError, r"argument `inputs`.*finite"):
+            check_gradients(layer, np.array([[1.0, np.nan, 0.0]]))
+        with self.assertRaisesRegex(ValueError, r"argument `inputs`.*non-empty"):
+            check_gradients(layer, np.zeros((0, 3)))
+        with self.assertRaisesRegex(ValueError, r"argument `inputs`"):
+            check_gradients(layer, [])
+        with self.assertRaisesRegex(TypeError, r"argument `fn`"):
+            check_gradients("dense", x)
+
+    @rejects_bad_input(check_gradients)
     def test_float32_layer_is_rejected(self):
         with self.assertRaisesRegex(ValueError, r"needs float64 variables.*dtype='float64'.*float32"):
             check_gradients(keras.layers.Dense(3), self.rng.standard_normal((2, 4)))

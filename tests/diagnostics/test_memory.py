@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tfx_ext.diagnostics import MemoryEstimate, estimate_memory
 
 
@@ -109,6 +110,7 @@ class EstimateMemoryTest(tf.test.TestCase):
         total = sum(int(np.prod(v.shape)) for v in model.weights)
         self.assertEqual(estimate_memory(model, 1).parameters, total)
 
+    @rejects_bad_input(estimate_memory)
     def test_bad_arguments(self):
         model = self.book_cnn()
         with self.assertRaisesRegex(ValueError, r"argument `batch_size`.*Received: batch_size=0"):

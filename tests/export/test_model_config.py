@@ -6,8 +6,15 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, te
 from google.protobuf import wrappers_pb2  # noqa: F401  (registers google/protobuf/wrappers.proto)
 from tensorflow_serving.config import model_server_config_pb2
 
+from tests.bad_input import rejects_bad_input
 from tests.export.models import temp_dir
-from tfx_ext.export import ModelEntry, read_model_config, write_batching_config, write_model_config
+from tfx_ext.export import (
+    ModelEntry,
+    model_server_config,
+    read_model_config,
+    write_batching_config,
+    write_model_config,
+)
 
 
 def _batching_parameters_class():
@@ -42,6 +49,44 @@ class ModelConfigTest(tf.test.TestCase):
         keras.utils.set_random_seed(0)
         self.dir = temp_dir(self)
         self.path = os.path.join(self.dir, "models.config")
+
+    @rejects_bad_input(ModelEntry, model_server_config, read_model_config)
+    def test_bad_entries_and_files(self):
+        # A nameless entry used to be written; the server could never be asked for it.
+        for name in ("", "  ", None, "a/b"):
+            with self.subTest(name=name), self.assertRaisesRegex(ValueError, r"argument `name`.*model name"):
+                ModelEntry(name, "/m/d")
+        with self.assertRaisesRegex(ValueError, r"argument `base_path`"):
+            ModelEntry("d", "")
+        with self.assertRaisesRegex(ValueError, r"argument `versions`.*Received: versions=0"):
+            ModelEntry("d", "/m/d", versions=[1, 0])
+        with self.assertRaisesRegex(TypeError, r"argument `versions`"):
+            ModelEntry("d", "/m/d", versions=2)
+        with self.assertRaisesRegex(TypeError, r"argument `labels`"):
+            ModelEntry("d", "/m/d", versions=[1], labels=["stable"])
+        with self.assertRaisesRegex(TypeError, r"argument `models`.*list of ModelEntry"):
+            model_server_config(ModelEntry("d", "/m/d"))
+        with self.assertRaisesRegex(TypeError, r"argument `models`.*ModelEntry objects"):
+            model_server_config([("d", "/m/d")])
+        with self.assertRaises(FileNotFoundError):
+            read_model_config(os.path.join(self.dir, "missing.config"))
+        with open(self.path, "w") as f:
+            f.write("model_config_list { nonsense: 1 }")
+        with self.assertRaisesRegex(ValueError, r"argument `path`.*ModelServerConfig text proto"):
+            read_model_config(self.path)
+
+    @rejects_bad_input(write_model_config, write_batching_config)
+    def test_directory_or_missing_path_is_refused(self):
+        entry = ModelEntry("d", "/m/d")
+        with self.assertRaisesRegex(ValueError, r"argument `path`.*not a directory"):
+            write_model_config(self.dir, [entry])
+        with self.assertRaisesRegex(ValueError, r"argument `path`.*not a directory"):
+            write_batching_config(self.dir)
+        with self.assertRaisesRegex(TypeError, r"argument `path`"):
+            write_model_config(None, [entry])
+        with self.assertRaisesRegex(TypeError, r"argument `pad_variable_length_inputs`"):
+            write_batching_config(self.path, pad_variable_length_inputs="yes")
+        self.assertFalse(os.path.exists(self.path))
 
     def _parse(self):
         with open(self.path) as f:
@@ -80,6 +125,7 @@ class ModelConfigTest(tf.test.TestCase):
         self.assertEqual(list(parsed.model_config_list.config[0].model_version_policy.specific.versions), [3])
         self.assertEqual(os.listdir(self.dir), ["models.config"])
 
+    @rejects_bad_input(write_model_config)
     def test_invalid_configs_name_the_argument(self):
         with self.assertRaisesRegex(ValueError, r"argument `labels`.*canary-1"):
             write_model_config(self.path, [ModelEntry("d", "/m/d", versions=[1], labels={"canary-1": 1})])
@@ -127,6 +173,7 @@ class ModelConfigTest(tf.test.TestCase):
         self.assertTrue(params.pad_variable_length_inputs)
         self.assertEqual(os.listdir(self.dir), ["batching.config"])
 
+    @rejects_bad_input(write_batching_config)
     def test_batching_config_validation(self):
         path = os.path.join(self.dir, "batching.config")
         for sizes in ([8, 4, 32], [8, 8, 32], [8, 16]):

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import diabetes
 from tests.export.models import (
     DIABETES_SPEC,
@@ -19,7 +20,7 @@ from tests.export.models import (
     predict,
     temp_dir,
 )
-from tfx_ext.export import export_for_serving, inspect_saved_model
+from tfx_ext.export import export_for_serving, format_signatures, inspect_saved_model
 
 
 def _tree(path):
@@ -110,6 +111,42 @@ class ExportLayoutTest(tf.test.TestCase):
                 export_for_serving(small, self.base, "small", serving_image=image)
             self.assertEqual([str(w.message) for w in caught if "older" in str(w.message)], [], msg=image)
 
+    @rejects_bad_input(export_for_serving)
+    def test_subclassed_model_is_named(self):
+        class Sub(keras.Model):
+            def __init__(self):
+                super().__init__(name="sub")
+                self.dense = keras.layers.Dense(3)
+
+            def call(self, x):
+                return self.dense(x)
+
+        model = Sub()
+        model(np.zeros((1, 4), "float32"))
+        # Used to be "'Sub' object has no attribute 'inputs'".
+        with self.assertRaisesRegex(ValueError, r"argument `model`.*Sequential or functional.*subclassed model 'sub'"):
+            export_for_serving(model, self.base, "sub")
+        self.assertFalse(os.path.exists(os.path.join(self.base, "sub", "1")))
+        with self.assertRaisesRegex(TypeError, r"argument `base_dir`"):
+            export_for_serving(self.model, None, "digits")
+        a_file = os.path.join(self.base, "file")
+        open(a_file, "w").close()
+        with self.assertRaisesRegex(ValueError, r"argument `base_dir`.*a directory"):
+            export_for_serving(self.model, a_file, "digits")
+
+    @rejects_bad_input(inspect_saved_model, format_signatures)
+    def test_inspect_bad_paths(self):
+        with self.assertRaisesRegex(ValueError, r"argument `path`.*SavedModel directory"):
+            inspect_saved_model(self.base)
+        os.makedirs(os.path.join(self.base, "broken"))
+        with open(os.path.join(self.base, "broken", "saved_model.pb"), "wb") as f:
+            f.write(b"not a protobuf at all")
+        with self.assertRaisesRegex(ValueError, r"argument `path`"):
+            inspect_saved_model(os.path.join(self.base, "broken"))
+        with self.assertRaisesRegex(TypeError, r"argument `signatures`.*inspect_saved_model"):
+            format_signatures(self.base)
+
+    @rejects_bad_input(export_for_serving)
     def test_bad_arguments_name_the_argument(self):
         with self.assertRaisesRegex(ValueError, r"argument `model_name`.*Received: model_name='a/b'"):
             export_for_serving(self.model, self.base, "a/b")
@@ -294,6 +331,7 @@ class SignatureTest(tf.test.TestCase):
         # Not the deterministic prediction: the dropout was really on.
         self.assertGreater(float(outputs["std"].max()), 1e-2)
 
+    @rejects_bad_input(export_for_serving)
     def test_mc_samples_needs_dropout(self):
         model = digits_classifier(epochs=0, dropout=0)
         with self.assertRaisesRegex(ValueError, r"argument `mc_samples`"):

@@ -5,9 +5,10 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.export.models import digits_classifier, digits_test_split, predict, temp_dir
-from tfx_ext.export import export_for_serving, read_warmup
+from tfx_ext.export import export_for_serving, read_warmup, replay_warmup
 
 
 def _records(version_dir):
@@ -69,7 +70,25 @@ class WarmupTest(tf.test.TestCase):
         path = export_for_serving(self.model, self.base, "digits")
         self.assertFalse(os.path.exists(os.path.join(path, "assets.extra", "tf_serving_warmup_requests")))
 
+    @rejects_bad_input(export_for_serving)
     def test_bad_warmup_data(self):
         with self.assertRaisesRegex(ValueError, r"argument `warmup_data`"):
             export_for_serving(self.model, self.base, "digits", warmup_data=np.zeros((0, 64), "float32"))
-        self.assertEqual(os.listdir(os.path.join(self.base, "digits")), [])
+        nan_rows = np.zeros((3, 64), "float32")
+        nan_rows[1, 2] = np.nan
+        with self.assertRaisesRegex(ValueError, r"argument `warmup_data`.*finite.*1 NaN"):
+            export_for_serving(self.model, self.base, "digits", warmup_data=nan_rows)
+        model_dir = os.path.join(self.base, "digits")
+        self.assertFalse(os.path.exists(model_dir) and os.listdir(model_dir))
+
+    @rejects_bad_input(read_warmup, replay_warmup)
+    def test_reading_a_version_without_warmup(self):
+        version = export_for_serving(self.model, self.base, "digits")
+        # Used to surface as a NotFoundError from a TFRecord iterator.
+        for fn in (read_warmup, replay_warmup):
+            with self.subTest(fn=fn.__name__), self.assertRaisesRegex(
+                ValueError, r"argument `saved_model_dir`.*warmup requests.*warmup_data"
+            ):
+                fn(version)
+            with self.subTest(fn=fn.__name__), self.assertRaisesRegex(ValueError, r"argument `saved_model_dir`"):
+                fn(os.path.join(self.base, "no_such_version"))

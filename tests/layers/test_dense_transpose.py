@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.gradients import assert_gradients_match
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
@@ -85,6 +86,7 @@ class DenseTransposeTest(tf.test.TestCase):
         self.assertIs(loaded.get_layer("decode_2").dense, loaded.get_layer("dense_2"))
         self.assertIs(loaded.get_layer("decode_1").dense, loaded.get_layer("dense_1"))
 
+    @rejects_bad_input(DenseTranspose)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(TypeError, r"argument `dense`.*keras.layers.Dense"):
             DenseTranspose(keras.layers.Conv1D(2, 1))

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip
 from tfx_ext.layers import MCAlphaDropout, MCDropout, MCSpatialDropout1D, MCSpatialDropout2D
 from tfx_ext.layers.mc_dropout import MC_TWINS
@@ -181,10 +182,20 @@ class MCDropoutLayersTest(tf.test.TestCase):
             for later in classes[i + 1 :]:
                 self.assertFalse(issubclass(later, earlier), msg=f"{later} after {earlier}")
 
+    @rejects_bad_input(MCDropout, MCAlphaDropout, MCSpatialDropout1D, MCSpatialDropout2D)
     def test_bad_rate_is_rejected(self):
         for cls in (MCDropout, MCAlphaDropout, MCSpatialDropout1D, MCSpatialDropout2D):
             with self.subTest(layer=cls.__name__), self.assertRaisesRegex(ValueError, "rate"):
                 cls(1.5)
+            # rate=1 drops everything and divides by 1 - rate = 0 (Keras accepts it).
+            with self.subTest(layer=cls.__name__), self.assertRaisesRegex(
+                ValueError, r"argument `rate`.*\[0\.0, 1\.0\).*Received: rate=1\.0"
+            ):
+                cls(1.0)
+            with self.subTest(layer=cls.__name__), self.assertRaisesRegex(ValueError, r"rate=-0\.1"):
+                cls(-0.1)
+            with self.subTest(layer=cls.__name__), self.assertRaisesRegex(TypeError, r"rate='0\.5'"):
+                cls("0.5")
 
     def test_config_round_trip(self):
         layers = [

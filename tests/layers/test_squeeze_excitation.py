@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.gradients import assert_gradients_match
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.layers import SqueezeExcitation
@@ -58,6 +59,7 @@ class SqueezeExcitationTest(tf.test.TestCase):
         layer = SqueezeExcitation(ratio=2, dtype="float64")
         assert_gradients_match(self, layer, self.rng.standard_normal((2, 3, 3, 4)))
 
+    @rejects_bad_input(SqueezeExcitation)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `ratio`.*Received: ratio=0"):
             SqueezeExcitation(0)

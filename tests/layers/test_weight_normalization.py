@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.gradients import assert_gradients_match
 from tests.bad_input import rejects_bad_input

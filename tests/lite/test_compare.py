@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.lite import models
 from tests.lite.models import image_digits, run_tflite
 from tfx_ext.lite import ParityReport, compare, convert
@@ -124,6 +125,7 @@ class CompareTest(tf.test.TestCase):
         self.assertAllClose(report.top1_agreement, np.mean(expected == got))
         self.assertAllClose(report.keras_accuracy, np.mean(expected == y))
 
+    @rejects_bad_input(compare)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(
             ValueError, r"argument `labels`.*450 labels \(one per example\).*Received: labels='449 labels'"
@@ -139,6 +141,22 @@ class CompareTest(tf.test.TestCase):
             compare(self.model, "/no/such.tflite", self.x)
         with self.assertRaisesRegex(ValueError, r"argument `tflite_model`"):
             compare(self.model, 42, self.x)
+
+    @rejects_bad_input(compare)
+    def test_bad_data_is_refused(self):
+        nan_x = self.x[:20].copy()
+        nan_x[3].flat[5] = np.nan
+        # NaN in both models' outputs used to read "top-1 agreement 100.00%".
+        with self.assertRaisesRegex(ValueError, r"argument `data`.*finite values.*1 NaN"):
+            compare(self.model, self.result, nan_x)
+        with self.assertRaisesRegex(ValueError, r"argument `data`.*examples of shape"):
+            compare(self.model, self.result, self.x[:20, ..., :0] if self.x.ndim > 2 else self.x[:20, :10])
+        with self.assertRaisesRegex(TypeError, r"argument `labels`.*numeric"):
+            compare(self.model, self.result, self.x[:3], ["a", "b", "c"])
+        with self.assertRaisesRegex(ValueError, r"argument `num_threads`"):
+            compare(self.model, self.result, self.x[:3], num_threads=0)
+        with self.assertRaisesRegex(TypeError, r"argument `keras_model`"):
+            compare("model.keras", self.result, self.x[:3])
 
 
 class AssertWithinTest(tf.test.TestCase):

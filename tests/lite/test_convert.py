@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.lite import models
 from tests.lite.models import accuracy, agreement, image_digits, ops_and_tensors, run_tflite
@@ -243,6 +244,7 @@ class InputKindsTest(tf.test.TestCase):
         self.assertGreaterEqual(agreement(got, expected), 0.97)
         self.assertLessEqual(accuracy(expected, y_test) - accuracy(got, y_test), 0.01)
 
+    @rejects_bad_input(convert)
     def test_bad_models(self):
         with self.assertRaisesRegex(
             ValueError, r"argument `model`.*SavedModel directory.*Received: model='/no/such/dir'"
@@ -439,6 +441,7 @@ class BadArgumentsTest(tf.test.TestCase):
         self.model = models.cnn()
         self.x = image_digits()[0][:20]
 
+    @rejects_bad_input(convert)
     def test_choices(self):
         cases = [
             ({"mode": "int4"}, "mode", r"'float32', 'float16'.*Received: mode='int4'"),

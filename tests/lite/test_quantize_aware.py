@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.lite import models
 from tests.lite.models import agreement, image_digits
@@ -139,6 +140,7 @@ class WrappingTest(tf.test.TestCase):
         self.assertLen(wrappers, 2)
         self.assertEqual([type(w.layer).__name__ for w in wrappers], ["Dense", "Dense"])
 
+    @rejects_bad_input(QuantizeAware, quantize_aware)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(TypeError, r"argument `layer`.*Dense, Conv1D, Conv2D or Conv3D.*LSTM"):
             QuantizeAware(keras.layers.LSTM(4))
@@ -155,6 +157,8 @@ class WrappingTest(tf.test.TestCase):
             quantize_aware(pooling_only)
         with self.assertRaisesRegex(TypeError, r"argument `model`"):
             quantize_aware(keras.layers.Dense(3))
+        with self.assertRaisesRegex(ValueError, r"argument `ema_decay`.*Received: ema_decay=1\.5"):
+            quantize_aware(pooling_only, ema_decay=1.5)
 
 
 class OutputRangeTest(tf.test.TestCase):

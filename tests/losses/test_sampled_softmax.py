@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.gradients import assert_gradients_match
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
@@ -89,6 +90,7 @@ class SampledSoftmaxLossTest(tf.test.TestCase):
         values = (sampled, tf.cast(true_count, tf.float64), tf.cast(sampled_count, tf.float64))
         assert_gradients_match(self, lambda inputs: layer.sampled_loss(inputs, labels, values), h)
 
+    @rejects_bad_input(SampledSoftmaxLoss)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `num_classes`.*Received: num_classes=1"):
             SampledSoftmaxLoss(num_classes=1, num_sampled=1)

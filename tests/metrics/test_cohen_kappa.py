@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.metrics import cohen_kappa_score
 
+from tests.bad_input import rejects_bad_input
 from tests.metrics.streaming import (
     NUM_EXAMPLES,
     noisy_labels,

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.metrics.streaming import BATCH_SIZES, NUM_EXAMPLES, one_hot, sample_weights, scores_for, stream
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.metrics import BrierScore, ExpectedCalibrationError
@@ -170,6 +171,7 @@ class ExpectedCalibrationErrorTest(tf.test.TestCase):
     def test_result_before_any_update_is_zero(self):
         self.assertAllClose(ExpectedCalibrationError().result(), 0.0)
 
+    @rejects_bad_input(ExpectedCalibrationError)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `num_bins`.*an integer >= 1.*num_bins=0"):
             ExpectedCalibrationError(num_bins=0)

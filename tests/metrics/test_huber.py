@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.metrics.streaming import BATCH_SIZES, NUM_EXAMPLES, sample_weights, stream
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.metrics import HuberMetric
@@ -96,6 +97,7 @@ class HuberMetricTest(tf.test.TestCase):
         predicted = model.predict(x, batch_size=13, verbose=0)
         self.assertAllClose(results["huber"], reference_huber(y, predicted, 2.0).mean(), rtol=1e-5)
 
+    @rejects_bad_input(HuberMetric)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `threshold`.*> 0.*Received: threshold=0"):
             HuberMetric(threshold=0)

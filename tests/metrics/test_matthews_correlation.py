@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.metrics import matthews_corrcoef
 
+from tests.bad_input import rejects_bad_input
 from tests.metrics.streaming import (
     NUM_EXAMPLES,
     noisy_labels,

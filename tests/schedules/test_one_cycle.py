@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import diabetes
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.schedules import OneCycle
@@ -119,6 +120,7 @@ class OneCycleTest(tf.test.TestCase):
         self.assertEqual(int(model.optimizer.iterations), 42)
         self.assertAllClose(float(model.optimizer.learning_rate), 0.005 / 1000, rtol=1e-6)
 
+    @rejects_bad_input(OneCycle)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(
             ValueError,

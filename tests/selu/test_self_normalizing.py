@@ -5,11 +5,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.roundtrip import assert_model_round_trip
 from tfx_ext.layers import MCAlphaDropout
 from tfx_ext.selu import (
     SelfNormalizationError,
+    adapt_normalization,
     activation_statistics,
     check_self_normalizing,
     plot_activation_statistics,
@@ -194,6 +196,7 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
             report.raise_if_violated()
         self.assertTrue(issubclass(SelfNormalizationError, ValueError))
 
+    @rejects_bad_input(check_self_normalizing, self_normalizing_mlp)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(TypeError, r"argument `model`"):
             check_self_normalizing("not a model")
@@ -206,10 +209,72 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"argument `output_units`"):
             self_normalizing_mlp((4,), [8], 0)
 
+    @rejects_bad_input(self_normalizing_mlp, adapt_normalization)
+    def test_bad_input_shape_and_adapt_data(self):
+        with self.assertRaisesRegex(ValueError, r"argument `input_shape`.*tuple of integers.*Received: input_shape=64"):
+            self_normalizing_mlp(64, [8], 1)
+        with self.assertRaisesRegex(ValueError, r"argument `input_shape`.*Received: input_shape=\(4, 0\)"):
+            self_normalizing_mlp((4, 0), [8], 1)
+        x = self.rng.standard_normal((20, 4)).astype("float32")
+        x[3, 1] = np.nan
+        # One NaN would adapt a Normalization that turns every prediction into NaN.
+        with self.assertRaisesRegex(ValueError, r"argument `adapt_data`.*finite values.*1 NaN"):
+            self_normalizing_mlp((4,), [8], 1, adapt_data=x)
+        with self.assertRaisesRegex(ValueError, r"argument `adapt_data`.*non-empty batch"):
+            self_normalizing_mlp((4,), [8], 1, adapt_data=np.zeros((0, 4), "float32"))
+        with self.assertRaisesRegex(ValueError, r"argument `adapt_data`.*examples of shape \(4,\).*\(20, 5\)"):
+            self_normalizing_mlp((4,), [8], 1, adapt_data=np.zeros((20, 5), "float32"))
+        with self.assertRaisesRegex(TypeError, r"argument `adapt_data`.*numeric"):
+            self_normalizing_mlp((4,), [8], 1, adapt_data=[["a"] * 4] * 3)
+        with self.assertRaisesRegex(ValueError, r"argument `data`.*finite"):
+            adapt_normalization(keras.layers.Normalization(), x)
+        with self.assertRaisesRegex(TypeError, r"argument `normalization`"):
+            adapt_normalization(keras.layers.Dense(3), np.ones((3, 4)))
+
+    @rejects_bad_input(check_self_normalizing)
+    def test_bad_std_range_sample_and_subclassed_model(self):
+        model = self_normalizing_mlp((4,), [8], 1)
+        for std_range in ((1.3, 0.7), (1.0, 1.0), (0.7,), "0.7-1.3", (-1, 1)):
+            with self.subTest(std_range=std_range), self.assertRaisesRegex(ValueError, r"argument `std_range`"):
+                check_self_normalizing(model, std_range=std_range)
+        with self.assertRaisesRegex(ValueError, r"argument `sample`.*finite"):
+            check_self_normalizing(model, sample=np.full((5, 4), np.nan, "float32"))
+
+        class Sub(keras.Model):
+            def __init__(self):
+                super().__init__(name="sub")
+                self.dense = keras.layers.Dense(2)
+
+            def call(self, x):
+                return self.dense(x)
+
+        sub = Sub()
+        sub(np.zeros((1, 4), "float32"))
+        with self.assertRaisesRegex(ValueError, r"argument `model`.*Sequential or functional.*subclassed model 'sub'"):
+            check_self_normalizing(sub)
+
 
 class ActivationStatisticsTest(tf.test.TestCase):
     def setUp(self):
         keras.utils.set_random_seed(0)
+
+    @rejects_bad_input(activation_statistics, plot_activation_statistics)
+    def test_bad_input(self):
+        model = self_normalizing_mlp((4,), [8, 8], 1)
+        with self.assertRaisesRegex(ValueError, r"argument `x`.*examples of shape \(4,\)"):
+            activation_statistics(model, np.zeros((3, 5), "float32"))
+        with self.assertRaisesRegex(ValueError, r"argument `x`.*finite"):
+            activation_statistics(model, np.full((3, 4), np.inf, "float32"))
+        with self.assertRaisesRegex(ValueError, r"argument `x`.*non-empty"):
+            activation_statistics(model, np.zeros((0, 4), "float32"))
+        with self.assertRaisesRegex(ValueError, r"argument `layer_types`"):
+            activation_statistics(model, np.zeros((3, 4), "float32"), layer_types=(keras.layers.Conv2D,))
+        with self.assertRaisesRegex(TypeError, r"argument `model`"):
+            activation_statistics("model", np.zeros((3, 4), "float32"))
+        with self.assertRaisesRegex(ValueError, r"argument `statistics`"):
+            plot_activation_statistics([])
+        with self.assertRaisesRegex(ValueError, r"argument `statistics`"):
+            plot_activation_statistics(model)
 
     def test_matches_a_numpy_forward_pass(self):
         model = selu_stack([6, 5], input_dim=4)

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
+from tests.bad_input import rejects_bad_input
 from tests.export.models import free_port, predict, temp_dir
 from tfx_ext.export import export_for_serving
 from tfx_ext.serving import GrpcClient, LocalModelServer, RestClient, ServingError
@@ -98,6 +99,7 @@ class RestClientRetryTest(tf.test.TestCase):
         )
         self.assertEqual(server.requests[1][1]["signature_name"], "s")
 
+    @rejects_bad_input(RestClient)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"`version` or `label`, not both"):
             RestClient("127.0.0.1", 8501, "m", version=1, label="canary")
@@ -184,6 +186,7 @@ class GrpcClientTest(tf.test.TestCase):
             result = client.predict({"x": np.ones((2, 1), "float32")})
         self.assertAllClose(result, [[2.0], [2.0]])
 
+    @rejects_bad_input(GrpcClient)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"`version` or `label`, not both"):
             GrpcClient("127.0.0.1", 8500, "m", version=2, label="stable")

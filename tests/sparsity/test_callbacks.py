@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.roundtrip import assert_config_round_trip
 from tests.sparsity.models import (
@@ -299,6 +300,7 @@ class PruningSummariesTest(tf.test.TestCase):
         self.assertLess(totals[0], totals[1])
         self.assertAllClose(totals[2], 0.8, atol=1e-3)
 
+    @rejects_bad_input(PruningSummaries)
     def test_bad_log_dir(self):
         for log_dir in (None, "", 3, ["logs"]):
             with self.assertRaisesRegex(TypeError, r"argument `log_dir`"):

@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.sparsity.models import compile_classifier, expected_zeros, mlp
 from tfx_ext.layers import SqueezeExcitation, WeightNormalization
@@ -261,6 +262,7 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
         self.assertEqual(int((kernel == 0).sum()), expected_zeros(kernel.size, 0.8))
         self.assertEqual(int((keras.ops.convert_to_numpy(layer.bias) == 0).sum()), 0)
 
+    @rejects_bad_input(prune_low_magnitude, PruneLowMagnitude)
     def test_unsupported_layers(self):
         self.assertFalse(is_prunable(keras.layers.LSTM(3)))
         self.assertFalse(is_prunable(keras.layers.BatchNormalization()))

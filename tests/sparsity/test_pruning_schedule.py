@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
 
+from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip
 from tfx_ext.sparsity import ConstantSparsity, PolynomialDecay, PruningSchedule
 
@@ -98,6 +99,7 @@ class PruningScheduleTest(tf.test.TestCase):
         schedule = PolynomialDecay(0.0, 0.5, begin_step=0, end_step=10, frequency=2)
         self.assertEqual(schedule(np.int64(4)), schedule(4))
 
+    @rejects_bad_input(ConstantSparsity, PolynomialDecay)
     def test_bad_sparsities(self):
         for value in (1.0, -0.1, 1.5):
             with self.assertRaisesRegex(ValueError, rf"argument `target_sparsity`.*Received: target_sparsity={value}"):
@@ -114,6 +116,7 @@ class PruningScheduleTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"argument `target_sparsity`"):
             ConstantSparsity(float("nan"), begin_step=0)
 
+    @rejects_bad_input(ConstantSparsity, PolynomialDecay)
     def test_bad_steps(self):
         bad_value_configs = [
             (dict(begin_step=10, end_step=5), "end_step"),

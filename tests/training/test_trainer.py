@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import diabetes, digits
 from tests.training.models import mlp, wide_and_deep
 from tfx_ext.callbacks import TimeStopping
@@ -452,6 +453,7 @@ class OptimizerMappingTest(TrainerTestCase):
                 {WIDE: keras.optimizers.SGD(), DEEP: keras.optimizers.Nadam(), "embedding/.*": keras.optimizers.Adam()},
             )
 
+    @rejects_bad_input(Trainer)
     def test_value_that_is_not_an_optimizer(self):
         with self.assertRaisesRegex(TypeError, r"argument `optimizer`"):
             Trainer(self.model(), SCE, {WIDE: "sgd", DEEP: keras.optimizers.Nadam()})
@@ -928,6 +930,7 @@ class ReviewRegressionTest(TrainerTestCase):
         for variable, value in zip(unused.trainable_variables, before):
             self.assertAllEqual(np.asarray(variable), value)
 
+    @rejects_bad_input(Trainer)
     def test_multi_output_model_and_checkpoint_every_without_a_directory_are_refused(self):
         inputs = keras.Input((64,))
         model = keras.Model(inputs, [keras.layers.Dense(1)(inputs), keras.layers.Dense(1)(inputs)])

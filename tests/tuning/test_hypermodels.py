@@ -3,6 +3,7 @@ import keras_tuner
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tfx_ext.tuning import CNNHyperModel, MLPHyperModel
 
 
@@ -118,6 +119,7 @@ class MLPHyperModelTest(tf.test.TestCase):
         history = model.fit(x, y, epochs=5, verbose=0)
         self.assertLess(history.history["loss"][-1], history.history["loss"][0])
 
+    @rejects_bad_input(MLPHyperModel)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `num_classes`.*Received: num_classes=1"):
             MLPHyperModel((64,), 1)
@@ -135,6 +137,10 @@ class MLPHyperModelTest(tf.test.TestCase):
             MLPHyperModel(64, 10)
         with self.assertRaisesRegex(ValueError, r"argument `input_shape`"):
             MLPHyperModel((), 10)
+        with self.assertRaisesRegex(ValueError, r"argument `input_shape`.*Received: input_shape=\(64, 0\)"):
+            MLPHyperModel((64, 0), 10)
+        with self.assertRaisesRegex(ValueError, r"argument `input_shape`"):
+            MLPHyperModel(("64",), 10)
 
 
 class CNNHyperModelTest(tf.test.TestCase):
@@ -194,6 +200,7 @@ class CNNHyperModelTest(tf.test.TestCase):
         )
         self.assertLen(of_type(model, keras.layers.Conv2D), 1)
 
+    @rejects_bad_input(CNNHyperModel)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `input_shape`.*image shape.*Received: input_shape=\(64,\)"):
             CNNHyperModel((64,), 10)

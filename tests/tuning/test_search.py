@@ -8,6 +8,7 @@ import keras_tuner
 import pytest
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tfx_ext.tuning import MLPHyperModel, SearchResult, search
 
@@ -154,6 +155,7 @@ class SearchTest(tf.test.TestCase):
         for row in result.table:
             self.assertLessEqual(row["tuner/epochs"], 2)
 
+    @rejects_bad_input(search)
     def test_bad_arguments(self):
         hypermodel = small_mlp()
         with self.assertRaisesRegex(ValueError, r"argument `tuner`.*'random'.*Received: tuner='grid'"):
@@ -166,5 +168,40 @@ class SearchTest(tf.test.TestCase):
             search(hypermodel, digits(), max_trials=0, directory=self.directory)
         with self.assertRaisesRegex(ValueError, r"argument `epochs`.*Received: epochs=0"):
             search(hypermodel, digits(), epochs=0, directory=self.directory)
+        self.assertEqual(hypermodel.fits, 0)
+        self.assertEqual(os.listdir(self.directory), [])
+
+    @rejects_bad_input(search)
+    def test_no_completed_trial_raises_instead_of_an_empty_result(self):
+        x, y = digits()[0][:40], digits()[1][:40]
+        objective = keras_tuner.Objective("val_no_such_metric", "max")
+        with self.assertRaisesRegex(
+            RuntimeError, r"No trial .* completed .*'val_no_such_metric'.*last trial failed with: KeyError"
+        ):
+            search(small_mlp(), (x, y, x, y), max_trials=1, epochs=1, directory=self.directory, objective=objective)
+
+    @rejects_bad_input(search)
+    def test_bad_data_is_refused_before_any_trial(self):
+        hypermodel = small_mlp()
+        x_train, y_train, x_val, y_val = digits()
+        nan_x = x_train.copy()
+        nan_x[5, 7] = float("nan")
+        cases = [
+            # 10 features for a (64,) hypermodel: keras-tuner would fail every trial quietly.
+            ((x_train[:, :10], y_train, x_val[:, :10], y_val), ValueError,
+             r"argument `data`.*examples of shape \(64,\).*\(1347, 10\).*in x_train"),
+            ((nan_x, y_train, x_val, y_val), ValueError, r"argument `data`.*finite.*1 NaN.*in x_train"),
+            ((x_train[:0], y_train[:0], x_val, y_val), ValueError, r"argument `data`.*non-empty.*in x_train"),
+            ((x_train, y_train[:-1], x_val, y_val), ValueError, r"argument `data`.*as many labels.*x_train"),
+            ((x_train, y_train + 1, x_val, y_val), ValueError, r"argument `data`.*\[0, 10\).*y_train.*1 to 10"),
+            ((x_train, y_train, x_val, y_val.astype(str)), TypeError, r"argument `data`.*numeric.*in y_val"),
+        ]
+        for data, error, pattern in cases:
+            with self.subTest(pattern=pattern), self.assertRaisesRegex(error, pattern):
+                search(hypermodel, data, directory=self.directory)
+        with self.assertRaisesRegex(ValueError, r"argument `batch_size`"):
+            search(hypermodel, digits(), batch_size=0, directory=self.directory)
+        with self.assertRaisesRegex(TypeError, r"argument `hypermodel`"):
+            search("mlp", digits(), directory=self.directory)
         self.assertEqual(hypermodel.fits, 0)
         self.assertEqual(os.listdir(self.directory), [])

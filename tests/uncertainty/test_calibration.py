@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from tests.bad_input import rejects_bad_input
 from tests.metrics.streaming import one_hot, scores_for, stream  # noqa: E402
 from tests.metrics.test_expected_calibration_error import reference_ece, top_class  # noqa: E402
 from tfx_ext.metrics import ExpectedCalibrationError  # noqa: E402
@@ -77,6 +78,7 @@ class CalibrationBinsTest(tf.test.TestCase):
         self.assertAllClose(tie.accuracy[5], 1.0)
         self.assertAllClose(tie.ece, 0.475)
 
+    @rejects_bad_input(calibration_bins, reliability_diagram)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `y_true`.*300 labels.*299"):
             calibration_bins(self.y[:-1], self.p)
@@ -88,6 +90,33 @@ class CalibrationBinsTest(tf.test.TestCase):
             reliability_diagram(self.y[:10], self.p)
         with self.assertRaisesRegex(ValueError, r"argument `num_bins`"):
             reliability_diagram(self.y, self.p, num_bins=0)
+
+    @rejects_bad_input(calibration_bins, reliability_diagram)
+    def test_logits_and_labels_out_of_range_are_refused(self):
+        logits = np.log(self.p) * 3
+        with self.assertRaisesRegex(ValueError, r"argument `probabilities`.*from_logits=True.*values from"):
+            calibration_bins(self.y, logits)
+        with self.assertRaisesRegex(ValueError, r"argument `probabilities`.*values from"):
+            calibration_bins(self.y % 2, self.p[:, 0] * 4)
+        with self.assertRaisesRegex(ValueError, r"argument `probabilities`.*finite.*1 NaN"):
+            calibration_bins(self.y, np.where(np.arange(self.p.size).reshape(self.p.shape) == 3, np.nan, self.p))
+        with self.assertRaisesRegex(ValueError, r"argument `probabilities`.*at least one"):
+            calibration_bins(self.y[:0], self.p[:0])
+        with self.assertRaisesRegex(ValueError, r"argument `y_true`.*\[0, 5\).*ids from 1 to 5"):
+            calibration_bins(self.y + 1, self.p)
+        with self.assertRaisesRegex(ValueError, r"argument `y_true`.*\[0, 2\)"):
+            calibration_bins(np.full(300, 2), self.p[:, 0])
+        with self.assertRaisesRegex(TypeError, r"argument `from_logits`"):
+            calibration_bins(self.y, self.p, from_logits=1)
+        with self.assertRaisesRegex(ValueError, r"argument `probabilities`"):
+            reliability_diagram(self.y, logits)
+
+    def test_from_logits_is_a_softmax(self):
+        logits = np.log(self.p.astype("float64")) + 1.7  # softmax(log p + c) = p
+        expected = calibration_bins(self.y, self.p, num_bins=7)
+        table = calibration_bins(self.y, logits, num_bins=7, from_logits=True)
+        self.assertAllClose(table.ece, expected.ece, atol=1e-6)
+        self.assertAllEqual(table.counts, expected.counts)
 
     def test_reliability_diagram_writes_png(self):
         with tempfile.TemporaryDirectory() as tmp:

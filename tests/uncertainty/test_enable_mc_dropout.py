@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tfx_ext.layers import MCAlphaDropout, MCDropout, MCSpatialDropout1D, MCSpatialDropout2D
 from tfx_ext.uncertainty import enable_mc_dropout, mc_layers, mc_predict
 
@@ -219,6 +220,13 @@ class EnableMCDropoutTest(tf.test.TestCase):
             self.assertAllEqual(restored, original)
         self.assertNotAllClose(loaded(x, training=False), loaded(x, training=False))
 
+    @rejects_bad_input(mc_layers)
+    def test_mc_layers_needs_a_model(self):
+        for bad in ("model", None, keras.layers.Dropout(0.5)):
+            with self.subTest(bad=bad), self.assertRaisesRegex(TypeError, r"argument `model`.*keras.Model"):
+                mc_layers(bad)
+
+    @rejects_bad_input(enable_mc_dropout)
     def test_bad_input(self):
         for bad in ("model", None, keras.layers.Dense(3)):
             with self.subTest(bad=bad), self.assertRaisesRegex(TypeError, r"argument `model`.*keras.Model"):

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tfx_ext.layers import MCDropout
 from tfx_ext.uncertainty import MCPrediction, mc_predict
@@ -232,6 +233,7 @@ class MCPredictTest(tf.test.TestCase):
         gc.collect()
         self.assertIsNone(ref())
 
+    @rejects_bad_input(mc_predict)
     def test_bad_input(self):
         model, x = self.model, self.x[:4]
         cases = [

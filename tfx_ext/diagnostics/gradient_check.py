@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 
+from tfx_ext.arguments import check_data, check_int, check_number, invalid
+
 
 def _relative_error(analytic, numeric):
     scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
@@ -31,6 +33,11 @@ def check_gradients(fn, inputs, epsilon=1e-6, seed=0):
         `||autodiff - numeric|| / (||autodiff|| + ||numeric||)`: about 1e-9
         when the gradients are right, of order 1 when they are wrong.
 
+    Raises:
+        TypeError: `fn` is not callable, or `inputs` not numeric.
+        ValueError: `epsilon` is not > 0, `inputs` are empty or not finite,
+            or the layer's variables are not float64.
+
     Example:
 
     >>> layer = Maxout(2, dtype="float64")
@@ -39,8 +46,20 @@ def check_gradients(fn, inputs, epsilon=1e-6, seed=0):
     """
     import tensorflow as tf  # GradientTape: the check itself is TF-backend only.
 
+    if not callable(fn):
+        raise invalid("fn", "a Keras layer or model, or a callable of the inputs", fn, TypeError)
+    # A step of 0 divides by zero; below ~1e-12 float64 round-off swamps the difference.
+    epsilon = check_number("epsilon", epsilon, low=0.0, low_open=True)
+    seed = check_int("seed", seed)
     single = not isinstance(inputs, (list, tuple))
-    arrays = [np.asarray(x, dtype="float64") for x in ([inputs] if single else inputs)]
+    if not single and not inputs:
+        raise invalid("inputs", "an array or a non-empty list of arrays", inputs)
+    arrays = [
+        np.asarray(check_number("inputs", float(x)))
+        if np.ndim(x) == 0 and not isinstance(x, str)
+        else check_data("inputs", x).astype("float64")
+        for x in ([inputs] if single else inputs)
+    ]
     variables = list(getattr(fn, "trainable_variables", []))
 
     def call(values):

@@ -8,6 +8,15 @@ from tfx_ext.arguments import invalid
 
 @dataclasses.dataclass
 class TensorInfo:
+    """One input or output of a signature.
+
+    Attributes:
+        name: The tensor's key in the signature.
+        dtype: Its dtype name (`"float32"`, `"string"`, ...).
+        shape: A tuple with `None` for unknown dimensions, or `None` for an
+            unknown rank.
+    """
+
     name: str
     dtype: str
     shape: tuple  # None for unknown dimensions
@@ -19,6 +28,15 @@ class TensorInfo:
 
 @dataclasses.dataclass
 class SignatureInfo:
+    """One signature of a SavedModel.
+
+    Attributes:
+        name: The signature key (`"serving_default"`, `"classify"`, ...).
+        method_name: Its method (`"tensorflow/serving/predict"`, ...).
+        inputs: A list of `TensorInfo`, by name.
+        outputs: A list of `TensorInfo`, by name.
+    """
+
     name: str
     method_name: str
     inputs: list
@@ -41,8 +59,18 @@ def inspect_saved_model(path):
 
     Reads `saved_model.pb` only (no variables are loaded).
 
+    Args:
+        path: A SavedModel directory (e.g. one version, `models/digits/1`).
+
     Returns:
         A dict from signature name to `SignatureInfo`.
+
+    Raises:
+        ValueError: `path` has no `saved_model.pb`, or it cannot be parsed.
+
+    Example:
+
+    >>> print(format_signatures(inspect_saved_model("models/digits/1")))
     """
     from tensorflow.core.protobuf import saved_model_pb2
 
@@ -51,7 +79,12 @@ def inspect_saved_model(path):
         raise invalid("path", "a SavedModel directory (with saved_model.pb)", path)
     proto = saved_model_pb2.SavedModel()
     with open(pb, "rb") as f:
-        proto.ParseFromString(f.read())
+        try:
+            proto.ParseFromString(f.read())
+        except Exception as error:  # protobuf's DecodeError
+            raise invalid("path", "a SavedModel directory (with a readable saved_model.pb)", path) from error
+    if not proto.meta_graphs:
+        raise invalid("path", "a SavedModel with a MetaGraph", path)
     signatures = {}
     for key, sig in proto.meta_graphs[0].signature_def.items():
         if key.startswith("__"):
@@ -66,6 +99,26 @@ def inspect_saved_model(path):
 
 
 def format_signatures(signatures):
+    """The signatures as text, one line per signature, input and output.
+
+    Args:
+        signatures: The dict returned by `inspect_saved_model`.
+
+    Returns:
+        A string.
+
+    Raises:
+        TypeError: `signatures` is not a dict of `SignatureInfo`.
+
+    Example:
+
+    >>> print(format_signatures(inspect_saved_model("models/digits/1")))
+    signature 'serving_default' (tensorflow/serving/predict)
+      input  pixels: float32 [None, 64]
+      output probabilities: float32 [None, 10]
+    """
+    if not isinstance(signatures, dict) or not all(isinstance(s, SignatureInfo) for s in signatures.values()):
+        raise invalid("signatures", "the dict returned by inspect_saved_model", signatures, TypeError)
     lines = []
     for sig in signatures.values():
         lines.append(f"signature '{sig.name}' ({sig.method_name})")

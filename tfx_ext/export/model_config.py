@@ -1,6 +1,7 @@
 """`models.config` and batching configuration for TF Serving, built from its own protos."""
 
 import dataclasses
+import os
 import re
 
 from tfx_ext.arguments import check_int, invalid
@@ -28,11 +29,42 @@ class ModelEntry:
     versions: list = None
     labels: dict = None
 
+    def __post_init__(self):
+        # A nameless entry would be written and the server could never be asked for it.
+        if not isinstance(self.name, str) or not self.name.strip() or "/" in self.name:
+            raise invalid("name", "a non-empty model name without '/'", self.name)
+        if not isinstance(self.base_path, (str, os.PathLike)) or not str(self.base_path).strip():
+            raise invalid("base_path", "a non-empty directory path", self.base_path)
+        if self.versions is not None:
+            if isinstance(self.versions, (str, bytes)) or not hasattr(self.versions, "__iter__"):
+                raise invalid("versions", "a list of integer versions >= 1, or None", self.versions, TypeError)
+            self.versions = [check_int("versions", v, minimum=1) for v in self.versions]
+        if self.labels is not None and not isinstance(self.labels, dict):
+            raise invalid("labels", "a dict {label: version}, or None", self.labels, TypeError)
+
 
 def model_server_config(models):
-    """A `ModelServerConfig` proto for `models` (a list of `ModelEntry`), validated."""
+    """A `ModelServerConfig` proto for `models`, validated.
+
+    Args:
+        models: A non-empty list of `ModelEntry`, with distinct names.
+
+    Returns:
+        A `tensorflow_serving.config.ModelServerConfig` proto.
+
+    Raises:
+        ValueError: `models` is empty, names repeat, a label is not
+            `[a-zA-Z0-9_]+` or names a version that is not listed.
+        TypeError: An element of `models` is not a `ModelEntry`.
+
+    Example:
+
+    >>> config = model_server_config([ModelEntry("digits", "/models/digits")])
+    """
     from tensorflow_serving.config import model_server_config_pb2
 
+    if isinstance(models, ModelEntry):
+        raise invalid("models", "a list of ModelEntry", models, TypeError)
     if not models:
         raise invalid("models", "a non-empty list of ModelEntry", models)
     config = model_server_config_pb2.ModelServerConfig()
@@ -45,7 +77,7 @@ def model_server_config(models):
         names.add(entry.name)
         model = config.model_config_list.config.add()
         model.name = entry.name
-        model.base_path = entry.base_path
+        model.base_path = str(entry.base_path)
         model.model_platform = "tensorflow"
         versions = [check_int("versions", v, minimum=1) for v in (entry.versions or [])]
         if versions:
@@ -61,8 +93,27 @@ def model_server_config(models):
     return config
 
 
+def _check_path(path):
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise invalid("path", "a file path", path, TypeError)
+    if os.path.isdir(path):
+        raise invalid("path", "a file path, not a directory", str(path))
+    return str(path)
+
+
 def write_model_config(path, models):
     """Writes a `models.config` text proto (for `--model_config_file`), atomically.
+
+    Args:
+        path: The file to write (replaced atomically: a server polling it
+            never reads half a file).
+        models: A non-empty list of `ModelEntry`.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError, TypeError: As `model_server_config`; nothing is written.
 
     Example:
 
@@ -71,15 +122,38 @@ def write_model_config(path, models):
     """
     from google.protobuf import text_format
 
+    path = _check_path(path)
     return write_atomically(path, text_format.MessageToString(model_server_config(models)))
 
 
 def read_model_config(path):
+    """Reads a `models.config` text proto back.
+
+    Args:
+        path: A file written by `write_model_config` (or by hand).
+
+    Returns:
+        The `ModelServerConfig` proto.
+
+    Raises:
+        FileNotFoundError: No file at `path`.
+        ValueError: The file is not a `ModelServerConfig` text proto.
+
+    Example:
+
+    >>> [m.name for m in read_model_config("models/models.config").model_config_list.config]
+    """
     from google.protobuf import text_format
     from tensorflow_serving.config import model_server_config_pb2
 
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No models.config file at {str(path)!r} (argument `path`).")
     with open(path) as f:
-        return text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())
+        text = f.read()
+    try:
+        return text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
+    except text_format.ParseError as error:
+        raise invalid("path", "a ModelServerConfig text proto", f"{path} ({error})") from error
 
 
 def write_batching_config(
@@ -97,7 +171,30 @@ def write_batching_config(
     Serving requires. (The `tensorflow-serving-api` package does not ship the
     `BatchingParameters` proto, so the text format — wrapper fields written as
     `name { value: N }` — is produced here field by field.)
+
+    Args:
+        path: The file to write (atomically).
+        max_batch_size: Largest batch the server forms, an integer >= 1.
+        batch_timeout_micros: Longest wait to fill a batch, an integer >= 0.
+        max_enqueued_batches: Queue length, an integer >= 1.
+        num_batch_threads: Threads running batches, an integer >= 1.
+        allowed_batch_sizes: Optional increasing sizes ending at
+            `max_batch_size` (batches are padded up to the next one).
+        pad_variable_length_inputs: Whether to pad inputs of varying length.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError, TypeError: An argument out of range or of the wrong type;
+            nothing is written.
+
+    Example:
+
+    >>> write_batching_config("models/batching.config", max_batch_size=32,
+    ...                       allowed_batch_sizes=[8, 16, 32])
     """
+    path = _check_path(path)
     max_batch_size = check_int("max_batch_size", max_batch_size, minimum=1)
     fields = {
         "max_batch_size": max_batch_size,
@@ -113,5 +210,7 @@ def write_batching_config(
                 "allowed_batch_sizes", f"increasing sizes ending at max_batch_size={max_batch_size}", allowed_batch_sizes
             )
         lines += [f"allowed_batch_sizes: {size}" for size in sizes]
+    if not isinstance(pad_variable_length_inputs, bool):
+        raise invalid("pad_variable_length_inputs", "a bool", pad_variable_length_inputs, TypeError)
     lines.append(f"pad_variable_length_inputs: {'true' if pad_variable_length_inputs else 'false'}")
     return write_atomically(path, "\n".join(lines) + "\n")

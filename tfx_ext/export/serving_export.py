@@ -10,7 +10,7 @@ import warnings
 import keras
 import numpy as np
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext.arguments import check_data, check_graph_model, check_int, invalid
 from tfx_ext.export import versions as versions_lib
 
 CLASSIFY_METHOD = "tensorflow/serving/classify"
@@ -147,6 +147,19 @@ def export_for_serving(
 
     if not isinstance(model, keras.Model):
         raise invalid("model", "a Keras 3 model", model, TypeError)
+    if not isinstance(base_dir, (str, os.PathLike)) or not str(base_dir):
+        raise invalid("base_dir", "the models directory (a path)", base_dir, TypeError)
+    if os.path.exists(base_dir) and not os.path.isdir(base_dir):
+        raise invalid("base_dir", "a directory", str(base_dir))
+    # A subclassed model has no `inputs` to name the signature's tensors after.
+    check_graph_model("model", model, "export_for_serving")
+    if preprocessing is not None and not isinstance(preprocessing, keras.Model):
+        raise invalid("preprocessing", "a Keras model applied to the raw inputs", preprocessing, TypeError)
+    numeric_input = len(model.inputs) == 1 and "string" not in str(model.inputs[0].dtype)
+    if warmup_data is not None and preprocessing is None and numeric_input and not isinstance(warmup_data, dict):
+        # Empty or NaN rows would be exported as warmup; shapes are left to the
+        # replay, which names the failing record.
+        warmup_data = check_data("warmup_data", warmup_data)
     if not isinstance(model_name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", model_name):
         raise invalid("model_name", "a name of letters, digits, '_', '.' or '-'", model_name)
     if version is not None:

@@ -45,11 +45,34 @@ def write_warmup(extra_dir, model_name, input_names, warmup_data, signature_name
 
 
 def read_warmup(saved_model_dir):
-    """The `PredictionLog` records of a version's warmup file."""
+    """The `PredictionLog` records of a version's warmup file.
+
+    Args:
+        saved_model_dir: A SavedModel version directory (e.g. `models/digits/1`).
+
+    Returns:
+        A list of `tensorflow_serving.apis.PredictionLog`.
+
+    Raises:
+        ValueError: `saved_model_dir` is not a directory, or has no
+            `assets.extra/tf_serving_warmup_requests` (export with `warmup_data`).
+
+    Example:
+
+    >>> len(read_warmup("models/digits/1"))
+    """
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
 
+    if not os.path.isdir(str(saved_model_dir)):
+        raise invalid("saved_model_dir", "a SavedModel version directory", str(saved_model_dir))
     path = os.path.join(saved_model_dir, "assets.extra", WARMUP_FILE)
+    if not os.path.isfile(path):
+        raise invalid(
+            "saved_model_dir",
+            f"a version with warmup requests (assets.extra/{WARMUP_FILE}; export it with `warmup_data`)",
+            str(saved_model_dir),
+        )
     logs = []
     for record in tf.data.TFRecordDataset(path):
         log = prediction_log_pb2.PredictionLog()
@@ -59,9 +82,27 @@ def read_warmup(saved_model_dir):
 
 
 def replay_warmup(saved_model_dir):
-    """Runs every warmup request against the exported signature; raises on the first failure."""
+    """Runs every warmup request against the exported signature; raises on the first failure.
+
+    Args:
+        saved_model_dir: A SavedModel version directory with warmup requests.
+
+    Returns:
+        The number of records replayed.
+
+    Raises:
+        ValueError: No SavedModel or no warmup file in `saved_model_dir`,
+            more than 1000 records, or a record fails (TF Serving would
+            refuse the version).
+
+    Example:
+
+    >>> replay_warmup("models/digits/1")
+    """
     import tensorflow as tf
 
+    if not os.path.isfile(os.path.join(str(saved_model_dir), "saved_model.pb")):
+        raise invalid("saved_model_dir", "a SavedModel directory (with saved_model.pb)", str(saved_model_dir))
     loaded = tf.saved_model.load(saved_model_dir)
     logs = read_warmup(saved_model_dir)
     if len(logs) > MAX_RECORDS:

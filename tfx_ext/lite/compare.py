@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from tfx_ext.arguments import invalid
+from tfx_ext.arguments import check_data, check_int, invalid
 from tfx_ext.lite.interpreter import TFLiteRunner
 
 
@@ -37,6 +37,7 @@ class ParityReport:
 
     @property
     def accuracy_drop(self):
+        """`keras_accuracy - tflite_accuracy`, or `None` without labels."""
         if self.keras_accuracy is None:
             return None
         return self.keras_accuracy - self.tflite_accuracy
@@ -65,7 +66,18 @@ class ParityReport:
         return "\n".join(f"{name:<{width}}  {value}" for name, value in self.rows())
 
     def assert_within(self, max_abs_diff=None, max_accuracy_drop=None):
-        """Raises AssertionError when the TFLite model is further off than allowed (for CI)."""
+        """Raises AssertionError when the TFLite model is further off than allowed (for CI).
+
+        Args:
+            max_abs_diff: Largest accepted absolute output difference, or `None`.
+            max_accuracy_drop: Largest accepted accuracy drop (a fraction:
+                0.01 is one point), or `None`; needs a report made with labels.
+
+        Raises:
+            AssertionError: A limit is exceeded (the message lists each one
+                and the whole report).
+            ValueError: `max_accuracy_drop` on a report made without labels.
+        """
         problems = []
         if max_abs_diff is not None and self.max_abs_diff > max_abs_diff:
             problems.append(f"max abs difference {self.max_abs_diff:.3g} > {max_abs_diff:.3g}")
@@ -105,12 +117,31 @@ def compare(keras_model, tflite_model, data, labels=None, num_threads=1):
 
     Returns:
         A `ParityReport`; `print(report)` shows it as a table.
+
+    Raises:
+        TypeError: `keras_model` is not a model, or `data`/`labels` not numeric.
+        ValueError: `data` is empty, holds NaN/inf or examples of another
+            shape than the model's input; `labels` do not match `data`;
+            `tflite_model` is not a model; `num_threads` < 1.
+
+    Example:
+
+    >>> result = convert(model, mode="int8", representative_data=x_train[:200])
+    >>> report = compare(model, result, x_test, y_test)
+    >>> print(report); report.assert_within(max_abs_diff=0.05, max_accuracy_drop=0.01)
     """
+    if not hasattr(keras_model, "predict"):
+        raise invalid("keras_model", "a Keras or tf_keras model", keras_model, TypeError)
+    num_threads = check_int("num_threads", num_threads, minimum=1)
     data = np.asarray(data)
     if data.ndim < 2 or len(data) == 0:
         raise invalid("data", "a non-empty batch of shape (n, ...)", f"array of shape {data.shape}")
+    inputs = getattr(keras_model, "inputs", None) or []
+    example_shape = tuple(inputs[0].shape[1:]) if len(inputs) == 1 else None
+    # A NaN would make both models output NaN and agree "100%" (argmax of NaN rows is 0).
+    data = check_data("data", data, example_shape=example_shape)
     if labels is not None:
-        labels = np.asarray(labels).reshape(-1)
+        labels = check_data("labels", labels).reshape(-1)
         if len(labels) != len(data):
             raise invalid("labels", f"{len(data)} labels (one per example)", f"{len(labels)} labels")
     content = _content(tflite_model)

@@ -54,6 +54,7 @@ class ConversionResult:
 
     @property
     def size(self):
+        """Size of the flatbuffer in bytes."""
         return len(self.content)
 
 

@@ -119,18 +119,23 @@ def quantize_aware(model, ema_decay=0.99, fold_normalization=False):
     a QuantizeConfig that quantizes any activation's output.
 
     Args:
-        model: A Keras 3 Sequential or functional model, or a tf_keras model.
-        ema_decay: Decay of the moving output ranges, in `[0, 1)`.
+        model: A Sequential or functional Keras 3 model, or a tf_keras model.
+        ema_decay: Decay of the moving min/max of each layer's output, a
+            float in `[0, 1)`. Defaults to `0.99`.
         fold_normalization: Fold each affine `Normalization` layer into the
             Dense/Conv layer it feeds before wrapping (see
             `tfx_ext.lite.fold_normalization`), so that training sees the
             folded kernel's quantization. Keras 3 models only.
 
     Returns:
-        A new model; the original is not modified.
+        A new model (weights copied; the original is untouched) whose Dense
+        and convolution layers are wrapped in `QuantizeAware`.
 
     Raises:
-        ValueError: if the model has no Dense or convolution layer.
+        TypeError: `model` is not a Keras model, `ema_decay` not a number, or
+            `fold_normalization` not a bool.
+        ValueError: `model` is subclassed or has no Dense or convolution
+            layer, or `ema_decay` is outside `[0, 1)`.
 
     Example:
 
@@ -140,6 +145,7 @@ def quantize_aware(model, ema_decay=0.99, fold_normalization=False):
     """
     from tfx_ext.sparsity.model_pruning import is_tf_keras
 
+    ema_decay = check_number("ema_decay", ema_decay, 0.0, 1.0, high_open=True)
     if is_tf_keras(model):
         from tfx_ext.lite.tf_keras_qat import quantize_tf_keras_model
 

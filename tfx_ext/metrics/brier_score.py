@@ -7,13 +7,30 @@ on one-hot labels gives it divided by the number of classes.
 import keras
 from keras import ops
 
+from tfx_ext.arguments import invalid
+from tfx_ext.metrics.input_checks import checked_labels_and_probabilities
 
-def brier_score(y_true, y_pred):
-    """Per-example `sum_c (p_c - y_c)**2`; one probability per example means binary."""
-    y_pred = ops.convert_to_tensor(y_pred)
-    y_true = ops.convert_to_tensor(y_true)
+
+def brier_score(y_true, y_pred, from_logits=False):
+    """Per-example `sum_c (p_c - y_c)**2`; one probability per example means binary.
+
+    Args:
+        y_true: Class ids `(batch,)` or one-hot rows `(batch, classes)`.
+        y_pred: Probabilities `(batch, classes)`, or one probability of class 1
+            per example; logits when `from_logits=True`.
+        from_logits: Whether `y_pred` holds logits (softmax, or a sigmoid for
+            one column, turns them into probabilities).
+
+    Returns:
+        The Brier score of each example, shape `(batch,)`.
+
+    Raises:
+        ValueError: `y_pred` is not probabilities, labels are out of range, or
+            shapes disagree (`InvalidArgumentError` inside a `tf.function`).
+    """
+    y_true, y_pred, one_hot = checked_labels_and_probabilities(y_true, y_pred, from_logits, "BrierScore")
     if len(y_pred.shape) >= 2 and y_pred.shape[-1] > 1:
-        if not (len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == y_pred.shape[-1]):
+        if not one_hot:
             y_true = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), y_pred.shape[-1])
         return ops.sum(ops.square(y_pred - ops.cast(y_true, y_pred.dtype)), axis=-1)
     p = ops.reshape(y_pred, (-1,))
@@ -29,19 +46,28 @@ class BrierScore(keras.metrics.MeanMetricWrapper):
     get `(p - y)**2` (`sklearn.metrics.brier_score_loss`). Labels may be
     class ids or one-hot rows.
 
+    Predictions are checked: values outside [0, 1] or rows not summing to 1
+    (logits), class ids outside the columns of `y_pred` and mismatched batch
+    sizes raise `ValueError` (`InvalidArgumentError` inside `fit`/`evaluate`).
+
     Args:
         name: Name of the metric instance.
         dtype: Dtype of the result.
+        from_logits: Whether the predictions are logits (a softmax, or a
+            sigmoid for one column, is applied first). Defaults to `False`.
 
     Example:
 
     >>> model.compile(loss="sparse_categorical_crossentropy", metrics=[BrierScore()])
     """
 
-    def __init__(self, name="brier_score", dtype=None):
-        super().__init__(fn=brier_score, name=name, dtype=dtype)
+    def __init__(self, name="brier_score", dtype=None, from_logits=False):
+        if not isinstance(from_logits, bool):
+            raise invalid("from_logits", "a bool", from_logits, TypeError)
+        super().__init__(fn=brier_score, name=name, dtype=dtype, from_logits=from_logits)
+        self.from_logits = from_logits
         # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.
         self._direction = "down"
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+        return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits}

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import check_number
+from tfx_ext.metrics.input_checks import after, check_same_shape, same_rank
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -23,6 +24,13 @@ class HuberMetric(keras.metrics.MeanMetricWrapper):
         name: Name of the metric instance.
         dtype: Dtype of the result.
 
+    Raises:
+        ValueError: `threshold` is not > 0; in `update_state`, `y_true` and
+            `y_pred` of different shapes (after adding or dropping a trailing
+            axis of 1, as Keras losses do), which would otherwise broadcast
+            into a plausible wrong number (`InvalidArgumentError` inside a
+            `tf.function`).
+
     Example:
 
     >>> model.compile(loss=keras.losses.Huber(2.0), metrics=[HuberMetric(2.0)])
@@ -37,9 +45,13 @@ class HuberMetric(keras.metrics.MeanMetricWrapper):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = ops.convert_to_tensor(y_pred)
+        y_true = ops.convert_to_tensor(y_true)
         if len(y_pred.shape) == 1:
             # One value per example: `huber` would average the whole batch into one value.
             y_pred = ops.expand_dims(y_pred, -1)
+        y_true, y_pred = same_rank(y_true, y_pred)
+        # `huber` would broadcast (4, 1) against (4, 3), or fail deep in an op.
+        y_true, y_pred = after(check_same_shape(y_true, y_pred, "HuberMetric"), y_true, y_pred)
         return super().update_state(y_true, y_pred, sample_weight=sample_weight)
 
     def get_config(self):

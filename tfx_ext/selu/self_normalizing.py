@@ -10,11 +10,12 @@ normalization holds, layer by layer.
 """
 
 import dataclasses
+import numbers
 
 import keras
 import numpy as np
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext.arguments import check_data, check_graph_model, check_int, check_number, invalid
 from tfx_ext.layers.mc_dropout import MCAlphaDropout
 from tfx_ext.plotting import new_axes, save
 
@@ -46,18 +47,28 @@ def self_normalizing_mlp(
     Returns:
         A `keras.Sequential` model (not compiled).
 
+    Raises:
+        ValueError: `input_shape` is not a tuple of positive sizes,
+            `hidden_units` is empty or holds a size < 1, `output_units` < 1,
+            `dropout_rate` outside `[0, 1)`, or `adapt_data` is empty, holds
+            NaN/inf or examples of another shape.
+        TypeError: A size is not an integer or `adapt_data` not numeric.
+
     Example:
 
     >>> model = self_normalizing_mlp((64,), [100] * 20, 10, "softmax",
     ...                              dropout_rate=0.1, mc=True, adapt_data=x_train)
     """
+    input_shape = _check_input_shape(input_shape)
     if not isinstance(hidden_units, (list, tuple)) or not hidden_units:
         raise invalid("hidden_units", "a non-empty list of integers", hidden_units)
     hidden_units = [check_int("hidden_units", u, minimum=1) for u in hidden_units]
     output_units = check_int("output_units", output_units, minimum=1)
     dropout_rate = check_number("dropout_rate", dropout_rate, 0.0, 1.0, high_open=True)
     normalization = keras.layers.Normalization(name="standardize")
-    layers = [keras.Input(tuple(input_shape)), normalization]
+    if adapt_data is not None:
+        adapt_data = check_data("adapt_data", adapt_data, example_shape=input_shape)
+    layers = [keras.Input(input_shape), normalization]
     dropout = MCAlphaDropout if mc else keras.layers.AlphaDropout
     for i, units in enumerate(hidden_units):
         layers.append(
@@ -74,6 +85,16 @@ def self_normalizing_mlp(
     return model
 
 
+def _check_input_shape(input_shape):
+    expected = "the shape of one example, a tuple of integers >= 1 such as (64,)"
+    if not isinstance(input_shape, (list, tuple)) or not input_shape:
+        raise invalid("input_shape", expected, input_shape)
+    for size in input_shape:
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            raise invalid("input_shape", expected, input_shape)
+    return tuple(input_shape)
+
+
 def adapt_normalization(normalization, data):
     """Adapts a `Normalization` layer, giving constant features unit variance.
 
@@ -84,8 +105,24 @@ def adapt_normalization(normalization, data):
     features' scales when the model is quantized to int8. A feature that is
     constant in `data` gets its exact value as mean and unit variance: it
     just stays centered at 0.
+
+    Args:
+        normalization: A `keras.layers.Normalization` layer (adapted in place).
+        data: The training inputs, a non-empty finite numeric array.
+
+    Raises:
+        TypeError: `normalization` is not a `Normalization` layer, or `data`
+            is not numeric.
+        ValueError: `data` is empty or holds NaN/inf (one NaN would make the
+            model predict NaN everywhere).
+
+    Example:
+
+    >>> adapt_normalization(model.layers[0], x_train)
     """
-    data = np.asarray(data)
+    if not isinstance(normalization, keras.layers.Normalization):
+        raise invalid("normalization", "a keras.layers.Normalization layer", normalization, TypeError)
+    data = np.asarray(check_data("data", data))
     normalization.adapt(data)
     kept = tuple(a % data.ndim for a in normalization.axis)
     reduced = tuple(a for a in range(data.ndim) if a not in kept)
@@ -101,7 +138,13 @@ def adapt_normalization(normalization, data):
 
 @dataclasses.dataclass
 class Violation:
-    """A condition of self-normalization that a model breaks."""
+    """A condition of self-normalization that a model breaks.
+
+    Attributes:
+        layer: Name of the offending layer (`"inputs"` for the data, the
+            model's name for its topology).
+        reason: What is wrong and what to do instead.
+    """
 
     layer: str
     reason: str
@@ -116,13 +159,23 @@ class SelfNormalizationError(ValueError):
 
 @dataclasses.dataclass
 class SelfNormalizingReport:
-    """The result of `check_self_normalizing`: `ok`, and every violation."""
+    """The result of `check_self_normalizing`: `ok`, and every violation.
+
+    Attributes:
+        model_name: Name of the checked model.
+        violations: A list of `Violation`, empty when the model qualifies.
+        ok: `True` when there is no violation.
+
+    `str(report)` groups the violations by reason; `raise_if_violated()`
+    raises `SelfNormalizationError` with that text.
+    """
 
     model_name: str
     violations: list
 
     @property
     def ok(self):
+        """`True` when the model meets every checked condition."""
         return not self.violations
 
     def __str__(self):
@@ -140,6 +193,7 @@ class SelfNormalizingReport:
         return "\n".join(lines)
 
     def raise_if_violated(self):
+        """Raises `SelfNormalizationError` (with the report's text) unless `ok`."""
         if not self.ok:
             raise SelfNormalizationError(str(self))
 
@@ -240,14 +294,22 @@ def check_self_normalizing(model, sample=None, mean_tolerance=0.2, std_range=(0.
         A `SelfNormalizingReport`: `report.ok`, `report.violations`,
         `print(report)`, `report.raise_if_violated()`.
 
+    Raises:
+        TypeError: `model` is not a `keras.Model`.
+        ValueError: `model` is subclassed (no graph of layers to read),
+            `std_range` is not `(low, high)` with `0 <= low < high`, or
+            `sample` is empty or not finite.
+
     Example:
 
     >>> report = check_self_normalizing(model, sample=x_train[:500])
     >>> print(report)
     """
-    if not isinstance(model, keras.Model):
-        raise invalid("model", "a keras.Model", model, TypeError)
+    check_graph_model("model", model, "check_self_normalizing")
     mean_tolerance = check_number("mean_tolerance", mean_tolerance, low=0.0)
+    std_range = _check_std_range(std_range)
+    if sample is not None:
+        sample = check_data("sample", sample)
     violations = _topology_violations(model)
     layers = list(_flat_layers(model))
     weighted = [l for l in layers if isinstance(l, _WEIGHTED)]
@@ -303,8 +365,27 @@ def check_self_normalizing(model, sample=None, mean_tolerance=0.2, std_range=(0.
     return SelfNormalizingReport(model.name, violations)
 
 
+def _check_std_range(std_range):
+    expected = "a pair (low, high) with 0 <= low < high"
+    if not isinstance(std_range, (list, tuple)) or len(std_range) != 2:
+        raise invalid("std_range", expected, std_range)
+    low = check_number("std_range", std_range[0], low=0.0)
+    high = check_number("std_range", std_range[1], low=0.0)
+    if not low < high:
+        raise invalid("std_range", expected, std_range)
+    return low, high
+
+
 @dataclasses.dataclass
 class LayerStatistics:
+    """Mean and std of one layer's activations (from `activation_statistics`).
+
+    Attributes:
+        name: The layer's name.
+        mean: Mean of its outputs over the batch and features.
+        std: Standard deviation of its outputs over the batch and features.
+    """
+
     name: str
     mean: float
     std: float
@@ -324,7 +405,19 @@ def activation_statistics(model, x, layer_types=None):
 
     Returns:
         A list of `LayerStatistics(name, mean, std)`.
+
+    Raises:
+        TypeError: `model` is not a `keras.Model` or `x` not numeric.
+        ValueError: `model` is subclassed, `x` is empty, not finite or of
+            the wrong example shape, or no layer is of `layer_types`.
+
+    Example:
+
+    >>> for s in activation_statistics(model, x_train[:500]):
+    ...     print(s.name, round(s.mean, 2), round(s.std, 2))
     """
+    check_graph_model("model", model, "activation_statistics")
+    x = check_data("x", x, example_shape=tuple(model.inputs[0].shape[1:]) if len(model.inputs) == 1 else None)
     layer_types = layer_types or _WEIGHTED
     chosen = [l for l in model.layers if isinstance(l, layer_types)]
     if not chosen:
@@ -340,7 +433,30 @@ def activation_statistics(model, x, layer_types=None):
 
 
 def plot_activation_statistics(statistics, path=None, ax=None, label=None):
-    """Plots the mean and std of activations against depth (needs matplotlib)."""
+    """Plots the mean and std of activations against depth (needs matplotlib).
+
+    Args:
+        statistics: The list returned by `activation_statistics`.
+        path: Where to save the figure (PNG), or `None`.
+        ax: A matplotlib `Axes` to draw on; a new figure when `None`.
+        label: Prefix of the legend entries (to compare several models).
+
+    Returns:
+        The matplotlib `Axes`.
+
+    Raises:
+        ValueError: `statistics` is empty or not a list of `LayerStatistics`.
+
+    Example:
+
+    >>> ax = plot_activation_statistics(activation_statistics(model, x), label="SELU")
+    """
+    if (
+        not isinstance(statistics, (list, tuple))
+        or not statistics
+        or not all(isinstance(s, LayerStatistics) for s in statistics)
+    ):
+        raise invalid("statistics", "a non-empty list of LayerStatistics (from activation_statistics)", statistics)
     if ax is None:
         ax = new_axes((7, 4), "plot_activation_statistics")
     depth = np.arange(1, len(statistics) + 1)

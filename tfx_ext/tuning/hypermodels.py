@@ -3,6 +3,8 @@
 Importing this module imports keras-tuner (`import tfx_ext` does not).
 """
 
+import numbers
+
 import keras
 import keras_tuner
 
@@ -30,8 +32,12 @@ class _BookHyperModel(keras_tuner.HyperModel):
 
     def __init__(self, input_shape, num_classes, max_layers, activations, optimizers, name):
         super().__init__(name=name)
-        if not isinstance(input_shape, (tuple, list)) or not input_shape:
-            raise invalid("input_shape", "the shape of one example, e.g. (64,)", input_shape)
+        if (
+            not isinstance(input_shape, (tuple, list))
+            or not input_shape
+            or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in input_shape)
+        ):
+            raise invalid("input_shape", "the shape of one example, integers >= 1 such as (64,)", input_shape)
         self.input_shape = tuple(input_shape)
         self.num_classes = check_int("num_classes", num_classes, minimum=2)
         self.max_layers = check_int("max_layers", max_layers, minimum=1)
@@ -68,6 +74,11 @@ class MLPHyperModel(_BookHyperModel):
         max_layers: Most hidden layers tried.
         activations: Subset of `"selu"`, `"relu"`, `"leaky_relu"`.
         optimizers: Subset of `"adam"`, `"nadam"`, `"sgd_momentum"`.
+        name: Name of the hypermodel (the default project name of `search`).
+
+    Raises:
+        ValueError: `input_shape` is not a shape, `num_classes` < 2,
+            `max_layers` < 1, or an unknown activation or optimizer.
 
     Example:
 
@@ -93,7 +104,30 @@ class MLPHyperModel(_BookHyperModel):
 
 
 class CNNHyperModel(_BookHyperModel):
-    """A small CNN search space: conv blocks, filters, dense width, activation, dropout, rate, optimizer."""
+    """A small CNN search space: conv blocks, filters, dense width, activation, dropout, rate, optimizer.
+
+    Each block is a 3x3 "same" convolution (16-64 filters) followed by 2x2
+    max pooling while the maps are at least 4 pixels wide; then a dense layer
+    (32-128 units), dropout and the softmax output. Activations come with
+    their initializer and dropout as in `MLPHyperModel`.
+
+    Args:
+        input_shape: Image shape `(height, width, channels)`, e.g. `(8, 8, 1)`.
+        num_classes: Number of classes (softmax output), an integer >= 2.
+        max_layers: Most convolution blocks tried, an integer >= 1.
+        activations: Subset of `"selu"`, `"relu"`, `"leaky_relu"`.
+        optimizers: Subset of `"adam"`, `"nadam"`, `"sgd_momentum"`.
+        name: Name of the hypermodel (the default project name of `search`).
+
+    Raises:
+        ValueError: `input_shape` is not an image shape, `num_classes` < 2,
+            `max_layers` < 1, or an unknown activation or optimizer.
+
+    Example:
+
+    >>> result = search(CNNHyperModel((8, 8, 1), 10), (x_train, y_train, x_val, y_val),
+    ...                 max_trials=5, directory="tuning")
+    """
 
     def __init__(self, input_shape, num_classes, max_layers=3, activations=tuple(ACTIVATIONS),
                  optimizers=OPTIMIZERS, name="cnn"):

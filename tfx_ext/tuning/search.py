@@ -4,8 +4,9 @@ import dataclasses
 
 import keras
 import keras_tuner
+import numpy as np
 
-from tfx_ext.arguments import check_choice, check_int, invalid
+from tfx_ext.arguments import check_choice, check_data, check_int, invalid
 
 TUNERS = {
     "random": keras_tuner.RandomSearch,
@@ -36,6 +37,7 @@ class SearchResult:
     tuner: object
 
     def format_table(self, limit=10):
+        """The `limit` best trials as an aligned text table (trial, score, hyperparameters)."""
         if not self.table:
             return "(no completed trial)"
         keys = sorted({k for row in self.table for k in row} - {"trial_id", "score"})
@@ -44,6 +46,34 @@ class SearchResult:
         widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
         line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
         return "\n".join([line(header)] + [line(r) for r in rows])
+
+
+def _check_data(hypermodel, data):
+    """`(x_train, y_train, x_val, y_val)` as checked arrays that fit `hypermodel`."""
+    if not isinstance(data, (tuple, list)) or len(data) != 4:
+        raise invalid("data", "a tuple (x_train, y_train, x_val, y_val)", type(data).__name__, TypeError)
+    example_shape = getattr(hypermodel, "input_shape", None)
+    num_classes = getattr(hypermodel, "num_classes", None)
+    names = ("x_train", "y_train", "x_val", "y_val")
+    arrays = []
+    for index, (name, value) in enumerate(zip(names, data)):
+        try:
+            array = check_data("data", value, example_shape=example_shape if index % 2 == 0 else None)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{error} (in {name})") from None
+        arrays.append(array)
+    for x, y, which in ((arrays[0], arrays[1], "train"), (arrays[2], arrays[3], "val")):
+        if len(x) != len(y):
+            raise invalid("data", f"as many labels as examples in x_{which}", f"{len(x)} examples, {len(y)} labels")
+    if num_classes is not None:
+        for y, name in ((arrays[1], "y_train"), (arrays[3], "y_val")):
+            if y.min() < 0 or y.max() >= num_classes or np.any(y != np.floor(y)):
+                raise invalid(
+                    "data",
+                    f"class ids in [0, {num_classes}) in {name} (sparse labels of the hypermodel's {num_classes} classes)",
+                    f"ids from {y.min()} to {y.max()}",
+                )
+    return arrays
 
 
 def search(
@@ -87,13 +117,30 @@ def search(
 
     Returns:
         A `SearchResult`.
+
+    Raises:
+        TypeError: `data` is not a 4-tuple of numeric arrays, or `hypermodel`
+            is not a keras-tuner hypermodel.
+        ValueError: An unknown `tuner`; `max_trials`, `epochs` or
+            `batch_size` < 1; data that is empty, holds NaN/inf, has examples
+            of another shape than the hypermodel's `input_shape`, as many
+            labels as examples, or labels outside its classes.
+        RuntimeError: No trial completed (the last trial's error is quoted).
+
+    Example:
+
+    >>> result = search(MLPHyperModel((64,), 10), (x_train, y_train, x_val, y_val),
+    ...                 tuner="random", max_trials=10, directory="tuning", epochs=10)
+    >>> print(result.format_table())
+    >>> result.best_model.evaluate(x_test, y_test)
     """
     check_choice("tuner", tuner, tuple(TUNERS))
     max_trials = check_int("max_trials", max_trials, minimum=1)
     epochs = check_int("epochs", epochs, minimum=1)
-    if not isinstance(data, (tuple, list)) or len(data) != 4:
-        raise invalid("data", "a tuple (x_train, y_train, x_val, y_val)", type(data).__name__, TypeError)
-    x_train, y_train, x_val, y_val = data
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if not isinstance(hypermodel, keras_tuner.HyperModel) and not callable(hypermodel):
+        raise invalid("hypermodel", "a keras_tuner.HyperModel (e.g. MLPHyperModel)", hypermodel, TypeError)
+    x_train, y_train, x_val, y_val = _check_data(hypermodel, data)
     options = dict(
         hypermodel=hypermodel,
         objective=objective,
@@ -118,6 +165,15 @@ def search(
         # which holds the trials (and may already have shut down).
         return SearchResult(None, {}, [], instance)
     trials = [t for t in instance.oracle.trials.values() if t.status == "COMPLETED" and t.score is not None]
+    if not trials:
+        failed = [t for t in instance.oracle.trials.values() if t.message]
+        # keras-tuner keeps the whole traceback; its last line is the error.
+        detail = f" The last trial failed with: {failed[-1].message.strip().splitlines()[-1]}" if failed else ""
+        name = getattr(objective, "name", objective)
+        raise RuntimeError(
+            f"No trial of the search in {options['directory']}/{options['project_name']} "
+            f"completed with a score for objective {name!r}.{detail}"
+        )
     direction = instance.oracle.objective.direction
     trials.sort(key=lambda t: t.score, reverse=(direction == "max"))
     table = [{"trial_id": t.trial_id, "score": float(t.score), **t.hyperparameters.values} for t in trials]

@@ -22,7 +22,24 @@ _EPSILON = 1e-12
 
 
 def mc_layers(model):
-    """The layers of `model` (nested models included) that are stochastic at inference."""
+    """The layers of `model` (nested models included) that are stochastic at inference.
+
+    Args:
+        model: A Keras model.
+
+    Returns:
+        A list of its MC layers (`MCDropout` and the other `mc = True` layers),
+        in order; empty when `mc_predict` would have nothing to sample.
+
+    Raises:
+        TypeError: `model` is not a `keras.Model`.
+
+    Example:
+
+    >>> [layer.name for layer in mc_layers(enable_mc_dropout(model))]
+    """
+    if not isinstance(model, keras.Model):
+        raise invalid("model", "a keras.Model", model, TypeError)
     return [layer for layer in all_layers(model) if getattr(layer, "mc", False)]
 
 
