@@ -75,11 +75,23 @@ def write_model_config(path, models):
 
 
 def read_model_config(path):
+    """The `ModelServerConfig` of a `models.config` text file.
+
+    Raises:
+        ValueError: naming the file, when it is not a ModelServerConfig in text
+            format (TF Serving's wording: "Error parsing text-format ...").
+    """
     from google.protobuf import text_format
     from tensorflow_serving.config import model_server_config_pb2
 
     with open(path) as f:
-        return text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())
+        text = f.read()
+    try:
+        return text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
+    except text_format.ParseError as error:
+        raise ValueError(
+            f"Error parsing text-format tensorflow.serving.ModelServerConfig in {path}: {error}"
+        ) from None
 
 
 def write_batching_config(

@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from tfx_ext.arguments import check_int, check_number
+from tfx_ext.arguments import check_int, check_name, check_number, check_port
 from tfx_ext.serving.errors import ServingError
 
 
@@ -41,7 +41,8 @@ class GrpcClient:
             raise ValueError(
                 f"Invalid arguments: give `version` or `label`, not both. Received: version={version!r}, label={label!r}"
             )
-        self.model_name = model_name
+        self.model_name = check_name("model_name", model_name)
+        port = check_port("port", port)
         self.version = None if version is None else check_int("version", version, minimum=1)
         self.label = label
         self.timeout = check_number("timeout", timeout, low=0.0, low_open=True)
@@ -49,7 +50,7 @@ class GrpcClient:
         self.backoff = check_number("backoff", backoff, low=0.0)
         limit = check_int("max_message_bytes", max_message_bytes, minimum=1)
         self._channel = grpc.insecure_channel(
-            f"{host}:{check_int('port', port, minimum=1)}",
+            f"{host}:{port}",
             options=[("grpc.max_send_message_length", limit), ("grpc.max_receive_message_length", limit)],
         )
         self._predictions = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext.arguments import check_int, check_name, check_number, check_port, invalid
 from tfx_ext.serving.errors import ServingError
 from tfx_ext.serving.inference import as_array
 
@@ -62,9 +62,9 @@ class RestClient:
             raise ValueError(
                 f"Invalid arguments: give `version` or `label`, not both. Received: version={version!r}, label={label!r}"
             )
-        self.port = check_int("port", port, minimum=1)
+        self.port = check_port("port", port)
         self.host = host
-        self.model_name = model_name
+        self.model_name = check_name("model_name", model_name)
         self.version = None if version is None else check_int("version", version, minimum=1)
         self.label = label
         self.timeout = check_number("timeout", timeout, low=0.0, low_open=True)
