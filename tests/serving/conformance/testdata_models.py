@@ -226,10 +226,15 @@ class _Echo(tf.Module):
     def strings(self, text):
         return {"text": text}
 
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name="x")])
+    def double(self, x):
+        return {"y": 2.0 * x}
+
 
 def echo(export_dir):
     module = _Echo()
-    tf.saved_model.save(module, export_dir, signatures={"serving_default": module.echo, "strings": module.strings})
+    signatures = {"serving_default": module.echo, "strings": module.strings, "double": module.double}
+    tf.saved_model.save(module, export_dir, signatures=signatures)
     return export_dir
 
 
