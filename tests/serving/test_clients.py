@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
+from tests.bad_input import rejects_bad_input
 from tests.export.models import free_port, predict, temp_dir
 from tfx_ext.export import export_for_serving
 from tfx_ext.serving import GrpcClient, LocalModelServer, RestClient, ServingError
@@ -98,11 +99,18 @@ class RestClientRetryTest(tf.test.TestCase):
         )
         self.assertEqual(server.requests[1][1]["signature_name"], "s")
 
+    @rejects_bad_input(RestClient)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"`version` or `label`, not both"):
             RestClient("127.0.0.1", 8501, "m", version=1, label="canary")
         with self.assertRaisesRegex(ValueError, r"argument `port`"):
             RestClient("127.0.0.1", 0, "m")
+        with self.assertRaisesRegex(ValueError, r"argument `port`.*between 1 and 65535.*port=70000"):
+            RestClient("127.0.0.1", 70000, "m")
+        with self.assertRaisesRegex(ValueError, r"argument `model_name`. Expected a non-empty string. Received: model_name=''"):
+            RestClient("127.0.0.1", 8501, "")
+        with self.assertRaisesRegex(TypeError, r"argument `model_name`"):
+            RestClient("127.0.0.1", 8501, None)
         with self.assertRaisesRegex(ValueError, r"argument `timeout`"):
             RestClient("127.0.0.1", 8501, "m", timeout=0)
         with self.assertRaisesRegex(ValueError, r"argument `version`"):
@@ -184,9 +192,14 @@ class GrpcClientTest(tf.test.TestCase):
             result = client.predict({"x": np.ones((2, 1), "float32")})
         self.assertAllClose(result, [[2.0], [2.0]])
 
+    @rejects_bad_input(GrpcClient)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"`version` or `label`, not both"):
             GrpcClient("127.0.0.1", 8500, "m", version=2, label="stable")
+        with self.assertRaisesRegex(ValueError, r"argument `port`. Expected an integer port number between 1 and 65535. Received: port=70000"):
+            GrpcClient("127.0.0.1", 70000, "m")
+        with self.assertRaisesRegex(ValueError, r"argument `model_name`"):
+            GrpcClient("127.0.0.1", 8500, "")
         with self.assertRaisesRegex(ValueError, r"argument `retries`"):
             GrpcClient("127.0.0.1", 8500, "m", retries=-1)
 
