@@ -143,6 +143,9 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
             names = {task.model_spec.name for task in request.tasks}
             if len(names) != 1:
                 raise invalid_argument("All ModelSpecs in a MultiInferenceRequest must access the same model name.")
+            for task in request.tasks:
+                if task.method_name not in _TASK_METHODS:
+                    raise invalid_argument(f"Unsupported signature method_name: {task.method_name}")
             signatures = [task.model_spec.signature_name or inference.DEFAULT_SIGNATURE for task in request.tasks]
             for i, signature_name in enumerate(signatures):
                 if signature_name in signatures[:i]:
@@ -150,8 +153,6 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
             examples = _examples(request.input)
             response = inference_pb2.MultiInferenceResponse()
             for task in request.tasks:
-                if task.method_name not in _TASK_METHODS:
-                    raise invalid_argument(f"Unsupported signature method_name: {task.method_name}")
                 name, served, key, sig = resolve(task.model_spec, task.method_name)
                 result = response.results.add()
                 fill_spec(result.model_spec, name, served.version, key)
