@@ -66,6 +66,36 @@ class InspectCommandTest(tf.test.TestCase):
         self.assertIn(missing, err.getvalue())
 
 
+    def test_inspect_unknown_rank_inputs(self):
+        """TF Serving's half_plus_two takes serialized Examples of unknown rank."""
+        from tests.serving.conformance.testdata_models import build_testdata
+
+        path = os.path.join(build_testdata()["padded"]["saved_model_half_plus_two_cpu"], "00000123")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertEqual(cli.main(["inspect", path]), 0)
+        lines = [line.strip() for line in out.getvalue().splitlines()]
+        self.assertIn("signature 'classify_x_to_y' (tensorflow/serving/classify)", lines)
+        self.assertIn("input  inputs: string (unknown rank)", lines)
+        self.assertIn("input  x: float32 [None, 1]", lines)
+
+    def test_busy_port_is_named_on_one_line(self):
+        import socket
+
+        export_for_serving(digits_classifier(epochs=0), self.base, "digits")
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            with contextlib.redirect_stderr(io.StringIO()) as err:
+                with self.assertRaises(SystemExit) as caught:
+                    cli.main(["serve", self.base, "--rest-port", str(port), "--grpc-port", "0"])
+        self.assertEqual(caught.exception.code, 2)
+        self.assertEqual(
+            err.getvalue(), f"tfx-ext serve: error: Could not bind the REST port {port} on 127.0.0.1: address already in use\n"
+        )
+
+
 class ServeCommandTest(tf.test.TestCase):
     def setUp(self):
         keras.utils.set_random_seed(0)
