@@ -324,6 +324,8 @@ class TensorflowModelServerPlainLayoutTest(TensorflowModelServerTest):
 class ModelConfigTest(tf.test.TestCase):
     """testBadModelConfig, testModelConfigReload, testModelConfigReloadWithZeroPollPeriod."""
 
+    LAYOUT = "padded"
+
     BASE_CONFIG = """
     model_config_list: {{
       config: {{
@@ -338,7 +340,7 @@ class ModelConfigTest(tf.test.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="tfx_ext_config_")
         self.addCleanup(__import__("shutil").rmtree, self.tmp, True)
         self.config_path = os.path.join(self.tmp, "model_config.txt")
-        self.testdata = build_testdata()["padded"]
+        self.testdata = build_testdata()[self.LAYOUT]
 
     def write_config(self, name, model):
         with open(self.config_path, "w") as f:
@@ -398,3 +400,7 @@ class ModelConfigTest(tf.test.TestCase):
         self.write_config("half_plus_three", "saved_model_half_plus_three")
         time.sleep(poll_period + 1)
         self.verify_predict(grpc_port, "half_plus_two", 3.0)
+
+
+class ModelConfigPlainLayoutTest(ModelConfigTest):
+    LAYOUT = "plain"
