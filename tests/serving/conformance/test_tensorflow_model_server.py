@@ -76,8 +76,8 @@ def _tf_saved_model_save_multiple_signatures(export_path):
 def _sequential_keras(export_path):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input(shape=(1,), name="x", dtype="float32"), keras.layers.Identity(name="y")])
-    # Keras 3 writes a serving SavedModel with `export` (tf.saved_model.save of a Keras 3
-    # model has no serving_default); its output is named after the model's last layer.
+    # tf.saved_model.save of a Keras 3 model names the input `inputs` (the call argument), not
+    # `x`; Keras 3's `export` keeps `x`. Both name the output `output_0`, not `y`.
     model.export(export_path, format="tf_saved_model", verbose=False)
 
 
@@ -266,7 +266,8 @@ class TensorflowModelServerTest(ServerTestCase):
         request.inputs["x"].tensor_shape.dim.add().size = 1
         request.inputs["x"].tensor_shape.dim.add().size = 1  # batch_input=True
         result = self.stub().Predict(request, RPC_TIMEOUT)
-        (output,) = result.outputs.values()  # Keras 3 names it after the last layer
+        self.assertEqual(list(result.outputs), ["output_0"])  # Keras 2 named it after the last layer, `y`
+        output = result.outputs["output_0"]
         self.assertEqual(types_pb2.DT_FLOAT, output.dtype)
         self.assertEqual([2.0], list(output.float_val))
         self.verify_model_spec(result.model_spec, name, "serving_default", self.model_version(name))
