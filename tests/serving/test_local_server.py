@@ -11,7 +11,13 @@ import numpy as np
 import requests
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
-from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_service_pb2_grpc
+from tensorflow_serving.apis import (
+    get_model_status_pb2,
+    model_pb2,
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
 
 from tests.datasets import diabetes
 from tests.export.models import (
@@ -215,12 +221,21 @@ class LocalServerTest(tf.test.TestCase):
             sorted((s["version"], s["state"], s["status"]["error_code"]) for s in body["model_version_status"]),
             [("1", "AVAILABLE", "OK"), ("2", "AVAILABLE", "OK")],
         )
-        # TF Serving's GetModelStatus ignores a version label: every version is listed.
-        self.assertEqual(self.rest(label="canary").status(), [(1, "AVAILABLE"), (2, "AVAILABLE")])
+        # The clients resolve a label to its version: the server's status API ignores labels.
+        self.assertEqual(self.rest(label="canary").status(), [(2, "AVAILABLE")])
         self.assertEqual(self.rest(version=2).status(), [(2, "AVAILABLE")])
         self.assertEqual(sorted(self.grpc().status()), [(1, "AVAILABLE"), (2, "AVAILABLE")])
-        self.assertEqual(self.grpc(label="stable").status(), [(1, "AVAILABLE"), (2, "AVAILABLE")])
+        self.assertEqual(self.grpc(label="stable").status(), [(1, "AVAILABLE")])
         self.assertEqual(self.grpc(version=1).status(), [(1, "AVAILABLE")])
+        # On the wire, as TF Serving: a label is ignored and every version listed.
+        body = requests.get(f"{self.url}/digits/labels/canary").json()
+        self.assertEqual([s["version"] for s in body["model_version_status"]], ["1", "2"])
+        request = get_model_status_pb2.GetModelStatusRequest()
+        request.model_spec.name = "digits"
+        request.model_spec.version_label = "stable"
+        with grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
+            response = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(request, timeout=10)
+        self.assertEqual([s.version for s in response.model_version_status], [1, 2])
         self.assertEqual(self.rest(model="diabetes").status(), [(1, "AVAILABLE")])
 
     # --- errors ------------------------------------------------------------------------------

@@ -160,11 +160,19 @@ class GrpcClient:
         return sorted(signature.inputs)
 
     def status(self):
-        """`[(version, state name), ...]`."""
-        from tensorflow_serving.apis import get_model_status_pb2
+        """`[(version, state name), ...]` of the model (or of the requested version / label).
+
+        TF Serving's GetModelStatus ignores a label (it lists every version), so
+        with a label the version it points at is looked up in the metadata first.
+        """
+        from tensorflow_serving.apis import get_model_metadata_pb2, get_model_status_pb2
 
         request = get_model_status_pb2.GetModelStatusRequest()
         self._spec(request.model_spec)
+        if self.label is not None:
+            lookup = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+            self._spec(lookup.model_spec)
+            request.model_spec.version.value = self._call(self._predictions.GetModelMetadata, lookup).model_spec.version.value
         response = self._call(self._models.GetModelStatus, request)
         return [
             (s.version, get_model_status_pb2.ModelVersionStatus.State.Name(s.state))

@@ -155,6 +155,15 @@ class RestClient:
         return self._request("GET", self.model_url + "/metadata")
 
     def status(self):
-        """`[(version, state), ...]` of the model (or of the requested version / label)."""
-        body = self._request("GET", self.model_url)
+        """`[(version, state), ...]` of the model (or of the requested version / label).
+
+        TF Serving's status API ignores a label (it lists every version), so with
+        a label the version it points at is looked up in the metadata first.
+        """
+        url = f"http://{self.host}:{self.port}/v1/models/{self.model_name}"
+        if self.version is not None:
+            url += f"/versions/{self.version}"
+        elif self.label is not None:
+            url += f"/versions/{int(self.metadata()['model_spec']['version'])}"
+        body = self._request("GET", url)
         return [(int(s["version"]), s["state"]) for s in body["model_version_status"]]
