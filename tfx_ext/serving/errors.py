@@ -57,3 +57,9 @@ def invalid_argument(message):
 
 def not_found(message):
     return ServingError("NOT_FOUND", message)
+
+
+def code_of(error):
+    """The canonical code name of a TensorFlow error (`tf.errors.OpError.error_code`), else UNKNOWN."""
+    code = getattr(error, "error_code", None)
+    return CODES[code] if isinstance(code, int) and 0 < code < len(CODES) else "UNKNOWN"

@@ -10,7 +10,7 @@ import time
 import grpc
 
 from tfx_ext.serving import inference
-from tfx_ext.serving.errors import ServingError, invalid_argument
+from tfx_ext.serving.errors import CODES, ServingError, invalid_argument
 from tfx_ext.serving.model_registry import signature_def_map
 from tfx_ext.serving.tensor_protos import array_from_proto, array_to_proto
 
@@ -206,4 +206,4 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
 
 
 def _code_number(name):
-    return getattr(grpc.StatusCode, name, grpc.StatusCode.UNKNOWN).value[0]
+    return CODES.index(name) if name in CODES else CODES.index("UNKNOWN")

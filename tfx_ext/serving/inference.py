@@ -14,7 +14,7 @@ semantics and, where it has one, its message text:
 
 import numpy as np
 
-from tfx_ext.serving.errors import ServingError, invalid_argument
+from tfx_ext.serving.errors import ServingError, code_of, invalid_argument
 
 PREDICT_METHOD = "tensorflow/serving/predict"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
@@ -67,11 +67,9 @@ def _model_error(error):
     """A TensorFlow runtime error as TF Serving reports it (its canonical code, first line)."""
     import tensorflow as tf
 
-    from tfx_ext.serving.model_registry import _OP_ERROR_CODES
-
     if isinstance(error, tf.errors.OpError):
         message = (error.message or "").strip().splitlines()
-        return ServingError(_OP_ERROR_CODES.get(error.error_code, "UNKNOWN"), message[0] if message else "model error")
+        return ServingError(code_of(error), message[0] if message else "model error")
     if isinstance(error, (TypeError, ValueError)):
         return invalid_argument(f"Could not run the model on the inputs: {str(error).strip().splitlines()[0]}")
     return ServingError("INTERNAL", "Internal error while running the model")

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from tfx_ext.serving.errors import invalid_argument
+from tfx_ext.serving.errors import ServingError, invalid_argument
 from tfx_ext.serving.tensor_protos import check_shape
 
 _DTYPE_NAMES = {
@@ -115,8 +115,8 @@ def _type_error(value, dtype_name):
 
 def _converter(dtype_enum_name):
     """A function checking and converting one JSON leaf for the dtype."""
-    if dtype_enum_name not in _DTYPE_NAMES:
-        raise invalid_argument(f"Conversion of JSON values to type: {dtype_enum_name} is not supported")
+    if dtype_enum_name not in _DTYPE_NAMES:  # TF Serving: Unimplemented (HTTP 501)
+        raise ServingError("UNIMPLEMENTED", f"Conversion of JSON values to type: {dtype_enum_name} is not supported")
     name, numpy_type = _DTYPE_NAMES[dtype_enum_name]
 
     if numpy_type is object:

@@ -14,7 +14,7 @@ import threading
 import time
 
 from tfx_ext.export.versions import version_directories
-from tfx_ext.serving.errors import invalid_argument, not_found
+from tfx_ext.serving.errors import code_of, invalid_argument, not_found
 
 MAX_LOAD_RETRIES = 5  # TF Serving's --max_num_load_retries default
 
@@ -60,24 +60,6 @@ def read_signature_defs(path):
     with open(os.path.join(path, "saved_model.pb"), "rb") as f:
         proto.ParseFromString(f.read())
     return dict(proto.meta_graphs[0].signature_def)
-
-
-def _error_code(error):
-    import tensorflow as tf
-
-    if isinstance(error, tf.errors.OpError):
-        return _OP_ERROR_CODES.get(error.error_code, "UNKNOWN")
-    if isinstance(error, FileNotFoundError):
-        return "NOT_FOUND"
-    return "UNKNOWN"
-
-
-_OP_ERROR_CODES = {
-    1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
-    6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION",
-    10: "ABORTED", 11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED", 13: "INTERNAL", 14: "UNAVAILABLE",
-    15: "DATA_LOSS", 16: "UNAUTHENTICATED",
-}
 
 
 class ServedModel:
@@ -130,7 +112,7 @@ class ServedModel:
             self._failures[version] = _Failure(attempts, now + delay, fingerprint)
             message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             with self.lock:
-                self.states[version] = VersionState("END", _error_code(error), f"Failed to load version {version}: {message}")
+                self.states[version] = VersionState("END", "NOT_FOUND" if isinstance(error, FileNotFoundError) else code_of(error), f"Failed to load version {version}: {message}")
             return False
         self._failures.pop(version, None)
         with self.lock:

@@ -131,9 +131,11 @@ def predict_inputs(body, sig, max_elements):
             raise invalid_argument(f"JSON Value: {debug_string(body)} Expecting 'instances' to be an list/array")
         if not instances:
             raise invalid_argument(f"JSON Value: {debug_string(body)} No values in 'instances' array")
-        if all(_named(i) for i in instances) and (len(infos) > 1 or set(instances[0]) == set(infos)):
+        if _named(instances[0]):
             names = sorted(infos)
             for index, item in enumerate(instances):
+                if not _named(item):
+                    raise invalid_argument(f"Expecting object but got list at item {index} of input list")
                 if set(item) != set(names):
                     raise invalid_argument(
                         f"Failed to process element: {index} of 'instances' list. JSON object: "
@@ -147,12 +149,13 @@ def predict_inputs(body, sig, max_elements):
                 "instances is a plain list, but expecting list of objects as multiple input tensors required as "
                 "per tensorinfo_map"
             )
-        if any(_named(i) for i in instances):
-            raise invalid_argument("Expecting value/list but got object at item 0 of input list")
+        for index, item in enumerate(instances):
+            if _named(item):
+                raise invalid_argument(f"Expecting value/list but got object at item {index} of input list")
         name = next(iter(infos))
         return {name: tensor_from_json(instances, _dtype(infos[name]), max_elements, name)}, "row"
     inputs = body["inputs"]
-    if _named(inputs) and (len(infos) > 1 or set(inputs) == set(infos)):
+    if _named(inputs):
         tensors = {}
         for name in sorted(infos):
             if name not in inputs:
