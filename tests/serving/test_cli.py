@@ -10,9 +10,10 @@ import requests
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+from tests.bad_input import rejects_bad_input
 from tests.export.models import PIXELS_SPEC, digits_classifier, digits_test_split, free_port, predict, temp_dir
 from tfx_ext import cli
-from tfx_ext.export import export_for_serving
+from tfx_ext.export import export_for_serving, inspect_saved_model
 from tfx_ext.serving import RestClient
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -44,6 +45,7 @@ class InspectCommandTest(tf.test.TestCase):
         self.assertIn("input  inputs: string [None]", lines)
         self.assertNotIn("__saved_model_init_op", text)
 
+    @rejects_bad_input(inspect_saved_model)
     def test_not_a_saved_model(self):
         with contextlib.redirect_stderr(io.StringIO()) as err:
             with self.assertRaises(SystemExit) as caught:

@@ -10,7 +10,7 @@ import tensorflow as tf
 from tests.bad_input import rejects_bad_input
 from tests.export.models import free_port, temp_dir
 from tests.serving.conformance.testdata_models import build_testdata
-from tfx_ext.export import existing_versions, next_version, remove_stale_staging
+from tfx_ext.export import existing_versions, next_version, read_model_config, remove_stale_staging
 from tfx_ext.export.versions import parse_version, version_directories
 from tfx_ext.serving import LocalModelServer, ServingError
 from tfx_ext.serving.model_registry import MAX_LOAD_RETRIES, ServedModel
@@ -139,6 +139,16 @@ class ServerArgumentsTest(tf.test.TestCase):
             f.write("prometheus_config { enable: yes }")
         with self.assertRaisesRegex(ValueError, r"Error parsing text-format tensorflow.serving.MonitoringConfig in .*monitoring.txt"):
             LocalModelServer(base, monitoring_config_file=monitoring)
+
+    @rejects_bad_input(read_model_config)
+    def test_malformed_model_config_names_the_file(self):
+        path = os.path.join(temp_dir(self), "models.config")
+        with open(path, "w") as f:
+            f.write("improperly formatted file")  # TF Serving's testdata/bad_model_config.txt
+        with self.assertRaisesRegex(
+            ValueError, rf"^Error parsing text-format tensorflow.serving.ModelServerConfig in {path}: 1:1 :"
+        ):
+            read_model_config(path)
 
     @rejects_bad_input(ServingError)
     def test_serving_error_needs_a_canonical_code(self):
