@@ -69,6 +69,7 @@ def _serve(args):
         poll_seconds=args.poll_seconds,
         model_config_poll_seconds=args.model_config_file_poll_wait_seconds,
         monitoring_config_file=args.monitoring_config_file,
+        enable_signature_method_name_check=args.enable_signature_method_name_check,
     )
     server.start()
     names = ", ".join(sorted(server.registry.models))
@@ -125,6 +126,9 @@ def main(argv=None):
                        help="re-read --model-config-file this often (0: never), as TF Serving's flag")
     serve.add_argument("--monitoring-config-file", "--monitoring_config_file", dest="monitoring_config_file",
                        help="a MonitoringConfig text file enabling Prometheus metrics on the REST port")
+    serve.add_argument("--enable-signature-method-name-check", "--enable_signature_method_name_check",
+                       dest="enable_signature_method_name_check", action="store_true",
+                       help="refuse classify/regress on signatures saved with another method name (TF Serving's flag)")
     inspect = commands.add_parser("inspect", help="list a SavedModel's signatures")
     inspect.add_argument("path")
     demo = commands.add_parser("demo", help="run the end-to-end demo on the digits data")

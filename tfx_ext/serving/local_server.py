@@ -119,7 +119,7 @@ class LocalModelServer:
                     self.metrics, self.metrics_path, self.method_check,
                 )
                 try:
-                    self._http = http.server.ThreadingHTTPServer((self.host, self.rest_port), handler)
+                    self._http = _RestServer((self.host, self.rest_port), handler)
                 except OSError as error:
                     raise _bind_error("REST", self.host, self.rest_port, error) from None
                 self._http.daemon_threads = True
@@ -167,6 +167,11 @@ class LocalModelServer:
     def wait(self):
         """Blocks until interrupted (for `tfx-ext serve`)."""
         threading.Event().wait()
+
+
+class _RestServer(http.server.ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 drops connections of a burst of clients
+    daemon_threads = True
 
 
 def _bind_error(api, host, port, error):
