@@ -103,6 +103,28 @@ class ServeCommandTest(tf.test.TestCase):
         keras.utils.set_random_seed(0)
         self.base = temp_dir(self)
 
+    def test_banner_warns_when_a_model_has_nothing_to_serve(self):
+        import unittest.mock
+
+        from tfx_ext.serving import LocalModelServer
+
+        broken = os.path.join(self.base, "broken", "00000001")
+        os.makedirs(broken)
+        with open(os.path.join(broken, "saved_model.pb"), "wb") as f:
+            f.write(b"\x00 half-copied")
+        os.makedirs(os.path.join(self.base, "empty"))
+        port = free_port()
+        with unittest.mock.patch.object(LocalModelServer, "wait", side_effect=KeyboardInterrupt):
+            with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
+                self.assertEqual(cli.main(["serve", self.base, "--rest-port", str(port), "--grpc-port", "0"]), 0)
+        self.assertIn("serving broken, empty", out.getvalue())
+        warnings = err.getvalue().splitlines()
+        self.assertEqual(len(warnings), 2, msg=err.getvalue())
+        self.assertTrue(warnings[0].startswith("warning: model broken has no servable version yet: Failed to load version 1"))
+        self.assertEqual(
+            warnings[1], f"warning: model empty has no servable version yet: no version directory under {self.base}/empty"
+        )
+
     def test_serves_a_base_dir_until_terminated(self):
         model = digits_classifier(epochs=0)
         export_for_serving(model, self.base, "digits")
