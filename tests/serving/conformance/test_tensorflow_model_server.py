@@ -17,7 +17,7 @@ import contextlib
 import io
 import json
 import os
-import tempfile
+import shutil
 import time
 
 import grpc
@@ -35,7 +35,7 @@ from tensorflow_serving.apis import (
     regression_pb2,
 )
 
-from tests.export.models import free_port
+from tests.export.models import free_port, temp_dir
 from tests.serving.conformance.expected_metadata import half_plus_two_model_metadata
 from tests.serving.conformance.harness import RPC_TIMEOUT, ServerTestCase, call_rest, sorted_object
 from tests.serving.conformance.testdata_models import build_testdata
@@ -48,8 +48,6 @@ _SAVED = {}
 def _once(name, build):
     """Models the peer's tests build themselves, built once per process in both layouts."""
     if name not in _SAVED:
-        import shutil
-
         root = os.path.join(os.path.dirname(build_testdata()["padded"]["echo"]), "..", "extra", name)
         build(os.path.join(root, "padded", "00000123"))
         shutil.copytree(os.path.join(root, "padded", "00000123"), os.path.join(root, "plain", "123"))
@@ -104,7 +102,7 @@ class TensorflowModelServerTest(ServerTestCase):
 
     @classmethod
     def server_args(cls):
-        monitoring = os.path.join(tempfile.mkdtemp(prefix="tfx_ext_monitoring_"), "monitoring_config.txt")
+        monitoring = os.path.join(cls.tmp, "monitoring_config.txt")
         with open(monitoring, "w") as f:  # TF Serving's testdata/monitoring_config.txt
             f.write('prometheus_config: {\n  enable: true,\n  path: "/monitoring/prometheus/metrics"\n}\n')
         return {"monitoring_config_file": monitoring}
@@ -338,8 +336,7 @@ class ModelConfigTest(tf.test.TestCase):
     """
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="tfx_ext_config_")
-        self.addCleanup(__import__("shutil").rmtree, self.tmp, True)
+        self.tmp = temp_dir(self)
         self.config_path = os.path.join(self.tmp, "model_config.txt")
         self.testdata = build_testdata()[self.LAYOUT]
 
