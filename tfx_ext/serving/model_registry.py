@@ -80,10 +80,6 @@ class ServedModel:
         self._failures = {}  # version -> _Failure
         self.lock = threading.RLock()
 
-    @property
-    def loaded(self):
-        return self.versions
-
     def _wanted(self, present):
         if self.policy_versions is None:
             return sorted(present)[-1:]
