@@ -9,7 +9,10 @@ from tfx_ext.arguments import check_int, check_name, check_number, check_port, i
 from tfx_ext.serving.errors import ServingError
 from tfx_ext.serving.inference import as_array
 
-_CODES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 413: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}
+_CODES = {
+    400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 413: "RESOURCE_EXHAUSTED", 429: "RESOURCE_EXHAUSTED",
+    501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+}
 
 
 def _jsonable(value):
