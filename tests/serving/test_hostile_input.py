@@ -245,7 +245,9 @@ class HostileInputTest(ServerTestCase):
         bad_method.tasks[1].model_spec.name = "default"
         bad_method.tasks[1].model_spec.signature_name = "classify_x_to_y"
         bad_method.tasks[1].method_name = "tensorflow/serving/predict"
-        self.assertGrpcRejected(self.stub.MultiInference, bad_method, "Unsupported signature method_name")
+        self.assertGrpcRejected(
+            self.stub.MultiInference, bad_method, "Unsupported signature method_name", code=grpc.StatusCode.UNIMPLEMENTED
+        )
 
         metadata = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["nope"])
         metadata.model_spec.name = "default"

@@ -138,24 +138,35 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
 
         @_guard("multi_inference", metrics)
         def MultiInference(self, request, context):
+            # TF Serving's order: the model of the first task, then each task's model name,
+            # duplicate signature, signature lookup and method; then the shared input.
             if not request.tasks:
                 raise invalid_argument("Expected at least one task")
-            names = {task.model_spec.name for task in request.tasks}
-            if len(names) != 1:
-                raise invalid_argument("All ModelSpecs in a MultiInferenceRequest must access the same model name.")
+            first = request.tasks[0].model_spec
+            name, version, label = _spec(first)
+            served = registry.get(name).resolve(version, label)
+            seen, plan = set(), []
             for task in request.tasks:
+                if not task.model_spec.name:
+                    raise invalid_argument("Found ModelSpec with an empty model name.")
+                if task.model_spec.name != name:
+                    raise invalid_argument("All ModelSpecs in a MultiInferenceRequest must access the same model name.")
+                key = task.model_spec.signature_name or inference.DEFAULT_SIGNATURE
+                if key in seen:
+                    raise invalid_argument(f"Duplicate evaluation of signature: {key}")
+                seen.add(key)
+                if key not in served.signature_defs or key not in served.loaded.signatures:
+                    raise invalid_argument(f"Requested signature not found in model graph: {key}")
                 if task.method_name not in _TASK_METHODS:
-                    raise invalid_argument(f"Unsupported signature method_name: {task.method_name}")
-            signatures = [task.model_spec.signature_name or inference.DEFAULT_SIGNATURE for task in request.tasks]
-            for i, signature_name in enumerate(signatures):
-                if signature_name in signatures[:i]:
-                    raise invalid_argument(f"Duplicate evaluation of signature: {signature_name}")
+                    raise ServingError("UNIMPLEMENTED", f"Unsupported signature method_name: {task.method_name}")
+                plan.append((task, key, inference.signature(served, key, task.method_name, method_check)[1]))
             examples = _examples(request.input)
             response = inference_pb2.MultiInferenceResponse()
-            for task in request.tasks:
-                name, served, key, sig = resolve(task.model_spec, task.method_name)
+            for task, key, sig in plan:
                 result = response.results.add()
-                fill_spec(result.model_spec, name, served.version, key)
+                result.model_spec.name = name
+                result.model_spec.signature_name = task.model_spec.signature_name
+                result.model_spec.version.value = served.version
                 if task.method_name == inference.CLASSIFY_METHOD:
                     classification_result(result.classification_result, inference.classify(served, key, sig, examples))
                 else:
