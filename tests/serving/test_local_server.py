@@ -302,7 +302,7 @@ class LocalServerTest(tf.test.TestCase):
             self.assertTrue(caught.exception.message)
         with self.assertRaises(ServingError) as caught:
             self.grpc().predict({"pixels": x}, signature_name="nope")
-        self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
+        self.assertEqual(caught.exception.code, "FAILED_PRECONDITION")  # TF Serving's gRPC Predict code
 
         # The status codes on the wire, seen by a plain stub.
         with grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:

@@ -93,10 +93,19 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
         spec.version.value = version
         spec.signature_name = signature_name
 
-    def resolve(model_spec, method):
+    def resolve(request, method):
+        if not request.HasField("model_spec"):
+            raise invalid_argument("Missing ModelSpec")
+        model_spec = request.model_spec
         name, version, label = _spec(model_spec)
+        if not name:
+            raise invalid_argument("Missing model name in request.")
         served = registry.get(name).resolve(version, label)
-        key, sig = inference.signature(served, model_spec.signature_name, method, method_check)
+        key = model_spec.signature_name or inference.DEFAULT_SIGNATURE
+        if method == inference.PREDICT_METHOD and key not in served.signature_defs:
+            # TF Serving's gRPC Predict (predict_util.cc); REST says INVALID_ARGUMENT
+            raise ServingError("FAILED_PRECONDITION", f'Serving signature key "{key}" not found.')
+        key, sig = inference.signature(served, key, method, method_check)
         return name, served, key, sig
 
     def classification_result(result, rows):
@@ -108,7 +117,7 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
     class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         @_guard("predict", metrics)
         def Predict(self, request, context):
-            name, served, key, sig = resolve(request.model_spec, inference.PREDICT_METHOD)
+            name, served, key, sig = resolve(request, inference.PREDICT_METHOD)
             inputs = {k: array_from_proto(k, v, max_tensor_elements) for k, v in request.inputs.items()}
             outputs = inference.predict(served, key, sig, inputs, list(request.output_filter))
             response = predict_pb2.PredictResponse()
@@ -119,7 +128,7 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
 
         @_guard("classify", metrics)
         def Classify(self, request, context):
-            name, served, key, sig = resolve(request.model_spec, inference.CLASSIFY_METHOD)
+            name, served, key, sig = resolve(request, inference.CLASSIFY_METHOD)
             rows = inference.classify(served, key, sig, _examples(request.input))
             response = classification_pb2.ClassificationResponse()
             fill_spec(response.model_spec, name, served.version, key)
@@ -128,7 +137,7 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
 
         @_guard("regress", metrics)
         def Regress(self, request, context):
-            name, served, key, sig = resolve(request.model_spec, inference.REGRESS_METHOD)
+            name, served, key, sig = resolve(request, inference.REGRESS_METHOD)
             values = inference.regress(served, key, sig, _examples(request.input))
             response = regression_pb2.RegressionResponse()
             fill_spec(response.model_spec, name, served.version, key)

@@ -112,12 +112,16 @@ def predict(version, key, sig, inputs, output_filter=()):
     import tensorflow as tf
 
     _check_inputs(sig, inputs)
+    seen = set()
     for alias in output_filter:
         if alias not in sig.outputs:
             raise invalid_argument(
                 f"output tensor alias not found in signature: {alias} Outputs expected to be in the set "
                 f"{{{','.join(sorted(sig.outputs))}}}."
             )
+        if alias in seen:
+            raise invalid_argument(f"duplicate output tensor alias: {alias}")
+        seen.add(alias)
     tensors = {}
     for index, name in enumerate(sorted(inputs)):
         array = inputs[name]

@@ -100,6 +100,7 @@ def array_to_proto(array):
 
     array = np.asarray(array)
     proto = tensor_pb2.TensorProto()
+    proto.tensor_shape.SetInParent()  # a scalar still has a (dimensionless) shape, as TF writes it
     for size in array.shape:
         proto.tensor_shape.dim.add(size=size)
     if array.dtype.kind in "OSU":
