@@ -188,6 +188,8 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
             if not request.HasField("model_spec"):
                 raise invalid_argument("Missing ModelSpec")
             name, version, label = _spec(request.model_spec)
+            if not name:
+                raise invalid_argument("Missing model name in request.")
             if not request.metadata_field:
                 raise invalid_argument("GetModelMetadataRequest must specify at least one metadata_field")
             for field in request.metadata_field:
