@@ -51,8 +51,9 @@ def _write_asset(export_dir):
 
 
 def half_plus_two(export_dir, b=2.0, c=3.0, classify_x2=False):
-    """TF1 `half_plus_two`: the `_cpu` signatures, plus `classify_x2_to_y3` when `classify_x2`
-    (the `2_versions` model). `b` gives `half_plus_three`-like variants."""
+    """TF1 `half_plus_two`: the `_cpu` signatures (init op as `saved_model_main_op`), or with
+    `classify_x2` those plus `classify_x2_to_y3` (init op in the old `legacy_init_op`
+    collection), as the `2_versions` model has them."""
     graph = tf.Graph()
     with graph.as_default(), v1.Session(graph=graph) as sess:
         a = v1.Variable(0.5, name="a")
@@ -88,6 +89,8 @@ def half_plus_two(export_dir, b=2.0, c=3.0, classify_x2=False):
         }
         if classify_x2:
             signatures["classify_x2_to_y3"] = _signature({"inputs": _info(x2)}, {"scores": _info(y3)}, CLASSIFY)
+        if classify_x2:
+            v1.add_to_collection("legacy_init_op", tf.group(assign_filename))
         sess.run(v1.global_variables_initializer())
         builder = v1.saved_model.Builder(export_dir)
         builder.add_meta_graph_and_variables(
@@ -95,7 +98,7 @@ def half_plus_two(export_dir, b=2.0, c=3.0, classify_x2=False):
             [v1.saved_model.tag_constants.SERVING],
             signature_def_map=signatures,
             assets_collection=v1.get_collection(v1.GraphKeys.ASSET_FILEPATHS),
-            main_op=tf.group(assign_filename),
+            main_op=None if classify_x2 else tf.group(assign_filename),
         )
         builder.save()
     return export_dir
@@ -112,6 +115,11 @@ def half_plus_three(export_dir):
         x = tf.identity(v1.parse_example(serialized, {"x": v1.FixedLenFeature([1], tf.float32)})["x"], name="x")
         y = tf.add(a * x, b, name="y")
         outputs = tf.identity(y)
+        # As the testdata model: an asset and its init op in the old `legacy_init_op` collection.
+        asset = tf.constant(_write_asset(export_dir))
+        v1.add_to_collection(v1.GraphKeys.ASSET_FILEPATHS, asset)
+        filename = v1.Variable("foo.txt", name="filename_tensor", trainable=False, collections=[])
+        v1.add_to_collection("legacy_init_op", tf.group(filename.assign("foo.txt")))
         signatures = {
             "serving_default": _signature({"x": _info(x, no_shape=True)}, {"y": _info(y, no_shape=True)}, PREDICT),
             REGRESS: _signature(
@@ -120,7 +128,12 @@ def half_plus_three(export_dir):
         }
         sess.run(v1.global_variables_initializer())
         builder = v1.saved_model.Builder(export_dir)
-        builder.add_meta_graph_and_variables(sess, [v1.saved_model.tag_constants.SERVING], signature_def_map=signatures)
+        builder.add_meta_graph_and_variables(
+            sess,
+            [v1.saved_model.tag_constants.SERVING],
+            signature_def_map=signatures,
+            assets_collection=v1.get_collection(v1.GraphKeys.ASSET_FILEPATHS),
+        )
         builder.save()
     return export_dir
 
