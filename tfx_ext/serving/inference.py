@@ -102,9 +102,9 @@ def _check_inputs(sig, inputs):
 
 
 def _numpy_dtype(enum):
-    from tfx_ext.serving.tensor_protos import _TYPES
+    from tfx_ext.serving.tensor_protos import DTYPES
 
-    return None if enum not in _TYPES else _TYPES[enum][0]
+    return None if enum not in DTYPES else DTYPES[enum][0]
 
 
 def predict(version, key, sig, inputs, output_filter=()):

@@ -11,9 +11,9 @@ import numpy as np
 
 from tfx_ext.serving.errors import invalid_argument
 
-# DataType enum -> (NumPy dtype, typed field of TensorProto). DT_HALF and DT_BFLOAT16 travel
+# DataType enum -> (NumPy dtype, typed field of TensorProto). DT_HALF travels
 # as 16-bit patterns in `half_val`; strings are kept as an object array of bytes.
-_TYPES = {
+DTYPES = {
     1: (np.float32, "float_val"),  # DT_FLOAT
     2: (np.float64, "double_val"),  # DT_DOUBLE
     3: (np.int32, "int_val"),  # DT_INT32
@@ -28,7 +28,7 @@ _TYPES = {
     22: (np.uint32, "uint32_val"),  # DT_UINT32
     23: (np.uint64, "uint64_val"),  # DT_UINT64
 }
-_ENUM_OF = {np.dtype(t): e for e, (t, _) in _TYPES.items() if t is not object}
+_ENUM_OF = {np.dtype(t): e for e, (t, _) in DTYPES.items() if t is not object}
 
 
 def _parse_error(name, why):
@@ -53,9 +53,9 @@ def check_shape(name, dims, max_elements):
 
 def array_from_proto(name, proto, max_elements):
     """A NumPy array from a request's `TensorProto`, or an INVALID_ARGUMENT error."""
-    if proto.dtype not in _TYPES:
+    if proto.dtype not in DTYPES:
         raise _parse_error(name, f"unsupported dtype {proto.dtype}")
-    numpy_type, field = _TYPES[proto.dtype]
+    numpy_type, field = DTYPES[proto.dtype]
     if proto.tensor_shape.unknown_rank:
         raise _parse_error(name, "unknown rank")
     dims = [d.size for d in proto.tensor_shape.dim]
@@ -113,7 +113,7 @@ def array_to_proto(array):
         proto.CopyFrom(tf.make_tensor_proto(array))  # complex, bfloat16: rare, TF knows them
         return proto
     proto.dtype = _ENUM_OF[array.dtype]
-    field = _TYPES[proto.dtype][1]
+    field = DTYPES[proto.dtype][1]
     flat = array.reshape(-1)
     if field == "half_val":
         flat = flat.view(np.uint16)
