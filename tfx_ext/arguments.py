@@ -109,3 +109,21 @@ def check_graph_model(name, model, purpose):
             f"{kind} model {model.name!r} ({type(model).__name__})",
         )
     return model
+def check_port(name, value, allow_zero=False):
+    """Checks that `value` is a TCP port number (0 allowed, meaning "off", when `allow_zero`)."""
+    low = 0 if allow_zero else 1
+    expected = f"an integer port number between {low} and 65535"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise invalid(name, expected, value, TypeError)
+    if not low <= value <= 65535:
+        raise invalid(name, expected, value)
+    return int(value)
+
+
+def check_name(name, value):
+    """Checks that `value` is a non-empty string (a model or feature name)."""
+    if not isinstance(value, str):
+        raise invalid(name, "a non-empty string", value, TypeError)
+    if not value:
+        raise invalid(name, "a non-empty string", value)
+    return value

@@ -67,11 +67,19 @@ def _serve(args):
         grpc_port=args.grpc_port,
         host=args.host,
         poll_seconds=args.poll_seconds,
+        model_config_poll_seconds=args.model_config_file_poll_wait_seconds,
+        monitoring_config_file=args.monitoring_config_file,
+        enable_signature_method_name_check=args.enable_signature_method_name_check,
     )
     server.start()
     names = ", ".join(sorted(server.registry.models))
     print(f"tfx_ext local model server (a test double, not TF Serving) serving {names}: "
           f"REST {args.host}:{args.rest_port or 'off'}, gRPC {args.host}:{args.grpc_port or 'off'}", flush=True)
+    for name, model in sorted(server.registry.models.items()):
+        if not model.versions:
+            problems = [s.error_message for s in model.states.values() if s.error_message]
+            reason = problems[-1] if problems else f"no version directory under {model.base_path}"
+            print(f"warning: model {name} has no servable version yet: {reason}", file=sys.stderr, flush=True)
     try:
         server.wait()
     except KeyboardInterrupt:
@@ -113,6 +121,14 @@ def main(argv=None):
     serve.add_argument("--grpc-port", type=int, default=8500, help="0 turns gRPC off")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--poll-seconds", type=float, default=1.0)
+    serve.add_argument("--model-config-file-poll-wait-seconds", "--model_config_file_poll_wait_seconds",
+                       dest="model_config_file_poll_wait_seconds", type=float, default=0.0,
+                       help="re-read --model-config-file this often (0: never), as TF Serving's flag")
+    serve.add_argument("--monitoring-config-file", "--monitoring_config_file", dest="monitoring_config_file",
+                       help="a MonitoringConfig text file enabling Prometheus metrics on the REST port")
+    serve.add_argument("--enable-signature-method-name-check", "--enable_signature_method_name_check",
+                       dest="enable_signature_method_name_check", action="store_true",
+                       help="refuse classify/regress on signatures saved with another method name (TF Serving's flag)")
     inspect = commands.add_parser("inspect", help="list a SavedModel's signatures")
     inspect.add_argument("path")
     demo = commands.add_parser("demo", help="run the end-to-end demo on the digits data")

@@ -72,7 +72,7 @@ class ModelConfigTest(tf.test.TestCase):
             read_model_config(os.path.join(self.dir, "missing.config"))
         with open(self.path, "w") as f:
             f.write("model_config_list { nonsense: 1 }")
-        with self.assertRaisesRegex(ValueError, r"argument `path`.*ModelServerConfig text proto"):
+        with self.assertRaisesRegex(ValueError, r"Error parsing text-format tensorflow.serving.ModelServerConfig in .*models.config"):
             read_model_config(self.path)
 
     @rejects_bad_input(write_model_config, write_batching_config)

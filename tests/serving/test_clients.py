@@ -105,6 +105,12 @@ class RestClientRetryTest(tf.test.TestCase):
             RestClient("127.0.0.1", 8501, "m", version=1, label="canary")
         with self.assertRaisesRegex(ValueError, r"argument `port`"):
             RestClient("127.0.0.1", 0, "m")
+        with self.assertRaisesRegex(ValueError, r"argument `port`.*between 1 and 65535.*port=70000"):
+            RestClient("127.0.0.1", 70000, "m")
+        with self.assertRaisesRegex(ValueError, r"argument `model_name`. Expected a non-empty string. Received: model_name=''"):
+            RestClient("127.0.0.1", 8501, "")
+        with self.assertRaisesRegex(TypeError, r"argument `model_name`"):
+            RestClient("127.0.0.1", 8501, None)
         with self.assertRaisesRegex(ValueError, r"argument `timeout`"):
             RestClient("127.0.0.1", 8501, "m", timeout=0)
         with self.assertRaisesRegex(ValueError, r"argument `version`"):
@@ -190,6 +196,10 @@ class GrpcClientTest(tf.test.TestCase):
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"`version` or `label`, not both"):
             GrpcClient("127.0.0.1", 8500, "m", version=2, label="stable")
+        with self.assertRaisesRegex(ValueError, r"argument `port`. Expected an integer port number between 1 and 65535. Received: port=70000"):
+            GrpcClient("127.0.0.1", 70000, "m")
+        with self.assertRaisesRegex(ValueError, r"argument `model_name`"):
+            GrpcClient("127.0.0.1", 8500, "")
         with self.assertRaisesRegex(ValueError, r"argument `retries`"):
             GrpcClient("127.0.0.1", 8500, "m", retries=-1)
 

@@ -11,7 +11,13 @@ import numpy as np
 import requests
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
-from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_service_pb2_grpc
+from tensorflow_serving.apis import (
+    get_model_status_pb2,
+    model_pb2,
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
 
 from tests.datasets import diabetes
 from tests.export.models import (
@@ -32,10 +38,17 @@ MAX_BODY = 100_000
 
 
 def _signature_defs(path):
+    """All the signature defs of a SavedModel: TF Serving's metadata lists them all,
+    `__saved_model_init_op` included (its saved_model_half_plus_two_tf2 metadata file does)."""
     proto = saved_model_pb2.SavedModel()
     with open(os.path.join(path, "saved_model.pb"), "rb") as f:
         proto.ParseFromString(f.read())
-    return {k: v for k, v in proto.meta_graphs[0].signature_def.items() if not k.startswith("__")}
+    return dict(proto.meta_graphs[0].signature_def)
+
+
+def _available(status):
+    """The AVAILABLE versions of a status list (TF Serving also lists unloaded ones, state END)."""
+    return [(v, state) for v, state in status if state == "AVAILABLE"]
 
 
 class LocalServerTest(tf.test.TestCase):
@@ -182,7 +195,7 @@ class LocalServerTest(tf.test.TestCase):
 
     def test_metadata(self):
         on_disk = _signature_defs(self.v1_path)
-        self.assertEqual(set(on_disk), {"serving_default", "classify"})
+        self.assertEqual(set(on_disk), {"serving_default", "classify", "__saved_model_init_op"})
 
         body = self.rest(version=1).metadata()
         self.assertEqual(body["model_spec"]["name"], "digits")
@@ -208,9 +221,21 @@ class LocalServerTest(tf.test.TestCase):
             sorted((s["version"], s["state"], s["status"]["error_code"]) for s in body["model_version_status"]),
             [("1", "AVAILABLE", "OK"), ("2", "AVAILABLE", "OK")],
         )
+        # The clients resolve a label to its version: the server's status API ignores labels.
         self.assertEqual(self.rest(label="canary").status(), [(2, "AVAILABLE")])
+        self.assertEqual(self.rest(version=2).status(), [(2, "AVAILABLE")])
         self.assertEqual(sorted(self.grpc().status()), [(1, "AVAILABLE"), (2, "AVAILABLE")])
         self.assertEqual(self.grpc(label="stable").status(), [(1, "AVAILABLE")])
+        self.assertEqual(self.grpc(version=1).status(), [(1, "AVAILABLE")])
+        # On the wire, as TF Serving: a label is ignored and every version listed.
+        body = requests.get(f"{self.url}/digits/labels/canary").json()
+        self.assertEqual([s["version"] for s in body["model_version_status"]], ["1", "2"])
+        request = get_model_status_pb2.GetModelStatusRequest()
+        request.model_spec.name = "digits"
+        request.model_spec.version_label = "stable"
+        with grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
+            response = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(request, timeout=10)
+        self.assertEqual([s.version for s in response.model_version_status], [1, 2])
         self.assertEqual(self.rest(model="diabetes").status(), [(1, "AVAILABLE")])
 
     # --- errors ------------------------------------------------------------------------------
@@ -245,10 +270,11 @@ class LocalServerTest(tf.test.TestCase):
         self.assertRestError(400, requests.post(url, json=[1, 2]))
         self.assertRestError(413, requests.post(url, data=b"0" * (MAX_BODY + 1)))
 
-        self.assertRestError(404, requests.post(f"http://127.0.0.1:{self.rest_port}/v1/model/digits:predict", json={}))
-        self.assertRestError(404, requests.post(f"{self.url}/digits:explain", json={"instances": rows}))
-        self.assertRestError(404, requests.get(f"{self.url}/digits:predict"))
-        self.assertRestError(404, requests.post(f"{self.url}/digits", json={"instances": rows}))
+        # Under /v1/, TF Serving answers unsupported paths 400 "Malformed request"; elsewhere 404.
+        self.assertRestError(400, requests.post(f"http://127.0.0.1:{self.rest_port}/v1/model/digits:predict", json={}))
+        self.assertRestError(400, requests.post(f"{self.url}/digits:explain", json={"instances": rows}))
+        self.assertRestError(400, requests.get(f"{self.url}/digits:predict"))
+        self.assertRestError(400, requests.post(f"{self.url}/digits", json={"instances": rows}))
         self.assertRestError(404, requests.get(f"http://127.0.0.1:{self.rest_port}/v2/models/digits"))
 
     def test_client_raises_serving_errors(self):
@@ -276,7 +302,7 @@ class LocalServerTest(tf.test.TestCase):
             self.assertTrue(caught.exception.message)
         with self.assertRaises(ServingError) as caught:
             self.grpc().predict({"pixels": x}, signature_name="nope")
-        self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
+        self.assertEqual(caught.exception.code, "FAILED_PRECONDITION")  # TF Serving's gRPC Predict code
 
         # The status codes on the wire, seen by a plain stub.
         with grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
@@ -324,12 +350,12 @@ class LocalServerTest(tf.test.TestCase):
 
     def test_b64_encoding_helpers_round_trip(self):
         from tfx_ext.serving.rest_client import _jsonable
-        from tfx_ext.serving.rest_server import _decode
+        from tfx_ext.serving.json_tensors import tensor_from_json
 
         values = [b"\x00\xffbinary\x00", b"text", b"\x00\x00"]
         encoded = _jsonable(values)
         self.assertEqual(encoded, [{"b64": base64.b64encode(v).decode()} for v in values])
-        self.assertEqual(_decode(json.loads(json.dumps(encoded))), values)
+        self.assertEqual(tensor_from_json(json.loads(json.dumps(encoded)), "DT_STRING", 100).tolist(), values)
         self.assertEqual(_jsonable([[1.5, 2.0]]), [[1.5, 2.0]])
         self.assertEqual(_jsonable(np.array(["a", "b"])), ["a", "b"])
 
@@ -350,19 +376,19 @@ class LatestPolicyTest(tf.test.TestCase):
         with LocalModelServer(self.base, rest_port=rest_port, grpc_port=grpc_port, poll_seconds=poll):
             rest = RestClient("127.0.0.1", rest_port, "digits")
             self.addCleanup(rest._session.close)
-            self.assertEqual(rest.status(), [(2, "AVAILABLE")])
+            self.assertEqual(_available(rest.status()), [(2, "AVAILABLE")])
             self.assertAllClose(rest.predict(self.x)["digit"], predict(first, self.x), atol=1e-5)
 
             third = digits_classifier(epochs=0, units=12)
             export_for_serving(third, self.base, "digits")
             deadline = time.monotonic() + 10 * poll + 10
-            while rest.status() != [(3, "AVAILABLE")] and time.monotonic() < deadline:
+            while _available(rest.status()) != [(3, "AVAILABLE")] and time.monotonic() < deadline:
                 time.sleep(poll / 2)
-            self.assertEqual(rest.status(), [(3, "AVAILABLE")])
+            self.assertEqual(rest.status(), [(2, "END"), (3, "AVAILABLE")])
             self.assertAllClose(rest.predict(self.x)["digit"], predict(third, self.x), atol=1e-5)
             with GrpcClient("127.0.0.1", grpc_port, "digits") as client:
                 self.assertAllClose(client.predict(self.x)["digit"], predict(third, self.x), atol=1e-5)
-                self.assertEqual(client.status(), [(3, "AVAILABLE")])
+                self.assertEqual(client.status(), [(2, "END"), (3, "AVAILABLE")])
             with self.assertRaises(ServingError) as caught:  # the latest policy unloaded version 2
                 RestClient("127.0.0.1", rest_port, "digits", version=2).predict(self.x)
             self.assertEqual(caught.exception.http_status, 404)
@@ -386,10 +412,14 @@ class LatestPolicyTest(tf.test.TestCase):
             self.addCleanup(rest_a._session.close)
             self.addCleanup(rest_b._session.close)
             deadline = time.monotonic() + 10 * poll + 10
-            while rest_b.status() != [(2, "AVAILABLE")] and time.monotonic() < deadline:
+            while _available(rest_b.status()) != [(2, "AVAILABLE")] and time.monotonic() < deadline:
                 time.sleep(poll / 2)
-            self.assertEqual(rest_b.status(), [(2, "AVAILABLE")])
+            self.assertEqual(rest_b.status(), [(1, "END"), (2, "AVAILABLE")])
             self.assertAllClose(rest_b.predict(self.x)["digit"], predict(newer, self.x), atol=1e-5)
             # "a" keeps serving its last good version.
-            self.assertEqual(rest_a.status(), [(1, "AVAILABLE")])
+            # ... and its broken version is reported as failed (state END with its error).
+            self.assertEqual(rest_a.status(), [(1, "AVAILABLE"), (2, "END")])
+            failed = requests.get(f"http://127.0.0.1:{rest_port}/v1/models/a/versions/2").json()
+            self.assertNotEqual(failed["model_version_status"][0]["status"]["error_code"], "OK")
+            self.assertIn("Failed to load version 2", failed["model_version_status"][0]["status"]["error_message"])
             self.assertAllClose(rest_a.predict(self.x)["digit"], predict(model, self.x), atol=1e-5)

@@ -19,9 +19,11 @@ class TensorInfo:
 
     name: str
     dtype: str
-    shape: tuple  # None for unknown dimensions
+    shape: tuple  # None for an unknown rank; None entries for unknown dimensions
 
     def __str__(self):
+        if self.shape is None:
+            return f"{self.name}: {self.dtype} (unknown rank)"
         dims = ", ".join("None" if d is None else str(d) for d in self.shape)
         return f"{self.name}: {self.dtype} [{dims}]"
 

@@ -137,7 +137,8 @@ def read_model_config(path):
 
     Raises:
         FileNotFoundError: No file at `path`.
-        ValueError: The file is not a `ModelServerConfig` text proto.
+        ValueError: naming the file, when it is not a ModelServerConfig in text
+            format (TF Serving's wording: "Error parsing text-format ...").
 
     Example:
 
@@ -153,7 +154,9 @@ def read_model_config(path):
     try:
         return text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
     except text_format.ParseError as error:
-        raise invalid("path", "a ModelServerConfig text proto", f"{path} ({error})") from error
+        raise ValueError(
+            f"Error parsing text-format tensorflow.serving.ModelServerConfig in {path}: {error}"
+        ) from None
 
 
 def write_batching_config(

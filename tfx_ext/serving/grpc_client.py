@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from tfx_ext.arguments import check_int, check_number
+from tfx_ext.arguments import check_int, check_name, check_number, check_port
 from tfx_ext.serving.errors import ServingError
 
 
@@ -41,7 +41,8 @@ class GrpcClient:
             raise ValueError(
                 f"Invalid arguments: give `version` or `label`, not both. Received: version={version!r}, label={label!r}"
             )
-        self.model_name = model_name
+        self.model_name = check_name("model_name", model_name)
+        port = check_port("port", port)
         self.version = None if version is None else check_int("version", version, minimum=1)
         self.label = label
         self.timeout = check_number("timeout", timeout, low=0.0, low_open=True)
@@ -49,7 +50,7 @@ class GrpcClient:
         self.backoff = check_number("backoff", backoff, low=0.0)
         limit = check_int("max_message_bytes", max_message_bytes, minimum=1)
         self._channel = grpc.insecure_channel(
-            f"{host}:{check_int('port', port, minimum=1)}",
+            f"{host}:{port}",
             options=[("grpc.max_send_message_length", limit), ("grpc.max_receive_message_length", limit)],
         )
         self._predictions = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
@@ -159,11 +160,19 @@ class GrpcClient:
         return sorted(signature.inputs)
 
     def status(self):
-        """`[(version, state name), ...]`."""
-        from tensorflow_serving.apis import get_model_status_pb2
+        """`[(version, state name), ...]` of the model (or of the requested version / label).
+
+        TF Serving's GetModelStatus ignores a label (it lists every version), so
+        with a label the version it points at is looked up in the metadata first.
+        """
+        from tensorflow_serving.apis import get_model_metadata_pb2, get_model_status_pb2
 
         request = get_model_status_pb2.GetModelStatusRequest()
         self._spec(request.model_spec)
+        if self.label is not None:
+            lookup = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+            self._spec(lookup.model_spec)
+            request.model_spec.version.value = self._call(self._predictions.GetModelMetadata, lookup).model_spec.version.value
         response = self._call(self._models.GetModelStatus, request)
         return [
             (s.version, get_model_status_pb2.ModelVersionStatus.State.Name(s.state))

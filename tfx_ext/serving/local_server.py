@@ -3,15 +3,18 @@
 It is a test double for tests and local development, not a production
 server: production runs the real `tensorflow/serving` image (see `serving/`).
 It serves the models of a base directory (or a `models.config`), loads new
-integer versions as they appear, honours version labels and the
-latest-version policy, and binds 127.0.0.1 unless told otherwise.
+integer versions as they appear (zero-padded names too), honours version
+labels and the latest-version policy, and binds 127.0.0.1 unless told
+otherwise. Its answers follow TF Serving's own tests
+(`tests/serving/conformance/`); the README lists the deliberate differences.
 """
 
+import errno
 import http.server
 import threading
 from concurrent import futures
 
-from tfx_ext.arguments import check_int
+from tfx_ext.arguments import check_int, check_number, check_port
 from tfx_ext.serving.model_registry import ModelRegistry
 
 
@@ -25,9 +28,22 @@ class LocalModelServer:
         rest_port: REST port; `0` turns REST off.
         grpc_port: gRPC port; `0` turns gRPC off.
         host: Address to bind. Defaults to `127.0.0.1`.
-        poll_seconds: How often to look for new versions.
+        poll_seconds: How often to look for new versions (> 0). A version
+            that fails to load is retried after `poll_seconds`, then twice as
+            long each time, at most 5 times; then only when its files change.
         max_body_bytes: Largest REST request body (413 above).
         max_message_bytes: Largest gRPC message (the 4 MB default is raised).
+        model_config_poll_seconds: How often to re-read `model_config_file`
+            (TF Serving's `--model_config_file_poll_wait_seconds`); 0 never.
+        monitoring_config_file: A TF Serving `MonitoringConfig` text file; when
+            it enables `prometheus_config`, request counts and latencies per
+            model are served at its `path` on the REST port.
+        max_tensor_elements: Largest number of elements of one request tensor,
+            checked before anything is allocated (INVALID_ARGUMENT above).
+        read_timeout: Seconds a REST client may take to send its request.
+        enable_signature_method_name_check: Refuse Classify / Regress on
+            signatures not saved with that method name (TF Serving's flag,
+            off by default as there).
 
     Example:
 
@@ -45,23 +61,49 @@ class LocalModelServer:
         poll_seconds=1.0,
         max_body_bytes=64 * 1024 * 1024,
         max_message_bytes=64 * 1024 * 1024,
+        model_config_poll_seconds=0,
+        monitoring_config_file=None,
+        max_tensor_elements=2**24,
+        read_timeout=30.0,
+        enable_signature_method_name_check=False,
     ):
         if (base_dir is None) == (model_config_file is None):
             raise ValueError(
                 "Invalid arguments: expected exactly one of `base_dir` or `model_config_file`. "
                 f"Received: base_dir={base_dir!r}, model_config_file={model_config_file!r}"
             )
-        self.rest_port = check_int("rest_port", rest_port, minimum=0)
-        self.grpc_port = check_int("grpc_port", grpc_port, minimum=0)
+        self.rest_port = check_port("rest_port", rest_port, allow_zero=True)
+        self.grpc_port = check_port("grpc_port", grpc_port, allow_zero=True)
         if not self.rest_port and not self.grpc_port:
             raise ValueError("Invalid arguments: at least one of `rest_port` or `grpc_port` must be non-zero.")
         self.host = host
         self.max_body_bytes = check_int("max_body_bytes", max_body_bytes, minimum=1)
         self.max_message_bytes = check_int("max_message_bytes", max_message_bytes, minimum=1)
+        self.poll_seconds = check_number("poll_seconds", poll_seconds, low=0.0, low_open=True)
+        self.model_config_poll_seconds = check_number("model_config_poll_seconds", model_config_poll_seconds, low=0.0)
+        if self.model_config_poll_seconds and model_config_file is None:
+            raise ValueError(
+                "Invalid arguments: `model_config_poll_seconds` needs a `model_config_file`. "
+                f"Received: model_config_poll_seconds={model_config_poll_seconds!r}, model_config_file=None"
+            )
+        self.max_tensor_elements = check_int("max_tensor_elements", max_tensor_elements, minimum=1)
+        self.read_timeout = check_number("read_timeout", read_timeout, low=0.0, low_open=True)
+        self.method_check = bool(enable_signature_method_name_check)
+        self.metrics = None
+        self.metrics_path = None
+        if monitoring_config_file is not None:
+            from tfx_ext.serving.metrics import Metrics, read_monitoring_config
+
+            self.metrics_path = read_monitoring_config(monitoring_config_file)
+            if self.metrics_path is not None:
+                if not self.rest_port:
+                    raise ValueError("Invalid arguments: Prometheus metrics are served on the REST port; "
+                                     "`rest_port` must be non-zero. Received: rest_port=0")
+                self.metrics = Metrics()
         self.registry = (
-            ModelRegistry.from_base_dir(base_dir, poll_seconds)
+            ModelRegistry.from_base_dir(base_dir, self.poll_seconds)
             if base_dir is not None
-            else ModelRegistry.from_model_config(model_config_file, poll_seconds)
+            else ModelRegistry.from_model_config(model_config_file, self.poll_seconds, self.model_config_poll_seconds)
         )
         self._http = None
         self._grpc = None
@@ -70,33 +112,50 @@ class LocalModelServer:
         from tfx_ext.serving.rest_server import make_handler
 
         self.registry.start()
-        if self.rest_port:
-            handler = make_handler(self.registry, self.max_body_bytes)
-            self._http = http.server.ThreadingHTTPServer((self.host, self.rest_port), handler)
-            self._http.daemon_threads = True
-            threading.Thread(target=self._http.serve_forever, name="rest-server", daemon=True).start()
-        if self.grpc_port:
-            import grpc
+        try:
+            if self.rest_port:
+                handler = make_handler(
+                    self.registry, self.max_body_bytes, self.max_tensor_elements, self.read_timeout,
+                    self.metrics, self.metrics_path, self.method_check,
+                )
+                try:
+                    self._http = _RestServer((self.host, self.rest_port), handler)
+                except OSError as error:
+                    raise _bind_error("REST", self.host, self.rest_port, error) from None
+                self._http.daemon_threads = True
+                threading.Thread(target=self._http.serve_forever, name="rest-server", daemon=True).start()
+            if self.grpc_port:
+                import grpc
 
-            from tfx_ext.serving.grpc_server import add_services
+                from tfx_ext.serving.grpc_server import add_services
 
-            options = [
-                ("grpc.max_send_message_length", self.max_message_bytes),
-                ("grpc.max_receive_message_length", self.max_message_bytes),
-            ]
-            self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=options)
-            add_services(self._grpc, self.registry)
-            if self._grpc.add_insecure_port(f"{self.host}:{self.grpc_port}") == 0:
-                raise OSError(f"Could not bind gRPC to {self.host}:{self.grpc_port}")
-            self._grpc.start()
+                options = [
+                    ("grpc.max_send_message_length", self.max_message_bytes),
+                    ("grpc.max_receive_message_length", self.max_message_bytes),
+                    ("grpc.so_reuseport", 0),  # a busy port must fail, not be shared
+                ]
+                self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=options)
+                add_services(self._grpc, self.registry, self.max_tensor_elements, self.metrics, self.method_check)
+                try:
+                    bound = self._grpc.add_insecure_port(f"{self.host}:{self.grpc_port}")
+                except RuntimeError as error:
+                    raise _bind_error("gRPC", self.host, self.grpc_port, error) from None
+                if bound == 0:
+                    raise _bind_error("gRPC", self.host, self.grpc_port, None)
+                self._grpc.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self):
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
+            self._http = None
         if self._grpc is not None:
             self._grpc.stop(grace=1).wait()
+            self._grpc = None
         self.registry.stop()
 
     def __enter__(self):
@@ -108,3 +167,13 @@ class LocalModelServer:
     def wait(self):
         """Blocks until interrupted (for `tfx-ext serve`)."""
         threading.Event().wait()
+
+
+class _RestServer(http.server.ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 drops connections of a burst of clients
+    daemon_threads = True
+
+
+def _bind_error(api, host, port, error):
+    reason = "address already in use" if error is None or getattr(error, "errno", None) == errno.EADDRINUSE else str(error)
+    return OSError(f"Could not bind the {api} port {port} on {host}: {reason}")

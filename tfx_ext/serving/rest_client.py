@@ -5,11 +5,14 @@ import time
 
 import numpy as np
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext.arguments import check_int, check_name, check_number, check_port, invalid
 from tfx_ext.serving.errors import ServingError
 from tfx_ext.serving.inference import as_array
 
-_CODES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 413: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}
+_CODES = {
+    400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 413: "RESOURCE_EXHAUSTED", 429: "RESOURCE_EXHAUSTED",
+    501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+}
 
 
 def _jsonable(value):
@@ -62,9 +65,9 @@ class RestClient:
             raise ValueError(
                 f"Invalid arguments: give `version` or `label`, not both. Received: version={version!r}, label={label!r}"
             )
-        self.port = check_int("port", port, minimum=1)
+        self.port = check_port("port", port)
         self.host = host
-        self.model_name = model_name
+        self.model_name = check_name("model_name", model_name)
         self.version = None if version is None else check_int("version", version, minimum=1)
         self.label = label
         self.timeout = check_number("timeout", timeout, low=0.0, low_open=True)
@@ -155,6 +158,15 @@ class RestClient:
         return self._request("GET", self.model_url + "/metadata")
 
     def status(self):
-        """`[(version, state), ...]` of the model (or of the requested version / label)."""
-        body = self._request("GET", self.model_url)
+        """`[(version, state), ...]` of the model (or of the requested version / label).
+
+        TF Serving's status API ignores a label (it lists every version), so with
+        a label the version it points at is looked up in the metadata first.
+        """
+        url = f"http://{self.host}:{self.port}/v1/models/{self.model_name}"
+        if self.version is not None:
+            url += f"/versions/{self.version}"
+        elif self.label is not None:
+            url += f"/versions/{int(self.metadata()['model_spec']['version'])}"
+        body = self._request("GET", url)
         return [(int(s["version"]), s["state"]) for s in body["model_version_status"]]

@@ -5,212 +5,360 @@
     POST /v1/models/{name}[/versions/{v}|/labels/{l}]:predict    instances | inputs
     POST ...:classify | ...:regress                              examples
 
-Errors are `{"error": message}` with 400 / 404 / 413 / 503, as TF Serving.
+Paths are matched with TF Serving's own patterns (case-insensitive); any other
+path under `/v1/` is a 400 "Malformed request", outside `/v1/` a 404. Errors
+are `{"error": message}` with TF Serving's statuses (400 / 404 / 503 ...);
+a body above `max_body_bytes` is a 413. Bodies may be chunked; a body that
+does not arrive within `read_timeout` seconds closes the connection.
 """
 
-import base64
 import http.server
-import json
 import re
-
-import numpy as np
+import time
+import urllib.parse
 
 from tfx_ext.serving import inference
-from tfx_ext.serving.errors import ServingError, invalid_argument, not_found
+from tfx_ext.serving.errors import ServingError, invalid_argument
+from tfx_ext.serving.json_tensors import Tensor, debug_string, dumps, is_b64, loads, tensor_from_json
 from tfx_ext.serving.model_registry import signature_def_map
 
-_PATH = re.compile(
-    r"^/v1/models/(?P<name>[^/:]+)"
-    r"(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
-    r"(?:(?P<metadata>/metadata)|:(?P<verb>predict|classify|regress))?/?$"
+# TF Serving's http_rest_api_util.cc patterns.
+_PREDICTION_PATH = re.compile(
+    r"(?i)/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?:(classify|regress|predict)"
 )
+_STATUS_PATH = re.compile(r"(?i)/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?(?:/(metadata))?")
+_HANDLED = re.compile(r"(?i)/v1/.*")
+_MAX_CHUNK_LINE = 1024
 
 
-def _is_b64(value):
-    return isinstance(value, dict) and set(value) == {"b64"}
+class _BadBody(Exception):
+    """The body cannot be read: answer 400/413 and close the connection."""
+
+    def __init__(self, error):
+        super().__init__(error.message)
+        self.error = error
 
 
-def _decode(value):
-    """JSON instance values to NumPy-friendly values ({"b64": ...} becomes bytes)."""
-    if _is_b64(value):
-        return base64.b64decode(value["b64"])
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
-
-
-def _array(value):
-    """A JSON tensor value as an ndarray (binary values kept whole)."""
-    try:
-        return inference.as_array(_decode(value))
-    except ValueError as error:
-        raise invalid_argument(f"Tensor values must be rectangular (rows of the same length): {error}") from None
-
-
-def _encode(array):
-    """NumPy output to JSON (bytes as UTF-8 text, or {"b64": ...} when not text)."""
-    array = np.asarray(array)
-    if array.dtype.kind in "SO":
-        def text(item):
-            if isinstance(item, bytes):
-                try:
-                    return item.decode("utf-8")
-                except UnicodeDecodeError:
-                    return {"b64": base64.b64encode(item).decode()}
-            return item
-
-        return np.vectorize(text, otypes=[object])(array).tolist() if array.size else array.tolist()
-    return array.tolist()
-
-
-def parse_predict_body(body, input_names):
-    """{input name: ndarray} and the response format ("row" or "columnar") of a predict body."""
-    if not isinstance(body, dict):
-        raise invalid_argument("JSON Value: must be an object with 'instances' or 'inputs'")
-    if ("instances" in body) == ("inputs" in body):
-        raise invalid_argument("Missing 'instances' or 'inputs' key (exactly one of them is required)")
-    if "instances" in body:
-        instances = body["instances"]
-        if not isinstance(instances, list) or not instances:
-            raise invalid_argument("'instances' must be a non-empty JSON list")
-        if all(isinstance(i, dict) and not _is_b64(i) for i in instances):  # named inputs
-            names = set(instances[0])
-            if any(set(i) != names for i in instances):
-                raise invalid_argument("All 'instances' must have the same named inputs")
-            return {n: _array([i[n] for i in instances]) for n in names}, "row"
-        if len(input_names) != 1:
-            raise invalid_argument(f"Signature has inputs {sorted(input_names)}: 'instances' must be objects")
-        return {input_names[0]: _array(instances)}, "row"
-    inputs = body["inputs"]
-    if isinstance(inputs, dict) and not _is_b64(inputs):
-        return {n: _array(v) for n, v in inputs.items()}, "columnar"
-    if len(input_names) != 1:
-        raise invalid_argument(f"Signature has inputs {sorted(input_names)}: 'inputs' must be an object")
-    return {input_names[0]: _array(inputs)}, "columnar"
-
-
-def format_predict_response(outputs, fmt):
-    if fmt == "columnar":
-        if len(outputs) == 1:
-            return {"outputs": _encode(next(iter(outputs.values())))}
-        return {"outputs": {k: _encode(v) for k, v in outputs.items()}}
-    rows = len(next(iter(outputs.values())))
-    if len(outputs) == 1:
-        return {"predictions": _encode(next(iter(outputs.values())))}
-    encoded = {k: _encode(v) for k, v in outputs.items()}
-    return {"predictions": [{k: v[i] for k, v in encoded.items()} for i in range(rows)]}
-
-
-def _status_json(model, version=None, label=None):
-    if version is None and label is None:
-        versions = sorted(model.loaded)
-        if not versions:
-            raise not_found(f"Could not find any versions of model {model.name}")
+def parse_path(method, path):
+    """`(model name, version, label, verb or "metadata"/"")` of a request, or TF Serving's error."""
+    malformed = invalid_argument(f"Malformed request: {method} {path}")
+    if method == "POST":
+        match = _PREDICTION_PATH.fullmatch(path)
+    elif method == "GET":
+        match = _STATUS_PATH.fullmatch(path)
     else:
-        versions = [model.resolve(version, label)[0]]
+        match = None
+    if match is None:
+        raise malformed
+    name, version, label, verb = match.groups()
+    name = urllib.parse.unquote(name) if name else ""
+    if version:
+        number = int(version)
+        if number >= 2**63:
+            raise invalid_argument(f"Failed to convert version: {version} to numeric.")
+        version = number
+    else:
+        version = None
+    label = urllib.parse.unquote(label) if label else None
+    if method == "POST" and verb not in ("classify", "regress", "predict"):
+        raise malformed  # the pattern is case-insensitive but the dispatch is not
+    if method == "GET" and verb not in (None, "metadata"):
+        raise malformed
+    if not name:
+        raise invalid_argument("Missing model name in request.")
+    return name, version, label, verb or ""
+
+
+def _version_json(version):
+    return str(version)
+
+
+def status_json(model, version=None):
     return {
         "model_version_status": [
-            {"version": str(v), "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
-            for v in versions
+            {
+                "version": _version_json(v),
+                "state": state.state,
+                "status": {"error_code": state.error_code, "error_message": state.error_message},
+            }
+            for v, state in model.status(version)
         ]
     }
 
 
-def _metadata_json(model, version, label):
+def metadata_json(model, version, label):
     from google.protobuf import json_format
 
-    version, _, _ = model.resolve(version, label)
-    signature_map = signature_def_map(model, version)
+    served = model.resolve(version, label)
+    signature_map = signature_def_map(model, served.version)
     return {
-        "model_spec": {"name": model.name, "signature_name": "", "version": str(version)},
-        "metadata": {"signature_def": json_format.MessageToDict(signature_map, preserving_proto_field_name=True)},
+        "model_spec": {"name": model.name, "signature_name": "", "version": _version_json(served.version)},
+        "metadata": {
+            "signature_def": json_format.MessageToDict(
+                signature_map, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+            )
+        },
     }
 
 
-def make_handler(registry, max_body_bytes):
+def _signature_name(body):
+    if not isinstance(body, dict):
+        raise invalid_argument(f"JSON Value: {debug_string(body)} Is not object")
+    name = body.get("signature_name")
+    if name is not None and not isinstance(name, str):
+        raise invalid_argument(
+            f"JSON Value: {debug_string(name)} not formatted correctly. 'signature_name' key must be a string value."
+        )
+    return name
+
+
+def _named(value):
+    return isinstance(value, dict) and not is_b64(value)
+
+
+def predict_inputs(body, sig, max_elements):
+    """`({input: ndarray}, "row" | "columnar")` from a predict body, by the signature's dtypes."""
+    infos = dict(sig.inputs)
+    has_instances, has_inputs = "instances" in body, "inputs" in body
+    if has_instances == has_inputs:
+        raise invalid_argument(
+            f"JSON Value: {debug_string(body)} Not formatted correctly expecting only one of 'inputs' or "
+            "'instances' keys to exist "
+        )
+    if has_instances:
+        instances = body["instances"]
+        if not isinstance(instances, list):
+            raise invalid_argument(f"JSON Value: {debug_string(body)} Expecting 'instances' to be an list/array")
+        if not instances:
+            raise invalid_argument(f"JSON Value: {debug_string(body)} No values in 'instances' array")
+        if _named(instances[0]):
+            names = sorted(infos)
+            for index, item in enumerate(instances):
+                if not _named(item):
+                    raise invalid_argument(f"Expecting object but got list at item {index} of input list")
+                if set(item) != set(names):
+                    raise invalid_argument(
+                        f"Failed to process element: {index} of 'instances' list. JSON object: "
+                        f"{debug_string(item)} keys must be equal to: {','.join(names)}"
+                    )
+            return {
+                n: tensor_from_json([i[n] for i in instances], _dtype(infos[n]), max_elements, n) for n in names
+            }, "row"
+        if len(infos) != 1:
+            raise invalid_argument(
+                "instances is a plain list, but expecting list of objects as multiple input tensors required as "
+                "per tensorinfo_map"
+            )
+        for index, item in enumerate(instances):
+            if _named(item):
+                raise invalid_argument(f"Expecting value/list but got object at item {index} of input list")
+        name = next(iter(infos))
+        return {name: tensor_from_json(instances, _dtype(infos[name]), max_elements, name)}, "row"
+    inputs = body["inputs"]
+    if _named(inputs):
+        tensors = {}
+        for name in sorted(infos):
+            if name not in inputs:
+                raise invalid_argument(f"Missing named input: {name} in 'inputs' object.")
+            tensors[name] = tensor_from_json(inputs[name], _dtype(infos[name]), max_elements, name)
+        return tensors, "columnar"
+    if len(infos) != 1:
+        raise invalid_argument(
+            "inputs is a plain value/list, but expecting an object as multiple input tensors required as per "
+            "tensorinfo_map"
+        )
+    name = next(iter(infos))
+    return {name: tensor_from_json(inputs, _dtype(infos[name]), max_elements, name)}, "columnar"
+
+
+def _dtype(info):
+    from tensorflow.core.framework import types_pb2
+
+    return types_pb2.DataType.Name(info.dtype)
+
+
+def predict_response(outputs, fmt):
+    if fmt == "columnar":
+        if len(outputs) == 1:
+            name, value = next(iter(outputs.items()))
+            return {"outputs": Tensor(value, name)}
+        return {"outputs": {k: Tensor(v, k) for k, v in sorted(outputs.items())}}
+    if len(outputs) == 1:
+        name, value = next(iter(outputs.items()))
+        return {"predictions": Tensor(value, name)}
+    batch = None
+    for name, value in sorted(outputs.items()):
+        if value.ndim == 0:
+            raise invalid_argument(f"Tensor name: {name} has no shape information ")
+        if batch is None:
+            batch = value.shape[0]
+        elif value.shape[0] != batch:
+            raise invalid_argument(
+                f"Tensor name: {name} has inconsistent batch size: {value.shape[0]} expecting: {batch}"
+            )
+    return {"predictions": [{k: Tensor(v[i], k) for k, v in sorted(outputs.items())} for i in range(batch)]}
+
+
+def examples_from_body(body):
+    if "examples" not in body:
+        raise invalid_argument(f"JSON Value: {debug_string(body)} 'examples' key is missing")
+    examples = body["examples"]
+    if not isinstance(examples, list):
+        raise invalid_argument(f"JSON Value: {debug_string(examples)} 'examples' must be an array")
+    context = body.get("context", {})
+    if not isinstance(context, dict):
+        raise invalid_argument(f"JSON Value: {debug_string(context)} 'context' must be an object")
+    serialized = []
+    for example in examples:
+        if not isinstance(example, dict):
+            raise invalid_argument(f"JSON Value: {debug_string(example)} Example must be JSON object")
+        clash = set(context) & set(example)
+        if clash:
+            raise invalid_argument(f"Feature '{sorted(clash)[0]}' appears in both 'context' and an example")
+        serialized.append(inference.example_from_features({**context, **example}))
+    return serialized
+
+
+def make_handler(registry, max_body_bytes, max_tensor_elements=2**24, read_timeout=30.0, metrics=None,
+                 metrics_path=None, method_check=False):
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "tfx_ext-local-model-server"
         protocol_version = "HTTP/1.1"
+        timeout = read_timeout  # socket timeout: a slow body frees its thread
 
         def log_message(self, *args):  # quiet: tests and the demo print their own lines
             pass
 
-        def _send(self, status, payload):
-            body = json.dumps(payload).encode()
+        def _send(self, status, payload, content_type="application/json"):
+            body = (payload if isinstance(payload, str) else dumps(payload)).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
 
-        def _route(self):
-            match = _PATH.match(self.path.split("?", 1)[0])
-            if not match:
-                raise ServingError("NOT_FOUND", f"Malformed request: {self.command} {self.path}", 404)
-            version = int(match["version"]) if match["version"] else None
-            return registry.get(match["name"]), version, match["label"], match["metadata"], match["verb"]
+        def _read_exact(self, n):
+            data = self.rfile.read(n)
+            if len(data) != n:
+                raise _BadBody(invalid_argument("Request body ended before its declared length"))
+            return data
+
+        def _read_chunked(self):
+            parts, total = [], 0
+            while True:
+                line = self.rfile.readline(_MAX_CHUNK_LINE + 1)
+                if not line.endswith(b"\n"):
+                    raise _BadBody(invalid_argument("Malformed chunked request body"))
+                try:
+                    size = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise _BadBody(invalid_argument("Malformed chunked request body")) from None
+                if size < 0:
+                    raise _BadBody(invalid_argument("Malformed chunked request body"))
+                if size == 0:
+                    while self.rfile.readline(_MAX_CHUNK_LINE + 1).strip():
+                        pass  # trailers
+                    return b"".join(parts)
+                total += size
+                if total > max_body_bytes:
+                    raise _BadBody(ServingError(
+                        "RESOURCE_EXHAUSTED", f"Request body exceeds the limit of {max_body_bytes} bytes", 413
+                    ))
+                parts.append(self._read_exact(size))
+                if self.rfile.readline(_MAX_CHUNK_LINE + 1).strip():
+                    raise _BadBody(invalid_argument("Malformed chunked request body"))
+
+        def _read_body(self):
+            encoding = (self.headers.get("Transfer-Encoding") or "").strip().lower()
+            if encoding:
+                if encoding != "chunked":
+                    raise _BadBody(invalid_argument(f"Unsupported Transfer-Encoding: {encoding}"))
+                return self._read_chunked()
+            declared = self.headers.get_all("Content-Length") or []
+            if not declared:
+                return b""
+            if len(set(declared)) != 1 or not re.fullmatch(r"[0-9]{1,19}", declared[0].strip()):
+                raise _BadBody(invalid_argument(f"Invalid Content-Length: {', '.join(declared)}"))
+            length = int(declared[0])
+            if length > max_body_bytes:
+                raise _BadBody(ServingError(
+                    "RESOURCE_EXHAUSTED", f"Request body of {length} bytes exceeds the limit of {max_body_bytes}", 413
+                ))
+            return self._read_exact(length)
+
+        def _handle(self, method):
+            start = time.monotonic()
+            path = self.path.split("?", 1)[0]
+            model_name, api = "", method.lower()
+            try:
+                try:
+                    raw = self._read_body()
+                except (TimeoutError, OSError):
+                    self.close_connection = True
+                    return
+                if metrics_path is not None and path == metrics_path and method == "GET":
+                    self._send(200, metrics.prometheus_text(), "text/plain; version=0.0.4")
+                    return
+                if not _HANDLED.fullmatch(path):
+                    raise ServingError("NOT_FOUND", f"Not found: {method} {path}", 404)
+                model_name, version, label, verb = parse_path(method, path)
+                api = verb or "status"
+                self._send(200, self._answer(method, model_name, version, label, verb, raw))
+                self._record(model_name, api, "OK", start)
+            except _BadBody as bad:
+                self.close_connection = True
+                self._send(bad.error.http_status, {"error": bad.error.message})
+            except ServingError as error:
+                self._send(error.http_status, {"error": error.message})
+                self._record(model_name, api, error.code, start)
+            except Exception:  # keep serving whatever happens; no Python internals in the answer
+                self._send(500, {"error": "Internal error while handling the request"})
+                self._record(model_name, api, "INTERNAL", start)
+
+        def _record(self, model_name, api, status, start):
+            if metrics is not None and model_name:
+                metrics.record(model_name, api, "REST", status, time.monotonic() - start)
+
+        def _answer(self, method, name, version, label, verb, raw):
+            if method == "GET":
+                if verb == "metadata":
+                    return metadata_json(registry.get(name), version, label)
+                if name not in registry.models:
+                    raise ServingError("NOT_FOUND", f"Could not find any versions of model {name}")
+                return status_json(registry.models[name], version)
+            body = loads(raw)
+            signature_name = _signature_name(body)
+            served = registry.get(name).resolve(version, label)
+            method_name = {
+                "predict": inference.PREDICT_METHOD,
+                "classify": inference.CLASSIFY_METHOD,
+                "regress": inference.REGRESS_METHOD,
+            }[verb]
+            key, sig = inference.signature(served, signature_name, method_name, method_check)
+            if verb == "predict":
+                inputs, fmt = predict_inputs(body, sig, max_tensor_elements)
+                return predict_response(inference.predict(served, key, sig, inputs), fmt)
+            examples = examples_from_body(body)
+            if verb == "classify":
+                return {"results": [[[label, score] for label, score in row] for row in
+                                    inference.classify(served, key, sig, examples)]}
+            return {"results": inference.regress(served, key, sig, examples)}
 
         def do_GET(self):
-            try:
-                model, version, label, metadata, verb = self._route()
-                if verb:
-                    raise ServingError("NOT_FOUND", f"Malformed request: GET {self.path}", 404)
-                self._send(200, _metadata_json(model, version, label) if metadata else _status_json(model, version, label))
-            except ServingError as error:
-                self._send(error.http_status, {"error": error.message})
-            except Exception as error:  # keep serving whatever happens
-                self._send(500, {"error": f"Internal error: {error}"})
+            self._handle("GET")
 
         def do_POST(self):
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > max_body_bytes:
-                    self.close_connection = True
-                    raise ServingError(
-                        "RESOURCE_EXHAUSTED", f"Request body of {length} bytes exceeds the limit of {max_body_bytes}", 413
-                    )
-                raw = self.rfile.read(length)
-                model, version, label, metadata, verb = self._route()
-                if not verb:
-                    raise ServingError("NOT_FOUND", f"Malformed request: POST {self.path}", 404)
-                try:
-                    body = json.loads(raw or b"null")
-                except ValueError as error:
-                    raise invalid_argument(f"JSON Parse error: {error}") from None
-                self._send(200, self._answer(model, version, label, verb, body))
-            except ServingError as error:
-                self._send(error.http_status, {"error": error.message})
-            except Exception as error:  # keep serving whatever happens
-                self._send(500, {"error": f"Internal error: {error}"})
+            self._handle("POST")
 
-        def _answer(self, model, version, label, verb, body):
-            if not isinstance(body, dict):
-                raise invalid_argument("JSON Value: request body must be a JSON object")
-            signature_name = body.get("signature_name")
-            if verb == "predict":
-                _, loaded, infos = model.resolve(version, label)
-                name = signature_name or "serving_default"
-                if name not in infos:
-                    raise invalid_argument(f"Serving signature name: \"{name}\" not found in signature def")
-                inputs, fmt = parse_predict_body(body, [t.name for t in infos[name].inputs])
-                _, _, outputs = inference.predict(
-                    registry, model.name, inputs, version, label, signature_name, coerce=True
-                )
-                return format_predict_response(outputs, fmt)
-            examples = body.get("examples")
-            if not isinstance(examples, list) or not examples:
-                raise invalid_argument("'examples' must be a non-empty JSON list")
-            context = body.get("context") or {}
-            serialized = [inference.example_from_features({**context, **e}) for e in examples]
-            if verb == "classify":
-                _, _, classes, scores = inference.classify(registry, model.name, serialized, version, label, signature_name)
-                results = [
-                    [[c.decode() if isinstance(c, bytes) else c, float(s)] for c, s in zip(row_c, row_s)]
-                    for row_c, row_s in zip(classes, scores)
-                ]
-            else:
-                _, _, values = inference.regress(registry, model.name, serialized, version, label, signature_name)
-                results = [float(v) for v in values]
-            return {"results": results}
+        def do_PUT(self):
+            self._handle("PUT")
+
+        def do_DELETE(self):
+            self._handle("DELETE")
+
+        def do_PATCH(self):
+            self._handle("PATCH")
 
     return Handler

@@ -1,0 +1,274 @@
+"""JSON <-> tensors for the REST front end, with TF Serving's rules and messages.
+
+- Parsing: NaN / Infinity accepted, numbers too big for a double refused, as
+  rapidjson (TF Serving's parser) does; errors read "JSON Parse error: ...".
+- Values are converted by the signature's dtype and strictly typed: `true` or
+  `"1.0"` is not a float, `1.5` is not an int32.
+- Shapes come from the nesting, which must be rectangular; the element count
+  is checked against a cap before any array is built.
+- Writing: floats in their shortest round-trip form (`2.05`, not
+  `2.049999952316284`), NaN / Infinity tokens, outputs whose name ends in
+  `_bytes` as `{"b64": ...}`.
+"""
+
+import base64
+import binascii
+import json
+import math
+
+import numpy as np
+
+from tfx_ext.serving.errors import ServingError, invalid_argument
+from tfx_ext.serving.tensor_protos import check_shape
+
+_DTYPE_NAMES = {
+    "DT_FLOAT": ("float", np.float32),
+    "DT_DOUBLE": ("double", np.float64),
+    "DT_HALF": ("half", np.float16),
+    "DT_INT8": ("int8", np.int8),
+    "DT_INT16": ("int16", np.int16),
+    "DT_INT32": ("int32", np.int32),
+    "DT_INT64": ("int64", np.int64),
+    "DT_UINT8": ("uint8", np.uint8),
+    "DT_UINT16": ("uint16", np.uint16),
+    "DT_UINT32": ("uint32", np.uint32),
+    "DT_UINT64": ("uint64", np.uint64),
+    "DT_BOOL": ("bool", np.bool_),
+    "DT_STRING": ("string", object),
+}
+_MAX_RANK = 64
+
+
+class _TooBig(ValueError):
+    pass
+
+
+def _parse_int(text):
+    value = int(text)
+    if -(2**63) <= value < 2**64:
+        return value
+    return _parse_float(text)  # rapidjson keeps big integers as doubles
+
+
+def _parse_float(text):
+    value = float(text)
+    if math.isinf(value):
+        raise _TooBig("Number too big to be stored in double.")
+    return value
+
+
+def loads(raw):
+    """The JSON document of a request body, or INVALID_ARGUMENT "JSON Parse error: ..."."""
+    if not raw.strip():
+        raise invalid_argument("JSON Parse error: The document is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise invalid_argument(f"JSON Parse error: Invalid encoding in string. at offset: {error.start}") from None
+    try:
+        return json.loads(text, parse_int=_parse_int, parse_float=_parse_float)
+    except json.JSONDecodeError as error:
+        reason = "Invalid value." if error.msg.startswith("Expecting value") else error.msg + "."
+        raise invalid_argument(f"JSON Parse error: {reason} at offset: {error.pos}") from None
+    except _TooBig as error:
+        raise invalid_argument(f"JSON Parse error: {error}") from None
+    except RecursionError:
+        raise invalid_argument("JSON Parse error: The document is nested too deeply.") from None
+    except ValueError as error:  # e.g. Python's limit on the digits of an integer
+        raise invalid_argument(f"JSON Parse error: Invalid number ({str(error).split(':')[0]}).") from None
+
+
+def debug_string(value):
+    """The value as compact JSON, for messages (long values cut)."""
+    try:
+        text = json.dumps(value, separators=(",", ":"))
+    except (ValueError, RecursionError):
+        text = "..."
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _json_type(value):
+    if value is None:
+        return "Null"
+    if value is True:
+        return "True"
+    if value is False:
+        return "False"
+    if isinstance(value, dict):
+        return "Object"
+    if isinstance(value, list):
+        return "Array"
+    if isinstance(value, str):
+        return "String"
+    return "Number"
+
+
+def is_b64(value):
+    return isinstance(value, dict) and len(value) == 1 and "b64" in value
+
+
+def _type_error(value, dtype_name):
+    return invalid_argument(
+        f"JSON Value: {debug_string(value)} Type: {_json_type(value)} is not of expected type: {dtype_name}"
+    )
+
+
+def _converter(dtype_enum_name):
+    """A function checking and converting one JSON leaf for the dtype."""
+    if dtype_enum_name not in _DTYPE_NAMES:  # TF Serving: Unimplemented (HTTP 501)
+        raise ServingError("UNIMPLEMENTED", f"Conversion of JSON values to type: {dtype_enum_name} is not supported")
+    name, numpy_type = _DTYPE_NAMES[dtype_enum_name]
+
+    if numpy_type is object:
+        def convert(value):
+            if isinstance(value, str):
+                return value.encode("utf-8")
+            if is_b64(value) and isinstance(value["b64"], str):
+                try:
+                    return base64.b64decode(value["b64"], validate=True)
+                except (binascii.Error, ValueError):
+                    raise invalid_argument("Unable to base64 decode") from None
+            if isinstance(value, dict):
+                raise invalid_argument(f"JSON Value: {debug_string(value)} not formatted correctly for base64 data")
+            raise _type_error(value, name)
+    elif numpy_type is np.bool_:
+        def convert(value):
+            if isinstance(value, bool):
+                return value
+            raise _type_error(value, name)
+    elif np.issubdtype(numpy_type, np.floating):
+        def convert(value):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return value
+            raise _type_error(value, name)
+    else:
+        info = np.iinfo(numpy_type)
+        # rapidjson's IsInt / IsInt64 / IsUint / IsUint64: 32-bit kinds accept the int32 range
+        low, high = (info.min, info.max) if info.bits >= 32 else (-(2**31), 2**31 - 1)
+
+        def convert(value):
+            if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+                return value
+            raise _type_error(value, name)
+
+    return convert, numpy_type
+
+
+def _shape_of(value):
+    dims = []
+    while isinstance(value, list):
+        dims.append(len(value))
+        if len(dims) > _MAX_RANK:
+            raise invalid_argument(f"JSON Value nested deeper than the largest rank ({_MAX_RANK})")
+        if not value:
+            break
+        value = value[0]
+    return dims
+
+
+def tensor_from_json(value, dtype_enum_name, max_elements, name="input"):
+    """An ndarray from a JSON value (nested lists of leaves) for a signature input."""
+    convert, numpy_type = _converter(dtype_enum_name)
+    dims = _shape_of(value)
+    check_shape(name, dims, max_elements)
+    rank = len(dims)
+    leaves = []
+    stack = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if level < rank:
+            if not isinstance(item, list):
+                raise invalid_argument(
+                    f"JSON Value: {debug_string(item)} found at incorrect level: {level + 1} "
+                    f"in the JSON DOM. Expected at level: {rank}"
+                )
+            if len(item) != dims[level]:
+                raise invalid_argument(
+                    f"Encountered list at unexpected size: {len(item)} at level: {level} "
+                    f"expected size: {dims[level]}"
+                )
+            stack.extend((child, level + 1) for child in reversed(item))
+        else:
+            if isinstance(item, list):
+                raise invalid_argument(f"Encountered list at unexpected level: {level} expected < {rank}")
+            leaves.append(convert(item))
+    if numpy_type is object:
+        array = np.empty(len(leaves), dtype=object)
+        array[:] = leaves
+    else:
+        try:
+            array = np.array(leaves, dtype=numpy_type)
+        except OverflowError:
+            raise invalid_argument(f"Input '{name}' holds a number out of range for its type") from None
+    return array.reshape(dims)
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _float_token(text):
+    return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(text, text)
+
+
+def _leaf_strings(array, binary):
+    """Each element of `array` as JSON text, flat."""
+    kind = array.dtype.kind
+    flat = array.reshape(-1)
+    if kind == "f":
+        if array.dtype == np.float64:
+            return [_float_token(repr(float(v))) for v in flat]
+        return [_float_token(str(v)) for v in flat]  # NumPy prints float32 / float16 shortest
+    if kind == "b":
+        return ["true" if v else "false" for v in flat]
+    if kind in "iu":
+        return [str(int(v)) for v in flat]
+    if kind in "OSU":
+        out = []
+        for v in flat:
+            data = v if isinstance(v, bytes) else str(v).encode("utf-8")
+            if binary:
+                out.append('{"b64": "' + base64.b64encode(data).decode("ascii") + '"}')
+                continue
+            try:
+                out.append(json.dumps(data.decode("utf-8")))
+            except UnicodeDecodeError:
+                out.append('{"b64": "' + base64.b64encode(data).decode("ascii") + '"}')
+        return out
+    return [json.dumps(v) for v in flat.tolist()]
+
+
+def _nest(leaves, shape):
+    if not shape:
+        return leaves[0]
+    if shape[0] == 0:
+        return "[]"
+    step = len(leaves) // shape[0] if shape[0] else 0
+    return "[" + ", ".join(_nest(leaves[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])) + "]"
+
+
+class Tensor:
+    """An output to write as JSON (binary when its name ends in `_bytes`, as TF Serving)."""
+
+    def __init__(self, array, name=""):
+        self.array = np.asarray(array)
+        self.binary = name.endswith("_bytes")
+
+    def json(self):
+        return _nest(_leaf_strings(self.array, self.binary), list(self.array.shape))
+
+
+def dumps(value):
+    """JSON text of dicts / lists / scalars / `Tensor`s, floats in shortest form."""
+    if isinstance(value, Tensor):
+        return value.json()
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(dumps(v) for v in value) + "]"
+    if isinstance(value, (float, np.floating)):
+        if isinstance(value, np.float32):
+            return _float_token(str(value))
+        return _float_token(repr(float(value)))
+    if isinstance(value, (np.integer,)):
+        return str(int(value))
+    return json.dumps(value)
