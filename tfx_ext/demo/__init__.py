@@ -15,6 +15,8 @@ Run it with `scripts/demo` (or `tfx-ext demo`). In order:
    StochasticDepth, Maxout; kappa, MCC, Hamming loss), saved and reloaded,
 8. a Wide & Deep model trained by `tfx_ext.training.Trainer` with two optimizers,
    stopped and resumed from its checkpoint,
+9. an encoder-decoder with attention (`tfx_ext.seq2seq`) translating dates, decoded greedily
+   and with beam search, exported and queried over REST (`examples/date_translation.py`),
 
 then a summary table. Writes `demo_output/report.md` and PNG plots (LR finder curve,
 reliability diagram, sparsity per layer, size bars) and prints the report.
@@ -27,10 +29,10 @@ import argparse
 import os
 import time
 
-STAGES = 8
+STAGES = 9
 
 
-def run(output_dir="demo_output", epochs=12, trials=6, seed=0):
+def run(output_dir="demo_output", epochs=12, trials=6, seed=0, translation_dates=10000, translation_epochs=3):
     """Runs every stage; returns (report text, summary dict)."""
     from tfx_ext.demo import plots, report, stages
 
@@ -44,7 +46,8 @@ def run(output_dir="demo_output", epochs=12, trials=6, seed=0):
     served = stages.serve(context, trained.model, pruned.model)
     components = stages.components(context)
     custom_loop = stages.custom_loop(context)
-    results = [search, trained, uncertainty, pruned, tflite, served, components, custom_loop]
+    translation = stages.date_translation(context, translation_dates, translation_epochs)
+    results = [search, trained, uncertainty, pruned, tflite, served, components, custom_loop, translation]
     drawn = plots.draw_all(context.path, trained, uncertainty, pruned, tflite)
     text, summary = report.write(context, results, drawn, time.monotonic() - started)
     return text, summary

@@ -77,9 +77,24 @@ def custom_loop_section(stage):
             f"uninterrupted run {stage.gap:.2g}."]
 
 
+def translation_section(stage):
+    lines = ["", "## 9. Encoder–decoder with attention and beam search (dates)", ""]
+    if stage.example is None:
+        return lines + ["`examples/date_translation.py` is not next to this installation of tfx_ext (it ships "
+                        "with the repository), so this stage did not run."]
+    r = stage.results
+    lines += [f"`examples/date_translation.py` (HOML ch. 16): \"April 22, 2019\" → \"2019-04-22\", "
+              f"{stage.n_train} generated training dates, {stage.epochs} epochs of teacher forcing "
+              f"({r['train_seconds']:.0f} s), Luong attention, `tfx_ext.seq2seq`. Exact match on held-out dates: "
+              f"greedy {r['greedy_accuracy']:.4f}, beam search {r['beam_accuracy']:.4f}. Exported with "
+              f"`export_for_serving` as strings in, strings out; over REST the local server answers "
+              f"{'the same strings as' if r.get('served_equals_keras') else 'DIFFERENTLY from'} the Keras model.", ""]
+    return lines + table(["input", "beam search answer"], [[repr(a), b] for a, b in r["examples"]])
+
+
 def summary(results):
     """The summary rows: model name -> {column: value}."""
-    _, trained, uncertainty, pruned, tflite, _, _, custom_loop = results
+    _, trained, uncertainty, pruned, tflite, _, _, custom_loop, translation = results
     rows = {
         "dense SELU MLP": {"accuracy": trained.accuracy, "ECE": uncertainty.one_pass_ece,
                            "sparsity": pruned.dense_report.sparsity, "weights gzip": pruned.dense_report.gzip_bytes},
@@ -91,6 +106,8 @@ def summary(results):
         rows[f"TFLite {name}"] = {"accuracy": report.tflite_accuracy, "file raw": report.raw_bytes,
                                   "file gzip": report.gzip_bytes, "latency ms": report.latency_mean_ms}
     rows["wide & deep (Trainer)"] = {"accuracy": custom_loop.accuracy}
+    if translation.results:
+        rows["date translation (beam)"] = {"accuracy": translation.results["beam_accuracy"]}
     return rows
 
 
@@ -100,7 +117,7 @@ def write(context, results, plots, seconds):
 
     import tfx_ext
 
-    search, trained, uncertainty, pruned, tflite, served, components, custom_loop = results
+    search, trained, uncertainty, pruned, tflite, served, components, custom_loop, translation = results
     rows = summary(results)
     columns = ["accuracy", "ECE", "sparsity", "weights gzip", "file raw", "file gzip", "latency ms"]
 
@@ -121,7 +138,8 @@ def write(context, results, plots, seconds):
     head += ["", "Plots: " + ", ".join(f"`{p}`" for p in plots) + ".", ""]
     lines = (search_section(search, context.trials) + train_section(trained, context.epochs)
              + uncertainty_section(uncertainty) + prune_section(pruned, trained.accuracy) + tflite_section(tflite)
-             + serve_section(served) + components_section(components) + custom_loop_section(custom_loop))
+             + serve_section(served) + components_section(components) + custom_loop_section(custom_loop)
+             + translation_section(translation))
     text = "\n".join(head + lines + ["", f"Total time {seconds:.0f} s.", ""])
     with open(context.path("report.md"), "w") as f:
         f.write(text)

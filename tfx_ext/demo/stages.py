@@ -377,3 +377,36 @@ def custom_loop(context, epochs=6, stop_at_step=100):
     gap = max(float(abs(a - b).max()) for a, b in zip(model.get_weights(), reference_model.get_weights()))
     updates = ", ".join(f"{o.__class__.__name__} {int(o.iterations)}" for o in resumed.optimizer.optimizers)
     return CustomLoopStage(epochs, stop_at_step, resumed_from, updates, accuracy, gap)
+
+
+# 9 -------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class TranslationStage:
+    example: str  # path of examples/date_translation.py, or None when it is not there
+    n_train: int
+    epochs: int
+    results: dict  # run()'s dict: greedy/beam accuracy, served_equals_keras, examples, ...
+
+
+def _date_translation_example():
+    """The repository's `examples/date_translation.py` as a module, or None (installed package)."""
+    import importlib.util
+
+    import tfx_ext
+
+    path = os.path.abspath(os.path.join(os.path.dirname(tfx_ext.__file__), "..", "examples", "date_translation.py"))
+    if not os.path.isfile(path):
+        return None, None
+    spec = importlib.util.spec_from_file_location("date_translation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, path
+
+
+def date_translation(context, n_train=10000, epochs=3):
+    _progress(9, f"encoder-decoder with attention: dates, {n_train} examples, greedy and beam search, served")
+    module, path = _date_translation_example()
+    if module is None:
+        return TranslationStage(None, n_train, epochs, {})
+    results = module.run(context.path("date_translation"), epochs=epochs, n_train=n_train, seed=context.seed)
+    return TranslationStage(path, n_train, epochs, results)
