@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.roundtrip import assert_config_round_trip
 from tests.sparsity.models import (
@@ -73,7 +74,7 @@ class UpdatePruningStepTest(tf.test.TestCase):
         checked = []
 
         def check(batch, logs):
-            step = len(checked)
+            step = len(checked) + 1  # as tfmot: batch i trains at pruning step i + 1
             last_pruning = min(step - step % frequency, end_step)
             sparsity = schedule(last_pruning)[1]
             for wrapper in pruning_wrappers(pruned):
@@ -122,7 +123,7 @@ class UpdatePruningStepTest(tf.test.TestCase):
         momentum = keras.ops.convert_to_numpy(momentum)
         self.assertGreater(np.abs(momentum[zeros_after_schedule["hidden1"]]).max(), 0.0)
 
-    def test_step_continues_from_optimizer_iterations(self):
+    def test_step_continues_across_fits_and_a_recompile(self):
         schedule = PolynomialDecay(0.0, 0.8, begin_step=0, end_step=80, frequency=10)
         pruned = compile_classifier(prune_low_magnitude(mlp(), schedule))
         per_epoch = steps_per_epoch()
@@ -130,13 +131,15 @@ class UpdatePruningStepTest(tf.test.TestCase):
         self.fit(pruned, 1)
         first_fit_sparsity = schedule(40)[1]
         for wrapper in pruning_wrappers(pruned):
-            self.assertEqual(int(wrapper.pruning_step), per_epoch - 1)
+            self.assertEqual(int(wrapper.pruning_step), per_epoch)
             mask = keras.ops.convert_to_numpy(wrapper.masks[0])
             self.assertEqual(int((mask == 0).sum()), expected_zeros(mask.size, first_fit_sparsity))
+        # A new optimizer starts at iteration 0; the wrappers' own step goes on.
+        compile_classifier(pruned, keras.optimizers.SGD(0.01))
         self.fit(pruned, 1)
-        self.assertEqual(int(pruned.optimizer.iterations), 2 * per_epoch)
+        self.assertEqual(int(pruned.optimizer.iterations), per_epoch)
         for wrapper in pruning_wrappers(pruned):
-            self.assertEqual(int(wrapper.pruning_step), 2 * per_epoch - 1)
+            self.assertEqual(int(wrapper.pruning_step), 2 * per_epoch)
             mask = keras.ops.convert_to_numpy(wrapper.masks[0])
             # A restart at step 0 would end the second fit at schedule(40) again.
             self.assertEqual(int((mask == 0).sum()), expected_zeros(mask.size, 0.8))
@@ -235,11 +238,11 @@ class UpdatePruningStepTest(tf.test.TestCase):
             callback.on_train_batch_end(step)
             zeros = {name: int((k == 0).sum()) for name, k in wrapper_kernels(pruned).items()}
             for name, kernel in wrapper_kernels(pruned).items():
-                expected = expected_zeros(kernel.size, 0.5) if step >= 2 else 0
+                # Loop step 1 is pruning step 2, where the schedule begins.
+                expected = expected_zeros(kernel.size, 0.5) if step >= 1 else 0
                 self.assertEqual(zeros[name], expected, msg=f"{name} step {step}")
         callback.on_train_end()
-        with self.assertRaisesRegex(ValueError, "UpdatePruningStep"):
-            pruned(x, training=True)
+        self.assertEqual([int(w.pruning_step) for w in pruning_wrappers(pruned)], [4, 4, 4])
 
     def test_model_without_wrappers_warns(self):
         model = compile_classifier(mlp())
@@ -299,6 +302,7 @@ class PruningSummariesTest(tf.test.TestCase):
         self.assertLess(totals[0], totals[1])
         self.assertAllClose(totals[2], 0.8, atol=1e-3)
 
+    @rejects_bad_input(PruningSummaries)
     def test_bad_log_dir(self):
         for log_dir in (None, "", 3, ["logs"]):
             with self.assertRaisesRegex(TypeError, r"argument `log_dir`"):

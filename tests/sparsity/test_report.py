@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.sparsity.models import BATCH_SIZE, compile_classifier, kernels, mlp
 from tfx_ext.sparsity import (
@@ -116,6 +117,7 @@ class SparsityReportTest(tf.test.TestCase):
         self.assertGreater(sparse_report.compression_ratio, 2.0)
         self.assertGreater(dense_report.gzip_bytes / sparse_report.gzip_bytes, 2.0)
 
+    @rejects_bad_input(sparsity_report)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(TypeError, r"argument `model`"):
             sparsity_report(keras.layers.Dense(3))
@@ -180,6 +182,7 @@ class ZeroSmallWeightsTest(tf.test.TestCase):
         for original, now in zip(bn.get_weights(), zeroed.get_layer("bn").get_weights()):
             self.assertAllEqual(original, now)
 
+    @rejects_bad_input(zero_small_weights)
     def test_exactly_one_argument(self):
         model = mlp()
         with self.assertRaisesRegex(ValueError, r"exactly one of `threshold` or `target_sparsity`"):
