@@ -305,5 +305,5 @@ class PruningSummariesTest(tf.test.TestCase):
     @rejects_bad_input(PruningSummaries)
     def test_bad_log_dir(self):
         for log_dir in (None, "", 3, ["logs"]):
-            with self.assertRaisesRegex(TypeError, r"argument `log_dir`"):
+            with self.assertRaisesRegex(ValueError, r"argument `log_dir`"):
                 PruningSummaries(log_dir=log_dir)

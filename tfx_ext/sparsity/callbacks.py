@@ -117,8 +117,10 @@ class PruningSummaries(_TfKerasCallbackHooks, keras.callbacks.Callback):
     def __init__(self, log_dir):
         super().__init__()
         if not isinstance(log_dir, str) or not log_dir:
-            raise TypeError(
-                f"Invalid value received for argument `log_dir`. Expected a directory path. Received: log_dir={log_dir!r}"
+            # ValueError for any bad value, as tfmot.
+            raise ValueError(
+                f"Invalid value received for argument `log_dir`. Expected a non-empty directory path. "
+                f"Received: log_dir={log_dir!r}"
             )
         self.log_dir = log_dir
         self._writer = None

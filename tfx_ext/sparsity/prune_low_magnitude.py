@@ -298,6 +298,9 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         if self.sparsity_m_by_n is not None and self.sparsity_m_by_n[0] >= self.sparsity_m_by_n[1]:
             raise invalid("sparsity_m_by_n", "(m, n) with m < n: m zeros in every n weights", sparsity_m_by_n)
         self.supports_masking = layer.supports_masking
+        # Filled by `build`: empty until then, as tfmot's `pruning_vars`.
+        self.pruned_weights = []
+        self.masks = []
         self._forward_training = "training" in inspect.signature(layer.call).parameters
 
     def build(self, input_shape=None):
