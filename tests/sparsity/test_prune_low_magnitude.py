@@ -314,7 +314,7 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
         history = pruned.fit(self.x_train[:64], self.y_train[:64], epochs=1, batch_size=32, verbose=0)
         self.assertLen(history.history["loss"], 1)
         self.assertEqual([int(w.pruning_step) for w in pruning_wrappers(pruned)], [2, 2, 2])
-        kernel = keras.ops.convert_to_numpy(pruned.layers[0].layer.kernel)
+        kernel = keras.ops.convert_to_numpy(strip_pruning(pruned).layers[0].kernel)
         self.assertEqual(int((kernel == 0).sum()), expected_zeros(kernel.size, 0.5))
         # Inference does not advance the step.
         self.assertEqual(pruned.predict(self.x_test[:4], verbose=0).shape, (4, 10))

@@ -54,7 +54,7 @@ class UpdatePruningStep(_TfKerasCallbackHooks, keras.callbacks.Callback):
         if not self.wrappers:
             warnings.warn("UpdatePruningStep: the model has no PruneLowMagnitude layer; nothing to prune.", stacklevel=2)
         for wrapper in self.wrappers:
-            if wrapper.built and int(keras.ops.convert_to_numpy(wrapper.pruning_step)) == -1:
+            if hasattr(wrapper, "pruning_step") and int(keras.ops.convert_to_numpy(wrapper.pruning_step)) == -1:
                 wrapper.pruning_step.assign(0)
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -73,7 +73,7 @@ class UpdatePruningStep(_TfKerasCallbackHooks, keras.callbacks.Callback):
 
     def _apply_masks(self):
         for wrapper in self.wrappers:
-            if wrapper.built:
+            if hasattr(wrapper, "pruning_step"):
                 wrapper.apply_masks()
 
     def get_config(self):

@@ -173,7 +173,7 @@ def strip_pruning(model):
 
         return tfmot_sparsity.strip_pruning(model)
     if isinstance(model, PruneLowMagnitude):
-        if not model.built:
+        if not hasattr(model, "pruning_step"):
             return model.layer
         model.apply_masks()
         for weight in model.pruned_weights:  # give the layer back without the mask constraints

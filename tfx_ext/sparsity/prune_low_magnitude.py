@@ -262,7 +262,8 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         **kwargs: Base layer keyword arguments.
 
     Call arguments:
-        inputs: The wrapped layer's inputs.
+        inputs: The wrapped layer's inputs (`None` when it takes them by
+            keyword, as MultiHeadAttention's `query=` and `value=`).
         training: Whether this is a training call (advances the pruning step).
         **kwargs: Passed on to the wrapped layer.
     """
@@ -303,8 +304,20 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         self.masks = []
         self._forward_training = "training" in inspect.signature(layer.call).parameters
 
+    def __call__(self, *args, **kwargs):
+        if not self.built and not self.layer.built and not args:
+            # Inputs by keyword (MultiHeadAttention's query= and value=): the
+            # wrapped layer's build needs all their shapes, which our
+            # single-shape build does not get; a first call builds it.
+            self.layer(**{k: v for k, v in kwargs.items() if k != "training"})
+        return super().__call__(*args, **kwargs)
+
     def build(self, input_shape=None):
-        super().build(input_shape)
+        if not self.layer.built:
+            self.layer.build(input_shape)
+        self._make_pruning_state()
+
+    def _make_pruning_state(self):
         self.pruned_weights = prunable_weights(self.layer)
         for weight in self.pruned_weights:
             rank = len(weight.shape)
@@ -344,7 +357,6 @@ class PruneLowMagnitude(keras.layers.Wrapper):
             trainable=False,
             aggregation="only_first_replica",
         )
-        self.built = True
 
     def _new_masks(self, sparsity):
         new = []
@@ -376,16 +388,18 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         for mask, value in zip(self.masks, new):
             mask.assign(value)
 
-    def call(self, inputs, training=None, **kwargs):
+    def call(self, inputs=None, training=None, **kwargs):
+        # `inputs=None`: layers such as MultiHeadAttention take theirs by keyword.
+        args = () if inputs is None else (inputs,)
+        if self._forward_training:
+            kwargs["training"] = training
         if training:
             self._advance()
         # Inside a stateless call (JAX) this assignment only changes what the
         # wrapped layer reads below, which is all the forward pass needs.
         for weight, mask in zip(self.pruned_weights, self.masks):
             weight.assign(weight * ops.cast(mask, weight.dtype))
-        if self._forward_training:
-            kwargs["training"] = training
-        return self.layer(inputs, **kwargs)
+        return self.layer(*args, **kwargs)
 
     def compute_mask(self, inputs, mask=None):
         return self.layer.compute_mask(inputs, mask)
@@ -403,7 +417,7 @@ class PruneLowMagnitude(keras.layers.Wrapper):
 
     def masked_weights(self):
         """The wrapped layer's weights as NumPy arrays, with masks applied."""
-        if not self.built:
+        if not self.masks:
             return self.layer.get_weights()
         masked = {
             id(w): ops.convert_to_numpy(w * ops.cast(m, w.dtype)) for w, m in zip(self.pruned_weights, self.masks)
@@ -412,9 +426,6 @@ class PruneLowMagnitude(keras.layers.Wrapper):
 
     # What a model copy without the wrapper gets (tfx_ext.cloning).
     unwrapped_weights = masked_weights
-
-    def compute_output_shape(self, input_shape):
-        return self.layer.compute_output_shape(input_shape)
 
     def get_config(self):
         return {
