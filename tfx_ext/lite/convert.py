@@ -40,6 +40,8 @@ class ConversionResult:
             (fell back), as `"OP_NAME#index"`; empty when fully integer.
         select_tf_ops: TF Select (Flex) ops in the model; they need the Flex
             delegate at run time.
+        sparse_tensors: Names of the constant tensors stored in TFLite's
+            sparse format (`sparsity=True`).
     """
 
     content: bytes
@@ -48,6 +50,7 @@ class ConversionResult:
     engine: str
     float_ops: list
     select_tf_ops: list
+    sparse_tensors: list = dataclasses.field(default_factory=list)
 
     @property
     def size(self):
@@ -112,13 +115,20 @@ def _raise_unsupported_ops(error):
     raise error
 
 
-def _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_ops):
+def _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_ops, sparsity=False):
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
     ops = []
+    optimizations = []
     if mode != "float32":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        optimizations.append(tf.lite.Optimize.DEFAULT)
+    if sparsity:
+        # Stores sufficiently sparse constant weights in TFLite's sparse
+        # format, which XNNPACK's sparse kernels can run.
+        optimizations.append(tf.lite.Optimize.EXPERIMENTAL_SPARSITY)
+    if optimizations:
+        converter.optimizations = optimizations
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if mode in _INTEGER_MODES:
@@ -179,6 +189,7 @@ def _analyze(content, mode):
     interpreter = make_interpreter(content, delegates=False, allocate=False)
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
     float_ops, select_ops = [], []
+    sparse = [t["name"] for t in tensors.values() if t.get("sparsity_parameters")]
     for op in interpreter._get_ops_details():  # no public listing of ops
         name = op["op_name"]
         if name.startswith("Flex"):
@@ -188,7 +199,7 @@ def _analyze(content, mode):
             dtypes = {tensors[i]["dtype"] for i in list(op["inputs"]) + list(op["outputs"]) if i in tensors}
             if np.float32 in dtypes:
                 float_ops.append(f"{name}#{op['index']}")
-    return float_ops, select_ops
+    return float_ops, select_ops, sparse
 
 
 def _warn_on_wide_normalization(model, mode):
@@ -227,6 +238,7 @@ def convert(
     inference_input_type="float32",
     inference_output_type="float32",
     allow_select_tf_ops=False,
+    sparsity=False,
 ):
     """Converts a model to TFLite, optionally quantized, and reports float fallbacks.
 
@@ -247,6 +259,11 @@ def convert(
         inference_input_type, inference_output_type: `"float32"`, or `"int8"` /
             `"uint8"` in int8 mode for integer-only accelerators.
         allow_select_tf_ops: Keep ops TFLite lacks as TF Select ops.
+        sparsity: Store pruned weights in TFLite's sparse format (the
+            converter's `EXPERIMENTAL_SPARSITY` optimization), for XNNPACK's
+            sparse kernels; pair it with `tfx_ext.sparsity.strip_pruning` and
+            `PruneForLatencyOnXNNPack`. `result.sparse_tensors` lists the
+            weights that were stored sparse.
 
     Returns:
         A `ConversionResult`.
@@ -258,6 +275,8 @@ def convert(
     >>> print(compare(model, result, x_test, y_test))
     """
     check_choice("mode", mode, MODES)
+    if not isinstance(sparsity, bool):
+        raise invalid("sparsity", "True or False", sparsity, TypeError)
     check_choice("engine", engine, ENGINES)
     check_choice("inference_input_type", inference_input_type, IO_TYPES)
     check_choice("inference_output_type", inference_output_type, IO_TYPES)
@@ -282,12 +301,15 @@ def convert(
         saved_model = _saved_model_dir(model, tmp)
         if engine == "converter":
             content = _converter_convert(
-                saved_model, mode, examples, (inference_input_type, inference_output_type), allow_select_tf_ops
+                saved_model, mode, examples, (inference_input_type, inference_output_type), allow_select_tf_ops,
+                sparsity,
             )
         else:
-            float_model = _converter_convert(saved_model, "float32", None, None, allow_select_tf_ops)
+            float_model = _converter_convert(saved_model, "float32", None, None, allow_select_tf_ops, sparsity)
             content = float_model if mode == "float32" else _litert_quantize(float_model, mode, examples)
-    float_ops, select_ops = _analyze(content, mode)
+    float_ops, select_ops, sparse = _analyze(content, mode)
     if output_path is not None:
         write_atomically(str(output_path), content)
-    return ConversionResult(content, None if output_path is None else str(output_path), mode, engine, float_ops, select_ops)
+    return ConversionResult(
+        content, None if output_path is None else str(output_path), mode, engine, float_ops, select_ops, sparse
+    )

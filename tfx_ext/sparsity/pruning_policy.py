@@ -150,12 +150,15 @@ class PruneForLatencyOnXNNPack(PruningPolicy):
 
     def ensure_model_supports_pruning(self, model):
         """Raises `ValueError` unless XNNPACK's sparse inference can run `model` (see the class)."""
-        if not isinstance(model, keras.Sequential) and not hasattr(model, "_inbound_nodes"):
-            raise ValueError("PruneForLatencyOnXNNPack needs a Sequential or functional model.")
-        if not model.built or (not isinstance(model, keras.Sequential) and not getattr(model, "inputs", None)):
+        # Keras exports no name for the functional model class.
+        from keras.src.models.functional import Functional
+
+        if not isinstance(model, (keras.Sequential, Functional)):
+            raise ValueError(
+                "PruneForLatencyOnXNNPack needs a Sequential or functional model, not a subclassed one."
+            )
+        if not model.built:
             raise ValueError("PruneForLatencyOnXNNPack needs a built model (give it an Input).")
-        if not isinstance(model, keras.Sequential) and type(model).call is not keras.Model.call:
-            raise ValueError("PruneForLatencyOnXNNPack needs a Sequential or functional model, not a subclassed one.")
         layers, producers, consumers = _graph(model)
         inputs = [l for l in layers if not producers[id(l)]]
         starts = _lookup(inputs, lambda l: self._is_start(l, producers), lambda l: consumers[id(l)])
