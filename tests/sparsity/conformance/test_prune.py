@@ -125,6 +125,20 @@ class PruneTest(tf.test.TestCase):
         pruned = prune_low_magnitude(model, **self.params)
         self.assertEqual(count_pruned_layers(pruned), 1)
 
+    def test_prune_model_custom_non_prunable_layer(self):
+        # Deliberate difference (README): tfmot raises for the Dense subclass;
+        # we prune it as a Dense.
+        model = keras.Sequential(
+            [
+                keras.Input((10,)),
+                self.keras_prunable_layer,
+                self.keras_non_prunable_layer,
+                self.custom_prunable_layer,
+                self.custom_non_prunable_layer,
+            ]
+        )
+        self.assertEqual(count_pruned_layers(prune_low_magnitude(model, **self.params)), 3)
+
     def test_prune_model_does_not_wrap_already_wrapped_layer(self):
         model = keras.Sequential(
             [keras.Input((10,)), layers.Dense(10), prune_low_magnitude(layers.Dense(10), **self.params)]

@@ -126,6 +126,19 @@ class PruneIntegrationTest(tf.test.TestCase):
         input_data = np.random.rand(10, 10)
         self.assertTrue((model.predict(input_data, verbose=0) == pruned_model.predict(input_data, verbose=0)).all())
 
+    def test_load_weights_then_prune_same_inference_without_training(self):
+        # tfmot saves TF-format weights; Keras 3 writes .weights.h5.
+        model = simple_dense_model()
+        self.train(model)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.weights.h5")
+            model.save_weights(path)
+            same_architecture_model = simple_dense_model()
+            same_architecture_model.load_weights(path)
+        pruned_model = prune_low_magnitude(same_architecture_model, **self.params)
+        input_data = np.random.rand(10, 10)
+        self.assertTrue((model.predict(input_data, verbose=0) == pruned_model.predict(input_data, verbose=0)).all())
+
     def test_prunes_single_layer_reaches_target_sparsity(self):
         cases = [
             (layers.Conv1D, [4, 2], (3, 6)),
