@@ -256,6 +256,7 @@ class UpdatePruningStepTest(tf.test.TestCase):
         callback.on_train_end()
         self.assertEqual([int(w.pruning_step) for w in pruning_wrappers(pruned)], [4, 4, 4])
 
+    @rejects_bad_input(UpdatePruningStep)
     def test_model_without_wrappers_warns(self):
         model = compile_classifier(mlp())
         with self.assertWarnsRegex(UserWarning, "no PruneLowMagnitude layer"):

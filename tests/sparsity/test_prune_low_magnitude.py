@@ -12,6 +12,7 @@ from tfx_ext.sparsity import (
     PolynomialDecay,
     PrunableLayer,
     PruneLowMagnitude,
+    PruningSchedule,
     UpdatePruningStep,
     is_prunable,
     prunable_weights,
@@ -347,6 +348,24 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
         # An input axis that n does not divide is padded, as in tfmot.
         model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(8, name="odd_input")])
         prune_low_magnitude(model, sparsity_m_by_n=(2, 4))
+
+
+class HelperArgumentsTest(tf.test.TestCase):
+    @rejects_bad_input(strip_pruning, pruning_wrappers, prunable_weights, PrunableLayer)
+    def test_bad_arguments(self):
+        for function, name in ((strip_pruning, "model"), (pruning_wrappers, "model"), (prunable_weights, "layer")):
+            with self.subTest(function.__name__):
+                with self.assertRaisesRegex(TypeError, rf"argument `{name}`.*Received: {name}='dense'"):
+                    function("dense")
+        with self.assertRaises(NotImplementedError):
+            PrunableLayer().get_prunable_weights()
+
+    @rejects_bad_input(PruningSchedule)
+    def test_bad_schedule_steps(self):
+        with self.assertRaisesRegex(ValueError, r"argument `end_step`.*needs an end"):
+            PruningSchedule(0, -1, 1, allow_no_end=False)
+        with self.assertRaisesRegex(ValueError, r"argument `frequency`"):
+            PruningSchedule(0, 10, 0, allow_no_end=False)
 
 
 class CustomVector(keras.layers.Layer, PrunableLayer):

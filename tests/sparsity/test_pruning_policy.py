@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
+from tfx_ext.lite import convert
 from tfx_ext.sparsity import (
     ConstantSparsity,
     PruneForLatencyOnXNNPack,
@@ -79,7 +80,6 @@ class PruneForLatencyOnXNNPackTest(tf.test.TestCase):
             PruningPolicy().allow_pruning(layers.Dense(2))
 
     def test_sparse_tflite_conversion(self):
-        from tfx_ext.lite import convert
         from tfx_ext.lite.interpreter import make_interpreter
 
         model = mobilenet_like(size=16)
@@ -98,5 +98,8 @@ class PruneForLatencyOnXNNPackTest(tf.test.TestCase):
         runner = interpreter.get_signature_runner()
         (output,) = runner(**{next(iter(runner.get_input_details())): x}).values()
         self.assertAllClose(output, keras.ops.convert_to_numpy(stripped(x)), atol=1e-4)
-        with self.assertRaisesRegex(TypeError, r"argument `sparsity`"):
-            convert(stripped, sparsity="yes")
+
+    @rejects_bad_input(convert)
+    def test_convert_rejects_a_non_boolean_sparsity(self):
+        with self.assertRaisesRegex(TypeError, r"argument `sparsity`.*True or False.*sparsity='yes'"):
+            convert(mobilenet_like(size=16), sparsity="yes")

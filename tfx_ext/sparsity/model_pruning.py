@@ -38,6 +38,8 @@ def _tfmot_schedule(schedule):
 
 def pruning_wrappers(model):
     """Every `PruneLowMagnitude` layer in `model`, nested models included."""
+    if not isinstance(model, keras.Model):
+        raise invalid("model", "a Keras model", model, TypeError)
     return [layer for layer in all_layers(model) if isinstance(layer, PruneLowMagnitude)]
 
 
@@ -94,11 +96,6 @@ def prune_low_magnitude(
         block_pooling_type=block_pooling_type,
         sparsity_m_by_n=sparsity_m_by_n,
     )
-    if pruning_policy is not None:
-        from tfx_ext.sparsity.pruning_policy import PruningPolicy
-
-        if not isinstance(pruning_policy, PruningPolicy):
-            raise invalid("pruning_policy", "a tfx_ext.sparsity PruningPolicy", pruning_policy, TypeError)
 
     if is_tf_keras(to_prune) or (
         isinstance(to_prune, (list, tuple)) and to_prune and all(is_tf_keras(l) for l in to_prune)
@@ -119,7 +116,14 @@ def prune_low_magnitude(
             block_size=tuple(block_size),
             block_pooling_type=block_pooling_type,
             sparsity_m_by_n=None if sparsity_m_by_n is None else tuple(sparsity_m_by_n),
+            pruning_policy=pruning_policy,  # tfmot's own policies for tf_keras models
         )
+
+    if pruning_policy is not None:
+        from tfx_ext.sparsity.pruning_policy import PruningPolicy
+
+        if not isinstance(pruning_policy, PruningPolicy):
+            raise invalid("pruning_policy", "a tfx_ext.sparsity PruningPolicy", pruning_policy, TypeError)
 
     if isinstance(to_prune, (list, tuple)):
         refused = [layer.name for layer in to_prune if not is_prunable(layer)]

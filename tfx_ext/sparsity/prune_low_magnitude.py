@@ -166,6 +166,8 @@ def _attribute(layer, path):
 
 def prunable_weights(layer):
     """The variables of a built `layer` that pruning zeroes."""
+    if not isinstance(layer, keras.layers.Layer):
+        raise invalid("layer", "a Keras layer", layer, TypeError)
     if _has_own_prunable_weights(layer):
         return list(layer.get_prunable_weights())
     cells = _rnn_cells(layer)

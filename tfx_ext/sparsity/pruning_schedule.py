@@ -46,8 +46,10 @@ class PruningSchedule:
 
     def __call__(self, step):
         if isinstance(step, (numbers.Integral, np.integer)):
-            should_prune, sparsity = self.should_prune(int(step)), self.sparsity_at(int(step))
-            return bool(ops.convert_to_numpy(should_prune)), float(ops.convert_to_numpy(sparsity))
+            step = int(step)
+            in_range = step >= self.begin_step and (self.end_step == -1 or step <= self.end_step)
+            should_prune = in_range and (step - self.begin_step) % self.frequency == 0
+            return should_prune, float(ops.convert_to_numpy(self.sparsity_at(step)))
         return self.should_prune(step), ops.cast(self.sparsity_at(step), "float32")
 
     def sparsity_at(self, step):
@@ -84,6 +86,8 @@ class ConstantSparsity(PruningSchedule):
         self.target_sparsity = _check_sparsity("target_sparsity", target_sparsity)
 
     def sparsity_at(self, step):
+        if isinstance(step, numbers.Integral):
+            return np.float32(self.target_sparsity)
         return ops.convert_to_tensor(self.target_sparsity, "float32")
 
     def get_config(self):
@@ -132,14 +136,20 @@ class PolynomialDecay(PruningSchedule):
         self.power = check_number("power", power, low=0.0, low_open=True)
 
     def sparsity_at(self, step):
-        elapsed = ops.cast(ops.convert_to_tensor(step, "int32") - self.begin_step, "float32")
-        if self.end_step == self.begin_step:
-            p = ops.cast(ops.greater_equal(elapsed, 0.0), "float32")
+        # The same float32 operations, in the same order, as tfmot: in NumPy
+        # for a Python step, in keras.ops for a tensor (the training step).
+        if isinstance(step, numbers.Integral):
+            xp, f32 = np, np.float32
+            elapsed = f32(step - self.begin_step)
         else:
-            p = ops.minimum(1.0, ops.maximum(0.0, elapsed / float(self.end_step - self.begin_step)))
-        # Same float32 operations, in the same order, as tfmot.
-        span = ops.convert_to_tensor(self.initial_sparsity - self.final_sparsity, "float32")
-        return span * ops.power(1.0 - p, ops.convert_to_tensor(self.power, "float32")) + self.final_sparsity
+            xp, f32 = ops, lambda v: ops.convert_to_tensor(v, "float32")
+            elapsed = ops.cast(ops.convert_to_tensor(step, "int32") - self.begin_step, "float32")
+        if self.end_step == self.begin_step:
+            p = xp.where(elapsed >= 0, f32(1.0), f32(0.0))
+        else:
+            p = xp.minimum(f32(1.0), xp.maximum(f32(0.0), elapsed / f32(self.end_step - self.begin_step)))
+        span = f32(self.initial_sparsity - self.final_sparsity)
+        return span * xp.power(f32(1.0) - p, f32(self.power)) + f32(self.final_sparsity)
 
     def get_config(self):
         return {
