@@ -9,13 +9,8 @@ import keras
 
 from tfx_ext.arguments import invalid
 from tfx_ext.cloning import all_layers, clone_with, fresh_copy
-from tfx_ext.sparsity.prune_low_magnitude import (
-    PruneLowMagnitude,
-    _MaskConstraint,
-    has_prunable_weights,
-    is_prunable,
-    supported_layer_names,
-)
+from tfx_ext.sparsity.prunable_layers import has_prunable_weights, is_prunable, supported_layer_names
+from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude, _MaskConstraint
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay
 
 
