@@ -15,8 +15,8 @@ def distinct_weights(rng, shape):
 
 
 def reference_mask(weight, sparsity):
-    """Keeps the round((1 - s) * n) largest magnitudes."""
-    keep = int(round((1.0 - sparsity) * weight.size))
+    """Keeps the max(round((1 - s) * n), 1) largest magnitudes."""
+    keep = max(int(round((1.0 - sparsity) * weight.size)), 1)
     mask = np.zeros(weight.size, "float32")
     if keep:
         mask[np.argsort(np.abs(weight), axis=None)[-keep:]] = 1.0
@@ -33,9 +33,9 @@ def reference_block_mask(weight, sparsity, block):
 
 
 def tfmot_m_by_n_mask(weight, m, n):
-    """tfmot's m-by-n mask (for rank 2 and 4 weights), with tfmot's `(zeros, n)` convention."""
+    """tfmot's m-by-n mask (for rank 2 and 4 weights): m zeros in every n."""
     prepared = pruning_utils.weights_rearrange(tf.constant(weight))
-    mask = pruning_utils.generate_m_by_n_mask(prepared, (n - m, n))
+    mask = pruning_utils.generate_m_by_n_mask(prepared, (m, n))
     return pruning_utils.m_by_n_sparsity_mask_prepare(mask, tf.TensorShape(weight.shape)).numpy()
 
 
@@ -52,7 +52,7 @@ class MagnitudeMaskTest(tf.test.TestCase):
                     mask = keras.ops.convert_to_numpy(magnitude_mask(weight, sparsity))
                     self.assertEqual(mask.shape, weight.shape)
                     self.assertAllEqual(mask, reference_mask(weight, sparsity))
-                    self.assertEqual(int(mask.sum()), int(round((1.0 - sparsity) * weight.size)))
+                    self.assertEqual(int(mask.sum()), max(int(round((1.0 - sparsity) * weight.size)), 1))
 
     def test_rounds_the_kept_count_like_tfmot(self):
         # 35 * 0.5 = 17.5: tfmot keeps round(17.5) = 18 (round half to even).
@@ -87,38 +87,68 @@ class MagnitudeMaskTest(tf.test.TestCase):
         mask = keras.ops.convert_to_numpy(magnitude_mask(weight, 0.5, block_size=(2, 2)))
         self.assertAllEqual(mask, reference_mask(weight, 0.5))
 
-    def assert_m_by_n(self, weight, mask, m, n, axis):
-        moved_w = np.moveaxis(np.abs(weight), axis, -1)
-        moved_m = np.moveaxis(mask, axis, -1)
-        groups_w = moved_w.reshape((-1, n))
-        groups_m = moved_m.reshape((-1, n))
-        self.assertTrue(np.all(groups_m.sum(axis=1) == m))
-        largest = np.argsort(groups_w, axis=1)[:, -m:]
+    def assert_m_by_n(self, weight, mask, zeros, n):
+        """`zeros` zeros in every n consecutive weights along axis -2, the smallest ones."""
+        kept = n - zeros
+        groups_w = np.moveaxis(np.abs(weight), -2, -1).reshape((-1, n))
+        groups_m = np.moveaxis(mask, -2, -1).reshape((-1, n))
+        self.assertTrue(np.all(groups_m.sum(axis=1) == kept))
+        largest = np.argsort(groups_w, axis=1)[:, -kept:]
         expected = np.zeros_like(groups_m)
         np.put_along_axis(expected, largest, 1.0, axis=1)
         self.assertAllEqual(groups_m, expected)
 
     def test_m_by_n_on_dense_kernel(self):
         weight = distinct_weights(self.rng, (16, 6))
-        mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 2, 4, axis=-2))
-        self.assert_m_by_n(weight, mask, 2, 4, axis=-2)
+        mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 2, 4))
+        self.assert_m_by_n(weight, mask, 2, 4)
         # Each column, read in runs of 4 input rows, keeps 2.
         self.assertAllEqual(mask.reshape(4, 4, 6).sum(axis=1), np.full((4, 6), 2.0))
         self.assertAllEqual(mask, tfmot_m_by_n_mask(weight, 2, 4))
 
     def test_m_by_n_on_conv_kernel(self):
         weight = distinct_weights(self.rng, (3, 3, 8, 5))
-        mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 2, 4, axis=-2))
-        self.assert_m_by_n(weight, mask, 2, 4, axis=-2)
+        mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 2, 4))
+        self.assert_m_by_n(weight, mask, 2, 4)
         self.assertAllEqual(mask, tfmot_m_by_n_mask(weight, 2, 4))
 
-    def test_other_m_by_n_and_axis(self):
+    def test_m_is_the_number_of_zeros(self):
+        # tfmot's (1, 4): one zero in every four weights, 25% sparsity.
         weight = distinct_weights(self.rng, (12, 8))
-        mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 1, 4, axis=-2))
-        self.assert_m_by_n(weight, mask, 1, 4, axis=-2)
+        mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 1, 4))
+        self.assert_m_by_n(weight, mask, 1, 4)
+        self.assertAllClose(1.0 - mask.mean(), 0.25)
         self.assertAllEqual(mask, tfmot_m_by_n_mask(weight, 1, 4))
-        mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 3, 8, axis=-1))
-        self.assert_m_by_n(weight, mask, 3, 8, axis=-1)
+        mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 3, 4))
+        self.assertAllClose(1.0 - mask.mean(), 0.75)
+        self.assertAllEqual(mask, tfmot_m_by_n_mask(weight, 3, 4))
+
+    def test_m_by_n_pads_a_partial_group_like_tfmot(self):
+        for shape in [(10, 6), (3, 3, 7, 4), (5, 3)]:
+            with self.subTest(shape=shape):
+                weight = distinct_weights(self.rng, shape)
+                mask = keras.ops.convert_to_numpy(m_by_n_mask(weight, 2, 4))
+                self.assertAllEqual(mask, tfmot_m_by_n_mask(weight, 2, 4))
+
+    def test_block_mask_pads_partial_blocks(self):
+        # 10 x 7 in 4 x 3 blocks: the last row and column of blocks are partial,
+        # scored by the mean (or max) of their real weights, as tfmot's SAME pooling.
+        weight = self.rng.standard_normal((10, 7)).astype("float32")
+        for pooling, pool in (("AVG", np.mean), ("MAX", np.max)):
+            with self.subTest(pooling=pooling):
+                scores = np.array(
+                    [[pool(np.abs(weight[r : r + 4, c : c + 3])) for c in range(0, 7, 3)] for r in range(0, 10, 4)]
+                )
+                kept_blocks = reference_mask(scores, 0.5)
+                expected = np.repeat(np.repeat(kept_blocks, 4, axis=0), 3, axis=1)[:10, :7]
+                mask = keras.ops.convert_to_numpy(magnitude_mask(weight, 0.5, (4, 3), pooling))
+                self.assertAllEqual(mask, expected)
+
+    def test_ties_at_the_threshold_are_kept(self):
+        weight = np.array([1.0, 2.0, 2.0, 2.0, 3.0], "float32")
+        # Keep round(5 * 0.6) = 3: the threshold is 2, and all three 2s stay.
+        mask = keras.ops.convert_to_numpy(magnitude_mask(weight, 0.4))
+        self.assertAllEqual(mask, [0, 1, 1, 1, 1])
 
     def test_fraction_zero(self):
         weight = np.array([[0.0, 1.0, 0.0], [2.0, 0.0, -0.0]], "float32")

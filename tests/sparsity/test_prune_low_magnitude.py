@@ -12,6 +12,7 @@ from tfx_ext.sparsity import (
     PolynomialDecay,
     PrunableLayer,
     PruneLowMagnitude,
+    PruningSchedule,
     UpdatePruningStep,
     is_prunable,
     prunable_weights,
@@ -135,10 +136,14 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
             self.assertEqual(wrapper.pruning_schedule.target_sparsity, 0.3)
 
     def test_unsupported_layers_in_list(self):
-        layers = [keras.layers.Dense(3), keras.layers.LSTM(4, name="my_lstm"), keras.layers.GRU(2, name="my_gru")]
-        with self.assertRaisesRegex(ValueError, r"cannot be pruned: my_lstm, my_gru\..*Dense"):
+        layers = [
+            keras.layers.Dense(3),
+            keras.layers.ConvLSTM2D(4, 3, name="my_convlstm"),
+            keras.layers.RNN(keras.layers.ConvLSTM2D(2, 3).cell, name="my_rnn"),
+        ]
+        with self.assertRaisesRegex(ValueError, r"cannot be pruned: my_convlstm, my_rnn\..*Dense"):
             prune_low_magnitude(layers)
-        with self.assertRaisesRegex(ValueError, r"'my_lstm' \(LSTM\) cannot be pruned"):
+        with self.assertRaisesRegex(ValueError, r"'my_convlstm' \(ConvLSTM2D\) cannot be pruned"):
             PruneLowMagnitude(layers[1])
 
     def test_sequential_model(self):
@@ -204,8 +209,18 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
             (keras.layers.Dense(6), (5, 8), ["kernel"]),
             (keras.layers.Conv1D(4, 3), (2, 10, 4), ["kernel"]),
             (keras.layers.Conv2D(4, 3), (2, 8, 8, 4), ["kernel"]),
-            (keras.layers.DepthwiseConv2D(3, depth_multiplier=2), (2, 8, 8, 4), ["kernel"]),
-            (keras.layers.SeparableConv2D(8, 3), (2, 8, 8, 4), ["depthwise_kernel", "pointwise_kernel"]),
+            (keras.layers.Conv2DTranspose(4, 3), (2, 8, 8, 4), ["kernel"]),
+            (keras.layers.Conv1DTranspose(4, 3), (2, 8, 4), ["kernel"]),
+            # As tfmot: the pointwise kernel only.
+            (keras.layers.SeparableConv2D(8, 3), (2, 8, 8, 4), ["pointwise_kernel"]),
+            (keras.layers.LSTM(4), (2, 5, 8), ["kernel", "recurrent_kernel"]),
+            (keras.layers.GRU(4), (2, 5, 8), ["kernel", "recurrent_kernel"]),
+            (keras.layers.SimpleRNN(4), (2, 5, 8), ["kernel", "recurrent_kernel"]),
+            (
+                keras.layers.RNN(keras.layers.StackedRNNCells([keras.layers.LSTMCell(4), keras.layers.GRUCell(3)])),
+                (2, 5, 8),
+                ["kernel", "recurrent_kernel"] * 2,
+            ),
             (keras.layers.Embedding(20, 8), None, ["embeddings"]),
             (keras.layers.EinsumDense("ab,bc->ac", output_shape=6, bias_axes="c"), (5, 8), ["kernel"]),
             (WeightNormalization(keras.layers.Dense(6)), (5, 8), ["kernel"]),
@@ -237,21 +252,21 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
                         self.assertAllEqual(np.array(weight), others[id(weight)])
                 self.assertAllClose(wrapper(x), layer(x))
 
-    def test_m_by_n_on_embeddings_groups_the_embedding_axis(self):
+    def test_m_by_n_on_embeddings_groups_the_vocabulary_axis(self):
+        # As tfmot: the table [vocabulary, dim] is grouped along the vocabulary.
         wrapper = PruneLowMagnitude(keras.layers.Embedding(20, 8), sparsity_m_by_n=(2, 4))
         wrapper(np.arange(5)[None])
         table = keras.ops.convert_to_numpy(wrapper.layer.embeddings).copy()
         wrapper.update_masks(0.0)
         pruned = keras.ops.convert_to_numpy(wrapper.layer.embeddings)
-        expected = np.zeros_like(table)
-        groups = np.abs(table).reshape(20, 2, 4)
-        largest = np.argsort(groups, axis=-1)[..., -2:]
-        np.put_along_axis(expected.reshape(20, 2, 4), largest, 1.0, axis=-1)
-        self.assertAllEqual(pruned, table * expected)
+        expected = np.zeros((8, 5, 4), "float32")
+        groups = np.abs(table).T.reshape(8, 5, 4)
+        np.put_along_axis(expected, np.argsort(groups, axis=-1)[..., -2:], 1.0, axis=-1)
+        self.assertAllEqual(pruned, table * expected.reshape(8, 20).T)
 
     def test_custom_layer_in_model(self):
         model = keras.Sequential([keras.Input((64,)), CustomDense(10, name="custom")])
-        pruned = prune_low_magnitude(model, ConstantSparsity(0.8, begin_step=0, frequency=10))
+        pruned = prune_low_magnitude(model, ConstantSparsity(0.8, begin_step=0, frequency=4))
         self.assertIsInstance(pruned.layers[0], PruneLowMagnitude)
         self.assertIsInstance(pruned.layers[0].layer, CustomDense)
         compile_classifier(pruned).fit(
@@ -262,12 +277,13 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
         self.assertEqual(int((kernel == 0).sum()), expected_zeros(kernel.size, 0.8))
         self.assertEqual(int((keras.ops.convert_to_numpy(layer.bias) == 0).sum()), 0)
 
-    @rejects_bad_input(prune_low_magnitude, PruneLowMagnitude)
+    @rejects_bad_input(PruneLowMagnitude, prune_low_magnitude, is_prunable)
     def test_unsupported_layers(self):
-        self.assertFalse(is_prunable(keras.layers.LSTM(3)))
-        self.assertFalse(is_prunable(keras.layers.BatchNormalization()))
+        self.assertFalse(is_prunable(keras.layers.ConvLSTM2D(3, 3)))
+        # Accepted as tfmot does, with nothing to prune.
+        self.assertTrue(is_prunable(keras.layers.BatchNormalization()))
         model = keras.Sequential(
-            [keras.Input((5, 3)), keras.layers.LSTM(4), keras.layers.BatchNormalization(), keras.layers.Dropout(0.1)],
+            [keras.Input((5, 3)), keras.layers.Flatten(), keras.layers.BatchNormalization(), keras.layers.Dropout(0.1)],
             name="no_prunable",
         )
         with self.assertRaisesRegex(ValueError, r"Model 'no_prunable' has no prunable layer"):
@@ -294,44 +310,72 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
             prune_low_magnitude(model)
 
     def test_fit_without_callback(self):
-        pruned = compile_classifier(prune_low_magnitude(mlp()))
-        with self.assertRaisesRegex(ValueError, r"UpdatePruningStep"):
-            pruned.fit(self.x_train[:64], self.y_train[:64], epochs=1, verbose=0)
-        compile_classifier(pruned)
-        history = pruned.fit(
-            self.x_train[:64], self.y_train[:64], epochs=1, batch_size=32, verbose=0, callbacks=[UpdatePruningStep()]
-        )
+        # Unlike tfmot, the callback is optional: the wrappers advance their own step.
+        pruned = compile_classifier(prune_low_magnitude(mlp(), ConstantSparsity(0.5, begin_step=0, frequency=2)))
+        history = pruned.fit(self.x_train[:64], self.y_train[:64], epochs=1, batch_size=32, verbose=0)
         self.assertLen(history.history["loss"], 1)
-        kernel = keras.ops.convert_to_numpy(pruned.layers[0].layer.kernel)
+        self.assertEqual([int(w.pruning_step) for w in pruning_wrappers(pruned)], [2, 2, 2])
+        kernel = keras.ops.convert_to_numpy(strip_pruning(pruned).layers[0].kernel)
         self.assertEqual(int((kernel == 0).sum()), expected_zeros(kernel.size, 0.5))
-        # Inference never needs the callback.
+        # Inference does not advance the step.
         self.assertEqual(pruned.predict(self.x_test[:4], verbose=0).shape, (4, 10))
         pruned.evaluate(self.x_test[:32], self.y_test[:32], verbose=0)
+        self.assertEqual([int(w.pruning_step) for w in pruning_wrappers(pruned)], [2, 2, 2])
 
+    @rejects_bad_input(PruneLowMagnitude, prune_low_magnitude)
     def test_block_size_errors(self):
-        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, name="hidden")])
-        message = r"argument `block_size`.*\(64, 32\).*'hidden'.*block_size=\(3, 3\)"
-        with self.assertRaisesRegex(ValueError, message):
-            prune_low_magnitude(model, block_size=(3, 3))
-        with self.assertRaisesRegex(ValueError, r"argument `block_size`.*'hidden'"):
-            PruneLowMagnitude(keras.layers.Dense(32, name="hidden"), block_size=(3, 3))(np.zeros((1, 64), "float32"))
+        # Blocks that do not divide the axes are padded, as in tfmot.
+        PruneLowMagnitude(keras.layers.Dense(32, name="hidden"), block_size=(3, 3))(np.zeros((1, 64), "float32"))
+        with self.assertRaisesRegex(ValueError, r"argument `block_size`.*rank 1.*'emb'"):
+            PruneLowMagnitude(CustomVector(name="emb"), block_size=(2, 2))(np.zeros((1, 4), "float32"))
         with self.assertRaisesRegex(ValueError, r"argument `block_size`"):
             PruneLowMagnitude(keras.layers.Dense(2), block_size=(2, 0))
         with self.assertRaisesRegex(ValueError, r"argument `block_size`.*pair"):
             PruneLowMagnitude(keras.layers.Dense(2), block_size=(2,))
         with self.assertRaisesRegex(TypeError, r"argument `block_size`"):
             PruneLowMagnitude(keras.layers.Dense(2), block_size=(2, 1.5))
-        # Dividing blocks are fine.
-        PruneLowMagnitude(keras.layers.Dense(32), block_size=(4, 8))(np.zeros((1, 64), "float32"))
+        with self.assertRaisesRegex(ValueError, r"argument `block_pooling_type`.*'MIN'"):
+            PruneLowMagnitude(keras.layers.Dense(2), block_pooling_type="MIN")
 
+    @rejects_bad_input(PruneLowMagnitude, prune_low_magnitude)
     def test_m_by_n_errors(self):
         with self.assertRaisesRegex(ValueError, r"argument `sparsity_m_by_n`.*m < n.*\(3, 2\)"):
             PruneLowMagnitude(keras.layers.Dense(2), sparsity_m_by_n=(3, 2))
         with self.assertRaisesRegex(ValueError, r"argument `sparsity_m_by_n`"):
             prune_low_magnitude(keras.layers.Dense(2), sparsity_m_by_n=(4, 4))
+        with self.assertRaisesRegex(ValueError, r"argument `sparsity_m_by_n`.*rank 1.*'vec'"):
+            PruneLowMagnitude(CustomVector(name="vec"), sparsity_m_by_n=(2, 4))(np.zeros((1, 4), "float32"))
+        # An input axis that n does not divide is padded, as in tfmot.
         model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(8, name="odd_input")])
-        with self.assertRaisesRegex(ValueError, r"argument `sparsity_m_by_n`.*n=4.*\(10, 8\).*'odd_input'"):
-            prune_low_magnitude(model, sparsity_m_by_n=(2, 4))
-        conv = keras.Sequential([keras.Input((8, 8, 6)), keras.layers.Conv2D(8, 3, name="conv")])
-        with self.assertRaisesRegex(ValueError, r"argument `sparsity_m_by_n`.*\(3, 3, 6, 8\).*'conv'"):
-            prune_low_magnitude(conv, sparsity_m_by_n=(2, 4))
+        prune_low_magnitude(model, sparsity_m_by_n=(2, 4))
+
+
+class HelperArgumentsTest(tf.test.TestCase):
+    @rejects_bad_input(strip_pruning, pruning_wrappers, prunable_weights, PrunableLayer)
+    def test_bad_arguments(self):
+        for function, name in ((strip_pruning, "model"), (pruning_wrappers, "model"), (prunable_weights, "layer")):
+            with self.subTest(function.__name__):
+                with self.assertRaisesRegex(TypeError, rf"argument `{name}`.*Received: {name}='dense'"):
+                    function("dense")
+        with self.assertRaises(NotImplementedError):
+            PrunableLayer().get_prunable_weights()
+
+    @rejects_bad_input(PruningSchedule)
+    def test_bad_schedule_steps(self):
+        with self.assertRaisesRegex(ValueError, r"argument `end_step`.*needs an end"):
+            PruningSchedule(0, -1, 1, allow_no_end=False)
+        with self.assertRaisesRegex(ValueError, r"argument `frequency`"):
+            PruningSchedule(0, 10, 0, allow_no_end=False)
+
+
+class CustomVector(keras.layers.Layer, PrunableLayer):
+    """A layer whose only prunable weight has rank 1."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(name="scale", shape=(input_shape[-1],), initializer="ones")
+
+    def call(self, inputs):
+        return inputs * self.scale
+
+    def get_prunable_weights(self):
+        return [self.scale]

@@ -20,7 +20,7 @@ POLYNOMIAL_CONFIGS = [
     dict(initial_sparsity=0.2, final_sparsity=0.9, begin_step=20, end_step=150, power=1, frequency=7),
     dict(initial_sparsity=0.1, final_sparsity=0.5, begin_step=10, end_step=60, power=0.5, frequency=1),
     dict(initial_sparsity=0.0, final_sparsity=0.95, begin_step=0, end_step=250, power=2, frequency=25),
-    dict(initial_sparsity=0.6, final_sparsity=0.3, begin_step=30, end_step=90, power=3, frequency=4),
+    dict(initial_sparsity=0.3, final_sparsity=0.6, begin_step=30, end_step=90, power=3, frequency=4),
 ]
 
 LAST_STEP = 300
@@ -77,7 +77,7 @@ class PruningScheduleTest(tf.test.TestCase):
                     end,
                     config["power"],
                 )
-                self.assertAllClose(sparsity, expected, atol=1e-12)
+                self.assertAllClose(sparsity, expected, atol=1e-6)  # float32, as tfmot
 
     def test_polynomial_worked_values(self):
         schedule = PolynomialDecay(0.0, 0.8, begin_step=0, end_step=100, power=3, frequency=10)
@@ -94,6 +94,18 @@ class PruningScheduleTest(tf.test.TestCase):
         pruned = [step for step in range(1001) if schedule(step)[0]]
         self.assertEqual(pruned, list(range(40, 1001, 20)))
         self.assertEqual({schedule(step)[1] for step in range(0, 1001, 7)}, {0.75})
+
+    def test_begin_equals_end_reaches_the_final_sparsity(self):
+        schedule = PolynomialDecay(0.1, 0.7, begin_step=5, end_step=5, frequency=1)
+        self.assertEqual(schedule(5), (True, schedule(5)[1]))
+        self.assertAllClose(schedule(5)[1], 0.7)
+        self.assertEqual(schedule(6)[0], False)
+
+    def test_tensor_steps(self):
+        schedule = PolynomialDecay(0.0, 0.8, begin_step=0, end_step=100, frequency=10)
+        should_prune, sparsity = schedule(keras.ops.convert_to_tensor(50, "int32"))
+        self.assertTrue(bool(keras.ops.convert_to_numpy(should_prune)))
+        self.assertAllClose(keras.ops.convert_to_numpy(sparsity), 0.7)
 
     def test_numpy_integer_steps(self):
         schedule = PolynomialDecay(0.0, 0.5, begin_step=0, end_step=10, frequency=2)
@@ -139,7 +151,11 @@ class PruningScheduleTest(tf.test.TestCase):
             PolynomialDecay(0.0, 0.5, begin_step=20, end_step=10)
         with self.assertRaisesRegex(ValueError, r"argument `power`"):
             PolynomialDecay(0.0, 0.5, begin_step=0, end_step=10, power=0)
+        # A falling target cannot be followed: pruned weights never grow back (tfmot accepts it).
+        with self.assertRaisesRegex(ValueError, r"argument `final_sparsity`.*>= initial_sparsity=0.9.*final_sparsity=0.1"):
+            PolynomialDecay(0.9, 0.1, begin_step=0, end_step=10)
 
+    @rejects_bad_input(ConstantSparsity, PolynomialDecay)
     def test_non_integer_steps(self):
         for config, name in [
             (dict(begin_step=1.5), "begin_step"),

@@ -42,6 +42,8 @@ class ConversionResult:
             delegate at run time.
         folded_normalization: In integer modes, `(Normalization layer,
             layer it was folded into)` pairs (see `fold_normalization`).
+        sparse_tensors: Names of the constant tensors stored in TFLite's
+            sparse format (`sparsity=True`).
     """
 
     content: bytes
@@ -51,6 +53,7 @@ class ConversionResult:
     float_ops: list
     select_tf_ops: list
     folded_normalization: list = dataclasses.field(default_factory=list)
+    sparse_tensors: list = dataclasses.field(default_factory=list)
 
     @property
     def size(self):
@@ -116,13 +119,20 @@ def _raise_unsupported_ops(error):
     raise error
 
 
-def _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_ops):
+def _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_ops, sparsity=False):
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
     ops = []
+    optimizations = []
     if mode != "float32":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        optimizations.append(tf.lite.Optimize.DEFAULT)
+    if sparsity:
+        # Stores sufficiently sparse constant weights in TFLite's sparse
+        # format, which XNNPACK's sparse kernels can run.
+        optimizations.append(tf.lite.Optimize.EXPERIMENTAL_SPARSITY)
+    if optimizations:
+        converter.optimizations = optimizations
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if mode in _INTEGER_MODES:
@@ -183,6 +193,7 @@ def _analyze(content, mode):
     interpreter = make_interpreter(content, delegates=False, allocate=False)
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
     float_ops, select_ops = [], []
+    sparse = [t["name"] for t in tensors.values() if t.get("sparsity_parameters")]
     for op in interpreter._get_ops_details():  # no public listing of ops
         name = op["op_name"]
         if name.startswith("Flex"):
@@ -192,7 +203,7 @@ def _analyze(content, mode):
             dtypes = {tensors[i]["dtype"] for i in list(op["inputs"]) + list(op["outputs"]) if i in tensors}
             if np.float32 in dtypes:
                 float_ops.append(f"{name}#{op['index']}")
-    return float_ops, select_ops
+    return float_ops, select_ops, sparse
 
 
 def _warn_on_wide_normalization(model, mode, not_folded):
@@ -278,6 +289,7 @@ def convert(
     inference_output_type="float32",
     allow_select_tf_ops=False,
     fold_normalization="auto",
+    sparsity=False,
 ):
     """Converts a model to TFLite, optionally quantized, and reports float fallbacks.
 
@@ -307,6 +319,11 @@ def convert(
             and keeps the one closer to the Keras model on the calibration
             examples; `True` always folds, `False` never does. In integer modes
             SELU is also computed int8-friendly (`integer_friendly_selu`).
+        sparsity: Store pruned weights in TFLite's sparse format (the
+            converter's `EXPERIMENTAL_SPARSITY` optimization), for XNNPACK's
+            sparse kernels; pair it with `tfx_ext.sparsity.strip_pruning` and
+            `PruneForLatencyOnXNNPack`. `result.sparse_tensors` lists the
+            weights that were stored sparse.
 
     Returns:
         A `ConversionResult`.
@@ -318,6 +335,8 @@ def convert(
     >>> print(compare(model, result, x_test, y_test))
     """
     check_choice("mode", mode, MODES)
+    if not isinstance(sparsity, bool):
+        raise invalid("sparsity", "True or False", sparsity, TypeError)
     check_choice("engine", engine, ENGINES)
     check_choice("inference_input_type", inference_input_type, IO_TYPES)
     check_choice("inference_output_type", inference_output_type, IO_TYPES)
@@ -341,8 +360,8 @@ def convert(
         with tempfile.TemporaryDirectory() as tmp:
             saved_model = _saved_model_dir(candidate, tmp)
             if engine == "converter":
-                return _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_ops)
-            float_model = _converter_convert(saved_model, "float32", None, None, allow_select_tf_ops)
+                return _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_ops, sparsity)
+            float_model = _converter_convert(saved_model, "float32", None, None, allow_select_tf_ops, sparsity)
             return float_model if mode == "float32" else _litert_quantize(float_model, mode, examples)
 
     folded = []
@@ -356,9 +375,10 @@ def convert(
             content, folded = _closest_to_keras(model, candidates, examples, convert_one)
     else:
         content = convert_one(model, None)
-    float_ops, select_ops = _analyze(content, mode)
+    float_ops, select_ops, sparse = _analyze(content, mode)
     if output_path is not None:
         write_atomically(str(output_path), content)
     return ConversionResult(
-        content, None if output_path is None else str(output_path), mode, engine, float_ops, select_ops, folded
+        content, None if output_path is None else str(output_path), mode, engine, float_ops, select_ops,
+        folded_normalization=folded, sparse_tensors=sparse,
     )

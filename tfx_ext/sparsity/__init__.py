@@ -2,12 +2,15 @@
 
 Same names and meaning as `tensorflow_model_optimization.sparsity.keras`:
 `prune_low_magnitude`, `ConstantSparsity`, `PolynomialDecay`,
-`UpdatePruningStep`, `PruningSummaries`, `strip_pruning`, `PrunableLayer`.
+`UpdatePruningStep`, `PruningSummaries`, `strip_pruning`, `PrunableLayer`,
+`PruningPolicy`, `PruneForLatencyOnXNNPack`.
 """
 
 from tfx_ext.sparsity.callbacks import PruningSummaries, UpdatePruningStep
 from tfx_ext.sparsity.model_pruning import is_tf_keras, prune_low_magnitude, pruning_wrappers, strip_pruning
-from tfx_ext.sparsity.prune_low_magnitude import PrunableLayer, PruneLowMagnitude, is_prunable, prunable_weights
+from tfx_ext.sparsity.prunable_layers import PrunableLayer, is_prunable, prunable_weights
+from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude
+from tfx_ext.sparsity.pruning_policy import PruneForLatencyOnXNNPack, PruningPolicy
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay, PruningSchedule
 from tfx_ext.sparsity.report import LayerSparsity, SparsityReport, sparsity_report, zero_small_weights
 
@@ -16,7 +19,9 @@ __all__ = [
     "LayerSparsity",
     "PolynomialDecay",
     "PrunableLayer",
+    "PruneForLatencyOnXNNPack",
     "PruneLowMagnitude",
+    "PruningPolicy",
     "PruningSchedule",
     "PruningSummaries",
     "SparsityReport",

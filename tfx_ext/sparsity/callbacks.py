@@ -23,16 +23,17 @@ class _TfKerasCallbackHooks:
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
 class UpdatePruningStep(_TfKerasCallbackHooks, keras.callbacks.Callback):
-    """Advances the pruning step, updates masks on schedule, keeps pruned weights at zero.
+    """tfmot's callback: starts the pruning step and re-applies masks at each epoch end.
 
-    Required while training a model with pruning wrappers (`fit` raises a
-    clear error without it). Before each batch, when a wrapper's schedule says
-    so, it recomputes that wrapper's masks from the current magnitudes (the
-    masks themselves are re-applied after every optimizer update by the
-    wrapper). The step starts at the optimizer's iteration count, so resuming training
-    continues the schedule. With a custom loop, call `set_model`,
-    `on_train_begin`, `on_train_batch_begin` and `on_train_batch_end`
-    yourself. With a tf_keras model (pruned by tfmot), it drives tfmot's own
+    Optional with Keras 3 models: each `PruneLowMagnitude` wrapper advances
+    its own step and updates its masks inside its training call, so pruning
+    is right without it. As in tfmot, it sets the step of never-trained
+    wrappers to 0 when training begins, and at the end of every epoch (and
+    of training) it multiplies the pruned weights by their masks, so a model
+    saved then holds exact zeros on every backend. With a custom loop call
+    `set_model`, `on_train_begin` and `on_epoch_end` yourself (tfmot's
+    documented sequence also calls `on_train_batch_begin`, which is
+    accepted). With a tf_keras model (pruned by tfmot), it drives tfmot's own
     `UpdatePruningStep`, so the same callback serves both stacks.
 
     Example:
@@ -53,35 +54,27 @@ class UpdatePruningStep(_TfKerasCallbackHooks, keras.callbacks.Callback):
         if not self.wrappers:
             warnings.warn("UpdatePruningStep: the model has no PruneLowMagnitude layer; nothing to prune.", stacklevel=2)
         for wrapper in self.wrappers:
-            wrapper.step_callback_attached = True
-        optimizer = getattr(self.model, "optimizer", None)
-        self.step = int(keras.ops.convert_to_numpy(optimizer.iterations)) if optimizer is not None else 0
+            if hasattr(wrapper, "pruning_step") and int(keras.ops.convert_to_numpy(wrapper.pruning_step)) == -1:
+                wrapper.pruning_step.assign(0)
 
     def on_train_batch_begin(self, batch, logs=None):
         if self._tfmot is not None:
             return self._tfmot.on_train_batch_begin(batch, logs)
-        for wrapper in self.wrappers:
-            should_prune, sparsity = wrapper.pruning_schedule(self.step)
-            if should_prune or wrapper.sparsity_m_by_n is not None and self.step == 0:
-                wrapper.pruning_step.assign(self.step)
-                wrapper.update_masks(sparsity)
 
     def on_epoch_end(self, epoch, logs=None):
         if self._tfmot is not None:
             return self._tfmot.on_epoch_end(epoch, logs)
-        for wrapper in self.wrappers:
-            wrapper.pruning_step.assign(self.step - 1)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self._tfmot is not None:
-            return self._tfmot.on_train_batch_end(batch, logs)
-        self.step += 1
+        self._apply_masks()
 
     def on_train_end(self, logs=None):
         if self._tfmot is not None:
             return
+        self._apply_masks()
+
+    def _apply_masks(self):
         for wrapper in self.wrappers:
-            wrapper.step_callback_attached = False
+            if hasattr(wrapper, "pruning_step"):
+                wrapper.apply_masks()
 
     def get_config(self):
         return {}
@@ -124,8 +117,10 @@ class PruningSummaries(_TfKerasCallbackHooks, keras.callbacks.Callback):
     def __init__(self, log_dir):
         super().__init__()
         if not isinstance(log_dir, str) or not log_dir:
-            raise TypeError(
-                f"Invalid value received for argument `log_dir`. Expected a directory path. Received: log_dir={log_dir!r}"
+            # ValueError for any bad value, as tfmot.
+            raise ValueError(
+                f"Invalid value received for argument `log_dir`. Expected a non-empty directory path. "
+                f"Received: log_dir={log_dir!r}"
             )
         self.log_dir = log_dir
         self._writer = None

@@ -9,12 +9,8 @@ import keras
 
 from tfx_ext.arguments import invalid
 from tfx_ext.cloning import all_layers, clone_with, fresh_copy
-from tfx_ext.sparsity.prune_low_magnitude import (
-    PruneLowMagnitude,
-    _MaskConstraint,
-    is_prunable,
-    supported_layer_names,
-)
+from tfx_ext.sparsity.prunable_layers import has_prunable_weights, is_prunable, supported_layer_names
+from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude, _MaskConstraint
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay
 
 
@@ -35,16 +31,10 @@ def _tfmot_schedule(schedule):
     )
 
 
-def _tfmot_m_by_n(m_by_n):
-    """tfmot's `(m, n)` means m zeros out of n; ours keeps the m largest of n."""
-    if m_by_n is None:
-        return None
-    m, n = m_by_n
-    return (n - m, n)
-
-
 def pruning_wrappers(model):
     """Every `PruneLowMagnitude` layer in `model`, nested models included."""
+    if not isinstance(model, keras.Model):
+        raise invalid("model", "a Keras model", model, TypeError)
     return [layer for layer in all_layers(model) if isinstance(layer, PruneLowMagnitude)]
 
 
@@ -54,7 +44,15 @@ def _clone(model, clone_function):
     )
 
 
-def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), sparsity_m_by_n=None):
+def prune_low_magnitude(
+    to_prune,
+    pruning_schedule=None,
+    block_size=(1, 1),
+    block_pooling_type="AVG",
+    pruning_policy=None,
+    sparsity_m_by_n=None,
+    **kwargs,
+):
     """Wraps layers for magnitude pruning, as tfmot's function of the same name.
 
     Args:
@@ -65,8 +63,14 @@ def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), spar
         pruning_schedule: A `ConstantSparsity` or `PolynomialDecay` (default
             `ConstantSparsity(0.5, 0)`).
         block_size: Block of the last two weight axes pruned together.
-        sparsity_m_by_n: `(m, n)` structured sparsity: keep the `m` largest of
-            every `n` consecutive input weights, e.g. `(2, 4)`.
+        block_pooling_type: How a block is scored, `"AVG"` or `"MAX"`.
+        pruning_policy: A `PruningPolicy` choosing which layers of a model to
+            prune (e.g. `PruneForLatencyOnXNNPack()`); it also checks that the
+            model suits it. Only for models.
+        sparsity_m_by_n: `(m, n)` structured sparsity as in tfmot: `m` zeros
+            in every `n` consecutive input weights, e.g. `(2, 4)`.
+        **kwargs: Base layer keyword arguments of the wrapper, when
+            `to_prune` is a single layer (ignored otherwise, as in tfmot).
 
     Returns:
         The wrapped layer, list of layers, or model.
@@ -81,7 +85,12 @@ def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), spar
     """
     if pruning_schedule is None:
         pruning_schedule = ConstantSparsity(0.5, begin_step=0)
-    options = dict(pruning_schedule=pruning_schedule, block_size=block_size, sparsity_m_by_n=sparsity_m_by_n)
+    options = dict(
+        pruning_schedule=pruning_schedule,
+        block_size=block_size,
+        block_pooling_type=block_pooling_type,
+        sparsity_m_by_n=sparsity_m_by_n,
+    )
 
     if is_tf_keras(to_prune) or (
         isinstance(to_prune, (list, tuple)) and to_prune and all(is_tf_keras(l) for l in to_prune)
@@ -100,8 +109,16 @@ def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), spar
             to_prune,
             pruning_schedule=_tfmot_schedule(pruning_schedule),
             block_size=tuple(block_size),
-            sparsity_m_by_n=_tfmot_m_by_n(sparsity_m_by_n),
+            block_pooling_type=block_pooling_type,
+            sparsity_m_by_n=None if sparsity_m_by_n is None else tuple(sparsity_m_by_n),
+            pruning_policy=pruning_policy,  # tfmot's own policies for tf_keras models
         )
+
+    if pruning_policy is not None:
+        from tfx_ext.sparsity.pruning_policy import PruningPolicy
+
+        if not isinstance(pruning_policy, PruningPolicy):
+            raise invalid("pruning_policy", "a tfx_ext.sparsity PruningPolicy", pruning_policy, TypeError)
 
     if isinstance(to_prune, (list, tuple)):
         refused = [layer.name for layer in to_prune if not is_prunable(layer)]
@@ -113,7 +130,15 @@ def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), spar
         return [PruneLowMagnitude(layer, **options) for layer in to_prune]
 
     if isinstance(to_prune, keras.Model):
-        if not any(is_prunable(l) and not isinstance(l, PruneLowMagnitude) for l in all_layers(to_prune)):
+        if pruning_policy is not None:
+            pruning_policy.ensure_model_supports_pruning(to_prune)
+
+        def wanted(layer):
+            if isinstance(layer, PruneLowMagnitude) or not has_prunable_weights(layer):
+                return False
+            return pruning_policy is None or pruning_policy.allow_pruning(layer)
+
+        if not any(wanted(l) for l in all_layers(to_prune)):
             raise ValueError(
                 f"Model '{to_prune.name}' has no prunable layer. Supported: {supported_layer_names()}, "
                 "or layers with get_prunable_weights()."
@@ -121,14 +146,16 @@ def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), spar
 
         def wrap(layer):
             clone = fresh_copy(layer)
-            if is_prunable(layer) and not isinstance(layer, PruneLowMagnitude):
+            if wanted(layer):
                 return PruneLowMagnitude(clone, **options)
             return clone
 
         return _clone(to_prune, wrap)
 
+    if pruning_policy is not None:
+        raise invalid("pruning_policy", "None unless `to_prune` is a model", pruning_policy)
     if isinstance(to_prune, keras.layers.Layer):
-        return PruneLowMagnitude(to_prune, **options)
+        return PruneLowMagnitude(to_prune, **options, **kwargs)
     raise invalid("to_prune", "a Keras layer, a list of layers or a Keras model", to_prune, TypeError)
 
 
@@ -145,6 +172,8 @@ def strip_pruning(model):
 
         return tfmot_sparsity.strip_pruning(model)
     if isinstance(model, PruneLowMagnitude):
+        if not hasattr(model, "pruning_step"):
+            return model.layer
         model.apply_masks()
         for weight in model.pruned_weights:  # give the layer back without the mask constraints
             while isinstance(weight.constraint, _MaskConstraint):

@@ -2,66 +2,36 @@
 
 tfmot's `prune_low_magnitude` only accepts tf_keras (Keras 2) models and Keras
 3 has no pruning API: this is the Keras 3 version, with tfmot's names and
-meaning. Masks and schedules use `keras.ops`.
+meaning. The wrapper owns its pruning step and updates step and masks inside
+its training call, with `keras.ops` only, so pruning runs in any training
+loop (`fit` with `steps_per_execution`, `tfx_ext.training.Trainer`, a
+`GradientTape` loop) and on the JAX backend.
 """
+
+import inspect
 
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, invalid
+# Keras has no public test for "inside a stateless scope"; the constraint
+# below needs it to tell whether it can read the mask (see _MaskConstraint).
+from keras.src.backend.common.stateless_scope import get_stateless_scope
+
+from tfx_ext.arguments import check_choice, check_int, invalid
 from tfx_ext.sparsity import masks as masks_lib
+from tfx_ext.sparsity.prunable_layers import is_prunable, prunable_weights, supported_layer_names
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PruningSchedule
-
-# Which weights of each built-in layer are pruned (by variable name).
-PRUNABLE_WEIGHTS = (
-    (keras.layers.SeparableConv1D, ("depthwise_kernel", "pointwise_kernel")),
-    (keras.layers.SeparableConv2D, ("depthwise_kernel", "pointwise_kernel")),
-    (keras.layers.DepthwiseConv1D, ("kernel",)),
-    (keras.layers.DepthwiseConv2D, ("kernel",)),
-    (keras.layers.Conv1D, ("kernel",)),
-    (keras.layers.Conv2D, ("kernel",)),
-    (keras.layers.Conv3D, ("kernel",)),
-    (keras.layers.Dense, ("kernel",)),
-    (keras.layers.EinsumDense, ("kernel",)),
-    (keras.layers.Embedding, ("embeddings",)),
-)
-
-
-def _tfx_ext_prunable():
-    from tfx_ext import layers as tfx_layers
-    from tfx_ext.losses import SampledSoftmaxLoss
-
-    return (
-        (tfx_layers.WeightNormalization, ("kernel",)),
-        (tfx_layers.SqueezeExcitation, ("kernel",)),
-        (SampledSoftmaxLoss, ("kernel",)),
-    )
-
-
-def _weight_names(layer):
-    for cls, names in PRUNABLE_WEIGHTS + _tfx_ext_prunable():
-        if isinstance(layer, cls):
-            return names
-    return None
-
-
-def is_prunable(layer):
-    """Whether `layer` is supported: a known layer, or one with `get_prunable_weights()`."""
-    return callable(getattr(layer, "get_prunable_weights", None)) or _weight_names(layer) is not None
-
-
-def prunable_weights(layer):
-    """The variables of a built `layer` that pruning zeroes."""
-    if callable(getattr(layer, "get_prunable_weights", None)):
-        return list(layer.get_prunable_weights())
-    names = _weight_names(layer)
-    return [w for w in layer.trainable_weights if w.name in names]
-
 
 class _MaskConstraint(keras.constraints.Constraint):
     """Re-applies a pruning mask after every optimizer update (Keras runs variable
     constraints inside the compiled step, right after applying gradients), so
-    pruned weights stay exactly zero whatever the optimizer's momentum does."""
+    pruned weights stay exactly zero whatever the optimizer's momentum does.
+
+    Under JAX, `fit` applies constraints in a stateless scope that holds only
+    the trainable and optimizer variables: the mask cannot be read there, so
+    the constraint steps aside and the wrapper masks the weights in its call
+    instead (see `PruneLowMagnitude`).
+    """
 
     def __init__(self, mask, inner=None):
         self.mask = mask
@@ -70,24 +40,10 @@ class _MaskConstraint(keras.constraints.Constraint):
     def __call__(self, weight):
         if self.inner is not None:
             weight = self.inner(weight)
+        scope = get_stateless_scope()
+        if scope is not None and scope.get_current_value(self.mask) is None:
+            return weight
         return weight * ops.cast(self.mask, weight.dtype)
-
-
-class PrunableLayer:
-    """Protocol for custom layers: implement `get_prunable_weights()`.
-
-    Return the variables (usually kernels) that magnitude pruning may zero;
-    biases are usually left alone.
-
-    Example:
-
-    >>> class MyDense(keras.layers.Layer, PrunableLayer):
-    ...     def get_prunable_weights(self):
-    ...         return [self.kernel]
-    """
-
-    def get_prunable_weights(self):
-        raise NotImplementedError
 
 
 def _check_pair(name, value):
@@ -102,14 +58,22 @@ def _check_pair(name, value):
 class PruneLowMagnitude(keras.layers.Wrapper):
     """Wraps a layer so that its smallest-magnitude weights are zeroed on a schedule.
 
-    Use `prune_low_magnitude(...)` to wrap layers or whole models, and train
-    with the `UpdatePruningStep` callback: at each scheduled step it sets
-    masks keeping the largest weights. Each mask is also installed as a
-    constraint of its weight, which Keras optimizers apply inside the compiled
-    step right after each update, so pruned weights stay exactly zero
-    whatever the optimizer's momentum does, at no Python cost per step. The
-    forward pass is the wrapped layer's own. `strip_pruning` removes the
-    wrappers once training is done.
+    Use `prune_low_magnitude(...)` to wrap layers or whole models, then train
+    as usual. As in tfmot, each training call advances the wrapper's own
+    `pruning_step` (a non-trainable variable saved with the model) by one
+    and reads the schedule at the new step (the first training batch is step
+    1); when the schedule says so, the masks are recomputed from the current
+    magnitudes, keeping the largest weights. Every call multiplies the pruned
+    weights by their masks before running the wrapped layer. Each mask is
+    also installed as a constraint of its weight, which Keras optimizers
+    apply right after each update, so pruned weights stay exactly zero
+    whatever the optimizer's momentum does (TensorFlow and PyTorch backends;
+    under JAX, see the README). Because all of it happens in the training
+    call, pruning follows the same schedule with `fit` and any
+    `steps_per_execution`, in `tfx_ext.training.Trainer` and in a
+    `GradientTape` loop, and it continues where it was after a recompile or
+    a save and load. `strip_pruning` removes the wrappers once training is
+    done.
 
     Args:
         layer: The layer to prune (see `is_prunable`).
@@ -117,13 +81,30 @@ class PruneLowMagnitude(keras.layers.Wrapper):
             `ConstantSparsity(0.5, begin_step=0, frequency=100)`.
         block_size: `(rows, cols)` blocks of the last two weight axes pruned
             together. Defaults to `(1, 1)` (unstructured).
-        sparsity_m_by_n: `(m, n)`: keep the `m` largest of every `n`
-            consecutive input weights (e.g. `(2, 4)` for 2:4 sparsity, which
-            some accelerators run faster); overrides the schedule's sparsity.
+        block_pooling_type: How a block is scored: `"AVG"` (mean magnitude,
+            default) or `"MAX"` (largest magnitude).
+        sparsity_m_by_n: `(m, n)`: `m` zeros in every `n` consecutive input
+            weights, as in tfmot (e.g. `(2, 4)` for 2:4 sparsity, which some
+            accelerators run faster). Set once, at the first training step;
+            overrides the schedule's sparsity.
         **kwargs: Base layer keyword arguments.
+
+    Call arguments:
+        inputs: The wrapped layer's inputs (`None` when it takes them by
+            keyword, as MultiHeadAttention's `query=` and `value=`).
+        training: Whether this is a training call (advances the pruning step).
+        **kwargs: Passed on to the wrapped layer.
     """
 
-    def __init__(self, layer, pruning_schedule=None, block_size=(1, 1), sparsity_m_by_n=None, **kwargs):
+    def __init__(
+        self,
+        layer,
+        pruning_schedule=None,
+        block_size=(1, 1),
+        block_pooling_type="AVG",
+        sparsity_m_by_n=None,
+        **kwargs,
+    ):
         if not isinstance(layer, keras.layers.Layer):
             raise TypeError(
                 f"Invalid value received for argument `layer`. Expected a Keras layer. Received: layer={layer!r}"
@@ -141,80 +122,145 @@ class PruneLowMagnitude(keras.layers.Wrapper):
             raise invalid("pruning_schedule", "a tfx_ext.sparsity PruningSchedule", pruning_schedule, TypeError)
         self.pruning_schedule = pruning_schedule
         self.block_size = _check_pair("block_size", block_size)
+        self.block_pooling_type = check_choice("block_pooling_type", block_pooling_type, masks_lib.POOLING_TYPES)
         self.sparsity_m_by_n = _check_pair("sparsity_m_by_n", sparsity_m_by_n)
         if self.sparsity_m_by_n is not None and self.sparsity_m_by_n[0] >= self.sparsity_m_by_n[1]:
-            raise invalid("sparsity_m_by_n", "(m, n) with m < n", sparsity_m_by_n)
-        # Set by UpdatePruningStep; checked when a training step is traced.
-        self.step_callback_attached = False
+            raise invalid("sparsity_m_by_n", "(m, n) with m < n: m zeros in every n weights", sparsity_m_by_n)
+        self.supports_masking = layer.supports_masking
+        # Filled by `build`: empty until then, as tfmot's `pruning_vars`.
+        self.pruned_weights = []
+        self.masks = []
+        self._forward_training = "training" in inspect.signature(layer.call).parameters
 
-    def _m_by_n_axis(self):
-        return -1 if isinstance(self.layer, keras.layers.Embedding) else -2
+    def __call__(self, *args, **kwargs):
+        if not self.built and not self.layer.built and not args:
+            # Inputs by keyword (MultiHeadAttention's query= and value=): the
+            # wrapped layer's build needs all their shapes, which our
+            # single-shape build does not get; a first call builds it.
+            self.layer(**{k: v for k, v in kwargs.items() if k != "training"})
+        return super().__call__(*args, **kwargs)
 
-    def build(self, input_shape):
-        super().build(input_shape)
+    def build(self, input_shape=None):
+        if not self.layer.built:
+            self.layer.build(input_shape)
+        self._make_pruning_state()
+
+    def _make_pruning_state(self):
         self.pruned_weights = prunable_weights(self.layer)
-        if not self.pruned_weights:
-            raise ValueError(f"Layer '{self.layer.name}' has no prunable weights.")
         for weight in self.pruned_weights:
-            masks_lib.check_block_size(weight.shape, self.block_size, self.layer.name)
-            if self.sparsity_m_by_n is not None:
-                masks_lib.check_m_by_n(weight.shape, self.sparsity_m_by_n, self.layer.name, self._m_by_n_axis())
+            rank = len(weight.shape)
+            if self.block_size != (1, 1) and rank < 2:
+                raise invalid(
+                    "block_size",
+                    f"(1, 1) for the weight '{weight.path}' of rank {rank} in layer '{self.layer.name}' "
+                    "(blocks need two axes)",
+                    self.block_size,
+                )
+            if self.sparsity_m_by_n is not None and rank < 2:
+                raise invalid(
+                    "sparsity_m_by_n",
+                    f"None for the weight '{weight.path}' of rank {rank} in layer '{self.layer.name}' "
+                    "(groups run along the input axis)",
+                    self.sparsity_m_by_n,
+                )
         self.masks = [
-            self.add_weight(name=f"mask_{i}", shape=w.shape, initializer="ones", trainable=False, dtype=w.dtype)
+            self.add_weight(
+                name=f"mask_{i}",
+                shape=w.shape,
+                initializer="ones",
+                trainable=False,
+                dtype=w.dtype,
+                aggregation="mean",
+            )
             for i, w in enumerate(self.pruned_weights)
         ]
         for weight, mask in zip(self.pruned_weights, self.masks):
             weight.constraint = _MaskConstraint(mask, weight.constraint)
+        # -1: never trained. int32: JAX has no int64 without x64 mode.
         self.pruning_step = self.add_weight(
             name="pruning_step",
             shape=(),
-            dtype="int64",
+            dtype="int32",
             initializer=keras.initializers.Constant(-1),
             trainable=False,
+            aggregation="only_first_replica",
         )
 
-    def call(self, inputs, training=False):
-        if training and not self.step_callback_attached:
-            raise ValueError(
-                f"Layer '{self.name}' is being trained without the pruning callback, so it "
-                "would never prune. Add `tfx_ext.sparsity.UpdatePruningStep()` to the "
-                "callbacks of `fit` (or call its hooks from your training loop); after this "
-                "error, compile the model again before the next `fit`."
-            )
-        return self.layer(inputs)
+    def _new_masks(self, sparsity):
+        new = []
+        for weight, mask in zip(self.pruned_weights, self.masks):
+            current = weight * ops.cast(mask, weight.dtype)
+            if self.sparsity_m_by_n is not None:
+                m, n = self.sparsity_m_by_n
+                value = masks_lib.m_by_n_mask(current, m, n)
+            else:
+                value = masks_lib.magnitude_mask(current, sparsity, self.block_size, self.block_pooling_type)
+            new.append(ops.cast(value, mask.dtype))
+        return new
+
+    def _advance(self):
+        """One training step: step += 1 (from 0 if never trained), then masks on schedule."""
+        step = ops.maximum(self.pruning_step, 0) + 1
+        self.pruning_step.assign(step)
+        if not self.masks:
+            return
+        if self.sparsity_m_by_n is not None:
+            should_prune, sparsity = ops.equal(step, 1), 0.0  # m-by-n masks are set once, as tfmot
+        else:
+            should_prune, sparsity = self.pruning_schedule(step)
+        new = ops.cond(
+            should_prune,
+            lambda: self._new_masks(sparsity),
+            lambda: [ops.convert_to_tensor(m) for m in self.masks],
+        )
+        for mask, value in zip(self.masks, new):
+            mask.assign(value)
+
+    def call(self, inputs=None, training=None, **kwargs):
+        # `inputs=None`: layers such as MultiHeadAttention take theirs by keyword.
+        args = () if inputs is None else (inputs,)
+        if self._forward_training:
+            kwargs["training"] = training
+        if training:
+            self._advance()
+        # Inside a stateless call (JAX) this assignment only changes what the
+        # wrapped layer reads below, which is all the forward pass needs.
+        for weight, mask in zip(self.pruned_weights, self.masks):
+            weight.assign(weight * ops.cast(mask, weight.dtype))
+        return self.layer(*args, **kwargs)
+
+    def compute_mask(self, inputs, mask=None):
+        return self.layer.compute_mask(inputs, mask)
 
     def update_masks(self, sparsity):
         """Recomputes the masks for `sparsity` from the current magnitudes, then applies them."""
-        for weight, mask in zip(self.pruned_weights, self.masks):
-            if self.sparsity_m_by_n is not None:
-                m, n = self.sparsity_m_by_n
-                new_mask = masks_lib.m_by_n_mask(weight, m, n, self._m_by_n_axis())
-            else:
-                new_mask = masks_lib.magnitude_mask(weight * mask, sparsity, self.block_size)
-            mask.assign(ops.cast(new_mask, mask.dtype))
+        for mask, value in zip(self.masks, self._new_masks(sparsity)):
+            mask.assign(value)
         self.apply_masks()
 
     def apply_masks(self):
         """Zeroes the masked weights (again)."""
         for weight, mask in zip(self.pruned_weights, self.masks):
-            weight.assign(weight * mask)
+            weight.assign(weight * ops.cast(mask, weight.dtype))
 
     def masked_weights(self):
         """The wrapped layer's weights as NumPy arrays, with masks applied."""
-        masked = {id(w): ops.convert_to_numpy(w * m) for w, m in zip(self.pruned_weights, self.masks)}
+        if not self.masks:
+            return self.layer.get_weights()
+        masked = {
+            id(w): ops.convert_to_numpy(w * ops.cast(m, w.dtype)) for w, m in zip(self.pruned_weights, self.masks)
+        }
         return [masked.get(id(w), ops.convert_to_numpy(w)) for w in self.layer.weights]
 
     # What a model copy without the wrapper gets (tfx_ext.cloning).
     unwrapped_weights = masked_weights
-
-    def compute_output_shape(self, input_shape):
-        return self.layer.compute_output_shape(input_shape)
 
     def get_config(self):
         return {
             **super().get_config(),
             "pruning_schedule": keras.saving.serialize_keras_object(self.pruning_schedule),
             "block_size": self.block_size,
+            "block_pooling_type": self.block_pooling_type,
             "sparsity_m_by_n": self.sparsity_m_by_n,
         }
 
@@ -224,7 +270,3 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
         config["pruning_schedule"] = keras.saving.deserialize_keras_object(config["pruning_schedule"])
         return cls(**config)
-
-
-def supported_layer_names():
-    return ", ".join(cls.__name__ for cls, _ in PRUNABLE_WEIGHTS + _tfx_ext_prunable())
