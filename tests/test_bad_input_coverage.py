@@ -45,16 +45,7 @@ EXCLUDED = {
 # Public callables whose owners are writing their bad-input tests (issue 12 split
 # the work by area, owner named). An entry leaves once its marked test is merged.
 PENDING = {
-    "tfx_ext.export.existing_versions": "serving (export/versions.py)",
-    "tfx_ext.export.next_version": "serving (export/versions.py)",
-    "tfx_ext.export.remove_stale_staging": "serving (export/versions.py)",
-    "tfx_ext.serving.LocalModelServer": "serving",
-    "tfx_ext.sparsity.UpdatePruningStep": "pruning",
-    "tfx_ext.sparsity.is_prunable": "pruning",
     "tfx_ext.sparsity.is_tf_keras": "pruning",
-    "tfx_ext.sparsity.prunable_weights": "pruning",
-    "tfx_ext.sparsity.pruning_wrappers": "pruning",
-    "tfx_ext.sparsity.strip_pruning": "pruning",
     "tfx_ext.training.TrainingCheckpoint": "trainer",
     "tfx_ext.training.TrainingData": "trainer",
     "tfx_ext.training.assign_optimizers": "trainer",
