@@ -65,6 +65,15 @@ class TrainingData:
         self.seed = seed
         self._check_structure()
 
+    @classmethod
+    def prepare(cls, data, name, model, batch_size=32, shuffle=True, seed=0):
+        """`data` as `TrainingData` checked against `model`'s inputs (None stays None)."""
+        if data is None or isinstance(data, TrainingData):
+            return data
+        prepared = cls(data, name, batch_size=batch_size, shuffle=shuffle, seed=seed)
+        prepared.check_against(model)
+        return prepared
+
     @property
     def element_spec(self):
         if self.dataset is not None:
