@@ -159,9 +159,14 @@ class TrainingData:
         return dataset.skip(skip)
 
     def dataset_for_epoch(self, epoch, skip=0):
-        """The batches of `epoch`, after skipping `skip` already-consumed ones."""
+        """The batches of `epoch`, after skipping `skip` already-consumed ones.
+
+        A dataset is used as given, as `model.fit` does (its pipeline,
+        prefetching included, is the caller's; wrapping it again each epoch
+        costs a small model's training a few percent).
+        """
         if self.dataset is not None:
-            dataset = self.dataset
+            return self.dataset.skip(skip) if skip else self.dataset
         else:
             n = len(tree.flatten(self.arrays)[0])
             if self.shuffle:

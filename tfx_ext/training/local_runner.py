@@ -38,6 +38,7 @@ class LocalRunner(Runner):
         super().__init__(strategy, replica_step, jit_compile, distributed, steps_per_execution)
         self._train = None
         self._call = None
+        self._call_spec = None
         self._iterator = None
         self._may_run_out = False
         self._last_objective = None
@@ -86,17 +87,23 @@ class LocalRunner(Runner):
             mode = "next"
         else:
             mode = "optional"
-        self._train = self._function(self.replica_step.train, mode)
+        train = self._function(self.replica_step.train, mode)
+        if train is not self._train:
+            self._train, self._call = train, None
         self._may_run_out = mode == "optional"
 
     def begin_epoch(self, iterator):
         self._iterator = iterator
         # Calling the concrete function skips tf.function's per-call
-        # signature matching (about a third of a small step's host time).
-        if self.steps_per_execution == 1:
-            self._call = self._train.get_concrete_function(iterator)
-        else:
-            self._call = self._train.get_concrete_function(iterator, tf.TensorSpec([], tf.int32))
+        # signature matching (about a third of a small step's host time);
+        # each epoch's iterator has the same spec, so one lookup per fit.
+        spec = (type(iterator), iterator.element_spec)
+        if self._call is None or spec != self._call_spec:
+            if self.steps_per_execution == 1:
+                self._call = self._train.get_concrete_function(iterator)
+            else:
+                self._call = self._train.get_concrete_function(iterator, tf.TensorSpec([], tf.int32))
+            self._call_spec = spec
 
     def run_steps(self, count):
         if self.steps_per_execution == 1:
