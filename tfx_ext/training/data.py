@@ -64,6 +64,13 @@ class TrainingData:
         self.shuffle = shuffle
         self.seed = seed
         self._check_structure()
+        if self.num_batches == 0:
+            # Training on nothing would report a loss of 0.0.
+            raise invalid(
+                name,
+                "data with at least one batch",
+                "arrays with 0 examples" if self.arrays is not None else "an empty dataset",
+            )
 
     @classmethod
     def prepare(cls, data, name, model, batch_size=32, shuffle=True, seed=0):

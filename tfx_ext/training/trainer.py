@@ -102,6 +102,9 @@ class Trainer:
         self.clip_norm = None if clip_norm is None else check_number("clip_norm", clip_norm, low=0.0, low_open=True)
         self.clip_global_norm = None if clip_global_norm is None else check_number(
             "clip_global_norm", clip_global_norm, low=0.0, low_open=True)
+        if self.clip_norm is not None and self.clip_global_norm is not None:
+            raise invalid("clip_norm", "None when `clip_global_norm` is given (clip each gradient or "
+                          "all of them together, not both)", clip_norm)
         if not isinstance(jit_compile, bool):
             raise invalid("jit_compile", "True or False", jit_compile, TypeError)
         self.jit_compile = jit_compile
@@ -130,20 +133,12 @@ class Trainer:
             model, loss_fn, self.optimizer, self.loss_tracker, self.metrics, self.strategy,
             clip_norm=self.clip_norm, clip_global_norm=self.clip_global_norm,
         )
-        self._runner = runner_class(
-            self.strategy, self._step, jit_compile, self._distributed, self.steps_per_execution
-        )
+        self._runner = runner_class(self.strategy, self._step, jit_compile, self._distributed, self.steps_per_execution)
         self._checkpoint = None
         if checkpoint_dir is not None:
-            self._checkpoint = TrainingCheckpoint(
-                checkpoint_dir, model, self.optimizer, self.strategy,
-                max_to_keep=self.keep_checkpoints, extra_variables=self._metric_variables(),
-            )
-
-    # -- setup -------------------------------------------------------------
-
-    def _metric_variables(self):
-        return [v for m in self._step.tracked_metrics for v in m.variables]
+            totals = [v for m in self._step.tracked_metrics for v in m.variables]
+            self._checkpoint = TrainingCheckpoint(checkpoint_dir, model, self.optimizer, self.strategy,
+                                                  max_to_keep=self.keep_checkpoints, extra_variables=totals)
 
     @property
     def checkpoint_dir(self):
@@ -272,6 +267,8 @@ class Trainer:
                 ):
                     self._save(epoch, step, global_step)
             self._check_finite(runner.finish_steps(), epoch, step, global_step)
+            if exhausted and step == 0 and epoch == start_epoch and steps_per_epoch is None:
+                raise invalid("train_data", "data with at least one batch", "a dataset that yielded none")
             if exhausted and steps_per_epoch is not None:
                 warnings.warn(
                     f"train_data ran out after {step} of steps_per_epoch={steps_per_epoch} "
