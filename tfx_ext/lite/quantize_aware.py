@@ -16,10 +16,10 @@ from keras import ops
 from tfx_ext.arguments import check_number
 from tfx_ext.cloning import all_layers, clone_with, fresh_copy
 from tfx_ext.layers.linear import is_linear_layer, linear, per_channel
+from tfx_ext.selu.constants import SELU_ALPHA as _SELU_ALPHA
+from tfx_ext.selu.constants import SELU_SCALE as _SELU_SCALE
 
 
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _selu(x):
@@ -137,7 +137,7 @@ def quantize_aware(model, ema_decay=0.99):
     >>> qat.compile(...); qat.fit(x, y, epochs=3)
     >>> result = convert(qat, mode="int8", representative_data=x[:200])
     """
-    from tfx_ext.sparsity.model_pruning import is_tf_keras
+    from tfx_ext.keras_flavour import is_tf_keras
 
     if is_tf_keras(model):
         from tfx_ext.lite.tf_keras_qat import quantize_tf_keras_model

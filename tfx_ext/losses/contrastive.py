@@ -9,6 +9,7 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import check_number
+from tfx_ext.ranks import squeeze_or_expand_to_same_rank
 
 
 def contrastive_loss(y_true, y_pred, margin=1.0):
@@ -49,7 +50,7 @@ class ContrastiveLoss(keras.losses.Loss):
         self.margin = check_number("margin", margin, low=0.0, low_open=True)
 
     def call(self, y_true, y_pred):
-        y_true = ops.reshape(y_true, ops.shape(y_pred))
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return contrastive_loss(y_true, y_pred, self.margin)
 
     def get_config(self):

@@ -7,13 +7,15 @@ on one-hot labels gives it divided by the number of classes.
 import keras
 from keras import ops
 
+from tfx_ext.label_format import has_class_axis, is_one_hot
+
 
 def brier_score(y_true, y_pred):
     """Per-example `sum_c (p_c - y_c)**2`; one probability per example means binary."""
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.convert_to_tensor(y_true)
-    if len(y_pred.shape) >= 2 and y_pred.shape[-1] > 1:
-        if not (len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == y_pred.shape[-1]):
+    if has_class_axis(y_pred):
+        if not is_one_hot(y_true, y_pred):
             y_true = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), y_pred.shape[-1])
         return ops.sum(ops.square(y_pred - ops.cast(y_true, y_pred.dtype)), axis=-1)
     p = ops.reshape(y_pred, (-1,))

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import check_int, check_number
+from tfx_ext.label_format import has_class_axis
 
 
 def to_class_ids(values, num_classes=None, threshold=0.5):
@@ -15,9 +16,7 @@ def to_class_ids(values, num_classes=None, threshold=0.5):
     taken as class ids.
     """
     values = ops.convert_to_tensor(values)
-    shape = values.shape
-    last = shape[-1] if len(shape) >= 2 else None
-    if last is not None and last > 1 and (num_classes is None or last == num_classes):
+    if has_class_axis(values) and (num_classes is None or values.shape[-1] == num_classes):
         ids = ops.argmax(values, axis=-1)
     elif num_classes == 2 and "float" in str(values.dtype):
         ids = ops.cast(values > threshold, "int32")

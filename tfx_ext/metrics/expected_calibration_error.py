@@ -7,6 +7,7 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import check_int
+from tfx_ext.label_format import has_class_axis, is_one_hot
 
 
 def confidence_and_correct(y_true, y_pred):
@@ -18,10 +19,10 @@ def confidence_and_correct(y_true, y_pred):
     """
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.convert_to_tensor(y_true)
-    if len(y_pred.shape) >= 2 and y_pred.shape[-1] > 1:
+    if has_class_axis(y_pred):
         confidence = ops.max(y_pred, axis=-1)
         predicted = ops.argmax(y_pred, axis=-1)
-        if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == y_pred.shape[-1]:
+        if is_one_hot(y_true, y_pred):
             y_true = ops.argmax(y_true, axis=-1)
     else:
         p = ops.reshape(y_pred, (-1,))

@@ -7,10 +7,7 @@ Serving's status codes and, where it has one, its message text.
 import numpy as np
 
 from tfx_ext.serving.errors import invalid_argument
-
-PREDICT_METHOD = "tensorflow/serving/predict"
-CLASSIFY_METHOD = "tensorflow/serving/classify"
-REGRESS_METHOD = "tensorflow/serving/regress"
+from tfx_ext.tf_serving_methods import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD
 
 
 def _signature(loaded, infos, name, method):

@@ -8,6 +8,8 @@ metric names become metrics the way `compile` resolves them.
 import keras
 
 from tfx_ext.arguments import invalid
+from tfx_ext.label_format import is_one_hot
+from tfx_ext.ranks import squeeze_or_expand_to_same_rank
 
 
 class _UnreducedLoss(keras.losses.Loss):
@@ -27,22 +29,6 @@ class _UnreducedLoss(keras.losses.Loss):
         return self.loss.call(y_true, y_pred)
 
 
-def _same_rank(y_true, y_pred):
-    """What `compile` does before calling a loss function: add or drop a
-    trailing axis of size 1, so targets (n,) meet predictions (n, 1)
-    elementwise instead of broadcasting to (n, n)."""
-    t, p = len(y_true.shape), len(y_pred.shape)
-    if t == p + 1 and y_true.shape[-1] == 1:
-        if p == 1:
-            return y_true, keras.ops.expand_dims(y_pred, -1)
-        return keras.ops.squeeze(y_true, -1), y_pred
-    if p == t + 1 and y_pred.shape[-1] == 1:
-        if t == 1:
-            return keras.ops.expand_dims(y_true, -1), y_pred
-        return y_true, keras.ops.squeeze(y_pred, -1)
-    return y_true, y_pred
-
-
 class _PerExampleLoss(keras.losses.Loss):
     """A loss function as an unreduced Keras loss (sample weights, masks)."""
 
@@ -53,7 +39,7 @@ class _PerExampleLoss(keras.losses.Loss):
         self.fn = fn
 
     def call(self, y_true, y_pred):
-        return self.fn(*_same_rank(y_true, y_pred))
+        return self.fn(*squeeze_or_expand_to_same_rank(y_true, y_pred))
 
 
 def unreduced_loss(loss):
@@ -77,9 +63,9 @@ def _accuracy_for_shapes(y_true, y_pred):
     """The accuracy `compile` picks for "accuracy", from the static shapes."""
     if y_pred.shape[-1] == 1:
         return keras.metrics.binary_accuracy(y_true, y_pred)
-    if len(y_true.shape) < len(y_pred.shape) or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1):
-        return keras.metrics.sparse_categorical_accuracy(y_true, y_pred)
-    return keras.metrics.categorical_accuracy(y_true, y_pred)
+    if is_one_hot(y_true, y_pred):
+        return keras.metrics.categorical_accuracy(y_true, y_pred)
+    return keras.metrics.sparse_categorical_accuracy(y_true, y_pred)
 
 
 def resolve_metric(metric, strategy):

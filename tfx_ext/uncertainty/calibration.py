@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 
 from tfx_ext.arguments import check_int, invalid
+from tfx_ext.label_format import has_class_axis, is_one_hot
 from tfx_ext.plotting import new_axes, save
 
 
@@ -39,8 +40,8 @@ def calibration_bins(y_true, probabilities, num_bins=10):
     num_bins = check_int("num_bins", num_bins, minimum=1)
     p = np.asarray(probabilities, dtype="float64")
     y = np.asarray(y_true)
-    if p.ndim >= 2 and p.shape[-1] > 1:
-        if y.ndim == p.ndim and y.shape[-1] == p.shape[-1]:
+    if has_class_axis(p):
+        if is_one_hot(y, p):
             y = y.argmax(axis=-1)
         confidence, predicted = p.max(axis=-1), p.argmax(axis=-1)
     else:
