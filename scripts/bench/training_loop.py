@@ -1,14 +1,22 @@
 """Benchmark: steps/second of `tfx_ext.training.Trainer.fit` against `model.fit`.
 
-Same model, same data, same optimizer, both warmed up (tracing excluded), measured in
-the same run and interleaved (fit, Trainer, fit, Trainer, ...) so that machine noise
-hits both; the median over repeats is reported. Cases: an MLP and a small CNN on
-scikit-learn's digits, each with and without `jit_compile`, and Wide & Deep with two
-optimizers (a `keras.optimizers.MultiOptimizer` in `compile` vs the Trainer's mapping).
+Same model, same data, same optimizer, all warmed up (tracing excluded), measured
+in the same run and interleaved (tf_keras fit, Keras fit, Trainer, then the next
+repeat in another order) so that machine noise hits all of them; the median over
+repeats is reported. Cases: an MLP (64-300-100-10) and a small CNN on
+scikit-learn's digits in batches of 32, with and without `jit_compile`, with
+`steps_per_execution` 1 and 16 (the same setting for every column), and Wide &
+Deep with two optimizers (a `MultiOptimizer` in `compile` vs the Trainer's
+mapping; tf_keras has no MultiOptimizer, so its column is empty there).
 
-Target (issue 4): ratio Trainer / fit >= 1.0 (never slower than fit).
+Columns: tf_keras `fit` (the Keras 2 users' baseline), Keras 3 `fit`, Trainer,
+Trainer / Keras fit, and Trainer / Keras `fit` with default settings (the
+speed-up a user gets from switching to the Trainer with this setting).
 
-Run: .venv/bin/python scripts/bench/training_loop.py [--repeats 7] [--epochs 3]
+Targets (issue 17): Trainer >= Keras fit (same settings) on every case; on the
+MLP, Trainer with steps_per_execution=16 >= 2x default Keras fit.
+
+Run: .venv/bin/python scripts/bench/training_loop.py [--repeats 5] [--epochs 3] [--quick]
 """
 
 import argparse
@@ -17,12 +25,6 @@ import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from tfx_ext.training import Trainer  # noqa: E402
 
 BATCH = 32
 
@@ -34,36 +36,37 @@ def load_digits():
     return (data.images / 16.0).astype("float32")[..., None], data.target.astype("int32")
 
 
-def build(kind):
-    keras.utils.set_random_seed(0)
+def build(k, kind):
+    """The model of `kind` built with the Keras module `k` (keras or tf_keras)."""
+    k.utils.set_random_seed(0)
     if kind == "wide_and_deep":
-        x = keras.Input((8, 8, 1))
-        flat = keras.layers.Flatten()(x)
-        wide = keras.layers.Dense(10, name="wide")(flat)
-        h = keras.layers.Dense(128, activation="relu", name="deep_1")(flat)
-        h = keras.layers.Dense(64, activation="relu", name="deep_2")(h)
-        deep = keras.layers.Dense(10, name="deep_out")(h)
-        out = keras.layers.Activation("softmax")(keras.layers.Add()([wide, deep]))
-        return keras.Model(x, out)
+        x = k.Input((8, 8, 1))
+        flat = k.layers.Flatten()(x)
+        wide = k.layers.Dense(10, name="wide")(flat)
+        h = k.layers.Dense(128, activation="relu", name="deep_1")(flat)
+        h = k.layers.Dense(64, activation="relu", name="deep_2")(h)
+        deep = k.layers.Dense(10, name="deep_out")(h)
+        out = k.layers.Activation("softmax")(k.layers.Add()([wide, deep]))
+        return k.Model(x, out)
     if kind == "mlp":
-        layers = [keras.layers.Flatten(), keras.layers.Dense(256, activation="relu"),
-                  keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation="softmax")]
+        layers = [k.layers.Flatten(), k.layers.Dense(300, activation="relu"),
+                  k.layers.Dense(100, activation="relu"), k.layers.Dense(10, activation="softmax")]
     else:
-        layers = [keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
-                  keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
-                  keras.layers.MaxPooling2D(), keras.layers.Flatten(),
-                  keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation="softmax")]
-    return keras.Sequential([keras.Input((8, 8, 1))] + layers)
+        layers = [k.layers.Conv2D(32, 3, padding="same", activation="relu"),
+                  k.layers.Conv2D(64, 3, padding="same", activation="relu"),
+                  k.layers.MaxPooling2D(), k.layers.Flatten(),
+                  k.layers.Dense(128, activation="relu"), k.layers.Dense(10, activation="softmax")]
+    return k.Sequential([k.Input((8, 8, 1))] + layers)
 
 
-def optimizer(kind):
+def trainer_optimizer(keras, kind):
     if kind == "wide_and_deep":
         return {"wide/.*": keras.optimizers.SGD(0.01), "deep_.*/.*": keras.optimizers.Nadam(1e-3)}
     return keras.optimizers.Adam(1e-3)
 
 
-def keras_optimizer(kind):
-    opt = optimizer(kind)
+def fit_optimizer(keras, kind):
+    opt = trainer_optimizer(keras, kind)
     if isinstance(opt, dict):
         return keras.optimizers.MultiOptimizer(
             keras.optimizers.OptimizerMap(default_optimizer=opt["deep_.*/.*"], optimizer_map={"wide/.*": opt["wide/.*"]})
@@ -77,42 +80,74 @@ def steps_per_second(run, steps):
     return steps / (time.perf_counter() - start)
 
 
-def bench(kind, jit, dataset, steps, epochs, repeats):
-    fit_model = build(kind)
-    fit_model.compile(keras_optimizer(kind), "sparse_categorical_crossentropy", jit_compile=jit)
-    trainer_model = build(kind)
-    trainer = Trainer(trainer_model, "sparse_categorical_crossentropy", optimizer(kind), jit_compile=jit)
-    fit_model.fit(dataset, epochs=1, verbose=0)  # trace and compile
-    trainer.fit(dataset, epochs=1, verbose=0)
-    fit_rates, trainer_rates = [], []
-    runs = [(fit_rates, lambda: fit_model.fit(dataset, epochs=epochs, verbose=0)),
-            (trainer_rates, lambda: trainer.fit(dataset, epochs=epochs, verbose=0))]
+def runners(kind, jit, spe, dataset, epochs):
+    """name -> a function running `epochs` epochs (each warmed up once here)."""
+    import keras
+    import tf_keras
+
+    from tfx_ext.training import Trainer
+
+    loss = "sparse_categorical_crossentropy"
+    runs = {}
+    if kind != "wide_and_deep":
+        legacy = build(tf_keras, kind)
+        legacy.compile(tf_keras.optimizers.Adam(1e-3), loss, jit_compile=jit, steps_per_execution=spe)
+        runs["tf_keras"] = lambda: legacy.fit(dataset, epochs=epochs, verbose=0)
+    fit_model = build(keras, kind)
+    fit_model.compile(fit_optimizer(keras, kind), loss, jit_compile=jit, steps_per_execution=spe)
+    runs["fit"] = lambda: fit_model.fit(dataset, epochs=epochs, verbose=0)
+    trainer = Trainer(build(keras, kind), loss, trainer_optimizer(keras, kind), jit_compile=jit,
+                      steps_per_execution=spe)
+    runs["trainer"] = lambda: trainer.fit(dataset, epochs=epochs, verbose=0)
+    for run in runs.values():
+        run()  # trace and compile
+    return runs
+
+
+def bench(runs, steps, repeats):
+    rates = {name: [] for name in runs}
+    order = list(runs)
     for repeat in range(repeats):
-        # Alternate which one goes first, so a slow spell does not always hit the same one.
-        for rates, run in runs if repeat % 2 == 0 else runs[::-1]:
-            rates.append(steps_per_second(run, steps * epochs))
-    return statistics.median(fit_rates), statistics.median(trainer_rates)
+        # Rotate which one goes first, so a slow spell does not always hit the same one.
+        shift = repeat % len(order)
+        for name in order[shift:] + order[:shift]:
+            rates[name].append(steps_per_second(runs[name], steps))
+    return {name: statistics.median(values) for name, values in rates.items()}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="only the MLP cases without XLA")
     args = parser.parse_args()
+
+    import keras
+    import tensorflow as tf
+
     x, y = load_digits()
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH).cache().prefetch(tf.data.AUTOTUNE)
     steps = int(dataset.cardinality())
     print(f"digits: {len(x)} examples, batch {BATCH}, {steps} steps/epoch, "
           f"{args.epochs} epochs x {args.repeats} repeats (median), TF {tf.__version__}, Keras {keras.__version__}")
-    print(f"{'model':<15}{'jit':<7}{'fit steps/s':>13}{'Trainer steps/s':>17}{'ratio':>8}")
-    ratios = []
-    for kind in ("mlp", "cnn", "wide_and_deep"):
-        for jit in (False, True):
-            fit_rate, trainer_rate = bench(kind, jit, dataset, steps, args.epochs, args.repeats)
-            ratio = trainer_rate / fit_rate
-            ratios.append(ratio)
-            print(f"{kind:<15}{str(jit):<7}{fit_rate:>13.0f}{trainer_rate:>17.0f}{ratio:>7.2f}x")
-    print(f"lowest ratio {min(ratios):.2f}x (target >= 1.00x)")
+    print(f"{'model':<15}{'jit':<7}{'spe':>4}{'tf_keras':>10}{'fit':>8}{'Trainer':>9}"
+          f"{'Trainer/fit':>13}{'/default fit':>14}   (steps/s)")
+    cases = [(kind, jit, spe) for kind in ("mlp", "cnn", "wide_and_deep")
+             for jit in (False, True) for spe in (1, 16)]
+    if args.quick:
+        cases = [c for c in cases if c[0] == "mlp" and not c[1]]
+    ratios, default_fit = [], {}
+    for kind, jit, spe in cases:
+        rates = bench(runners(kind, jit, spe, dataset, args.epochs), steps * args.epochs, args.repeats)
+        if spe == 1:
+            default_fit[(kind, jit)] = rates["fit"]
+        ratio = rates["trainer"] / rates["fit"]
+        ratios.append(ratio)
+        legacy = f"{rates['tf_keras']:>10.0f}" if "tf_keras" in rates else f"{'-':>10}"
+        versus_default = rates["trainer"] / default_fit[(kind, False)]
+        print(f"{kind:<15}{str(jit):<7}{spe:>4}{legacy}{rates['fit']:>8.0f}{rates['trainer']:>9.0f}"
+              f"{ratio:>12.2f}x{versus_default:>13.2f}x", flush=True)
+    print(f"lowest Trainer/fit ratio {min(ratios):.2f}x (target >= 1.00x)")
 
 
 if __name__ == "__main__":

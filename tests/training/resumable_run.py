@@ -15,7 +15,7 @@ variables to --weights (.npz) and prints "done".
 
 Usage: python tests/training/resumable_run.py --checkpoint-dir DIR --log FILE
            --weights FILE.npz [--kill-after-step K] [--model-seed S]
-           [--checkpoint-every N]
+           [--checkpoint-every N] [--steps-per-execution N]
 
 or, as a fork server (TensorFlow is imported once, then each run is a forked
 child; no TensorFlow op runs in the server, so forking is safe):
@@ -81,11 +81,13 @@ def main(argv):
     parser.add_argument("--kill-after-step", type=int, default=None)
     parser.add_argument("--model-seed", type=int, default=0)
     parser.add_argument("--checkpoint-every", type=int, default=CHECKPOINT_EVERY)
+    parser.add_argument("--steps-per-execution", type=int, default=1)
     args = parser.parse_args(argv)
 
     x_train, y_train, _, _ = digits()
     trainer = wide_and_deep_trainer(
-        args.checkpoint_dir, seed=args.model_seed, dropout=0.2, checkpoint_every=args.checkpoint_every
+        args.checkpoint_dir, seed=args.model_seed, dropout=0.2, checkpoint_every=args.checkpoint_every,
+        steps_per_execution=args.steps_per_execution,
     )
     model = trainer.model
     steps_per_epoch = math.ceil(len(x_train) / BATCH_SIZE)

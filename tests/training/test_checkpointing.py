@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.fork_server import ForkServer
 from tests.training.models import mlp, wide_and_deep_trainer
@@ -382,6 +383,7 @@ class DifferentArchitectureTest(tf.test.TestCase):
         trainer = Trainer(model, "sparse_categorical_crossentropy", "adam", checkpoint_dir=self.directory)
         trainer.fit((self.x, self.y), epochs=2, batch_size=BATCH, verbose=0)
 
+    @rejects_bad_input(Trainer, TrainingCheckpoint)
     def test_restoring_into_a_different_architecture_raises(self):
         # TensorFlow's error names the mismatching variable and both shapes.
         with self.assertRaisesRegex(ValueError, r"shape \(32, 10\).*shape \(32, 32\)"):

@@ -24,7 +24,7 @@ from tests.bad_input import rejects_bad_input
 from tests.datasets import diabetes, digits
 from tests.training.models import mlp, wide_and_deep
 from tfx_ext.callbacks import TimeStopping
-from tfx_ext.training import NonFiniteLossError, Trainer
+from tfx_ext.training import NonFiniteLossError, Trainer, TrainingData, assign_optimizers, build_optimizer
 
 BATCH = 32
 L2 = 0.01
@@ -433,10 +433,12 @@ class OptimizerMappingTest(TrainerTestCase):
         self.assertEqual(int(nadam.iterations), self.steps)
         self.assertLen(trainer.optimizer.optimizers, 2)
 
+    @rejects_bad_input(Trainer, build_optimizer, assign_optimizers)
     def test_variable_without_optimizer_is_named(self):
         with self.assertRaisesRegex(ValueError, r"argument `optimizer`.*deep_out/kernel"):
             Trainer(self.model(), SCE, {WIDE: keras.optimizers.SGD(), "deep_[12]/.*": keras.optimizers.Nadam()})
 
+    @rejects_bad_input(Trainer, build_optimizer, assign_optimizers)
     def test_variable_claimed_by_two_optimizers(self):
         with self.assertRaisesRegex(ValueError, r"argument `optimizer`.*wide/kernel"):
             Trainer(
@@ -445,6 +447,7 @@ class OptimizerMappingTest(TrainerTestCase):
                 {WIDE: keras.optimizers.SGD(), DEEP: keras.optimizers.Nadam(), ".*/kernel": keras.optimizers.Adam()},
             )
 
+    @rejects_bad_input(Trainer, build_optimizer, assign_optimizers)
     def test_key_matching_nothing(self):
         with self.assertRaisesRegex(ValueError, r"argument `optimizer`.*embedding/\.\*"):
             Trainer(
@@ -453,7 +456,7 @@ class OptimizerMappingTest(TrainerTestCase):
                 {WIDE: keras.optimizers.SGD(), DEEP: keras.optimizers.Nadam(), "embedding/.*": keras.optimizers.Adam()},
             )
 
-    @rejects_bad_input(Trainer)
+    @rejects_bad_input(Trainer, build_optimizer, assign_optimizers)
     def test_value_that_is_not_an_optimizer(self):
         with self.assertRaisesRegex(TypeError, r"argument `optimizer`"):
             Trainer(self.model(), SCE, {WIDE: "sgd", DEEP: keras.optimizers.Nadam()})
@@ -620,6 +623,7 @@ class BadInputTest(TrainerTestCase):
         with self.assertRaisesRegex(error, re.escape(f"Invalid value received for argument `{argument}`")):
             call(*args, **kwargs)
 
+    @rejects_bad_input(Trainer, TrainingData)
     def test_train_data_of_the_wrong_structure(self):
         x, y = self.x_train[:64], self.y_train[:64]
         trainer = self.trainer()
@@ -642,6 +646,7 @@ class BadInputTest(TrainerTestCase):
         self.assertEqual(int(trainer.optimizer.iterations), 0)
         self.assertWeightsClose(trainer.model, before, atol=0)
 
+    @rejects_bad_input(Trainer)
     def test_dict_x_must_use_the_input_names(self):
         x, y = self.x_train[:64], self.y_train[:64]
         trainer = Trainer(wide_and_deep(0), SCE, keras.optimizers.SGD(0.1))
@@ -651,11 +656,13 @@ class BadInputTest(TrainerTestCase):
         trainer.fit(batches({"features": x}, y), verbose=0)
         self.assertEqual(int(trainer.optimizer.iterations), 2)
 
+    @rejects_bad_input(Trainer)
     def test_model_arguments(self):
         unbuilt = keras.Sequential([keras.layers.Dense(3)])
         self.assertNamed(ValueError, "model", Trainer, unbuilt, SCE, keras.optimizers.SGD())
         self.assertNamed(TypeError, "model", Trainer, lambda x: x, SCE, keras.optimizers.SGD())
 
+    @rejects_bad_input(Trainer)
     def test_constructor_arguments(self):
         cases = [
             (ValueError, "clip_norm", {"clip_norm": 0}),
@@ -673,6 +680,28 @@ class BadInputTest(TrainerTestCase):
             with self.subTest(argument=argument, kwargs=kwargs):
                 arguments = {"model": classifier(), "loss": SCE, "optimizer": keras.optimizers.SGD(), **kwargs}
                 self.assertNamed(error, argument, Trainer, **arguments)
+
+    @rejects_bad_input(Trainer)
+    @rejects_bad_input(Trainer)
+    def test_clip_norm_and_clip_global_norm_together_are_refused(self):
+        with self.assertRaisesRegex(ValueError, r"argument `clip_norm`.*not both.*Received: clip_norm=1.0"):
+            self.trainer(clip_norm=1.0, clip_global_norm=5.0)
+
+    @rejects_bad_input(Trainer, TrainingData)
+    def test_empty_data_is_refused(self):
+        trainer = self.trainer()
+        x, y = self.x_train[:0], self.y_train[:0]
+        with self.assertRaisesRegex(ValueError, r"argument `train_data`.*at least one batch.*0 examples"):
+            trainer.fit((x, y), verbose=0)
+        with self.assertRaisesRegex(ValueError, r"argument `train_data`.*at least one batch.*an empty dataset"):
+            trainer.fit(batches(x, y), verbose=0)
+        with self.assertRaisesRegex(ValueError, r"argument `train_data`.*at least one batch.*yielded none"):
+            trainer.fit(batches(x, y).filter(lambda a, b: True), verbose=0)
+        with self.assertRaisesRegex(ValueError, r"argument `validation_data`.*at least one batch"):
+            trainer.fit((self.x_train[:64], self.y_train[:64]), validation_data=(x, y), verbose=0)
+        with self.assertRaisesRegex(ValueError, r"argument `data`.*at least one batch"):
+            trainer.evaluate((x, y))
+        self.assertEqual(int(trainer.optimizer.iterations), 0)
 
     def test_fit_arguments(self):
         trainer = self.trainer()

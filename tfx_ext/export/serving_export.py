@@ -11,10 +11,10 @@ import keras
 import numpy as np
 
 from tfx_ext.arguments import check_data, check_graph_model, check_int, invalid
+from tfx_ext.classifier_outputs import is_classifier_model
 from tfx_ext.export import versions as versions_lib
+from tfx_ext.tf_serving_methods import CLASSIFY_METHOD, REGRESS_METHOD
 
-CLASSIFY_METHOD = "tensorflow/serving/classify"
-REGRESS_METHOD = "tensorflow/serving/regress"
 EXPORT_INFO = "tfx_ext_export.json"
 
 
@@ -44,18 +44,6 @@ def _default_output_names(model):
     if not names:
         names = ["outputs"] if len(model.outputs) == 1 else [f"output_{i}" for i in range(len(model.outputs))]
     return list(names)
-
-
-def _is_classifier(model):
-    output = model.outputs[0]
-    last = model.layers[-1] if model.layers else None
-    activation = getattr(last, "activation", None)
-    return (
-        len(model.outputs) == 1
-        and len(output.shape) == 2
-        and (output.shape[-1] or 0) > 1
-        and getattr(activation, "__name__", "") == "softmax"
-    )
 
 
 def _patch_method_names(saved_model_dir, methods):
@@ -171,7 +159,7 @@ def export_for_serving(
 
     input_names = _tensor_names(input_names, _default_input_names(model), "input")
     output_names = _tensor_names(output_names, _default_output_names(model), "output")
-    classifier = _is_classifier(model)
+    classifier = is_classifier_model(model)
     if example_spec is not None and len(model.inputs) != 1:
         raise invalid("example_spec", "a spec for a single-input model", example_spec)
 
@@ -233,6 +221,7 @@ def export_for_serving(
             methods["regress"] = REGRESS_METHOD
     if mc_samples is not None:
         from tfx_ext.uncertainty import enable_mc_dropout, mc_layers
+        from tfx_ext.uncertainty.mc_sampling import repeated_forward
 
         mc_model = enable_mc_dropout(model)
         if not mc_layers(mc_model):
@@ -240,11 +229,7 @@ def export_for_serving(
         archive.track(mc_model)
 
         def mc_uncertainty(*inputs):
-            x = inputs[0]
-            rows = tf.shape(x)[0]
-            tiled = tf.tile(x, tf.concat([[mc_samples], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
-            samples = forward(tiled, net=mc_model)
-            samples = tf.reshape(samples, tf.concat([[mc_samples, rows], tf.shape(samples)[1:]], 0))
+            samples = repeated_forward(lambda tiled: forward(tiled, net=mc_model), inputs[0], mc_samples)
             mean, variance = tf.nn.moments(samples, axes=[0])
             return {"mean": mean, "std": tf.sqrt(variance)}
 

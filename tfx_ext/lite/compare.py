@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from tfx_ext.arguments import check_data, check_int, invalid
+from tfx_ext.label_format import has_class_axis
 from tfx_ext.lite.interpreter import TFLiteRunner
 
 
@@ -155,7 +156,7 @@ def compare(keras_model, tflite_model, data, labels=None, num_threads=1):
         seconds.append(time.perf_counter() - start)
     got = np.stack(outputs).reshape(expected.shape)
     diff = np.abs(got - expected)
-    classifier = expected.ndim == 2 and expected.shape[-1] > 1
+    classifier = expected.ndim == 2 and has_class_axis(expected)
     keras_classes = expected.argmax(-1) if classifier else (expected.reshape(len(data), -1)[:, 0] > 0.5)
     tflite_classes = got.argmax(-1) if classifier else (got.reshape(len(data), -1)[:, 0] > 0.5)
     milliseconds = np.asarray(seconds) * 1e3

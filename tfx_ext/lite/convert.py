@@ -86,7 +86,7 @@ def _saved_model_dir(model, tmp):
         if not os.path.isdir(model):
             raise invalid("model", "a Keras model or a SavedModel directory", model)
         return str(model)
-    from tfx_ext.sparsity.model_pruning import is_tf_keras
+    from tfx_ext.keras_flavour import is_tf_keras
 
     path = os.path.join(tmp, "saved_model")
     if is_tf_keras(model):

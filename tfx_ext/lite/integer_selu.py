@@ -11,9 +11,7 @@ two forms are equal in float, so `convert` (integer modes) and
 import keras
 from keras import ops
 
-# The constants of Klambauer et al. (2017), as Keras uses them.
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
+from tfx_ext.selu.constants import SELU_ALPHA, SELU_SCALE
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

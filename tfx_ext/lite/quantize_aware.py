@@ -143,7 +143,7 @@ def quantize_aware(model, ema_decay=0.99, fold_normalization=False):
     >>> qat.compile(...); qat.fit(x, y, epochs=3)
     >>> result = convert(qat, mode="int8", representative_data=x[:200])
     """
-    from tfx_ext.sparsity.model_pruning import is_tf_keras
+    from tfx_ext.keras_flavour import is_tf_keras
 
     ema_decay = check_number("ema_decay", ema_decay, 0.0, 1.0, high_open=True)
     if is_tf_keras(model):

@@ -47,7 +47,9 @@ def _selu_for_int8(x):
     min(x, 0), so its quantized range is not stretched by the positive side."""
     import tensorflow as tf
 
-    alpha, scale = 1.6732632423543772, 1.0507009873554805
+    from tfx_ext.selu.constants import SELU_ALPHA as alpha
+    from tfx_ext.selu.constants import SELU_SCALE as scale
+
     return scale * (tf.nn.relu(x) + alpha * (tf.exp(tf.minimum(x, 0.0)) - 1.0))
 
 

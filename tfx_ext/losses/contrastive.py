@@ -9,15 +9,7 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import check_number
-
-
-def _same_rank(y_true, y_pred):
-    """Drops a trailing axis of size 1 that only one of the two has."""
-    if len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
-        y_true = ops.squeeze(y_true, -1)
-    elif len(y_pred.shape) == len(y_true.shape) + 1 and y_pred.shape[-1] == 1:
-        y_pred = ops.squeeze(y_pred, -1)
-    return y_true, y_pred
+from tfx_ext.ranks import squeeze_or_expand_to_same_rank
 
 
 def _check_same_shape(y_true, y_pred):
@@ -58,7 +50,7 @@ def contrastive_loss(y_true, y_pred, margin=1.0):
     """
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
-    y_true, y_pred = _same_rank(y_true, y_pred)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     _check_same_shape(y_true, y_pred)
     hinge = ops.maximum(margin - y_pred, 0.0)
     return y_true * ops.square(y_pred) + (1.0 - y_true) * ops.square(hinge)
@@ -94,7 +86,7 @@ class ContrastiveLoss(keras.losses.Loss):
         self.margin = check_number("margin", margin, low=0.0, low_open=True)
 
     def call(self, y_true, y_pred):
-        return contrastive_loss(ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred), self.margin)
+        return contrastive_loss(y_true, y_pred, self.margin)
 
     def get_config(self):
         return {**super().get_config(), "margin": self.margin}

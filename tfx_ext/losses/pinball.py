@@ -10,6 +10,7 @@ import numpy as np
 from keras import ops
 
 from tfx_ext.arguments import check_number, invalid
+from tfx_ext.ranks import expand_to_columns
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -87,10 +88,7 @@ class PinballLoss(keras.losses.Loss):
                 f"PinballLoss has {len(self.tau)} quantiles (tau={self.tau}) but "
                 f"y_pred has {y_pred.shape[-1]} columns: expected one per quantile."
             )
-        if len(y_true.shape) == len(y_pred.shape) - 1:
-            y_true = ops.expand_dims(y_true, -1)
-        elif len(y_pred.shape) == len(y_true.shape) - 1 and y_true.shape[-1] == 1:
-            y_pred = ops.expand_dims(y_pred, -1)
+        y_true, y_pred = expand_to_columns(y_true, y_pred)
         return pinball_loss(y_true, y_pred, self.tau)
 
     def get_config(self):

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import invalid
+from tfx_ext.label_format import has_class_axis
 from tfx_ext.metrics.input_checks import checked_labels_and_probabilities
 
 
@@ -29,7 +30,7 @@ def brier_score(y_true, y_pred, from_logits=False):
             shapes disagree (`InvalidArgumentError` inside a `tf.function`).
     """
     y_true, y_pred, one_hot = checked_labels_and_probabilities(y_true, y_pred, from_logits, "BrierScore")
-    if len(y_pred.shape) >= 2 and y_pred.shape[-1] > 1:
+    if has_class_axis(y_pred):
         if not one_hot:
             y_true = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), y_pred.shape[-1])
         return ops.sum(ops.square(y_pred - ops.cast(y_true, y_pred.dtype)), axis=-1)

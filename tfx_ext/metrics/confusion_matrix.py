@@ -10,6 +10,7 @@ import numpy as np
 from keras import ops
 
 from tfx_ext.arguments import check_int, check_number
+from tfx_ext.label_format import has_class_axis
 
 
 def to_class_ids(values, num_classes=None, threshold=0.5):

@@ -7,6 +7,7 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import check_int, invalid
+from tfx_ext.label_format import has_class_axis
 from tfx_ext.metrics.input_checks import after, check_batch, checked_labels_and_probabilities
 
 
@@ -24,7 +25,7 @@ def confidence_and_correct(y_true, y_pred, from_logits=False):
     if y_pred.shape[0] == 0:  # Keras's eager max refuses an empty tensor
         empty = ops.zeros((0,), "float64")
         return empty, empty
-    if len(y_pred.shape) >= 2 and y_pred.shape[-1] > 1:
+    if has_class_axis(y_pred):
         confidence = ops.max(y_pred, axis=-1)
         predicted = ops.argmax(y_pred, axis=-1)
         if one_hot:

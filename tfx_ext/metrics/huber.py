@@ -8,7 +8,8 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import check_number
-from tfx_ext.metrics.input_checks import after, check_same_shape, same_rank
+from tfx_ext.metrics.input_checks import after, check_same_shape
+from tfx_ext.ranks import squeeze_or_expand_to_same_rank
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -49,7 +50,7 @@ class HuberMetric(keras.metrics.MeanMetricWrapper):
         if len(y_pred.shape) == 1:
             # One value per example: `huber` would average the whole batch into one value.
             y_pred = ops.expand_dims(y_pred, -1)
-        y_true, y_pred = same_rank(y_true, y_pred)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         # `huber` would broadcast (4, 1) against (4, 3), or fail deep in an op.
         y_true, y_pred = after(check_same_shape(y_true, y_pred, "HuberMetric"), y_true, y_pred)
         return super().update_state(y_true, y_pred, sample_weight=sample_weight)

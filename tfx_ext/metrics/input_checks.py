@@ -17,6 +17,8 @@ traced values); eager calls are checked on every backend.
 import keras
 from keras import ops
 
+from tfx_ext.label_format import has_class_axis, is_one_hot
+
 # float32 softmax rows sum to 1 within ~1e-6; float16 ones within ~1e-3. Logits
 # almost never land this close to a probability row.
 TOLERANCE = 1e-2
@@ -29,7 +31,7 @@ def to_probabilities(y_pred, from_logits):
         y_pred = ops.cast(y_pred, "float32")
     if not from_logits:
         return y_pred
-    if len(y_pred.shape) >= 2 and y_pred.shape[-1] is not None and y_pred.shape[-1] > 1:
+    if has_class_axis(y_pred):
         return ops.softmax(y_pred, axis=-1)
     return ops.sigmoid(y_pred)
 
@@ -77,7 +79,7 @@ def where(owner, argument):
 def check_batch(y_true, y_pred, owner, argument="y_true"):
     """Checks that labels (or `argument`) and predictions describe the same examples."""
     true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
-    multiclass = len(pred_shape) >= 2 and pred_shape[-1] is not None and pred_shape[-1] > 1
+    multiclass = has_class_axis(y_pred)
     if multiclass and len(true_shape) == len(pred_shape) and true_shape[-1] not in (1, pred_shape[-1]):
         raise ValueError(
             f"{where(owner, 'y_true')} Expected class ids or one-hot rows of "
@@ -99,20 +101,6 @@ def check_batch(y_true, y_pred, owner, argument="y_true"):
             ops.shape(y_pred)[0],
         )
     return []
-
-
-def same_rank(y_true, y_pred):
-    """Keras's rank alignment before a loss: add or drop one trailing axis of size 1."""
-    t, p = len(y_true.shape), len(y_pred.shape)
-    if t == p + 1 and y_true.shape[-1] == 1:
-        if p == 1:
-            return y_true, ops.expand_dims(y_pred, -1)
-        return ops.squeeze(y_true, -1), y_pred
-    if p == t + 1 and y_pred.shape[-1] == 1:
-        if t == 1:
-            return ops.expand_dims(y_true, -1), y_pred
-        return y_true, ops.squeeze(y_pred, -1)
-    return y_true, y_pred
 
 
 def check_same_shape(y_true, y_pred, owner):
@@ -139,7 +127,7 @@ def check_probabilities(y_pred, owner):
     low, high = ops.min(y_pred), ops.max(y_pred)
     in_range = ops.logical_and(ops.greater_equal(low, -TOLERANCE), ops.less_equal(high, 1 + TOLERANCE))
     hint = "Pass from_logits=True if the model outputs logits."
-    multiclass = len(y_pred.shape) >= 2 and y_pred.shape[-1] is not None and y_pred.shape[-1] > 1
+    multiclass = has_class_axis(y_pred)
     if multiclass:
         sums = ops.sum(y_pred, axis=-1)
         rows_ok = ops.less_equal(ops.max(ops.abs(sums - 1.0)), TOLERANCE)
@@ -215,7 +203,7 @@ def checked_labels_and_probabilities(y_true, y_pred, from_logits, owner):
             f"{where(owner, 'y_pred')} Expected a known number of columns. "
             f"Received: y_pred with shape {tuple(probabilities.shape)}"
         )
-    one_hot = columns > 1 and len(y_true.shape) == len(probabilities.shape) and y_true.shape[-1] == columns
+    one_hot = has_class_axis(probabilities) and is_one_hot(y_true, probabilities)
     if one_hot:
         assertions += check_one_hot(y_true, owner)
     else:

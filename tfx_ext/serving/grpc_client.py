@@ -117,7 +117,7 @@ class GrpcClient:
         import tensorflow as tf
 
         from tfx_ext.serving.inference import example_from_features
-        from tfx_ext.serving.rest_client import _features
+        from tfx_ext.serving.json_values import example_features as _features
 
         for features in examples:
             example = request.input.example_list.examples.add()

@@ -15,10 +15,8 @@ semantics and, where it has one, its message text:
 import numpy as np
 
 from tfx_ext.serving.errors import ServingError, code_of, invalid_argument
+from tfx_ext.tf_serving_methods import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD
 
-PREDICT_METHOD = "tensorflow/serving/predict"
-CLASSIFY_METHOD = "tensorflow/serving/classify"
-REGRESS_METHOD = "tensorflow/serving/regress"
 DEFAULT_SIGNATURE = "serving_default"
 
 _DTYPE_NAMES = {

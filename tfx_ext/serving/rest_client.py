@@ -1,42 +1,18 @@
 """Client for TF Serving's REST API (port 8501)."""
 
-import base64
 import time
 
 import numpy as np
 
 from tfx_ext.arguments import check_int, check_name, check_number, check_port, invalid
 from tfx_ext.serving.errors import ServingError
-from tfx_ext.serving.inference import as_array
+from tfx_ext.serving.json_values import example_features as _features
+from tfx_ext.serving.json_values import jsonable as _jsonable
 
 _CODES = {
     400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 413: "RESOURCE_EXHAUSTED", 429: "RESOURCE_EXHAUSTED",
     501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
 }
-
-
-def _jsonable(value):
-    array = as_array(value)  # bytes stay whole (NumPy's S dtype drops trailing NULs)
-    if array.dtype.kind in "SO" or isinstance(value, bytes):
-        return np.vectorize(
-            lambda b: {"b64": base64.b64encode(b).decode()} if isinstance(b, bytes) else b, otypes=[object]
-        )(array).tolist()
-    return array.tolist()
-
-
-def _features(example):
-    if not isinstance(example, dict):
-        raise invalid("examples", "a list of {feature name: value} dicts", example, TypeError)
-    out = {}
-    for name, value in example.items():
-        array = np.asarray(value)
-        if array.dtype.kind == "f":
-            out[name] = [float(v) for v in array.reshape(-1)]
-        elif array.dtype.kind in "iub":
-            out[name] = [int(v) for v in array.reshape(-1)]
-        else:
-            out[name] = _jsonable(value if isinstance(value, list) else [value])
-    return out
 
 
 class RestClient:

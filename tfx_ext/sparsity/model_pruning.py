@@ -9,14 +9,10 @@ import keras
 
 from tfx_ext.arguments import invalid
 from tfx_ext.cloning import all_layers, clone_with, fresh_copy
+from tfx_ext.keras_flavour import is_tf_keras
 from tfx_ext.sparsity.prunable_layers import has_prunable_weights, is_prunable, supported_layer_names
 from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude, _MaskConstraint
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay
-
-
-def is_tf_keras(obj):
-    """Whether `obj` is a tf_keras (Keras 2) object, judged by its class."""
-    return any(cls.__module__.split(".")[0] == "tf_keras" for cls in type(obj).__mro__)
 
 
 def _tfmot_schedule(schedule):

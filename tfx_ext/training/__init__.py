@@ -8,8 +8,9 @@ Keras 3 core provides the pieces it builds on: `keras.optimizers.MultiOptimizer`
 
 from tfx_ext.training.checkpointing import TrainingCheckpoint
 from tfx_ext.training.data import TrainingData
+from tfx_ext.training.non_finite import NonFiniteLossError
 from tfx_ext.training.optimizer_mapping import assign_optimizers, build_optimizer
-from tfx_ext.training.trainer import NonFiniteLossError, Trainer
+from tfx_ext.training.trainer import Trainer
 
 __all__ = [
     "NonFiniteLossError",

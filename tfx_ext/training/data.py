@@ -64,6 +64,22 @@ class TrainingData:
         self.shuffle = shuffle
         self.seed = seed
         self._check_structure()
+        if self.num_batches == 0:
+            # Training on nothing would report a loss of 0.0.
+            raise invalid(
+                name,
+                "data with at least one batch",
+                "arrays with 0 examples" if self.arrays is not None else "an empty dataset",
+            )
+
+    @classmethod
+    def prepare(cls, data, name, model, batch_size=32, shuffle=True, seed=0):
+        """`data` as `TrainingData` checked against `model`'s inputs (None stays None)."""
+        if data is None or isinstance(data, TrainingData):
+            return data
+        prepared = cls(data, name, batch_size=batch_size, shuffle=shuffle, seed=seed)
+        prepared.check_against(model)
+        return prepared
 
     @property
     def element_spec(self):
@@ -150,9 +166,14 @@ class TrainingData:
         return dataset.skip(skip)
 
     def dataset_for_epoch(self, epoch, skip=0):
-        """The batches of `epoch`, after skipping `skip` already-consumed ones."""
+        """The batches of `epoch`, after skipping `skip` already-consumed ones.
+
+        A dataset is used as given, as `model.fit` does (its pipeline,
+        prefetching included, is the caller's; wrapping it again each epoch
+        costs a small model's training a few percent).
+        """
         if self.dataset is not None:
-            dataset = self.dataset
+            return self.dataset.skip(skip) if skip else self.dataset
         else:
             n = len(tree.flatten(self.arrays)[0])
             if self.shuffle:

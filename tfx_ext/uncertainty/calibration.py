@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 
 from tfx_ext.arguments import check_int, invalid
+from tfx_ext.label_format import has_class_axis, is_one_hot
 from tfx_ext.metrics.input_checks import TOLERANCE
 from tfx_ext.plotting import new_axes, save
 
@@ -38,7 +39,7 @@ def _probabilities(probabilities, from_logits):
         raise invalid("probabilities", "at least one prediction", f"an array of shape {p.shape}")
     if not np.all(np.isfinite(p)):
         raise invalid("probabilities", "finite values", f"{int(np.sum(~np.isfinite(p)))} NaN or infinite values")
-    multiclass = p.ndim >= 2 and p.shape[-1] > 1
+    multiclass = has_class_axis(p)
     if from_logits:
         if multiclass:
             e = np.exp(p - p.max(axis=-1, keepdims=True))
@@ -89,10 +90,10 @@ def calibration_bins(y_true, probabilities, num_bins=10, from_logits=False):
         raise invalid("from_logits", "a bool", from_logits, TypeError)
     p = _probabilities(probabilities, from_logits)
     y = np.asarray(y_true)
-    multiclass = p.ndim >= 2 and p.shape[-1] > 1
+    multiclass = has_class_axis(p)
     columns = p.shape[-1] if multiclass else 2
     if multiclass:
-        if y.ndim == p.ndim and y.shape[-1] == p.shape[-1]:
+        if is_one_hot(y, p):
             y = y.argmax(axis=-1)
         confidence, predicted = p.max(axis=-1), p.argmax(axis=-1)
     else:

@@ -15,8 +15,10 @@ import keras
 import numpy as np
 
 from tfx_ext.arguments import check_int, invalid
+from tfx_ext.classifier_outputs import looks_like_probabilities
 from tfx_ext.cloning import all_layers, clone_with, fresh_copy
 from tfx_ext.layers.mc_dropout import MC_TWINS
+from tfx_ext.uncertainty.mc_sampling import repeated_forward
 
 _EPSILON = 1e-12
 
@@ -107,15 +109,6 @@ def _entropy(p, axis=-1):
     return -np.sum(p * np.log(np.clip(p, _EPSILON, 1.0)), axis=axis)
 
 
-def _looks_like_probabilities(mean):
-    return (
-        mean.ndim >= 2
-        and mean.shape[-1] > 1
-        and np.all(mean >= -1e-6)
-        and np.allclose(mean.sum(axis=-1), 1.0, atol=1e-3)
-    )
-
-
 class _PassRunner:
     """One compiled forward pass over a repeated chunk, returning sums to the host."""
 
@@ -134,10 +127,7 @@ class _PassRunner:
 
     def _run(self, x, repeats):
         ops = keras.ops
-        rows = ops.shape(x)[0]
-        tiled = ops.tile(x, [repeats] + [1] * (len(x.shape) - 1))
-        out = self._model()(tiled, training=False)
-        out = ops.reshape(out, (repeats, rows) + tuple(out.shape[1:]))
+        out = repeated_forward(lambda tiled: self._model()(tiled, training=False), x, repeats)
         out64 = ops.cast(out, "float64")
         entropy = -ops.sum(out64 * ops.log(ops.clip(out64, _EPSILON, 1.0)), axis=-1)
         result = (ops.sum(out64, axis=0), ops.sum(ops.square(out64), axis=0), ops.sum(entropy, axis=0))
@@ -281,7 +271,7 @@ def mc_predict(
     if return_samples:
         prediction.samples = np.concatenate(kept, axis=1)
     if classifier is None:
-        classifier = _looks_like_probabilities(mean)
+        classifier = looks_like_probabilities(mean)
     if classifier:
         predictive = _entropy(mean)
         expected_entropy = np.concatenate(entropies, axis=0) / samples
