@@ -3,12 +3,15 @@ import tempfile
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.datasets import digits
 from tests.gradients import assert_gradients_match
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.losses import SampledSoftmaxLoss
+
+pytestmark = pytest.mark.tf_only("SampledSoftmaxLoss is built on tf.nn.sampled_softmax_loss")
 
 
 def sample(labels, num_sampled, num_classes, seed=0):
