@@ -95,12 +95,13 @@ class WeightNormalization(keras.layers.Wrapper):
             axes = [a for a in range(rank) if a != channel_axis]
             mean, variance = ops.moments(projected, axes=axes)
             scale = ops.rsqrt(variance + 1e-6)
-            done = ops.cast(self.initialized, "bool")
-            g = ops.where(done, self.g, scale)
-            bias = ops.where(done, self.layer.bias, -mean * scale)
+            # `.value`: JAX's tracer cannot take a Keras variable as an op argument.
+            done = ops.cast(self.initialized.value, "bool")
+            g = ops.where(done, self.g.value, scale)
+            bias = ops.where(done, self.layer.bias.value, -mean * scale)
             self.g.assign(g)
             self.layer.bias.assign(bias)
-            self.initialized.assign(ops.ones_like(self.initialized))
+            self.initialized.assign(ops.ones_like(self.initialized.value))
             outputs = projected * per_channel(self.layer, g, rank)
         else:
             outputs = linear(self.layer, inputs, direction * self.g)
