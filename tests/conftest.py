@@ -50,7 +50,7 @@ def pytest_collection_modifyitems(config, items):
             raise pytest.UsageError(f"{item.nodeid}: tf_only needs a reason, e.g. @pytest.mark.tf_only(\"TFLite conversion\")")
         if tf_only is None and _in_neutral_dir(item):
             item.add_marker(pytest.mark.backend_neutral)
-        if backend == "tensorflow" or item.get_closest_marker("backend_neutral"):
+        if backend == "tensorflow" or (tf_only is None and item.get_closest_marker("backend_neutral")):
             kept.append(item)
         else:
             deselected.append(item)
