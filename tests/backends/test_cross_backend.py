@@ -1,8 +1,10 @@
 """A `.keras` file written on one backend loads and predicts the same on the other.
 
-The test process runs on its own backend (TensorFlow or JAX: this test is in both
-legs of scripts/test); one subprocess runs on the other backend, loads the file
-written here, and writes a file of its own that is loaded here.
+The test process runs on its own backend; one subprocess runs on the other
+backend, loads the file written here, and writes a file of its own that is
+loaded here. Both directions are covered from either side, so scripts/test
+runs it in its TensorFlow leg only (tests/backends is not a backend-neutral
+directory).
 """
 
 import os
