@@ -1,9 +1,12 @@
 import os
+import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import keras  # noqa: E402
+import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 # tf.test.TestCase carries a deprecated `test_session` method that pytest would
@@ -11,3 +14,52 @@ import tensorflow as tf  # noqa: E402
 for _cls in tf.test.TestCase.__mro__:
     if "test_session" in vars(_cls):
         delattr(_cls, "test_session")
+
+# Tests of the backend-neutral components: every test under these directories
+# runs on every backend (scripts/test runs them on TensorFlow and on JAX),
+# except those marked `tf_only`. Tests elsewhere opt in with the
+# `backend_neutral` marker.
+_NEUTRAL_DIRS = (
+    "callbacks",
+    "diagnostics",
+    "layers",
+    "losses",
+    "metrics",
+    "schedules",
+    "selu",
+    "uncertainty",
+)
+_TESTS = pathlib.Path(__file__).parent
+
+
+def _in_neutral_dir(item):
+    try:
+        relative = pathlib.Path(str(item.path)).relative_to(_TESTS)
+    except ValueError:
+        return False
+    return len(relative.parts) > 1 and relative.parts[0] in _NEUTRAL_DIRS
+
+
+def pytest_collection_modifyitems(config, items):
+    backend = keras.backend.backend()
+    kept, deselected = [], []
+    for item in items:
+        tf_only = item.get_closest_marker("tf_only")
+        if tf_only is not None and not (tf_only.args and isinstance(tf_only.args[0], str)):
+            raise pytest.UsageError(f"{item.nodeid}: tf_only needs a reason, e.g. @pytest.mark.tf_only(\"TFLite conversion\")")
+        if tf_only is None and _in_neutral_dir(item):
+            item.add_marker(pytest.mark.backend_neutral)
+        if backend == "tensorflow" or (tf_only is None and item.get_closest_marker("backend_neutral")):
+            kept.append(item)
+        else:
+            deselected.append(item)
+    if deselected:
+        # On another backend only the backend-neutral tests run; the rest need
+        # TensorFlow (their `tf_only` reason, or their area: TFLite, TF Serving,
+        # tf.distribute, tf_keras/tfmot).
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_report_header(config):
+    return f"keras backend: {keras.backend.backend()}"

@@ -28,7 +28,7 @@ have="$(cat "$stamp" 2>/dev/null || true)"
 if [ "$want" != "$have" ]; then
   echo "[tfx_ext] installing tfx_ext and its dependencies into $VENV" >&2
   "$PY" -m pip install --quiet --upgrade pip
-  "$PY" -m pip install --quiet -e "$ROOT[test,plot,demo]"
+  "$PY" -m pip install --quiet -e "$ROOT[test,plot,demo,jax]"
   echo "$want" > "$stamp"
 fi
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"

@@ -157,7 +157,7 @@ class DenseHeadToConvolutionsTest(tf.test.TestCase):
         self.assertFalse(fcn.layers[1].use_bias)
         self.assertIsInstance(fcn.layers[2], keras.layers.Activation)
         x = self.rng.standard_normal((4, 6, 6, 2)).astype("float32")
-        self.assertAllClose(fcn(x).numpy().reshape(4, 3), model(x).numpy(), atol=1e-5, rtol=0)
+        self.assertAllClose(np.asarray(fcn(x)).reshape(4, 3), np.asarray(model(x)), atol=1e-5, rtol=0)
         # A 6x9 image: a "same" body keeps 6x9, a 6x6 kernel slides over 4 columns.
         self.assertEqual(fcn(np.zeros((1, 6, 9, 2), "float32")).shape, (1, 1, 4, 3))
 

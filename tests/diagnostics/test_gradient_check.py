@@ -9,7 +9,7 @@ from tfx_ext.diagnostics import check_gradients
 def cube(scale):
     """x ** 3 whose gradient is declared as `scale` times the true one (3 x ** 2)."""
 
-    @tf.custom_gradient
+    @keras.ops.custom_gradient
     def fn(x):
         def grad(upstream):
             return upstream * scale * 3.0 * x**2
@@ -32,10 +32,10 @@ class ScaledGradient(keras.layers.Layer):
     def call(self, x):
         scale = self.scale
 
-        @tf.custom_gradient
+        @keras.ops.custom_gradient
         def product(x, w):
             def grad(upstream):
-                return upstream * w, scale * tf.reduce_sum(upstream * x, axis=0)
+                return upstream * w, scale * keras.ops.sum(upstream * x, axis=0)
 
             return x * w, grad
 
@@ -69,7 +69,7 @@ class GradientCheckTest(tf.test.TestCase):
 
     def test_several_inputs(self):
         x, y = self.rng.standard_normal((2, 3)), self.rng.standard_normal((2, 3))
-        errors = check_gradients(lambda xs: tf.sin(xs[0]) * xs[1] ** 2, [x, y])
+        errors = check_gradients(lambda xs: keras.ops.sin(xs[0]) * xs[1] ** 2, [x, y])
         self.assertEqual(set(errors), {"input_0", "input_1"})
         self.assertLess(max(errors.values()), 1e-6)
 

@@ -3,6 +3,7 @@ import tempfile
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -237,6 +238,7 @@ class MCDropoutLayersTest(tf.test.TestCase):
             np.abs(after.mean - expected) - (SIGMAS * after.std / np.sqrt(samples) + 1e-5), 0.0
         )
 
+    @pytest.mark.tf_only("SavedModel export for TF Serving")
     def test_saved_model_export_stays_stochastic(self):
         model = mixed_mc_model()
         x = self.rng.random((4, 6, 6, 3)).astype("float32")

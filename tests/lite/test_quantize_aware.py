@@ -2,6 +2,7 @@ import functools
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -81,6 +82,8 @@ def qat_selu_mlp():
     return fine_tune(quantize_aware(models.selu_mlp()), x_train, y_train)
 
 
+# Keras 3 QAT training is keras.ops: it runs on JAX too (conversion to TFLite does not).
+@pytest.mark.backend_neutral
 class WrappingTest(tf.test.TestCase):
     def setUp(self):
         keras.utils.set_random_seed(0)
@@ -129,6 +132,7 @@ class WrappingTest(tf.test.TestCase):
             # And the model as a whole still classifies the same way.
             self.assertGreaterEqual(agreement(qat.predict(x, verbose=0), original.predict(x, verbose=0)), 0.97)
 
+    @pytest.mark.tf_only("tf_keras models go to tfmot")
     def test_tf_keras_models_go_to_tfmot(self):
         from tensorflow_model_optimization.python.core.quantization.keras.quantize_wrapper import QuantizeWrapperV2
 
@@ -161,6 +165,8 @@ class WrappingTest(tf.test.TestCase):
             quantize_aware(pooling_only, ema_decay=1.5)
 
 
+# Keras 3 QAT training is keras.ops: it runs on JAX too (conversion to TFLite does not).
+@pytest.mark.backend_neutral
 class OutputRangeTest(tf.test.TestCase):
     def setUp(self):
         keras.utils.set_random_seed(0)
@@ -172,7 +178,7 @@ class OutputRangeTest(tf.test.TestCase):
         return model, model.layers[0]
 
     def ranges(self, wrapper):
-        return float(wrapper.output_min.numpy()), float(wrapper.output_max.numpy())
+        return float(np.asarray(wrapper.output_min)), float(np.asarray(wrapper.output_max))
 
     def test_first_batch_sets_the_range_and_later_batches_average_it(self):
         model, wrapper = self.model(keras.layers.Dense(4, activation="sigmoid"), ema_decay=0.9)
@@ -250,6 +256,8 @@ class FineTuneAndConvertTest(tf.test.TestCase):
         self.assertNotIn("SELECT_V2", names)
 
 
+# Keras 3 QAT training is keras.ops: it runs on JAX too (conversion to TFLite does not).
+@pytest.mark.backend_neutral
 class SerializationTest(tf.test.TestCase):
     def setUp(self):
         keras.utils.set_random_seed(0)

@@ -3,6 +3,7 @@ import tempfile
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -43,6 +44,21 @@ def trainer_and_predictor(num_sampled=3):
     return keras.Model([x, y], output(h, labels=y)), keras.Model(x, output(h)), output
 
 
+class SampledSoftmaxLossBackendTest(tf.test.TestCase):
+    """Runs on every backend: elsewhere than TensorFlow the layer refuses to be built."""
+
+    def test_other_backends_are_refused_with_a_clear_message(self):
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            self.assertEqual(SampledSoftmaxLoss(10, num_sampled=5).num_sampled, 5)
+        else:
+            with self.assertRaisesRegex(
+                RuntimeError, rf"needs the TensorFlow backend.*Current backend: {backend}"
+            ):
+                SampledSoftmaxLoss(10, num_sampled=5)
+
+
+@pytest.mark.tf_only("SampledSoftmaxLoss is built on tf.nn.sampled_softmax_loss")
 class SampledSoftmaxLossTest(tf.test.TestCase):
     def setUp(self):
         keras.utils.set_random_seed(0)

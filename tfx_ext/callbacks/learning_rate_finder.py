@@ -114,10 +114,21 @@ class LearningRateFinder(keras.callbacks.Callback):
             return float(logs["loss"])
         return (total - previous_total) / (count - previous_count)
 
+    def _sync_state(self):
+        # On JAX, `fit` keeps the variables in its own state between epochs;
+        # this writes them back to the model (and makes the next step read
+        # them) so that the rate set here and the loss totals read here are
+        # the trainer's.
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:
+            sync()
+
     def on_train_batch_begin(self, batch, logs=None):
+        self._sync_state()
         self.model.optimizer.learning_rate = self.rate_at(len(self.rates))
 
     def on_train_batch_end(self, batch, logs=None):
+        self._sync_state()
         loss = self._batch_loss(logs or {})
         step = len(self.rates)
         self.rates.append(self.rate_at(step))

@@ -82,17 +82,18 @@ class QuantizeAware(keras.layers.Wrapper):
             # The quantized range must contain 0 so that zero is exact.
             batch_min = ops.minimum(ops.min(outputs), 0.0)
             batch_max = ops.maximum(ops.max(outputs), 0.0)
-            started = ops.cast(self.range_initialized, "bool")
+            # `.value`: JAX's tracer cannot take a Keras variable as an op argument.
+            started = ops.cast(self.range_initialized.value, "bool")
             decay = self.ema_decay
-            low = ops.where(started, decay * self.output_min + (1 - decay) * batch_min, batch_min)
-            high = ops.where(started, decay * self.output_max + (1 - decay) * batch_max, batch_max)
+            low = ops.where(started, decay * self.output_min.value + (1 - decay) * batch_min, batch_min)
+            high = ops.where(started, decay * self.output_max.value + (1 - decay) * batch_max, batch_max)
             self.output_min.assign(ops.cast(low, self.output_min.dtype))
             self.output_max.assign(ops.cast(high, self.output_max.dtype))
-            self.range_initialized.assign(ops.ones_like(self.range_initialized))
+            self.range_initialized.assign(ops.ones_like(self.range_initialized.value))
         else:
-            low, high = self.output_min, self.output_max
+            low, high = self.output_min.value, self.output_max.value
         # Before any training batch the range is [0, 0]: pass outputs through.
-        ready = ops.cast(self.range_initialized, "bool")
+        ready = ops.cast(self.range_initialized.value, "bool")
         high = ops.where(ready, ops.maximum(high, low + 1e-6), 1.0)
         low = ops.where(ready, low, -1.0)
         quantized = keras.quantizers.fake_quant_with_min_max_vars(outputs, low, high, num_bits=8)

@@ -118,11 +118,20 @@ class _PassRunner:
         self._model = weakref.ref(model)
         self.keep_samples = keep_samples
         fn = self._run
-        if keras.backend.backend() == "tensorflow":
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
             import tensorflow as tf
 
             # reduce_retracing: chunks have at most two shapes (full and last).
             fn = tf.function(fn, reduce_retracing=True)
+        elif backend == "jax":
+            import jax
+
+            # Keras variables cannot change inside jax.jit: the pass runs
+            # statelessly and the dropout seed states it advanced are written
+            # back after it. `repeats` is static (at most two values).
+            self._stateless = jax.jit(self._stateless_pass, static_argnums=3)
+            fn = self._jax_run
         self.fn = fn
 
     def _run(self, x, repeats):
@@ -134,6 +143,31 @@ class _PassRunner:
         if self.keep_samples:
             result = result + (out,)
         return result
+
+    def _stateless_pass(self, trainable, non_trainable, x, repeats):
+        ops = keras.ops
+        model = self._model()
+        tiled = ops.tile(x, [repeats] + [1] * (len(x.shape) - 1))
+        out, non_trainable = model.stateless_call(trainable, non_trainable, tiled, training=False)
+        return ops.reshape(out, (repeats, x.shape[0]) + tuple(out.shape[1:])), non_trainable
+
+    def _jax_run(self, x, repeats):
+        model = self._model()
+        out, non_trainable = self._stateless(
+            [v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables],
+            x,
+            repeats,
+        )
+        for variable, value in zip(model.non_trainable_variables, non_trainable):
+            variable.assign(value)
+        # The sums are taken on the host: JAX has no float64 unless 64-bit
+        # types are enabled process-wide.
+        out = np.asarray(out)
+        out64 = out.astype("float64")
+        entropy = _entropy(out64)
+        result = (out64.sum(axis=0), np.square(out64).sum(axis=0), entropy.sum(axis=0))
+        return result + (out,) if self.keep_samples else result
 
     def __call__(self, x, repeats):
         return [keras.ops.convert_to_numpy(v) for v in self.fn(x, repeats)]
