@@ -229,6 +229,22 @@ class WrapperCallTest(tf.test.TestCase):
         wrapper(x)
         self.assertFalse(layer.seen["training"])
 
+    @TF_ONLY
+    def test_sampled_softmax_gets_its_labels(self):
+        from tfx_ext.losses import SampledSoftmaxLoss
+
+        keras.utils.set_random_seed(0)
+        layer = SampledSoftmaxLoss(num_classes=10, num_sampled=4, seed=1)
+        wrapper = PruneLowMagnitude(layer)
+        x = np.random.default_rng(0).standard_normal((6, 5)).astype("float32")
+        labels = np.arange(6) % 10
+        wrapper(x, labels=labels, training=True)
+        # The wrapped layer added its sampled loss: it saw labels= and training=True.
+        self.assertLen(wrapper.losses, 1)
+        self.assertLen(layer.losses, 1)
+        wrapper(x, labels=labels, training=False)
+        self.assertLen(wrapper.losses, 0)
+
     def test_multi_head_attention(self):
         keras.utils.set_random_seed(0)
         mha = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
