@@ -2,7 +2,10 @@
 its own step and updates its masks inside its training call."""
 
 import os
+import subprocess
+import sys
 import tempfile
+import textwrap
 import unittest
 
 import keras
@@ -150,6 +153,46 @@ class TrainingLoopTest(tf.test.TestCase):
         # gradients as fit, up to float rounding.
         self.assert_on_schedule(model, self.reference, kernels_atol=1e-4)
 
+    @TF_ONLY
+    def test_trainer_under_mirrored_strategy(self):
+        # Two logical CPUs must be set before TensorFlow starts: a fresh process.
+        code = textwrap.dedent(
+            """
+            import tensorflow as tf
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+            import keras, numpy as np
+            from tfx_ext import sparsity
+            from tfx_ext.training import Trainer
+            strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+            with strategy.scope():
+                keras.utils.set_random_seed(0)
+                model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(8), keras.layers.Dense(3)])
+                pruned = sparsity.prune_low_magnitude(model, sparsity.PolynomialDecay(0.0, 0.8, 0, 8, frequency=4))
+            trainer = Trainer(pruned, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                              keras.optimizers.SGD(0.1), strategy=strategy)
+            x = np.random.default_rng(0).random((96, 16)).astype("float32")
+            y = np.random.default_rng(1).integers(0, 3, 96)
+            trainer.fit((x, y), epochs=1, batch_size=8, verbose=0)
+            for w in sparsity.pruning_wrappers(pruned):
+                kernel = keras.ops.convert_to_numpy(w.layer.kernel)
+                mask = keras.ops.convert_to_numpy(w.masks[0])
+                print(int(w.pruning_step.numpy()), int((kernel == 0).sum()), int((mask == 0).sum()), kernel.size)
+            """
+        )
+        import tfx_ext
+
+        root = os.path.dirname(os.path.dirname(os.path.abspath(tfx_ext.__file__)))
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=root)
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+        self.assertEqual(result.returncode, 0, msg=result.stderr[-2000:])
+        rows = [list(map(int, line.split())) for line in result.stdout.strip().splitlines()]
+        self.assertLen(rows, 2)
+        for step, kernel_zeros, mask_zeros, size in rows:
+            self.assertEqual(step, STEPS)
+            self.assertEqual(mask_zeros, expected_zeros(size, 0.8))
+            self.assertEqual(kernel_zeros, mask_zeros)
+
     def test_exact_zero_under_adam_and_jax_epoch_end(self):
         model = small_model()
         model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -185,6 +228,22 @@ class WrapperCallTest(tf.test.TestCase):
         self.assertAllClose(out, 2.0 * x @ keras.ops.convert_to_numpy(layer.kernel))
         wrapper(x)
         self.assertFalse(layer.seen["training"])
+
+    @TF_ONLY
+    def test_sampled_softmax_gets_its_labels(self):
+        from tfx_ext.losses import SampledSoftmaxLoss
+
+        keras.utils.set_random_seed(0)
+        layer = SampledSoftmaxLoss(num_classes=10, num_sampled=4, seed=1)
+        wrapper = PruneLowMagnitude(layer)
+        x = np.random.default_rng(0).standard_normal((6, 5)).astype("float32")
+        labels = np.arange(6) % 10
+        wrapper(x, labels=labels, training=True)
+        # The wrapped layer added its sampled loss: it saw labels= and training=True.
+        self.assertLen(wrapper.losses, 1)
+        self.assertLen(layer.losses, 1)
+        wrapper(x, labels=labels, training=False)
+        self.assertLen(wrapper.losses, 0)
 
     def test_multi_head_attention(self):
         keras.utils.set_random_seed(0)
