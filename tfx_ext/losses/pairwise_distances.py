@@ -33,6 +33,14 @@ def deserialize_distance_metric(distance_metric):
     return distance_metric
 
 
+def loss_from_config(cls, config):
+    """`from_config` of a loss whose config may hold a serialized callable `distance_metric`."""
+    config = dict(config)
+    if "distance_metric" in config:
+        config["distance_metric"] = deserialize_distance_metric(config["distance_metric"])
+    return cls(**config)
+
+
 def pairwise_distances(embeddings, distance_metric="L2"):
     """Distance matrix `[batch, batch]` between the rows of `embeddings`.
 

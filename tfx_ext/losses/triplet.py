@@ -9,13 +9,8 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import check_number
-from tfx_ext.losses.pairwise_distances import (
-    check_distance_metric,
-    deserialize_distance_metric,
-    embeddings_and_labels,
-    pairwise_distances,
-    serialize_distance_metric,
-)
+from tfx_ext.losses.pairwise_distances import check_distance_metric, loss_from_config, serialize_distance_metric
+from tfx_ext.losses.triplet_mining import triplet_batch
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
 def triplet_semihard_loss(y_true, y_pred, margin=1.0, distance_metric="L2"):
@@ -43,16 +38,9 @@ def triplet_semihard_loss(y_true, y_pred, margin=1.0, distance_metric="L2"):
     2.4142137
     """
     distance_metric = check_distance_metric(distance_metric)
-    labels, embeddings, dtype = embeddings_and_labels(y_true, y_pred, "triplet_semihard_loss")
-    distances = pairwise_distances(embeddings, distance_metric)
-    distances = ops.cast(distances, embeddings.dtype)
-    batch = ops.shape(distances)[0]
-
-    same = ops.equal(labels[:, None], labels[None, :])
-    positive = ops.logical_and(same, ops.logical_not(ops.eye(batch, dtype="bool")))
-    negative = ops.logical_not(same)
-    row_min = ops.min(distances, axis=1, keepdims=True)
-    row_max = ops.max(distances, axis=1, keepdims=True)
+    distances, positive, negative, row_min, row_max, dtype = triplet_batch(
+        y_true, y_pred, distance_metric, "triplet_semihard_loss"
+    )
 
     anchor_positive = distances[:, :, None]  # [a, p, 1]
     anchor_negative = distances[:, None, :]  # [a, 1, n]
@@ -120,7 +108,4 @@ class TripletSemiHardLoss(keras.losses.Loss):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if "distance_metric" in config:
-            config["distance_metric"] = deserialize_distance_metric(config["distance_metric"])
-        return cls(**config)
+        return loss_from_config(cls, config)
