@@ -66,6 +66,14 @@ class BaseDecoder(keras.layers.Layer):
     def call(self, inputs, initial_state=None, training=None, **kwargs):
         init_kwargs = dict(kwargs)
         init_kwargs["initial_state"] = initial_state
+        return self._dynamic_decode(inputs, init_kwargs, training)
+
+    def _dynamic_decode(self, init_input, init_kwargs, training):
+        """Runs `dynamic_decode` with this layer's options.
+
+        Shared by the subclasses' `call`, which differ only in the arguments
+        they pass on to `initialize`.
+        """
         return dynamic_decode(
             self,
             output_time_major=self.output_time_major,
@@ -74,7 +82,7 @@ class BaseDecoder(keras.layers.Layer):
             parallel_iterations=self.parallel_iterations,
             swap_memory=self.swap_memory,
             training=training,
-            decoder_init_input=inputs,
+            decoder_init_input=init_input,
             decoder_init_kwargs=init_kwargs,
         )
 

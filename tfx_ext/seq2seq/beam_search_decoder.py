@@ -20,7 +20,6 @@ from tfx_ext.seq2seq.beam_search_step import (
     beam_search_step,
     get_attention_probs,
 )
-from tfx_ext.seq2seq.dynamic_decode import dynamic_decode
 from tfx_ext.seq2seq.gather_tree import gather_tree, gather_tree_from_array
 from tfx_ext.seq2seq.sampler import deserialize_callable, embedding_lookup, serialize_callable
 
@@ -156,17 +155,7 @@ class BeamSearchDecoder(BaseDecoder):
     # -- decoding ---------------------------------------------------------
     def call(self, embedding, start_tokens, end_token, initial_state, training=None, **kwargs):
         init_kwargs = dict(kwargs, start_tokens=start_tokens, end_token=end_token, initial_state=initial_state)
-        return dynamic_decode(
-            self,
-            output_time_major=self.output_time_major,
-            impute_finished=self.impute_finished,
-            maximum_iterations=self.maximum_iterations,
-            parallel_iterations=self.parallel_iterations,
-            swap_memory=self.swap_memory,
-            training=training,
-            decoder_init_input=embedding,
-            decoder_init_kwargs=init_kwargs,
-        )
+        return self._dynamic_decode(embedding, init_kwargs, training)
 
     def initialize(self, embedding, start_tokens, end_token, initial_state):
         """Returns `(finished, start_inputs, initial BeamSearchDecoderState)`."""
