@@ -99,6 +99,22 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
 class _FixedPolicy(CyclicalLearningRate):
     """A policy whose scale function is a method (nothing to serialize)."""
 
+    # The policies with no argument of their own take this constructor; the
+    # default name is the class's, as TFA's per-class defaults.
+    def __init__(
+        self,
+        initial_learning_rate,
+        maximal_learning_rate,
+        step_size,
+        scale_mode="cycle",
+        name=None,
+    ):
+        super().__init__(
+            initial_learning_rate, maximal_learning_rate, step_size,
+            scale_fn=self._scale, scale_mode=scale_mode,
+            name=type(self).__name__ if name is None else name,
+        )
+
     def _scale(self, x):
         raise NotImplementedError
 
@@ -117,25 +133,12 @@ class TriangularCyclicalLearningRate(_FixedPolicy):
         maximal_learning_rate: Upper bound, a number >= 0.
         step_size: Half a cycle, in steps, > 0.
         scale_mode: `"cycle"` or `"iterations"` (no effect with scale 1).
-        name: Name of the schedule.
+        name: Name of the schedule. Defaults to the class name.
 
     Example:
 
     >>> schedule = TriangularCyclicalLearningRate(1e-4, 1e-2, step_size=2000)
     """
-
-    def __init__(
-        self,
-        initial_learning_rate,
-        maximal_learning_rate,
-        step_size,
-        scale_mode="cycle",
-        name="TriangularCyclicalLearningRate",
-    ):
-        super().__init__(
-            initial_learning_rate, maximal_learning_rate, step_size,
-            scale_fn=self._scale, scale_mode=scale_mode, name=name,
-        )
 
     def _scale(self, x):
         return ops.ones_like(x)
@@ -150,25 +153,12 @@ class Triangular2CyclicalLearningRate(_FixedPolicy):
         maximal_learning_rate: Upper bound of the first cycle, a number >= 0.
         step_size: Half a cycle, in steps, > 0.
         scale_mode: `"cycle"` (the paper) or `"iterations"`.
-        name: Name of the schedule.
+        name: Name of the schedule. Defaults to the class name.
 
     Example:
 
     >>> schedule = Triangular2CyclicalLearningRate(1e-4, 1e-2, step_size=2000)
     """
-
-    def __init__(
-        self,
-        initial_learning_rate,
-        maximal_learning_rate,
-        step_size,
-        scale_mode="cycle",
-        name="Triangular2CyclicalLearningRate",
-    ):
-        super().__init__(
-            initial_learning_rate, maximal_learning_rate, step_size,
-            scale_fn=self._scale, scale_mode=scale_mode, name=name,
-        )
 
     def _scale(self, x):
         return 1.0 / ops.power(2.0, x - 1.0)
@@ -202,8 +192,7 @@ class ExponentialCyclicalLearningRate(_FixedPolicy):
     ):
         self.gamma = check_number("gamma", gamma, low=0.0, low_open=True)
         super().__init__(
-            initial_learning_rate, maximal_learning_rate, step_size,
-            scale_fn=self._scale, scale_mode=scale_mode, name=name,
+            initial_learning_rate, maximal_learning_rate, step_size, scale_mode=scale_mode, name=name
         )
 
     def _scale(self, x):
