@@ -18,6 +18,17 @@ def _concat_inputs(inputs, attention):
     return ops.concatenate([inputs, attention], axis=-1)
 
 
+def _one_per_mechanism(argument, value, kind, mechanisms):
+    """`value` as a list (a single one is wrapped), refused unless it has one `kind` per mechanism."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if len(values) != len(mechanisms):
+        raise ValueError(
+            f"If provided, {argument} must contain exactly one {kind} per "
+            f"attention_mechanism, saw: {len(values)} vs {len(mechanisms)}"
+        )
+    return values
+
+
 def compute_attention(attention_mechanism, cell_output, attention_state, attention_layer):
     """Alignments, context (alignment-weighted values) and attention (context or attention_layer([cell_output, context]))."""
     alignments, next_attention_state = attention_mechanism([cell_output, attention_state])
@@ -109,25 +120,14 @@ class AttentionWrapper(keras.layers.Layer):
         if attention_layer_size is not None and attention_layer is not None:
             raise ValueError("Only one of attention_layer_size and attention_layer should be set")
         if attention_layer_size is not None:
-            sizes = list(attention_layer_size) if isinstance(attention_layer_size, (list, tuple)) else [attention_layer_size]
-            if len(sizes) != len(mechanisms):
-                raise ValueError(
-                    "If provided, attention_layer_size must contain exactly one integer per "
-                    f"attention_mechanism, saw: {len(sizes)} vs {len(mechanisms)}"
-                )
+            sizes = _one_per_mechanism("attention_layer_size", attention_layer_size, "integer", mechanisms)
             sizes = [check_int("attention_layer_size", s, minimum=1) for s in sizes]
             self._attention_layers = [
                 keras.layers.Dense(size, name="attention_layer", use_bias=False, dtype=self.dtype_policy)
                 for size in sizes
             ]
         elif attention_layer is not None:
-            layers = list(attention_layer) if isinstance(attention_layer, (list, tuple)) else [attention_layer]
-            if len(layers) != len(mechanisms):
-                raise ValueError(
-                    "If provided, attention_layer must contain exactly one layer per "
-                    f"attention_mechanism, saw: {len(layers)} vs {len(mechanisms)}"
-                )
-            self._attention_layers = layers
+            self._attention_layers = _one_per_mechanism("attention_layer", attention_layer, "layer", mechanisms)
         else:
             self._attention_layers = None
         self.attention_layer_size = attention_layer_size
