@@ -12,6 +12,17 @@ from tfx_ext.arguments import check_choice, invalid
 from tfx_ext.metrics.confusion_matrix import ConfusionMatrixMetric, to_class_ids
 
 
+def _one_per_example(values, argument, expected):
+    """`values` as a tensor; refused when its last axis holds more than one value per example."""
+    values = ops.convert_to_tensor(values)
+    if len(values.shape) >= 2 and values.shape[-1] not in (None, 1):
+        raise ValueError(
+            f"Invalid value received for argument `{argument}` of CohenKappa. {expected} "
+            f"Received: {argument}.shape={tuple(values.shape)}"
+        )
+    return values
+
+
 @keras.saving.register_keras_serializable(package="tfx_ext")
 class CohenKappa(ConfusionMatrixMetric):
     """Cohen's kappa: agreement between labels and predictions beyond chance.
@@ -71,13 +82,9 @@ class CohenKappa(ConfusionMatrixMetric):
 
     def true_class_ids(self, y_true):
         if self.sparse_labels:
-            y_true = ops.convert_to_tensor(y_true)
-            if len(y_true.shape) >= 2 and y_true.shape[-1] not in (None, 1):
-                raise ValueError(
-                    "Invalid value received for argument `y_true` of CohenKappa. With "
-                    "sparse_labels=True, expected class ids of shape (batch,) or (batch, 1). "
-                    f"Received: y_true.shape={tuple(y_true.shape)}"
-                )
+            y_true = _one_per_example(
+                y_true, "y_true", "With sparse_labels=True, expected class ids of shape (batch,) or (batch, 1)."
+            )
             if "float" in str(y_true.dtype):
                 y_true = ops.round(y_true)
             return ops.reshape(ops.cast(y_true, "int32"), (-1,))
@@ -85,13 +92,9 @@ class CohenKappa(ConfusionMatrixMetric):
 
     def predicted_class_ids(self, y_pred):
         if self.regression and self.num_classes > 2:
-            y_pred = ops.convert_to_tensor(y_pred)
-            if len(y_pred.shape) >= 2 and y_pred.shape[-1] not in (None, 1):
-                raise ValueError(
-                    "Invalid value received for argument `y_pred` of CohenKappa. With "
-                    "regression=True, expected one regressed value per example. "
-                    f"Received: y_pred.shape={tuple(y_pred.shape)}"
-                )
+            y_pred = _one_per_example(
+                y_pred, "y_pred", "With regression=True, expected one regressed value per example."
+            )
             ids = ops.clip(ops.round(ops.abs(ops.cast(y_pred, "float32"))), 0, self.num_classes - 1)
             return ops.reshape(ops.cast(ids, "int32"), (-1,))
         return to_class_ids(y_pred, self.num_classes, self.threshold)
