@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -76,6 +77,22 @@ class WeightNormalizationTest(tf.test.TestCase):
         self.assertEqual(float(fresh.initialized), 1.0)
         self.assertAllClose(out.std(axis=0), np.ones(4), atol=1e-3)
 
+    def test_data_init_in_a_compiled_first_call_persists(self):
+        # On JAX, predict's compiled step keeps only non-trainable updates: the
+        # initialization must survive it and reach `g` at the next eager call.
+        x = (3.0 + 5.0 * self.rng.standard_normal((64, 6))).astype("float32")
+        layer = WeightNormalization(keras.layers.Dense(4))  # data_init=True by default
+        inputs = keras.Input((6,))
+        model = keras.Model(inputs, layer(inputs))
+        out = model.predict(x, batch_size=64, verbose=0)  # the first real call, compiled
+        self.assertAllClose(out.mean(axis=0), np.zeros(4), atol=1e-4)
+        self.assertAllClose(out.std(axis=0), np.ones(4), atol=1e-3)
+        self.assertEqual(float(layer.initialized), 1.0)
+        self.assertAllClose(model.predict(x, batch_size=64, verbose=0), out, atol=1e-5)
+        self.assertAllClose(layer(x), out, atol=1e-5)  # eager: folds the init into g and the bias
+        self.assertAllClose(layer.g_offset, np.zeros(4))
+
+    @pytest.mark.tf_only("inspects a tf.function graph for Assign ops")
     def test_data_init_in_a_traced_first_call_then_left_out_of_later_traces(self):
         x = (3.0 + 5.0 * self.rng.standard_normal((64, 6))).astype("float32")
         layer = WeightNormalization(keras.layers.Dense(4))  # data_init=True by default

@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from sklearn.metrics import cohen_kappa_score
 
@@ -123,6 +124,10 @@ class CohenKappaTest(tf.test.TestCase):
             CohenKappa(10).update_state(labels, labels)
         with self.assertRaisesRegex(ValueError, r"`y_pred` of CohenKappa.*\[0, 3\).*from 0 to 7"):
             CohenKappa(3).update_state(np.array([0, 1, 2]), np.array([0, 7, 2]))
+
+    @pytest.mark.tf_only("in-graph tf.debugging check raising InvalidArgumentError in a tf.function")
+    @rejects_bad_input(CohenKappa)
+    def test_out_of_range_ids_raise_in_graph(self):
         m = CohenKappa(3)
         update = tf.function(m.update_state)
         with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"`y_true` of CohenKappa.*\[0, 3\)"):

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -83,6 +84,7 @@ class CalibrationInputTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"`sample_weight` of ExpectedCalibrationError.*shape \(3, 1\)"):
             ExpectedCalibrationError().update_state(self.y[:8], p, sample_weight=[1.0, 2.0, 3.0])
 
+    @pytest.mark.tf_only("in-graph tf.debugging checks raising InvalidArgumentError in a tf.function")
     @rejects_bad_input(BrierScore, ExpectedCalibrationError)
     def test_checks_run_inside_tf_function(self):
         spec = [tf.TensorSpec([None], tf.int64), tf.TensorSpec([None, 4], tf.float32)]
@@ -97,6 +99,7 @@ class CalibrationInputTest(tf.test.TestCase):
             with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"one value per example"):
                 update(tf.constant(self.y[:7]), tf.constant(softmax(self.logits[:8])))
 
+    @pytest.mark.tf_only("in-graph tf.debugging check: a compiled JAX step cannot raise on values")
     @rejects_bad_input(BrierScore, ExpectedCalibrationError)
     def test_evaluate_on_a_logits_model_fails_with_the_hint(self):
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
@@ -104,6 +107,10 @@ class CalibrationInputTest(tf.test.TestCase):
         x = self.rng.standard_normal((16, 3)).astype("float32") * 10
         with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"from_logits=True"):
             model.evaluate(x, self.y[:16], verbose=0)
+
+    def test_evaluate_on_a_logits_model_with_from_logits(self):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+        x = self.rng.standard_normal((16, 3)).astype("float32") * 10
         model.compile(
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=[ExpectedCalibrationError(10, from_logits=True), BrierScore(from_logits=True)],
@@ -123,6 +130,10 @@ class HuberShapeTest(tf.test.TestCase):
         # (4, 1) would broadcast against (4, 3) into a plausible wrong number.
         with self.assertRaisesRegex(ValueError, r"`y_true` of HuberMetric.*\(4, 3\).*shape \(4, 1\)"):
             HuberMetric().update_state(np.zeros((4, 1)), np.zeros((4, 3)))
+
+    @pytest.mark.tf_only("in-graph tf.debugging check raising InvalidArgumentError in a tf.function")
+    @rejects_bad_input(HuberMetric)
+    def test_mismatched_shapes_are_named_in_graph(self):
         update = tf.function(
             HuberMetric().update_state,
             input_signature=[tf.TensorSpec([None, 2]), tf.TensorSpec([None, 2])],

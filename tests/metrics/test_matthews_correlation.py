@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from sklearn.metrics import matthews_corrcoef
 
@@ -130,13 +131,17 @@ class MatthewsCorrelationTest(tf.test.TestCase):
             MCC(10).update_state(labels, labels)
         with self.assertRaisesRegex(ValueError, r"`y_true`.*\[0, 3\).*from 0 to 7"):
             MCC(3).update_state(np.array([0, 7, 2]), np.array([0, 1, 2]))
-        m = MCC(3)
-        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"`y_pred` of MatthewsCorrelationCoefficient"):
-            tf.function(m.update_state)(tf.constant([0, 1, 2]), tf.constant([0, 1, 3]))
         with self.assertRaisesRegex(ValueError, r"one prediction per label.*4 labels.*3 predictions"):
             MCC(3).update_state(np.eye(3)[[0, 1, 2, 0]], np.eye(3)[[0, 1, 2]])
         with self.assertRaisesRegex(ValueError, r"one sample weight per example.*2 weights for 3"):
             MCC(3).update_state(np.array([0, 1, 2]), np.array([0, 1, 2]), sample_weight=np.ones(2))
+
+    @pytest.mark.tf_only("in-graph tf.debugging check raising InvalidArgumentError in a tf.function")
+    @rejects_bad_input(MCC)
+    def test_out_of_range_ids_raise_in_graph(self):
+        m = MCC(3)
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"`y_pred` of MatthewsCorrelationCoefficient"):
+            tf.function(m.update_state)(tf.constant([0, 1, 2]), tf.constant([0, 1, 3]))
 
     @rejects_bad_input(MCC)
     def test_binary_form_num_classes_1(self):

@@ -12,6 +12,7 @@ import logging
 import keras
 import numpy as np
 from keras import ops
+from keras.src.backend.common.stateless_scope import in_stateless_scope  # no public alias
 
 from tfx_ext.layers.linear import channels_axis, is_linear_layer, linear, per_channel
 
@@ -109,6 +110,19 @@ class WeightNormalization(keras.layers.Wrapper):
         self.initialized = self.add_weight(
             name="initialized", shape=(), initializer="zeros", trainable=False
         )
+        # The initialization is written to these non-trainable offsets, then
+        # folded into `g` and the bias at the next eager call: a compiled
+        # JAX step (fit, predict) keeps the updates of non-trainable
+        # variables only, and would drop the values assigned to `g`.
+        self.g_offset = self.add_weight(
+            name="g_offset", shape=(channels,), initializer="zeros", trainable=False
+        )
+        self.bias_offset = None
+        if not self.is_rnn and self.layer.use_bias:
+            self.bias_offset = self.add_weight(
+                name="bias_offset", shape=self.layer.bias.shape, initializer="zeros",
+                trainable=False,
+            )
 
     def _kernel_norm(self, kernel):
         return ops.sqrt(ops.sum(ops.square(kernel), axis=self._norm_axes) + _EPSILON)
@@ -129,19 +143,44 @@ class WeightNormalization(keras.layers.Wrapper):
         except Exception:  # a traced value (JAX jit, some distribution contexts)
             return False
         self._known_done = bool(value >= 0.5)
+        if self._known_done:
+            self._fold_offsets()
         return self._known_done
+
+    def _fold_offsets(self):
+        """Moves the initialization from the offsets into `g` and the bias (eagerly)."""
+        if in_stateless_scope():  # the scope would drop the assignment to `g`
+            return
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            with tf.init_scope():
+                self._fold_offsets_now()
+        else:
+            self._fold_offsets_now()
+
+    def _fold_offsets_now(self):
+        self.g.assign(ops.convert_to_tensor(self.g) + ops.convert_to_tensor(self.g_offset))
+        self.g_offset.assign(ops.zeros(self.g_offset.shape, self.g_offset.dtype))
+        if self.bias_offset is not None:
+            bias = ops.convert_to_tensor(self.layer.bias) + ops.convert_to_tensor(self.bias_offset)
+            self.layer.bias.assign(bias)
+            self.bias_offset.assign(ops.zeros(self.bias_offset.shape, self.bias_offset.dtype))
 
     def call(self, inputs, training=None, mask=None, **kwargs):
         kernel = self.v
         norm = self._kernel_norm(kernel)
         direction = kernel / norm
         # Tensors, not variables: JAX's where() cannot take a Keras variable.
-        g = ops.convert_to_tensor(self.g)
-        bias = None
-        if not self.is_rnn and self.layer.use_bias:
-            bias = ops.convert_to_tensor(self.layer.bias)
+        known = self._known_initialized()  # folds the offsets when it can
+        g_var = ops.convert_to_tensor(self.g)
+        g_offset = ops.convert_to_tensor(self.g_offset)
+        bias_var = bias_offset = None
+        if self.bias_offset is not None:
+            bias_var = ops.convert_to_tensor(self.layer.bias)
+            bias_offset = ops.convert_to_tensor(self.bias_offset)
         projected = None
-        if not self._known_initialized():
+        if not known:
             done = ops.cast(self.initialized, "bool")
             if self.data_init and not self.is_rnn:
                 projected = linear(self.layer, inputs, direction)
@@ -150,14 +189,19 @@ class WeightNormalization(keras.layers.Wrapper):
                 axes = [a for a in range(rank) if a != channel_axis]
                 mean, variance = ops.moments(projected, axes=axes)
                 scale = ops.rsqrt(variance + 1e-6)
-                g = ops.where(done, g, scale)
-                if bias is not None:
-                    bias = ops.where(done, bias, -mean * scale)
-                    self.layer.bias.assign(bias)
+                g_offset = ops.where(done, g_offset, scale - g_var)
+                if bias_var is not None:
+                    bias_offset = ops.where(done, bias_offset, -mean * scale - bias_var)
+                    self.bias_offset.assign(bias_offset)
             else:
-                g = ops.where(done, g, norm)
-            self.g.assign(g)
+                g_offset = ops.where(done, g_offset, norm - g_var)
+            self.g_offset.assign(g_offset)
             self.initialized.assign(1.0)
+        # The same sums as _fold_offsets_now, so folding changes no output.
+        g = g_var + g_offset
+        bias = None if bias_var is None else bias_var + bias_offset
+        if not known:
+            self._known_initialized()  # an eager call folds the offsets at once
 
         if self.is_rnn:
             return self._call_rnn(inputs, direction * g, training=training, mask=mask, **kwargs)
@@ -201,6 +245,7 @@ class WeightNormalization(keras.layers.Wrapper):
             raise ValueError(
                 "WeightNormalization.remove() needs a built layer: call it on data first."
             )
+        self._fold_offsets_now()
         kernel = self.v
         weight = kernel / self._kernel_norm(kernel) * self.g
         kernel.assign(weight)

@@ -4,6 +4,7 @@ reductions "sum" and None (TFA: Reduction.SUM, Reduction.NONE)."""
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -42,12 +43,21 @@ class TFAQuantilesTest(tf.test.TestCase):
     def test_zero_weighted(self):
         np.testing.assert_almost_equal(PinballLoss()(Y_TRUE, Y_PRED, sample_weight=0), 0.0, 3)
 
+    @pytest.mark.tf_only("TFA's InvalidArgumentError/ValueError; JAX raises a TypeError (next test)")
     @rejects_bad_input(PinballLoss)
     def test_invalid_sample_weight(self):
         y_true = tf.constant([1, 9, 2, -5, -2, 6], shape=(2, 3, 1))
         y_pred = tf.constant([4, 8, 12, 8, 1, 3], shape=(2, 3, 1))
         sample_weight = tf.constant([3, 6, 5, 0], shape=(2, 2))
         with self.assertRaisesRegex((tf.errors.InvalidArgumentError, ValueError), "Incompatible shapes"):
+            PinballLoss()(y_true, y_pred, sample_weight=sample_weight)
+
+    @rejects_bad_input(PinballLoss)
+    def test_invalid_sample_weight_raises_on_any_backend(self):
+        y_true = np.array([1, 9, 2, -5, -2, 6], "float32").reshape(2, 3, 1)
+        y_pred = np.array([4, 8, 12, 8, 1, 3], "float32").reshape(2, 3, 1)
+        sample_weight = np.array([3, 6, 5, 0], "float32").reshape(2, 2)
+        with self.assertRaisesRegex((tf.errors.InvalidArgumentError, ValueError, TypeError), "(?i)incompatible shapes"):
             PinballLoss()(y_true, y_pred, sample_weight=sample_weight)
 
     def test_unweighted_quantiles(self):
