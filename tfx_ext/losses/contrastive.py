@@ -10,14 +10,12 @@ from keras import ops
 
 from tfx_ext.arguments import check_number
 from tfx_ext.ranks import squeeze_or_expand_to_same_rank
+from tfx_ext.static_shapes import shapes_compatible
 
 
 def _check_same_shape(y_true, y_pred):
     true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
-    compatible = len(true_shape) == len(pred_shape) and all(
-        a is None or b is None or a == b for a, b in zip(true_shape, pred_shape)
-    )
-    if not compatible:
+    if not shapes_compatible(true_shape, pred_shape):
         raise ValueError(
             "contrastive_loss expects one label per distance: y_true and y_pred of "
             f"the same shape. Received: y_true.shape={true_shape}, y_pred.shape={pred_shape}"

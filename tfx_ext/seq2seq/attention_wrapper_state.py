@@ -4,6 +4,8 @@ import collections
 
 import keras
 
+from tfx_ext.static_shapes import shapes_compatible
+
 
 class AttentionWrapperState(
     collections.namedtuple(
@@ -39,10 +41,7 @@ class AttentionWrapperState(
         def with_same_shape(old, new):
             if keras.ops.is_tensor(old) and keras.ops.is_tensor(new):
                 old_shape, new_shape = tuple(old.shape), tuple(new.shape)
-                compatible = len(old_shape) == len(new_shape) and all(
-                    a is None or b is None or a == b for a, b in zip(old_shape, new_shape)
-                )
-                if not compatible:
+                if not shapes_compatible(old_shape, new_shape):
                     raise ValueError(
                         "The shape of the AttentionWrapperState is expected to be same as the "
                         f"one to clone. self.shape: {old_shape}, input.shape: {new_shape}"
