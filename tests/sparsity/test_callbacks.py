@@ -2,10 +2,9 @@ import glob
 import os
 import tempfile
 
-import unittest
-
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -32,12 +31,14 @@ from tfx_ext.sparsity import (
     strip_pruning,
 )
 
+# Passes on JAX too, but is left out of the JAX leg to keep it short: not backend_neutral.
+
 
 # These read the model's variables between batches, or use tf.GradientTape:
 # Keras's JAX trainer detaches variables during an epoch, and the guarantee
 # that pruned weights are zero after every optimizer step is the TensorFlow
 # (and PyTorch) backend's; JAX is covered by tests/sparsity/test_training_loops.py.
-TF_ONLY = unittest.skipUnless(keras.backend.backend() == "tensorflow", "per-batch variable reads: TensorFlow only")
+TF_ONLY = pytest.mark.tf_only("per-batch variable reads: TensorFlow only")
 
 
 def wrapper_kernels(model):

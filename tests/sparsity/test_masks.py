@@ -1,9 +1,12 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from tensorflow_model_optimization.python.core.sparsity.keras import pruning_utils
 
 from tfx_ext.sparsity.masks import fraction_zero, m_by_n_mask, magnitude_mask
+
+pytestmark = pytest.mark.backend_neutral
 
 
 def distinct_weights(rng, shape):

@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
 
@@ -20,6 +21,8 @@ from tfx_ext.sparsity import (
     pruning_wrappers,
     strip_pruning,
 )
+
+pytestmark = pytest.mark.backend_neutral
 
 
 class CustomDense(keras.layers.Layer, PrunableLayer):

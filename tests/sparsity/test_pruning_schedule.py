@@ -1,11 +1,14 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
 
 from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip
 from tfx_ext.sparsity import ConstantSparsity, PolynomialDecay, PruningSchedule
+
+pytestmark = pytest.mark.backend_neutral
 
 CONSTANT_CONFIGS = [
     dict(target_sparsity=0.5, begin_step=0, end_step=-1, frequency=100),

@@ -6,10 +6,10 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import unittest
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.datasets import digits
@@ -24,7 +24,9 @@ from tfx_ext.sparsity import (
     strip_pruning,
 )
 
-TF_ONLY = unittest.skipUnless(keras.backend.backend() == "tensorflow", "tf.GradientTape / Trainer are TensorFlow-only")
+pytestmark = pytest.mark.backend_neutral
+
+TF_ONLY = pytest.mark.tf_only("tf.GradientTape / Trainer are TensorFlow-only")
 
 BATCH = 8
 STEPS = 12  # 96 rows in batches of 8

@@ -8,10 +8,9 @@ staying exactly zero (tfmot lets them move inside a step and zeroes them
 again at the next call), does not show in the masks here.
 """
 
-import unittest
-
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.datasets import digits
@@ -22,7 +21,7 @@ STEPS = 24
 SCHEDULE = dict(initial_sparsity=0.0, final_sparsity=0.8, begin_step=0, end_step=20, power=3, frequency=2)
 
 
-@unittest.skipUnless(keras.backend.backend() == "tensorflow", "tfmot runs on TensorFlow")
+@pytest.mark.tf_only("tfmot runs on TensorFlow")
 class DifferentialTfmotTest(tf.test.TestCase):
     def test_masks_match_tfmot_step_by_step(self):
         import tf_keras

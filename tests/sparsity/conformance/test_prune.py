@@ -16,6 +16,8 @@ import tensorflow as tf
 
 from tfx_ext.sparsity import ConstantSparsity, PrunableLayer, PruneLowMagnitude, prune_low_magnitude, strip_pruning
 
+# Passes on JAX too, but is left out of the JAX leg to keep it short: not backend_neutral.
+
 layers = keras.layers
 
 

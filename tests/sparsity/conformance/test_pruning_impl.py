@@ -13,6 +13,8 @@ from keras import ops
 from tfx_ext.sparsity import PrunableLayer, PruneLowMagnitude
 from tfx_ext.sparsity.masks import m_by_n_mask, magnitude_mask, threshold_mask
 
+# Passes on JAX too, but is left out of the JAX leg to keep it short: not backend_neutral.
+
 
 def numpy(x):
     return ops.convert_to_numpy(x)

@@ -5,9 +5,12 @@ tensorflow_model_optimization/python/core/sparsity/keras/pruning_schedule_test.p
 """
 
 import keras
+import pytest
 import tensorflow as tf
 
 from tfx_ext.sparsity import ConstantSparsity, PolynomialDecay
+
+pytestmark = pytest.mark.backend_neutral
 
 SCHEDULE_TYPES = ("constant_sparsity", "polynomial_decay")
 

@@ -11,6 +11,8 @@ import tensorflow as tf
 
 from tfx_ext.sparsity import ConstantSparsity, PruneLowMagnitude, pruning_wrappers
 
+# Passes on JAX too, but is left out of the JAX leg to keep it short: not backend_neutral.
+
 layers = keras.layers
 Prune = PruneLowMagnitude
 
