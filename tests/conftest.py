@@ -25,8 +25,10 @@ _NEUTRAL_DIRS = (
     "layers",
     "losses",
     "metrics",
+    "rnn",
     "schedules",
     "selu",
+    "seq2seq",
     "uncertainty",
 )
 _TESTS = pathlib.Path(__file__).parent
