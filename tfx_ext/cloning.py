@@ -1,7 +1,7 @@
 """Cloning a model with some layers swapped, wrapped or unwrapped, weights kept.
 
 Used by `enable_mc_dropout`, `prune_low_magnitude` / `strip_pruning`,
-`zero_small_weights` and `quantize_aware`. The original model is never
+`zero_small_weights`, `quantize_aware` and `fold_normalization`. The original model is never
 modified.
 """
 
@@ -74,3 +74,26 @@ def clone_with(model, clone_function, purpose, hint="Change its layers where you
 def fresh_copy(layer):
     """A new, unbuilt layer with the same configuration."""
     return layer.__class__.from_config(layer.get_config())
+
+
+def clone_replacing(model, replace):
+    """A copy of `model` with weights, where `replace(layer)` may swap layers.
+
+    `replace` returns None to keep a layer (a fresh copy with the same
+    weights), or `(new_layer, weights)` to put `new_layer` there with `weights`.
+    """
+    replaced = {}
+
+    def clone(layer):
+        swap = replace(layer)
+        if swap is None:
+            return fresh_copy(layer)
+        replaced[layer.name] = swap[1]
+        return swap[0]
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    for old, new in zip(model.layers, copy.layers):
+        new.set_weights(replaced[old.name] if old.name in replaced else old.get_weights())
+        if hasattr(new, "finalize_state"):
+            new.finalize_state()  # Normalization derives constants from its variables
+    return copy

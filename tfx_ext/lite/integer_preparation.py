@@ -11,8 +11,9 @@ converted model against the original one.
 
 import keras
 
+from tfx_ext.cloning import clone_replacing
 from tfx_ext.lite.integer_selu import integer_friendly_selu
-from tfx_ext.lite.normalization_folding import FoldingResult, clone_replacing, fold_normalization
+from tfx_ext.lite.normalization_folding import FoldingResult, fold_normalization
 
 
 def _uses_selu(layer):

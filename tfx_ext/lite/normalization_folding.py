@@ -24,6 +24,8 @@ import dataclasses
 import keras
 import numpy as np
 
+from tfx_ext.cloning import clone_replacing
+
 _TARGETS = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 _NOT_TARGETS = (
     keras.layers.Conv1DTranspose,
@@ -199,25 +201,3 @@ def fold_normalization(model):
     folded = [(norm.name, target.name) for norm, target in plans.values()]
     return FoldingResult(clone, folded, not_folded)
 
-
-def clone_replacing(model, replace):
-    """A copy of `model` with weights, where `replace(layer)` may swap layers.
-
-    `replace` returns None to keep a layer (a fresh copy with the same
-    weights), or `(new_layer, weights)` to put `new_layer` there with `weights`.
-    """
-    replaced = {}
-
-    def clone(layer):
-        swap = replace(layer)
-        if swap is None:
-            return layer.__class__.from_config(layer.get_config())
-        replaced[layer.name] = swap[1]
-        return swap[0]
-
-    copy = keras.models.clone_model(model, clone_function=clone)
-    for old, new in zip(model.layers, copy.layers):
-        new.set_weights(replaced[old.name] if old.name in replaced else old.get_weights())
-        if hasattr(new, "finalize_state"):
-            new.finalize_state()  # Normalization derives constants from its variables
-    return copy
