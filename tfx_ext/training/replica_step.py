@@ -21,6 +21,28 @@ def _unpack(data):
     return data[0], data[1], None
 
 
+def _all_finite(grads):
+    """Whether every gradient is finite, as one scalar.
+
+    `g * 0` is 0 where `g` is finite and NaN where it is NaN or infinite, so
+    the sum of those products is finite exactly when every gradient is (no
+    overflow is possible: every finite term is 0). On CPU this is an order
+    of magnitude cheaper than `reduce_all(is_finite(g))` per gradient, which
+    cost a small model's step about a quarter of its time
+    (`scripts/bench/training_loop.py`).
+    """
+    sums = []
+    for g in grads:
+        if g is None:
+            continue
+        if isinstance(g, tf.IndexedSlices):
+            g = g.values  # only the rows it touches can be non-finite
+        sums.append(tf.cast(tf.reduce_sum(g * tf.zeros([], g.dtype)), tf.float32))
+    if not sums:
+        return tf.constant(True)
+    return tf.math.is_finite(tf.add_n(sums))
+
+
 def _batch_size(x):
     return tf.shape(tree.flatten(x)[0])[0]
 
@@ -148,8 +170,7 @@ class ReplicaStep:
         # A finite loss can still have non-finite gradients (NaN inputs under
         # a fused softmax cross-entropy): report the step before a checkpoint
         # saves the weights it poisoned.
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads if g is not None])
-        return tf.where(finite, objective, tf.constant(float("nan"), objective.dtype))
+        return tf.where(_all_finite(grads), objective, tf.constant(float("nan"), objective.dtype))
 
     def test(self, data):
         """Updates the loss tracker and metrics; returns this replica's share of the loss."""

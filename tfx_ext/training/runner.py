@@ -31,6 +31,7 @@ class Runner:
         self.steps_per_execution = steps_per_execution
         self._functions = {}
         self._counts = {}
+        self._iterator = None
         self._test = None
         self._test_iterator = None
 
@@ -83,12 +84,28 @@ class Runner:
         when `last_loss` already checked each step."""
         return None
 
+    def end_epoch(self):
+        """Lets go of the epoch's iterator once its steps are done.
+
+        Deleting an iterator stops its prefetching threads; done here rather
+        than when the next epoch's iterator replaces it, that does not
+        compete with the new iterator's threads filling their buffers (about
+        a tenth of a small model's epoch in `scripts/bench/training_loop.py`).
+        An iterator that runs across epochs (`steps_per_epoch`) stays alive:
+        the epoch loop holds it.
+        """
+        self._iterator = None
+
     # -- evaluation ------------------------------------------------------
 
     def begin_test(self, dataset):
         """Prepares `test_steps` to read `dataset`."""
         self._test = self._function(self.replica_step.test, self._test_mode)
         self._test_iterator = self._test_input(dataset)
+
+    def end_test(self):
+        """Lets go of the evaluation iterator (see `end_epoch`)."""
+        self._test_iterator = None
 
     def test_steps(self, count):
         """Runs up to `count` evaluation steps; returns how many ran.

@@ -243,6 +243,7 @@ class Trainer:
             callback_list.on_epoch_begin(epoch)
             runner.begin_epoch(persistent or runner.iterator(data.dataset_for_epoch(epoch, skip=skip)))
             step = skip
+            epoch_logs = None
             exhausted = interrupted = False
             while limit is None or step < limit:
                 callback_list.on_train_batch_begin(step)
@@ -253,6 +254,7 @@ class Trainer:
                     break
                 step += ran
                 global_step += ran
+                epoch_logs = logs
                 self._check_finite(runner.last_loss(), epoch, step, global_step)
                 callback_list.on_train_batch_end(step - 1, logs)
                 if self.model.stop_training:
@@ -267,6 +269,7 @@ class Trainer:
                 ):
                     self._save(epoch, step, global_step)
             self._check_finite(runner.finish_steps(), epoch, step, global_step)
+            runner.end_epoch()
             if exhausted and step == 0 and epoch == start_epoch and steps_per_epoch is None:
                 raise invalid("train_data", "data with at least one batch", "a dataset that yielded none")
             if exhausted and steps_per_epoch is not None:
@@ -276,7 +279,9 @@ class Trainer:
                     stacklevel=2,
                 )
                 self.model.stop_training = True
-            epoch_logs = {k: float(v) for k, v in self._step.logs().items()}
+            # As `model.fit`: the logs of the epoch's last step are its logs
+            # (read again when this epoch ran no step or the runner returns none).
+            epoch_logs = {k: float(v) for k, v in (epoch_logs or self._step.logs()).items()}
             if validation is not None:
                 val_logs = self.evaluate(validation, verbose=0)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -308,6 +313,7 @@ class Trainer:
                     break
                 if progbar is not None:
                     progbar.update(seen)
+            self._runner.end_test()
             return {k: float(v) for k, v in self._step.logs().items()}
 
     # -- loop internals ----------------------------------------------------
