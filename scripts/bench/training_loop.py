@@ -13,15 +13,26 @@ Columns: tf_keras `fit` (the Keras 2 users' baseline), Keras 3 `fit`, Trainer,
 Trainer / Keras fit, and Trainer / Keras `fit` with default settings (the
 speed-up a user gets from switching to the Trainer with this setting).
 
+Isolation: each case runs in a fresh Python process (models, compiled
+functions, data threads and oneDNN caches of earlier cases otherwise slow
+later ones unevenly: the same CNN case measured 0.90x after the MLP cases and
+1.45x alone), and before each timed run the previous run's garbage is
+collected and its data threads are given a moment to stop, so that one
+loop's clean-up is not billed to the next.
+
 Targets (issue 17): Trainer >= Keras fit (same settings) on every case; on the
 MLP, Trainer with steps_per_execution=16 >= 2x default Keras fit.
 
-Run: .venv/bin/python scripts/bench/training_loop.py [--repeats 5] [--epochs 3] [--quick]
+Run: .venv/bin/python scripts/bench/training_loop.py [--repeats 7] [--epochs 3] [--quick]
 """
 
 import argparse
+import gc
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -111,25 +122,53 @@ def bench(runs, steps, repeats):
         # Rotate which one goes first, so a slow spell does not always hit the same one.
         shift = repeat % len(order)
         for name in order[shift:] + order[:shift]:
+            gc.collect()
+            time.sleep(0.05)
             rates[name].append(steps_per_second(runs[name], steps))
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="only the MLP cases without XLA")
-    args = parser.parse_args()
-
-    import keras
+def measure_case(kind, jit, spe, epochs, repeats):
+    """Median steps/s per runner for one case (run in its own process)."""
     import tensorflow as tf
 
     x, y = load_digits()
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH).cache().prefetch(tf.data.AUTOTUNE)
     steps = int(dataset.cardinality())
+    return bench(runners(kind, jit, spe, dataset, epochs), steps * epochs, repeats)
+
+
+def run_case(kind, jit, spe, args):
+    """`measure_case` in a fresh interpreter; returns its rates."""
+    command = [sys.executable, os.path.abspath(__file__), "--case", f"{kind},{int(jit)},{spe}",
+               "--epochs", str(args.epochs), "--repeats", str(args.repeats)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"case {kind} jit={jit} spe={spe} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="only the MLP cases without XLA")
+    parser.add_argument("--case", help=argparse.SUPPRESS)  # kind,jit,spe: one case, JSON out
+    args = parser.parse_args()
+
+    if args.case:
+        kind, jit, spe = args.case.split(",")
+        print(json.dumps(measure_case(kind, jit == "1", int(spe), args.epochs, args.repeats)))
+        return
+
+    import keras
+    import tensorflow as tf
+
+    x, _ = load_digits()
+    steps = -(-len(x) // BATCH)
     print(f"digits: {len(x)} examples, batch {BATCH}, {steps} steps/epoch, "
-          f"{args.epochs} epochs x {args.repeats} repeats (median), TF {tf.__version__}, Keras {keras.__version__}")
+          f"{args.epochs} epochs x {args.repeats} repeats (median), each case in its own process, "
+          f"TF {tf.__version__}, Keras {keras.__version__}")
     print(f"{'model':<15}{'jit':<7}{'spe':>4}{'tf_keras':>10}{'fit':>8}{'Trainer':>9}"
           f"{'Trainer/fit':>13}{'/default fit':>14}   (steps/s)")
     cases = [(kind, jit, spe) for kind in ("mlp", "cnn", "wide_and_deep")
@@ -138,7 +177,7 @@ def main():
         cases = [c for c in cases if c[0] == "mlp" and not c[1]]
     ratios, default_fit = [], {}
     for kind, jit, spe in cases:
-        rates = bench(runners(kind, jit, spe, dataset, args.epochs), steps * args.epochs, args.repeats)
+        rates = run_case(kind, jit, spe, args)
         if spe == 1:
             default_fit[(kind, jit)] = rates["fit"]
         ratio = rates["trainer"] / rates["fit"]

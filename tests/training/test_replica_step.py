@@ -13,9 +13,13 @@ def _reference(grads):
 
 class AllFiniteTest(tf.test.TestCase):
     def _check(self, grads):
-        self.assertEqual(bool(_all_finite(grads)), _reference(grads))
-        # Inside a compiled function too (graph optimizations must not fold g * 0 away).
-        self.assertEqual(bool(tf.function(_all_finite)(grads)), _reference(grads))
+        expected = _reference(grads)
+        self.assertEqual(bool(_all_finite(grads)), expected)
+        # Inside a compiled function too (graph optimizations must not fold g * 0 away),
+        # and in the form used under XLA.
+        self.assertEqual(bool(tf.function(_all_finite)(grads)), expected)
+        xla = tf.function(lambda g: _all_finite(g, jit_compile=True), jit_compile=True)
+        self.assertEqual(bool(xla(grads)), expected)
 
     def test_finite_gradients_of_any_size_are_finite(self):
         big = np.finfo(np.float32).max

@@ -131,7 +131,7 @@ class Trainer:
             self.metrics = [resolve_metric(m, scoped) for m in (metrics or [])]
         self._step = ReplicaStep(
             model, loss_fn, self.optimizer, self.loss_tracker, self.metrics, self.strategy,
-            clip_norm=self.clip_norm, clip_global_norm=self.clip_global_norm,
+            clip_norm=self.clip_norm, clip_global_norm=self.clip_global_norm, jit_compile=jit_compile,
         )
         self._runner = runner_class(self.strategy, self._step, jit_compile, self._distributed, self.steps_per_execution)
         self._checkpoint = None
