@@ -10,6 +10,8 @@ finiteness, and the counters that must be updated atomically.
 
 import tensorflow as tf
 
+from tfx_ext.training.iterator_release import release
+
 
 class Runner:
     """Runs a `ReplicaStep` under one kind of `tf.distribute` strategy.
@@ -87,14 +89,13 @@ class Runner:
     def end_epoch(self):
         """Lets go of the epoch's iterator once its steps are done.
 
-        Deleting an iterator stops its prefetching threads; done here rather
-        than when the next epoch's iterator replaces it, that does not
-        compete with the new iterator's threads filling their buffers (about
-        a tenth of a small model's epoch in `scripts/bench/training_loop.py`).
-        An iterator that runs across epochs (`steps_per_epoch`) stays alive:
-        the epoch loop holds it.
+        Deleting an iterator waits for its prefetching threads to stop: it
+        is dropped on a background thread (`iterator_release`), not when the
+        next epoch's iterator replaces it. An iterator that runs across
+        epochs (`steps_per_epoch`) stays alive: the epoch loop holds it.
         """
-        self._iterator = None
+        iterator, self._iterator = self._iterator, None
+        release(iterator)
 
     # -- evaluation ------------------------------------------------------
 
@@ -105,7 +106,8 @@ class Runner:
 
     def end_test(self):
         """Lets go of the evaluation iterator (see `end_epoch`)."""
-        self._test_iterator = None
+        iterator, self._test_iterator = self._test_iterator, None
+        release(iterator)
 
     def test_steps(self, count):
         """Runs up to `count` evaluation steps; returns how many ran.
