@@ -88,6 +88,30 @@ class FoldNormalizationTest(tf.test.TestCase):
         self.assertEqual(len(result.folded), 1)
         self.assertSameFunction(model, result.model, series, atol=1e-4)
 
+    def test_calls_outside_the_model_do_not_count(self):
+        # A layer remembers every call made of it: a Sequential reloaded from
+        # `.keras` (or whose layers another model also calls) carries calls
+        # that are not part of its graph. Only its own calls decide.
+        model = keras.Sequential([keras.Input((5,)), adapted(self.x, name="n"), keras.layers.Dense(3, name="d")])
+        elsewhere = keras.Input((5,))
+        keras.Model(elsewhere, model.get_layer("d")(model.get_layer("n")(elsewhere)))
+        path = self.get_temp_dir() + "/model.keras"
+        model.save(path)
+        reloaded = keras.saving.load_model(path)
+        for candidate in (model, reloaded):
+            self.assertGreater(len(candidate.get_layer("n")._inbound_nodes), 1)
+            result = fold_normalization(candidate)
+            self.assertEqual(result.folded, [("n", "d")])
+            self.assertSameFunction(candidate, result.model, self.x)
+
+    def test_a_layer_called_twice_in_the_model_is_not_folded(self):
+        inputs = [keras.Input((5,)), keras.Input((5,))]
+        norm, dense = adapted(self.x, name="twice"), keras.layers.Dense(2)
+        model = keras.Model(inputs, keras.layers.Add()([dense(norm(inputs[0])), dense(norm(inputs[1]))]))
+        result = fold_normalization(model)
+        self.assertEqual(result.folded, [])
+        self.assertEqual(result.not_folded, [("twice", "it is called more than once (a shared layer)")])
+
     def test_what_cannot_be_folded_is_reported(self):
         inputs = keras.Input((5,))
         normalized = adapted(self.x, name="shared_out")(inputs)

@@ -54,34 +54,51 @@ class FoldingResult:
     not_folded: list
 
 
-def _consumers(layer, model_layers):
+def _in_graph(model, node):
+    """Whether `node` (a call of a layer) belongs to `model`'s own graph.
+
+    A layer keeps every call ever made of it: a Sequential rebuilt (by
+    loading, `compile`, or a sub-model sharing its layers) leaves calls that
+    are not part of the model. Keras keys the graph's nodes by operation and
+    call index (`keras.src.ops.function.make_node_key`); there is no public
+    listing of a model's nodes.
+    """
+    graph = model._functional if isinstance(model, keras.Sequential) else model
+    index = node.operation._inbound_nodes.index(node)
+    return f"{id(node.operation)}_ib-{index}" in graph._nodes
+
+
+def _calls(model, layer):
+    """The calls of `layer` in `model`'s graph."""
+    return [node for node in layer._inbound_nodes if _in_graph(model, node)]
+
+
+def _consumers(model, layer):
     """The layers of the model that read `layer`'s output, one entry per call."""
-    consumers = []
-    for node in layer._outbound_nodes:  # Keras keeps no public listing of a layer's consumers
-        if node.operation in model_layers:
-            consumers.append(node.operation)
-    return consumers
+    # Keras keeps no public listing of a layer's consumers.
+    return [node.operation for node in layer._outbound_nodes if _in_graph(model, node)]
 
 
 def _is_model_output(model, layer):
     return any(getattr(output, "_keras_history", (None,))[0] is layer for output in model.outputs)
 
 
-def _why_not(model, norm, model_layers):
+def _why_not(model, norm):
     """None when `norm` can be folded into its single consumer, else the reason."""
     if norm.invert:
         return "it inverts (denormalizes) rather than normalizes"
     if norm.mean is None:
         return "it is not adapted or built"
-    rank = len(norm.input.shape) if hasattr(norm, "input") else None
-    axes = tuple(a % rank for a in norm.axis) if rank else None
-    if rank is None or axes != (rank - 1,):
-        return f"it normalizes along axis {norm.axis}, not only the last axis"
-    if len(norm._inbound_nodes) != 1:
+    calls = _calls(model, norm)
+    if len(calls) != 1:
         return "it is called more than once (a shared layer)"
+    rank = len(calls[0].input_tensors[0].shape)
+    axes = tuple(a % rank for a in norm.axis)
+    if axes != (rank - 1,):
+        return f"it normalizes along axis {norm.axis}, not only the last axis"
     if _is_model_output(model, norm):
         return "its output is also a model output"
-    consumers = _consumers(norm, model_layers)
+    consumers = _consumers(model, norm)
     if len(consumers) != 1:
         return f"its output feeds {len(consumers)} layers, not one"
     (target,) = consumers
@@ -90,7 +107,7 @@ def _why_not(model, norm, model_layers):
             f"it feeds '{target.name}' ({type(target).__name__}), not a Dense or Conv layer "
             "(a nonlinearity or reshaping layer in between stops folding)"
         )
-    if len(target._inbound_nodes) != 1:
+    if len(_calls(model, target)) != 1:
         return f"'{target.name}' is called more than once (a shared layer)"
     if not isinstance(target, keras.layers.Dense):
         if target.data_format != "channels_last":
@@ -169,7 +186,6 @@ def fold_normalization(model):
             "Invalid value received for argument `model`. Expected a built Sequential (with an "
             f"Input) or functional keras.Model. Received: model={model!r}"
         )
-    model_layers = set(model.layers)
     plans, not_folded = {}, []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -177,9 +193,9 @@ def fold_normalization(model):
             not_folded += [(name, f"it is inside the nested model '{layer.name}'") for name in nested]
         if not isinstance(layer, keras.layers.Normalization):
             continue
-        reason = _why_not(model, layer, model_layers)
+        reason = _why_not(model, layer)
         if reason is None:
-            (target,) = _consumers(layer, model_layers)
+            (target,) = _consumers(model, layer)
             plans[id(target)] = (layer, target)
         else:
             not_folded.append((layer.name, reason))
