@@ -24,12 +24,12 @@ class MatthewsCorrelationCoefficient(ConfusionMatrixMetric):
         name: Name of the metric instance. Defaults to
             `"MatthewsCorrelationCoefficient"` (TFA's).
         dtype: Dtype of the result.
-        threshold: For binary problems given as one probability per example,
-            the probability above which the class is 1. Defaults to `0.5`.
+        threshold: With `num_classes=1` (or one probability per example), the
+            probability above which the class is 1. Defaults to `0.5`.
 
-    Labels and predictions may be class ids, one-hot rows or score rows of
-    size `num_classes` (their argmax is the class). Class ids outside
-    `[0, num_classes)` raise an error, in `fit` too.
+    Inputs take the same forms as `CohenKappa`'s: class ids, one-hot rows, or
+    score rows of size `num_classes` (read through their argmax); a class id
+    outside `[0, num_classes)` is an error, in `fit` too.
 
     Example:
 
