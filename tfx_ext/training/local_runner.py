@@ -39,7 +39,6 @@ class LocalRunner(Runner):
         self._train = None
         self._call = None
         self._call_spec = None
-        self._iterator = None
         self._may_run_out = False
         self._last_objective = None
 

@@ -51,7 +51,6 @@ class ParameterServerRunner(Runner):
         super().__init__(strategy, replica_step, jit_compile, distributed, steps_per_execution)
         self._coordinator = None
         self._train = None
-        self._iterator = None
         optimizers = [replica_step.optimizer, *sub_optimizers(replica_step.optimizer)]
         for variable in [
             *(v for m in replica_step.tracked_metrics for v in m.variables),

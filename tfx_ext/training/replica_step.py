@@ -33,22 +33,13 @@ def _all_finite(grads, jit_compile=False):
     pass and makes the sums cost a sixth of the step
     (`scripts/bench/training_loop.py`, digits MLP).
     """
-    if jit_compile:
-        checks = [
-            tf.reduce_all(tf.math.is_finite(g.values if isinstance(g, tf.IndexedSlices) else g))
-            for g in grads
-            if g is not None
-        ]
-        return tf.reduce_all(checks) if checks else tf.constant(True)
-    sums = []
-    for g in grads:
-        if g is None:
-            continue
-        if isinstance(g, tf.IndexedSlices):
-            g = g.values  # only the rows it touches can be non-finite
-        sums.append(tf.cast(tf.reduce_sum(g * tf.zeros([], g.dtype)), tf.float32))
-    if not sums:
+    # Only the rows a sparse gradient touches can be non-finite.
+    present = [g.values if isinstance(g, tf.IndexedSlices) else g for g in grads if g is not None]
+    if not present:
         return tf.constant(True)
+    if jit_compile:
+        return tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in present])
+    sums = [tf.cast(tf.reduce_sum(g * tf.zeros([], g.dtype)), tf.float32) for g in present]
     return tf.math.is_finite(tf.add_n(sums))
 
 

@@ -225,7 +225,6 @@ class Trainer:
         runner = self._runner
         runner.begin_fit(data, steps_per_epoch, steps)
         callback_list.on_train_begin()
-        logs = {}
         epoch_logs = None
         persistent = None
         if steps_per_epoch is not None:
@@ -243,7 +242,7 @@ class Trainer:
             callback_list.on_epoch_begin(epoch)
             runner.begin_epoch(persistent or runner.iterator(data.dataset_for_epoch(epoch, skip=skip)))
             step = skip
-            epoch_logs = None
+            logs = {}
             exhausted = interrupted = False
             while limit is None or step < limit:
                 callback_list.on_train_batch_begin(step)
@@ -254,7 +253,6 @@ class Trainer:
                     break
                 step += ran
                 global_step += ran
-                epoch_logs = logs
                 self._check_finite(runner.last_loss(), epoch, step, global_step)
                 callback_list.on_train_batch_end(step - 1, logs)
                 if self.model.stop_training:
@@ -281,7 +279,7 @@ class Trainer:
                 self.model.stop_training = True
             # As `model.fit`: the logs of the epoch's last step are its logs
             # (read again when this epoch ran no step or the runner returns none).
-            epoch_logs = {k: float(v) for k, v in (epoch_logs or self._step.logs()).items()}
+            epoch_logs = {k: float(v) for k, v in (logs or self._step.logs()).items()}
             if validation is not None:
                 val_logs = self.evaluate(validation, verbose=0)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
