@@ -38,6 +38,30 @@ class BasicDecoderTest(tf.test.TestCase):
             served = reloaded.serve(x)
         self.assertAllClose(served, model(x), atol=1e-6)
 
+    def test_symbolic_sampler_arguments_beside_python_ints(self):
+        """Issue #23: `start_tokens=<KerasTensor>, end_token=2` (the book's inference model) builds a
+        functional model whose answers are the eager decoder's; so does a symbolic `sequence_length`."""
+        keras.utils.set_random_seed(0)
+        embedding, cell, dense = keras.layers.Embedding(6, 3), keras.layers.GRUCell(5), keras.layers.Dense(6)
+        decoder = seq2seq.BasicDecoder(cell, seq2seq.GreedyEmbeddingSampler(embedding), dense, maximum_iterations=4)
+        h = keras.Input((5,))
+        starts = keras.Input((), dtype="int32")
+        outputs, _, lengths = decoder(None, initial_state=h, start_tokens=starts, end_token=2)
+        model = keras.Model([h, starts], [outputs.sample_id, lengths])
+        state = np.random.default_rng(0).normal(size=(3, 5)).astype("float32")
+        start_ids = np.array([1, 3, 4], "int32")
+        eager, _, eager_lengths = decoder(None, initial_state=state, start_tokens=start_ids, end_token=2)
+        ids, got_lengths = model([state, start_ids])
+        self.assertAllEqual(ids, eager.sample_id)
+        self.assertAllEqual(got_lengths, eager_lengths)
+
+        training = seq2seq.BasicDecoder(cell, seq2seq.TrainingSampler(), dense)
+        inputs, lengths_in = keras.Input((4, 3)), keras.Input((), dtype="int32")
+        outputs, _, lengths = training(inputs, initial_state=h, sequence_length=lengths_in)
+        model = keras.Model([inputs, h, lengths_in], lengths)
+        x = np.random.default_rng(1).normal(size=(3, 4, 3)).astype("float32")
+        self.assertAllEqual(model([x, state, np.array([4, 2, 1], "int32")]), [4, 2, 1])
+
     def test_samplers_and_decoder_config_round_trip(self):
         embedding = keras.layers.Embedding(5, 3)
         for obj in (

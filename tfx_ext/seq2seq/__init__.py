@@ -2,6 +2,9 @@
 
 TFA symbol -> tfx_ext: every `tfa.seq2seq.X` below is `tfx_ext.seq2seq.X`,
 with TFA's signatures and semantics; port code by changing the import.
+TFA's submodule paths (`tfa.seq2seq.sampler.TrainingSampler`,
+`.attention_wrapper`, `.basic_decoder`, `.beam_search_decoder`, `.decoder`,
+`.loss`) hold the same objects.
 
 Backends: `tile_batch`, `gather_tree`, `gather_tree_from_array`,
 `sequence_loss`/`SequenceLoss`, the samplers' math, the attention
@@ -17,6 +20,7 @@ from tfx_ext.seq2seq.attention_wrapper import AttentionWrapper
 from tfx_ext.seq2seq.attention_wrapper_state import AttentionWrapperState
 from tfx_ext.seq2seq.bahdanau_attention import BahdanauAttention
 from tfx_ext.seq2seq.base_decoder import BaseDecoder
+from tfx_ext.seq2seq.base_sampler import Sampler
 from tfx_ext.seq2seq.basic_decoder import BasicDecoder, BasicDecoderOutput
 from tfx_ext.seq2seq.beam_search_decoder import BeamSearchDecoder
 from tfx_ext.seq2seq.beam_search_step import (
@@ -29,10 +33,20 @@ from tfx_ext.seq2seq.gather_tree import gather_tree, gather_tree_from_array
 from tfx_ext.seq2seq.greedy_embedding_sampler import GreedyEmbeddingSampler
 from tfx_ext.seq2seq.luong_attention import LuongAttention
 from tfx_ext.seq2seq.sample_embedding_sampler import SampleEmbeddingSampler
-from tfx_ext.seq2seq.sampler import Sampler
 from tfx_ext.seq2seq.sequence_loss import SequenceLoss, sequence_loss
 from tfx_ext.seq2seq.tile_batch import tile_batch
 from tfx_ext.seq2seq.training_sampler import TrainingSampler
+
+# TFA's module paths (`tfa.seq2seq.sampler.TrainingSampler`, ...), imported
+# last: each holds the objects above under TFA's module name.
+from tfx_ext.seq2seq import (  # noqa: E402
+    attention_wrapper,
+    basic_decoder,
+    beam_search_decoder,
+    decoder,
+    loss,
+    sampler,
+)
 
 # Result containers (namedtuples) are importable but not in __all__: they are
 # data, not components with arguments to validate.

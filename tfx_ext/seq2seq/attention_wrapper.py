@@ -2,16 +2,34 @@
 
 The cell math is `keras.ops`; `alignment_history=True` keeps a
 `tf.TensorArray` (TensorFlow backend), as TFA did.
+
+This is also TFA's module path `tfa.seq2seq.attention_wrapper`: the
+mechanisms, the state and `hardmax` are importable from here (the same
+objects as `tfx_ext.seq2seq.X`). TFA's monotonic attention
+(`BahdanauMonotonicAttention`, `LuongMonotonicAttention`,
+`monotonic_attention`, `safe_cumprod`) is not provided.
 """
 
 import keras
 from keras import ops
 
 from tfx_ext.arguments import check_int, invalid
-from tfx_ext.seq2seq.attention_mechanism import AttentionMechanism
+from tfx_ext.seq2seq.attention_mechanism import AttentionMechanism, hardmax
 from tfx_ext.seq2seq.attention_wrapper_state import AttentionWrapperState
+from tfx_ext.seq2seq.bahdanau_attention import BahdanauAttention
 from tfx_ext.seq2seq.base_decoder import call_layer
-from tfx_ext.seq2seq.sampler import deserialize_callable, serialize_callable
+from tfx_ext.seq2seq.base_sampler import deserialize_callable, serialize_callable
+from tfx_ext.seq2seq.luong_attention import LuongAttention
+from tfx_ext.checkpoint_tracking import track_in_checkpoint
+
+__all__ = [
+    "AttentionMechanism",
+    "AttentionWrapper",
+    "AttentionWrapperState",
+    "BahdanauAttention",
+    "LuongAttention",
+    "hardmax",
+]
 
 
 def _concat_inputs(inputs, attention):
@@ -134,6 +152,9 @@ class AttentionWrapper(keras.layers.Layer):
         self.attention_layer = attention_layer
         self._cell = cell
         self._attention_mechanisms = mechanisms
+        # The lists above are hidden from tf.train.Checkpoint (see tfx_ext.checkpoint_tracking).
+        track_in_checkpoint(self, "attention_mechanism", mechanisms)
+        track_in_checkpoint(self, "attention_layer", self._attention_layers or ())
         self._cell_input_fn = cell_input_fn
         self._user_cell_input_fn = cell_input_fn
         self._attention_fn = attention_fn or compute_attention

@@ -7,7 +7,10 @@ import tensorflow as tf
 
 from tfx_ext.arguments import invalid
 from tfx_ext.seq2seq.base_decoder import BaseDecoder
-from tfx_ext.seq2seq.sampler import Sampler
+from tfx_ext.seq2seq.base_sampler import Sampler
+from tfx_ext.checkpoint_tracking import track_in_checkpoint
+
+__all__ = ["BasicDecoder", "BasicDecoderOutput"]
 
 
 class BasicDecoderOutput(collections.namedtuple("BasicDecoderOutput", ("rnn_output", "sample_id"))):
@@ -74,6 +77,34 @@ class BasicDecoder(BaseDecoder):
         self.cell = cell
         self.sampler = sampler
         self.output_layer = output_layer
+        # A sampler is a plain object: its embedding layer is saved through the decoder.
+        track_in_checkpoint(self, "sampler_layer", sampler.layers)
+
+    def call(
+        self,
+        inputs,
+        initial_state=None,
+        training=None,
+        sequence_length=None,
+        mask=None,
+        start_tokens=None,
+        end_token=None,
+        **kwargs,
+    ):
+        # The built-in samplers' arguments are named, not left in **kwargs:
+        # Keras binds **kwargs to one argument, and refuses it when it mixes
+        # a symbolic tensor (start_tokens) with a Python int (end_token), as
+        # the book's functional inference model passes them.
+        init_kwargs = dict(kwargs, initial_state=initial_state)
+        for name, value in (
+            ("sequence_length", sequence_length),
+            ("mask", mask),
+            ("start_tokens", start_tokens),
+            ("end_token", end_token),
+        ):
+            if value is not None:
+                init_kwargs[name] = value
+        return self._dynamic_decode(inputs, init_kwargs, training)
 
     def initialize(self, inputs, initial_state=None, **kwargs):
         """Returns `(finished, first_inputs, initial_state)`."""

@@ -4,6 +4,12 @@ The step math is `keras.ops` (`beam_search_step.py`); the loop is
 `dynamic_decode`'s `tf.while_loop`, and the reshapes between
 `[batch * beam, ...]` (what the cell sees) and `[batch, beam, ...]` (what
 the search sees) keep dynamic batch sizes, as serving signatures need.
+
+This is also TFA's module path `tfa.seq2seq.beam_search_decoder`: the
+result containers, `tile_batch`, `gather_tree`, `gather_tree_from_array`
+and the attention-probability functions are importable from here (the same
+objects as `tfx_ext.seq2seq.X`). TFA's `BeamSearchDecoderMixin` is not
+provided (its methods are `BeamSearchDecoder`'s).
 """
 
 import keras
@@ -12,16 +18,30 @@ import tensorflow as tf
 
 from tfx_ext.arguments import check_int, check_number, invalid
 from tfx_ext.seq2seq.base_decoder import BaseDecoder
+from tfx_ext.seq2seq.base_sampler import deserialize_callable, embedding_lookup, serialize_callable
 from tfx_ext.seq2seq.basic_decoder import check_cell, rnn_output_size
 from tfx_ext.seq2seq.beam_search_step import (
     BeamSearchDecoderOutput,
     BeamSearchDecoderState,
     FinalBeamSearchDecoderOutput,
+    attention_probs_from_attn_state,
     beam_search_step,
     get_attention_probs,
 )
 from tfx_ext.seq2seq.gather_tree import gather_tree, gather_tree_from_array
-from tfx_ext.seq2seq.sampler import deserialize_callable, embedding_lookup, serialize_callable
+from tfx_ext.seq2seq.tile_batch import tile_batch
+
+__all__ = [
+    "BeamSearchDecoder",
+    "BeamSearchDecoderOutput",
+    "BeamSearchDecoderState",
+    "FinalBeamSearchDecoderOutput",
+    "attention_probs_from_attn_state",
+    "gather_tree",
+    "gather_tree_from_array",
+    "get_attention_probs",
+    "tile_batch",
+]
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import invalid
-from tfx_ext.seq2seq.sampler import (
+from tfx_ext.seq2seq.base_sampler import (
     Sampler,
     deserialize_callable,
     embedding_lookup,
@@ -34,6 +34,11 @@ class GreedyEmbeddingSampler(Sampler):
             raise invalid("embedding_fn", "a callable or None", embedding_fn, TypeError)
         self.embedding_fn = embedding_fn
         self._batch_size = None
+
+    @property
+    def layers(self):
+        """`[embedding_fn]` when it is a layer: the owning decoder saves its weights."""
+        return [self.embedding_fn] if isinstance(self.embedding_fn, keras.layers.Layer) else []
 
     def initialize(self, embedding, start_tokens=None, end_token=None):
         """Embeds `start_tokens`; returns `(finished, start_inputs)`.

@@ -5,7 +5,7 @@ from keras import ops
 
 from tfx_ext.arguments import check_number, invalid
 from tfx_ext.seq2seq.greedy_embedding_sampler import GreedyEmbeddingSampler
-from tfx_ext.seq2seq.sampler import deserialize_callable, serialize_callable
+from tfx_ext.seq2seq.base_sampler import deserialize_callable, serialize_callable
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -1,69 +1,14 @@
-"""The sampler protocol of `BasicDecoder` (TFA's `tfa.seq2seq.Sampler`)."""
+"""TFA's module `tfa.seq2seq.sampler`: the sampler protocol and the samplers.
 
-import keras
-from keras import ops
+The same objects as `tfx_ext.seq2seq.X`; each lives in its own module
+(`base_sampler`, `training_sampler`, ...). TFA's `CustomSampler`,
+`InferenceSampler`, the scheduled training samplers and
+`bernoulli_sample`/`categorical_sample` are not provided.
+"""
 
+from tfx_ext.seq2seq.base_sampler import Sampler
+from tfx_ext.seq2seq.greedy_embedding_sampler import GreedyEmbeddingSampler
+from tfx_ext.seq2seq.sample_embedding_sampler import SampleEmbeddingSampler
+from tfx_ext.seq2seq.training_sampler import TrainingSampler
 
-class Sampler:
-    """How a `BasicDecoder` picks ids and builds the next step's inputs.
-
-    A sampler is a plain object (not a layer: it owns no weights), made
-    serializable through `get_config`/`from_config`. The decoder calls:
-
-    - `initialize(inputs, **kwargs) -> (finished, first_inputs)` once;
-    - `sample(time, outputs, state) -> sample_ids` each step;
-    - `next_inputs(time, outputs, state, sample_ids)
-      -> (finished, next_inputs, next_state)` each step.
-
-    and reads `batch_size`, `sample_ids_shape` and `sample_ids_dtype`.
-    """
-
-    _batch_size = None
-
-    @property
-    def batch_size(self):
-        if self._batch_size is None:
-            raise ValueError("batch_size accessed before initialize was called")
-        return self._batch_size
-
-    @property
-    def sample_ids_shape(self):
-        import tensorflow as tf  # TensorShape keeps tf.nest from reading shapes as structures
-
-        return tf.TensorShape([])
-
-    @property
-    def sample_ids_dtype(self):
-        return "int32"
-
-    def initialize(self, inputs, **kwargs):
-        raise NotImplementedError
-
-    def sample(self, time, outputs, state):
-        raise NotImplementedError
-
-    def next_inputs(self, time, outputs, state, sample_ids):
-        raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-
-def serialize_callable(fn):
-    """Layers and registered functions serialize; `None` stays `None`."""
-    return None if fn is None else keras.saving.serialize_keras_object(fn)
-
-
-def deserialize_callable(config):
-    if config is None or callable(config):
-        return config
-    return keras.saving.deserialize_keras_object(config)
-
-
-def embedding_lookup(embedding):
-    """A function mapping ids to rows of `embedding` (a matrix or variable)."""
-    return lambda ids: ops.take(embedding, ids, axis=0)
+__all__ = ["GreedyEmbeddingSampler", "SampleEmbeddingSampler", "Sampler", "TrainingSampler"]

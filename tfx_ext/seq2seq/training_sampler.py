@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import invalid
-from tfx_ext.seq2seq.sampler import Sampler
+from tfx_ext.seq2seq.base_sampler import Sampler
 
 
 def _check_sequence_is_right_padded(mask, time_major):
