@@ -118,3 +118,8 @@ class AverageModelCheckpoint(keras.callbacks.ModelCheckpoint):
             "save_freq": self.save_freq,
             "initial_value_threshold": self.initial_value_threshold,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        # keras.callbacks.Callback has no `from_config`; ours has, as the other callbacks here.
+        return cls(**config)

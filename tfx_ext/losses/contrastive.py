@@ -87,4 +87,5 @@ class ContrastiveLoss(keras.losses.Loss):
         return contrastive_loss(y_true, y_pred, self.margin)
 
     def get_config(self):
-        return {**super().get_config(), "margin": self.margin}
+        # keras.losses.Loss.get_config omits `dtype`; it is a constructor argument.
+        return {**super().get_config(), "dtype": self.dtype, "margin": self.margin}

@@ -92,4 +92,5 @@ class PinballLoss(keras.losses.Loss):
         return pinball_loss(y_true, y_pred, self.tau)
 
     def get_config(self):
-        return {**super().get_config(), "tau": self.tau}
+        # keras.losses.Loss.get_config omits `dtype`; it is a constructor argument.
+        return {**super().get_config(), "dtype": self.dtype, "tau": self.tau}

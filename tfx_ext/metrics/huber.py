@@ -1,7 +1,8 @@
 """Streaming Huber metric.
 
-Keras 3 has the Huber *loss* (`keras.losses.Huber`) but no Huber metric;
-`tfa` had none either. This one is exact over a whole epoch.
+Keras 3 has the Huber *loss* (`keras.losses.Huber`, whose config loses its
+`delta`: use `tfx_ext.losses.HuberLoss`) but no Huber metric; `tfa` had none
+either. This one is exact over a whole epoch.
 """
 
 import keras
@@ -34,7 +35,7 @@ class HuberMetric(keras.metrics.MeanMetricWrapper):
 
     Example:
 
-    >>> model.compile(loss=keras.losses.Huber(2.0), metrics=[HuberMetric(2.0)])
+    >>> model.compile(loss=tfx_ext.losses.HuberLoss(2.0), metrics=[HuberMetric(2.0)])
     """
 
     def __init__(self, threshold=1.0, name="huber_metric", dtype=None):
@@ -56,4 +57,6 @@ class HuberMetric(keras.metrics.MeanMetricWrapper):
         return super().update_state(y_true, y_pred, sample_weight=sample_weight)
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
+        # Metric's config (name, dtype), not MeanMetricWrapper's: that one adds
+        # `fn` and `delta`, which are not constructor arguments here.
+        return {**keras.metrics.Metric.get_config(self), "threshold": self.threshold}

@@ -2,7 +2,9 @@
 
 `tfa.optimizers.RectifiedAdam`, `Lookahead`, `SWA` and `Yogi` become
 `tfx_ext.optimizers.*` with the same arguments. TFA's cyclical learning rates
-are in `tfx_ext.schedules`; `AverageModelCheckpoint` is in `tfx_ext.callbacks`.
+live in `tfx_ext.schedules`, and are also importable from here under TFA's
+path (`tfa.optimizers.CyclicalLearningRate` in TFA's tutorial);
+`AverageModelCheckpoint` is in `tfx_ext.callbacks`.
 Keras 3 core replaces `tfa.optimizers.AdamW`, `LAMB`, `MultiOptimizer`
 (`keras.optimizers.AdamW`, `Lamb`, `MultiOptimizer`) and `MovingAverage`
 (`use_ema=True` on any optimizer).
@@ -12,5 +14,20 @@ from tfx_ext.optimizers.lookahead import Lookahead
 from tfx_ext.optimizers.rectified_adam import RectifiedAdam
 from tfx_ext.optimizers.stochastic_weight_averaging import SWA
 from tfx_ext.optimizers.yogi import Yogi
+from tfx_ext.schedules.cyclical_learning_rate import (
+    CyclicalLearningRate,
+    ExponentialCyclicalLearningRate,
+    Triangular2CyclicalLearningRate,
+    TriangularCyclicalLearningRate,
+)
 
-__all__ = ["Lookahead", "RectifiedAdam", "SWA", "Yogi"]
+__all__ = [
+    "CyclicalLearningRate",
+    "ExponentialCyclicalLearningRate",
+    "Lookahead",
+    "RectifiedAdam",
+    "SWA",
+    "Triangular2CyclicalLearningRate",
+    "TriangularCyclicalLearningRate",
+    "Yogi",
+]
