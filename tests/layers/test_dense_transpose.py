@@ -1,5 +1,9 @@
+import os
+import tempfile
+
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -105,3 +109,50 @@ class DenseTransposeTest(tf.test.TestCase):
         self.assertIsNot(clone.dense, encoder)  # no model: nothing to tie to
         model, _, _ = tied_autoencoder(input_dim=6, codings=4)
         assert_model_round_trip(self, model, self.rng.standard_normal((3, 6)).astype("float32"))
+
+
+class DenseTransposeTieTest(tf.test.TestCase):
+    """The tie must survive every restore path, or the path must fail loudly."""
+
+    def setUp(self):
+        keras.utils.set_random_seed(0)
+
+    def test_rebuilding_from_config_alone_fails_instead_of_untying(self):
+        # Before the fix each path returned a model whose decoder used a
+        # separate copy of the kernel (5 trainable weights instead of 3).
+        from tfx_ext.uncertainty import enable_mc_dropout
+
+        encoder = keras.layers.Dense(8, name="enc")
+        x = keras.Input((64,))
+        h = keras.layers.Dropout(0.1)(encoder(x))
+        model = keras.Model(x, DenseTranspose(encoder, name="dec")(h))
+        paths = {
+            "clone_model": lambda: keras.models.clone_model(model),
+            "model_from_json": lambda: keras.models.model_from_json(model.to_json()),
+            "Model.from_config": lambda: keras.Model.from_config(model.get_config()),
+            "enable_mc_dropout": lambda: enable_mc_dropout(model),
+        }
+        for name, rebuild in paths.items():
+            with self.subTest(path=name):
+                with self.assertRaisesRegex(ValueError, r"DenseTranspose 'dec'.*tie to the Dense layer 'enc' is lost"):
+                    rebuild()
+
+    @pytest.mark.tf_only("tf.train.Checkpoint tracks Keras variables on TensorFlow only")
+    def test_checkpoint_restores_into_a_fresh_twin_with_the_tie(self):
+        x = digits()[0][:32]
+        model, encoder, decoder = tied_autoencoder()
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, x, epochs=2, verbose=0)
+        # The model's weights only: the twin has no optimizer state to match.
+        with tempfile.TemporaryDirectory() as tmp:
+            path = tf.train.Checkpoint(layers=model.layers).save(os.path.join(tmp, "ckpt"))
+            keras.utils.set_random_seed(1)
+            twin, twin_encoder, twin_decoder = tied_autoencoder()
+            tf.train.Checkpoint(layers=twin.layers).restore(path).assert_existing_objects_matched()
+        for restored, original in zip(twin.weights, model.weights):
+            self.assertAllEqual(np.asarray(restored), np.asarray(original), msg=original.path)
+        self.assertIs(twin_decoder.dense.kernel, twin_encoder.kernel)
+        # The twin's decoder reads the restored encoder kernel (independent formula).
+        codes = np.tanh(x @ np.asarray(twin_encoder.kernel) + np.asarray(twin_encoder.bias))
+        expected = codes @ np.asarray(twin_encoder.kernel).T + np.asarray(twin_decoder.bias)
+        self.assertAllClose(twin.predict(x, verbose=0), expected, atol=1e-5)

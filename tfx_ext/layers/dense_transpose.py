@@ -21,8 +21,16 @@ class DenseTranspose(keras.layers.Layer):
     model: Keras's object sharing restores both to the same layer object.
     Keep encoder and decoder layers in one flat model: Keras 3.15 does not
     restore sharing for a `Dense` nested in a sub-model (loading then fails
-    with "expected 2 variables, but received 0"). A bare
-    `from_config(get_config())` builds a fresh, untied `Dense`.
+    with "expected 2 variables, but received 0"). `tf.train.Checkpoint` and
+    `save_weights`/`load_weights` restore a model of either form into a twin
+    built in code, tie included.
+
+    Anything that rebuilds the layer from its config alone
+    (`keras.models.clone_model`, `model_from_json`, `Model.from_config`,
+    `tfx_ext.uncertainty.enable_mc_dropout`) cannot know which layer to tie
+    to: it would decode with a separate copy of the kernel, silently
+    untying the autoencoder. Such a copy raises a `ValueError` when it is
+    built, instead of running untied.
 
     Args:
         dense: The `keras.layers.Dense` layer whose kernel is reused.
@@ -61,6 +69,9 @@ class DenseTranspose(keras.layers.Layer):
         self.activation = keras.activations.get(activation)
         self.use_bias = bool(use_bias)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        # Set by from_config when Keras hands back a copy of the Dense rather
+        # than the shared layer; a public constructor call is always tied.
+        self._tie_lost = False
 
     def build(self, input_shape):
         if input_shape[-1] is not None and input_shape[-1] != self.dense.units:
@@ -68,6 +79,17 @@ class DenseTranspose(keras.layers.Layer):
                 f"DenseTranspose tied to '{self.dense.name}' expects inputs "
                 f"with {self.dense.units} features (its units). "
                 f"Received input_shape={input_shape}"
+            )
+        if self._tie_lost:
+            raise ValueError(
+                f"DenseTranspose '{self.name}' was rebuilt from its config alone, "
+                f"so its tie to the Dense layer '{self.dense.name}' is lost: it would "
+                "decode with a separate, untrained copy of the kernel. "
+                "keras.models.clone_model, model_from_json and Model.from_config "
+                "cannot restore a shared layer (only model.save + load_model "
+                "can). Build the model again in code and copy the weights "
+                "(set_weights, save_weights/load_weights or tf.train.Checkpoint), "
+                "or save and load it as a .keras file."
             )
         if not self.dense.built:
             raise ValueError(
@@ -105,5 +127,13 @@ class DenseTranspose(keras.layers.Layer):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["dense"] = deserialize_keras_object(config["dense"])
-        return cls(**config)
+        dense_config = config["dense"]
+        # Inside `model.save`/`load_model`, Keras marks an object serialized
+        # twice with a `shared_object_id` and hands back the same object for
+        # both. Without the mark (clone_model, model_from_json, from_config),
+        # deserializing makes a new Dense that nothing else uses.
+        shared = isinstance(dense_config, dict) and "shared_object_id" in dense_config
+        config["dense"] = deserialize_keras_object(dense_config)
+        layer = cls(**config)
+        layer._tie_lost = not shared
+        return layer

@@ -1,11 +1,15 @@
 """Recurrent cells Keras 3 core lacks (TFA's `tfa.rnn`).
 
 TFA symbol -> tfx_ext: `tfa.rnn.LayerNormLSTMCell` -> `tfx_ext.rnn.LayerNormLSTMCell`,
-`tfa.rnn.LayerNormSimpleRNNCell` -> `tfx_ext.rnn.LayerNormSimpleRNNCell`. Pure
+`tfa.rnn.LayerNormSimpleRNNCell` -> `tfx_ext.rnn.LayerNormSimpleRNNCell`.
+"Hands-On ML" ch. 15's hand-written `LNSimpleRNNCell` (normalization with
+centering, epsilon 1e-3, before the activation; bias before it) ->
+`tfx_ext.rnn.LNSimpleRNNCell`: a different function from TFA's cell. Pure
 `keras.ops`: they run on every backend.
 """
 
 from tfx_ext.rnn.layer_norm_lstm_cell import LayerNormLSTMCell
 from tfx_ext.rnn.layer_norm_simple_rnn_cell import LayerNormSimpleRNNCell
+from tfx_ext.rnn.ln_simple_rnn_cell import LNSimpleRNNCell
 
-__all__ = ["LayerNormLSTMCell", "LayerNormSimpleRNNCell"]
+__all__ = ["LNSimpleRNNCell", "LayerNormLSTMCell", "LayerNormSimpleRNNCell"]

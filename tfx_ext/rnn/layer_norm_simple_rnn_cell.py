@@ -1,6 +1,8 @@
 """Simple RNN cell with layer normalization (TFA's `tfa.rnn.LayerNormSimpleRNNCell`).
 
-The book's `LNSimpleRNNCell` (HOML ch. 15) as a reusable, serializable cell.
+Not the book's `LNSimpleRNNCell` (HOML ch. 15): that one normalizes with
+centering (epsilon 1e-3) and has the bias before the normalization; it is
+`tfx_ext.rnn.LNSimpleRNNCell`.
 """
 
 import keras
