@@ -275,14 +275,16 @@ class PruningSummariesTest(tf.test.TestCase):
         self.x_train, self.y_train, _, _ = digits()
 
     def test_writes_sparsity_scalars(self):
+        """Against the training step (tfmot plots against iterations): step 0 and every epoch's end."""
         schedule = PolynomialDecay(0.0, 0.8, begin_step=0, end_step=2 * steps_per_epoch(), frequency=5)
         pruned = compile_classifier(prune_low_magnitude(mlp(), schedule))
         recorded = {}
 
         def record(epoch, logs):
             counts = {name: ((k == 0).sum(), k.size) for name, k in wrapper_kernels(pruned).items()}
-            recorded[epoch] = {f"pruning/{name}/sparsity": zeros / size for name, (zeros, size) in counts.items()}
-            recorded[epoch]["pruning/total_sparsity"] = sum(z for z, _ in counts.values()) / sum(
+            step = int(pruning_wrappers(pruned)[0].pruning_step)
+            recorded[step] = {f"pruning/{name}/sparsity": zeros / size for name, (zeros, size) in counts.items()}
+            recorded[step]["pruning/total_sparsity"] = sum(z for z, _ in counts.values()) / sum(
                 s for _, s in counts.values()
             )
 
@@ -306,13 +308,17 @@ class PruningSummariesTest(tf.test.TestCase):
             "pruning/logits/sparsity",
             "pruning/total_sparsity",
         }
+        per_epoch = steps_per_epoch()
         self.assertEqual(set(scalars), expected_tags)
+        self.assertEqual(sorted(recorded), [per_epoch, 2 * per_epoch, 3 * per_epoch])
         for tag in expected_tags:
-            self.assertEqual(sorted(scalars[tag]), [0, 1, 2], msg=tag)
-            for epoch in range(3):
-                self.assertAllClose(scalars[tag][epoch], recorded[epoch][tag], atol=1e-6, msg=f"{tag} {epoch}")
+            # Epoch k+1's beginning is epoch k's end (same step): written once.
+            self.assertEqual(sorted(scalars[tag]), [0] + sorted(recorded), msg=tag)
+            self.assertEqual(scalars[tag][0], 0.0, msg=tag)  # before training nothing is pruned
+            for step in recorded:
+                self.assertAllClose(scalars[tag][step], recorded[step][tag], atol=1e-6, msg=f"{tag} {step}")
         # Sparsity rises over the epochs and reaches the target.
-        totals = [scalars["pruning/total_sparsity"][e] for e in range(3)]
+        totals = [scalars["pruning/total_sparsity"][s] for s in sorted(recorded)]
         self.assertLess(totals[0], totals[1])
         self.assertAllClose(totals[2], 0.8, atol=1e-3)
 

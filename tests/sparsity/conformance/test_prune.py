@@ -2,8 +2,9 @@
 
 Source: tensorflow/model-optimization,
 tensorflow_model_optimization/python/core/sparsity/keras/prune_test.py.
-Not ported: the `prune_scope` cases for HDF5 models and TF1 SavedModels
-(formats Keras 3 does not write; `.keras` files load without a scope).
+The `prune_scope` cases (HDF5 models, built state under the scope) are in
+test_prune_scope.py. Not ported: the TF-format (`.tf`) weights and TF1
+SavedModel cases (formats Keras 3 does not write).
 """
 
 import json

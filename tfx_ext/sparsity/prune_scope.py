@@ -1,0 +1,51 @@
+"""`prune_scope`: tfmot's deserialization scope, kept so tfmot's code runs.
+
+tfmot needs `with prune_scope(): keras.models.load_model(path)` to load a
+pruned h5 model. Here it is unnecessary: `PruneLowMagnitude`, the schedules
+and the callbacks are registered Keras serializables, so
+`keras.models.load_model` finds them in `.keras` (and legacy `.h5`) files
+on its own. The scope only names our classes in a Keras custom-object scope
+and, when tf_keras is in use, also enters tfmot's own `prune_scope`, for
+tfmot-pruned tf_keras h5 models loaded with `tf_keras.models.load_model`.
+"""
+
+import contextlib
+import sys
+
+import keras
+
+from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude
+from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay
+
+
+@contextlib.contextmanager
+def prune_scope():
+    """A scope in which pruned models load: not needed with tfx_ext, accepted for tfmot's code.
+
+    `keras.models.load_model(path)` loads a model pruned by
+    `tfx_ext.sparsity.prune_low_magnitude` without it. Inside the scope,
+    the unregistered names `PruneLowMagnitude`, `ConstantSparsity` and
+    `PolynomialDecay` resolve to tfx_ext's classes, and, if tf_keras has been
+    imported (a tf_keras model pruned by tfmot), tfmot's `prune_scope` is
+    active too, so `tf_keras.models.load_model("pruned.h5")` works as in
+    tfmot. Nothing else changes and nothing stays changed after it.
+
+    Example:
+
+    >>> with prune_scope():
+    ...     loaded = keras.models.load_model("pruned.keras")
+    """
+    objects = {
+        "PruneLowMagnitude": PruneLowMagnitude,
+        "ConstantSparsity": ConstantSparsity,
+        "PolynomialDecay": PolynomialDecay,
+    }
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(keras.saving.custom_object_scope(objects))
+        # Only when tf_keras is already in use: importing tfmot costs seconds
+        # and a Keras 3 user never needs its scope.
+        if "tf_keras" in sys.modules:
+            from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
+
+            stack.enter_context(tfmot_sparsity.prune_scope())
+        yield
