@@ -20,6 +20,7 @@ from tfx_ext import lite
 from tfx_ext import losses
 from tfx_ext import metrics
 from tfx_ext import optimizers
+from tfx_ext import quantization
 from tfx_ext import rnn
 from tfx_ext import schedules
 from tfx_ext import selu
@@ -50,6 +51,7 @@ __all__ = [
     "losses",
     "metrics",
     "optimizers",
+    "quantization",
     "rnn",
     "schedules",
     "selu",

@@ -451,8 +451,8 @@ class BadArgumentsTest(tf.test.TestCase):
             # Integer I/O outside int8 mode: the error names the argument that is not float32.
             ({"mode": "float16", "inference_input_type": "int8"}, "inference_input_type", r"mode='int8'.*='int8'"),
             ({"mode": "dynamic_range", "inference_output_type": "uint8"}, "inference_output_type", "='uint8'"),
-            ({"mode": "int8", "engine": "litert_quantizer", "inference_output_type": "int8"},
-             "inference_output_type", "litert_quantizer.*='int8'"),
+            ({"mode": "int8", "engine": "litert_quantizer", "inference_output_type": "uint8"},
+             "inference_output_type", "litert_quantizer.*no uint8.*='uint8'"),
             ({"mode": "int16x8", "inference_input_type": "int8"}, "inference_input_type", "int16x8.*='int8'"),
             ({"mode": "int8", "num_calibration_samples": 0}, "num_calibration_samples", ">= 1"),
         ]

@@ -26,8 +26,12 @@ def fake_quant_kernel(kernel, per_channel):
     return np.floor((np.clip(kernel, -bound, bound) + bound) / scale + 0.5) * scale - bound
 
 
-def sigmoid(x):
-    return 1 / (1 + np.exp(-x))
+def fake_quant(x, low, high):
+    """TF's FakeQuantWithMinMaxVars (8 bits, nudged so that 0 is on the grid), in NumPy."""
+    scale = (high - low) / 255
+    zero_point = np.round(np.clip(-low / scale, 0, 255))
+    low, high = -zero_point * scale, (255 - zero_point) * scale
+    return np.floor((np.clip(x, low, high) - low) / scale + 0.5) * scale + low
 
 
 def dense_outputs(wrapper, x, activation=lambda z: z):
@@ -181,18 +185,22 @@ class OutputRangeTest(tf.test.TestCase):
         return float(np.asarray(wrapper.output_min)), float(np.asarray(wrapper.output_max))
 
     def test_first_batch_sets_the_range_and_later_batches_average_it(self):
-        model, wrapper = self.model(keras.layers.Dense(4, activation="sigmoid"), ema_decay=0.9)
+        # ReLU (fused into the kernel: only the output has a range) of positive
+        # pre-activations: the range must be stretched to 0.
+        positive = keras.layers.Dense(4, activation="relu", bias_initializer=keras.initializers.Constant(8.0))
+        model, wrapper = self.model(positive, ema_decay=0.9)
+        relu = lambda z: np.maximum(z, 0.0)  # noqa: E731
         self.assertEqual(self.ranges(wrapper), (0.0, 0.0))
         self.assertEqual(float(wrapper.range_initialized.numpy()), 0.0)
         x1, x2 = self.rng.standard_normal((2, 16, 6)).astype("float32")
         y = np.zeros((16, 4), "float32")
-        outputs = dense_outputs(wrapper, x1, sigmoid)  # with the weights before the step
-        self.assertGreater(outputs.min(), 0.0)  # sigmoid: the range must be stretched to 0
+        outputs = dense_outputs(wrapper, x1, relu)  # with the weights before the step
+        self.assertGreater(outputs.min(), 0.0)
         model.train_on_batch(x1, y)
         self.assertEqual(float(wrapper.range_initialized.numpy()), 1.0)
         self.assertAllClose(self.ranges(wrapper), (0.0, outputs.max()), atol=1e-6)
         first = self.ranges(wrapper)
-        outputs = dense_outputs(wrapper, 3 * x2, sigmoid)
+        outputs = dense_outputs(wrapper, 3 * x2, relu)
         model.train_on_batch(3 * x2, y)
         expected = (0.9 * first[0] + 0.1 * 0.0, 0.9 * first[1] + 0.1 * outputs.max())
         self.assertAllClose(self.ranges(wrapper), expected, atol=1e-6)
@@ -225,7 +233,14 @@ class OutputRangeTest(tf.test.TestCase):
         self.assertLessEqual(len(np.unique(got)), 256)
         self.assertAllGreaterEqual(got, low - step)
         self.assertAllLessEqual(got, high + step)
-        raw = dense_outputs(wrapper, x, lambda z: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(z)))
+        # SELU is not fused: its input is fake-quantized to its own learned range first.
+        pre_low, pre_high = (float(np.asarray(v)) for v in wrapper.pre_activation_range)
+        self.assertLess(pre_low, 0.0)
+        self.assertGreater(pre_high, 0.0)
+        raw = dense_outputs(
+            wrapper, x,
+            lambda z: (lambda q: SELU_SCALE * np.where(q > 0, q, SELU_ALPHA * np.expm1(q)))(fake_quant(z, pre_low, pre_high)),
+        )
         inside = (raw > low) & (raw < high)
         self.assertLessEqual(np.abs(got - raw)[inside].max(), step / 2 + 1e-5)
 

@@ -4,6 +4,7 @@ import dataclasses
 import gzip
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -23,6 +24,11 @@ class ParityReport:
         keras_accuracy, tflite_accuracy: With labels, each model's accuracy.
         raw_bytes, gzip_bytes: Size of the `.tflite` file, raw and gzipped.
         latency_mean_ms, latency_p95_ms: Interpreter time per example.
+        keras_nonfinite, tflite_nonfinite: How many output values of each
+            model are NaN or infinite. Any of them fails the report: then
+            `max_abs_diff` and `mean_abs_diff` are infinite (so that every
+            comparison with a limit, `>` or `<`, fails), and agreement and
+            accuracies count a row with a non-finite value as a wrong answer.
     """
 
     examples: int
@@ -35,6 +41,22 @@ class ParityReport:
     gzip_bytes: int
     latency_mean_ms: float
     latency_p95_ms: float
+    keras_nonfinite: int = 0
+    tflite_nonfinite: int = 0
+
+    @property
+    def finite(self):
+        """Whether both models' outputs were all finite (a report with NaN/inf fails every check)."""
+        return self.keras_nonfinite == 0 and self.tflite_nonfinite == 0
+
+    def nonfinite_problem(self):
+        """A sentence naming the side(s) with NaN/inf outputs and how many values, or `None`."""
+        sides = [
+            f"{side} model: {count} of its output values are NaN or infinite"
+            for side, count in (("Keras", self.keras_nonfinite), ("TFLite", self.tflite_nonfinite))
+            if count
+        ]
+        return "; ".join(sides) or None
 
     @property
     def accuracy_drop(self):
@@ -44,8 +66,10 @@ class ParityReport:
         return self.keras_accuracy - self.tflite_accuracy
 
     def rows(self):
-        rows = [
-            ("examples", f"{self.examples}"),
+        rows = [("examples", f"{self.examples}")]
+        if not self.finite:
+            rows.append(("non-finite outputs", f"FAILED: {self.nonfinite_problem()}"))
+        rows += [
             ("max abs difference", f"{self.max_abs_diff:.3g}"),
             ("mean abs difference", f"{self.mean_abs_diff:.3g}"),
             ("top-1 agreement", f"{self.top1_agreement:.2%}"),
@@ -75,17 +99,20 @@ class ParityReport:
                 0.01 is one point), or `None`; needs a report made with labels.
 
         Raises:
-            AssertionError: A limit is exceeded (the message lists each one
-                and the whole report).
+            AssertionError: A limit is exceeded, or either model output NaN
+                or infinite values (whatever the limits: a NaN difference
+                exceeds no limit, so it is checked first); the message lists
+                each problem and the whole report.
             ValueError: `max_accuracy_drop` on a report made without labels.
         """
-        problems = []
-        if max_abs_diff is not None and self.max_abs_diff > max_abs_diff:
+        problems = [] if self.finite else [self.nonfinite_problem()]
+        # `not (x <= limit)`: a NaN fails the check instead of passing it.
+        if max_abs_diff is not None and not self.max_abs_diff <= max_abs_diff:
             problems.append(f"max abs difference {self.max_abs_diff:.3g} > {max_abs_diff:.3g}")
         if max_accuracy_drop is not None:
             if self.keras_accuracy is None:
                 raise ValueError("assert_within(max_accuracy_drop=...) needs a report made with labels.")
-            if self.accuracy_drop > max_accuracy_drop:
+            if not self.accuracy_drop <= max_accuracy_drop:
                 problems.append(f"accuracy drop {self.accuracy_drop:.4f} > {max_accuracy_drop:.4f}")
         if problems:
             raise AssertionError("TFLite model out of tolerance: " + "; ".join(problems) + "\n" + str(self))
@@ -155,20 +182,31 @@ def compare(keras_model, tflite_model, data, labels=None, num_threads=1):
         outputs.append(runner(example))
         seconds.append(time.perf_counter() - start)
     got = np.stack(outputs).reshape(expected.shape)
+    # NaN or inf outputs are a failure, never a small difference: argmax of a
+    # NaN row is 0 and `nan > limit` is False, so they must not reach the checks.
+    keras_ok = np.isfinite(expected).reshape(len(data), -1).all(-1)
+    tflite_ok = np.isfinite(got).reshape(len(data), -1).all(-1)
     diff = np.abs(got - expected)
     classifier = expected.ndim == 2 and has_class_axis(expected)
     keras_classes = expected.argmax(-1) if classifier else (expected.reshape(len(data), -1)[:, 0] > 0.5)
     tflite_classes = got.argmax(-1) if classifier else (got.reshape(len(data), -1)[:, 0] > 0.5)
+    both_ok = keras_ok & tflite_ok
     milliseconds = np.asarray(seconds) * 1e3
-    return ParityReport(
+    report = ParityReport(
         examples=len(data),
-        max_abs_diff=float(diff.max()),
-        mean_abs_diff=float(diff.mean()),
-        top1_agreement=float((keras_classes == tflite_classes).mean()),
-        keras_accuracy=None if labels is None else float((keras_classes == labels).mean()),
-        tflite_accuracy=None if labels is None else float((tflite_classes == labels).mean()),
+        # Infinite, not NaN: `nan > limit` is False, `inf > limit` is True.
+        max_abs_diff=float(diff.max()) if both_ok.all() else float("inf"),
+        mean_abs_diff=float(diff.mean()) if both_ok.all() else float("inf"),
+        top1_agreement=float(((keras_classes == tflite_classes) & both_ok).mean()),
+        keras_accuracy=None if labels is None else float(((keras_classes == labels) & keras_ok).mean()),
+        tflite_accuracy=None if labels is None else float(((tflite_classes == labels) & tflite_ok).mean()),
         raw_bytes=len(content),
         gzip_bytes=len(gzip.compress(content, compresslevel=9)),
         latency_mean_ms=float(milliseconds.mean()),
         latency_p95_ms=float(np.percentile(milliseconds, 95)),
+        keras_nonfinite=int(np.sum(~np.isfinite(expected))),
+        tflite_nonfinite=int(np.sum(~np.isfinite(got))),
     )
+    if not report.finite:
+        warnings.warn(f"compare(): {report.nonfinite_problem()}; the report fails.", RuntimeWarning, stacklevel=2)
+    return report

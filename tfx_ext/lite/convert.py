@@ -20,6 +20,7 @@ import numpy as np
 
 from tfx_ext.arguments import check_choice, check_int, invalid
 from tfx_ext.atomic_files import write_atomically
+from tfx_ext.lite.quantize_aware import has_learned_ranges
 from tfx_ext.lite.representative_data import calibration_examples
 
 MODES = ("float32", "float16", "dynamic_range", "int8", "int16x8")
@@ -64,15 +65,11 @@ class ConversionResult:
 def _input_spec(model):
     """(shape, dtype name) of the single input of a Keras model or SavedModel directory."""
     if isinstance(model, (str, os.PathLike)):
-        import tensorflow as tf
+        from tfx_ext.lite.saved_model_source import input_spec
 
         if not os.path.isdir(model):  # before TensorFlow's OSError about saved_model.pb
             raise invalid("model", "a Keras model or a SavedModel directory", model)
-        signature = tf.saved_model.load(str(model)).signatures["serving_default"]
-        specs = list(signature.structured_input_signature[1].values())
-        if len(specs) != 1:
-            raise invalid("model", "a SavedModel whose serving_default takes one input", f"{len(specs)} inputs")
-        return tuple(specs[0].shape), specs[0].dtype.name
+        return input_spec(model)
     inputs = getattr(model, "inputs", None)
     if not inputs or len(inputs) != 1:
         raise invalid("model", "a built model with one input", model)
@@ -119,10 +116,11 @@ def _raise_unsupported_ops(error):
     raise error
 
 
-def _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_ops, sparsity=False):
+def _converter_convert(make_converter, mode, examples, io_types, allow_select_tf_ops, sparsity=False):
+    """Runs `make_converter()` (a fresh TFLiteConverter) with the flags of `mode`."""
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+    converter = make_converter()
     ops = []
     optimizations = []
     if mode != "float32":
@@ -135,17 +133,20 @@ def _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_op
         converter.optimizations = optimizations
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    if mode in _INTEGER_MODES:
+    if mode in _INTEGER_MODES and examples is None:
+        # A QAT model's FakeQuant ranges are the calibration; the int8-only
+        # op set would demand a representative dataset, so ops without a
+        # range stay float and `convert` reports them.
+        ops.append(tf.lite.OpsSet.TFLITE_BUILTINS)
+    elif mode in _INTEGER_MODES:
         converter.representative_dataset = lambda: ([example[None]] for example in examples)
         ops.append(
             tf.lite.OpsSet.TFLITE_BUILTINS_INT8
             if mode == "int8"
             else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
         )
+    if mode in _INTEGER_MODES:
         input_type, output_type = io_types
-        if mode == "int16x8" and (input_type, output_type) != ("float32", "float32"):
-            name, value = _integer_io(input_type, output_type)
-            raise invalid(name, "'float32' in int16x8 mode", value)
         converter.inference_input_type = getattr(tf, input_type)
         converter.inference_output_type = getattr(tf, output_type)
     else:
@@ -161,15 +162,43 @@ def _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_op
         raise
 
 
-_RECIPES = {"dynamic_range": "dynamic_wi8_afp32", "int8": "static_wi8_ai8", "int16x8": "static_wi8_ai16"}
+_ACTIVATION_BITS = {"int8": 8, "int16x8": 16}
 
 
-def _litert_quantize(float_model, mode, examples):
-    from litert_quantizer import quantizer, recipe
+def _litert_recipe(mode, io_types):
+    """litert-quantizer's recipe for `mode`, with float model inputs/outputs where `io_types` asks.
+
+    Its static recipes quantize the graph's inputs and outputs too (an int8
+    model input); `convert` promises float32 I/O by default, so the virtual
+    INPUT/OUTPUT ops are left unquantized and the quantizer adds QUANTIZE /
+    DEQUANTIZE at the boundary, as TFLiteConverter does.
+    """
+    from litert_quantizer import qtyping, recipe, recipe_manager
+
+    if mode == "dynamic_range":
+        return recipe.dynamic_wi8_afp32()
+    manager = recipe_manager.RecipeManager()
+    manager.add_static_config(
+        regex=".*",
+        operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
+        activation_num_bits=_ACTIVATION_BITS[mode],
+        weight_num_bits=8,
+    )
+    for operation, io_type in zip((qtyping.TFLOperationName.INPUT, qtyping.TFLOperationName.OUTPUT), io_types):
+        if io_type == "float32":
+            manager.add_quantization_config(
+                regex=".*", operation_name=operation, op_config=qtyping.OpQuantizationConfig(),
+                algorithm_key="no_quantize",
+            )
+    return manager.get_quantization_recipe()
+
+
+def _litert_quantize(float_model, mode, examples, io_types=("float32", "float32")):
+    from litert_quantizer import quantizer
 
     from tfx_ext.lite.interpreter import make_interpreter
 
-    qt = quantizer.Quantizer(bytearray(float_model), getattr(recipe, _RECIPES[mode])())
+    qt = quantizer.Quantizer(bytearray(float_model), _litert_recipe(mode, io_types))
     calibration = None
     if qt.need_calibration:  # a property
         interpreter = make_interpreter(float_model)
@@ -224,7 +253,7 @@ def _warn_on_wide_normalization(model, mode, not_folded):
         factors = 1.0 / np.maximum(np.sqrt(np.asarray(keras.ops.convert_to_numpy(layer.variance))), 1e-7)
         factors = factors.reshape(-1)
         spread = factors.max() / max(np.median(factors), 1e-12)
-        if spread > 100:
+        if not spread <= 100:  # a NaN variance warns too
             warnings.warn(
                 f"Layer '{layer.name}' scales its features by factors from {factors.min():.3g} to "
                 f"{factors.max():.3g} and could not be folded into the next layer "
@@ -258,6 +287,22 @@ def _integer_candidates(model, mode, fold):
     return candidates
 
 
+def _refuse_untrained_qat(model):
+    """A QAT model converted before training has no ranges to use: say so, not just "no data"."""
+    import keras
+
+    from tfx_ext.cloning import all_layers
+    from tfx_ext.lite.quantize_aware import QuantizeAware
+
+    if isinstance(model, keras.Model) and any(isinstance(layer, QuantizeAware) for layer in all_layers(model)):
+        raise invalid(
+            "representative_data",
+            "calibration inputs, or a trained QAT model: this model's quantization ranges were never "
+            "learned (train it, even briefly, then convert it without data)",
+            None,
+        )
+
+
 def _closest_to_keras(model, candidates, examples, convert_one):
     """Converts each candidate; keeps the one whose outputs on the calibration
     examples are closest to the Keras model's (mean absolute difference).
@@ -269,12 +314,22 @@ def _closest_to_keras(model, candidates, examples, convert_one):
     from tfx_ext.lite.compare import compare
 
     data = np.stack(examples[:100])
-    best = None
+    best, problems = None, []
     for candidate, folded in candidates:
         content = convert_one(candidate, examples)
-        difference = compare(model, content, data).mean_abs_diff
-        if best is None or difference < best[0]:
-            best = (difference, content, folded)
+        with warnings.catch_warnings():  # a non-finite candidate is reported below, once
+            warnings.simplefilter("ignore", RuntimeWarning)
+            report = compare(model, content, data)
+        if not report.finite:  # its difference is infinite: never "closest"
+            problems.append(report.nonfinite_problem())
+            continue
+        if best is None or report.mean_abs_diff < best[0]:
+            best = (report.mean_abs_diff, content, folded)
+    if best is None:
+        raise ValueError(
+            "Every integer conversion candidate gave NaN or infinite outputs on the calibration "
+            f"examples ({'; '.join(problems)}); no model was kept."
+        )
     return best[1], best[2]
 
 
@@ -297,11 +352,16 @@ def convert(
         model: A Keras 3 model, a tf_keras model, or a SavedModel directory.
         mode: `"float32"`, `"float16"` (half-size weights), `"dynamic_range"`
             (int8 weights, float activations), `"int8"` (full integer, needs
-            `representative_data`) or `"int16x8"` (int16 activations, int8
-            weights, needs `representative_data`).
+            `representative_data` unless the model is a trained QAT model)
+            or `"int16x8"` (int16 activations, int8 weights, needs
+            `representative_data`).
         representative_data: Calibration inputs for integer modes: a NumPy
             array, a `tf.data.Dataset` (examples, batches or `(x, y)` pairs)
             or a generator. Checked for shape, dtype and finite values.
+            In int8 mode a trained QAT model (`quantize_aware`,
+            `quantize_model`, or tfmot for tf_keras) needs none: its learned
+            ranges are used, as tfmot's guides do, and a `ValueError` names
+            the ops they do not cover. Given, it calibrates those ops too.
         num_calibration_samples: How many examples to calibrate on.
         output_path: Where to write the `.tflite` file (atomically: a
             temporary sibling renamed into place; nothing is left on failure).
@@ -342,30 +402,62 @@ def convert(
     check_choice("inference_output_type", inference_output_type, IO_TYPES)
     num_calibration_samples = check_int("num_calibration_samples", num_calibration_samples, minimum=1)
     integer_io = (inference_input_type, inference_output_type) != ("float32", "float32")
-    if mode != "int8" and integer_io and mode != "int16x8":
+    if mode == "int16x8" and integer_io:
+        name, value = _integer_io(inference_input_type, inference_output_type)
+        raise invalid(name, "'float32' in int16x8 mode", value)
+    if mode != "int8" and integer_io:
         name, value = _integer_io(inference_input_type, inference_output_type)
         raise invalid(name, f"'float32' in {mode} mode (integer I/O needs mode='int8')", value)
     if engine == "litert_quantizer":
         if mode == "float16":
             raise invalid("engine", "'converter' for float16 (litert-quantizer has no float16 recipe)", engine)
-        if integer_io:
-            name, value = _integer_io(inference_input_type, inference_output_type)
-            raise invalid(name, "'float32' with engine='litert_quantizer'", value)
+        if "uint8" in (inference_input_type, inference_output_type):
+            name = "inference_input_type" if inference_input_type == "uint8" else "inference_output_type"
+            raise invalid(name, "'float32' or 'int8' with engine='litert_quantizer' (it has no uint8 I/O)", "uint8")
     if fold_normalization not in (True, False, "auto"):
         raise invalid("fold_normalization", "'auto', True or False", fold_normalization)
     input_shape, input_dtype = _input_spec(model)
     io_types = (inference_input_type, inference_output_type)
 
-    def convert_one(candidate, examples):
-        with tempfile.TemporaryDirectory() as tmp:
-            saved_model = _saved_model_dir(candidate, tmp)
-            if engine == "converter":
-                return _converter_convert(saved_model, mode, examples, io_types, allow_select_tf_ops, sparsity)
-            float_model = _converter_convert(saved_model, "float32", None, None, allow_select_tf_ops, sparsity)
-            return float_model if mode == "float32" else _litert_quantize(float_model, mode, examples)
+    directory = None
+    if isinstance(model, (str, os.PathLike)):
+        from tfx_ext.lite.saved_model_source import directory_converter
 
+        # The directory's float conversion is checked against the SavedModel before any mode uses it.
+        directory = directory_converter(
+            model, lambda converter: _converter_convert(lambda: converter, "float32", None, None, allow_select_tf_ops),
+        )
+
+    def convert_one(candidate, examples):
+        import tensorflow as tf
+
+        with tempfile.TemporaryDirectory() as tmp:
+            if directory is not None:
+                make_converter = directory
+            else:
+                saved_model = _saved_model_dir(candidate, tmp)
+                make_converter = lambda: tf.lite.TFLiteConverter.from_saved_model(saved_model)  # noqa: E731
+            if engine == "converter":
+                return _converter_convert(make_converter, mode, examples, io_types, allow_select_tf_ops, sparsity)
+            float_model = _converter_convert(make_converter, "float32", None, None, allow_select_tf_ops, sparsity)
+            return float_model if mode == "float32" else _litert_quantize(float_model, mode, examples, io_types)
+
+    learned = mode == "int8" and representative_data is None and has_learned_ranges(model)
+    if learned and engine == "litert_quantizer":
+        raise invalid(
+            "representative_data",
+            "calibration inputs with engine='litert_quantizer' (it does not read a QAT model's "
+            "learned ranges; engine='converter' does)",
+            None,
+        )
+    if mode in _INTEGER_MODES and representative_data is None and not learned:
+        _refuse_untrained_qat(model)
     folded = []
-    if mode in _INTEGER_MODES:
+    if learned:
+        # The folded candidate, if any: without data there is nothing to measure them on.
+        candidate, folded = _integer_candidates(model, mode, fold_normalization)[0]
+        content = convert_one(candidate, None)
+    elif mode in _INTEGER_MODES:
         candidates = _integer_candidates(model, mode, fold_normalization)
         examples = calibration_examples(representative_data, input_shape, input_dtype, num_calibration_samples)
         if len(candidates) == 1:
@@ -376,6 +468,13 @@ def convert(
     else:
         content = convert_one(model, None)
     float_ops, select_ops, sparse = _analyze(content, mode)
+    if learned and float_ops:
+        raise ValueError(
+            f"The QAT model's learned quantization ranges do not cover every tensor: these ops "
+            f"would stay float in int8 mode: {', '.join(float_ops)} (a layer quantize_aware does "
+            "not wrap, or an activation computed in several ops). Pass representative_data to "
+            "calibrate the missing ranges."
+        )
     if output_path is not None:
         write_atomically(str(output_path), content)
     return ConversionResult(

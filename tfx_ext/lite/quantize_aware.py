@@ -19,6 +19,12 @@ from tfx_ext.layers.linear import is_linear_layer, linear, per_channel
 from tfx_ext.lite.integer_selu import integer_friendly_selu
 
 
+# TFLite fuses these into the Dense/Conv kernel, so only the output after
+# them needs a range; any other activation is a separate int8 op whose
+# input (the pre-activation) needs its own.
+_FUSED_ACTIVATIONS = (None, keras.activations.linear, keras.activations.relu, keras.activations.relu6)
+
+
 @keras.saving.register_keras_serializable(package="tfx_ext")
 class QuantizeAware(keras.layers.Wrapper):
     """Trains a Dense / Conv layer through int8 fake quantization.
@@ -28,32 +34,58 @@ class QuantizeAware(keras.layers.Wrapper):
     convolutions, per tensor for Dense (FULLY_CONNECTED); the layer's output, after its
     activation (any activation, SELU included), is fake-quantized per tensor
     with a range tracked as a moving average of batch min/max (initialized on
-    the first training batch). Gradients pass straight through.
+    the first training batch). An activation TFLite cannot fuse into the
+    kernel (softmax, sigmoid, SELU, ...) also gets a range for its input, and
+    with `quantize_inputs=True` the layer's input gets one too (the model's
+    float input, as tfmot's `QuantizeLayer`): with every tensor's range
+    learned, `convert(model, mode="int8")` needs no representative data.
+    Gradients pass straight through.
 
     Args:
         layer: A `Dense`, `Conv1D`, `Conv2D` or `Conv3D` layer.
         ema_decay: Decay of the moving min/max, in `[0, 1)`. Defaults to `0.99`.
+        quantize_inputs: Also learn a range for the layer's input and
+            fake-quantize it. `quantize_aware` sets it on the layers fed by
+            the model's input. Defaults to `False`.
         **kwargs: Base layer keyword arguments.
     """
 
-    def __init__(self, layer, ema_decay=0.99, **kwargs):
+    def __init__(self, layer, ema_decay=0.99, quantize_inputs=False, **kwargs):
         if not is_linear_layer(layer):
             raise TypeError(
                 "Invalid value received for argument `layer`. Expected a keras.layers.Dense, "
                 f"Conv1D, Conv2D or Conv3D layer. Received: layer={layer!r}"
             )
+        if not isinstance(quantize_inputs, bool):
+            raise TypeError(
+                "Invalid value received for argument `quantize_inputs`. Expected True or False. "
+                f"Received: quantize_inputs={quantize_inputs!r}"
+            )
         kwargs.setdefault("name", f"quantize_aware_{layer.name}")
         super().__init__(layer, **kwargs)
         self.ema_decay = check_number("ema_decay", ema_decay, 0.0, 1.0, high_open=True)
+        self.quantize_inputs = quantize_inputs
+
+    @property
+    def quantizes_pre_activation(self):
+        """Whether the activation's input has a range of its own (a non-fused activation)."""
+        return self.layer.activation not in _FUSED_ACTIVATIONS
+
+    def _add_range(self, prefix):
+        low = self.add_weight(name=f"{prefix}_min", shape=(), initializer="zeros", trainable=False)
+        high = self.add_weight(name=f"{prefix}_max", shape=(), initializer="zeros", trainable=False)
+        return low, high
 
     def build(self, input_shape):
         super().build(input_shape)
         self._reduce_axes = tuple(range(len(self.layer.kernel.shape) - 1))
-        self.output_min = self.add_weight(name="output_min", shape=(), initializer="zeros", trainable=False)
-        self.output_max = self.add_weight(name="output_max", shape=(), initializer="zeros", trainable=False)
+        self.output_min, self.output_max = self._add_range("output")
         self.range_initialized = self.add_weight(
             name="range_initialized", shape=(), initializer="zeros", trainable=False
         )
+        # Created only when used, so models without them keep their weights.
+        self.input_range = self._add_range("input") if self.quantize_inputs else None
+        self.pre_activation_range = self._add_range("pre_activation") if self.quantizes_pre_activation else None
 
     def quantized_kernel(self):
         kernel = self.layer.kernel
@@ -70,34 +102,45 @@ class QuantizeAware(keras.layers.Wrapper):
             kernel, -bound, bound, num_bits=8, narrow_range=True, axis=axis
         )
 
+    def _fake_quant(self, values, value_range, training):
+        """`values` fake-quantized to the range `(min variable, max variable)`, which
+        training moves toward the batch's min/max (containing 0, so zero is exact)."""
+        low_variable, high_variable = value_range
+        # `.value`: JAX's tracer cannot take a Keras variable as an op argument.
+        started = ops.cast(self.range_initialized.value, "bool")
+        if training:
+            batch_min = ops.minimum(ops.min(values), 0.0)
+            batch_max = ops.maximum(ops.max(values), 0.0)
+            decay = self.ema_decay
+            low = ops.where(started, decay * low_variable.value + (1 - decay) * batch_min, batch_min)
+            high = ops.where(started, decay * high_variable.value + (1 - decay) * batch_max, batch_max)
+            low_variable.assign(ops.cast(low, low_variable.dtype))
+            high_variable.assign(ops.cast(high, high_variable.dtype))
+            ready = ops.ones_like(started)
+        else:
+            low, high, ready = low_variable.value, high_variable.value, started
+        # Before any training batch the range is [0, 0]: pass values through.
+        high = ops.where(ready, ops.maximum(high, low + 1e-6), 1.0)
+        low = ops.where(ready, low, -1.0)
+        quantized = keras.quantizers.fake_quant_with_min_max_vars(values, low, high, num_bits=8)
+        return ops.where(ready, quantized, values)
+
     def call(self, inputs, training=False):
+        if self.quantize_inputs:
+            inputs = self._fake_quant(inputs, self.input_range, training)
         outputs = linear(self.layer, inputs, self.quantized_kernel())
         if self.layer.use_bias:
             outputs = outputs + per_channel(self.layer, self.layer.bias, len(outputs.shape))
+        if self.quantizes_pre_activation:
+            outputs = self._fake_quant(outputs, self.pre_activation_range, training)
         if self.layer.activation is keras.activations.selu:
             outputs = integer_friendly_selu(outputs)
         elif self.layer.activation is not None:
             outputs = self.layer.activation(outputs)
+        outputs = self._fake_quant(outputs, (self.output_min, self.output_max), training)
         if training:
-            # The quantized range must contain 0 so that zero is exact.
-            batch_min = ops.minimum(ops.min(outputs), 0.0)
-            batch_max = ops.maximum(ops.max(outputs), 0.0)
-            # `.value`: JAX's tracer cannot take a Keras variable as an op argument.
-            started = ops.cast(self.range_initialized.value, "bool")
-            decay = self.ema_decay
-            low = ops.where(started, decay * self.output_min.value + (1 - decay) * batch_min, batch_min)
-            high = ops.where(started, decay * self.output_max.value + (1 - decay) * batch_max, batch_max)
-            self.output_min.assign(ops.cast(low, self.output_min.dtype))
-            self.output_max.assign(ops.cast(high, self.output_max.dtype))
             self.range_initialized.assign(ops.ones_like(self.range_initialized.value))
-        else:
-            low, high = self.output_min.value, self.output_max.value
-        # Before any training batch the range is [0, 0]: pass outputs through.
-        ready = ops.cast(self.range_initialized.value, "bool")
-        high = ops.where(ready, ops.maximum(high, low + 1e-6), 1.0)
-        low = ops.where(ready, low, -1.0)
-        quantized = keras.quantizers.fake_quant_with_min_max_vars(outputs, low, high, num_bits=8)
-        return ops.where(ready, quantized, outputs)
+        return outputs
 
     def unwrapped_weights(self):
         """The wrapped layer's weights (float; the converter quantizes them)."""
@@ -107,14 +150,72 @@ class QuantizeAware(keras.layers.Wrapper):
         return self.layer.compute_output_shape(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "ema_decay": self.ema_decay}
+        return {**super().get_config(), "ema_decay": self.ema_decay, "quantize_inputs": self.quantize_inputs}
+
+
+def has_learned_ranges(model):
+    """Whether `model` carries trained quantization ranges (a QAT model after training).
+
+    The one place `convert` asks whether an int8 conversion can take its
+    ranges from the model instead of from representative data: a Keras 3
+    model with trained `QuantizeAware` layers, or a tf_keras model quantized
+    by tfmot (its quantizers always hold ranges). Whether the ranges cover
+    every tensor is checked on the converted model.
+    """
+    from tfx_ext.keras_flavour import is_tf_keras
+
+    if isinstance(model, keras.Model):
+        wrappers = [layer for layer in all_layers(model) if isinstance(layer, QuantizeAware)]
+        return bool(wrappers) and all(
+            layer.built and float(ops.convert_to_numpy(layer.range_initialized.value)) == 1.0 for layer in wrappers
+        )
+    if is_tf_keras(model):
+        from tfx_ext.lite.tf_keras_qat import is_tfmot_quantized
+
+        return is_tfmot_quantized(model)
+    return False
+
+
+# Layers whose output has their input's scale in TFLite int8 (or that vanish):
+# a range learned after them holds for their input too.
+_SCALE_PRESERVING = (
+    keras.layers.InputLayer, keras.layers.Reshape, keras.layers.Flatten, keras.layers.Permute,
+    keras.layers.MaxPooling1D, keras.layers.MaxPooling2D, keras.layers.MaxPooling3D,
+    keras.layers.Dropout, keras.layers.Cropping1D, keras.layers.Cropping2D, keras.layers.Cropping3D,
+    keras.layers.ZeroPadding1D, keras.layers.ZeroPadding2D, keras.layers.ZeroPadding3D,
+)
+
+
+def _tensors(value):
+    try:
+        return [id(t) for t in keras.tree.flatten(value)]
+    except (AttributeError, ValueError):  # a layer called several times has no single input
+        return []
+
+
+def input_fed_layers(model, is_quantized):
+    """Names of the layers with `is_quantized(layer)` that read the model's float input,
+    directly or through scale-preserving layers (reshape, pooling, ...): they learn its range."""
+    reached = set(_tensors(getattr(model, "inputs", None) or []))
+    names = set()
+    for layer in model.layers:
+        if not reached.intersection(_tensors(getattr(layer, "input", []))):
+            continue
+        if is_quantized(layer):
+            names.add(layer.name)
+        elif isinstance(layer, _SCALE_PRESERVING):
+            reached.update(_tensors(layer.output))
+    return names
 
 
 def quantize_aware(model, ema_decay=0.99, fold_normalization=False):
     """Returns a copy of `model` whose Dense and convolution layers train through fake quantization.
 
     Train (or fine-tune) the returned model for a few epochs, then convert it
-    with `convert(model, mode="int8", representative_data=...)`. For a
+    with `convert(model, mode="int8")`: the trained ranges replace
+    representative data when they cover every tensor (Dense/Conv layers fed
+    by the input through reshapes and pooling); otherwise `convert` names the
+    ops without a range and asks for `representative_data`. For a
     tf_keras model this delegates to `tfmot.quantization.keras.quantize_model`,
     annotating the layers whose activation tfmot rejects (SELU, ELU, ...) with
     a QuantizeConfig that quantizes any activation's output.
@@ -142,7 +243,7 @@ def quantize_aware(model, ema_decay=0.99, fold_normalization=False):
 
     >>> qat = quantize_aware(model)
     >>> qat.compile(...); qat.fit(x, y, epochs=3)
-    >>> result = convert(qat, mode="int8", representative_data=x[:200])
+    >>> result = convert(qat, mode="int8")
     """
     from tfx_ext.keras_flavour import is_tf_keras
 
@@ -163,8 +264,12 @@ def quantize_aware(model, ema_decay=0.99, fold_normalization=False):
 
         model = fold(model).model
 
+    fed = input_fed_layers(model, is_linear_layer) if isinstance(model, keras.Model) else set()
+
     def wrap(layer):
         copy = fresh_copy(layer)
-        return QuantizeAware(copy, ema_decay=ema_decay) if is_linear_layer(layer) else copy
+        if not is_linear_layer(layer):
+            return copy
+        return QuantizeAware(copy, ema_decay=ema_decay, quantize_inputs=layer.name in fed)
 
     return clone_with(model, wrap, "quantize_aware")

@@ -80,3 +80,12 @@ def quantize_tf_keras_model(model):
     annotated = qk.quantize_annotate_model(cloned)
     with qk.quantize_scope({"ActivationQuantizeConfig": config_class, "_selu_for_int8": _selu_for_int8}):
         return qk.quantize_apply(annotated)
+
+
+def is_tfmot_quantized(model):
+    """Whether a tf_keras model went through tfmot's `quantize_apply` (its quantizers hold ranges)."""
+    # By module, not isinstance: importing tfmot only to ask costs seconds.
+    return any(
+        type(layer).__module__.startswith("tensorflow_model_optimization.") and "Quantize" in type(layer).__name__
+        for layer in model.layers
+    )
