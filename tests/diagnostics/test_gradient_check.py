@@ -93,6 +93,14 @@ class GradientCheckTest(tf.test.TestCase):
         self.assertLess(errors["input_0"], 1e-6)
         self.assertAllClose(errors[wrong.w.path], 1 / 3, atol=1e-6)
 
+    def test_non_finite_gradient_is_an_infinite_error(self):
+        # sqrt at 0: autodiff gives inf, the central difference NaN. Both are
+        # wrong, and an error of NaN would hide in max(errors.values()).
+        errors = check_gradients(lambda xs: keras.ops.sin(xs[0]) + keras.ops.sqrt(xs[1]), [self.rng.standard_normal((2, 2)), np.zeros((2, 2))])
+        self.assertLess(errors["input_0"], 1e-6)
+        self.assertEqual(errors["input_1"], float("inf"))
+        self.assertEqual(max(errors.values()), float("inf"))
+
     @rejects_bad_input(check_gradients)
     def test_bad_arguments(self):
         layer = keras.layers.Dense(2, dtype="float64")

@@ -161,6 +161,17 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
         rnn = keras.Sequential([keras.Input((3, 4)), keras.layers.SimpleRNN(4, name="rnn"), keras.layers.Dense(1)])
         self.assertIn("rnn", [layer for layer, _ in reasons(check_self_normalizing(rnn))])
 
+    def test_flags_non_finite_inputs_after_normalization(self):
+        # A Normalization whose statistics hold a NaN makes that feature NaN:
+        # its mean and std compare False with every bound, so it must be flagged.
+        mean = np.zeros(4, "float32")
+        mean[2] = np.nan
+        norm = keras.layers.Normalization(mean=mean, variance=np.ones(4, "float32"))
+        model = keras.Sequential([keras.Input((4,)), norm, self.dense(name="a"), keras.layers.Dense(2)])
+        report = check_self_normalizing(model, sample=self.rng.standard_normal((200, 4)).astype("float32"))
+        self.assertFalse(report.ok)
+        self.assertIn("200 of 800 input values are NaN or infinite", str(report))
+
     def test_flags_unstandardized_inputs_after_normalization(self):
         model = keras.Sequential([keras.Input((3,)), self.dense(), keras.layers.Dense(1)])
         z = self.rng.standard_normal((400, 3))

@@ -9,6 +9,10 @@ from tfx_ext.arguments import check_data, check_int, check_number, invalid
 
 
 def _relative_error(analytic, numeric):
+    # A non-finite gradient is infinitely wrong: NaN would pass `error > tol`
+    # checks and hide in `max(errors.values())` unless it came first.
+    if not (np.all(np.isfinite(analytic)) and np.all(np.isfinite(numeric))):
+        return float("inf")
     scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
     if scale == 0.0:
         return 0.0
@@ -33,7 +37,8 @@ def check_gradients(fn, inputs, epsilon=1e-6, seed=0):
     Returns:
         A dict from `"input_<i>"` and variable paths to the relative error
         `||autodiff - numeric|| / (||autodiff|| + ||numeric||)`: about 1e-9
-        when the gradients are right, of order 1 when they are wrong.
+        when the gradients are right, of order 1 when they are wrong, and
+        `inf` when either gradient has a NaN or an infinity.
 
     Raises:
         TypeError: `fn` is not callable, or `inputs` not numeric.

@@ -343,6 +343,14 @@ def check_self_normalizing(model, sample=None, mean_tolerance=0.2, std_range=(0.
                 )
     if sample is not None:
         inputs = _first_hidden_inputs(model, sample).reshape(len(sample), -1)
+        finite = np.isfinite(inputs)
+        if not finite.all():
+            # NaN statistics compare False with every bound: the checks below would pass them.
+            violations.append(
+                Violation("inputs", f"{inputs.size - int(finite.sum())} of {inputs.size} input values are NaN "
+                          "or infinite: clean or impute the inputs")
+            )
+            inputs = np.where(finite, inputs, 0.0)
         means, stds = inputs.mean(axis=0), inputs.std(axis=0)
         low, high = std_range
         # A constant feature (a border pixel that is always 0) cannot be
