@@ -6,9 +6,9 @@ centering (epsilon 1e-3) and has the bias before the normalization; it is
 """
 
 import keras
-from keras import ops
 
 from tfx_ext.arguments import check_number
+from tfx_ext.rnn.simple_rnn_step import dropped_preactivation
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -65,12 +65,7 @@ class LayerNormSimpleRNNCell(keras.layers.SimpleRNNCell):
         self.layernorm.build((None, self.units))
 
     def call(self, sequence, states, training=False):
-        prev_output = states[0] if isinstance(states, (list, tuple)) else states
-        if training and 0.0 < self.dropout < 1.0:
-            sequence = sequence * self.get_dropout_mask(sequence)
-        if training and 0.0 < self.recurrent_dropout < 1.0:
-            prev_output = prev_output * self.get_recurrent_dropout_mask(prev_output)
-        net = ops.matmul(sequence, self.kernel) + ops.matmul(prev_output, self.recurrent_kernel)
+        net = dropped_preactivation(self, sequence, states, training)
         output = self.layernorm(net)
         if self.bias is not None:
             output = output + self.bias

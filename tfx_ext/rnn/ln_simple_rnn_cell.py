@@ -8,9 +8,9 @@ only scales (epsilon 1e-5) and the cell's bias is added after it.
 """
 
 import keras
-from keras import ops
 
 from tfx_ext.arguments import check_int, check_number
+from tfx_ext.rnn.simple_rnn_step import dropped_preactivation
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -69,12 +69,7 @@ class LNSimpleRNNCell(keras.layers.SimpleRNNCell):
         self.layer_norm.build((None, self.units))
 
     def call(self, sequence, states, training=False):
-        prev_output = states[0] if isinstance(states, (list, tuple)) else states
-        if training and 0.0 < self.dropout < 1.0:
-            sequence = sequence * self.get_dropout_mask(sequence)
-        if training and 0.0 < self.recurrent_dropout < 1.0:
-            prev_output = prev_output * self.get_recurrent_dropout_mask(prev_output)
-        net = ops.matmul(sequence, self.kernel) + ops.matmul(prev_output, self.recurrent_kernel)
+        net = dropped_preactivation(self, sequence, states, training)
         if self.bias is not None:
             net = net + self.bias
         output = self.layer_norm(net)
