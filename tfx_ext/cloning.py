@@ -21,25 +21,43 @@ def copy_weights(source, target):
 
     A wrapper on one side and a bare layer on the other exchange the wrapped
     layer's weights; a wrapper being removed gives its `unwrapped_weights()`
-    (e.g. with pruning masks applied) when it has that method.
+    (e.g. with pruning masks applied) when it has that method. Two wrappers
+    of different classes (an annotation becoming a QAT wrapper) exchange the
+    wrapped layers' weights: each wrapper's own weights are its own.
     """
     for src, dst in zip(source.layers, target.layers):
-        src_wrapped = isinstance(src, keras.layers.Wrapper) and not isinstance(dst, keras.layers.Wrapper)
-        dst_wrapped = isinstance(dst, keras.layers.Wrapper) and not isinstance(src, keras.layers.Wrapper)
+        src_inner = src.layer if isinstance(src, keras.layers.Wrapper) else None
+        dst_inner = dst.layer if isinstance(dst, keras.layers.Wrapper) else None
+        # `dst` wraps what `src` is (a layer, or another wrapper), or the reverse.
+        dst_wrapped = dst_inner is not None and (src_inner is None or type(dst_inner) is type(src))
+        src_wrapped = src_inner is not None and (dst_inner is None or type(src_inner) is type(dst))
+        rewrapped = (
+            src_inner is not None
+            and dst_inner is not None
+            and type(src) is not type(dst)
+            and type(src_inner) is type(dst_inner)
+        )
         if isinstance(src, keras.Model) and isinstance(dst, keras.Model):
             copy_weights(src, dst)
+            continue
+        if type(src) is type(dst):
+            receiver, weights = dst, src.get_weights()
+        elif rewrapped:
+            receiver, weights = dst.layer, src.layer.get_weights()
         elif src_wrapped:
             unwrapped = getattr(src, "unwrapped_weights", None)
-            dst.set_weights(unwrapped() if unwrapped else src.layer.get_weights())
+            receiver, weights = dst, unwrapped() if unwrapped else src.layer.get_weights()
         elif dst_wrapped:
-            dst.layer.set_weights(src.get_weights())
+            receiver, weights = dst.layer, src.get_weights()
         else:
-            dst.set_weights(src.get_weights())
-        if hasattr(dst, "finalize_state"):
+            receiver, weights = dst, src.get_weights()
+        receiver.set_weights(weights)
+        if hasattr(receiver, "finalize_state"):
             # set_weights does not refresh the constants that stateful
             # preprocessing layers (Normalization, ...) derive from their
-            # variables; loading a model does.
-            dst.finalize_state()
+            # variables; loading a model does. The layer that took the
+            # weights, not its wrapper (whose finalize_state does nothing).
+            receiver.finalize_state()
 
 
 def clone_with(model, clone_function, purpose, hint="Change its layers where you build it instead."):

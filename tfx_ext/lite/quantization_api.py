@@ -15,7 +15,7 @@ import warnings
 import keras
 
 from tfx_ext.arguments import invalid
-from tfx_ext.cloning import fresh_copy
+from tfx_ext.cloning import copy_weights, fresh_copy
 from tfx_ext.keras_flavour import is_tf_keras
 from tfx_ext.layers.linear import is_linear_layer
 from tfx_ext.lite.quantize_aware import QuantizeAware, input_fed_layers, quantize_aware
@@ -116,9 +116,7 @@ def quantize_annotate_model(to_annotate):
         return QuantizeAnnotate(copy)
 
     clone = _clone(to_annotate, annotate, "quantize_annotate_model")
-    for source, target in zip(to_annotate.layers, clone.layers):
-        if target is not source:
-            target.set_weights(source.get_weights())
+    copy_weights(to_annotate, clone)
     return clone
 
 
@@ -176,11 +174,7 @@ def quantize_apply(model):
         return fresh_copy(layer.layer if isinstance(layer, QuantizeAnnotate) else layer)
 
     clone = _clone(model, apply, "quantize_apply")
-    for source, target in zip(model.layers, clone.layers):
-        if target is source:
-            continue
-        weights = source.layer.get_weights() if isinstance(source, QuantizeAnnotate) else source.get_weights()
-        (target.layer if isinstance(target, QuantizeAware) else target).set_weights(weights)
+    copy_weights(model, clone)
     return clone
 
 
