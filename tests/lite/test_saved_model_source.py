@@ -84,7 +84,7 @@ class SavedModelDirectoryTest(tf.test.TestCase):
         with mock.patch.object(saved_model_source, "_tflite_outputs", return_value=nan):
             with self.assertRaisesRegex(
                 ValueError,
-                r"outputs are not the SavedModel's.*from_saved_model: output 'output_0' has 40 NaN/inf values;"
+                r"outputs are not the SavedModel's.*from_saved_model: output 'output_0' is NaN/inf in 40 other places;"
                 r" from_concrete_functions: .*Convert the Keras model itself.*model\.export",
             ):
                 convert(self.saved)
@@ -96,3 +96,61 @@ class SavedModelDirectoryTest(tf.test.TestCase):
         tf.saved_model.save(module, folder)
         with self.assertRaisesRegex(ValueError, r"argument `model`.*'serving_default' signature"):
             convert(folder)
+
+
+class _Atan(tf.Module):
+    """y = atan(x * w): ATAN is a TF Select op for the converter."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = tf.Variable([[2.0, -1.0, 0.5]])
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 3), tf.float32)])
+    def __call__(self, x):
+        return {"y": tf.math.atan(x * self.w)}
+
+
+class _Log(tf.Module):
+    """y = log(x) * w: NaN for the negative half of a normal probe, finite elsewhere."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = tf.Variable(w)
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 3), tf.float32)])
+    def __call__(self, x):
+        return {"y": tf.math.log(x) * self.w}
+
+
+class SavedModelProbeTest(tf.test.TestCase):
+    def save(self, module):
+        folder = os.path.join(self.get_temp_dir(), type(module).__name__)
+        tf.saved_model.save(module, folder, signatures={"serving_default": module.__call__})
+        return folder
+
+    def test_a_folder_with_select_ops_converts_through_its_signature(self):
+        # LiteRT's interpreter cannot run Flex ops, so no probe: the signature route reads the variables.
+        folder = self.save(_Atan())
+        result = convert(folder, allow_select_tf_ops=True)
+        self.assertTrue(any("Atan" in op for op in result.select_tf_ops), result.select_tf_ops)
+        with self.assertRaises(Exception):
+            convert(folder)  # without Select ops, ATAN does not convert: loudly
+
+    def test_non_finite_places_must_match_and_finite_values_must_agree(self):
+        w = np.array([1.0, 2.0, 3.0], "float32")
+        folder = self.save(_Log(w))
+        result = convert(folder)
+        x = np.abs(np.random.default_rng(1).standard_normal((5, 3))).astype("float32") + 0.1
+        self.assertAllClose(run_tflite(result.content, x), np.log(x) * w, atol=1e-5)
+
+        signature = tf.saved_model.load(folder).signatures["serving_default"]
+        probe = saved_model_source._probe(signature.structured_input_signature[1]["x"])
+        reference = {"y": np.asarray(signature(tf.constant(probe))["y"], np.float64)}
+        self.assertFalse(np.all(np.isfinite(reference["y"])), "the probe must reach the NaN half")
+        self.assertEqual(saved_model_source._differences(reference, dict(reference)), [])
+        shifted = {"y": np.where(np.isfinite(reference["y"]), reference["y"] + 1.0, np.nan)}
+        self.assertRegex(saved_model_source._differences(reference, shifted)[0], r"output 'y' \(max difference 1\)")
+        moved = {"y": np.nan_to_num(reference["y"])}
+        self.assertRegex(saved_model_source._differences(reference, moved)[0], r"NaN/inf in \d+ other places")
+        all_nan = {"y": np.full_like(reference["y"], np.nan)}
+        self.assertRegex(saved_model_source._differences(all_nan, all_nan)[0], "itself is NaN/inf")

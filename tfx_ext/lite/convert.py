@@ -425,7 +425,9 @@ def convert(
 
         # The directory's float conversion is checked against the SavedModel before any mode uses it.
         directory = directory_converter(
-            model, lambda converter: _converter_convert(lambda: converter, "float32", None, None, allow_select_tf_ops),
+            model,
+            lambda converter: _converter_convert(lambda: converter, "float32", None, None, allow_select_tf_ops),
+            allow_select_tf_ops,
         )
 
     def convert_one(candidate, examples):
@@ -450,7 +452,8 @@ def convert(
             "learned ranges; engine='converter' does)",
             None,
         )
-    if mode in _INTEGER_MODES and representative_data is None and not learned:
+    if mode == "int8" and engine == "converter" and representative_data is None and not learned:
+        # Only there would trained ranges replace the data; elsewhere the data are simply required.
         _refuse_untrained_qat(model)
     folded = []
     if learned:

@@ -86,6 +86,8 @@ def is_tfmot_quantized(model):
     """Whether a tf_keras model went through tfmot's `quantize_apply` (its quantizers hold ranges)."""
     # By module, not isinstance: importing tfmot only to ask costs seconds.
     return any(
-        type(layer).__module__.startswith("tensorflow_model_optimization.") and "Quantize" in type(layer).__name__
+        # QuantizeWrapper(V2) and QuantizeLayer hold ranges; QuantizeAnnotate (not applied yet) does not.
+        type(layer).__module__.startswith("tensorflow_model_optimization.")
+        and (type(layer).__name__.startswith("QuantizeWrapper") or type(layer).__name__ == "QuantizeLayer")
         for layer in model.layers
     )

@@ -35,7 +35,6 @@ __all__ = [
     "is_prunable",
     "is_tf_keras",
     "prunable_weights",
-    "keras",
     "prune_low_magnitude",
     "prune_scope",
     "pruning_wrappers",
