@@ -16,6 +16,19 @@ def all_layers(model):
             yield from all_layers(layer)
 
 
+def assign_weights(layer, weights):
+    """`layer.set_weights(weights)`, then the state Keras derives from them.
+
+    `set_weights` does not refresh the constants that stateful preprocessing
+    layers (Normalization, ...) derive from their variables; loading a model
+    does (`finalize_state`). Every copy of weights in tfx_ext goes through
+    here, so none leaves a Normalization at mean 0, variance 1.
+    """
+    layer.set_weights(weights)
+    if hasattr(layer, "finalize_state"):
+        layer.finalize_state()
+
+
 def copy_weights(source, target):
     """Copies weights between two models of the same structure, through (un)wrapping.
 
@@ -51,13 +64,8 @@ def copy_weights(source, target):
             receiver, weights = dst.layer, src.get_weights()
         else:
             receiver, weights = dst, src.get_weights()
-        receiver.set_weights(weights)
-        if hasattr(receiver, "finalize_state"):
-            # set_weights does not refresh the constants that stateful
-            # preprocessing layers (Normalization, ...) derive from their
-            # variables; loading a model does. The layer that took the
-            # weights, not its wrapper (whose finalize_state does nothing).
-            receiver.finalize_state()
+        # The layer that took the weights, not its wrapper (whose finalize_state does nothing).
+        assign_weights(receiver, weights)
 
 
 def clone_with(model, clone_function, purpose, hint="Change its layers where you build it instead."):
@@ -111,7 +119,5 @@ def clone_replacing(model, replace):
 
     copy = keras.models.clone_model(model, clone_function=clone)
     for old, new in zip(model.layers, copy.layers):
-        new.set_weights(replaced[old.name] if old.name in replaced else old.get_weights())
-        if hasattr(new, "finalize_state"):
-            new.finalize_state()  # Normalization derives constants from its variables
+        assign_weights(new, replaced[old.name] if old.name in replaced else old.get_weights())
     return copy

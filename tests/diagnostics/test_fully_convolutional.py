@@ -161,6 +161,22 @@ class DenseHeadToConvolutionsTest(tf.test.TestCase):
         # A 6x9 image: a "same" body keeps 6x9, a 6x6 kernel slides over 4 columns.
         self.assertEqual(fcn(np.zeros((1, 6, 9, 2), "float32")).shape, (1, 1, 4, 3))
 
+    def test_adapted_normalization_keeps_its_statistics(self):
+        # Normalization keeps mean/variance as constants that set_weights does
+        # not refresh: a copy that only set its weights normalized with 0 and 1.
+        images = self.rng.uniform(50, 150, (16, 6, 6, 2)).astype("float32")
+        norm = keras.layers.Normalization()
+        norm.adapt(images)
+        model = keras.Sequential([
+            keras.Input((6, 6, 2)),
+            norm,
+            keras.layers.Conv2D(4, 3, activation="tanh"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3),
+        ])
+        fcn = dense_head_to_convolutions(model)
+        self.assertAllClose(np.asarray(fcn(images)).reshape(16, 3), np.asarray(model(images)), atol=1e-4, rtol=0)
+
     @rejects_bad_input(dense_head_to_convolutions)
     def test_bad_models(self):
         no_flatten = keras.Sequential(

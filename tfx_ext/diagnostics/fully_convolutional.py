@@ -3,7 +3,7 @@
 import keras
 
 from tfx_ext.arguments import invalid
-from tfx_ext.cloning import fresh_copy
+from tfx_ext.cloning import assign_weights, fresh_copy
 
 _SPATIAL_SAFE = (
     keras.layers.Dropout,
@@ -93,6 +93,6 @@ def dense_head_to_convolutions(model):
             copies.append((layer, copy, None))
     fcn = keras.Sequential(new_layers, name=f"{model.name}_fcn")
     for original, copy, weights in copies:
-        copy.set_weights(weights if weights is not None else original.get_weights())
+        assign_weights(copy, weights if weights is not None else original.get_weights())
     return fcn
 
