@@ -9,6 +9,14 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+# Several test modules import tfmot themselves, and tfmot 0.8 sets
+# TF_USE_LEGACY_KERAS=1 on import: TensorFlow's lazy `tf.keras` would then
+# resolve to tf_keras in that worker, and the replays that spell `tf.keras`
+# (as the tutorials do) would build tf_keras layers. Resolve it first, as a
+# user's program that uses `tf.keras` has; tfx_ext's own imports of tfmot
+# leave it alone either way (tests/sparsity/test_tfmot_import.py).
+tf.keras.__name__  # noqa: B018
+
 # tf.test.TestCase carries a deprecated `test_session` method that pytest would
 # collect as a test of every class; it tests nothing.
 for _cls in tf.test.TestCase.__mro__:

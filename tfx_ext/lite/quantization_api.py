@@ -16,13 +16,13 @@ import keras
 
 from tfx_ext.arguments import invalid
 from tfx_ext.cloning import copy_weights, fresh_copy
-from tfx_ext.keras_flavour import is_tf_keras
+from tfx_ext.keras_flavour import import_tfmot, is_tf_keras
 from tfx_ext.layers.linear import is_linear_layer
 from tfx_ext.lite.quantize_aware import QuantizeAware, input_fed_layers, quantize_aware
 
 
 def _tfmot_keras():
-    import tensorflow_model_optimization as tfmot
+    tfmot = import_tfmot()
 
     return tfmot.quantization.keras
 

@@ -8,11 +8,13 @@ per tensor (symmetric, narrow range) and the layer's output, after its
 activation, with a moving-average range, whatever the activation is.
 """
 
+from tfx_ext.keras_flavour import import_tfmot
+
 _SUPPORTED_BY_TFMOT = {"linear", "relu", "relu6", "softmax", "sigmoid", "tanh", "swish", "gelu"}
 
 
 def _quantize_config_class():
-    import tensorflow_model_optimization as tfmot
+    tfmot = import_tfmot()
 
     quantizers = tfmot.quantization.keras.quantizers
 
@@ -55,7 +57,7 @@ def _selu_for_int8(x):
 
 def quantize_tf_keras_model(model):
     """tfmot's `quantize_model`, with `ActivationQuantizeConfig` for activations it rejects."""
-    import tensorflow_model_optimization as tfmot
+    tfmot = import_tfmot()
     import tf_keras
 
     qk = tfmot.quantization.keras

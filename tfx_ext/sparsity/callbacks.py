@@ -12,6 +12,7 @@ import warnings
 
 import keras
 
+from tfx_ext.keras_flavour import import_tfmot
 from tfx_ext.sparsity.masks import fraction_zero
 from tfx_ext.sparsity.model_pruning import is_tf_keras, pruning_wrappers
 
@@ -166,7 +167,7 @@ class UpdatePruningStep(_PruningCallback):
     """
 
     def _make_tfmot_callback(self):
-        from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
+        tfmot_sparsity = import_tfmot().sparsity.keras
 
         return tfmot_sparsity.UpdatePruningStep()
 
@@ -245,7 +246,7 @@ class PruningSummaries(_PruningCallback):
         self._last_step = None
 
     def _make_tfmot_callback(self):
-        from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
+        tfmot_sparsity = import_tfmot().sparsity.keras
 
         return tfmot_sparsity.PruningSummaries(log_dir=self.log_dir)
 

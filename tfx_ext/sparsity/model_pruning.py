@@ -9,14 +9,14 @@ import keras
 
 from tfx_ext.arguments import invalid
 from tfx_ext.cloning import all_layers, clone_with, fresh_copy
-from tfx_ext.keras_flavour import is_tf_keras
+from tfx_ext.keras_flavour import import_tfmot, is_tf_keras
 from tfx_ext.sparsity.prunable_layers import has_prunable_weights, is_prunable, supported_layer_names
 from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude, _MaskConstraint
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay
 
 
 def _tfmot_schedule(schedule):
-    from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
+    tfmot_sparsity = import_tfmot().sparsity.keras
 
     if isinstance(schedule, ConstantSparsity):
         return tfmot_sparsity.ConstantSparsity(**schedule.get_config())
@@ -91,7 +91,7 @@ def prune_low_magnitude(
     if is_tf_keras(to_prune) or (
         isinstance(to_prune, (list, tuple)) and to_prune and all(is_tf_keras(l) for l in to_prune)
     ):
-        from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
+        tfmot_sparsity = import_tfmot().sparsity.keras
 
         if hasattr(to_prune, "layers") and hasattr(to_prune, "get_weights"):
             # tfmot wraps the model's own layers; prune a copy so that, as with
@@ -164,7 +164,7 @@ def strip_pruning(model):
     wrapped layer with the masks applied.
     """
     if is_tf_keras(model):
-        from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
+        tfmot_sparsity = import_tfmot().sparsity.keras
 
         return tfmot_sparsity.strip_pruning(model)
     if isinstance(model, PruneLowMagnitude):

@@ -14,6 +14,7 @@ import sys
 
 import keras
 
+from tfx_ext.keras_flavour import import_tfmot
 from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay
 
@@ -45,7 +46,7 @@ def prune_scope():
         # Only when tf_keras is already in use: importing tfmot costs seconds
         # and a Keras 3 user never needs its scope.
         if "tf_keras" in sys.modules:
-            from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
+            tfmot_sparsity = import_tfmot().sparsity.keras
 
             stack.enter_context(tfmot_sparsity.prune_scope())
         yield
