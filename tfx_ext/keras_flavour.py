@@ -4,6 +4,9 @@ Pruning, quantization and conversion take a different path for tf_keras
 models (through tfmot); every module asks this one.
 """
 
+import contextlib
+import sys
+
 
 def is_tf_keras(obj):
     """Whether `obj` is a tf_keras (Keras 2) object, judged by its class."""
@@ -37,3 +40,37 @@ def import_tfmot():
         else:
             os.environ["TF_USE_LEGACY_KERAS"] = before
     return tfmot
+
+
+@contextlib.contextmanager
+def deserialization_scope(objects, tfmot_scope):
+    """A Keras custom-object scope for `objects`, plus tfmot's own scope when tf_keras is in use.
+
+    The one body of `prune_scope` and `quantize_scope`. tfmot's scope
+    (`tfmot_scope(tfmot)` returns it) is entered only once tf_keras has been
+    imported: only then can a tf_keras model exist, and importing tfmot
+    costs seconds a Keras 3 user never needs.
+    """
+    import keras
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(keras.saving.custom_object_scope(objects))
+        if "tf_keras" in sys.modules:
+            stack.enter_context(tfmot_scope(import_tfmot()))
+        yield
+
+
+def keep_input_shape(wrapper, layer):
+    """Shows `layer`'s deprecated `input_shape=` on `wrapper`, unless the wrapper was given its own.
+
+    `Sequential([Wrapper(Dense(10, input_shape=(784,))), ...])` (tfmot's
+    guides) must start with that input, as tfmot's wrappers pass on
+    `_batch_input_shape`. Keras 3 builds a Sequential from its first layer's
+    `_input_shape_arg`, which `Layer.__init__` keeps from `input_shape=` /
+    `input_dim=`; no public accessor exists (Keras 3.15).
+    tests/sparsity/test_input_shape.py fails if Keras renames it.
+    """
+    if getattr(wrapper, "_input_shape_arg", None) is None:
+        shape = getattr(layer, "_input_shape_arg", None)
+        if shape is not None:
+            wrapper._input_shape_arg = shape

@@ -9,14 +9,13 @@ Custom `QuantizeConfig`s are not supported yet on Keras 3 models.
 """
 
 import contextlib
-import sys
 import warnings
 
 import keras
 
 from tfx_ext.arguments import invalid
 from tfx_ext.cloning import copy_weights, fresh_copy
-from tfx_ext.keras_flavour import import_tfmot, is_tf_keras
+from tfx_ext.keras_flavour import deserialization_scope, import_tfmot, is_tf_keras, keep_input_shape
 from tfx_ext.layers.linear import is_linear_layer
 from tfx_ext.lite.quantize_aware import QuantizeAware, input_fed_layers, quantize_aware
 
@@ -49,14 +48,8 @@ class QuantizeAnnotate(keras.layers.Wrapper):
     def __init__(self, layer, quantize_config=None, **kwargs):
         _refuse_quantize_config(quantize_config)
         kwargs.setdefault("name", f"quant_annotate_{layer.name}")
-        # `Dense(..., input_shape=...)` annotated as a Sequential's first layer
-        # must still start the model with that input, as tfmot's wrapper does.
-        # Keras 3.15 keeps the argument only in `_input_shape_arg` (what
-        # Sequential reads); no public accessor exists.
-        shape = getattr(layer, "_input_shape_arg", None)
-        if shape is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
-            kwargs["input_shape"] = shape
         super().__init__(layer, **kwargs)
+        keep_input_shape(self, layer)
         self.quantize_config = None
 
     def call(self, inputs, *args, **kwargs):
@@ -215,8 +208,5 @@ def quantize_scope(*args):
         if not isinstance(custom_objects, dict):
             raise invalid("custom_objects", "a dict of names to objects", custom_objects, TypeError)
         objects.update(custom_objects)
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(keras.saving.custom_object_scope(objects))
-        if "tf_keras" in sys.modules:  # a tf_keras model exists only once tf_keras is imported
-            stack.enter_context(_tfmot_keras().quantize_scope(*args))
+    with deserialization_scope(objects, lambda tfmot: tfmot.quantization.keras.quantize_scope(*args)):
         yield

@@ -19,6 +19,7 @@ from keras.src.backend.common.stateless_scope import get_stateless_scope
 
 from tfx_ext.arguments import check_choice, check_int, invalid
 from tfx_ext.checkpoint_tracking import track_in_checkpoint
+from tfx_ext.keras_flavour import keep_input_shape
 from tfx_ext.sparsity import masks as masks_lib
 from tfx_ext.sparsity.prunable_layers import is_prunable, prunable_weights, supported_layer_names
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PruningSchedule
@@ -117,18 +118,8 @@ class PruneLowMagnitude(keras.layers.Wrapper):
             )
         kwargs.setdefault("name", f"prune_low_magnitude_{layer.name}")
         super().__init__(layer, **kwargs)
-        # `Sequential([prune_low_magnitude(Dense(10, input_shape=(784,))), ...])`
-        # (tfmot's guides): Keras 3 builds a Sequential from its first layer's
-        # `_input_shape_arg`, which `Layer.__init__` keeps from the deprecated
-        # `input_shape=`/`input_dim=` arguments. No public accessor exists
-        # (Keras 3.15); the wrapper shows the wrapped layer's, as tfmot's
-        # wrapper passes on `_batch_input_shape`. An `input_shape=` given to
-        # the wrapper itself wins. tests/sparsity/test_input_shape.py fails
-        # if Keras renames it.
-        if getattr(self, "_input_shape_arg", None) is None:
-            inner_shape = getattr(layer, "_input_shape_arg", None)
-            if inner_shape is not None:
-                self._input_shape_arg = inner_shape
+        # `Sequential([prune_low_magnitude(Dense(10, input_shape=(784,))), ...])`: see keep_input_shape.
+        keep_input_shape(self, layer)
         if pruning_schedule is None:
             pruning_schedule = ConstantSparsity(0.5, begin_step=0, frequency=100)
         if not isinstance(pruning_schedule, PruningSchedule):

@@ -10,11 +10,8 @@ tfmot-pruned tf_keras h5 models loaded with `tf_keras.models.load_model`.
 """
 
 import contextlib
-import sys
 
-import keras
-
-from tfx_ext.keras_flavour import import_tfmot
+from tfx_ext.keras_flavour import deserialization_scope
 from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay
 
@@ -41,12 +38,5 @@ def prune_scope():
         "ConstantSparsity": ConstantSparsity,
         "PolynomialDecay": PolynomialDecay,
     }
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(keras.saving.custom_object_scope(objects))
-        # Only when tf_keras is already in use: importing tfmot costs seconds
-        # and a Keras 3 user never needs its scope.
-        if "tf_keras" in sys.modules:
-            tfmot_sparsity = import_tfmot().sparsity.keras
-
-            stack.enter_context(tfmot_sparsity.prune_scope())
+    with deserialization_scope(objects, lambda tfmot: tfmot.sparsity.keras.prune_scope()):
         yield
