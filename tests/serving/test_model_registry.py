@@ -13,6 +13,7 @@ from tests.serving.conformance.testdata_models import build_testdata
 from tfx_ext.export import existing_versions, next_version, read_model_config, remove_stale_staging
 from tfx_ext.export.versions import parse_version, version_directories
 from tfx_ext.serving import LocalModelServer, ServingError
+from tfx_ext.serving import model_registry
 from tfx_ext.serving.model_registry import MAX_LOAD_RETRIES, ServedModel
 
 
@@ -74,8 +75,9 @@ class FailedVersionTest(tf.test.TestCase):
 
     def test_backoff_then_reload_when_fixed(self):
         model = ServedModel("m", self.base, versions=[1, 2], retry_seconds=1.0)
-        real_load = tf.saved_model.load
-        with unittest.mock.patch.object(tf.saved_model, "load", side_effect=real_load) as load:
+        # Count load attempts at the registry's loader (TF1 and TF2 SavedModels alike).
+        real_load = model_registry.load_servable
+        with unittest.mock.patch.object(model_registry, "load_servable", side_effect=real_load) as load:
             model.refresh(now=0.0)
             self.assertEqual(list(model.versions), [1])
             self.assertEqual(model.states[2].state, "END")

@@ -164,7 +164,7 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
                 if key in seen:
                     raise invalid_argument(f"Duplicate evaluation of signature: {key}")
                 seen.add(key)
-                if key not in served.signature_defs or key not in served.loaded.signatures:
+                if key not in served.signature_defs or key not in served.servable.signature_keys:
                     raise invalid_argument(f"Requested signature not found in model graph: {key}")
                 if task.method_name not in _TASK_METHODS:
                     raise ServingError("UNIMPLEMENTED", f"Unsupported signature method_name: {task.method_name}")

@@ -53,7 +53,7 @@ def signature(version, name, method=None, method_check=False):
     """`(key, SignatureDef)` of a served version, or TF Serving's INVALID_ARGUMENT."""
     key = name or DEFAULT_SIGNATURE
     sig = version.signature_defs.get(key)
-    if sig is None or key not in version.loaded.signatures:
+    if sig is None or key not in version.servable.signature_keys:
         raise invalid_argument(f'Serving signature name: "{key}" not found in signature def')
     if method_check and method and sig.method_name != method:
         kind = {CLASSIFY_METHOD: "classification", REGRESS_METHOD: "regression"}.get(method, "predict")
@@ -73,18 +73,15 @@ def _model_error(error):
     return ServingError("INTERNAL", "Internal error while running the model")
 
 
-def _run(version, key, tensors):
-    """Calls signature `key` with `{input: tf.Tensor}` without the Python shape check (TF
-    Serving feeds a session, which has none); returns `{output: ndarray}`."""
-    function = version.loaded.signatures[key]
+def _run(version, key, feeds, fetch=None):
+    """Runs signature `key` of a served version on `{input: ndarray}` (fed whatever their
+    shape, as TF Serving feeds a session); returns `{output: ndarray}`."""
     try:
-        names = list(getattr(function, "_arg_keywords", None) or sorted(tensors))
-        outputs = function._call_flat([tensors[n] for n in names], function.captured_inputs)
+        return version.servable.run(key, feeds, fetch)
+    except ServingError:
+        raise
     except Exception as error:  # TF errors on values or shapes become TF Serving's codes
         raise _model_error(error) from None
-    if not isinstance(outputs, dict):
-        raise ServingError("INTERNAL", f"Signature {key} returned no named outputs")
-    return {name: np.asarray(value.numpy() if hasattr(value, "numpy") else value) for name, value in outputs.items()}
 
 
 def _check_inputs(sig, inputs):
@@ -106,9 +103,9 @@ def _numpy_dtype(enum):
 
 
 def predict(version, key, sig, inputs, output_filter=()):
-    """Runs a Predict request: `inputs` is `{name: ndarray}`; returns `{output: ndarray}`."""
-    import tensorflow as tf
-
+    """Runs a Predict request: `inputs` is `{name: ndarray}`; returns `{output: ndarray}`
+    (only the outputs of `output_filter` when given: only those are computed, as TF
+    Serving fetches them, which matters to stateful signatures)."""
     _check_inputs(sig, inputs)
     seen = set()
     for alias in output_filter:
@@ -120,7 +117,7 @@ def predict(version, key, sig, inputs, output_filter=()):
         if alias in seen:
             raise invalid_argument(f"duplicate output tensor alias: {alias}")
         seen.add(alias)
-    tensors = {}
+    feeds = {}
     for index, name in enumerate(sorted(inputs)):
         array = inputs[name]
         want = sig.inputs[name].dtype
@@ -129,17 +126,14 @@ def predict(version, key, sig, inputs, output_filter=()):
         if expected is object:
             if got_kind != "string":
                 raise invalid_argument(f"Expects arg[{index}] to be string but {_name_of(array)} is provided")
-            tensors[name] = tf.constant(array.astype(object), dtype=tf.string)
+            feeds[name] = array.astype(object)
         elif expected is None or array.dtype != np.dtype(expected):
             raise invalid_argument(
                 f"Expects arg[{index}] to be {dtype_name(want)} but {_name_of(array)} is provided"
             )
         else:
-            tensors[name] = tf.constant(array)
-    outputs = _run(version, key, tensors)
-    if output_filter:
-        outputs = {k: v for k, v in outputs.items() if k in set(output_filter)}
-    return outputs
+            feeds[name] = array
+    return _run(version, key, feeds, list(output_filter) or None)
 
 
 def _name_of(array):
@@ -149,15 +143,13 @@ def _name_of(array):
 
 
 def _run_examples(version, key, sig, serialized_examples):
-    import tensorflow as tf
-
     if list(sig.inputs) != ["inputs"]:
         raise invalid_argument(f"Expected one input Tensor named 'inputs'. Signature {key} has: {sorted(sig.inputs)}")
     if sig.inputs["inputs"].dtype != 7:
         raise invalid_argument(f"Signature {key} takes {dtype_name(sig.inputs['inputs'].dtype)} inputs, not tf.Examples")
     if not serialized_examples:
         raise invalid_argument("Input is empty")
-    return _run(version, key, {"inputs": tf.constant(serialized_examples, dtype=tf.string)})
+    return _run(version, key, {"inputs": np.array(serialized_examples, dtype=object)})
 
 
 def classify(version, key, sig, serialized_examples):

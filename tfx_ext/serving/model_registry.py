@@ -15,6 +15,7 @@ import time
 
 from tfx_ext.export.versions import version_directories
 from tfx_ext.serving.errors import code_of, invalid_argument, not_found
+from tfx_ext.serving.servables import load_servable
 
 MAX_LOAD_RETRIES = 5  # TF Serving's --max_num_load_retries default
 
@@ -23,7 +24,7 @@ MAX_LOAD_RETRIES = 5  # TF Serving's --max_num_load_retries default
 class LoadedVersion:
     version: int
     path: str
-    loaded: object  # what tf.saved_model.load returned
+    servable: object  # runs the signatures (tfx_ext.serving.servables: TF2 function or TF1 session)
     signature_defs: dict  # name -> SignatureDef proto, as saved_model.pb has them
 
 
@@ -51,15 +52,6 @@ def _fingerprint(path):
         except OSError:
             stats.append(None)
     return tuple(stats)
-
-
-def read_signature_defs(path):
-    from tensorflow.core.protobuf import saved_model_pb2
-
-    proto = saved_model_pb2.SavedModel()
-    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
-        proto.ParseFromString(f.read())
-    return dict(proto.meta_graphs[0].signature_def)
 
 
 class ServedModel:
@@ -94,14 +86,11 @@ class ServedModel:
         return failure.attempts <= MAX_LOAD_RETRIES and now >= failure.next_try
 
     def _load(self, version, path, now):
-        import tensorflow as tf
-
         fingerprint = _fingerprint(path)
         with self.lock:
             self.states[version] = VersionState("LOADING")
         try:
-            loaded = tf.saved_model.load(path)
-            signature_defs = read_signature_defs(path)
+            servable, signature_defs = load_servable(path)
         except Exception as error:  # any load failure: report it, keep serving the others
             attempts = self._failures[version].attempts + 1 if version in self._failures else 1
             delay = self.retry_seconds * 2 ** (attempts - 1)
@@ -112,7 +101,7 @@ class ServedModel:
             return False
         self._failures.pop(version, None)
         with self.lock:
-            self.versions[version] = LoadedVersion(version, path, loaded, signature_defs)
+            self.versions[version] = LoadedVersion(version, path, servable, signature_defs)
             self.states[version] = VersionState("AVAILABLE")
         return True
 

@@ -8,7 +8,7 @@ copied. Each builder writes one SavedModel version directory.
     half_plus_two (TF1 graph)  y = 0.5 x + 2, y2 = 0.5 x + 3, y3 = 0.5 x2 + 3
     half_plus_three (TF1)      y = 0.5 x + 3; regress under the key "tensorflow/serving/regress"
     half_plus_two_tf2          a tf.Module with the same signatures, all saved as predict
-    counter (TF1)              get / incr / incr_by / reset a float variable
+    counter (TF1)              get / incr / incr_by / reset a float reference variable
 """
 
 import os
@@ -106,19 +106,26 @@ def half_plus_two(export_dir, b=2.0, c=3.0, classify_x2=False):
 
 def half_plus_three(export_dir):
     """TF1 `half_plus_three`: `serving_default` (x, y with no shape recorded) and a regress
-    signature whose key is the method name itself, as the testdata model has."""
+    signature whose key is the method name itself, as the testdata model has.
+
+    As in the testdata model, `x` is `[-1, 1]` in the graph while its TensorInfo records
+    no shape (the TF 1.0 exporter wrote none), which `tf.saved_model.load` reads as a
+    scalar and refuses ("Shapes must be equal rank"); TF Serving's session never looks."""
     graph = tf.Graph()
     with graph.as_default(), v1.Session(graph=graph) as sess:
-        a = v1.Variable(0.5, name="a")
-        b = v1.Variable(3.0, name="b")
+        a = v1.Variable(0.5, name="a", use_resource=False)
+        b = v1.Variable(3.0, name="b", use_resource=False)
+        v1.Variable(4.0, name="c", use_resource=False)
         serialized = v1.placeholder(tf.string, name="tf_example")
-        x = tf.identity(v1.parse_example(serialized, {"x": v1.FixedLenFeature([1], tf.float32)})["x"], name="x")
+        parsed = v1.parse_example(serialized, {"x": v1.FixedLenFeature([1], tf.float32)})["x"]
+        x = tf.identity(tf.reshape(parsed, [-1, 1]), name="x")
         y = tf.add(a * x, b, name="y")
         outputs = tf.identity(y)
         # As the testdata model: an asset and its init op in the old `legacy_init_op` collection.
         asset = tf.constant(_write_asset(export_dir))
         v1.add_to_collection(v1.GraphKeys.ASSET_FILEPATHS, asset)
-        filename = v1.Variable("foo.txt", name="filename_tensor", trainable=False, collections=[])
+        filename = v1.Variable("foo.txt", name="filename_tensor", trainable=False, collections=[],
+                               use_resource=False)
         v1.add_to_collection("legacy_init_op", tf.group(filename.assign("foo.txt")))
         signatures = {
             "serving_default": _signature({"x": _info(x, no_shape=True)}, {"y": _info(y, no_shape=True)}, PREDICT),
@@ -193,25 +200,23 @@ def half_plus_two_tf2(export_dir):
 
 
 def counter(export_dir):
-    """TF1 counter: stateful predict signatures with no inputs (and one with `delta`)."""
+    """TF1 counter: stateful predict signatures with no inputs (and one with `delta`), on a
+    reference variable whose assign ops' outputs are the signatures' outputs, as the
+    testdata model (`tf.saved_model.load` refuses it: "has a reference type float_ref")."""
     graph = tf.Graph()
     with graph.as_default(), v1.Session(graph=graph) as sess:
-        # Resource variables: the testdata's TF1 reference variables cannot become
-        # functions in TF 2.21's loader (same signatures, other tensor names).
-        count = v1.Variable(0.0, dtype=tf.float32, name="counter", use_resource=True)
-
-        def after(update, name):
-            with tf.control_dependencies([update]):
-                return tf.identity(count.read_value(), name=name)
-
-        incr = after(count.assign_add(1.0, read_value=False), "incr_counter_op")
+        count = v1.Variable(0.0, dtype=tf.float32, name="counter", use_resource=False)
+        with tf.name_scope("incr_counter_op"):
+            incr = v1.assign_add(count, 1.0)
         delta = v1.placeholder(tf.float32, name="delta")
-        incr_by = after(count.assign_add(delta, read_value=False), "incr_counter_by_op")
-        reset = after(count.assign(0.0, read_value=False), "reset_counter_op")
+        with tf.name_scope("incr_counter_by_op"):
+            incr_by = v1.assign_add(count, delta)
+        with tf.name_scope("reset_counter_op"):
+            reset = v1.assign(count, 0.0)
         signatures = {
-            "get_counter": _signature({}, {"output": _info(count.read_value())}, PREDICT),
+            "get_counter": _signature({}, {"output": _info(count)}, PREDICT),
             "incr_counter": _signature({}, {"output": _info(incr)}, PREDICT),
-            "incr_counter_by": _signature({"delta": _info(delta)}, {"output": _info(incr_by)}, PREDICT),
+            "incr_counter_by": _signature({"delta": _info(delta, unknown_rank=True)}, {"output": _info(incr_by)}, PREDICT),
             "reset_counter": _signature({}, {"output": _info(reset)}, PREDICT),
         }
         sess.run(v1.global_variables_initializer())
