@@ -148,7 +148,7 @@ class HostileInputTest(ServerTestCase):
             ('{"instances": ["1.0"]}', "is not of expected type: float"),
             ('{"instances": [null]}', "is not of expected type: float"),
             ('{"instances": [{"b64": "AAAA"}]}', None),
-            ('{"instances": [[1.0, 2.0], [3.0]]}', "Encountered list at unexpected size"),
+            ('{"instances": [[1.0, 2.0], [3.0]]}', "Expecting tensor size: 2 but got: 1"),  # TF Serving's text
             ('{"instances": [[1.0], 2.0]}', None),
             ('{"instances": [' + ",".join(["1.0"] * (MAX_ELEMENTS + 1)) + "]}", "max_tensor_elements"),
             ('{"instances": []}', "No values in 'instances' array"),
@@ -237,6 +237,9 @@ class HostileInputTest(ServerTestCase):
         for name in ("default", "other"):
             task = two_models.tasks.add(method_name="tensorflow/serving/regress")
             task.model_spec.name = name
+            # A regress signature: TF Serving checks each task's signature before the next
+            # task's model name (serving_default would fail that check first).
+            task.model_spec.signature_name = "regress_x_to_y"
         two_models.input.example_list.examples.add().features.feature["x"].float_list.value.append(1.0)
         self.assertGrpcRejected(self.stub.MultiInference, two_models, "same model name")
 

@@ -134,7 +134,7 @@ class RestApiExampleTest(tf.test.TestCase):
         response = requests.post(self.url + ":regress", data=body)
         self.assertEqual(response.status_code, 400, msg=response.text)
         self.assertIn("tensorflow/serving/regress", response.json()["error"])
-        self.assertIn("not found", response.json()["error"])
+        self.assertIn("No signature was found with the name", response.json()["error"])  # TF Serving's text
 
     def test_unknown_model_is_404_with_the_documented_body(self):
         # $ curl -i -d '{"instances": [1.0,5.0]}' -X POST http://localhost:8501/v1/models/half:predict

@@ -50,15 +50,57 @@ def dtype_name(enum):
 
 
 def signature(version, name, method=None, method_check=False):
-    """`(key, SignatureDef)` of a served version, or TF Serving's INVALID_ARGUMENT."""
+    """`(key, SignatureDef)` of a served version, or TF Serving's INVALID_ARGUMENT.
+
+    As TF Serving, Classify and Regress look the signature up with their own text
+    (classifier.cc / regressor.cc) and check its inputs and outputs before any
+    example is parsed; with the method-name check on, the method name first."""
     key = name or DEFAULT_SIGNATURE
     sig = version.signature_defs.get(key)
     if sig is None or key not in version.servable.signature_keys:
+        if method in (CLASSIFY_METHOD, REGRESS_METHOD):
+            raise invalid_argument(f"No signature was found with the name: {key}")
         raise invalid_argument(f'Serving signature name: "{key}" not found in signature def')
     if method_check and method and sig.method_name != method:
         kind = {CLASSIFY_METHOD: "classification", REGRESS_METHOD: "regression"}.get(method, "predict")
         raise invalid_argument(f"Expected {kind} signature method_name to be {method}. Was: {sig.method_name}")
+    if method == CLASSIFY_METHOD:
+        _check_classification_signature(sig)
+    elif method == REGRESS_METHOD:
+        _check_regression_signature(sig)
     return key, sig
+
+
+def _debug_string(sig):
+    """A SignatureDef as C++'s `DebugString` writes it (protobuf text format)."""
+    return str(sig)
+
+
+def _check_classification_signature(sig):
+    """TF Serving's `PreProcessClassification` checks, in its order and words."""
+    if len(sig.inputs) != 1:
+        raise invalid_argument("Expected one input Tensor.")
+    if len(sig.outputs) not in (1, 2):
+        raise invalid_argument(f"Expected one or two output Tensors, found {len(sig.outputs)}")
+    if "inputs" not in sig.inputs:
+        raise invalid_argument(f"No classification inputs found in SignatureDef: {_debug_string(sig)}")
+    if "classes" not in sig.outputs and "scores" not in sig.outputs:
+        raise invalid_argument(
+            'Expected classification signature outputs to contain at least one of "classes" or "scores". '
+            f"Signature was: {_debug_string(sig)}"
+        )
+
+
+def _check_regression_signature(sig):
+    """TF Serving's `PreProcessRegression` checks, in its order and words."""
+    if len(sig.inputs) != 1:
+        raise invalid_argument("Expected one input Tensor.")
+    if len(sig.outputs) != 1:
+        raise invalid_argument("Expected one output Tensor.")
+    if "inputs" not in sig.inputs:
+        raise invalid_argument(f"No regression inputs found in SignatureDef: {_debug_string(sig)}")
+    if "outputs" not in sig.outputs:
+        raise invalid_argument(f"No regression outputs found in SignatureDef: {_debug_string(sig)}")
 
 
 def _model_error(error):
@@ -143,8 +185,6 @@ def _name_of(array):
 
 
 def _run_examples(version, key, sig, serialized_examples):
-    if list(sig.inputs) != ["inputs"]:
-        raise invalid_argument(f"Expected one input Tensor named 'inputs'. Signature {key} has: {sorted(sig.inputs)}")
     if sig.inputs["inputs"].dtype != 7:
         raise invalid_argument(f"Signature {key} takes {dtype_name(sig.inputs['inputs'].dtype)} inputs, not tf.Examples")
     if not serialized_examples:
@@ -153,12 +193,8 @@ def _run_examples(version, key, sig, serialized_examples):
 
 
 def classify(version, key, sig, serialized_examples):
-    """Runs a Classify request; returns `[[(label, score), ...], ...]` per example."""
-    if "classes" not in sig.outputs and "scores" not in sig.outputs:
-        raise invalid_argument(
-            f"Expected classification signature outputs to contain at least one of classes or scores. Signature {key} has: "
-            f"{sorted(sig.outputs)}"
-        )
+    """Runs a Classify request (on a signature `signature()` checked); returns
+    `[[(label, score), ...], ...]` per example."""
     outputs = _run_examples(version, key, sig, serialized_examples)
     batch = len(serialized_examples)
     classes = outputs.get("classes")
@@ -192,9 +228,7 @@ def _label(value):
 
 
 def regress(version, key, sig, serialized_examples):
-    """Runs a Regress request; returns a float per example."""
-    if "outputs" not in sig.outputs:
-        raise invalid_argument(f"No output Tensor named 'outputs' in signature {key}. It has: {sorted(sig.outputs)}")
+    """Runs a Regress request (on a signature `signature()` checked); returns a float per example."""
     values = _run_examples(version, key, sig, serialized_examples)["outputs"]
     batch = len(serialized_examples)
     if not (values.ndim == 1 or (values.ndim == 2 and values.shape[1] == 1)):
@@ -208,38 +242,77 @@ def regress(version, key, sig, serialized_examples):
     return list(values.reshape(-1))
 
 
-def example_from_features(features):
-    """A serialized `tf.train.Example` from `{name: value or list}` (JSON's examples): whole
-    numbers go to `int64_list`, others to `float_list`, strings and `{"b64": ...}` to
-    `bytes_list`, as TF Serving converts them."""
+def _json_type(value):
+    """rapidjson's type name of a parsed JSON value (TF Serving's `JsonTypeString`)."""
+    if value is None:
+        return "Null"
+    if value is True:
+        return "True"
+    if value is False:
+        return "False"
+    if isinstance(value, dict):
+        return "Object"
+    if isinstance(value, list):
+        return "Array"
+    if isinstance(value, str):
+        return "String"
+    return "Number"
+
+
+def _is_b64(value):
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("b64"), str)
+
+
+def _add_feature_value(feature, name, value):
+    """One JSON value into a `Feature`, as TF Serving's `AddValueToFeature`: its kind is set
+    by the first value (strings and `{"b64": ...}` bytes, numbers with a fraction or
+    exponent float, whole numbers and booleans int64) and every other value must match."""
     import base64
     import binascii
 
+    if isinstance(value, bool) or (isinstance(value, int) and not isinstance(value, bool)):
+        kind = "int64_list"
+    elif isinstance(value, float):
+        kind = "float_list"
+    elif isinstance(value, str) or _is_b64(value):
+        kind = "bytes_list"
+    else:
+        raise invalid_argument(f"Feature: {name} has element with unexpected JSON type: {_json_type(value)}")
+    current = feature.WhichOneof("kind")
+    if current is not None and current != kind:
+        expecting = {"bytes_list": "bytes", "float_list": "float", "int64_list": "int64"}[current]
+        raise invalid_argument(f"Unexpected element type in feature: {name} expecting type: {expecting}")
+    if kind == "int64_list":
+        if not isinstance(value, bool) and value >= 2**63:
+            raise invalid_argument(f"Feature: {name} has uint64_t element. Only int64_t is supported.")
+        feature.int64_list.value.append(int(value))
+    elif kind == "float_list":
+        feature.float_list.value.append(value)
+    elif isinstance(value, str):
+        feature.bytes_list.value.append(value.encode())
+    else:
+        try:
+            feature.bytes_list.value.append(base64.b64decode(value["b64"], validate=True))
+        except (binascii.Error, ValueError):
+            raise invalid_argument("Unable to base64 decode") from None
+
+
+def example_message(features):
+    """A `tf.train.Example` from a JSON object of features (`{name: value or list}`), by TF
+    Serving's rules (`MakeExampleFromJsonObject`); an empty list is a feature of no kind."""
     from tensorflow.core.example import example_pb2
 
-    from tfx_ext.serving.json_tensors import debug_string
-
     if not isinstance(features, dict):
-        raise invalid_argument(f"Each example must be a JSON object of features. Got: {debug_string(features)}")
+        raise invalid_argument(f"Example must be JSON object but got JSON {_json_type(features)}")
     example = example_pb2.Example()
-    for name, value in features.items():
-        values = value if isinstance(value, list) else [value]
+    for name, content in features.items():
         feature = example.features.feature[name]
-        if all(isinstance(v, dict) and set(v) == {"b64"} and isinstance(v["b64"], str) for v in values) and values:
-            try:
-                feature.bytes_list.value.extend(base64.b64decode(v["b64"], validate=True) for v in values)
-            except (binascii.Error, ValueError):
-                raise invalid_argument("Unable to base64 decode") from None
-        elif all(isinstance(v, str) for v in values):
-            feature.bytes_list.value.extend(v.encode() for v in values)
-        elif all(isinstance(v, int) and not isinstance(v, bool) for v in values) and all(
-            -(2**63) <= v < 2**63 for v in values
-        ):
-            feature.int64_list.value.extend(values)
-        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            feature.float_list.value.extend(float(v) for v in values)
-        else:
-            raise invalid_argument(
-                f"Feature '{name}' must hold numbers, strings or {{\"b64\": ...}}. Got: {debug_string(value)}"
-            )
-    return example.SerializeToString()
+        for value in content if isinstance(content, list) else [content]:
+            _add_feature_value(feature, name, value)
+    return example
+
+
+def example_from_features(features):
+    """A serialized `tf.train.Example` from `{name: value or list}` (JSON's examples), as TF
+    Serving converts them: see `example_message`."""
+    return example_message(features).SerializeToString()

@@ -17,6 +17,8 @@ import re
 import time
 import urllib.parse
 
+import numpy as np
+
 from tfx_ext.serving import inference
 from tfx_ext.serving.errors import ServingError, invalid_argument
 from tfx_ext.serving.json_tensors import Tensor, debug_string, dumps, is_b64, loads, tensor_from_json
@@ -120,7 +122,9 @@ def predict_inputs(body, sig, max_elements):
     """`({input: ndarray}, "row" | "columnar")` from a predict body, by the signature's dtypes."""
     infos = dict(sig.inputs)
     has_instances, has_inputs = "instances" in body, "inputs" in body
-    if has_instances == has_inputs:
+    if not has_instances and not has_inputs:
+        raise invalid_argument("Missing 'inputs' or 'instances' key")
+    if has_instances and has_inputs:
         raise invalid_argument(
             f"JSON Value: {debug_string(body)} Not formatted correctly expecting only one of 'inputs' or "
             "'instances' keys to exist "
@@ -141,9 +145,13 @@ def predict_inputs(body, sig, max_elements):
                         f"Failed to process element: {index} of 'instances' list. JSON object: "
                         f"{debug_string(item)} keys must be equal to: {','.join(names)}"
                     )
-            return {
-                n: tensor_from_json([i[n] for i in instances], _dtype(infos[n]), max_elements, n) for n in names
-            }, "row"
+            try:
+                return {
+                    n: tensor_from_json([i[n] for i in instances], _dtype(infos[n]), max_elements, n) for n in names
+                }, "row"
+            except ServingError:
+                _explain_instances([(k, v) for item in instances for k, v in item.items()], infos, max_elements)
+                raise
         if len(infos) != 1:
             raise invalid_argument(
                 "instances is a plain list, but expecting list of objects as multiple input tensors required as "
@@ -153,7 +161,11 @@ def predict_inputs(body, sig, max_elements):
             if _named(item):
                 raise invalid_argument(f"Expecting value/list but got object at item {index} of input list")
         name = next(iter(infos))
-        return {name: tensor_from_json(instances, _dtype(infos[name]), max_elements, name)}, "row"
+        try:
+            return {name: tensor_from_json(instances, _dtype(infos[name]), max_elements, name)}, "row"
+        except ServingError:
+            _explain_instances([(name, item) for item in instances], infos, max_elements)
+            raise
     inputs = body["inputs"]
     if _named(inputs):
         tensors = {}
@@ -169,6 +181,27 @@ def predict_inputs(body, sig, max_elements):
         )
     name = next(iter(infos))
     return {name: tensor_from_json(inputs, _dtype(infos[name]), max_elements, name)}, "columnar"
+
+
+def _explain_instances(items, infos, max_elements):
+    """TF Serving's error for a list of instances that is not one tensor: it converts the
+    instances one at a time (`AddInstanceItem`), so the first instance that fails, or that
+    differs from the first of its input in size, then in shape, is reported. `items` is
+    `[(input name, instance value)]` in request order. Returns if every instance converts
+    and agrees (the caller's own error then stands)."""
+    first = {}
+    for name, value in items:
+        tensor = tensor_from_json(value, _dtype(infos[name]), max_elements, name)
+        if name not in first:
+            first[name] = tensor.shape
+        elif int(np.prod(first[name])) != tensor.size:
+            raise invalid_argument(f"Expecting tensor size: {int(np.prod(first[name]))} but got: {tensor.size}")
+        elif first[name] != tensor.shape:
+            raise invalid_argument(f"Expecting shape {_shape_text(first[name])} but got: {_shape_text(tensor.shape)}")
+
+
+def _shape_text(shape):
+    return "[" + ",".join(str(d) for d in shape) + "]"
 
 
 def _dtype(info):
@@ -200,23 +233,23 @@ def predict_response(outputs, fmt):
 
 
 def examples_from_body(body):
+    """The serialized examples of a classify / regress body, with TF Serving's checks in its
+    order (`FillClassifyRegressRequestFromJson`): the context, then the examples. Each
+    example is sent as TF Serving sends it, the context's serialized bytes followed by the
+    example's: a feature in both takes the example's value."""
+    context = b""
+    if "context" in body:
+        context = inference.example_message(body["context"]).SerializeToString()
     if "examples" not in body:
-        raise invalid_argument(f"JSON Value: {debug_string(body)} 'examples' key is missing")
+        raise invalid_argument(
+            f"JSON Value: {debug_string(body)} When method is classify, key 'examples' is expected and was not found"
+        )
     examples = body["examples"]
     if not isinstance(examples, list):
-        raise invalid_argument(f"JSON Value: {debug_string(examples)} 'examples' must be an array")
-    context = body.get("context", {})
-    if not isinstance(context, dict):
-        raise invalid_argument(f"JSON Value: {debug_string(context)} 'context' must be an object")
-    serialized = []
-    for example in examples:
-        if not isinstance(example, dict):
-            raise invalid_argument(f"JSON Value: {debug_string(example)} Example must be JSON object")
-        clash = set(context) & set(example)
-        if clash:
-            raise invalid_argument(f"Feature '{sorted(clash)[0]}' appears in both 'context' and an example")
-        serialized.append(inference.example_from_features({**context, **example}))
-    return serialized
+        raise invalid_argument(f"JSON Value: {debug_string(body)} Expecting 'examples' value to be an list/array")
+    if not examples:
+        raise invalid_argument(f"JSON Value: {debug_string(body)} 'examples' value is an empty array")
+    return [context + inference.example_message(example).SerializeToString() for example in examples]
 
 
 def make_handler(registry, max_body_bytes, max_tensor_elements=2**24, read_timeout=30.0, metrics=None,
@@ -330,6 +363,8 @@ def make_handler(registry, max_body_bytes, max_tensor_elements=2**24, read_timeo
                 return status_json(registry.models[name], version)
             body = loads(raw)
             signature_name = _signature_name(body)
+            # TF Serving parses a classify / regress body before it looks the model up.
+            examples = examples_from_body(body) if verb != "predict" else None
             served = registry.get(name).resolve(version, label)
             method_name = {
                 "predict": inference.PREDICT_METHOD,
@@ -340,7 +375,6 @@ def make_handler(registry, max_body_bytes, max_tensor_elements=2**24, read_timeo
             if verb == "predict":
                 inputs, fmt = predict_inputs(body, sig, max_tensor_elements)
                 return predict_response(inference.predict(served, key, sig, inputs), fmt)
-            examples = examples_from_body(body)
             if verb == "classify":
                 return {"results": [[[label, score] for label, score in row] for row in
                                     inference.classify(served, key, sig, examples)]}
