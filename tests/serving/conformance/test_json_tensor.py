@@ -5,10 +5,9 @@ substring; so do these).
 
 Not ported: `DeeplyNestedWellFormed` / `DeeplyNestedMalformed` (500,000 nested brackets
 in a key TF Serving ignores: its iterative parser reads them, ours refuses documents
-nested deeper than the Python parser's limit, see the README), the response-side
-`FromJson*` tests (covered over HTTP by `test_api_rest_examples.py`), and the float
-rounding tests (`FloatTensorWithPrecisionLoss`, `...ExceedsMax...`), covered by
-`test_api_rest_examples.py`'s float-precision case.
+nested deeper than the Python parser's limit, see the README) and
+`TensorFromNonNullTerminatedBuffer` (a C++ buffer concern); the response-side `FromJson*`
+tests are covered over HTTP by `test_api_rest_examples.py`.
 """
 
 import numpy as np
@@ -65,6 +64,81 @@ class JsonTensorTest(tf.test.TestCase):
         tensors, _ = fill_predict('{"instances": [1.0, 2, 3, 4, 0.662, 0, 0.0]}', _sig(default="DT_DOUBLE"))
         self.assertEqual(tensors["default"].dtype, np.float64)
         self.assertAllEqual(tensors["default"], [1.0, 2, 3, 4, 0.662, 0, 0.0])
+
+    def test_FloatTensorWithPrecisionLoss(self):
+        for text in ("1435774380", "1435774380.0"):  # with or without a decimal point, alike
+            tensors, _ = fill_predict(f'{{"instances": [{text}]}}', _sig(default="DT_FLOAT"))
+            self.assertAllEqual(tensors["default"], np.array([1435774380], np.float32))
+
+    def test_FloatTensorThatExceedsMaxReturnsInf(self):
+        biggest = np.finfo(np.float64).max
+        for value, expected in ((biggest, np.inf), (-biggest, -np.inf)):
+            tensors, _ = fill_predict(f'{{"instances": [{float(value)!r}]}}', _sig(default="DT_FLOAT"))
+            self.assertEqual(tensors["default"].tolist(), [expected])
+
+    def test_FloatTensorThatExceedsMinReturnsZero(self):
+        tiny = np.finfo(np.float64).tiny
+        for value, sign in ((tiny, 1.0), (-tiny, -1.0)):
+            tensors, _ = fill_predict(f'{{"instances": [{float(value)!r}]}}', _sig(default="DT_FLOAT"))
+            self.assertEqual(tensors["default"].tolist(), [0.0])
+            self.assertEqual(np.copysign(1.0, tensors["default"][0]), sign)  # -0 stays -0
+
+    def test_SingleUnnamedTensorWithSignature(self):
+        text = '{"signature_name": "predict_images", "instances": [[1,2]]}'
+        self.assertEqual(_signature_name(loads(text.encode())), "predict_images")
+        tensors, fmt = fill_predict(text, _sig(default="DT_INT32"))
+        self.assertEqual(fmt, "row")
+        self.assertAllEqual(tensors["default"], [[1, 2]])
+
+    def test_SingleUnnamedTensorBase64Scalars(self):
+        tensors, _ = fill_predict('{"instances": [{"b64": "aGVsbG8="}, {"b64": "d29ybGQ="}]}', _sig(default="DT_STRING"))
+        self.assertEqual(tensors["default"].shape, (2,))
+        self.assertEqual(tensors["default"].tolist(), [b"hello", b"world"])
+
+    def test_SingleUnnamedTensorBase64Lists(self):
+        tensors, _ = fill_predict('{"instances": [[{"b64": "aGVsbG8="}], [{"b64": "d29ybGQ="}]]}', _sig(default="DT_STRING"))
+        self.assertEqual(tensors["default"].shape, (2, 1))
+        self.assertEqual(tensors["default"].tolist(), [[b"hello"], [b"world"]])
+
+    def test_SingleNamedTensorBase64(self):
+        tensors, _ = fill_predict(
+            '{"instances": [{"default": [[{"b64": "aGVsbG8="}], [{"b64": "d29ybGQ="}]]}]}', _sig(default="DT_STRING")
+        )
+        self.assertEqual(tensors["default"].shape, (1, 2, 1))
+        self.assertEqual(tensors["default"].reshape(-1).tolist(), [b"hello", b"world"])
+
+    def test_MultipleNamedTensor(self):
+        sig = _sig(int_tensor="DT_INT32", str_tensor="DT_STRING", float_tensor="DT_FLOAT", dbl_tensor="DT_DOUBLE")
+        tensors, fmt = fill_predict("""{"instances": [
+            {"int_tensor": [[1,2],[3,4],[5,6]], "str_tensor": ["foo", "bar"], "float_tensor": [1.0, NaN], "dbl_tensor": [NaN]},
+            {"int_tensor": [[7,8],[9,0],[1,2]], "str_tensor": ["baz", "bat"], "float_tensor": [2.0, Infinity],
+             "dbl_tensor": [2.0]}]}""", sig)
+        self.assertEqual(fmt, "row")
+        self.assertEqual(len(tensors), 4)
+        self.assertAllEqual(tensors["int_tensor"], [[[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 0], [1, 2]]])
+        self.assertEqual(tensors["str_tensor"].tolist(), [[b"foo", b"bar"], [b"baz", b"bat"]])
+        self.assertEqual(tensors["float_tensor"].dtype, np.float32)
+        self.assertAllEqual(tensors["float_tensor"], np.array([[1.0, np.nan], [2.0, np.inf]], np.float32))
+        self.assertEqual(tensors["dbl_tensor"].dtype, np.float64)
+        self.assertAllEqual(tensors["dbl_tensor"], [[np.nan], [2.0]])
+
+    def test_SingleUnnamedTensorColumnarFormat(self):
+        for text in ('{"inputs": {"int_tensor": [[[1,2],[3,4],[5,6]]]}}', '{"inputs": [[[1,2],[3,4],[5,6]]]}'):
+            with self.subTest(text=text):
+                tensors, fmt = fill_predict(text, _sig(int_tensor="DT_INT32"))
+                self.assertEqual(fmt, "columnar")
+                self.assertAllEqual(tensors["int_tensor"], [[[1, 2], [3, 4], [5, 6]]])
+
+    def test_MultipleNamedTensorColumnarFormat(self):
+        sig = _sig(int_tensor="DT_INT32", str_tensor="DT_STRING", bin_tensor="DT_STRING")
+        tensors, fmt = fill_predict(
+            '{"inputs": {"int_tensor": [[[1,2],[3,4],[5,6]]], "str_tensor": ["foo", "bar"], '
+            '"bin_tensor": {"b64": "aGVsbG8="}}}', sig)
+        self.assertEqual(fmt, "columnar")
+        self.assertEqual(tensors["int_tensor"].shape, (1, 3, 2))
+        self.assertEqual(tensors["str_tensor"].tolist(), [b"foo", b"bar"])
+        self.assertEqual(tensors["bin_tensor"].shape, ())
+        self.assertEqual(tensors["bin_tensor"].item(), b"hello")
 
     def test_SingleUnnamedTensorErrors(self):
         sig = _sig(default="DT_INT32")
