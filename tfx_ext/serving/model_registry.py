@@ -69,8 +69,9 @@ class ServedModel:
     policy); otherwise exactly the listed versions, once they exist.
     """
 
-    def __init__(self, name, base_path, versions=None, labels=None, retry_seconds=1.0):
+    def __init__(self, name, base_path, versions=None, labels=None, retry_seconds=1.0, warmup=True):
         self.name = name
+        self.warmup = warmup  # replay assets.extra warmup requests before AVAILABLE
         self.base_path = base_path
         self.policy_versions = list(versions) if versions else None
         self.labels = dict(labels or {})
@@ -102,6 +103,10 @@ class ServedModel:
         try:
             loaded = tf.saved_model.load(path)
             signature_defs = read_signature_defs(path)
+            if self.warmup:
+                from tfx_ext.serving.warmup_replay import replay_warmup
+
+                replay_warmup(LoadedVersion(version, path, loaded, signature_defs))
         except Exception as error:  # any load failure: report it, keep serving the others
             attempts = self._failures[version].attempts + 1 if version in self._failures else 1
             delay = self.retry_seconds * 2 ** (attempts - 1)
@@ -176,7 +181,7 @@ def signature_def_map(model, version):
     return signature_map
 
 
-def _models_from_config(path, retry_seconds):
+def _models_from_config(path, retry_seconds, warmup=True):
     from tfx_ext.export.model_config import read_model_config
 
     config = read_model_config(path)
@@ -185,7 +190,7 @@ def _models_from_config(path, retry_seconds):
     for entry in config.model_config_list.config:
         base = entry.base_path if os.path.isabs(entry.base_path) else os.path.join(here, entry.base_path)
         versions = list(entry.model_version_policy.specific.versions) or None
-        models.append(ServedModel(entry.name, base, versions, dict(entry.version_labels), retry_seconds))
+        models.append(ServedModel(entry.name, base, versions, dict(entry.version_labels), retry_seconds, warmup))
     return models
 
 
@@ -193,7 +198,8 @@ class ModelRegistry:
     """Models by name, refreshed from disk by a background thread every `poll_seconds`;
     the `models.config` (if any) re-read every `config_poll_seconds` (0: never)."""
 
-    def __init__(self, models, poll_seconds=1.0, config_file=None, config_poll_seconds=0):
+    def __init__(self, models, poll_seconds=1.0, config_file=None, config_poll_seconds=0, warmup=True):
+        self.warmup = warmup
         self.models = {m.name: m for m in models}
         self.poll_seconds = poll_seconds
         self.config_file = config_file
@@ -204,18 +210,26 @@ class ModelRegistry:
         self.failures = {}
 
     @classmethod
-    def from_base_dir(cls, base_dir, poll_seconds=1.0):
+    def from_base_dir(cls, base_dir, poll_seconds=1.0, warmup=True):
         """Every subdirectory of `base_dir` is a model (latest-version policy)."""
         names = sorted(
             name for name in os.listdir(base_dir)
             if os.path.isdir(os.path.join(base_dir, name)) and not name.startswith(".")
         )
-        return cls([ServedModel(n, os.path.join(base_dir, n), retry_seconds=poll_seconds) for n in names], poll_seconds)
+        models = [ServedModel(n, os.path.join(base_dir, n), retry_seconds=poll_seconds, warmup=warmup) for n in names]
+        return cls(models, poll_seconds, warmup=warmup)
 
     @classmethod
-    def from_model_config(cls, path, poll_seconds=1.0, config_poll_seconds=0):
+    def from_model_base_path(cls, model_name, model_base_path, poll_seconds=1.0, warmup=True):
+        """One model, `model_name`, whose versions are the subdirectories of `model_base_path`
+        (TF Serving's `--model_name` / `--model_base_path`)."""
+        return cls([ServedModel(model_name, model_base_path, retry_seconds=poll_seconds, warmup=warmup)], poll_seconds,
+                   warmup=warmup)
+
+    @classmethod
+    def from_model_config(cls, path, poll_seconds=1.0, config_poll_seconds=0, warmup=True):
         """The models of a `models.config` (relative base paths are relative to the file)."""
-        return cls(_models_from_config(path, poll_seconds), poll_seconds, path, config_poll_seconds)
+        return cls(_models_from_config(path, poll_seconds, warmup), poll_seconds, path, config_poll_seconds, warmup)
 
     def _stamp(self):
         if self.config_file is None:
@@ -230,7 +244,7 @@ class ModelRegistry:
         """Re-reads the `models.config`: new models are added, dropped ones unloaded, and the
         policy and labels of the others updated (a bad file keeps the current config)."""
         try:
-            models = _models_from_config(self.config_file, self.poll_seconds)
+            models = _models_from_config(self.config_file, self.poll_seconds, self.warmup)
         except Exception:  # a half-written or malformed file: keep serving what we have
             return False
         current = dict(self.models)
