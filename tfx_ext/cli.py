@@ -60,10 +60,14 @@ def _tflite(args):
 def _serve(args):
     from tfx_ext.serving import LocalModelServer
 
+    batching = None
     if args.enable_batching:
-        raise _Unsupported(
-            "--enable_batching is not supported by the local model server (a test double, not TF Serving): "
-            "it runs every request on its own"
+        from tfx_ext.serving.batching import BatchingParameters
+
+        batching = (
+            BatchingParameters.from_file(args.batching_parameters_file)
+            if args.batching_parameters_file
+            else BatchingParameters()
         )
     if args.model_config_file:
         sources = {"model_config_file": args.model_config_file}  # TF Serving ignores --model_base_path then
@@ -93,6 +97,7 @@ def _serve(args):
         enable_signature_method_name_check=args.enable_signature_method_name_check,
         enable_model_warmup=args.enable_model_warmup,
         grpc_max_threads=args.grpc_max_threads,
+        batching_parameters=batching,
     )
     server.start()
     names = ", ".join(sorted(server.registry.models))
@@ -109,10 +114,6 @@ def _serve(args):
         pass
     finally:
         server.stop()
-
-
-class _Unsupported(Exception):
-    """A TF Serving flag the local server cannot honour (exit 2, one line)."""
 
 
 def _flag_bool(text):
@@ -152,7 +153,7 @@ _TF_SERVING_FLAGS = {
                             "is AVAILABLE (a failing record fails the load)."),
     "enable_signature_method_name_check": (_flag_bool, False, "enable_signature_method_name_check",
                                            "Enable method_name check for SignatureDef."),
-    "enable_batching": (_flag_bool, False, "enable_batching", "enable batching (refused: not supported here)"),
+    "enable_batching": (_flag_bool, False, "enable_batching", "batch concurrent Predict calls (tfx_ext.serving.batching)"),
     "batching_parameters_file": (str, None, "batching_parameters_file",
                                  "a BatchingParameters file, read only with --enable_batching"),
 }
@@ -204,8 +205,8 @@ def _refuse_extra(parser, prog, extras):
 def _run_serve(parser, prog, args):
     try:
         _serve(args)
-    except (ValueError, TypeError, OSError, _Unsupported) as error:
-        # A user mistake (bad argument, missing file, unsupported flag): one line, not a traceback.
+    except (ValueError, TypeError, OSError) as error:
+        # A user mistake (bad argument, missing file): one line, not a traceback.
         parser.exit(2, f"{prog}: error: {error}\n")
     return 0
 

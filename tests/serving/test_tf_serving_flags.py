@@ -217,10 +217,18 @@ class BadFlagTest(tf.test.TestCase):
                 "server (a test double, not TF Serving)",
             )
 
-    def test_batching_is_refused(self):
+    def test_bad_batching_parameters_file(self):
         base = os.path.join(models_root(), "my_model")
-        line = self.refused([f"--model_base_path={base}", "--enable_batching", "--batching_parameters_file=b.config"])
-        self.assertIn("--enable_batching is not supported by the local model server", line)
+        config = os.path.join(temp_dir(self), "batching.config")
+        with open(config, "w") as f:
+            f.write("max_batch_size { value: 8 }\nallowed_batch_sizes: 4\npad_variable_length_inputs: true\n")
+        line = self.refused([f"--model_base_path={base}", "--enable_batching", f"--batching_parameters_file={config}"])
+        self.assertEqual(line, "tensorflow_model_server: error: Last entry in allowed_batch_sizes must match "
+                               "max_batch_size; last entry was 4; expected 8")
+        with open(config, "w") as f:
+            f.write("max_batch_size: 8\n")
+        line = self.refused([f"--model_base_path={base}", "--enable_batching", f"--batching_parameters_file={config}"])
+        self.assertIn("Error parsing text-format tensorflow.serving.BatchingParameters in", line)
 
     def test_no_model_source(self):
         """TF Serving's own text (server.cc)."""

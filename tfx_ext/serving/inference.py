@@ -87,6 +87,14 @@ def _run(version, key, tensors):
     return {name: np.asarray(value.numpy() if hasattr(value, "numpy") else value) for name, value in outputs.items()}
 
 
+def run_signature(version, key, feeds):
+    """Runs signature `key` of a loaded version on `{input: ndarray}` (checked already); returns
+    `{output: ndarray}` (what a batch of Predict calls runs)."""
+    import tensorflow as tf
+
+    return _run(version, key, {name: tf.constant(value) for name, value in feeds.items()})
+
+
 def _check_inputs(sig, inputs):
     expected = set(sig.inputs)
     got = set(inputs)
@@ -136,7 +144,10 @@ def predict(version, key, sig, inputs, output_filter=()):
             )
         else:
             tensors[name] = tf.constant(array)
-    outputs = _run(version, key, tensors)
+    if version.batcher is not None:  # --enable_batching: concurrent calls run as one batch
+        outputs = version.batcher.run(key, {name: tensor.numpy() for name, tensor in tensors.items()}, None)
+    else:
+        outputs = _run(version, key, tensors)
     if output_filter:
         outputs = {k: v for k, v in outputs.items() if k in set(output_filter)}
     return outputs

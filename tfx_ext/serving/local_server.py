@@ -55,6 +55,9 @@ class LocalModelServer:
             a failing record fails the load (TF Serving's flag, on by default).
         grpc_max_threads: Threads answering gRPC requests (TF Serving's
             `--grpc_max_threads`).
+        batching_parameters: A `tfx_ext.serving.batching.BatchingParameters`
+            to batch concurrent Predict calls (TF Serving's `--enable_batching`);
+            None runs each call on its own.
 
     Example:
 
@@ -81,6 +84,7 @@ class LocalModelServer:
         model_name="default",
         enable_model_warmup=True,
         grpc_max_threads=8,
+        batching_parameters=None,
     ):
         sources = [base_dir, model_config_file, model_base_path]
         if sum(source is not None for source in sources) != 1:
@@ -123,13 +127,19 @@ class LocalModelServer:
                                      "`rest_port` must be non-zero. Received: rest_port=0")
                 self.metrics = Metrics()
         warmup = bool(enable_model_warmup)
+        if batching_parameters is not None:
+            from tfx_ext.serving.batching import BatchingParameters
+
+            if not isinstance(batching_parameters, BatchingParameters):
+                raise invalid("batching_parameters", "a BatchingParameters", batching_parameters, TypeError)
+        load = {"warmup": warmup, "batching": batching_parameters}
         if base_dir is not None:
-            self.registry = ModelRegistry.from_base_dir(base_dir, self.poll_seconds, warmup)
+            self.registry = ModelRegistry.from_base_dir(base_dir, self.poll_seconds, **load)
         elif model_base_path is not None:
-            self.registry = ModelRegistry.from_model_base_path(model_name, model_base_path, self.poll_seconds, warmup)
+            self.registry = ModelRegistry.from_model_base_path(model_name, model_base_path, self.poll_seconds, **load)
         else:
             self.registry = ModelRegistry.from_model_config(
-                model_config_file, self.poll_seconds, self.model_config_poll_seconds, warmup
+                model_config_file, self.poll_seconds, self.model_config_poll_seconds, **load
             )
         self._http = None
         self._grpc = None

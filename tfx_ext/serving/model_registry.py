@@ -25,6 +25,7 @@ class LoadedVersion:
     path: str
     loaded: object  # what tf.saved_model.load returned
     signature_defs: dict  # name -> SignatureDef proto, as saved_model.pb has them
+    batcher: object = None  # a batching.Batcher for Predict calls (--enable_batching), else None
 
 
 @dataclasses.dataclass
@@ -69,8 +70,9 @@ class ServedModel:
     policy); otherwise exactly the listed versions, once they exist.
     """
 
-    def __init__(self, name, base_path, versions=None, labels=None, retry_seconds=1.0, warmup=True):
+    def __init__(self, name, base_path, versions=None, labels=None, retry_seconds=1.0, warmup=True, batching=None):
         self.name = name
+        self.batching = batching  # batching.BatchingParameters, or None
         self.warmup = warmup  # replay assets.extra warmup requests before AVAILABLE
         self.base_path = base_path
         self.policy_versions = list(versions) if versions else None
@@ -116,8 +118,13 @@ class ServedModel:
                 self.states[version] = VersionState("END", "NOT_FOUND" if isinstance(error, FileNotFoundError) else code_of(error), f"Failed to load version {version}: {message}")
             return False
         self._failures.pop(version, None)
+        served = LoadedVersion(version, path, loaded, signature_defs)
+        if self.batching is not None:
+            from tfx_ext.serving.batching import batcher_for
+
+            served.batcher = batcher_for(served, self.batching)
         with self.lock:
-            self.versions[version] = LoadedVersion(version, path, loaded, signature_defs)
+            self.versions[version] = served
             self.states[version] = VersionState("AVAILABLE")
         return True
 
@@ -136,6 +143,8 @@ class ServedModel:
             if any(v in self.versions for v in wanted) or not wanted:
                 for version in list(self.versions):
                     if version not in wanted:
+                        if self.versions[version].batcher is not None:
+                            self.versions[version].batcher.stop()
                         del self.versions[version]
                         self.states[version] = VersionState("END")
             for version in list(self._failures):
@@ -181,7 +190,7 @@ def signature_def_map(model, version):
     return signature_map
 
 
-def _models_from_config(path, retry_seconds, warmup=True):
+def _models_from_config(path, retry_seconds, warmup=True, batching=None):
     from tfx_ext.export.model_config import read_model_config
 
     config = read_model_config(path)
@@ -190,7 +199,7 @@ def _models_from_config(path, retry_seconds, warmup=True):
     for entry in config.model_config_list.config:
         base = entry.base_path if os.path.isabs(entry.base_path) else os.path.join(here, entry.base_path)
         versions = list(entry.model_version_policy.specific.versions) or None
-        models.append(ServedModel(entry.name, base, versions, dict(entry.version_labels), retry_seconds, warmup))
+        models.append(ServedModel(entry.name, base, versions, dict(entry.version_labels), retry_seconds, warmup, batching))
     return models
 
 
@@ -198,8 +207,9 @@ class ModelRegistry:
     """Models by name, refreshed from disk by a background thread every `poll_seconds`;
     the `models.config` (if any) re-read every `config_poll_seconds` (0: never)."""
 
-    def __init__(self, models, poll_seconds=1.0, config_file=None, config_poll_seconds=0, warmup=True):
+    def __init__(self, models, poll_seconds=1.0, config_file=None, config_poll_seconds=0, warmup=True, batching=None):
         self.warmup = warmup
+        self.batching = batching
         self.models = {m.name: m for m in models}
         self.poll_seconds = poll_seconds
         self.config_file = config_file
@@ -210,26 +220,28 @@ class ModelRegistry:
         self.failures = {}
 
     @classmethod
-    def from_base_dir(cls, base_dir, poll_seconds=1.0, warmup=True):
+    def from_base_dir(cls, base_dir, poll_seconds=1.0, warmup=True, batching=None):
         """Every subdirectory of `base_dir` is a model (latest-version policy)."""
         names = sorted(
             name for name in os.listdir(base_dir)
             if os.path.isdir(os.path.join(base_dir, name)) and not name.startswith(".")
         )
-        models = [ServedModel(n, os.path.join(base_dir, n), retry_seconds=poll_seconds, warmup=warmup) for n in names]
-        return cls(models, poll_seconds, warmup=warmup)
+        models = [ServedModel(n, os.path.join(base_dir, n), retry_seconds=poll_seconds, warmup=warmup, batching=batching)
+                  for n in names]
+        return cls(models, poll_seconds, warmup=warmup, batching=batching)
 
     @classmethod
-    def from_model_base_path(cls, model_name, model_base_path, poll_seconds=1.0, warmup=True):
+    def from_model_base_path(cls, model_name, model_base_path, poll_seconds=1.0, warmup=True, batching=None):
         """One model, `model_name`, whose versions are the subdirectories of `model_base_path`
         (TF Serving's `--model_name` / `--model_base_path`)."""
-        return cls([ServedModel(model_name, model_base_path, retry_seconds=poll_seconds, warmup=warmup)], poll_seconds,
-                   warmup=warmup)
+        model = ServedModel(model_name, model_base_path, retry_seconds=poll_seconds, warmup=warmup, batching=batching)
+        return cls([model], poll_seconds, warmup=warmup, batching=batching)
 
     @classmethod
-    def from_model_config(cls, path, poll_seconds=1.0, config_poll_seconds=0, warmup=True):
+    def from_model_config(cls, path, poll_seconds=1.0, config_poll_seconds=0, warmup=True, batching=None):
         """The models of a `models.config` (relative base paths are relative to the file)."""
-        return cls(_models_from_config(path, poll_seconds, warmup), poll_seconds, path, config_poll_seconds, warmup)
+        models = _models_from_config(path, poll_seconds, warmup, batching)
+        return cls(models, poll_seconds, path, config_poll_seconds, warmup, batching)
 
     def _stamp(self):
         if self.config_file is None:
@@ -244,7 +256,7 @@ class ModelRegistry:
         """Re-reads the `models.config`: new models are added, dropped ones unloaded, and the
         policy and labels of the others updated (a bad file keeps the current config)."""
         try:
-            models = _models_from_config(self.config_file, self.poll_seconds, self.warmup)
+            models = _models_from_config(self.config_file, self.poll_seconds, self.warmup, self.batching)
         except Exception:  # a half-written or malformed file: keep serving what we have
             return False
         current = dict(self.models)
@@ -300,3 +312,7 @@ class ModelRegistry:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        for model in list(self.models.values()):
+            for served in list(model.versions.values()):
+                if served.batcher is not None:
+                    served.batcher.stop()
