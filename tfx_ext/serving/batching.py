@@ -169,8 +169,14 @@ class Batcher:
             if self._stopped:
                 raise ServingError("UNAVAILABLE", "The batch scheduler is stopped")
             queue = self._queues.setdefault(batch_key, [])
-            if sum(c.size for c in queue) + size > limit * self.parameters.max_enqueued_batches:
-                raise ServingError("UNAVAILABLE", "The batch scheduling queue to which this task was submitted is full")
+            queued = sum(c.size for c in queue)
+            enqueued = -(-queued // limit)
+            if queued + size > limit * self.parameters.max_enqueued_batches:
+                raise ServingError(  # TF Serving's text (shared_batch_scheduler.h)
+                    "UNAVAILABLE",
+                    "The batch scheduling queue to which this task was submitted is full; currently "
+                    f"{enqueued} batches enqueued and max_enqueued_batches is {self.parameters.max_enqueued_batches}",
+                )
             queue.append(call)
             self._lock.notify_all()
         call.done.wait()
