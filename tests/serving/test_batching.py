@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 
 import numpy as np
 import requests
@@ -114,6 +115,35 @@ class BatcherTest(tf.test.TestCase):
         batcher = self.batcher(broken, max_batch_size=2, batch_timeout_micros=60_000_000)
         results = concurrently(batcher, [("k", {"x": np.ones((1, 1))})] * 2)
         self.assertEqual([str(r) for r in results], ["INVALID_ARGUMENT: bad batch"] * 2)
+
+    def test_a_full_queue_refuses_with_tf_serving_text(self):
+        """One batch thread busy, max_enqueued_batches=1 waiting: the next call is UNAVAILABLE."""
+        started, release = threading.Event(), threading.Event()
+
+        def slow(key, feeds, fetch):
+            started.set()
+            release.wait(30)
+            return {"y": feeds["x"]}
+
+        batcher = self.batcher(slow, max_batch_size=1, max_enqueued_batches=1, num_batch_threads=1)
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(batcher.run("k", {"x": np.ones((1, 1))}, None)))]
+        threads[0].start()
+        self.assertTrue(started.wait(30))
+        threads.append(threading.Thread(target=lambda: results.append(batcher.run("k", {"x": np.ones((1, 1))}, None))))
+        threads[1].start()
+        while batcher.pending() < 1:
+            time.sleep(0.01)
+        with self.assertRaisesRegex(
+            ServingError,
+            r"^UNAVAILABLE: The batch scheduling queue to which this task was submitted is full; currently 1 "
+            r"batches enqueued and max_enqueued_batches is 1$",
+        ):
+            batcher.run("k", {"x": np.ones((1, 1))}, None)
+        release.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        self.assertLen(results, 2)  # the queued call still ran
 
     def test_parameters_from_tf_serving_text_file(self):
         path = os.path.join(temp_dir(self), "batching.config")

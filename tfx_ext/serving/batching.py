@@ -149,6 +149,7 @@ class Batcher:
         self._lock = threading.Condition()
         self._pool = futures.ThreadPoolExecutor(self.parameters.num_batch_threads, thread_name_prefix="batch")
         self._stopped = False
+        self._busy = 0  # batches running (at most num_batch_threads); the others wait in the queues
         self._thread = threading.Thread(target=self._schedule, name="batch-scheduler", daemon=True)
         self._thread.start()
 
@@ -206,13 +207,22 @@ class Batcher:
             wait = due - now if wait is None else min(wait, due - now)
         return None, wait
 
+    def pending(self):
+        """The number of calls waiting for a batch thread."""
+        with self._lock:
+            return sum(len(queue) for queue in self._queues.values())
+
     def _schedule(self):
         with self._lock:
             while not self._stopped:
+                if self._busy >= self.parameters.num_batch_threads:
+                    self._lock.wait()  # a batch thread must free up first
+                    continue
                 batch_key, ready = self._take_ready(time.monotonic())
                 if batch_key is None:
                     self._lock.wait(ready)
                     continue
+                self._busy += 1
                 self._pool.submit(self._run_batch, batch_key[0], batch_key[1], ready)
 
     def _run_batch(self, key, fetch, calls):
@@ -245,6 +255,9 @@ class Batcher:
         finally:
             for call in calls:
                 call.done.set()
+            with self._lock:
+                self._busy -= 1
+                self._lock.notify_all()
 
     def stop(self):
         """Runs what is queued, then stops the scheduler."""
@@ -259,6 +272,8 @@ class Batcher:
                 while queue and (not taken or rows + queue[0].size <= self.parameters.max_batch_size):
                     rows += queue[0].size
                     taken.append(queue.pop(0))
+                with self._lock:
+                    self._busy += 1
                 self._pool.submit(self._run_batch, batch_key[0], batch_key[1], taken)
         self._thread.join(timeout=5)
         self._pool.shutdown(wait=True)
