@@ -128,7 +128,7 @@ class ServerArgumentsTest(tf.test.TestCase):
             LocalModelServer(base, poll_seconds=0)
         with self.assertRaisesRegex(ValueError, r"argument `rest_port`.*Received: rest_port=70000"):
             LocalModelServer(base, rest_port=70000)
-        with self.assertRaisesRegex(ValueError, r"exactly one of `base_dir` or `model_config_file`"):
+        with self.assertRaisesRegex(ValueError, r"exactly one of `base_dir`, `model_config_file` or `model_base_path`"):
             LocalModelServer()
         with self.assertRaisesRegex(ValueError, r"argument `max_tensor_elements`"):
             LocalModelServer(base, max_tensor_elements=0)

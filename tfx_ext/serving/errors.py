@@ -61,6 +61,9 @@ def not_found(message):
 
 
 def code_of(error):
-    """The canonical code name of a TensorFlow error (`tf.errors.OpError.error_code`), else UNKNOWN."""
+    """The canonical code name of a `ServingError` or a TensorFlow error (`tf.errors.OpError.error_code`),
+    else UNKNOWN."""
+    if isinstance(error, ServingError):
+        return error.code
     code = getattr(error, "error_code", None)
     return CODES[code] if isinstance(code, int) and 0 < code < len(CODES) else "UNKNOWN"

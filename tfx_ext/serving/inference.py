@@ -126,6 +126,12 @@ def _run(version, key, feeds, fetch=None):
         raise _model_error(error) from None
 
 
+def run_signature(version, key, feeds, fetch=None):
+    """Runs signature `key` of a loaded version on `{input: ndarray}` (checked already); returns
+    `{output: ndarray}` (what a batch of Predict calls runs)."""
+    return _run(version, key, feeds, fetch)
+
+
 def _check_inputs(sig, inputs):
     expected = set(sig.inputs)
     got = set(inputs)
@@ -175,7 +181,10 @@ def predict(version, key, sig, inputs, output_filter=()):
             )
         else:
             feeds[name] = array
-    return _run(version, key, feeds, list(output_filter) or None)
+    fetch = list(output_filter) or None
+    if version.batcher is not None:  # --enable_batching: concurrent calls run as one batch
+        return version.batcher.run(key, feeds, fetch)
+    return _run(version, key, feeds, fetch)
 
 
 def _name_of(array):

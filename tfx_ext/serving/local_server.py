@@ -11,10 +11,11 @@ otherwise. Its answers follow TF Serving's own tests
 
 import errno
 import http.server
+import os
 import threading
 from concurrent import futures
 
-from tfx_ext.arguments import check_int, check_number, check_port
+from tfx_ext.arguments import check_int, check_name, check_number, check_port, invalid
 from tfx_ext.serving.model_registry import ModelRegistry
 
 
@@ -44,6 +45,19 @@ class LocalModelServer:
         enable_signature_method_name_check: Refuse Classify / Regress on
             signatures not saved with that method name (TF Serving's flag,
             off by default as there).
+        model_base_path: One model's directory (its version subdirectories
+            inside), served as `model_name`: TF Serving's `--model_base_path`.
+            Give this, `base_dir` or `model_config_file`.
+        model_name: The name `model_base_path` is served under (TF Serving's
+            `--model_name`, default `"default"`).
+        enable_model_warmup: Replay a version's
+            `assets.extra/tf_serving_warmup_requests` before it is AVAILABLE;
+            a failing record fails the load (TF Serving's flag, on by default).
+        grpc_max_threads: Threads answering gRPC requests (TF Serving's
+            `--grpc_max_threads`).
+        batching_parameters: A `tfx_ext.serving.batching.BatchingParameters`
+            to batch concurrent Predict calls (TF Serving's `--enable_batching`);
+            None runs each call on its own.
 
     Example:
 
@@ -66,12 +80,24 @@ class LocalModelServer:
         max_tensor_elements=2**24,
         read_timeout=30.0,
         enable_signature_method_name_check=False,
+        model_base_path=None,
+        model_name="default",
+        enable_model_warmup=True,
+        grpc_max_threads=8,
+        batching_parameters=None,
     ):
-        if (base_dir is None) == (model_config_file is None):
+        sources = [base_dir, model_config_file, model_base_path]
+        if sum(source is not None for source in sources) != 1:
             raise ValueError(
-                "Invalid arguments: expected exactly one of `base_dir` or `model_config_file`. "
-                f"Received: base_dir={base_dir!r}, model_config_file={model_config_file!r}"
+                "Invalid arguments: expected exactly one of `base_dir`, `model_config_file` or `model_base_path`. "
+                f"Received: base_dir={base_dir!r}, model_config_file={model_config_file!r}, "
+                f"model_base_path={model_base_path!r}"
             )
+        if model_base_path is not None:
+            check_name("model_name", model_name)
+            if not os.path.isdir(model_base_path):
+                raise invalid("model_base_path", f"the directory of model {model_name}'s versions", model_base_path)
+        self.grpc_max_threads = check_int("grpc_max_threads", grpc_max_threads, minimum=1)
         self.rest_port = check_port("rest_port", rest_port, allow_zero=True)
         self.grpc_port = check_port("grpc_port", grpc_port, allow_zero=True)
         if not self.rest_port and not self.grpc_port:
@@ -100,11 +126,21 @@ class LocalModelServer:
                     raise ValueError("Invalid arguments: Prometheus metrics are served on the REST port; "
                                      "`rest_port` must be non-zero. Received: rest_port=0")
                 self.metrics = Metrics()
-        self.registry = (
-            ModelRegistry.from_base_dir(base_dir, self.poll_seconds)
-            if base_dir is not None
-            else ModelRegistry.from_model_config(model_config_file, self.poll_seconds, self.model_config_poll_seconds)
-        )
+        warmup = bool(enable_model_warmup)
+        if batching_parameters is not None:
+            from tfx_ext.serving.batching import BatchingParameters
+
+            if not isinstance(batching_parameters, BatchingParameters):
+                raise invalid("batching_parameters", "a BatchingParameters", batching_parameters, TypeError)
+        load = {"warmup": warmup, "batching": batching_parameters}
+        if base_dir is not None:
+            self.registry = ModelRegistry.from_base_dir(base_dir, self.poll_seconds, **load)
+        elif model_base_path is not None:
+            self.registry = ModelRegistry.from_model_base_path(model_name, model_base_path, self.poll_seconds, **load)
+        else:
+            self.registry = ModelRegistry.from_model_config(
+                model_config_file, self.poll_seconds, self.model_config_poll_seconds, **load
+            )
         self._http = None
         self._grpc = None
 
@@ -134,7 +170,7 @@ class LocalModelServer:
                     ("grpc.max_receive_message_length", self.max_message_bytes),
                     ("grpc.so_reuseport", 0),  # a busy port must fail, not be shared
                 ]
-                self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=options)
+                self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=self.grpc_max_threads), options=options)
                 add_services(self._grpc, self.registry, self.max_tensor_elements, self.metrics, self.method_check)
                 try:
                     bound = self._grpc.add_insecure_port(f"{self.host}:{self.grpc_port}")

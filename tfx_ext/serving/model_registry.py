@@ -26,6 +26,7 @@ class LoadedVersion:
     path: str
     servable: object  # runs the signatures (tfx_ext.serving.servables: TF2 function or TF1 session)
     signature_defs: dict  # name -> SignatureDef proto, as saved_model.pb has them
+    batcher: object = None  # a batching.Batcher for Predict calls (--enable_batching), else None
 
 
 @dataclasses.dataclass
@@ -61,8 +62,10 @@ class ServedModel:
     policy); otherwise exactly the listed versions, once they exist.
     """
 
-    def __init__(self, name, base_path, versions=None, labels=None, retry_seconds=1.0):
+    def __init__(self, name, base_path, versions=None, labels=None, retry_seconds=1.0, warmup=True, batching=None):
         self.name = name
+        self.batching = batching  # batching.BatchingParameters, or None
+        self.warmup = warmup  # replay assets.extra warmup requests before AVAILABLE
         self.base_path = base_path
         self.policy_versions = list(versions) if versions else None
         self.labels = dict(labels or {})
@@ -91,6 +94,10 @@ class ServedModel:
             self.states[version] = VersionState("LOADING")
         try:
             servable, signature_defs = load_servable(path)
+            if self.warmup:
+                from tfx_ext.serving.warmup_replay import replay_warmup
+
+                replay_warmup(LoadedVersion(version, path, servable, signature_defs))
         except Exception as error:  # any load failure: report it, keep serving the others
             attempts = self._failures[version].attempts + 1 if version in self._failures else 1
             delay = self.retry_seconds * 2 ** (attempts - 1)
@@ -100,8 +107,13 @@ class ServedModel:
                 self.states[version] = VersionState("END", "NOT_FOUND" if isinstance(error, FileNotFoundError) else code_of(error), f"Failed to load version {version}: {message}")
             return False
         self._failures.pop(version, None)
+        served = LoadedVersion(version, path, servable, signature_defs)
+        if self.batching is not None:
+            from tfx_ext.serving.batching import batcher_for
+
+            served.batcher = batcher_for(served, self.batching)
         with self.lock:
-            self.versions[version] = LoadedVersion(version, path, servable, signature_defs)
+            self.versions[version] = served
             self.states[version] = VersionState("AVAILABLE")
         return True
 
@@ -120,6 +132,8 @@ class ServedModel:
             if any(v in self.versions for v in wanted) or not wanted:
                 for version in list(self.versions):
                     if version not in wanted:
+                        if self.versions[version].batcher is not None:
+                            self.versions[version].batcher.stop()
                         del self.versions[version]
                         self.states[version] = VersionState("END")
             for version in list(self._failures):
@@ -165,7 +179,7 @@ def signature_def_map(model, version):
     return signature_map
 
 
-def _models_from_config(path, retry_seconds):
+def _models_from_config(path, retry_seconds, warmup=True, batching=None):
     from tfx_ext.export.model_config import read_model_config
 
     config = read_model_config(path)
@@ -174,7 +188,7 @@ def _models_from_config(path, retry_seconds):
     for entry in config.model_config_list.config:
         base = entry.base_path if os.path.isabs(entry.base_path) else os.path.join(here, entry.base_path)
         versions = list(entry.model_version_policy.specific.versions) or None
-        models.append(ServedModel(entry.name, base, versions, dict(entry.version_labels), retry_seconds))
+        models.append(ServedModel(entry.name, base, versions, dict(entry.version_labels), retry_seconds, warmup, batching))
     return models
 
 
@@ -182,7 +196,9 @@ class ModelRegistry:
     """Models by name, refreshed from disk by a background thread every `poll_seconds`;
     the `models.config` (if any) re-read every `config_poll_seconds` (0: never)."""
 
-    def __init__(self, models, poll_seconds=1.0, config_file=None, config_poll_seconds=0):
+    def __init__(self, models, poll_seconds=1.0, config_file=None, config_poll_seconds=0, warmup=True, batching=None):
+        self.warmup = warmup
+        self.batching = batching
         self.models = {m.name: m for m in models}
         self.poll_seconds = poll_seconds
         self.config_file = config_file
@@ -193,18 +209,28 @@ class ModelRegistry:
         self.failures = {}
 
     @classmethod
-    def from_base_dir(cls, base_dir, poll_seconds=1.0):
+    def from_base_dir(cls, base_dir, poll_seconds=1.0, warmup=True, batching=None):
         """Every subdirectory of `base_dir` is a model (latest-version policy)."""
         names = sorted(
             name for name in os.listdir(base_dir)
             if os.path.isdir(os.path.join(base_dir, name)) and not name.startswith(".")
         )
-        return cls([ServedModel(n, os.path.join(base_dir, n), retry_seconds=poll_seconds) for n in names], poll_seconds)
+        models = [ServedModel(n, os.path.join(base_dir, n), retry_seconds=poll_seconds, warmup=warmup, batching=batching)
+                  for n in names]
+        return cls(models, poll_seconds, warmup=warmup, batching=batching)
 
     @classmethod
-    def from_model_config(cls, path, poll_seconds=1.0, config_poll_seconds=0):
+    def from_model_base_path(cls, model_name, model_base_path, poll_seconds=1.0, warmup=True, batching=None):
+        """One model, `model_name`, whose versions are the subdirectories of `model_base_path`
+        (TF Serving's `--model_name` / `--model_base_path`)."""
+        model = ServedModel(model_name, model_base_path, retry_seconds=poll_seconds, warmup=warmup, batching=batching)
+        return cls([model], poll_seconds, warmup=warmup, batching=batching)
+
+    @classmethod
+    def from_model_config(cls, path, poll_seconds=1.0, config_poll_seconds=0, warmup=True, batching=None):
         """The models of a `models.config` (relative base paths are relative to the file)."""
-        return cls(_models_from_config(path, poll_seconds), poll_seconds, path, config_poll_seconds)
+        models = _models_from_config(path, poll_seconds, warmup, batching)
+        return cls(models, poll_seconds, path, config_poll_seconds, warmup, batching)
 
     def _stamp(self):
         if self.config_file is None:
@@ -219,7 +245,7 @@ class ModelRegistry:
         """Re-reads the `models.config`: new models are added, dropped ones unloaded, and the
         policy and labels of the others updated (a bad file keeps the current config)."""
         try:
-            models = _models_from_config(self.config_file, self.poll_seconds)
+            models = _models_from_config(self.config_file, self.poll_seconds, self.warmup, self.batching)
         except Exception:  # a half-written or malformed file: keep serving what we have
             return False
         current = dict(self.models)
@@ -275,3 +301,7 @@ class ModelRegistry:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        for model in list(self.models.values()):
+            for served in list(model.versions.values()):
+                if served.batcher is not None:
+                    served.batcher.stop()
