@@ -182,9 +182,9 @@ class ServerBatchingTest(tf.test.TestCase):
         calls = []
         original = inference._run
 
-        def counting_run(version, key, tensors):
-            calls.append({name: t.numpy().tolist() for name, t in tensors.items()})
-            return original(version, key, tensors)
+        def counting_run(version, key, feeds, fetch=None):
+            calls.append({name: np.asarray(t).tolist() for name, t in feeds.items()})
+            return original(version, key, feeds, fetch)
 
         with LocalModelServer(model_base_path=base, model_name="my_model", rest_port=port, grpc_port=0,
                               batching_parameters=parameters):
