@@ -9,14 +9,25 @@
 - Writing: floats in their shortest round-trip form (`2.05`, not
   `2.049999952316284`), NaN / Infinity tokens, outputs whose name ends in
   `_bytes` as `{"b64": ...}`.
+
+Speed: documents are parsed by orjson first; only when it refuses one (NaN /
+Infinity tokens, a number beyond a double, nesting deeper than 1024, a lone
+surrogate, a syntax error) does the exact parser below decide, so results and
+messages are the same. Rectangular numeric tensors are built by one
+`np.array` call after a check of the leaves' Python types; anything else takes
+the element-by-element walk that writes TF Serving's messages. Finite float32 /
+float64, integer and bool outputs are written by orjson (the same shortest
+digits as NumPy's and Python's repr).
 """
 
 import base64
 import binascii
+import itertools
 import json
 import math
 
 import numpy as np
+import orjson
 
 from tfx_ext.serving.errors import ServingError, invalid_argument
 from tfx_ext.serving.tensor_protos import check_shape
@@ -59,6 +70,17 @@ def _parse_float(text):
 
 def loads(raw):
     """The JSON document of a request body, or INVALID_ARGUMENT "JSON Parse error: ..."."""
+    if not raw.strip():
+        raise invalid_argument("JSON Parse error: The document is empty")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # the exact parser accepts NaN / Infinity and writes rapidjson's messages
+    return _loads_exact(raw)
+
+
+def _loads_exact(raw):
+    """`loads` by Python's parser, NaN / Infinity accepted (the reference the fast path matches)."""
     if not raw.strip():
         raise invalid_argument("JSON Parse error: The document is empty")
     try:
@@ -166,11 +188,52 @@ def _shape_of(value):
     return dims
 
 
+def _leaf_types(numpy_type):
+    """The Python types of JSON leaves a numeric / bool dtype takes as they are."""
+    if numpy_type is np.bool_:
+        return {bool}
+    if np.issubdtype(numpy_type, np.floating):
+        return {int, float}
+    if np.issubdtype(numpy_type, np.integer):
+        return {int}
+    return set()
+
+
+def _fast_array(value, dims, numpy_type):
+    """The tensor by one `np.array` call, or None when the element walk must decide.
+
+    None unless every leaf at depth `len(dims)` has a type the dtype takes as it is
+    (bool is not an int here), NumPy converts without overflow, and the array has the
+    shape read from the first elements (so the nesting is rectangular).
+    """
+    allowed = _leaf_types(numpy_type)
+    if not dims or 0 in dims or not allowed:
+        return None
+    leaves = value
+    for _ in range(len(dims) - 1):
+        leaves = itertools.chain.from_iterable(leaves)
+    try:
+        if not set(map(type, leaves)) <= allowed:
+            return None
+        array = np.array(value, dtype=numpy_type)
+    except (TypeError, ValueError, OverflowError):  # a leaf above the last level, ragged, out of range
+        return None
+    return array if array.shape == tuple(dims) else None
+
+
 def tensor_from_json(value, dtype_enum_name, max_elements, name="input"):
     """An ndarray from a JSON value (nested lists of leaves) for a signature input."""
     convert, numpy_type = _converter(dtype_enum_name)
     dims = _shape_of(value)
     check_shape(name, dims, max_elements)
+    fast = _fast_array(value, dims, numpy_type)
+    if fast is not None:
+        return fast
+    return _tensor_by_elements(value, convert, numpy_type, dims, name)
+
+
+def _tensor_by_elements(value, convert, numpy_type, dims, name):
+    """Each leaf checked in order: the first bad one gets TF Serving's message."""
     rank = len(dims)
     leaves = []
     stack = [(value, 0)]
@@ -256,15 +319,55 @@ class Tensor:
     def json(self):
         return _nest(_leaf_strings(self.array, self.binary), list(self.array.shape))
 
+    def orjson_value(self):
+        """The array for orjson when orjson writes it as `json()` does, else its text as a Fragment.
+
+        orjson writes float32 / float64 in the same shortest digits as NumPy's / Python's
+        repr (exponents as `1e-5`, not `1e-05`); it writes NaN / Infinity as null and
+        float16 with float32's digits, so those keep the text writer.
+        """
+        array = self.array
+        kind = array.dtype.kind
+        native = array.dtype in (np.float32, np.float64) or kind in "biu"
+        if array.ndim and native and (kind != "f" or np.isfinite(array).all()):
+            if not array.dtype.isnative or not array.flags.c_contiguous:
+                array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
+            return array
+        return orjson.Fragment(self.json())
+
+
+def _orjson_tree(value):
+    if isinstance(value, Tensor):
+        return value.orjson_value()
+    if isinstance(value, dict):
+        return {str(k): _orjson_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_orjson_tree(v) for v in value]
+    if isinstance(value, (float, np.floating)):  # np.float64 is a float
+        if isinstance(value, (float, np.float32)) and math.isfinite(value):
+            return value
+        return orjson.Fragment(_dumps_text(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
 
 def dumps(value):
     """JSON text of dicts / lists / scalars / `Tensor`s, floats in shortest form."""
+    try:
+        return orjson.dumps(_orjson_tree(value), option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    except orjson.JSONEncodeError:  # e.g. a str holding a lone surrogate: Python escapes it
+        return _dumps_text(value)
+
+
+def _dumps_text(value):
+    """`dumps` by Python alone (the reference the orjson writer matches after parsing)."""
     if isinstance(value, Tensor):
         return value.json()
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))}: {dumps(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {_dumps_text(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(dumps(v) for v in value) + "]"
+        return "[" + ", ".join(_dumps_text(v) for v in value) + "]"
     if isinstance(value, (float, np.floating)):
         if isinstance(value, np.float32):
             return _float_token(str(value))
