@@ -15,6 +15,7 @@ semantics and, where it has one, its message text:
 import numpy as np
 
 from tfx_ext.serving.errors import ServingError, code_of, invalid_argument
+from tfx_ext.serving.json_tensors import is_b64, json_type
 from tfx_ext.tf_serving_methods import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD
 
 DEFAULT_SIGNATURE = "serving_default"
@@ -251,27 +252,6 @@ def regress(version, key, sig, serialized_examples):
     return list(values.reshape(-1))
 
 
-def _json_type(value):
-    """rapidjson's type name of a parsed JSON value (TF Serving's `JsonTypeString`)."""
-    if value is None:
-        return "Null"
-    if value is True:
-        return "True"
-    if value is False:
-        return "False"
-    if isinstance(value, dict):
-        return "Object"
-    if isinstance(value, list):
-        return "Array"
-    if isinstance(value, str):
-        return "String"
-    return "Number"
-
-
-def _is_b64(value):
-    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("b64"), str)
-
-
 def _add_feature_value(feature, name, value):
     """One JSON value into a `Feature`, as TF Serving's `AddValueToFeature`: its kind is set
     by the first value (strings and `{"b64": ...}` bytes, numbers with a fraction or
@@ -283,10 +263,10 @@ def _add_feature_value(feature, name, value):
         kind = "int64_list"
     elif isinstance(value, float):
         kind = "float_list"
-    elif isinstance(value, str) or _is_b64(value):
+    elif isinstance(value, str) or (is_b64(value) and isinstance(value["b64"], str)):
         kind = "bytes_list"
     else:
-        raise invalid_argument(f"Feature: {name} has element with unexpected JSON type: {_json_type(value)}")
+        raise invalid_argument(f"Feature: {name} has element with unexpected JSON type: {json_type(value)}")
     current = feature.WhichOneof("kind")
     if current is not None and current != kind:
         expecting = {"bytes_list": "bytes", "float_list": "float", "int64_list": "int64"}[current]
@@ -312,7 +292,7 @@ def example_message(features):
     from tensorflow.core.example import example_pb2
 
     if not isinstance(features, dict):
-        raise invalid_argument(f"Example must be JSON object but got JSON {_json_type(features)}")
+        raise invalid_argument(f"Example must be JSON object but got JSON {json_type(features)}")
     example = example_pb2.Example()
     for name, content in features.items():
         feature = example.features.feature[name]

@@ -109,7 +109,8 @@ def debug_string(value):
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-def _json_type(value):
+def json_type(value):
+    """rapidjson's type name of a parsed JSON value (TF Serving's `JsonTypeString`)."""
     if value is None:
         return "Null"
     if value is True:
@@ -131,7 +132,7 @@ def is_b64(value):
 
 def _type_error(value, dtype_name):
     return invalid_argument(
-        f"JSON Value: {debug_string(value)} Type: {_json_type(value)} is not of expected type: {dtype_name}"
+        f"JSON Value: {debug_string(value)} Type: {json_type(value)} is not of expected type: {dtype_name}"
     )
 
 

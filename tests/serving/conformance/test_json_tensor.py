@@ -267,6 +267,8 @@ class ClassifyRegressRequestTest(tf.test.TestCase):
              'JSON Value: {"instances":[1]} When method is classify, key \'examples\' is expected and was not found'),
             ('{"examples": []}', "JSON Value: {\"examples\":[]} 'examples' value is an empty array"),
             ('{"examples": [3]}', "Example must be JSON object but got JSON Number"),
+            # IsValBase64Object wants a string under "b64": anything else is an object.
+            ('{"examples": [{"f": {"b64": 5}}]}', "Feature: f has element with unexpected JSON type: Object"),
         ]
         for text, message in cases:
             with self.subTest(text=text):
