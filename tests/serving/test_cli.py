@@ -1,8 +1,6 @@
 import contextlib
 import io
 import os
-import subprocess
-import sys
 import time
 
 import keras
@@ -12,11 +10,10 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from tests.bad_input import rejects_bad_input
 from tests.export.models import PIXELS_SPEC, digits_classifier, digits_test_split, free_port, predict, temp_dir
+from tests.serving.server_processes import start_server_process
 from tfx_ext import cli
 from tfx_ext.export import export_for_serving, inspect_saved_model
 from tfx_ext.serving import RestClient
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class InspectCommandTest(tf.test.TestCase):
@@ -129,26 +126,9 @@ class ServeCommandTest(tf.test.TestCase):
         model = digits_classifier(epochs=0)
         export_for_serving(model, self.base, "digits")
         port = free_port()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tfx_ext.cli", "serve", self.base, "--rest-port", str(port), "--grpc-port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=self.base,
+        process = start_server_process(
+            self, "-m tfx_ext.cli", ["serve", self.base, "--rest-port", str(port), "--grpc-port", "0"], self.base
         )
-
-        def stop():
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            process.stdout.close()
-
-        self.addCleanup(stop)
         url = f"http://127.0.0.1:{port}/v1/models/digits"
         deadline = time.monotonic() + 90
         response = None

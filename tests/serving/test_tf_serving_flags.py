@@ -4,8 +4,6 @@ warmup replay at load, against the local server."""
 import contextlib
 import io
 import os
-import subprocess
-import sys
 import time
 import unittest.mock
 
@@ -15,11 +13,11 @@ import tensorflow as tf
 
 from tests.export.models import free_port, temp_dir
 from tests.serving.conformance.testdata_models import half_plus_two_tf2
+from tests.serving.server_processes import start_server_process
 from tfx_ext import cli
 from tfx_ext.export.warmup import write_warmup
 from tfx_ext.serving import GrpcClient, LocalModelServer
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _BUILT = {}
 
 
@@ -51,27 +49,9 @@ def with_warmup(test, x, input_name="x"):
 
 def start_tensorflow_model_server(test, *flags):
     """`tensorflow_model_server FLAGS` as a subprocess (the console script's entry point)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from tfx_ext.cli import tensorflow_model_server; tensorflow_model_server()", *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        cwd=temp_dir(test),
+    return start_server_process(
+        test, "from tfx_ext.cli import tensorflow_model_server; tensorflow_model_server()", flags, temp_dir(test)
     )
-
-    def stop():
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        process.stdout.close()
-
-    test.addCleanup(stop)
-    return process
 
 
 def wait_for(test, process, url):
