@@ -93,11 +93,11 @@ class ServedModel:
         with self.lock:
             self.states[version] = VersionState("LOADING")
         try:
-            servable, signature_defs = load_servable(path)
+            served = LoadedVersion(version, path, *load_servable(path))
             if self.warmup:
                 from tfx_ext.serving.warmup_replay import replay_warmup
 
-                replay_warmup(LoadedVersion(version, path, servable, signature_defs))
+                replay_warmup(served)
         except Exception as error:  # any load failure: report it, keep serving the others
             attempts = self._failures[version].attempts + 1 if version in self._failures else 1
             delay = self.retry_seconds * 2 ** (attempts - 1)
@@ -107,7 +107,6 @@ class ServedModel:
                 self.states[version] = VersionState("END", "NOT_FOUND" if isinstance(error, FileNotFoundError) else code_of(error), f"Failed to load version {version}: {message}")
             return False
         self._failures.pop(version, None)
-        served = LoadedVersion(version, path, servable, signature_defs)
         if self.batching is not None:
             from tfx_ext.serving.batching import batcher_for
 

@@ -17,8 +17,6 @@ import re
 import time
 import urllib.parse
 
-import numpy as np
-
 from tfx_ext.serving import inference
 from tfx_ext.serving.errors import ServingError, invalid_argument
 from tfx_ext.serving.json_tensors import Tensor, debug_string, dumps, is_b64, loads, tensor_from_json
@@ -189,15 +187,14 @@ def _explain_instances(items, infos, max_elements):
     differs from the first of its input in size, then in shape, is reported. `items` is
     `[(input name, instance value)]` in request order. Returns if every instance converts
     and agrees (the caller's own error then stands)."""
-    first = {}
+    first = {}  # input name -> the first instance's tensor
     for name, value in items:
         tensor = tensor_from_json(value, _dtype(infos[name]), max_elements, name)
-        if name not in first:
-            first[name] = tensor.shape
-        elif int(np.prod(first[name])) != tensor.size:
-            raise invalid_argument(f"Expecting tensor size: {int(np.prod(first[name]))} but got: {tensor.size}")
-        elif first[name] != tensor.shape:
-            raise invalid_argument(f"Expecting shape {_shape_text(first[name])} but got: {_shape_text(tensor.shape)}")
+        expected = first.setdefault(name, tensor)
+        if expected.size != tensor.size:
+            raise invalid_argument(f"Expecting tensor size: {expected.size} but got: {tensor.size}")
+        if expected.shape != tensor.shape:
+            raise invalid_argument(f"Expecting shape {_shape_text(expected.shape)} but got: {_shape_text(tensor.shape)}")
 
 
 def _shape_text(shape):
