@@ -164,6 +164,44 @@ class FastJsonTest(tf.test.TestCase):
                 text = json_tensors._loads_exact(json_tensors._dumps_text(body).encode())
                 self.assertEqual(_canonical(fast), _canonical(text))
 
+    def test_row_format_written_by_column_equals_the_text_writer_after_parsing(self):
+        rng = np.random.default_rng(0)
+        cases = {
+            "numbers of every rank": {
+                "ids": np.array([3, 1, 4], np.int64),
+                "probabilities": rng.random((3, 4)).astype(np.float32),
+                "cube": rng.standard_normal((3, 2, 2)),
+                "flags": np.array([[True], [False], [True]]),
+            },
+            "outputs the fast writer refuses": {
+                "text_bytes": np.array([b"\x00\xff", b"a", b""], object),
+                "words": np.array([["a", "b"], ["c", "d"], ["e", "f"]], object),
+                "nonfinite": np.array([np.nan, np.inf, -np.inf], np.float32),
+                "half": np.array([0.1, 65504, 1], np.float16),
+                "empty_rows": np.zeros((3, 0), np.float32),
+                "x": np.ones((3, 1), np.float32),
+            },
+            "one row": {"a": np.array([[0.1, 0.2]], np.float32), "b": np.array([7])},
+            "no rows": {"a": np.zeros((0, 2), np.float32), "b": np.zeros((0,), np.int64)},
+        }
+        for case, outputs in cases.items():
+            with self.subTest(case=case):
+                body = {"predictions": json_tensors.Rows(outputs)}
+                fast = json_tensors._loads_exact(json_tensors.dumps(body).encode())
+                text = json_tensors._loads_exact(json_tensors._dumps_text(body).encode())
+                self.assertEqual(_canonical(fast), _canonical(text))
+                # and both are one object per row holding that row of every output
+                expected = [
+                    {name: json_tensors._loads_exact(json_tensors.Tensor(array[i], name).json().encode())
+                     for name, array in outputs.items()}
+                    for i in range(len(next(iter(outputs.values()))))
+                ]
+                self.assertEqual(_canonical(fast["predictions"]), _canonical(expected))
+
+    def test_row_format_needs_a_shared_first_dimension(self):
+        with self.assertRaisesRegex(ValueError, "sharing a first dimension"):
+            json_tensors.Rows({"a": np.zeros((2, 1)), "b": np.zeros((3,))})
+
 
 def _array(array):
     return (str(array.dtype), array.shape, [_canonical(v) if isinstance(v, float) else v for v in array.reshape(-1).tolist()])

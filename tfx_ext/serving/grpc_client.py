@@ -94,10 +94,10 @@ class GrpcClient:
         `inputs` is an array (the signature's only input, whose name is looked
         up in the metadata) or `{name: array}`.
         """
-        import tensorflow as tf
         from tensorflow_serving.apis import predict_pb2
 
         from tfx_ext.serving.inference import as_array
+        from tfx_ext.serving.tensor_protos import array_from_response_proto, array_to_request_proto
 
         if not isinstance(inputs, dict):
             names = self._input_names(signature_name or "serving_default")
@@ -107,10 +107,10 @@ class GrpcClient:
         request = predict_pb2.PredictRequest()
         self._spec(request.model_spec, signature_name)
         for name, value in inputs.items():
-            request.inputs[name].CopyFrom(tf.make_tensor_proto(as_array(value)))  # bytes stay whole
+            request.inputs[name].CopyFrom(array_to_request_proto(as_array(value)))  # bytes stay whole
         request.output_filter.extend(output_filter or [])
         response = self._call(self._predictions.Predict, request)
-        outputs = {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
+        outputs = {k: array_from_response_proto(k, v) for k, v in response.outputs.items()}
         return next(iter(outputs.values())) if len(outputs) == 1 else outputs
 
     def _examples(self, request, examples):

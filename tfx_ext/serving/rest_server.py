@@ -19,7 +19,7 @@ import urllib.parse
 
 from tfx_ext.serving import inference
 from tfx_ext.serving.errors import ServingError, invalid_argument
-from tfx_ext.serving.json_tensors import Tensor, debug_string, dumps, is_b64, loads, tensor_from_json
+from tfx_ext.serving.json_tensors import Rows, Tensor, debug_string, dumps, is_b64, loads, tensor_from_json
 from tfx_ext.serving.model_registry import signature_def_map
 
 # TF Serving's http_rest_api_util.cc patterns.
@@ -226,7 +226,7 @@ def predict_response(outputs, fmt):
             raise invalid_argument(
                 f"Tensor name: {name} has inconsistent batch size: {value.shape[0]} expecting: {batch}"
             )
-    return {"predictions": [{k: Tensor(v[i], k) for k, v in sorted(outputs.items())} for i in range(batch)]}
+    return {"predictions": Rows(dict(sorted(outputs.items())))}
 
 
 def examples_from_body(body):
