@@ -55,25 +55,6 @@ def _record(metrics, name, api, status, start):
         metrics.record(name, api, "GRPC", status, time.monotonic() - start)
 
 
-def _examples(request_input):
-    """Serialized tf.Examples of an `Input` (a list, or a list sharing a context)."""
-    from tensorflow.core.example import example_pb2
-
-    kind = request_input.WhichOneof("kind")
-    if kind == "example_list":
-        return [e.SerializeToString() for e in request_input.example_list.examples]
-    if kind == "example_list_with_context":
-        context = request_input.example_list_with_context.context
-        merged = []
-        for example in request_input.example_list_with_context.examples:
-            combined = example_pb2.Example()
-            combined.CopyFrom(context)
-            combined.MergeFrom(example)
-            merged.append(combined.SerializeToString())
-        return merged
-    raise invalid_argument("Input is empty")
-
-
 def add_services(server, registry, max_tensor_elements=2**24, metrics=None, method_check=False):
     """Registers PredictionService and ModelService on a `grpc.Server`."""
     from google.protobuf import any_pb2
@@ -129,7 +110,7 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
         @_guard("classify", metrics)
         def Classify(self, request, context):
             name, served, key, sig = resolve(request, inference.CLASSIFY_METHOD)
-            rows = inference.classify(served, key, sig, _examples(request.input))
+            rows = inference.classify(served, key, sig, inference.serialized_examples(request.input))
             response = classification_pb2.ClassificationResponse()
             fill_spec(response.model_spec, name, served.version, key)
             classification_result(response.result, rows)
@@ -138,7 +119,7 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
         @_guard("regress", metrics)
         def Regress(self, request, context):
             name, served, key, sig = resolve(request, inference.REGRESS_METHOD)
-            values = inference.regress(served, key, sig, _examples(request.input))
+            values = inference.regress(served, key, sig, inference.serialized_examples(request.input))
             response = regression_pb2.RegressionResponse()
             fill_spec(response.model_spec, name, served.version, key)
             for value in values:
@@ -169,7 +150,7 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
                 if task.method_name not in _TASK_METHODS:
                     raise ServingError("UNIMPLEMENTED", f"Unsupported signature method_name: {task.method_name}")
                 plan.append((task, key, inference.signature(served, key, task.method_name, method_check)[1]))
-            examples = _examples(request.input)
+            examples = inference.serialized_examples(request.input)
             response = inference_pb2.MultiInferenceResponse()
             for task, key, sig in plan:
                 result = response.results.add()

@@ -194,6 +194,20 @@ def _name_of(array):
     return {np.dtype(np.float16): "half", np.dtype(np.bool_): "bool"}.get(array.dtype, array.dtype.name)
 
 
+def serialized_examples(request_input):
+    """The serialized tf.Examples of a gRPC `Input` (TF Serving's
+    `InputToSerializedExampleTensor`): an example list as it is; a list with a context as
+    the context's bytes followed by each example's (a feature in both takes the example's
+    value), as the REST front end builds them."""
+    kind = request_input.WhichOneof("kind")
+    if kind == "example_list":
+        return [e.SerializeToString() for e in request_input.example_list.examples]
+    if kind == "example_list_with_context":
+        context = request_input.example_list_with_context.context.SerializeToString()
+        return [context + e.SerializeToString() for e in request_input.example_list_with_context.examples]
+    raise invalid_argument("Input is empty")
+
+
 def _run_examples(version, key, sig, serialized_examples):
     if sig.inputs["inputs"].dtype != 7:
         raise invalid_argument(f"Signature {key} takes {dtype_name(sig.inputs['inputs'].dtype)} inputs, not tf.Examples")

@@ -53,11 +53,6 @@ def replay_warmup(served_version, method_check=False):
     return count
 
 
-def _examples(request_input):
-    from tfx_ext.serving.grpc_server import _examples as examples_of_input
-
-    return examples_of_input(request_input)
-
 
 def _run_record(version, log, method_check):
     from tfx_ext.serving.tensor_protos import array_from_proto
@@ -73,14 +68,14 @@ def _run_record(version, log, method_check):
     elif kind == "classify_log":
         request = log.classify_log.request
         key, sig = inference.signature(version, request.model_spec.signature_name, inference.CLASSIFY_METHOD, method_check)
-        inference.classify(version, key, sig, _examples(request.input))
+        inference.classify(version, key, sig, inference.serialized_examples(request.input))
     elif kind == "regress_log":
         request = log.regress_log.request
         key, sig = inference.signature(version, request.model_spec.signature_name, inference.REGRESS_METHOD, method_check)
-        inference.regress(version, key, sig, _examples(request.input))
+        inference.regress(version, key, sig, inference.serialized_examples(request.input))
     elif kind == "multi_inference_log":
         request = log.multi_inference_log.request
-        examples = _examples(request.input)
+        examples = inference.serialized_examples(request.input)
         for task in request.tasks:
             key, sig = inference.signature(version, task.model_spec.signature_name, task.method_name, method_check)
             run = inference.classify if task.method_name == inference.CLASSIFY_METHOD else inference.regress
