@@ -4,6 +4,7 @@ import dataclasses
 import os
 
 from tfx_ext.arguments import invalid
+from tfx_ext.export.meta_graphs import serving_meta_graph
 
 
 @dataclasses.dataclass
@@ -88,7 +89,7 @@ def inspect_saved_model(path):
     if not proto.meta_graphs:
         raise invalid("path", "a SavedModel with a MetaGraph", path)
     signatures = {}
-    for key, sig in proto.meta_graphs[0].signature_def.items():
+    for key, sig in serving_meta_graph(proto).signature_def.items():
         if key.startswith("__"):
             continue  # internal (e.g. __saved_model_init_op)
         signatures[key] = SignatureInfo(

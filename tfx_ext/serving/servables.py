@@ -27,7 +27,7 @@ import threading
 
 import numpy as np
 
-SERVE_TAG = "serve"
+from tfx_ext.export.meta_graphs import SERVE_TAG, serving_meta_graph
 
 
 def read_saved_model(path):
@@ -38,16 +38,6 @@ def read_saved_model(path):
     with open(os.path.join(path, "saved_model.pb"), "rb") as f:
         proto.ParseFromString(f.read())
     return proto
-
-
-def serving_meta_graph(proto):
-    """The MetaGraph TF Serving loads: the one tagged `serve` (the first one if none is)."""
-    if not proto.meta_graphs:
-        raise ValueError("The SavedModel has no MetaGraph")
-    for meta_graph in proto.meta_graphs:
-        if SERVE_TAG in meta_graph.meta_info_def.tags:
-            return meta_graph
-    return proto.meta_graphs[0]
 
 
 def is_tf1(meta_graph):
