@@ -90,6 +90,10 @@ MODELS = {
         "adam", body=lambda x: layers.WeightNormalization(keras.layers.Dense(5), data_init=True)(x)
     ),
     rnn.LayerNormLSTMCell: lambda: _dense_model("adam", body=_sequence_body(rnn.LayerNormLSTMCell(4))),
+    rnn.PeepholeLSTMCell: lambda: _dense_model("adam", body=_sequence_body(rnn.PeepholeLSTMCell(4))),
+    rnn.NASCell: lambda: _dense_model("adam", body=_sequence_body(rnn.NASCell(4, projection=3, use_bias=True))),
+    rnn.ESNCell: lambda: _dense_model("adam", body=_sequence_body(rnn.ESNCell(4, connectivity=0.5))),
+    layers.ESN: lambda: _dense_model("adam", body=lambda x: layers.ESN(4)(keras.layers.Reshape((3, 2))(x))),
     rnn.LayerNormSimpleRNNCell: lambda: _dense_model("adam", body=_sequence_body(rnn.LayerNormSimpleRNNCell(4))),
     sparsity.PruneLowMagnitude: lambda: _dense_model(
         "adam", body=sparsity.prune_low_magnitude(keras.layers.Dense(5), sparsity.ConstantSparsity(0.5, 0))

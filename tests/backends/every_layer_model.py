@@ -32,6 +32,7 @@ def build_model(seed=0):
     x = layers.StochasticDepth(survival_probability=0.8)([x, branch])
     x = keras.layers.Reshape((16, 4))(keras.layers.MaxPooling2D()(x))
     x = layers.MCSpatialDropout1D(0.0)(x)
+    x = layers.ESN(4, connectivity=0.5, return_sequences=True)(x)
     x = keras.layers.Flatten()(x)
     x = layers.WeightNormalization(keras.layers.Dense(16, activation="selu"), data_init=True)(x)
     x = layers.Maxout(8)(x)
