@@ -140,7 +140,9 @@ SEQ2SEQ_SUITE = pathlib.Path(__file__).parent / "seq2seq" / "test_checkpoint_tra
 SEQ2SEQ = {
     "AttentionWrapper",
     "BahdanauAttention",
+    "BahdanauMonotonicAttention",
     "LuongAttention",
+    "LuongMonotonicAttention",
     "BasicDecoder",
     "BeamSearchDecoder",
     "GreedyEmbeddingSampler",

@@ -52,6 +52,16 @@ def bahdanau():
     return mechanism, [mechanism]
 
 
+def monotonic_pair():
+    cell = keras.layers.GRUCell(UNITS)
+    mechanisms = [
+        seq2seq.BahdanauMonotonicAttention(UNITS, normalize=True, score_bias_init=-1.0),
+        seq2seq.LuongMonotonicAttention(UNITS, scale=True, mode="recursive"),
+    ]
+    wrapper = seq2seq.AttentionWrapper(cell, mechanisms, attention_layer_size=[4, 5])
+    return wrapper, [cell, *mechanisms]
+
+
 def wrapper_luong():
     cell, mechanism = keras.layers.LSTMCell(UNITS), seq2seq.LuongAttention(UNITS, scale=True)
     return seq2seq.AttentionWrapper(cell, mechanism, attention_layer_size=UNITS), [cell, mechanism]
@@ -138,13 +148,16 @@ BUILDERS = {
     "bahdanau": bahdanau,
     "wrapper_luong": wrapper_luong,
     "wrapper_two_mechanisms": wrapper_two_mechanisms,
+    "monotonic_pair": monotonic_pair,
     "wrapper_own_attention_layer": wrapper_own_attention_layer,
     "basic_training": basic_training,
     "basic_greedy_attention": basic_greedy_attention,
     "basic_sample": basic_sample,
     "beam_search": beam_search,
 }
-NEUTRAL = ("luong", "bahdanau", "wrapper_luong", "wrapper_two_mechanisms", "wrapper_own_attention_layer")
+NEUTRAL = (
+    "luong", "bahdanau", "wrapper_luong", "wrapper_two_mechanisms", "monotonic_pair", "wrapper_own_attention_layer"
+)
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext_tests")

@@ -30,10 +30,10 @@ TFA_MODULES = {
         "AttentionWrapperState": FLAT,
         "AttentionWrapper": FLAT,
         "hardmax": FLAT,
-        "safe_cumprod": None,  # monotonic attention is not provided
-        "monotonic_attention": None,
-        "BahdanauMonotonicAttention": None,
-        "LuongMonotonicAttention": None,
+        "safe_cumprod": FLAT,
+        "monotonic_attention": FLAT,
+        "BahdanauMonotonicAttention": FLAT,
+        "LuongMonotonicAttention": FLAT,
     },
     "basic_decoder": {"BasicDecoder": FLAT, "BasicDecoderOutput": FLAT},
     "beam_search_decoder": {

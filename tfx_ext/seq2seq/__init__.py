@@ -32,6 +32,12 @@ from tfx_ext.seq2seq.dynamic_decode import dynamic_decode
 from tfx_ext.seq2seq.gather_tree import gather_tree, gather_tree_from_array
 from tfx_ext.seq2seq.greedy_embedding_sampler import GreedyEmbeddingSampler
 from tfx_ext.seq2seq.luong_attention import LuongAttention
+from tfx_ext.seq2seq.monotonic_attention import (
+    BahdanauMonotonicAttention,
+    LuongMonotonicAttention,
+    monotonic_attention,
+    safe_cumprod,
+)
 from tfx_ext.seq2seq.sample_embedding_sampler import SampleEmbeddingSampler
 from tfx_ext.seq2seq.sequence_loss import SequenceLoss, sequence_loss
 from tfx_ext.seq2seq.tile_batch import tile_batch
@@ -53,16 +59,20 @@ from tfx_ext.seq2seq import (  # noqa: E402
 __all__ = [
     "AttentionWrapper",
     "BahdanauAttention",
+    "BahdanauMonotonicAttention",
     "BasicDecoder",
     "BeamSearchDecoder",
     "GreedyEmbeddingSampler",
     "LuongAttention",
+    "LuongMonotonicAttention",
     "SampleEmbeddingSampler",
     "SequenceLoss",
     "TrainingSampler",
     "dynamic_decode",
     "gather_tree",
     "gather_tree_from_array",
+    "monotonic_attention",
+    "safe_cumprod",
     "sequence_loss",
     "tile_batch",
 ]

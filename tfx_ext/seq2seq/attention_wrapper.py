@@ -20,6 +20,12 @@ from tfx_ext.seq2seq.bahdanau_attention import BahdanauAttention
 from tfx_ext.seq2seq.base_decoder import call_layer
 from tfx_ext.seq2seq.base_sampler import deserialize_callable, serialize_callable
 from tfx_ext.seq2seq.luong_attention import LuongAttention
+from tfx_ext.seq2seq.monotonic_attention import (  # TFA's module path
+    BahdanauMonotonicAttention,
+    LuongMonotonicAttention,
+    monotonic_attention,
+    safe_cumprod,
+)
 from tfx_ext.checkpoint_tracking import track_in_checkpoint
 
 __all__ = [
@@ -27,8 +33,12 @@ __all__ = [
     "AttentionWrapper",
     "AttentionWrapperState",
     "BahdanauAttention",
+    "BahdanauMonotonicAttention",
     "LuongAttention",
+    "LuongMonotonicAttention",
     "hardmax",
+    "monotonic_attention",
+    "safe_cumprod",
 ]
 
 

@@ -1,7 +1,6 @@
 """TFA's seq2seq/tests/attention_wrapper_test.py, ported (same inputs, expected values, tolerances).
 
-Not ported: the LuongMonotonicAttention / BahdanauMonotonicAttention cases
-(classes not provided), `test_save_load_layer` and the two
+Not ported: `test_save_load_layer` and the two
 `keras.layers.RNN(AttentionWrapper)` cases (Keras-2 graph features; see README),
 the mixed-precision variants (float32 only).
 """
@@ -336,6 +335,65 @@ class AttentionWrapperTest(tf.test.TestCase):
             ),
             self._state(0.52021580, 1.0964939, -0.0318060, 0.125),
             attention_mechanism_depth=9,
+            create_attention_kwargs={"scale": True},
+        )
+
+    def test_bahdanau_monotonic_not_normalized(self):
+        set_random_state_for_tf_and_np()
+        self._test_with_attention(
+            wrapper.BahdanauMonotonicAttention,
+            basic_decoder.BasicDecoderOutput(
+                rnn_output=self._summary((5, 3, 6), -0.009921653),
+                sample_id=self._summary((5, 3), 3.13333333, "int32"),
+            ),
+            self._state(0.44612807, 0.95786464, 0.038682378, 0.09778417),
+            alignment_history=True,
+            expected_final_alignment_history=self._summary((3, 5, 8), 0.10261579603),
+            create_query_layer=True,
+            create_attention_kwargs={"kernel_initializer": "ones"},
+        )
+
+    def test_bahdanau_monotonic_normalized(self):
+        set_random_state_for_tf_and_np()
+        self._test_with_attention(
+            wrapper.BahdanauMonotonicAttention,
+            basic_decoder.BasicDecoderOutput(
+                rnn_output=self._summary((5, 3, 6), 0.007140680),
+                sample_id=self._summary((5, 3), 3.26666666, "int32"),
+            ),
+            self._state(0.47012400, 1.0249618, 0.068432882, 0.0615656),
+            alignment_history=True,
+            expected_final_alignment_history=self._summary((3, 5, 8), 0.07909643),
+            create_query_layer=True,
+            create_attention_kwargs={"kernel_initializer": "ones", "normalize": True},
+        )
+
+    def test_luong_monotonic_not_normalized(self):
+        set_random_state_for_tf_and_np()
+        self._test_with_attention(
+            wrapper.LuongMonotonicAttention,
+            basic_decoder.BasicDecoderOutput(
+                rnn_output=self._summary((5, 3, 6), 0.003664831),
+                sample_id=self._summary((5, 3), 3.06666666, "int32"),
+            ),
+            self._state(0.54318606, 1.12592840, 0.059128221, 0.05112994),
+            attention_mechanism_depth=9,
+            alignment_history=True,
+            expected_final_alignment_history=self._summary((3, 5, 8), 0.06994973868),
+        )
+
+    def test_luong_monotonic_scaled(self):
+        set_random_state_for_tf_and_np()
+        self._test_with_attention(
+            wrapper.LuongMonotonicAttention,
+            basic_decoder.BasicDecoderOutput(
+                rnn_output=self._summary((5, 3, 6), 0.003664831),
+                sample_id=self._summary((5, 3), 3.06666666, "int32"),
+            ),
+            self._state(0.54318606, 1.12592840, 0.059128221, 0.05112994),
+            attention_mechanism_depth=9,
+            alignment_history=True,
+            expected_final_alignment_history=self._summary((3, 5, 8), 0.06994973868),
             create_attention_kwargs={"scale": True},
         )
 
