@@ -147,6 +147,8 @@ SEQ2SEQ = {
     "BeamSearchDecoder",
     "GreedyEmbeddingSampler",
     "SampleEmbeddingSampler",
+    "ScheduledEmbeddingTrainingSampler",
+    "ScheduledOutputTrainingSampler",
     "TrainingSampler",
 }
 

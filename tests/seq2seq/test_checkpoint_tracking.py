@@ -87,6 +87,20 @@ def basic_training():
     return decoder, [cell, output_layer]
 
 
+def basic_scheduled_embedding():
+    cell, output_layer = keras.layers.LSTMCell(UNITS), keras.layers.Dense(VOCAB)
+    embedding = keras.layers.Embedding(VOCAB, 3)  # the targets' depth
+    sampler = seq2seq.ScheduledEmbeddingTrainingSampler(0.5, embedding_fn=embedding, seed=0, scheduling_seed=1)
+    decoder = seq2seq.BasicDecoder(cell, sampler, output_layer=output_layer)
+    return decoder, [cell, embedding, output_layer]
+
+
+def basic_scheduled_output():
+    cell = keras.layers.LSTMCell(3)  # outputs fed back as inputs: the targets' depth
+    decoder = seq2seq.BasicDecoder(cell, seq2seq.ScheduledOutputTrainingSampler(0.5, seed=0))
+    return decoder, [cell]
+
+
 def basic_greedy_attention():
     cell, mechanism = keras.layers.LSTMCell(UNITS), seq2seq.LuongAttention(UNITS)
     wrapper = seq2seq.AttentionWrapper(cell, mechanism, attention_layer_size=UNITS)
@@ -151,6 +165,8 @@ BUILDERS = {
     "monotonic_pair": monotonic_pair,
     "wrapper_own_attention_layer": wrapper_own_attention_layer,
     "basic_training": basic_training,
+    "basic_scheduled_embedding": basic_scheduled_embedding,
+    "basic_scheduled_output": basic_scheduled_output,
     "basic_greedy_attention": basic_greedy_attention,
     "basic_sample": basic_sample,
     "beam_search": beam_search,

@@ -60,12 +60,12 @@ TFA_MODULES = {
         "TrainingSampler": FLAT,
         "GreedyEmbeddingSampler": FLAT,
         "SampleEmbeddingSampler": FLAT,
-        "CustomSampler": None,  # samplers not provided (see README)
-        "InferenceSampler": None,
-        "ScheduledEmbeddingTrainingSampler": None,
-        "ScheduledOutputTrainingSampler": None,
-        "bernoulli_sample": None,
-        "categorical_sample": None,
+        "CustomSampler": FLAT,
+        "InferenceSampler": FLAT,
+        "ScheduledEmbeddingTrainingSampler": FLAT,
+        "ScheduledOutputTrainingSampler": FLAT,
+        "bernoulli_sample": "tfx_ext.seq2seq.scheduled_samplers",
+        "categorical_sample": "tfx_ext.seq2seq.scheduled_samplers",
     },
 }
 

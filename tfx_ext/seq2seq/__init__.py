@@ -39,6 +39,12 @@ from tfx_ext.seq2seq.monotonic_attention import (
     safe_cumprod,
 )
 from tfx_ext.seq2seq.sample_embedding_sampler import SampleEmbeddingSampler
+from tfx_ext.seq2seq.scheduled_samplers import (
+    CustomSampler,
+    InferenceSampler,
+    ScheduledEmbeddingTrainingSampler,
+    ScheduledOutputTrainingSampler,
+)
 from tfx_ext.seq2seq.sequence_loss import SequenceLoss, sequence_loss
 from tfx_ext.seq2seq.tile_batch import tile_batch
 from tfx_ext.seq2seq.training_sampler import TrainingSampler
@@ -62,10 +68,14 @@ __all__ = [
     "BahdanauMonotonicAttention",
     "BasicDecoder",
     "BeamSearchDecoder",
+    "CustomSampler",
     "GreedyEmbeddingSampler",
+    "InferenceSampler",
     "LuongAttention",
     "LuongMonotonicAttention",
     "SampleEmbeddingSampler",
+    "ScheduledEmbeddingTrainingSampler",
+    "ScheduledOutputTrainingSampler",
     "SequenceLoss",
     "TrainingSampler",
     "dynamic_decode",

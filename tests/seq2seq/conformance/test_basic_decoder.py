@@ -1,8 +1,4 @@
-"""TFA's seq2seq/tests/basic_decoder_test.py, ported (same inputs and checks).
-
-Not ported: the ScheduledEmbeddingTrainingSampler, ScheduledOutputTrainingSampler
-and InferenceSampler cases (samplers not provided; see README).
-"""
+"""TFA's seq2seq/tests/basic_decoder_test.py, ported (same inputs and checks)."""
 
 import itertools
 
@@ -12,6 +8,7 @@ import tensorflow as tf
 
 from tfx_ext import seq2seq
 from tfx_ext.seq2seq import basic_decoder
+from tfx_ext.seq2seq import sampler as sampler_py
 from tfx_ext.seq2seq.training_sampler import _check_sequence_is_right_padded
 from tests.seq2seq.tensorflow_only import tensorflow_only
 
@@ -139,6 +136,163 @@ class BasicDecoderTest(tf.test.TestCase):
         self.assertEqual(np.int32, sample_ids.dtype)
         np.testing.assert_equal(sample_ids == end_token, np.asarray(finished))
         np.testing.assert_equal(embeddings[sample_ids, :], np.asarray(next_inputs))
+
+    def _step_checks(self, first_state, step_state, step_outputs, batch_size, depth, sample_shape=()):
+        self.assertLen(first_state, 2)
+        self.assertLen(step_state, 2)
+        self.assertIsInstance(step_outputs, basic_decoder.BasicDecoderOutput)
+        self.assertEqual((batch_size, depth), tuple(step_outputs[0].shape))
+        self.assertEqual((batch_size,) + sample_shape, tuple(step_outputs[1].shape))
+        for state in (*first_state, *step_state):
+            self.assertEqual((batch_size, depth), tuple(state.shape))
+
+    def test_step_with_scheduled_embedding_training_helper(self):
+        sequence_length = [3, 4, 3, 1, 0]
+        batch_size, max_time, input_depth, vocabulary_size = 5, 8, 7, 10
+        inputs = np.random.randn(batch_size, max_time, input_depth).astype(np.float32)
+        embeddings = np.random.randn(vocabulary_size, input_depth).astype(np.float32)
+        cell = keras.layers.LSTMCell(vocabulary_size)
+        sampler = sampler_py.ScheduledEmbeddingTrainingSampler(sampling_probability=tf.constant(0.5), time_major=False)
+        initial_state = cell.get_initial_state(batch_size=batch_size)
+        my_decoder = seq2seq.BasicDecoder(cell=cell, sampler=sampler)
+        first_finished, first_inputs, first_state = my_decoder.initialize(
+            tf.constant(inputs), sequence_length=sequence_length, embedding=embeddings, initial_state=initial_state
+        )
+        self.assertEqual(basic_decoder.BasicDecoderOutput(vocabulary_size, tf.TensorShape([])), my_decoder.output_size)
+        self.assertEqual(basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype)
+        step_outputs, step_state, step_next_inputs, step_finished = my_decoder.step(
+            tf.constant(0), first_inputs, first_state
+        )
+        self._step_checks(first_state, step_state, step_outputs, batch_size, vocabulary_size)
+        self.assertEqual((batch_size, input_depth), tuple(step_next_inputs.shape))
+        np.testing.assert_equal(np.asanyarray([False, False, False, False, True]), np.asarray(first_finished))
+        np.testing.assert_equal(np.asanyarray([False, False, False, True, True]), np.asarray(step_finished))
+        sample_ids = np.asarray(step_outputs.sample_id)
+        self.assertEqual(np.int32, sample_ids.dtype)
+        batch_where_not_sampling = np.where(sample_ids == -1)
+        batch_where_sampling = np.where(sample_ids > -1)
+        np.testing.assert_equal(
+            np.asarray(step_next_inputs)[batch_where_sampling], embeddings[sample_ids[batch_where_sampling]]
+        )
+        np.testing.assert_equal(
+            np.asarray(step_next_inputs)[batch_where_not_sampling],
+            np.squeeze(inputs[batch_where_not_sampling, 1], axis=0),
+        )
+
+    def test_step_with_scheduled_output_training_helper(self):
+        for sampling_probability, use_next_inputs_fn, use_auxiliary_inputs in itertools.product(
+            [0.0, 0.5], [True, False], [True, False]
+        ):
+            with self.subTest(p=sampling_probability, next_inputs_fn=use_next_inputs_fn, aux=use_auxiliary_inputs):
+                self._scheduled_output_case(sampling_probability, use_next_inputs_fn, use_auxiliary_inputs)
+
+    def _scheduled_output_case(self, sampling_probability, use_next_inputs_fn, use_auxiliary_inputs):
+        sequence_length = [3, 4, 3, 1, 0]
+        batch_size, max_time, input_depth = 5, 8, 7
+        cell_depth = input_depth
+        auxiliary_inputs = None
+        if use_auxiliary_inputs:
+            auxiliary_inputs = np.random.randn(batch_size, max_time, 4).astype(np.float32)
+        inputs = np.random.randn(batch_size, max_time, input_depth).astype(np.float32)
+        cell = keras.layers.LSTMCell(cell_depth)
+
+        def next_inputs_fn(outputs):  # deterministic, as TFA's test
+            return tf.one_hot(tf.argmax(outputs, axis=1), cell_depth, dtype=tf.float32)
+
+        sampler = sampler_py.ScheduledOutputTrainingSampler(
+            sampling_probability=tf.constant(sampling_probability),
+            time_major=False,
+            next_inputs_fn=next_inputs_fn if use_next_inputs_fn else None,
+        )
+        initial_state = cell.get_initial_state(batch_size=batch_size)
+        my_decoder = seq2seq.BasicDecoder(cell=cell, sampler=sampler)
+        first_finished, first_inputs, first_state = my_decoder.initialize(
+            tf.constant(inputs), sequence_length=sequence_length, initial_state=initial_state,
+            auxiliary_inputs=auxiliary_inputs,
+        )
+        self.assertEqual(basic_decoder.BasicDecoderOutput(cell_depth, tf.TensorShape([])), my_decoder.output_size)
+        self.assertEqual(basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype)
+        step_outputs, step_state, step_next_inputs, step_finished = my_decoder.step(
+            tf.constant(0), first_inputs, first_state
+        )
+        self._step_checks(first_state, step_state, step_outputs, batch_size, cell_depth)
+        np.testing.assert_equal(np.asanyarray([False, False, False, False, True]), np.asarray(first_finished))
+        np.testing.assert_equal(np.asanyarray([False, False, False, True, True]), np.asarray(step_finished))
+        sample_ids = np.asarray(step_outputs.sample_id)
+        if sampling_probability == 0.0:
+            self.assertFalse(sample_ids.any())
+        batch_where_not_sampling = np.where(np.logical_not(sample_ids))
+        batch_where_sampling = np.where(sample_ids)
+        auxiliary = (
+            auxiliary_inputs[:, 1] if use_auxiliary_inputs else np.array([]).reshape(batch_size, 0).astype(np.float32)
+        )
+        rnn_output = np.asarray(step_outputs.rnn_output)
+        sampled = np.asarray(next_inputs_fn(rnn_output)) if use_next_inputs_fn else rnn_output
+        expected_sampling = np.concatenate(
+            (sampled[batch_where_sampling], auxiliary[batch_where_sampling]), axis=-1
+        )
+        np.testing.assert_equal(np.asarray(step_next_inputs)[batch_where_sampling], expected_sampling)
+        np.testing.assert_equal(
+            np.asarray(step_next_inputs)[batch_where_not_sampling],
+            np.concatenate(
+                (np.squeeze(inputs[batch_where_not_sampling, 1], axis=0), auxiliary[batch_where_not_sampling]),
+                axis=-1,
+            ),
+        )
+
+    def test_step_with_inference_helper_categorical(self):
+        batch_size, vocabulary_size, start_token, end_token = 5, 7, 0, 6
+        cell_depth = vocabulary_size
+        start_inputs = tf.one_hot(np.ones(batch_size, dtype=np.int32) * start_token, vocabulary_size)
+        cell = keras.layers.LSTMCell(vocabulary_size)
+        sampler = sampler_py.InferenceSampler(
+            lambda x: sampler_py.categorical_sample(logits=x),
+            sample_shape=(),
+            sample_dtype=tf.int32,
+            end_fn=lambda sample_ids: tf.equal(sample_ids, end_token),
+            next_inputs_fn=lambda x: tf.one_hot(x, vocabulary_size, dtype=tf.float32),
+        )
+        initial_state = cell.get_initial_state(batch_size=batch_size)
+        my_decoder = seq2seq.BasicDecoder(cell=cell, sampler=sampler)
+        first_finished, first_inputs, first_state = my_decoder.initialize(start_inputs, initial_state=initial_state)
+        self.assertEqual(basic_decoder.BasicDecoderOutput(cell_depth, tf.TensorShape([])), my_decoder.output_size)
+        self.assertEqual(basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype)
+        step_outputs, step_state, step_next_inputs, step_finished = my_decoder.step(
+            tf.constant(0), first_inputs, first_state
+        )
+        self._step_checks(first_state, step_state, step_outputs, batch_size, cell_depth)
+        sample_ids = np.asarray(step_outputs.sample_id)
+        self.assertEqual(np.int32, sample_ids.dtype)
+        expected_next_inputs = np.zeros((batch_size, vocabulary_size))
+        expected_next_inputs[np.arange(batch_size), sample_ids] = 1.0
+        np.testing.assert_equal(sample_ids == end_token, np.asarray(step_finished))
+        np.testing.assert_equal(expected_next_inputs, np.asarray(step_next_inputs))
+
+    def test_step_with_inference_helper_multilabel(self):
+        batch_size, vocabulary_size, start_token, end_token = 5, 7, 0, 6
+        cell_depth = vocabulary_size
+        start_inputs = tf.one_hot(np.ones(batch_size, dtype=np.int32) * start_token, vocabulary_size)
+        cell = keras.layers.LSTMCell(vocabulary_size)
+        sampler = sampler_py.InferenceSampler(
+            lambda x: sampler_py.bernoulli_sample(logits=x, dtype=tf.bool),
+            sample_shape=[cell_depth],
+            sample_dtype=tf.bool,
+            end_fn=lambda sample_ids: sample_ids[:, end_token],
+            next_inputs_fn=lambda x: tf.cast(x, tf.float32),
+        )
+        initial_state = cell.get_initial_state(batch_size=batch_size)
+        my_decoder = seq2seq.BasicDecoder(cell=cell, sampler=sampler)
+        first_finished, first_inputs, first_state = my_decoder.initialize(start_inputs, initial_state=initial_state)
+        self.assertEqual(basic_decoder.BasicDecoderOutput(cell_depth, cell_depth), my_decoder.output_size)
+        self.assertEqual(basic_decoder.BasicDecoderOutput(tf.float32, tf.bool), my_decoder.output_dtype)
+        step_outputs, step_state, step_next_inputs, step_finished = my_decoder.step(
+            tf.constant(0), first_inputs, first_state
+        )
+        self._step_checks(first_state, step_state, step_outputs, batch_size, cell_depth, sample_shape=(cell_depth,))
+        sample_ids = np.asarray(step_outputs.sample_id)
+        self.assertEqual(np.bool_, sample_ids.dtype)
+        np.testing.assert_equal(sample_ids[:, end_token], np.asarray(step_finished))
+        np.testing.assert_equal(sample_ids.astype(np.float32), np.asarray(step_next_inputs))
 
     def test_basic_decoder_with_attention_wrapper(self):
         units, vocab_size = 32, 1000
