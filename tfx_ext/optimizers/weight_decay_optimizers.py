@@ -20,8 +20,10 @@ from keras import ops
 
 from tfx_ext.arguments import invalid
 from tfx_ext.optimizers.sparse_gradients import (
+    densify,
     gather_rows,
     is_sparse,
+    only_touched,
     row_update,
     unique_rows,
 )
@@ -126,10 +128,15 @@ class DecoupledWeightDecayExtension:
         return decay() if callable(decay) else decay
 
     def update_step(self, gradient, variable, learning_rate):
+        sparse = is_sparse(gradient)
+        if sparse:
+            # Repeated rows summed first, as Keras 2 did for TFA: Keras 3's
+            # own steps would square each repeat separately (Adam's `g²`).
+            values, indices = unique_rows(gradient, gradient.values.dtype)
+            gradient = row_update(values, indices, variable)
         if self._decays(variable):
             decay = ops.cast(self._weight_decay_value(), variable.dtype)
-            if is_sparse(gradient):
-                _, indices = unique_rows(gradient, variable.dtype)
+            if sparse:
                 rows = decay * gather_rows(variable, indices)
                 self.assign_sub(variable, row_update(rows, indices, variable))
             else:
@@ -241,8 +248,43 @@ class SGDW(DecoupledWeightDecayExtension, keras.optimizers.SGD):
         )
 
 
+class _AdamWithSparseRows(keras.optimizers.Adam):
+    """Keras's Adam, except that a sparse gradient moves only the rows it touches.
+
+    Keras 2's Adam, under TFA's `AdamW`, decayed both moments of every row but
+    updated only the touched rows of the variable; Keras 3's Adam densifies
+    the gradient and moves every row whose moment is not zero (and turns
+    rows with `m = v = 0` into NaN in float16, where `epsilon` underflows).
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        if not is_sparse(gradient):
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        grad, touched = densify(gradient, dtype)
+        step = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        alpha = (
+            ops.cast(learning_rate, dtype)
+            * ops.sqrt(1.0 - ops.power(beta_2, step))
+            / (1.0 - ops.power(beta_1, step))
+        )
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        m_t = beta_1 * m + (1.0 - beta_1) * grad
+        v_t = beta_2 * v + (1.0 - beta_2) * ops.square(grad)
+        self.assign(m, m_t)
+        self.assign(v, v_t)
+        if self.amsgrad:
+            v_hat = self._velocity_hats[index]
+            v_t = ops.maximum(v_hat, v_t)
+            self.assign(v_hat, v_t)
+        step_value = alpha * m_t / (ops.sqrt(v_t) + ops.cast(self.epsilon, dtype))
+        self.assign_sub(variable, only_touched(touched, step_value, ops.zeros_like(step_value)))
+
+
 @keras.saving.register_keras_serializable(package="tfx_ext")
-class AdamW(DecoupledWeightDecayExtension, keras.optimizers.Adam):
+class AdamW(DecoupledWeightDecayExtension, _AdamWithSparseRows):
     """Adam and TFA's decoupled weight decay (`w -= weight_decay * w`, not scaled by the rate).
 
     `keras.optimizers.AdamW` scales the decay by the learning rate; see this
