@@ -19,6 +19,25 @@ from tfx_ext.optimizers.average_wrapper import AveragedOptimizerWrapper
 from tfx_ext.optimizers.lookahead import _CurrentValue
 
 
+_NUM_UPDATES = "None, an integer >= 0, or an integer variable"
+
+
+def _num_updates(value):
+    """TFA's `num_updates`: an int, or an integer variable read once (as TFA's eager cast was)."""
+    if value is None:
+        return None
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and hasattr(value, "shape") and not isinstance(value, numbers.Number):
+        if "int" not in str(dtype):
+            raise invalid("num_updates", _NUM_UPDATES, value, TypeError)
+        value = int(keras.ops.convert_to_numpy(value))
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise invalid("num_updates", _NUM_UPDATES, value, TypeError)
+    if value < 0:
+        raise invalid("num_updates", _NUM_UPDATES, value)
+    return int(value)
+
+
 @keras.saving.register_keras_serializable(package="tfx_ext")
 class MovingAverage(AveragedOptimizerWrapper):
     """Keeps `average = decay * average + (1 - decay) * weights` after each step.
@@ -34,7 +53,8 @@ class MovingAverage(AveragedOptimizerWrapper):
     Args:
         optimizer: The Keras optimizer to wrap, or its name.
         average_decay: Decay of the moving average, in [0, 1]. Defaults to `0.99`.
-        num_updates: None, or an integer >= 0 capping the decay (see above).
+        num_updates: None, or an integer >= 0 capping the decay (see above);
+            an integer variable is read once, here.
         start_step: The step from which the average decays, an integer >= 0.
         dynamic_decay: Whether the decay grows from 0.1 to `average_decay`.
         name: Name of the optimizer. Defaults to `"MovingAverage"`.
@@ -59,13 +79,7 @@ class MovingAverage(AveragedOptimizerWrapper):
     ):
         super().__init__(optimizer, name=name, **kwargs)
         self.average_decay = check_number("average_decay", average_decay, 0.0, 1.0)
-        if num_updates is not None and (
-            isinstance(num_updates, bool) or not isinstance(num_updates, numbers.Integral)
-        ):
-            raise invalid("num_updates", "None or an integer >= 0", num_updates, TypeError)
-        if num_updates is not None and num_updates < 0:
-            raise invalid("num_updates", "None or an integer >= 0", num_updates)
-        self.num_updates = num_updates
+        self.num_updates = _num_updates(num_updates)
         self.start_step = check_int("start_step", start_step, minimum=0)
         if not isinstance(dynamic_decay, bool):
             raise invalid("dynamic_decay", "a bool", dynamic_decay, TypeError)
