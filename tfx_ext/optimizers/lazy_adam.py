@@ -38,10 +38,10 @@ class LazyAdam(keras.optimizers.Adam):
         beta_1: Decay rate of the first-moment estimates. Defaults to `0.9`.
         beta_2: Decay rate of the second-moment estimates. Defaults to `0.999`.
         epsilon: Adam's "epsilon hat". Defaults to `1e-7`.
-        amsgrad: Must be `False`: as in TFA, AMSGrad is not supported.
         name: Name of the optimizer. Defaults to `"LazyAdam"`.
         **kwargs: The Keras base optimizer's arguments (`clipnorm`,
-            `weight_decay`, `use_ema`, ...); TFA's `lr=` alias too.
+            `weight_decay`, `use_ema`, ...); TFA's `lr=` alias too, and
+            `amsgrad=False` (as in TFA, AMSGrad is not supported).
 
     Example:
 
@@ -54,11 +54,13 @@ class LazyAdam(keras.optimizers.Adam):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-7,
-        amsgrad=False,
         name="LazyAdam",
         **kwargs,
     ):
         learning_rate = learning_rate_argument(learning_rate, kwargs)
+        # TFA's signature had `amsgrad=False`, and only False worked; Keras's
+        # config of Adam carries it too.
+        amsgrad = kwargs.pop("amsgrad", False)
         if amsgrad is not False:
             raise invalid("amsgrad", "False (LazyAdam does not support AMSGrad)", amsgrad)
         super().__init__(
