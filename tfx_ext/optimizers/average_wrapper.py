@@ -7,11 +7,13 @@ TFA (`local_apply_state` is always None here: Keras 3 has no apply state).
 
 import warnings
 
+import keras
 from keras import ops
 
 from tfx_ext.optimizers.optimizer_wrapper import OptimizerWrapper
 
 
+@keras.saving.register_keras_serializable(package="tfx_ext")
 class AveragedOptimizerWrapper(OptimizerWrapper):
     """Applies the wrapped optimizer's step, then updates an average of each variable.
 

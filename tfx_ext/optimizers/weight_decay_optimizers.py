@@ -57,6 +57,7 @@ def _patterns_argument(value):
     return patterns
 
 
+@keras.saving.register_keras_serializable(package="tfx_ext")
 class DecoupledWeightDecayExtension:
     """Adds TFA's decoupled weight decay to a Keras optimizer class.
 
