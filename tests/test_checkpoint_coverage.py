@@ -104,9 +104,29 @@ MODELS = {
     optimizers.SWA: lambda: _dense_model(optimizers.SWA(keras.optimizers.SGD(0.1), average_period=1)),
     optimizers.RectifiedAdam: lambda: _dense_model(optimizers.RectifiedAdam()),
     optimizers.Yogi: lambda: _dense_model(optimizers.Yogi()),
+    optimizers.LazyAdam: lambda: _dense_model(optimizers.LazyAdam()),
+    optimizers.AdaBelief: lambda: _dense_model(optimizers.AdaBelief(amsgrad=True)),
+    optimizers.NovoGrad: lambda: _dense_model(optimizers.NovoGrad(amsgrad=True)),
+    optimizers.COCOB: lambda: _dense_model(optimizers.COCOB()),
+    optimizers.ConditionalGradient: lambda: _dense_model(optimizers.ConditionalGradient(0.9)),
+    optimizers.ProximalAdagrad: lambda: _dense_model(optimizers.ProximalAdagrad()),
+    optimizers.SGDW: lambda: _dense_model(optimizers.SGDW(1e-4, momentum=0.9)),
+    optimizers.AdamW: lambda: _dense_model(optimizers.AdamW(1e-4)),
+    optimizers.MovingAverage: lambda: _dense_model(optimizers.MovingAverage(keras.optimizers.Adam())),
+    # The class extend_with_decoupled_weight_decay registers (created here, so the walk sees it).
+    optimizers.extend_with_decoupled_weight_decay(keras.optimizers.SGD): lambda: _dense_model(
+        optimizers.extend_with_decoupled_weight_decay(keras.optimizers.SGD)(1e-4, momentum=0.9)
+    ),
 }
 if hasattr(rnn, "LNSimpleRNNCell"):
     MODELS[rnn.LNSimpleRNNCell] = lambda: _dense_model("adam", body=_sequence_body(rnn.LNSimpleRNNCell(4)))
+
+# Registered bases with no instance of their own (an abstract wrapper, a mixin):
+# checked through the subclass named here, which MODELS checks.
+BASES = {
+    optimizers.AveragedOptimizerWrapper: optimizers.MovingAverage,
+    optimizers.DecoupledWeightDecayExtension: optimizers.SGDW,
+}
 
 # Component class -> (a metric, y_true, y_pred) to accumulate state with.
 _probabilities = np.full((ROWS, 3), 1 / 3, "float32")
@@ -214,7 +234,9 @@ class CheckpointCoverageTest(tf.test.TestCase):
             )
 
     def test_the_walk_covers_every_registered_class(self):
-        checked = {cls.__name__ for cls in (*MODELS, *METRICS, *OBJECTS)} | SEQ2SEQ
+        for base, subclass in BASES.items():
+            self.assertTrue(issubclass(subclass, base) and subclass in MODELS, base.__name__)
+        checked = {cls.__name__ for cls in (*MODELS, *METRICS, *OBJECTS, *BASES)} | SEQ2SEQ
         unchecked = {cls for cls in _registered_classes() if cls.__name__ not in checked}
         # The rest own no variables: losses, schedules, callbacks, pruning
         # schedules and policies, annotations. Prove it on an instance of each.

@@ -36,7 +36,10 @@ class OptimizerConfigCompletenessTest(tf.test.TestCase):
         aliases = [name for name in optimizers.__all__ if name.endswith("CyclicalLearningRate")]
         for name in aliases:
             self.assertIs(getattr(optimizers, name), getattr(schedules, name))
-        assert_table_covers(self, optimizers, self.optimizer_cases(), also_exempt=aliases)
+        # Bases, not optimizers: SWA and MovingAverage are the cases of the
+        # first, SGDW and AdamW of the second.
+        bases = ["AveragedOptimizerWrapper", "DecoupledWeightDecayExtension"]
+        assert_table_covers(self, optimizers, self.optimizer_cases(), also_exempt=aliases + bases)
         assert_table_covers(self, schedules, self.schedule_cases())
         assert_table_covers(self, callbacks, self.callback_cases())
 
@@ -77,6 +80,62 @@ class OptimizerConfigCompletenessTest(tf.test.TestCase):
                 start_averaging=1,
                 average_period=2,
                 name="swa",
+            ),
+            "LazyAdam": dict(learning_rate=0.02, beta_1=0.8, beta_2=0.99, epsilon=1e-5, name="la"),
+            "AdaBelief": dict(
+                learning_rate=0.02,
+                beta_1=0.8,
+                beta_2=0.99,
+                epsilon=1e-10,
+                weight_decay=0.01,
+                amsgrad=True,
+                rectify=False,
+                sma_threshold=3.0,
+                total_steps=10,
+                warmup_proportion=0.2,
+                min_lr=1e-4,
+                name="ab",
+            ),
+            "NovoGrad": dict(
+                learning_rate=0.02,
+                beta_1=0.8,
+                beta_2=0.99,
+                epsilon=1e-5,
+                weight_decay=0.01,
+                grad_averaging=True,
+                amsgrad=True,
+                name="ng",
+            ),
+            "COCOB": dict(alpha=20.0, use_locking=True, name="cocob"),
+            "ConditionalGradient": dict(
+                learning_rate=0.7, lambda_=0.2, epsilon=1e-5, ord="nuclear", name="cg"
+            ),
+            "ProximalAdagrad": dict(
+                learning_rate=0.05,
+                initial_accumulator_value=0.2,
+                l1_regularization_strength=0.01,
+                l2_regularization_strength=0.02,
+                name="pa",
+            ),
+            "SGDW": dict(
+                weight_decay=0.01, learning_rate=0.05, momentum=0.5, nesterov=True, name="sgdw"
+            ),
+            "AdamW": dict(
+                weight_decay=0.01,
+                learning_rate=0.02,
+                beta_1=0.8,
+                beta_2=0.99,
+                epsilon=1e-5,
+                amsgrad=True,
+                name="adamw",
+            ),
+            "MovingAverage": dict(
+                optimizer=keras.optimizers.SGD(0.1, momentum=0.5),
+                average_decay=0.5,
+                num_updates=3,
+                start_step=1,
+                dynamic_decay=True,
+                name="ma",
             ),
         }
 

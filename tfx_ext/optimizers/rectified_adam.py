@@ -16,6 +16,19 @@ from tfx_ext.optimizers.tfa_arguments import (
 )
 
 
+def warmed_up_rate(optimizer, lr, step, dtype):
+    """TFA's warm-up then linear decay to `min_lr` (RectifiedAdam, AdaBelief)."""
+    total = ops.cast(optimizer.total_steps, dtype)
+    warmup_steps = total * ops.cast(optimizer.warmup_proportion, dtype)
+    decay_steps = ops.maximum(total - warmup_steps, 1.0)
+    decay_rate = (ops.cast(optimizer.min_lr, dtype) - lr) / decay_steps
+    return ops.where(
+        step <= warmup_steps,
+        lr * (step / warmup_steps),
+        lr + decay_rate * ops.minimum(step - warmup_steps, decay_steps),
+    )
+
+
 @keras.saving.register_keras_serializable(package="tfx_ext")
 class RectifiedAdam(keras.optimizers.Optimizer):
     """Adam whose adaptive learning rate is rectified to a consistent variance.
@@ -122,17 +135,6 @@ class RectifiedAdam(keras.optimizers.Optimizer):
             return ops.cast(self.weight_decay(self.iterations), dtype)
         return ops.cast(self.weight_decay, dtype)
 
-    def _warmed_up(self, lr, step, dtype):
-        total = ops.cast(self.total_steps, dtype)
-        warmup_steps = total * ops.cast(self.warmup_proportion, dtype)
-        decay_steps = ops.maximum(total - warmup_steps, 1.0)
-        decay_rate = (ops.cast(self.min_lr, dtype) - lr) / decay_steps
-        return ops.where(
-            step <= warmup_steps,
-            lr * (step / warmup_steps),
-            lr + decay_rate * ops.minimum(step - warmup_steps, decay_steps),
-        )
-
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype
         grad, touched = densify(gradient, dtype)
@@ -149,7 +151,7 @@ class RectifiedAdam(keras.optimizers.Optimizer):
             (sma_t - 4.0) / (sma_inf - 4.0) * (sma_t - 2.0) / (sma_inf - 2.0) * sma_inf / sma_t
         )
         if self.total_steps > 0:
-            lr = self._warmed_up(lr, step, dtype)
+            lr = warmed_up_rate(self, lr, step, dtype)
 
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]

@@ -44,3 +44,43 @@ def only_touched(touched, new_value, old_value):
     if touched is None:
         return new_value
     return ops.where(touched, new_value, old_value)
+
+
+def is_sparse(gradient):
+    """Whether `gradient` is a `tf.IndexedSlices` (an embedding lookup's gradient on TensorFlow)."""
+    return _is_indexed_slices(gradient)
+
+
+def unique_rows(gradient, dtype):
+    """`(values, indices)` of an `IndexedSlices` with repeated rows summed.
+
+    TFA's optimizers saw deduplicated slices (Keras 2 summed repeated indices
+    before `_resource_apply_sparse`); Keras 3 hands them over as they are.
+    TensorFlow-only: there is no `keras.ops` segment sum over a dynamic
+    number of unique indices.
+    """
+    import tensorflow as tf
+
+    indices, positions = tf.unique(gradient.indices)
+    values = tf.math.unsorted_segment_sum(
+        tf.cast(gradient.values, dtype), positions, tf.shape(indices)[0]
+    )
+    return values, indices
+
+
+def row_update(values, indices, reference):
+    """An `IndexedSlices` of `values` at `indices` shaped as `reference`, for the
+    optimizer's `assign`/`assign_sub`, which scatter it (only those rows are written)."""
+    import tensorflow as tf
+
+    return tf.IndexedSlices(values, indices, tf.shape(reference, out_type=indices.dtype))
+
+
+def gather_rows(variable, indices):
+    """The rows `indices` of a variable (a Keras variable, or the `tf.Variable`
+    that Keras's TensorFlow optimizer hands to `update_step`), read by row."""
+    import tensorflow as tf
+
+    if isinstance(variable, keras.Variable):
+        variable = variable.value
+    return tf.gather(variable, indices)

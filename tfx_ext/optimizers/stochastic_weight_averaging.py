@@ -1,16 +1,14 @@
 """Stochastic Weight Averaging around any Keras optimizer (TFA's `SWA`)."""
 
-import warnings
-
 import keras
 from keras import ops
 
 from tfx_ext.arguments import check_int
-from tfx_ext.optimizers.optimizer_wrapper import OptimizerWrapper
+from tfx_ext.optimizers.average_wrapper import AveragedOptimizerWrapper
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
-class SWA(OptimizerWrapper):
+class SWA(AveragedOptimizerWrapper):
     """Keeps the running average of the weights along the wrapped optimizer's path.
 
     Izmailov et al., [Averaging Weights Leads to Wider Optima and Better
@@ -44,9 +42,6 @@ class SWA(OptimizerWrapper):
         self.start_averaging = check_int("start_averaging", start_averaging, minimum=0)
         self.average_period = check_int("average_period", average_period, minimum=1)
 
-    def build_wrapper(self, var_list):
-        self._averages = self.add_optimizer_variables(var_list, "average")
-
     def _snapshots_before(self, step):
         """Number of snapshots taken at steps < `step`."""
         return ops.maximum(
@@ -55,10 +50,8 @@ class SWA(OptimizerWrapper):
             0,
         )
 
-    def update_step(self, gradient, variable, learning_rate):
-        average = self._averages[self._get_variable_index(variable)]
-        if average is None:
-            return
+    def average_op(self, var, average_var, local_apply_state):
+        variable, average = var, average_var
         step = self.iterations - 1  # the step just applied
         taken = self._snapshots_before(step)
         snapshot = ops.logical_and(
@@ -69,46 +62,10 @@ class SWA(OptimizerWrapper):
         value, mean = ops.convert_to_tensor(variable), ops.convert_to_tensor(average)
         self.assign(average, ops.where(snapshot, (mean * count + value) / (count + 1.0), mean))
 
-    def assign_average_vars(self, var_list):
-        """Sets each variable of `var_list` to its average.
-
-        A variable this optimizer does not train (a BatchNormalization
-        statistic, say) is left as it is; a trainable variable it does not
-        know gets a warning. Before the first snapshot the variables are
-        left unchanged (TFA would assign the zero-initialized averages).
-
-        Args:
-            var_list: Model variables, e.g. `model.trainable_variables` or
-                `model.variables`.
-        """
-        if not self.built:
-            raise ValueError(
-                "SWA.assign_average_vars() needs an optimizer that has been "
-                "built (trained); call it after training."
-            )
-        any_snapshot = ops.greater(self._snapshots_before(self.iterations), 0)
-        unknown = []
-        for variable in var_list:
-            key = self._var_key(variable)
-            if key not in self._trainable_variables_indices:
-                if getattr(variable, "trainable", False):
-                    unknown.append(getattr(variable, "path", variable.name))
-                continue
-            average = self._averages[self._trainable_variables_indices[key]]
-            if average is not None:
-                variable.assign(
-                    ops.where(
-                        any_snapshot,
-                        ops.convert_to_tensor(average),
-                        ops.convert_to_tensor(variable),
-                    )
-                )
-        if unknown:
-            warnings.warn(
-                f"SWA has no average for {', '.join(unknown)}: these variables "
-                "were not trained by this optimizer and are left unchanged.",
-                stacklevel=2,
-            )
+    def averages_ready(self):
+        # Before the first snapshot the variables are left unchanged (TFA
+        # would assign the zero-initialized averages).
+        return ops.greater(self._snapshots_before(self.iterations), 0)
 
     def get_config(self):
         return {
