@@ -52,7 +52,7 @@ TFA_MODULES = {
     "decoder": {
         "BaseDecoder": FLAT,
         "dynamic_decode": FLAT,
-        "Decoder": None,  # the non-Keras abstract decoder; BaseDecoder is the interface
+        "Decoder": FLAT,
     },
     "loss": {"SequenceLoss": FLAT, "sequence_loss": FLAT},
     "sampler": {

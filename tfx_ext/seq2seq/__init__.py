@@ -15,6 +15,7 @@ decode loop is a `tf.while_loop` whose outputs grow in `tf.TensorArray`s
 (the number of steps is only known when every sequence has finished).
 """
 
+from tfx_ext.seq2seq.abstract_decoder import Decoder
 from tfx_ext.seq2seq.attention_mechanism import AttentionMechanism, hardmax
 from tfx_ext.seq2seq.attention_wrapper import AttentionWrapper
 from tfx_ext.seq2seq.attention_wrapper_state import AttentionWrapperState

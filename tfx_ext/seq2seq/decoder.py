@@ -1,11 +1,11 @@
-"""TFA's module `tfa.seq2seq.decoder`: `BaseDecoder` and `dynamic_decode`.
+"""TFA's module `tfa.seq2seq.decoder`: `Decoder`, `BaseDecoder` and `dynamic_decode`.
 
-The same objects as `tfx_ext.seq2seq.X`. TFA's `Decoder` (the abstract,
-non-Keras decoder interface) has no counterpart: `dynamic_decode` runs a
-`BaseDecoder`, whose `initialize`/`step`/`finalize` are that interface.
+The same objects as `tfx_ext.seq2seq.X`: `Decoder` is the abstract, non-Keras
+decoder interface; `BaseDecoder` the Keras-layer one; `dynamic_decode` runs either.
 """
 
+from tfx_ext.seq2seq.abstract_decoder import Decoder
 from tfx_ext.seq2seq.base_decoder import BaseDecoder
 from tfx_ext.seq2seq.dynamic_decode import dynamic_decode
 
-__all__ = ["BaseDecoder", "dynamic_decode"]
+__all__ = ["BaseDecoder", "Decoder", "dynamic_decode"]

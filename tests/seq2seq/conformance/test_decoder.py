@@ -1,8 +1,7 @@
 """TFA's seq2seq/tests/decoder_test.py, ported (same inputs and checks).
 
 Not ported: `test_dynamic_decode_tflite_conversion` (`enable_tflite_convertible`
-is not supported) and the ScheduledEmbeddingTrainingSampler mixed-precision case
-(sampler not provided); see README.
+is not supported); see README.
 """
 
 import itertools
@@ -90,3 +89,28 @@ class DynamicDecodeTest(tf.test.TestCase):
                 )
                 if use_sequence_length:
                     np.testing.assert_allclose(final_decoder_state, final_rnn_state, rtol=1e-6, atol=1e-6)
+
+
+@tensorflow_only
+class ScheduledEmbeddingDecodeTest(tf.test.TestCase):
+    def test_dynamic_decode_rnn_with_scheduled_embedding_training_sampler(self):
+        for policy in ("float32", "mixed_float16"):
+            with self.subTest(policy=policy):
+                previous = keras.config.dtype_policy()
+                keras.config.set_dtype_policy(policy)
+                try:
+                    sequence_length = [3, 4, 3, 1]
+                    batch_size, input_depth, cell_depth, vocab_size = 4, 7, 10, 12
+                    max_time = max(sequence_length)
+                    embedding = keras.layers.Embedding(vocab_size, input_depth)
+                    cell = keras.layers.LSTMCell(cell_depth)
+                    sampler = seq2seq.ScheduledEmbeddingTrainingSampler(
+                        sampling_probability=tf.constant(1.0), embedding_fn=embedding
+                    )
+                    my_decoder = seq2seq.BasicDecoder(cell=cell, sampler=sampler)
+                    inputs = tf.random.uniform([batch_size, max_time, input_depth])
+                    initial_state = cell.get_initial_state(batch_size=batch_size)
+                    final_outputs, _, _ = my_decoder(inputs, initial_state=initial_state, sequence_length=sequence_length)
+                    self.assertEqual(final_outputs.rnn_output.dtype, keras.config.dtype_policy().compute_dtype)
+                finally:
+                    keras.config.set_dtype_policy(previous)
