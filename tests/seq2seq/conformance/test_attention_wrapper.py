@@ -15,7 +15,12 @@ from tfx_ext import seq2seq as wrapper
 from tfx_ext.seq2seq import basic_decoder
 from tests.seq2seq.tensorflow_only import tensorflow_only
 
-ATTENTION_CLASSES = [wrapper.LuongAttention, wrapper.BahdanauAttention]
+ATTENTION_CLASSES = [
+    wrapper.LuongAttention,
+    wrapper.BahdanauAttention,
+    wrapper.LuongMonotonicAttention,
+    wrapper.BahdanauMonotonicAttention,
+]
 
 
 class DummyData:
