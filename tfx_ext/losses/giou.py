@@ -63,8 +63,8 @@ def giou_loss(y_true, y_pred, mode="giou"):
         mode: `"giou"` (default) or `"iou"`.
 
     Returns:
-        The loss per box, in `[0, 2]` (GIoU) or `[0, 1]` (IoU); trailing axes
-        of size 1 are squeezed, as TFA.
+        The loss per box, in `[0, 2]` (GIoU) or `[0, 1]` (IoU); axes of
+        size 1 are squeezed, as TFA.
 
     Example:
 
@@ -73,7 +73,11 @@ def giou_loss(y_true, y_pred, mode="giou"):
     """
     check_choice("mode", mode, ("giou", "iou"))
     y_true, y_pred = _boxes(y_true, y_pred)
-    return 1.0 - ops.squeeze(giou(y_pred, y_true, mode))
+    loss = 1.0 - giou(y_pred, y_true, mode)
+    # TFA squeezed every axis of size 1; only statically known ones can be
+    # (an unknown batch size must keep its axis for Keras's reduction).
+    ones = tuple(axis for axis, size in enumerate(loss.shape) if size == 1)
+    return ops.squeeze(loss, axis=ones) if ones else loss
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
