@@ -6,6 +6,7 @@ has only the arithmetic `Mean`.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -13,14 +14,19 @@ def _weights_like(values, sample_weight, owner):
     if sample_weight is None:
         return ops.ones_like(values)
     sample_weight = ops.cast(sample_weight, values.dtype)
-    try:
-        return ops.broadcast_to(sample_weight, ops.shape(values))
-    except ValueError:
-        raise ValueError(
-            f"Invalid value received for argument `sample_weight` of {owner}. Expected a "
-            f"scalar or one weight per value (shape {tuple(values.shape)}). "
-            f"Received: sample_weight with shape {tuple(sample_weight.shape)}"
-        ) from None
+    weight_shape, value_shape = tuple(sample_weight.shape), tuple(values.shape)
+    if None not in weight_shape + value_shape:
+        try:
+            fits = np.broadcast_shapes(weight_shape, value_shape) == value_shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"Invalid value received for argument `sample_weight` of {owner}. Expected a "
+                f"scalar or one weight per value (shape {value_shape}). "
+                f"Received: sample_weight with shape {weight_shape}"
+            )
+    return ops.broadcast_to(sample_weight, ops.shape(values))
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
