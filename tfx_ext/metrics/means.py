@@ -57,11 +57,14 @@ class GeometricMean(keras.metrics.Metric):
         self.count.assign_add(ops.sum(weights))
         logs = ops.sum(weights * ops.log(values))
         # Once a 0 has made the total -inf, the mean stays 0 (TFA stops adding).
-        self.total.assign(ops.where(ops.isinf(self.total), self.total, self.total + logs))
+        # (Variables are read first: JAX's `where` takes arrays, not variables.)
+        total = ops.convert_to_tensor(self.total)
+        self.total.assign(ops.where(ops.isinf(total), total, total + logs))
 
     def result(self):
-        mean = ops.exp(self.total / self.count)
-        return ops.cast(ops.where(ops.isinf(self.total), 0.0, mean), self.dtype)
+        total = ops.convert_to_tensor(self.total)
+        mean = ops.exp(total / ops.convert_to_tensor(self.count))
+        return ops.cast(ops.where(ops.isinf(total), 0.0, mean), self.dtype)
 
     def reset_state(self):
         self.total.assign(0.0)

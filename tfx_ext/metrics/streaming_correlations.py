@@ -183,7 +183,10 @@ class KendallsTauC(KendallsTauBase):
         p, q, _, _ = self._pairs()
         n = ops.cast(self.n, "float32")
         distinct = ops.cast(
-            ops.minimum(ops.count_nonzero(self.ncol), ops.count_nonzero(self.nrow)), "float32"
+            ops.minimum(
+                ops.count_nonzero(ops.convert_to_tensor(self.ncol)), ops.count_nonzero(ops.convert_to_tensor(self.nrow))
+            ),
+            "float32",
         )
         return ops.cast(2.0 * (p - q) / (ops.square(n) * (distinct - 1.0) / distinct), self.dtype)
 

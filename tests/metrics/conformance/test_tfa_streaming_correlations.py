@@ -2,8 +2,7 @@
 (tensorflow_addons/metrics/tests/streaming_correlations_test.py, and the
 doctests of metrics/streaming_correlations.py), ported to tfx_ext, against
 scipy.stats as TFA's are. TFA's Keras-model test built one model per metric;
-here one model carries all four (same comparisons), on 256 examples instead
-of 1024 to keep the test cheap."""
+here one model carries all four (same data, same comparisons)."""
 
 import keras
 import numpy as np
@@ -75,8 +74,8 @@ class TFAStreamingCorrelationsTest(tf.test.TestCase):
         outputs = keras.layers.Dense(1, activation="sigmoid")(inputs)
         model = keras.models.Model(inputs, outputs)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.1), loss="binary_crossentropy", metrics=metrics, jit_compile=False)
-        x = np.random.rand(256, 128).astype(np.float32)
-        y = np.random.randint(2, size=(256, 1)).astype(np.float32)
+        x = np.random.rand(1024, 128).astype(np.float32)
+        y = np.random.randint(2, size=(1024, 1)).astype(np.float32)
         history = model.fit(x, y, epochs=1, verbose=0, batch_size=32, validation_data=(x, y))
         preds = np.asarray(model(x))
         for metric, scipy_corr in zip(metrics, SCIPY_CORR.values()):
