@@ -4,6 +4,7 @@ matches its definition (a Euclidean projection onto the simplex)."""
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -57,6 +58,7 @@ class TFAPortedLossesTest(tf.test.TestCase):
         keras.utils.set_random_seed(0)
         self.rng = np.random.default_rng(0)
 
+    @pytest.mark.tf_only("cost: a .keras round trip per loss; the losses' JAX path is covered by the eager tests")
     def test_models_compiled_with_them_reload(self):
         x = self.rng.standard_normal((ROWS, 3)).astype("float32")
         for loss, units, activation, y in _cases(self.rng):

@@ -5,6 +5,7 @@ means; their state through `.keras` and into fresh twins; bad inputs."""
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from scipy import stats
 from sklearn.metrics import multilabel_confusion_matrix
@@ -58,6 +59,7 @@ class RankCorrelationsTest(tf.test.TestCase):
         self.assertAllClose(metric.result(), 1.0)
         self.assertEqual(int(metric.n), 4)
 
+    @pytest.mark.tf_only("cost: two evaluate traces; the metrics' JAX path is covered by the eager tests")
     def test_state_survives_keras_and_checkpoints(self):
         x = self.rng.standard_normal((32, 3)).astype("float32")
         y = self.rng.random((32, 1)).astype("float32")

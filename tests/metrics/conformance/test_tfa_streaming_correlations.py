@@ -6,6 +6,7 @@ here one model carries all four (same data, same comparisons)."""
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from scipy import stats
 
@@ -67,6 +68,7 @@ class TFAStreamingCorrelationsTest(tf.test.TestCase):
                     metric.update_state([[actual]], [[pred]])
                 np.testing.assert_almost_equal(metric.result(), scipy_corr(actuals, preds)[0], decimal=2)
 
+    @pytest.mark.tf_only("cost: a 1024-example fit with validation; the metrics' JAX path is covered by the eager tests")
     def test_keras_binary_classification_model(self):
         keras.utils.set_random_seed(0)
         metrics = [correlation_type() for correlation_type in SCIPY_CORR]
