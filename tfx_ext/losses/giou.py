@@ -68,8 +68,8 @@ def giou_loss(y_true, y_pred, mode="giou"):
 
     Example:
 
-    >>> giou_loss([[4.0, 3.0, 7.0, 5.0]], [[3.0, 4.0, 6.0, 8.0]])
-    0.875
+    >>> giou_loss([[4.0, 3.0, 7.0, 5.0]], [[3.0, 4.0, 6.0, 8.0]])   # IoU 0.125 (mode="iou": 0.875)
+    1.075
     """
     check_choice("mode", mode, ("giou", "iou"))
     y_true, y_pred = _boxes(y_true, y_pred)
