@@ -137,6 +137,18 @@ METRICS = {
     metrics.ExpectedCalibrationError: lambda: (metrics.ExpectedCalibrationError(5), _labels, _probabilities),
     metrics.HammingLoss: lambda: (metrics.HammingLoss("multiclass"), np.eye(3)[_labels], _probabilities),
     metrics.HuberMetric: lambda: (metrics.HuberMetric(2.0), np.ones((ROWS, 1)), np.zeros((ROWS, 1))),
+    metrics.KendallsTauB: lambda: (metrics.KendallsTauB(0, 3, 0, 1, 5, 5), _labels, _labels / 3),
+    metrics.KendallsTauC: lambda: (metrics.KendallsTauC(0, 3, 0, 1, 5, 5), _labels, _labels / 3),
+    metrics.SpearmansRank: lambda: (metrics.SpearmansRank(0, 3, 0, 1, 5, 5), _labels, _labels / 3),
+    metrics.PearsonsCorrelation: lambda: (metrics.PearsonsCorrelation(0, 3, 0, 1, 5, 5), _labels, _labels / 3),
+    # The means take (values, sample_weight): the "y_pred" slot is the weights.
+    metrics.GeometricMean: lambda: (metrics.GeometricMean(), np.arange(1.0, ROWS + 1), None),
+    metrics.HarmonicMean: lambda: (metrics.HarmonicMean(), np.arange(1.0, ROWS + 1), None),
+    metrics.MultiLabelConfusionMatrix: lambda: (
+        metrics.MultiLabelConfusionMatrix(3),
+        np.eye(3)[_labels],
+        np.eye(3)[(_labels + 1) % 3],
+    ),
     metrics.MatthewsCorrelationCoefficient: lambda: (
         metrics.MatthewsCorrelationCoefficient(3),
         np.eye(3)[_labels],
@@ -299,13 +311,13 @@ class CheckpointCoverageTest(tf.test.TestCase):
             with self.subTest(component=cls.__name__), tempfile.TemporaryDirectory() as tmp:
                 metric, y_true, y_pred = build()
                 metric.update_state(y_true, y_pred)
-                expected = float(metric.result())
+                expected = np.asarray(metric.result())  # a matrix for MultiLabelConfusionMatrix
                 self.assertNotEqual(metric.variables, [], cls.__name__)
                 path = tf.train.Checkpoint(state=metric.variables).write(os.path.join(tmp, "ckpt"))
                 twin = build()[0]
                 tf.train.Checkpoint(state=twin.variables).read(path).assert_existing_objects_matched()
                 self.assertSameVariables(twin.variables, metric.variables, cls.__name__)
-                self.assertAllClose(float(twin.result()), expected)
+                self.assertAllClose(np.asarray(twin.result()), expected)
 
 
     def test_every_layer_object_restores_every_variable(self):
@@ -344,6 +356,13 @@ def _variable_free_instance(cls):
         "TripletHardLoss": {},
         "TripletSemiHardLoss": {},
         "SequenceLoss": {},
+        "GIoULoss": {},
+        "LiftedStructLoss": {},
+        "NpairsLoss": {},
+        "NpairsMultilabelLoss": {},
+        "SparsemaxLoss": {},
+        "WeightedKappaLoss": dict(num_classes=3),
+        "TQDMProgressBar": {},
     }
     if cls.__name__ not in required:
         return None

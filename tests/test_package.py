@@ -69,7 +69,7 @@ class RegistrationTest(tf.test.TestCase):
             "before = set(sys.modules)\n"
             "import tfx_ext\n"
             "heavy = ['keras_tuner', 'tensorflow_model_optimization', 'grpc', "
-            "'ai_edge_litert', 'litert_quantizer', 'sklearn', 'matplotlib', 'tf_keras']\n"
+            "'ai_edge_litert', 'litert_quantizer', 'sklearn', 'matplotlib', 'tf_keras', 'tqdm']\n"
             "print(sorted(m for m in heavy if m in set(sys.modules) - before))\n"
             # The lazy subpackages load on first access, after a bare `import tfx_ext`.
             "print(tfx_ext.diagnostics.estimate_memory.__name__, tfx_ext.export.export_for_serving.__name__,\n"

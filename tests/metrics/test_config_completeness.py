@@ -39,8 +39,30 @@ def _metric_cases():
         labels = rng.integers(0, 3, 40)
         return labels, (labels + rng.standard_normal(40)).astype("float32")[:, None]
 
+    def ranked(rng):
+        actual = rng.integers(0, 20, 40)
+        return actual.astype("float32"), np.clip(actual + rng.integers(-5, 6, 40), 0, 19).astype("float32")
+
+    def positive_and_weights(rng):
+        # The means take (values, sample_weight): compute() passes y_pred as the weights.
+        return rng.uniform(0.5, 4.0, 40).astype("float32"), rng.uniform(0.0, 2.0, 40).astype("float32")
+
+    def binary_rows(rng):
+        y_true = (rng.random((40, 4)) < 0.5).astype("float32")
+        return y_true, (rng.random((40, 4)) < 0.5).astype("float32")
+
     float64 = {"dtype": "float64"}
+    correlation = dict(
+        actual_min=-1.0, actual_max=21.0, preds_min=-2.0, preds_max=22.0, actual_cutpoints=13, preds_cutpoints=17, **float64
+    )
     return {
+        "KendallsTauB": (dict(name="kb", **correlation), ranked),
+        "KendallsTauC": (dict(name="kc", **correlation), ranked),
+        "SpearmansRank": (dict(name="s", **correlation), ranked),
+        "PearsonsCorrelation": (dict(name="p", **correlation), ranked),
+        "GeometricMean": (dict(name="g", **float64), positive_and_weights),
+        "HarmonicMean": (dict(name="hm", **float64), positive_and_weights),
+        "MultiLabelConfusionMatrix": (dict(num_classes=4, name="mcm", **float64), binary_rows),
         "HuberMetric": (dict(threshold=0.3, name="h", **float64), regression),
         "BrierScore": (dict(name="b", from_logits=True, **float64), logits),
         "ExpectedCalibrationError": (dict(num_bins=4, name="e", from_logits=True, **float64), logits),
