@@ -1,6 +1,5 @@
 import keras
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -8,8 +7,6 @@ from tests.roundtrip import assert_model_round_trip
 from tfx_ext.generative import denoising_autoencoder, sparse_autoencoder, stacked_autoencoder, tied_autoencoder
 from tfx_ext.layers import DenseTranspose
 from tfx_ext.regularizers import KLDivergenceRegularizer
-
-pytestmark = pytest.mark.backend_neutral
 
 SHAPE = (4, 4)
 

@@ -1,13 +1,10 @@
 import keras
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
 from tfx_ext.generative import dcgan_discriminator, dcgan_generator
 from tfx_ext.layers import MinibatchStandardDeviation
-
-pytestmark = pytest.mark.backend_neutral
 
 
 def kinds(model):
