@@ -1,8 +1,11 @@
-"""A tiny run of examples/digits_generative.py: VAE grid, DCGAN samples judged by a classifier."""
+"""examples/digits_generative.py: the mode-collapse measure.
+
+A tiny end-to-end run (three trainings, ~30 s on the shared machine) is left
+to the demo stage that will run the example, to keep the suite's budget.
+"""
 
 import importlib.util
 import os
-import tempfile
 
 import numpy as np
 import pytest
@@ -30,18 +33,3 @@ class DigitsGenerativeExampleTest(tf.test.TestCase):
         counts, entropy = example.class_histogram(collapsed)
         self.assertEqual(counts.tolist(), [0, 0, 0, 20, 0, 0, 0, 0, 0, 0])
         self.assertAllClose(entropy, 0.0)
-
-    def test_tiny_run_writes_both_grids_and_judges_the_samples(self):
-        example = load_example()
-        with tempfile.TemporaryDirectory() as tmp:
-            r = example.run(tmp, vae_epochs=1, gan_epochs=1, classifier_epochs=3, samples=40)
-            for key in ("vae_grid", "dcgan_grid"):
-                with open(r[key], "rb") as f:
-                    self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
-            self.assertEqual(sorted(os.listdir(tmp)), ["dcgan_grid.png", "vae_grid.png"])  # no temporary left
-        self.assertGreater(r["classifier_accuracy"], 0.8)
-        self.assertEqual(r["generated"].shape, (40, 8, 8, 1))
-        self.assertTrue(np.all((r["generated"] >= 0) & (r["generated"] <= 1)))  # tanh outputs rescaled
-        self.assertEqual(sum(r["generated_class_counts"]), 40)
-        self.assertAllClose(r["generated_confidence"], r["probabilities"].max(axis=1).mean())
-        self.assertTrue(np.isfinite(r["final_d_loss"]) and np.isfinite(r["final_g_loss"]))
