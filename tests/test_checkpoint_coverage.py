@@ -30,7 +30,7 @@ import pytest
 import tensorflow as tf
 
 import tfx_ext
-from tfx_ext import layers, lite, metrics, optimizers, rnn, sparsity
+from tfx_ext import generative, layers, lite, metrics, optimizers, rnn, sparsity
 
 pytestmark = pytest.mark.tf_only("tf.train.Checkpoint and the SavedModel object graph")
 
@@ -72,6 +72,23 @@ def _stochastic_depth_body(x):
     return layers.StochasticDepth(0.7)([x, keras.layers.Dense(6)(x)])
 
 
+def _sampling_body(x):
+    return layers.Sampling(seed=1)([keras.layers.Dense(3)(x), keras.layers.Dense(3)(x)])
+
+
+def _vae_body(x):
+    h = keras.Input((6,))
+    encoder = keras.Model(h, [keras.layers.Dense(2)(h), keras.layers.Dense(2)(h)])
+    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+    return generative.VariationalAutoencoder(encoder, decoder, seed=1)(x)
+
+
+def _gan_body(x):
+    generator = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="tanh")])
+    discriminator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    return generative.GAN(generator, discriminator, replay_buffer_size=3, seed=1)(x)
+
+
 # Component class -> a model that holds it, built from scratch on each call.
 MODELS = {
     layers.DenseTranspose: lambda: _dense_model("adam", body=_dense_transpose_body),
@@ -86,6 +103,10 @@ MODELS = {
         "adam", body=lambda x: layers.SqueezeExcitation(ratio=2)(keras.layers.Conv2D(4, 1)(keras.layers.Reshape((2, 3, 1))(x)))
     ),
     layers.StochasticDepth: lambda: _dense_model("adam", body=_stochastic_depth_body),
+    layers.Sampling: lambda: _dense_model("adam", body=_sampling_body),
+    generative.VariationalAutoencoder: lambda: _dense_model("adam", body=_vae_body),
+    # The GAN's own optimizers: tests/generative/test_gan.py (checkpoint and resume).
+    generative.GAN: lambda: _dense_model("adam", body=_gan_body),
     layers.WeightNormalization: lambda: _dense_model(
         "adam", body=lambda x: layers.WeightNormalization(keras.layers.Dense(5), data_init=True)(x)
     ),
@@ -356,6 +377,7 @@ def _variable_free_instance(cls):
         "TripletHardLoss": {},
         "TripletSemiHardLoss": {},
         "SequenceLoss": {},
+<<<<<<< HEAD
         "GIoULoss": {},
         "LiftedStructLoss": {},
         "NpairsLoss": {},
@@ -363,6 +385,11 @@ def _variable_free_instance(cls):
         "SparsemaxLoss": {},
         "WeightedKappaLoss": dict(num_classes=3),
         "TQDMProgressBar": {},
+=======
+        "LatentKLDivergence": {},
+        "MinibatchStandardDeviation": {},
+        "KLDivergenceRegularizer": dict(weight=0.05, target=0.1),
+>>>>>>> h/gen
     }
     if cls.__name__ not in required:
         return None

@@ -13,11 +13,11 @@ import pytest
 import tensorflow as tf
 
 import tfx_ext
-from tfx_ext import callbacks, layers, lite, losses, metrics, optimizers, schedules, sparsity
+from tfx_ext import callbacks, generative, layers, lite, losses, metrics, optimizers, regularizers, schedules, sparsity
 
 
 def _public_classes():
-    for module in (layers, losses, metrics, optimizers, schedules, callbacks):
+    for module in (layers, losses, metrics, optimizers, schedules, callbacks, regularizers, generative):
         for name in module.__all__:
             obj = getattr(module, name)
             if isinstance(obj, type):

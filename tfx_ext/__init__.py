@@ -15,12 +15,14 @@ import importlib
 __version__ = "0.1.0"
 
 from tfx_ext import callbacks
+from tfx_ext import generative
 from tfx_ext import layers
 from tfx_ext import lite
 from tfx_ext import losses
 from tfx_ext import metrics
 from tfx_ext import optimizers
 from tfx_ext import quantization
+from tfx_ext import regularizers
 from tfx_ext import rnn
 from tfx_ext import schedules
 from tfx_ext import selu
@@ -46,12 +48,14 @@ def __dir__():
 __all__ = [
     "__version__",
     "callbacks",
+    "generative",
     "layers",
     "lite",
     "losses",
     "metrics",
     "optimizers",
     "quantization",
+    "regularizers",
     "rnn",
     "schedules",
     "selu",

@@ -4,7 +4,7 @@ Run as a script (`python -m tests.backends.every_layer_model ...`) under the bac
 test process is not using: it loads the test's `.keras` file and writes that model's
 outputs, and saves a model of its own with its outputs, for the test to load.
 
-The MC dropout layers have rate 0: they stay in the model (class, config and
+The MC dropout layers have rate 0 (and `Sampling` decodes the mean at inference): they stay in the model (class, config and
 serialization are exercised) while the outputs stay comparable across backends,
 whose random streams differ.
 """
@@ -36,6 +36,10 @@ def build_model(seed=0):
     x = keras.layers.Flatten()(x)
     x = layers.WeightNormalization(keras.layers.Dense(16, activation="selu"), data_init=True)(x)
     x = layers.Maxout(8)(x)
+    x = layers.MinibatchStandardDeviation()(x)
+    # A VAE's codings; Sampling returns the mean at inference, so outputs compare across backends.
+    mean, log_var = layers.LatentKLDivergence(0.1)([keras.layers.Dense(8)(x), keras.layers.Dense(8)(x)])
+    x = layers.Sampling(sample_at_inference=False)([mean, log_var])
     x = layers.MCDropout(0.0)(x)
     encoder = keras.layers.Dense(4, activation="selu", name="encoder")
     codings = layers.MCAlphaDropout(0.0)(encoder(x))

@@ -2,6 +2,7 @@
 
 from tfx_ext.layers.dense_transpose import DenseTranspose
 from tfx_ext.layers.esn import ESN
+from tfx_ext.layers.latent_kl_divergence import LatentKLDivergence
 from tfx_ext.layers.maxout import Maxout
 from tfx_ext.layers.mc_dropout import (
     MCAlphaDropout,
@@ -9,6 +10,8 @@ from tfx_ext.layers.mc_dropout import (
     MCSpatialDropout1D,
     MCSpatialDropout2D,
 )
+from tfx_ext.layers.minibatch_standard_deviation import MinibatchStandardDeviation
+from tfx_ext.layers.sampling import Sampling
 from tfx_ext.layers.squeeze_excitation import SqueezeExcitation
 from tfx_ext.layers.stochastic_depth import StochasticDepth
 from tfx_ext.layers.weight_normalization import WeightNormalization
@@ -16,11 +19,14 @@ from tfx_ext.layers.weight_normalization import WeightNormalization
 __all__ = [
     "ESN",
     "DenseTranspose",
+    "LatentKLDivergence",
     "MCAlphaDropout",
     "MCDropout",
     "MCSpatialDropout1D",
     "MCSpatialDropout2D",
     "Maxout",
+    "MinibatchStandardDeviation",
+    "Sampling",
     "SqueezeExcitation",
     "StochasticDepth",
     "WeightNormalization",
