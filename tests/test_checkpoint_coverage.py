@@ -377,7 +377,6 @@ def _variable_free_instance(cls):
         "TripletHardLoss": {},
         "TripletSemiHardLoss": {},
         "SequenceLoss": {},
-<<<<<<< HEAD
         "GIoULoss": {},
         "LiftedStructLoss": {},
         "NpairsLoss": {},
@@ -385,11 +384,9 @@ def _variable_free_instance(cls):
         "SparsemaxLoss": {},
         "WeightedKappaLoss": dict(num_classes=3),
         "TQDMProgressBar": {},
-=======
         "LatentKLDivergence": {},
         "MinibatchStandardDeviation": {},
         "KLDivergenceRegularizer": dict(weight=0.05, target=0.1),
->>>>>>> h/gen
     }
     if cls.__name__ not in required:
         return None
