@@ -55,3 +55,12 @@ def run_layer_test(test, layer_cls, kwargs=None, input_shape=None, input_data=No
         trained.compile("rmsprop", "mse")
         trained.train_on_batch(input_data, actual)
     return actual
+
+
+def assert_allclose_according_to_type(a, b, rtol=1e-6, atol=1e-6, half_rtol=1e-3, half_atol=1e-3):
+    """TFA's `test_utils.assert_allclose_according_to_type`: looser for float16."""
+    a = np.asarray(keras.ops.convert_to_numpy(a))
+    b = np.asarray(keras.ops.convert_to_numpy(b))
+    if np.float16 in (a.dtype, b.dtype):
+        rtol, atol = max(rtol, half_rtol), max(atol, half_atol)
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
