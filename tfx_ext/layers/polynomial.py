@@ -69,6 +69,9 @@ class PolynomialCrossing(keras.layers.Layer):
 
     def build(self, input_shape):
         self._check_pair(input_shape, "Input shapes")
+        if not all(isinstance(shape, (tuple, list)) for shape in input_shape):
+            # One tensor of shape (batch, 2) would pass the size check above.
+            raise ValueError(f"Input shapes must be a tuple or list of size 2, got {input_shape}")
         last_dim = input_shape[-1][-1]
         if self.projection_dim is None:
             self.kernel = self.add_weight(
