@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -29,6 +30,7 @@ class FilterResponseNormalizationTest(tf.test.TestCase):
         layer = FilterResponseNormalization()
         self.assertAllClose(layer(x)[1:2], layer(x[1:2]), atol=1e-6)
 
+    @pytest.mark.tf_only("finite differences call the layer once per element: slow on JAX, run on TensorFlow")
     def test_gradients(self):
         layer = FilterResponseNormalization(learned_epsilon=True, dtype="float64")
         assert_gradients_match(self, layer, self.rng.standard_normal((1, 2, 2, 2)))

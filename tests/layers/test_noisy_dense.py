@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -24,6 +25,7 @@ class NoisyDenseTest(tf.test.TestCase):
         self.assertAllClose(out, np.maximum(self.x @ kernel + bias, 0), atol=1e-5)
         self.assertNotAllClose(_np(layer.eps_kernel), np.zeros((6, 3)))
 
+    @pytest.mark.tf_only("many random and shape-distinct ops: slow on JAX, run on TensorFlow")
     def test_factorised_noise_is_an_outer_product_and_initial_sigma(self):
         layer = NoisyDense(3, sigma=0.4)
         layer.build((None, 6))

@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -25,6 +26,7 @@ class PolynomialCrossingTest(tf.test.TestCase):
         self.assertAllClose(out, self.x0 * (self.x @ u @ v) + self.x)
         self.assertLen(low.weights, 2)
 
+    @pytest.mark.tf_only("finite differences call the layer once per element: slow on JAX, run on TensorFlow")
     def test_gradients(self):
         layer = PolynomialCrossing(projection_dim=1, diag_scale=1.0, dtype="float64")
         assert_gradients_match(self, layer, [self.x0[:2, :3], self.x[:2, :3]])

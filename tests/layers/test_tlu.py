@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -24,6 +25,7 @@ class TLUTest(tf.test.TestCase):
         self.assertAllClose(plain(x), np.maximum(x, 0.5))
         self.assertLen(plain.weights, 1)
 
+    @pytest.mark.tf_only("finite differences call the layer once per element: slow on JAX, run on TensorFlow")
     def test_gradients(self):
         layer = TLU(affine=True, tau_initializer="random_normal", alpha_initializer="random_normal", dtype="float64")
         assert_gradients_match(self, layer, self.rng.standard_normal((3, 4)))

@@ -149,9 +149,9 @@ class NoisyDense(keras.layers.Layer):
 
     def remove_noise(self):
         """Sets the noise to zero: the layer computes with `mu_*` alone."""
-        self.eps_kernel.assign(ops.zeros_like(self.eps_kernel))
+        self.eps_kernel.assign(ops.zeros(self.eps_kernel.shape, dtype=self.eps_kernel.dtype))
         if self.use_bias:
-            self.eps_bias.assign(ops.zeros_like(self.eps_bias))
+            self.eps_bias.assign(ops.zeros(self.eps_bias.shape, dtype=self.eps_bias.dtype))
 
     def call(self, inputs):
         outputs = ops.matmul(inputs, self.kernel)
