@@ -328,6 +328,7 @@ def _variable_free_instance(cls):
         "TripletHardLoss": {},
         "TripletSemiHardLoss": {},
         "SequenceLoss": {},
+        "CorrelationCost": dict(kernel_size=1, max_displacement=1, stride_1=1, stride_2=1, pad=1, data_format="channels_last"),
         "MaxUnpooling2D": {},
         "MaxUnpooling2DV2": dict(output_size=(1, 2, 2, 1)),
         "PoincareNormalize": {},
