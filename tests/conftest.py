@@ -28,6 +28,7 @@ for _cls in tf.test.TestCase.__mro__:
 # except those marked `tf_only`. Tests elsewhere opt in with the
 # `backend_neutral` marker.
 _NEUTRAL_DIRS = (
+    "activations",
     "callbacks",
     "diagnostics",
     "layers",

@@ -110,6 +110,20 @@ MODELS = {
     layers.WeightNormalization: lambda: _dense_model(
         "adam", body=lambda x: layers.WeightNormalization(keras.layers.Dense(5), data_init=True)(x)
     ),
+    layers.NoisyDense: lambda: _dense_model("adam", body=layers.NoisyDense(5)),
+    # The float features are cast to int32 indices by the layer: the walk only builds and saves.
+    layers.EmbeddingBag: lambda: _dense_model(
+        "adam", body=lambda x: layers.EmbeddingBag(10, 4)(keras.layers.Reshape((2, 3))(x))
+    ),
+    layers.FilterResponseNormalization: lambda: _dense_model(
+        "adam", body=_conv_body(layers.FilterResponseNormalization(learned_epsilon=True))
+    ),
+    layers.InstanceNormalization: lambda: _dense_model("adam", body=_conv_body(layers.InstanceNormalization())),
+    layers.TLU: lambda: _dense_model("adam", body=layers.TLU(affine=True)),
+    layers.PolynomialCrossing: lambda: _dense_model(
+        "adam", body=lambda x: layers.PolynomialCrossing(projection_dim=2)([x, keras.layers.Dense(6)(x)])
+    ),
+    layers.Snake: lambda: _dense_model("adam", body=layers.Snake()),
     rnn.LayerNormLSTMCell: lambda: _dense_model("adam", body=_sequence_body(rnn.LayerNormLSTMCell(4))),
     rnn.PeepholeLSTMCell: lambda: _dense_model("adam", body=_sequence_body(rnn.PeepholeLSTMCell(4))),
     rnn.NASCell: lambda: _dense_model("adam", body=_sequence_body(rnn.NASCell(4, projection=3, use_bias=True))),
@@ -387,6 +401,12 @@ def _variable_free_instance(cls):
         "LatentKLDivergence": {},
         "MinibatchStandardDeviation": {},
         "KLDivergenceRegularizer": dict(weight=0.05, target=0.1),
+        "CorrelationCost": dict(kernel_size=1, max_displacement=1, stride_1=1, stride_2=1, pad=1, data_format="channels_last"),
+        "MaxUnpooling2D": {},
+        "MaxUnpooling2DV2": dict(output_size=(1, 2, 2, 1)),
+        "PoincareNormalize": {},
+        "SpatialPyramidPooling2D": dict(bins=[1, 2]),
+        "Sparsemax": {},
     }
     if cls.__name__ not in required:
         return None

@@ -14,6 +14,7 @@ import importlib
 
 __version__ = "0.1.0"
 
+from tfx_ext import activations
 from tfx_ext import callbacks
 from tfx_ext import generative
 from tfx_ext import layers
@@ -47,6 +48,7 @@ def __dir__():
 
 __all__ = [
     "__version__",
+    "activations",
     "callbacks",
     "generative",
     "layers",

@@ -127,3 +127,23 @@ def check_name(name, value):
     if not value:
         raise invalid(name, "a non-empty string", value)
     return value
+
+
+def check_int_tuple(name, value, length, minimum=1):
+    """Checks an integer or a sequence of `length` integers >= `minimum`; returns a tuple.
+
+    A single integer is repeated `length` times (Keras's `normalize_tuple`).
+    """
+    expected = f"an integer or a sequence of {length} integers >= {minimum}"
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        items = (value,) * length
+    else:
+        try:
+            items = tuple(value)
+        except TypeError:
+            raise invalid(name, expected, value, TypeError) from None
+    if len(items) != length or any(
+        isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum for v in items
+    ):
+        raise invalid(name, expected, value)
+    return tuple(int(v) for v in items)

@@ -19,12 +19,17 @@ import tfx_ext  # noqa: F401  (registers the components: load_model needs no cus
 from tfx_ext import layers
 
 INPUT_SHAPE = (8, 8, 1)
+# MaxUnpooling2DV2 takes its output size, batch included: the model runs on batches of ROWS.
+ROWS = 16
 
 
 def build_model(seed=0):
     """Every tfx_ext layer (not SampledSoftmaxLoss: TensorFlow only) in one functional model."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(INPUT_SHAPE)
+    mask = keras.Input(batch_shape=(ROWS, 4, 4, 1), dtype="int32", name="mask")
+    bags = keras.Input((3,), dtype="int32", name="bags")
+    side = _tfa_branch(inputs, mask, bags)
     x = layers.WeightNormalization(keras.layers.Conv2D(4, 3, padding="same", activation="relu"))(inputs)
     x = layers.SqueezeExcitation(ratio=2)(x)
     x = layers.MCSpatialDropout2D(0.0)(x)
@@ -44,12 +49,35 @@ def build_model(seed=0):
     encoder = keras.layers.Dense(4, activation="selu", name="encoder")
     codings = layers.MCAlphaDropout(0.0)(encoder(x))
     x = layers.DenseTranspose(encoder, activation="selu", name="decoder")(codings)
+    x = keras.layers.Concatenate()([x, side])
     outputs = keras.layers.Dense(3, activation="softmax")(x)
-    return keras.Model(inputs, outputs)
+    return keras.Model([inputs, mask, bags], outputs)
 
 
-def sample_inputs(rows=16, seed=0):
-    return np.random.default_rng(seed).standard_normal((rows,) + INPUT_SHAPE).astype("float32")
+def _tfa_branch(inputs, mask, bags):
+    """The layers ported from TFA's last batch, on the same image plus argmax and bag inputs."""
+    h = layers.FilterResponseNormalization(learned_epsilon=True)(inputs)
+    h = layers.TLU(affine=True, tau_initializer="random_normal")(h)
+    h = layers.InstanceNormalization()(h)
+    flow = keras.layers.Flatten()(layers.CorrelationCost(3, 2, 2, 1, 2, "channels_last")([inputs, h]))
+    pooled = keras.layers.MaxPooling2D()(h)
+    h = layers.MaxUnpooling2D()(pooled, mask)
+    h = keras.layers.Add()([h, layers.MaxUnpooling2DV2((ROWS,) + INPUT_SHAPE)(pooled, mask)])
+    h = keras.layers.Flatten()(layers.SpatialPyramidPooling2D([1, 2])(h))
+    h = keras.layers.Concatenate()([h, flow, layers.EmbeddingBag(10, 3)(bags)])
+    h = layers.Snake()(layers.NoisyDense(6)(h))
+    h = layers.PoincareNormalize(axis=1)(h)
+    h = layers.PolynomialCrossing(projection_dim=2)([h, h])
+    return layers.Sparsemax()(h)
+
+
+def sample_inputs(rows=ROWS, seed=0):
+    rng = np.random.default_rng(seed)
+    images = rng.standard_normal((rows,) + INPUT_SHAPE).astype("float32")
+    # Argmax indices into each 8x8x1 map (one per 2x2 window, as max pooling gives).
+    windows = np.arange(4)[:, None] * 16 + np.arange(4)[None, :] * 2
+    mask = (windows + rng.integers(0, 2, (rows, 4, 4)) * 8 + rng.integers(0, 2, (rows, 4, 4)))[..., None]
+    return [images, mask.astype("int32"), rng.integers(0, 10, (rows, 3)).astype("int32")]
 
 
 def outputs(model, x):
