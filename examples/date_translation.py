@@ -201,9 +201,10 @@ def run(output_dir, epochs=4, n_train=20000, n_test=1000, units=128, beam_width=
     """Trains, evaluates (greedy and beam), exports and serves the translator.
 
     Returns:
-        A dict: `greedy_accuracy`, `beam_accuracy` (exact match on held-out
-        dates), `train_seconds`, `examples` (input, beam answer), and with
-        `serve`: `export_path`, `served_equals_keras`, `served_answers`.
+        A dict: `model` (the trained `DateTranslator`), `greedy_accuracy`,
+        `beam_accuracy` (exact match on held-out dates), `train_seconds`,
+        `examples` (input, beam answer), and with `serve`: `export_path`,
+        `served_equals_keras`, `served_answers` ((input, served answer) pairs).
     """
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
@@ -226,6 +227,7 @@ def run(output_dir, epochs=4, n_train=20000, n_test=1000, units=128, beam_width=
     greedy = decode_ids(tf.function(translator.greedy)(test_ids))
     beam = decode_ids(tf.function(translator.beam)(test_ids))
     results = {
+        "model": translator,
         "greedy_accuracy": accuracy(greedy, test_y),
         "beam_accuracy": accuracy(beam, test_y),
         "train_seconds": train_seconds,

@@ -80,7 +80,8 @@ def main(argv=None):
           f"(predicting the mean: {baseline:.3f}), test MAE {results['mae']:.3f}")
     for optimizer in trainer.optimizer.optimizers:
         print(f"  {optimizer.__class__.__name__:<6} {int(optimizer.iterations)} updates")
-    return results
+    # The test metrics, and how many epochs this run trained (fewer after a resume).
+    return {**results, "epochs_run": len(history.epoch)}
 
 
 if __name__ == "__main__":

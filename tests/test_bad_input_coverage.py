@@ -12,9 +12,14 @@ import inspect
 import pathlib
 import pkgutil
 
+import unittest
+import warnings
+
 import tensorflow as tf
 
 import tfx_ext
+from tests import bad_input
+from tests.bad_input import rejects_bad_input
 
 TESTS_DIR = pathlib.Path(__file__).resolve().parent
 
@@ -87,6 +92,23 @@ def suite_modules():
 
 
 @functools.cache
+def marked_tests():
+    """{"Class.test_name" or "test_name": (test object, its class or None)} for every marked test."""
+    found = {}
+    for module in suite_modules():
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__:
+                continue
+            for name, method in inspect.getmembers(cls, callable):
+                if getattr(method, "bad_input_targets", ()):
+                    found[f"{cls.__name__}.{name}"] = (method, cls)
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if getattr(function, "bad_input_targets", ()):
+                found[name] = (function, None)
+    return found
+
+
+@functools.cache
 def covered_targets():
     """The objects recorded by `rejects_bad_input` on any test in the suite."""
     targets = []
@@ -142,3 +164,144 @@ class BadInputCoverageTest(tf.test.TestCase):
             }
         )
         self.assertEqual(strays, [], "@rejects_bad_input marks something that is not public.")
+
+
+class _Checked:
+    """Stand-ins for public callables: what a marked test may or may not do with them."""
+
+    def __init__(self, rate=0.5):
+        if not 0 <= rate <= 1:
+            raise ValueError(f"Invalid value received for argument `rate`. Received: rate={rate}")
+        self.rate = rate
+
+    def scale(self, x):
+        if x < 0:
+            raise ValueError(f"Invalid value received for argument `x`. Received: x={x}")
+        return self.rate * x
+
+
+def _checked_function(n):
+    if n < 0:
+        raise ValueError(f"Invalid value received for argument `n`. Received: n={n}")
+    return n
+
+
+def _warning_function(n):
+    if n < 0:
+        warnings.warn("n < 0 is ignored", UserWarning, stacklevel=2)
+        return 0
+    return n
+
+
+class MarkerCheckTest(tf.test.TestCase):
+    """`rejects_bad_input` fails a test that does not call its targets with input they reject."""
+
+    def run_marked(self, body, *targets):
+        case = unittest.TestCase()
+        return rejects_bad_input(*targets)(body)(case)
+
+    def test_a_test_that_never_calls_its_target_fails(self):
+        def body(case):
+            case.assertEqual(_checked_function(1), 1)
+
+        with self.assertRaisesRegex(AssertionError, r"_Checked was never called"):
+            self.run_marked(body, _Checked, _checked_function)
+
+    def test_a_test_whose_target_accepts_everything_fails(self):
+        def body(case):
+            case.assertEqual(_checked_function(1), 1)
+            case.assertEqual(_Checked(0.1).rate, 0.1)
+
+        with self.assertRaisesRegex(AssertionError, r"_checked_function was called but never raised; "
+                                                    r"_Checked was called but never raised"):
+            self.run_marked(body, _checked_function, _Checked)
+
+    def test_an_exception_caught_inside_the_test_but_raised_elsewhere_does_not_count(self):
+        def body(case):
+            _checked_function(1)
+            with case.assertRaises(AssertionError):
+                assert False
+
+        with self.assertRaisesRegex(AssertionError, r"called but never raised"):
+            self.run_marked(body, _checked_function)
+
+    def test_raising_targets_pass_constructor_method_and_function(self):
+        def body(case):
+            with case.assertRaisesRegex(ValueError, "`rate`"):
+                _Checked(rate=2)
+            with case.assertRaisesRegex(ValueError, "`n`"):
+                _checked_function(-1)
+
+        self.run_marked(body, _Checked, _checked_function)
+
+        def method_body(case):
+            checked = _Checked()
+            case.assertRaises(ValueError, checked.scale, -1)  # raised inside unittest's frames
+
+        self.run_marked(method_body, _Checked)
+
+    def test_a_warning_shown_inside_the_target_counts(self):
+        def body(case):
+            with case.assertWarnsRegex(UserWarning, "ignored"):
+                case.assertEqual(_warning_function(-1), 0)
+
+        self.run_marked(body, _warning_function)
+
+        def silent(case):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _warning_function(-1)
+
+        with self.assertRaisesRegex(AssertionError, "never raised"):
+            self.run_marked(silent, _warning_function)
+
+    def test_a_real_public_class_is_checked(self):
+        from tfx_ext.losses import PinballLoss
+
+        def rejects(case):
+            with case.assertRaisesRegex(ValueError, "`tau`"):
+                PinballLoss(tau=1.5)
+
+        def accepts(case):
+            case.assertEqual(PinballLoss(tau=0.5).tau, 0.5)
+
+        self.run_marked(rejects, PinballLoss)
+        with self.assertRaisesRegex(AssertionError, "PinballLoss was called but never raised"):
+            self.run_marked(accepts, PinballLoss)
+
+    def test_an_in_graph_rejection_caught_by_assert_raises_counts(self):
+        def body(case):
+            checked = _Checked()  # called; the error comes later, from code that is not the target
+            with case.assertRaisesRegex(RuntimeError, "graph"):
+                raise RuntimeError(f"the graph built with {checked.rate} failed")
+
+        self.run_marked(body, _Checked)
+
+    def test_everything_is_put_back_even_when_the_test_fails(self):
+        before = (_Checked.__init__, _Checked.scale, _checked_function, warnings._showwarnmsg,
+                  unittest.case._AssertRaisesContext.__exit__)
+
+        def body(case):
+            case.assertIsNot(_Checked.__init__, before[0])  # replaced while the test runs
+            case.assertIsNot(globals()["_checked_function"], before[2])
+            raise ValueError("the test itself fails")
+
+        with self.assertRaisesRegex(ValueError, "the test itself fails"):
+            self.run_marked(body, _Checked, _checked_function)
+        after = (_Checked.__init__, _Checked.scale, _checked_function, warnings._showwarnmsg,
+                 unittest.case._AssertRaisesContext.__exit__)
+        self.assertEqual([a is b for a, b in zip(after, before)], [True] * 5)
+
+    def test_every_marked_test_runs_under_the_check(self):
+        marked = marked_tests()
+        self.assertGreaterEqual(len(marked), 100)
+        for name, (test, cls) in marked.items():
+            with self.subTest(name):
+                # Pytest collects it (a test method of a TestCase, or a test function) ...
+                self.assertTrue(name.rsplit(".", 1)[-1].startswith("test"))
+                self.assertTrue(cls is None or issubclass(cls, unittest.TestCase))
+                # ... and it is the checking wrapper, not a bare attribute set by hand.
+                self.assertTrue(callable(getattr(test, "unchecked_test", None)))
+
+    def test_known_gaps_name_marked_tests(self):
+        self.assertEqual(sorted(set(bad_input.KNOWN_GAPS) - set(marked_tests())), [])

@@ -1,9 +1,11 @@
 """Iterators are dropped off the training thread, and really dropped."""
 
 import gc
+import queue
 import threading
 import time
 import weakref
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -33,8 +35,19 @@ class ReleaseTest(tf.test.TestCase):
         self.assertNotEqual(_SlowToDelete.deleted_on[-1], threading.current_thread().name)
 
     def test_none_is_ignored(self):
-        iterator_release.release(None)
-        iterator_release.wait_released()
+        # On a fresh module state (no worker yet, an empty queue), None starts no
+        # thread, queues nothing, and `release` returns None as for any iterator.
+        fresh = queue.Queue()
+        threads_before = {t.ident for t in threading.enumerate()}
+        with mock.patch.object(iterator_release, "_worker", None), mock.patch.object(
+            iterator_release, "_pending", fresh
+        ):
+            self.assertIsNone(iterator_release.release(None))
+            self.assertIsNone(iterator_release._worker)
+            self.assertEqual(fresh.qsize(), 0)
+            self.assertEqual(fresh.unfinished_tasks, 0)
+            iterator_release.wait_released()  # returns at once: nothing is pending
+        self.assertEqual({t.ident for t in threading.enumerate()} - threads_before, set())
 
     def test_released_tf_data_iterators_stop_their_pipeline(self):
         # A generator dataset's Python generator is closed when its iterator is deleted.

@@ -53,15 +53,20 @@ class DemoContext:
     y_train: np.ndarray
     images_test: np.ndarray
     y_test: np.ndarray
+    quick: bool = False  # every stage runs, each with fewer epochs/samples (a smoke run, tests)
 
     @classmethod
-    def create(cls, output_dir, epochs, trials, seed):
+    def create(cls, output_dir, epochs, trials, seed, quick=False):
         import keras
 
         keras.utils.set_random_seed(seed)
         os.makedirs(output_dir, exist_ok=True)
         images_train, y_train, images_test, y_test = load_digits_split()
-        return cls(output_dir, epochs, trials, seed, images_train, y_train, images_test, y_test)
+        return cls(output_dir, epochs, trials, seed, images_train, y_train, images_test, y_test, quick)
+
+    def size(self, full, quick):
+        """A stage's epochs or sample count: `full`, or `quick` in a quick run."""
+        return quick if self.quick else full
 
     @property
     def x_train(self):
@@ -92,7 +97,7 @@ def tune(context):
     n = len(x_train) * 4 // 5
     data = (x_train[:n], y_train[:n], x_train[n:], y_train[n:])
     result = search(MLPHyperModel((64,), 10, max_layers=3), data, tuner="random", max_trials=context.trials,
-                    directory=directory, epochs=4, seed=context.seed, overwrite=True)
+                    directory=directory, epochs=context.size(4, 1), seed=context.seed, overwrite=True)
     selu = [row for row in result.table if row.get("activation") == "selu"]
     config = selu[0] if selu else {"layers": 2, "units_0": 128, "units_1": 128, "dropout": 0.1}
     return SearchStage(result, config)
@@ -143,6 +148,7 @@ def train(context, config):
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=context.epochs, batch_size=32, verbose=0)
     accuracy = float(model.evaluate(context.x_test, context.y_test, verbose=0)[1])
+    model.save(context.path("selu_mlp.keras"))
     return TrainStage(model, config, units, dropout, check, [s.std for s in stats], finder, max_rate, steps, accuracy)
 
 
@@ -160,9 +166,10 @@ class UncertaintyStage:
     least_sure: list  # rows: test index, true, predicted, mean confidence, mutual information
 
 
-def uncertainty(context, model, samples=100):
+def uncertainty(context, model, samples=None):
     from tfx_ext.uncertainty import calibration_bins, enable_mc_dropout, mc_predict
 
+    samples = samples or context.size(100, 20)
     _progress(3, f"MC Dropout, {samples} samples")
     y_test = context.y_test
     single = model.predict(context.x_test, verbose=0)
@@ -188,11 +195,12 @@ class PruneStage:
     accuracy: float
 
 
-def prune(context, model, target=0.8, epochs=8):
+def prune(context, model, target=0.8, epochs=None):
     import keras
 
     from tfx_ext import sparsity
 
+    epochs = epochs or context.size(8, 2)
     _progress(4, f"pruning to {target:.0%}")
     steps = epochs * math.ceil(len(context.x_train) / 32)
     pruned = sparsity.prune_low_magnitude(
@@ -204,6 +212,7 @@ def prune(context, model, target=0.8, epochs=8):
     stripped = sparsity.strip_pruning(pruned)
     stripped.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     accuracy = float(stripped.evaluate(context.x_test, context.y_test, verbose=0)[1])
+    stripped.save(context.path("selu_mlp_pruned.keras"))
     return PruneStage(stripped, target, sparsity.sparsity_report(stripped), sparsity.sparsity_report(model), accuracy)
 
 
@@ -226,6 +235,8 @@ def tflite(context, model, pruned):
                 ("dense int8 not folded", model, "int8", False),
                 ("pruned int8 folded", pruned, "int8", True),
                 ("pruned int8 not folded", pruned, "int8", False))
+    if context.quick:  # each mode, folded and not, dense and pruned: once each
+        variants = variants[:3] + variants[5:]
     reports, notes = {}, []
     for name, candidate, mode, fold in variants:
         with warnings.catch_warnings(record=True) as caught:
@@ -302,7 +313,7 @@ def components(context):
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy", CohenKappa(10, weightage="quadratic"),
                            MatthewsCorrelationCoefficient(10), HammingLoss("multiclass")])
-    model.fit(context.images_train, context.y_train, epochs=5, batch_size=32, verbose=0)
+    model.fit(context.images_train, context.y_train, epochs=context.size(5, 1), batch_size=32, verbose=0)
     results = model.evaluate(context.images_test, context.y_test, verbose=0, return_dict=True)
     path = context.path("digits_cnn.keras")
     model.save(path)
@@ -323,10 +334,15 @@ class CustomLoopStage:
     gap: float
 
 
-def custom_loop(context, epochs=6, stop_at_step=100):
+def custom_loop(context, epochs=None, stop_at_step=None):
+    """Also writes the final weights of the interrupted, resumed and uninterrupted runs
+    (`wide_and_deep_{interrupted,resumed,uninterrupted}.weights.h5`)."""
     import keras
 
     from tfx_ext.training import Trainer
+
+    epochs = epochs or context.size(6, 2)
+    stop_at_step = stop_at_step or context.size(100, 50)
 
     _progress(8, "custom training loop: Wide & Deep, SGD (wide) + Nadam (deep), stop and resume")
 
@@ -366,6 +382,7 @@ def custom_loop(context, epochs=6, stop_at_step=100):
     data = (context.x_train, context.y_train)
     first = trainer(build())
     first.fit(data, epochs=epochs, verbose=0, callbacks=[StopMidEpoch()])
+    first.model.save_weights(context.path("wide_and_deep_interrupted.weights.h5"))
     resumed_from = os.path.basename(first.latest_checkpoint)
     model = build()
     resumed = trainer(model)
@@ -374,6 +391,8 @@ def custom_loop(context, epochs=6, stop_at_step=100):
 
     reference_model = build()
     trainer(reference_model, checkpoints=False).fit(data, epochs=epochs, verbose=0)
+    model.save_weights(context.path("wide_and_deep_resumed.weights.h5"))
+    reference_model.save_weights(context.path("wide_and_deep_uninterrupted.weights.h5"))
     gap = max(float(abs(a - b).max()) for a, b in zip(model.get_weights(), reference_model.get_weights()))
     updates = ", ".join(f"{o.__class__.__name__} {int(o.iterations)}" for o in resumed.optimizer.optimizers)
     return CustomLoopStage(epochs, stop_at_step, resumed_from, updates, accuracy, gap)
@@ -408,5 +427,7 @@ def date_translation(context, n_train=10000, epochs=3):
     module, path = _date_translation_example()
     if module is None:
         return TranslationStage(None, n_train, epochs, {})
-    results = module.run(context.path("date_translation"), epochs=epochs, n_train=n_train, seed=context.seed)
+    small = {"units": 32, "n_test": 100, "beam_width": 2} if context.quick else {}
+    results = module.run(context.path("date_translation"), epochs=epochs, n_train=n_train, seed=context.seed,
+                         **small)
     return TranslationStage(path, n_train, epochs, results)
