@@ -8,31 +8,8 @@ neither sparsemax nor its loss.
 import keras
 from keras import ops
 
+from tfx_ext.activations.sparsemax import sparsemax  # one sparsemax (TFA's inf / NaN rule) for both
 from tfx_ext.arguments import invalid
-
-
-def sparsemax(logits, axis=-1):
-    """Euclidean projection of `logits` onto the probability simplex along `axis`.
-
-    `max(logits - tau, 0)` with the threshold `tau` that makes each row sum
-    to 1 (TFA's algorithm: sort, cumulative sums, support size). Rows holding
-    NaN or only `-inf` give NaN, as TFA.
-    """
-    logits = ops.convert_to_tensor(logits)
-    if len(logits.shape) < 1:
-        raise ValueError(f"sparsemax expects at least one axis. Received: logits.shape={tuple(logits.shape)}")
-    z = ops.moveaxis(logits, axis, -1)
-    dims = z.shape[-1]
-    z_sorted = ops.flip(ops.sort(z, axis=-1), axis=-1)
-    z_cumsum = ops.cumsum(z_sorted, axis=-1)
-    k = ops.arange(1, dims + 1, dtype=z.dtype)
-    support = ops.sum(ops.cast(1.0 + k * z_sorted > z_cumsum, "int32"), axis=-1, keepdims=True)
-    tau_sum = ops.take_along_axis(z_cumsum, ops.maximum(support, 1) - 1, axis=-1)
-    tau = (tau_sum - 1.0) / ops.cast(support, z.dtype)
-    p = ops.maximum(z - tau, 0.0)
-    undefined = ops.logical_or(ops.equal(support, 0), ops.isnan(z_cumsum[..., -1:]))
-    p = ops.where(undefined, ops.full_like(p, float("nan")), p)
-    return ops.moveaxis(p, -1, axis)
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
