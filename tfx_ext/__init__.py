@@ -26,6 +26,7 @@ from tfx_ext import schedules
 from tfx_ext import selu
 from tfx_ext import seq2seq
 from tfx_ext import sparsity
+from tfx_ext import text
 from tfx_ext import training
 from tfx_ext import uncertainty
 
@@ -57,6 +58,7 @@ __all__ = [
     "selu",
     "seq2seq",
     "sparsity",
+    "text",
     "training",
     "uncertainty",
 ]

@@ -1,5 +1,6 @@
 """Keras 3 layers that Keras core lacks (several replace TensorFlow Addons layers)."""
 
+from tfx_ext.layers.crf import CRF
 from tfx_ext.layers.dense_transpose import DenseTranspose
 from tfx_ext.layers.maxout import Maxout
 from tfx_ext.layers.mc_dropout import (
@@ -13,6 +14,7 @@ from tfx_ext.layers.stochastic_depth import StochasticDepth
 from tfx_ext.layers.weight_normalization import WeightNormalization
 
 __all__ = [
+    "CRF",
     "DenseTranspose",
     "MCAlphaDropout",
     "MCDropout",
