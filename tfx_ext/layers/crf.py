@@ -129,7 +129,7 @@ class CRF(keras.layers.Layer):
             potentials = self.add_boundary_energy(potentials, mask, self.left_boundary, self.right_boundary)
         sequence_length = self._get_sequence_length(inputs, mask)
         decoded_sequence, _ = self.get_viterbi_decoding(potentials, sequence_length)
-        return [decoded_sequence, potentials, sequence_length, ops.identity(self.chain_kernel)]
+        return [decoded_sequence, potentials, sequence_length, ops.convert_to_tensor(self.chain_kernel)]
 
     def _get_sequence_length(self, inputs, mask):
         if mask is not None:

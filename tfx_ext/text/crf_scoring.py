@@ -1,6 +1,6 @@
 """Linear-chain CRF scores, partition function and log-likelihood (TFA's `tfa.text.crf`).
 
-All of it is `keras.ops`: the forward algorithm is a `keras.ops.scan` over
+All of it is `keras.ops`: the forward algorithm is a `keras.ops.fori_loop` over
 time, so it runs on every backend, in `tf.function` and under XLA. Sequences
 are right-padded: `sequence_lengths[b]` steps of row `b` count, the rest are
 ignored.
@@ -166,30 +166,26 @@ def crf_forward(inputs, state, transition_params, sequence_lengths):
     # only while t + 1 <= sequence_length - 1.
     last = ops.expand_dims(ops.maximum(lengths - 1, 0), 1)
 
-    # The step counter rides in the carry: Keras's TensorFlow scan cannot zip
-    # several inputs of unknown length (Keras 3.15).
-    def scan_fn(carry, unary):
-        alphas, t = carry
-        alphas = ops.where(t < last, step(alphas, unary), alphas)
-        return (alphas, t + 1), (alphas, t)
+    def body(t, alphas):
+        return ops.where(t < last, step(alphas, ops.take(inputs, t, axis=1)), alphas)
 
-    (alphas, _), _ = ops.scan(scan_fn, (state, ops.zeros((), "int32")), ops.transpose(inputs, (1, 0, 2)))
-    return alphas
+    return ops.fori_loop(0, ops.shape(inputs)[1], body, state)
 
 
 def _last_alphas(inputs, transitions, lengths):
-    """The alphas at each sequence's last step, scanning all of `inputs` (no empty scan)."""
+    """The alphas at each sequence's last step (`inputs` has at least 2 steps).
+
+    A `fori_loop` carrying only the alphas: its graph and its gradient are
+    lighter than a scan's (no stacked outputs), and with static bounds JAX
+    differentiates it as a scan.
+    """
     step = _alpha_step(transitions)
     lengths = ops.expand_dims(lengths, 1)
 
-    def scan_fn(carry, unary):
-        alphas, t = carry
-        alphas = ops.where(t == 0, unary, ops.where(t < lengths, step(alphas, unary), alphas))
-        return (alphas, t + 1), (alphas, t)
+    def body(t, alphas):
+        return ops.where(t < lengths, step(alphas, ops.take(inputs, t, axis=1)), alphas)
 
-    initial = (ops.zeros_like(inputs[:, 0]), ops.zeros((), "int32"))
-    (alphas, _), _ = ops.scan(scan_fn, initial, ops.transpose(inputs, (1, 0, 2)))
-    return alphas
+    return ops.fori_loop(1, ops.shape(inputs)[1], body, inputs[:, 0])
 
 
 def crf_log_norm(inputs, sequence_lengths, transition_params):
