@@ -1,8 +1,8 @@
 """Viterbi decoding of a linear-chain CRF (TFA's `tfa.text.crf_decode` and friends).
 
 `crf_decode`, `crf_decode_forward`, `crf_decode_backward` and
-`crf_constrained_decode` are `keras.ops` (a `keras.ops.scan` forward with
-back-pointers, then a reverse scan that follows them), so they run on every
+`crf_constrained_decode` are `keras.ops` (a scan forward with back-pointers,
+then a reverse scan that follows them; `stacked_scan`), so they run on every
 backend, in `tf.function`, under XLA and inside a Keras model that is saved
 and served. `viterbi_decode` is NumPy, for one sequence, as in TFA.
 """
@@ -17,8 +17,11 @@ from tfx_ext.text.crf_scoring import (
     check_potentials,
     check_rank,
     check_transitions,
+    all_alphas,
     crf_filtered_inputs,
+    gather_steps,
 )
+from tfx_ext.text.stacked_scan import stacked_scan
 
 
 def _max_step(transitions):
@@ -94,39 +97,40 @@ def crf_decode_backward(inputs, state):
 
 
 def _viterbi(potentials, transitions, lengths):
-    """Best tags `[batch, time]` (0 past each length) and their scores `[batch]`."""
-    step = _max_step(transitions)
-    lengths_col = ops.expand_dims(lengths, 1)
-    zero = ops.zeros((), "int32")
+    """Best tags `[batch, time]` (0 past each length) and their scores `[batch]`.
 
-    # Forward: position 0 starts from its unary scores; a step past a
-    # sequence's end keeps its score and writes a 0 back-pointer. (The step
-    # counter rides in the carry, as in crf_decode_forward.)
-    def forward(carry, unary):
-        score, _, t = carry
-        new_score, pointers = step(score, unary)
-        first = t == 0
-        valid = ops.logical_and(t < lengths_col, ops.logical_not(first))
-        score = ops.where(first, unary, ops.where(valid, new_score, score))
-        pointers = ops.where(valid, pointers, ops.zeros_like(pointers))
-        return (score, pointers, t + 1), (score, pointers, t)
+    The loops do only what must be sequential: the forward one carries the
+    max-product scores, the backward one follows back-pointers. The
+    back-pointers come from the stacked scores in one batched argmax, and the
+    lengths are applied outside the loops: each row's last score is gathered
+    at its own last step, and past the end the pointers are the identity (the
+    backward walk keeps the best last tag until it reaches the sequence).
+    """
+    num_steps = ops.shape(potentials)[1]
+    expanded = ops.expand_dims(transitions, 0)
 
-    initial = (ops.zeros_like(potentials[:, 0]), ops.zeros(ops.shape(potentials[:, 0]), "int32"), zero)
-    (last_score, _, steps), (_, pointers, _) = ops.scan(forward, initial, ops.transpose(potentials, (1, 0, 2)))
+    def forward(score, unary):
+        return unary + ops.max(ops.expand_dims(score, 2) + expanded, axis=1)
 
-    # Backward from the best last tag: position t writes the tag in hand and
-    # follows its back-pointer; positions past the end write 0.
-    def backward(carry, row):
-        tag, t = carry
-        inside = ops.logical_or(t < lengths, t == 0)
-        written = ops.where(inside, tag, ops.zeros_like(tag))
-        follow = ops.logical_and(inside, t > 0)
-        previous = ops.take_along_axis(row, ops.expand_dims(tag, 1), axis=1)[:, 0]
-        return (ops.where(follow, previous, tag), t - 1), (written, t)
+    scores = all_alphas(forward, potentials[:, 0], potentials[:, 1:])  # [batch, time, tags]
+    last_score = gather_steps(scores, ops.maximum(lengths - 1, 0))
+    candidates = ops.expand_dims(scores[:, :-1], 3) + ops.expand_dims(expanded, 0)  # [batch, time-1, from, to]
+    pointers = ops.cast(ops.argmax(candidates, axis=2), "int32")
+    steps = ops.arange(num_steps, dtype="int32")
+    identity = ops.broadcast_to(ops.arange(ops.shape(potentials)[2], dtype="int32"), ops.shape(potentials))
+    follow = ops.expand_dims(steps[1:], 0) < ops.expand_dims(lengths, 1)  # [batch, time-1]
+    pointers = ops.where(ops.expand_dims(follow, 2), pointers, identity[:, 1:])
+    # Row 0 (identity) keeps the scan non-empty; row t maps the tag at t to the tag at t - 1.
+    rows = ops.concatenate([identity[:, :1], pointers], axis=1)
+
+    def backward(tag, row):
+        return ops.take_along_axis(row, ops.expand_dims(tag, 1), axis=1)[:, 0]
 
     best = ops.cast(ops.argmax(last_score, axis=1), "int32")
-    _, (tags, _) = ops.scan(backward, (best, steps - 1), pointers, reverse=True)
-    return ops.transpose(tags, (1, 0)), ops.max(last_score, axis=1)
+    stacked = stacked_scan(backward, best, ops.transpose(rows, (1, 0, 2)), reverse=True)  # [time, batch]
+    tags = ops.concatenate([ops.transpose(stacked[1:], (1, 0)), ops.expand_dims(best, 1)], axis=1)
+    inside = ops.logical_or(ops.expand_dims(steps, 0) < ops.expand_dims(lengths, 1), ops.expand_dims(steps == 0, 0))
+    return ops.where(inside, tags, ops.zeros_like(tags)), ops.max(last_score, axis=1)
 
 
 def crf_decode(potentials, transition_params, sequence_length):

@@ -1,8 +1,9 @@
 """Linear-chain CRF scores, partition function and log-likelihood (TFA's `tfa.text.crf`).
 
-All of it is `keras.ops`: the forward algorithm is a `keras.ops.fori_loop` over
-time, so it runs on every backend, in `tf.function` and under XLA. Sequences
-are right-padded: `sequence_lengths[b]` steps of row `b` count, the rest are
+All of it is `keras.ops`: the forward algorithm is a scan over time
+(`stacked_scan`: `tf.scan` on TensorFlow, `keras.ops.scan` elsewhere), so it
+runs on every backend, in `tf.function` and under XLA. Sequences are
+right-padded: `sequence_lengths[b]` steps of row `b` count, the rest are
 ignored.
 """
 
@@ -10,6 +11,7 @@ import keras
 from keras import ops
 
 from tfx_ext.arguments import invalid
+from tfx_ext.text.stacked_scan import stacked_scan
 
 
 def check_rank(name, value, rank, what):
@@ -80,9 +82,12 @@ def crf_unary_score(tag_indices, sequence_lengths, inputs):
     tags = check_tags("tag_indices", tag_indices)
     lengths = check_lengths("sequence_lengths", sequence_lengths)
     inputs = check_potentials("inputs", inputs)
-    scores = ops.take_along_axis(inputs, ops.expand_dims(tags, 2), axis=2)[:, :, 0]
-    mask = sequence_mask(lengths, ops.shape(tags)[1])
-    return ops.sum(ops.where(mask, scores, ops.zeros_like(scores)), axis=1)
+    tag_range = ops.arange(ops.shape(inputs)[2], dtype="int32")
+    # A masked sum rather than a gather (its gradient is a `where`, not a scatter).
+    chosen = ops.logical_and(
+        ops.expand_dims(tags, 2) == tag_range, ops.expand_dims(sequence_mask(lengths, ops.shape(tags)[1]), 2)
+    )
+    return ops.sum(ops.where(chosen, inputs, ops.zeros_like(inputs)), axis=(1, 2))
 
 
 def crf_binary_score(tag_indices, sequence_lengths, transition_params):
@@ -161,31 +166,38 @@ def crf_forward(inputs, state, transition_params, sequence_lengths):
     lengths = check_lengths("sequence_lengths", sequence_lengths)
     if inputs.shape[1] == 0:
         return state
-    step = _alpha_step(transitions)
-    # Step t (0-based over `inputs`) gives the alphas of position t + 1, kept
-    # only while t + 1 <= sequence_length - 1.
-    last = ops.expand_dims(ops.maximum(lengths - 1, 0), 1)
+    # Position 0 of all_alphas is `state`; position t is after inputs[:, t - 1].
+    alphas = all_alphas(_alpha_step(transitions), state, inputs)
+    return gather_steps(alphas, ops.maximum(lengths - 1, 0))
 
-    def body(t, alphas):
-        return ops.where(t < last, step(alphas, ops.take(inputs, t, axis=1)), alphas)
 
-    return ops.fori_loop(0, ops.shape(inputs)[1], body, state)
+def all_alphas(step, initial, inputs):
+    """`[batch, time + 1, tags]`: `initial`, then `step` applied along `inputs`' time axis.
+
+    The scan runs over one extra dummy step (dropped), so it is never empty,
+    even for a 0-step input of unknown length. No masking inside the loop:
+    each sequence's result is gathered at its own last step afterwards.
+    """
+    padded = ops.concatenate([inputs, ops.expand_dims(ops.zeros_like(initial), 1)], axis=1)
+    stacked = stacked_scan(step, initial, ops.transpose(padded, (1, 0, 2)))
+    return ops.concatenate([ops.expand_dims(initial, 1), ops.transpose(stacked[:-1], (1, 0, 2))], axis=1)
+
+
+def gather_steps(values, index):
+    """`values[b, index[b]]` for `[batch, time, tags]` values.
+
+    A masked sum rather than a gather: on these sizes it is as fast, and its
+    gradient is a `where` instead of a scatter.
+    """
+    steps = ops.arange(ops.shape(values)[1], dtype="int32")
+    chosen = ops.expand_dims(ops.expand_dims(steps, 0) == ops.expand_dims(ops.cast(index, "int32"), 1), 2)
+    return ops.sum(ops.where(chosen, values, ops.zeros_like(values)), axis=1)
 
 
 def _last_alphas(inputs, transitions, lengths):
-    """The alphas at each sequence's last step (`inputs` has at least 2 steps).
-
-    A `fori_loop` carrying only the alphas: its graph and its gradient are
-    lighter than a scan's (no stacked outputs), and with static bounds JAX
-    differentiates it as a scan.
-    """
-    step = _alpha_step(transitions)
-    lengths = ops.expand_dims(lengths, 1)
-
-    def body(t, alphas):
-        return ops.where(t < lengths, step(alphas, ops.take(inputs, t, axis=1)), alphas)
-
-    return ops.fori_loop(1, ops.shape(inputs)[1], body, inputs[:, 0])
+    """The alphas at each sequence's last step (position max(length - 1, 0))."""
+    alphas = all_alphas(_alpha_step(transitions), inputs[:, 0], inputs[:, 1:])
+    return gather_steps(alphas, ops.maximum(lengths - 1, 0))
 
 
 def crf_log_norm(inputs, sequence_lengths, transition_params):
