@@ -2,8 +2,7 @@
 
 Same data, expected values and tolerances. TFA's test model `ModelWithCRFLoss`
 overrode `train_step` with a `tf.GradientTape`; here it overrides Keras 3's
-`compute_loss` hook with the same loss, so the cases run on every backend
-(the JAX leg included). TFA saved SavedModel directories (`model.tf`); Keras 3
+`compute_loss` hook with the same loss (backend-neutral). TFA saved SavedModel directories (`model.tf`); Keras 3
 saves `.keras` archives, which reload with no `custom_objects`.
 """
 
@@ -21,6 +20,10 @@ from tfx_ext.layers import CRF
 from tfx_ext.text import crf_log_likelihood, viterbi_decode
 
 import tensorflow as tf
+
+# On JAX, eager training compiles every op per call (the shared fit alone took
+# 55 s there); tests/text/test_crf_backends.py trains the layer on every backend.
+pytestmark = pytest.mark.tf_only("TFA's eager cases; the JAX leg runs tests/text/test_crf_backends.py")
 
 
 def numpy(x):

@@ -5,8 +5,7 @@ Same inputs, expected values and tolerances (TFA's
 the case says otherwise). Brute-force references score every tag sequence in
 one batched `crf_sequence_score` call instead of one call per sequence (same
 values), and `crf_sequence_score` itself is checked against the plain-Python
-formula. The ops are `keras.ops`, so these run on the JAX leg too, except the
-cases that use `tf.function` or TensorFlow SavedModels.
+formula.
 """
 
 import itertools
@@ -21,7 +20,10 @@ import tensorflow as tf
 from tests.bad_input import rejects_bad_input
 from tfx_ext import text
 
-pytestmark = pytest.mark.backend_neutral
+# On JAX, eager keras.ops compile every op and every scan per call (these
+# cases took 140 s there); tests/text/test_crf_backends.py runs the ops and the
+# layer on every backend instead.
+pytestmark = pytest.mark.tf_only("TFA's eager cases; the JAX leg runs tests/text/test_crf_backends.py")
 
 DTYPES = (np.float16, np.float32)
 INPUTS = [[4, 5, -3], [3, -1, 3], [-1, 2, 1], [0, 0, 0]]
@@ -275,7 +277,6 @@ class TFACrfTest(tf.test.TestCase):
         expected_norm = np.log(np.exp(steps).sum())
         self.assertAllClose(numpy(log_likelihood), np.full([16], expected_score - expected_norm), rtol=1e-5, atol=1e-5)
 
-    @pytest.mark.tf_only("tf.function with an input signature")
     def test_tf_function(self):
         batch_size, num_tags = 4, 10
         signature = (
@@ -313,7 +314,6 @@ class TFACrfTest(tf.test.TestCase):
             path, _ = text.viterbi_decode(x_data["input_tensor"][row], transition)
             self.assertEqual(list(expected[row]), path)
 
-    @pytest.mark.tf_only("TFA's case draws its inputs with tf.random")
     def test_crf_decode_forward_mask(self):
         tf.random.set_seed(0)
         for potentials, sequence_length in (
