@@ -27,15 +27,25 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from tfx_ext.text import CRFModelWrapper  # noqa: E402
+from tfx_ext.text import CRFModelWrapper
 
 MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 TAGS = ["PAD", "DAY", "MONTH", "YEAR", "SEP"]
 PAD, DAY, MONTH, YEAR, SEP = range(len(TAGS))
@@ -55,15 +65,25 @@ def random_dates(n, rng):
     """`n` dates in four formats: (texts, tag id rows padded with PAD)."""
     texts, tags = [], np.zeros((n, MAX_LEN), "int32")
     for row in range(n):
-        year, month, day = int(rng.choice(YEARS)), int(rng.integers(1, 13)), int(rng.integers(1, 29))
+        year, month, day = (
+            int(rng.choice(YEARS)),
+            int(rng.integers(1, 13)),
+            int(rng.integers(1, 29)),
+        )
         name = MONTHS[month - 1] if rng.random() < 0.5 else MONTHS[month - 1][:3]
         kind = rng.integers(4)
         if kind == 0:
             tokens, labels = [str(day), name, str(year)], [DAY, MONTH, YEAR]
         elif kind == 1:
-            tokens, labels = [str(year), "-", f"{month:02d}", "-", f"{day:02d}"], [YEAR, SEP, MONTH, SEP, DAY]
+            tokens, labels = (
+                [str(year), "-", f"{month:02d}", "-", f"{day:02d}"],
+                [YEAR, SEP, MONTH, SEP, DAY],
+            )
         elif kind == 2:
-            tokens, labels = [f"{day:02d}", "/", f"{month:02d}", "/", str(year)], [DAY, SEP, MONTH, SEP, YEAR]
+            tokens, labels = (
+                [f"{day:02d}", "/", f"{month:02d}", "/", str(year)],
+                [DAY, SEP, MONTH, SEP, YEAR],
+            )
         else:
             tokens, labels = [name, str(day), ",", str(year)], [MONTH, DAY, SEP, YEAR]
         texts.append(" ".join(tokens))
@@ -76,7 +96,9 @@ class Tokenize(keras.layers.Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.lookup = keras.layers.StringLookup(vocabulary=VOCABULARY, mask_token="", num_oov_indices=1)
+        self.lookup = keras.layers.StringLookup(
+            vocabulary=VOCABULARY, mask_token="", num_oov_indices=1
+        )
 
     def call(self, texts):
         tokens = tf.strings.split(texts).to_tensor("", shape=[None, MAX_LEN])
@@ -91,14 +113,18 @@ class TagNames(keras.layers.Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.supports_masking = True  # the padding is dropped here; nothing downstream needs a mask
+        self.supports_masking = (
+            True  # the padding is dropped here; nothing downstream needs a mask
+        )
 
     def compute_mask(self, tags, mask=None):
         return None
 
     def call(self, tags):
         names = tf.gather(tf.constant(TAGS), tags)
-        return tf.strings.regex_replace(tf.strings.reduce_join(names, axis=1, separator=" "), "( PAD)+$", "")
+        return tf.strings.regex_replace(
+            tf.strings.reduce_join(names, axis=1, separator=" "), "( PAD)+$", ""
+        )
 
     def compute_output_spec(self, tags):
         return keras.KerasTensor((tags.shape[0],), dtype="string")
@@ -123,8 +149,18 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def run(output_dir, epochs=8, n_train=4000, n_test=500, units=32, batch_size=64, softmax_baseline=True,
-        serve=True, seed=42, verbose=0):
+def run(
+    output_dir,
+    epochs=8,
+    n_train=4000,
+    n_test=500,
+    units=32,
+    batch_size=64,
+    softmax_baseline=True,
+    serve=True,
+    seed=42,
+    verbose=0,
+):
     """Trains, evaluates, saves, reloads, exports and serves the BiLSTM-CRF tagger.
 
     Returns:
@@ -144,12 +180,16 @@ def run(output_dir, epochs=8, n_train=4000, n_test=500, units=32, batch_size=64,
     tagger = CRFModelWrapper(base_model(units), len(TAGS))
     tagger.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2))
     start = time.perf_counter()
-    tagger.fit(train_ids, train_tags, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    tagger.fit(
+        train_ids, train_tags, epochs=epochs, batch_size=batch_size, verbose=verbose
+    )
     results = {"train_seconds": time.perf_counter() - start}
     # Called directly: one eager pass over five steps is cheaper than tracing predict.
     decoded = np.asarray(tagger(test_ids))
     results["crf_accuracy"] = tag_accuracy(decoded, test_tags)
-    results["crf_exact_match"] = float(np.mean(np.all((decoded == test_tags) | (test_tags == PAD), axis=1)))
+    results["crf_exact_match"] = float(
+        np.mean(np.all((decoded == test_tags) | (test_tags == PAD), axis=1))
+    )
 
     path = os.path.join(output_dir, "crf_tagger.keras")
     tagger.save(path)
@@ -159,10 +199,19 @@ def run(output_dir, epochs=8, n_train=4000, n_test=500, units=32, batch_size=64,
     )
 
     if softmax_baseline:
-        softmax = keras.Sequential([base_model(units), keras.layers.Dense(len(TAGS), activation="softmax")])
-        softmax.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2), loss="sparse_categorical_crossentropy")
-        softmax.fit(train_ids, train_tags, epochs=epochs, batch_size=batch_size, verbose=verbose)
-        predicted = np.argmax(softmax.predict(test_ids, batch_size=256, verbose=0), axis=-1)
+        softmax = keras.Sequential(
+            [base_model(units), keras.layers.Dense(len(TAGS), activation="softmax")]
+        )
+        softmax.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=1e-2),
+            loss="sparse_categorical_crossentropy",
+        )
+        softmax.fit(
+            train_ids, train_tags, epochs=epochs, batch_size=batch_size, verbose=verbose
+        )
+        predicted = np.argmax(
+            softmax.predict(test_ids, batch_size=256, verbose=0), axis=-1
+        )
         results["softmax_accuracy"] = tag_accuracy(predicted, test_tags)
 
     serving = serving_model(tokenize, reloaded)
@@ -185,7 +234,9 @@ def _export_and_serve(model, output_dir, queries, keras_tags):
     from tfx_ext.serving import LocalModelServer, RestClient
 
     base = os.path.join(output_dir, "models")
-    path = export_for_serving(model, base, "date_tags", input_names="dates", output_names="tags")
+    path = export_for_serving(
+        model, base, "date_tags", input_names="dates", output_names="tags"
+    )
     port = _free_port()
     with LocalModelServer(base, rest_port=port, grpc_port=0):
         client = RestClient("127.0.0.1", port, "date_tags")
@@ -193,11 +244,14 @@ def _export_and_serve(model, output_dir, queries, keras_tags):
             try:
                 served = client.predict(np.array(queries, dtype=object))
                 break
-            except Exception:
+            except Exception:  # noqa: BLE001 (any failure while the server loads: retry)
                 time.sleep(0.2)
         else:
             raise RuntimeError("the local server did not serve the exported model")
-    served = [s.decode() if isinstance(s, bytes) else str(s) for s in np.asarray(served).reshape(-1)]
+    served = [
+        s.decode() if isinstance(s, bytes) else str(s)
+        for s in np.asarray(served).reshape(-1)
+    ]
     return {
         "export_path": path,
         "served_tags": list(zip(queries, served)),
@@ -213,13 +267,17 @@ def main():
     args = parser.parse_args()
     output_dir = args.output_dir or tempfile.mkdtemp(prefix="crf_tagging_")
     results = run(output_dir, epochs=args.epochs, n_train=args.train_size, verbose=2)
-    print(f"BiLSTM-CRF token accuracy: {results['crf_accuracy']:.2%} "
-          f"(exact match {results['crf_exact_match']:.2%}, training {results['train_seconds']:.0f} s)")
+    print(
+        f"BiLSTM-CRF token accuracy: {results['crf_accuracy']:.2%} "
+        f"(exact match {results['crf_exact_match']:.2%}, training {results['train_seconds']:.0f} s)"
+    )
     print(f"softmax tagger token accuracy: {results['softmax_accuracy']:.2%}")
     print(f"reloaded .keras == Keras: {results['reloaded_equals_keras']}")
     for text, tags in results["examples"]:
         print(f"  {text!r} -> {tags}")
-    print(f"exported: {results['export_path']}; served == Keras: {results['served_equals_keras']}")
+    print(
+        f"exported: {results['export_path']}; served == Keras: {results['served_equals_keras']}"
+    )
 
 
 if __name__ == "__main__":

@@ -29,10 +29,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from tfx_ext import text  # noqa: E402
+from tfx_ext import text
 
 BATCH, STEPS, TAGS = 64, 50, 20
 
@@ -59,7 +59,10 @@ def baseline_decode(potentials, transitions, lengths):
     lengths_less_one = tf.maximum(0, lengths - 1)
     mask = tf.sequence_mask(lengths_less_one, tf.shape(rest)[1])
     rnn = tf.keras.layers.RNN(
-        ViterbiCell(transitions), return_sequences=True, return_state=True, zero_output_for_mask=True
+        ViterbiCell(transitions),
+        return_sequences=True,
+        return_state=True,
+        zero_output_for_mask=True,
     )
     pointers, last = rnn(rest, initial_state=[first], mask=mask)
     pointers = tf.cast(pointers, tf.int32)
@@ -70,24 +73,40 @@ def baseline_decode(potentials, transitions, lengths):
         index = tf.stack([tf.range(tf.shape(row)[0]), tf.squeeze(state, 1)], axis=1)
         return tf.expand_dims(tf.gather_nd(row, index), -1)
 
-    tags = tf.transpose(tf.scan(back, tf.transpose(pointers, [1, 0, 2]), best), [1, 0, 2])
+    tags = tf.transpose(
+        tf.scan(back, tf.transpose(pointers, [1, 0, 2]), best), [1, 0, 2]
+    )
     tags = tf.concat([best, tf.squeeze(tags, 2)], axis=1)
     return tf.reverse_sequence(tags, lengths, seq_axis=1), tf.reduce_max(last, 1)
 
 
 def baseline_log_likelihood(potentials, tags, lengths, transitions):
-    batch, steps, num_tags = tf.shape(potentials)[0], tf.shape(potentials)[1], tf.shape(potentials)[2]
+    batch, steps, num_tags = (
+        tf.shape(potentials)[0],
+        tf.shape(potentials)[1],
+        tf.shape(potentials)[2],
+    )
     mask = tf.sequence_mask(lengths, steps, dtype=potentials.dtype)
-    offsets = tf.expand_dims(tf.range(batch) * steps * num_tags, 1) + tf.expand_dims(tf.range(steps) * num_tags, 0)
-    unary = tf.reduce_sum(tf.gather(tf.reshape(potentials, [-1]), offsets + tags) * mask, 1)
+    offsets = tf.expand_dims(tf.range(batch) * steps * num_tags, 1) + tf.expand_dims(
+        tf.range(steps) * num_tags, 0
+    )
+    unary = tf.reduce_sum(
+        tf.gather(tf.reshape(potentials, [-1]), offsets + tags) * mask, 1
+    )
     pairs = tags[:, :-1] * num_tags + tags[:, 1:]
-    binary = tf.reduce_sum(tf.gather(tf.reshape(transitions, [-1]), pairs) * mask[:, 1:], 1)
+    binary = tf.reduce_sum(
+        tf.gather(tf.reshape(transitions, [-1]), pairs) * mask[:, 1:], 1
+    )
 
     def forward(alphas, unary_t):
-        return unary_t + tf.reduce_logsumexp(tf.expand_dims(alphas, 2) + tf.expand_dims(transitions, 0), [1])
+        return unary_t + tf.reduce_logsumexp(
+            tf.expand_dims(alphas, 2) + tf.expand_dims(transitions, 0), [1]
+        )
 
     first = potentials[:, 0]
-    alphas = tf.transpose(tf.scan(forward, tf.transpose(potentials[:, 1:], [1, 0, 2]), first), [1, 0, 2])
+    alphas = tf.transpose(
+        tf.scan(forward, tf.transpose(potentials[:, 1:], [1, 0, 2]), first), [1, 0, 2]
+    )
     alphas = tf.concat([tf.expand_dims(first, 1), alphas], 1)
     last = tf.stack([tf.range(batch), tf.maximum(0, lengths - 1)], axis=1)
     log_norm = tf.reduce_logsumexp(tf.gather_nd(alphas, last), [1])
@@ -103,7 +122,9 @@ def with_gradient(log_likelihood):
     def step(potentials, tags, lengths, transitions):
         with tf.GradientTape() as tape:
             tape.watch([potentials, transitions])
-            loss = -tf.reduce_mean(log_likelihood(potentials, tags, lengths, transitions))
+            loss = -tf.reduce_mean(
+                log_likelihood(potentials, tags, lengths, transitions)
+            )
         return (loss, *tape.gradient(loss, [potentials, transitions]))
 
     return step
@@ -121,13 +142,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--calls", type=int, default=20)
-    parser.add_argument("--jit", action="store_true", help="also compile both with XLA (jit_compile=True)")
+    parser.add_argument(
+        "--jit",
+        action="store_true",
+        help="also compile both with XLA (jit_compile=True)",
+    )
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
     potentials = tf.constant(rng.normal(size=(BATCH, STEPS, TAGS)).astype("float32"))
     transitions = tf.constant(rng.normal(size=(TAGS, TAGS)).astype("float32"))
-    lengths = tf.constant(rng.integers(STEPS // 2, STEPS + 1, size=BATCH).astype("int32"))
+    lengths = tf.constant(
+        rng.integers(STEPS // 2, STEPS + 1, size=BATCH).astype("int32")
+    )
     tags = tf.constant(rng.integers(0, TAGS, size=(BATCH, STEPS)).astype("int32"))
 
     jit_modes = (False, True) if args.jit else (False,)
@@ -135,7 +162,13 @@ def main():
     for jit in jit_modes:
         suffix = " (XLA)" if jit else ""
         cases += [
-            (f"crf_decode{suffix}", baseline_decode, text.crf_decode, (potentials, transitions, lengths), jit),
+            (
+                f"crf_decode{suffix}",
+                baseline_decode,
+                text.crf_decode,
+                (potentials, transitions, lengths),
+                jit,
+            ),
             (
                 f"crf_log_likelihood{suffix}",
                 baseline_log_likelihood,
@@ -152,7 +185,9 @@ def main():
             ),
         ]
 
-    print(f"CRF ops, {BATCH} sequences x {STEPS} steps x {TAGS} tags, one tf.function each; ms per call")
+    print(
+        f"CRF ops, {BATCH} sequences x {STEPS} steps x {TAGS} tags, one tf.function each; ms per call"
+    )
     print(f"{'op':<28}{'baseline (TFA)':>16}{'ours':>10}{'ours/baseline':>16}")
     for name, baseline_fn, ours_fn, inputs, jit in cases:
         baseline = tf.function(baseline_fn, jit_compile=jit)
@@ -160,7 +195,9 @@ def main():
         expected, actual = baseline(*inputs), ours(*inputs)
         if name.startswith("crf_decode"):
             mask = tf.sequence_mask(lengths, STEPS)
-            np.testing.assert_array_equal(tf.boolean_mask(actual[0], mask), tf.boolean_mask(expected[0], mask))
+            np.testing.assert_array_equal(
+                tf.boolean_mask(actual[0], mask), tf.boolean_mask(expected[0], mask)
+            )
             np.testing.assert_allclose(actual[1], expected[1], rtol=1e-5)
         else:
             for a, e in zip(tf.nest.flatten(actual), tf.nest.flatten(expected)):

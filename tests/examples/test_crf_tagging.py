@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "crf_tagging.py")
+EXAMPLE = os.path.join(
+    os.path.dirname(__file__), "..", "..", "examples", "crf_tagging.py"
+)
 
 
 def load_example():
@@ -18,7 +20,9 @@ def load_example():
     return module
 
 
-@pytest.mark.tf_only("exports for TF Serving and trains with CRFModelWrapper's tf.GradientTape step")
+@pytest.mark.tf_only(
+    "exports for TF Serving and trains with CRFModelWrapper's tf.GradientTape step"
+)
 class CrfTaggingExampleTest(tf.test.TestCase):
     def test_generated_tags_follow_the_formats(self):
         example = load_example()
@@ -43,7 +47,13 @@ class CrfTaggingExampleTest(tf.test.TestCase):
         example = load_example()
         with tempfile.TemporaryDirectory() as tmp:
             results = example.run(
-                tmp, epochs=2, n_train=512, n_test=100, units=8, batch_size=16, softmax_baseline=False
+                tmp,
+                epochs=2,
+                n_train=512,
+                n_test=100,
+                units=8,
+                batch_size=16,
+                softmax_baseline=False,
             )
             self.assertTrue(os.path.isdir(results["export_path"]))
         # A constant tagger scores at most the most frequent tag's share (< 40 %).

@@ -18,19 +18,29 @@ BITMAP = np.ones((2, 4, 3), bool)
 
 class CrfArgumentsTest(tf.test.TestCase):
     @rejects_bad_input(
-        text.crf_sequence_score, text.crf_log_likelihood, text.crf_log_norm, text.crf_multitag_sequence_score
+        text.crf_sequence_score,
+        text.crf_log_likelihood,
+        text.crf_log_norm,
+        text.crf_multitag_sequence_score,
     )
     def test_scores_name_the_bad_argument(self):
         with self.assertRaisesRegex(ValueError, "`inputs`.*rank-3"):
             text.crf_sequence_score(TAGS, TAGS, LENGTHS, TRANSITIONS)
         with self.assertRaisesRegex(ValueError, "`transition_params`.*\\[3, 3\\]"):
-            text.crf_log_likelihood(POTENTIALS, TAGS, LENGTHS, np.zeros((4, 4), "float32"))
+            text.crf_log_likelihood(
+                POTENTIALS, TAGS, LENGTHS, np.zeros((4, 4), "float32")
+            )
         with self.assertRaisesRegex(ValueError, "`sequence_lengths`.*rank-1"):
             text.crf_log_norm(POTENTIALS, LENGTHS[:, None], TRANSITIONS)
         with self.assertRaisesRegex(ValueError, "`tag_bitmap`.*rank-3"):
             text.crf_multitag_sequence_score(POTENTIALS, TAGS, LENGTHS, TRANSITIONS)
 
-    @rejects_bad_input(text.crf_unary_score, text.crf_binary_score, text.crf_forward, text.crf_filtered_inputs)
+    @rejects_bad_input(
+        text.crf_unary_score,
+        text.crf_binary_score,
+        text.crf_forward,
+        text.crf_filtered_inputs,
+    )
     def test_parts_name_the_bad_argument(self):
         with self.assertRaisesRegex(ValueError, "`tag_indices`.*rank-2"):
             text.crf_unary_score(POTENTIALS, LENGTHS, POTENTIALS)
@@ -57,7 +67,9 @@ class CrfArgumentsTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "`sequence_length`.*rank-1"):
             text.crf_constrained_decode(POTENTIALS, BITMAP, TRANSITIONS, TAGS)
         with self.assertRaisesRegex(ValueError, "`transition_params`"):
-            text.crf_decode_forward(POTENTIALS, POTENTIALS[:, 0], np.zeros((2, 2), "float32"), LENGTHS)
+            text.crf_decode_forward(
+                POTENTIALS, POTENTIALS[:, 0], np.zeros((2, 2), "float32"), LENGTHS
+            )
         with self.assertRaisesRegex(ValueError, "`state`.*\\[batch_size, 1\\]"):
             text.crf_decode_backward(TAGS[:, :, None], LENGTHS)
         with self.assertRaisesRegex(ValueError, "`transition_params`.*\\[3, 3\\]"):
@@ -74,12 +86,26 @@ class CrfArgumentsTest(tf.test.TestCase):
         rng = np.random.default_rng(0)
         potentials = rng.normal(size=(2, 6, 3)).astype("float32")
         transitions = rng.normal(size=(3, 3)).astype("float32")
-        rnn = keras.layers.RNN(text.CrfDecodeForwardRnnCell(transitions), return_sequences=True, return_state=True)
+        rnn = keras.layers.RNN(
+            text.CrfDecodeForwardRnnCell(transitions),
+            return_sequences=True,
+            return_state=True,
+        )
         pointers, score = rnn(potentials[:, 1:], initial_state=potentials[:, 0])
         expected_pointers, expected_score = text.crf_decode_forward(
             potentials[:, 1:], potentials[:, 0], transitions, [5, 5]
         )
-        self.assertAllEqual(keras.ops.convert_to_numpy(pointers), keras.ops.convert_to_numpy(expected_pointers))
-        self.assertAllClose(keras.ops.convert_to_numpy(score), keras.ops.convert_to_numpy(expected_score))
-        cell = text.CrfDecodeForwardRnnCell.from_config(text.CrfDecodeForwardRnnCell(transitions).get_config())
-        self.assertAllClose(np.asarray(cell.get_config()["transition_params"]), transitions)
+        self.assertAllEqual(
+            keras.ops.convert_to_numpy(pointers),
+            keras.ops.convert_to_numpy(expected_pointers),
+        )
+        self.assertAllClose(
+            keras.ops.convert_to_numpy(score),
+            keras.ops.convert_to_numpy(expected_score),
+        )
+        cell = text.CrfDecodeForwardRnnCell.from_config(
+            text.CrfDecodeForwardRnnCell(transitions).get_config()
+        )
+        self.assertAllClose(
+            np.asarray(cell.get_config()["transition_params"]), transitions
+        )

@@ -28,7 +28,7 @@ def _concrete_all(values):
             return None
     try:
         return bool(np.all(ops.convert_to_numpy(values)))
-    except Exception:  # a traced value (jax.jit): nothing concrete to check
+    except Exception:  # noqa: BLE001 (a traced value, any backend: nothing concrete to check)
         return None
 
 
@@ -95,22 +95,34 @@ class CRF(keras.layers.Layer):
         self.chain_initializer = keras.initializers.get(chain_initializer)
         self.boundary_initializer = keras.initializers.get(boundary_initializer)
         self.input_spec = keras.layers.InputSpec(ndim=3)
-        self._dense_layer = keras.layers.Dense(units, dtype=self.dtype_policy) if self.use_kernel else None
+        self._dense_layer = (
+            keras.layers.Dense(units, dtype=self.dtype_policy)
+            if self.use_kernel
+            else None
+        )
 
     def build(self, input_shape):
         if not self.use_kernel and input_shape[-1] not in (None, self.units):
             raise invalid(
-                "inputs", f"potentials with last axis units={self.units} (use_kernel=False)", f"shape {input_shape}"
+                "inputs",
+                f"potentials with last axis units={self.units} (use_kernel=False)",
+                f"shape {input_shape}",
             )
         self.chain_kernel = self.add_weight(
-            shape=(self.units, self.units), name="chain_kernel", initializer=self.chain_initializer
+            shape=(self.units, self.units),
+            name="chain_kernel",
+            initializer=self.chain_initializer,
         )
         if self.use_boundary:
             self.left_boundary = self.add_weight(
-                shape=(self.units,), name="left_boundary", initializer=self.boundary_initializer
+                shape=(self.units,),
+                name="left_boundary",
+                initializer=self.boundary_initializer,
             )
             self.right_boundary = self.add_weight(
-                shape=(self.units,), name="right_boundary", initializer=self.boundary_initializer
+                shape=(self.units,),
+                name="right_boundary",
+                initializer=self.boundary_initializer,
             )
         if self._dense_layer is not None:
             self._dense_layer.build(input_shape)
@@ -120,16 +132,25 @@ class CRF(keras.layers.Layer):
             if len(mask.shape) != 2:
                 raise ValueError("Input mask to CRF must have dim 2 if not None")
             if _concrete_all(ops.cast(mask, "bool")[:, 0]) is False:
-                raise NotImplementedError("Currently, CRF layer do not support left padding")
+                raise NotImplementedError(
+                    "Currently, CRF layer do not support left padding"
+                )
         if self._dense_layer is not None:
             potentials = self._dense_layer(inputs)
         else:
             potentials = ops.cast(inputs, self.compute_dtype)
         if self.use_boundary:
-            potentials = self.add_boundary_energy(potentials, mask, self.left_boundary, self.right_boundary)
+            potentials = self.add_boundary_energy(
+                potentials, mask, self.left_boundary, self.right_boundary
+            )
         sequence_length = self._get_sequence_length(inputs, mask)
         decoded_sequence, _ = self.get_viterbi_decoding(potentials, sequence_length)
-        return [decoded_sequence, potentials, sequence_length, ops.convert_to_tensor(self.chain_kernel)]
+        return [
+            decoded_sequence,
+            potentials,
+            sequence_length,
+            ops.convert_to_tensor(self.chain_kernel),
+        ]
 
     def _get_sequence_length(self, inputs, mask):
         if mask is not None:
@@ -160,10 +181,18 @@ class CRF(keras.layers.Layer):
         start = ops.reshape(ops.cast(start, potentials.dtype), (1, 1, -1))
         end = ops.reshape(ops.cast(end, potentials.dtype), (1, 1, -1))
         if mask is None:
-            potentials = ops.concatenate([potentials[:, :1] + start, potentials[:, 1:]], axis=1)
-            return ops.concatenate([potentials[:, :-1], potentials[:, -1:] + end], axis=1)
-        start_mask = ops.expand_dims(ops.cast(self._compute_mask_left_boundary(mask), potentials.dtype), -1)
-        end_mask = ops.expand_dims(ops.cast(self._compute_mask_right_boundary(mask), potentials.dtype), -1)
+            potentials = ops.concatenate(
+                [potentials[:, :1] + start, potentials[:, 1:]], axis=1
+            )
+            return ops.concatenate(
+                [potentials[:, :-1], potentials[:, -1:] + end], axis=1
+            )
+        start_mask = ops.expand_dims(
+            ops.cast(self._compute_mask_left_boundary(mask), potentials.dtype), -1
+        )
+        end_mask = ops.expand_dims(
+            ops.cast(self._compute_mask_right_boundary(mask), potentials.dtype), -1
+        )
         return potentials + start_mask * start + end_mask * end
 
     def get_viterbi_decoding(self, potentials, sequence_length):
@@ -189,6 +218,8 @@ class CRF(keras.layers.Layer):
             "units": self.units,
             "chain_initializer": keras.initializers.serialize(self.chain_initializer),
             "use_boundary": self.use_boundary,
-            "boundary_initializer": keras.initializers.serialize(self.boundary_initializer),
+            "boundary_initializer": keras.initializers.serialize(
+                self.boundary_initializer
+            ),
             "use_kernel": self.use_kernel,
         }

@@ -12,6 +12,7 @@ backend; `viterbi_decode` is NumPy. `CRFModelWrapper` trains through its own
 backend.
 """
 
+from tfx_ext.text import crf, crf_wrapper  # noqa: F401  (TFA's module paths)
 from tfx_ext.text.crf import (
     CrfDecodeForwardRnnCell,
     crf_binary_score,
@@ -29,8 +30,6 @@ from tfx_ext.text.crf import (
     viterbi_decode,
 )
 from tfx_ext.text.crf_wrapper import CRFModelWrapper
-
-from tfx_ext.text import crf, crf_wrapper  # noqa: E402  (TFA's module paths)
 
 __all__ = [
     "CRFModelWrapper",

@@ -13,11 +13,11 @@ from keras import ops
 
 from tfx_ext.arguments import invalid
 from tfx_ext.text.crf_scoring import (
+    all_alphas,
     check_lengths,
     check_potentials,
     check_rank,
     check_transitions,
-    all_alphas,
     crf_filtered_inputs,
     gather_steps,
 )
@@ -29,7 +29,9 @@ def _max_step(transitions):
 
     def step(score, unary):
         candidates = ops.expand_dims(score, 2) + expanded  # [batch, from, to]
-        return unary + ops.max(candidates, axis=1), ops.cast(ops.argmax(candidates, axis=1), "int32")
+        return unary + ops.max(candidates, axis=1), ops.cast(
+            ops.argmax(candidates, axis=1), "int32"
+        )
 
     return step
 
@@ -51,8 +53,12 @@ def crf_decode_forward(inputs, state, transition_params, sequence_lengths):
         `[batch_size, num_tags]` scores after each sequence's last step.
     """
     inputs = check_potentials("inputs", inputs)
-    state = ops.cast(check_rank("state", state, 2, "[batch_size, num_tags]"), inputs.dtype)
-    transitions = check_transitions("transition_params", transition_params, inputs.shape[2], inputs.dtype)
+    state = ops.cast(
+        check_rank("state", state, 2, "[batch_size, num_tags]"), inputs.dtype
+    )
+    transitions = check_transitions(
+        "transition_params", transition_params, inputs.shape[2], inputs.dtype
+    )
     lengths = ops.expand_dims(check_lengths("sequence_lengths", sequence_lengths), 1)
     if inputs.shape[1] == 0:
         return ops.zeros(ops.shape(inputs), "int32"), state
@@ -70,7 +76,9 @@ def crf_decode_forward(inputs, state, transition_params, sequence_lengths):
         return (score, pointers, t + 1), (score, pointers, t)
 
     initial = (state, ops.zeros(ops.shape(state), "int32"), ops.zeros((), "int32"))
-    (score, _, _), (_, pointers, _) = ops.scan(scan_fn, initial, ops.transpose(inputs, (1, 0, 2)))
+    (score, _, _), (_, pointers, _) = ops.scan(
+        scan_fn, initial, ops.transpose(inputs, (1, 0, 2))
+    )
     return ops.transpose(pointers, (1, 0, 2)), score
 
 
@@ -85,7 +93,9 @@ def crf_decode_backward(inputs, state):
     Returns:
         A `[batch_size, max_seq_len, 1]` tensor of the tags the pointers lead to.
     """
-    pointers = ops.cast(check_rank("inputs", inputs, 3, "[batch_size, max_seq_len, num_tags]"), "int32")
+    pointers = ops.cast(
+        check_rank("inputs", inputs, 3, "[batch_size, max_seq_len, num_tags]"), "int32"
+    )
     state = ops.cast(check_rank("state", state, 2, "[batch_size, 1]"), "int32")
 
     def scan_fn(tag, row):
@@ -112,13 +122,21 @@ def _viterbi(potentials, transitions, lengths):
     def forward(score, unary):
         return unary + ops.max(ops.expand_dims(score, 2) + expanded, axis=1)
 
-    scores = all_alphas(forward, potentials[:, 0], potentials[:, 1:])  # [batch, time, tags]
+    scores = all_alphas(
+        forward, potentials[:, 0], potentials[:, 1:]
+    )  # [batch, time, tags]
     last_score = gather_steps(scores, ops.maximum(lengths - 1, 0))
-    candidates = ops.expand_dims(scores[:, :-1], 3) + ops.expand_dims(expanded, 0)  # [batch, time-1, from, to]
+    candidates = ops.expand_dims(scores[:, :-1], 3) + ops.expand_dims(
+        expanded, 0
+    )  # [batch, time-1, from, to]
     pointers = ops.cast(ops.argmax(candidates, axis=2), "int32")
     steps = ops.arange(num_steps, dtype="int32")
-    identity = ops.broadcast_to(ops.arange(ops.shape(potentials)[2], dtype="int32"), ops.shape(potentials))
-    follow = ops.expand_dims(steps[1:], 0) < ops.expand_dims(lengths, 1)  # [batch, time-1]
+    identity = ops.broadcast_to(
+        ops.arange(ops.shape(potentials)[2], dtype="int32"), ops.shape(potentials)
+    )
+    follow = ops.expand_dims(steps[1:], 0) < ops.expand_dims(
+        lengths, 1
+    )  # [batch, time-1]
     pointers = ops.where(ops.expand_dims(follow, 2), pointers, identity[:, 1:])
     # Row 0 (identity) keeps the scan non-empty; row t maps the tag at t to the tag at t - 1.
     rows = ops.concatenate([identity[:, :1], pointers], axis=1)
@@ -127,9 +145,16 @@ def _viterbi(potentials, transitions, lengths):
         return ops.take_along_axis(row, ops.expand_dims(tag, 1), axis=1)[:, 0]
 
     best = ops.cast(ops.argmax(last_score, axis=1), "int32")
-    stacked = stacked_scan(backward, best, ops.transpose(rows, (1, 0, 2)), reverse=True)  # [time, batch]
-    tags = ops.concatenate([ops.transpose(stacked[1:], (1, 0)), ops.expand_dims(best, 1)], axis=1)
-    inside = ops.logical_or(ops.expand_dims(steps, 0) < ops.expand_dims(lengths, 1), ops.expand_dims(steps == 0, 0))
+    stacked = stacked_scan(
+        backward, best, ops.transpose(rows, (1, 0, 2)), reverse=True
+    )  # [time, batch]
+    tags = ops.concatenate(
+        [ops.transpose(stacked[1:], (1, 0)), ops.expand_dims(best, 1)], axis=1
+    )
+    inside = ops.logical_or(
+        ops.expand_dims(steps, 0) < ops.expand_dims(lengths, 1),
+        ops.expand_dims(steps == 0, 0),
+    )
     return ops.where(inside, tags, ops.zeros_like(tags)), ops.max(last_score, axis=1)
 
 
@@ -155,12 +180,20 @@ def crf_decode(potentials, transition_params, sequence_length):
     >>> tags, score = tfx_ext.text.crf_decode(potentials, transitions, [3])
     """
     potentials = check_potentials("potentials", potentials)
-    transitions = check_transitions("transition_params", transition_params, potentials.shape[2], potentials.dtype)
+    transitions = check_transitions(
+        "transition_params", transition_params, potentials.shape[2], potentials.dtype
+    )
     lengths = check_lengths("sequence_length", sequence_length)
     if potentials.shape[1] == 0:
-        raise invalid("potentials", "at least one time step", f"a tensor of shape {tuple(potentials.shape)}")
+        raise invalid(
+            "potentials",
+            "at least one time step",
+            f"a tensor of shape {tuple(potentials.shape)}",
+        )
     if potentials.shape[1] == 1:
-        return ops.cast(ops.argmax(potentials, axis=2), "int32"), ops.max(potentials[:, 0], axis=1)
+        return ops.cast(ops.argmax(potentials, axis=2), "int32"), ops.max(
+            potentials[:, 0], axis=1
+        )
     return _viterbi(potentials, transitions, lengths)
 
 
@@ -198,10 +231,16 @@ def viterbi_decode(score, transition_params):
     score = np.asarray(score)
     transitions = np.asarray(transition_params)
     if score.ndim != 2 or score.shape[0] == 0:
-        raise invalid("score", "a [seq_len, num_tags] matrix with seq_len >= 1", f"shape {score.shape}")
+        raise invalid(
+            "score",
+            "a [seq_len, num_tags] matrix with seq_len >= 1",
+            f"shape {score.shape}",
+        )
     if transitions.shape != (score.shape[1], score.shape[1]):
         raise invalid(
-            "transition_params", f"a [{score.shape[1]}, {score.shape[1]}] matrix", f"shape {transitions.shape}"
+            "transition_params",
+            f"a [{score.shape[1]}, {score.shape[1]}] matrix",
+            f"shape {transitions.shape}",
         )
     trellis = np.zeros_like(score)
     pointers = np.zeros(score.shape, dtype=np.int32)
@@ -239,7 +278,11 @@ class CrfDecodeForwardRnnCell(keras.layers.Layer):
         super().__init__(**kwargs)
         transitions = np.asarray(transition_params, dtype="float32")
         if transitions.ndim != 2 or transitions.shape[0] != transitions.shape[1]:
-            raise invalid("transition_params", "a square [num_tags, num_tags] matrix", f"shape {transitions.shape}")
+            raise invalid(
+                "transition_params",
+                "a square [num_tags, num_tags] matrix",
+                f"shape {transitions.shape}",
+            )
         self._transitions = transitions
         self._num_tags = transitions.shape[0]
 

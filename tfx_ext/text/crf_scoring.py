@@ -18,7 +18,11 @@ def check_rank(name, value, rank, what):
     """Converts `value` to a tensor and checks its static rank."""
     tensor = ops.convert_to_tensor(value)
     if len(tensor.shape) != rank:
-        raise invalid(name, f"a rank-{rank} tensor {what}", f"a tensor of shape {tuple(tensor.shape)}")
+        raise invalid(
+            name,
+            f"a rank-{rank} tensor {what}",
+            f"a tensor of shape {tuple(tensor.shape)}",
+        )
     return tensor
 
 
@@ -37,7 +41,11 @@ def check_transitions(name, value, num_tags, dtype):
     tensor = check_rank(name, value, 2, "[num_tags, num_tags]")
     shape = tuple(tensor.shape)
     if num_tags is not None and any(d is not None and d != num_tags for d in shape):
-        raise invalid(name, f"a [{num_tags}, {num_tags}] matrix (num_tags={num_tags})", f"shape {shape}")
+        raise invalid(
+            name,
+            f"a [{num_tags}, {num_tags}] matrix (num_tags={num_tags})",
+            f"shape {shape}",
+        )
     return ops.cast(tensor, dtype)
 
 
@@ -47,7 +55,9 @@ def check_tags(name, value):
 
 def sequence_mask(lengths, max_len):
     """`[batch, max_len]` booleans: True where the step is inside the sequence."""
-    return ops.expand_dims(ops.arange(max_len, dtype="int32"), 0) < ops.expand_dims(lengths, 1)
+    return ops.expand_dims(ops.arange(max_len, dtype="int32"), 0) < ops.expand_dims(
+        lengths, 1
+    )
 
 
 def crf_filtered_inputs(inputs, tag_bitmap):
@@ -63,7 +73,10 @@ def crf_filtered_inputs(inputs, tag_bitmap):
         `inputs` with the disallowed tags set to `-inf`.
     """
     inputs = check_potentials("inputs", inputs)
-    tag_bitmap = ops.cast(check_rank("tag_bitmap", tag_bitmap, 3, "[batch_size, max_seq_len, num_tags]"), "bool")
+    tag_bitmap = ops.cast(
+        check_rank("tag_bitmap", tag_bitmap, 3, "[batch_size, max_seq_len, num_tags]"),
+        "bool",
+    )
     return ops.where(tag_bitmap, inputs, ops.full_like(inputs, float("-inf")))
 
 
@@ -85,7 +98,8 @@ def crf_unary_score(tag_indices, sequence_lengths, inputs):
     tag_range = ops.arange(ops.shape(inputs)[2], dtype="int32")
     # A masked sum rather than a gather (its gradient is a `where`, not a scatter).
     chosen = ops.logical_and(
-        ops.expand_dims(tags, 2) == tag_range, ops.expand_dims(sequence_mask(lengths, ops.shape(tags)[1]), 2)
+        ops.expand_dims(tags, 2) == tag_range,
+        ops.expand_dims(sequence_mask(lengths, ops.shape(tags)[1]), 2),
     )
     return ops.sum(ops.where(chosen, inputs, ops.zeros_like(inputs)), axis=(1, 2))
 
@@ -104,7 +118,9 @@ def crf_binary_score(tag_indices, sequence_lengths, transition_params):
     """
     tags = check_tags("tag_indices", tag_indices)
     lengths = check_lengths("sequence_lengths", sequence_lengths)
-    transitions = check_rank("transition_params", transition_params, 2, "[num_tags, num_tags]")
+    transitions = check_rank(
+        "transition_params", transition_params, 2, "[num_tags, num_tags]"
+    )
     num_tags = ops.shape(transitions)[0]
     flat = ops.reshape(transitions, (-1,))
     scores = ops.take(flat, tags[:, :-1] * num_tags + tags[:, 1:])
@@ -127,7 +143,9 @@ def crf_sequence_score(inputs, tag_indices, sequence_lengths, transition_params)
         empty sequence).
     """
     inputs = check_potentials("inputs", inputs)
-    transitions = check_transitions("transition_params", transition_params, inputs.shape[2], inputs.dtype)
+    transitions = check_transitions(
+        "transition_params", transition_params, inputs.shape[2], inputs.dtype
+    )
     return crf_unary_score(tag_indices, sequence_lengths, inputs) + crf_binary_score(
         tag_indices, sequence_lengths, transitions
     )
@@ -161,8 +179,12 @@ def crf_forward(inputs, state, transition_params, sequence_lengths):
         last step.
     """
     inputs = check_potentials("inputs", inputs)
-    state = ops.cast(check_rank("state", state, 2, "[batch_size, num_tags]"), inputs.dtype)
-    transitions = check_transitions("transition_params", transition_params, inputs.shape[2], inputs.dtype)
+    state = ops.cast(
+        check_rank("state", state, 2, "[batch_size, num_tags]"), inputs.dtype
+    )
+    transitions = check_transitions(
+        "transition_params", transition_params, inputs.shape[2], inputs.dtype
+    )
     lengths = check_lengths("sequence_lengths", sequence_lengths)
     if inputs.shape[1] == 0:
         return state
@@ -178,9 +200,13 @@ def all_alphas(step, initial, inputs):
     even for a 0-step input of unknown length. No masking inside the loop:
     each sequence's result is gathered at its own last step afterwards.
     """
-    padded = ops.concatenate([inputs, ops.expand_dims(ops.zeros_like(initial), 1)], axis=1)
+    padded = ops.concatenate(
+        [inputs, ops.expand_dims(ops.zeros_like(initial), 1)], axis=1
+    )
     stacked = stacked_scan(step, initial, ops.transpose(padded, (1, 0, 2)))
-    return ops.concatenate([ops.expand_dims(initial, 1), ops.transpose(stacked[:-1], (1, 0, 2))], axis=1)
+    return ops.concatenate(
+        [ops.expand_dims(initial, 1), ops.transpose(stacked[:-1], (1, 0, 2))], axis=1
+    )
 
 
 def gather_steps(values, index):
@@ -190,7 +216,9 @@ def gather_steps(values, index):
     gradient is a `where` instead of a scatter.
     """
     steps = ops.arange(ops.shape(values)[1], dtype="int32")
-    chosen = ops.expand_dims(ops.expand_dims(steps, 0) == ops.expand_dims(ops.cast(index, "int32"), 1), 2)
+    chosen = ops.expand_dims(
+        ops.expand_dims(steps, 0) == ops.expand_dims(ops.cast(index, "int32"), 1), 2
+    )
     return ops.sum(ops.where(chosen, values, ops.zeros_like(values)), axis=1)
 
 
@@ -214,7 +242,9 @@ def crf_log_norm(inputs, sequence_lengths, transition_params):
     """
     inputs = check_potentials("inputs", inputs)
     lengths = check_lengths("sequence_lengths", sequence_lengths)
-    transitions = check_transitions("transition_params", transition_params, inputs.shape[2], inputs.dtype)
+    transitions = check_transitions(
+        "transition_params", transition_params, inputs.shape[2], inputs.dtype
+    )
     if inputs.shape[1] == 1:
         alphas = inputs[:, 0]
     else:
@@ -223,7 +253,9 @@ def crf_log_norm(inputs, sequence_lengths, transition_params):
     return ops.where(lengths <= 0, ops.zeros_like(log_norm), log_norm)
 
 
-def crf_multitag_sequence_score(inputs, tag_bitmap, sequence_lengths, transition_params):
+def crf_multitag_sequence_score(
+    inputs, tag_bitmap, sequence_lengths, transition_params
+):
     """Computes the unnormalized score of all tag sequences matching `tag_bitmap`.
 
     With one-hot rows in `tag_bitmap` this equals `crf_sequence_score`.
@@ -264,10 +296,16 @@ def crf_log_likelihood(inputs, tag_indices, sequence_lengths, transition_params=
     num_tags = inputs.shape[2]
     if transition_params is None:
         if num_tags is None:
-            raise invalid("inputs", "a known number of tags (last axis) when transition_params is None", "None")
+            raise invalid(
+                "inputs",
+                "a known number of tags (last axis) when transition_params is None",
+                "None",
+            )
         initial = keras.initializers.GlorotUniform()((num_tags, num_tags))
         transition_params = keras.Variable(initial, name="transitions")
-    transitions = check_transitions("transition_params", transition_params, num_tags, inputs.dtype)
+    transitions = check_transitions(
+        "transition_params", transition_params, num_tags, inputs.dtype
+    )
     tags = check_tags("tag_indices", tag_indices)
     lengths = check_lengths("sequence_lengths", sequence_lengths)
     scores = crf_sequence_score(inputs, tags, lengths, transitions)

@@ -57,7 +57,12 @@ class CRFModelWrapper(keras.Model):
         from tfx_ext.layers.crf import CRF
 
         if not isinstance(base_model, keras.layers.Layer):
-            raise invalid("base_model", "a Keras model or layer", type(base_model).__name__, TypeError)
+            raise invalid(
+                "base_model",
+                "a Keras model or layer",
+                type(base_model).__name__,
+                TypeError,
+            )
         self.crf_layer = CRF(
             units=units,
             chain_initializer=chain_initializer,
@@ -82,7 +87,9 @@ class CRFModelWrapper(keras.Model):
             return (potentials, sequence_length, kernel), decoded_sequence
         return decoded_sequence
 
-    def compute_crf_loss(self, potentials, sequence_length, kernel, y, sample_weight=None):
+    def compute_crf_loss(
+        self, potentials, sequence_length, kernel, y, sample_weight=None
+    ):
         """Mean negative log-likelihood of the tags `y` (weighted by `sample_weight`)."""
         log_likelihood, _ = crf_log_likelihood(potentials, y, sequence_length, kernel)
         loss = -log_likelihood
@@ -111,7 +118,9 @@ class CRFModelWrapper(keras.Model):
             (potentials, sequence_length, kernel), decoded_sequence = self(
                 x, training=True, return_crf_internal=True
             )
-            crf_loss = self.compute_crf_loss(potentials, sequence_length, kernel, y, sample_weight)
+            crf_loss = self.compute_crf_loss(
+                potentials, sequence_length, kernel, y, sample_weight
+            )
             loss = self._total_loss(crf_loss)
             scaled = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
@@ -123,13 +132,20 @@ class CRFModelWrapper(keras.Model):
     def test_step(self, data):
         self._require_tensorflow()
         x, y, sample_weight = self.unpack_training_data(data)
-        (potentials, sequence_length, kernel), decoded_sequence = self(x, training=False, return_crf_internal=True)
-        crf_loss = self.compute_crf_loss(potentials, sequence_length, kernel, y, sample_weight)
+        (potentials, sequence_length, kernel), decoded_sequence = self(
+            x, training=False, return_crf_internal=True
+        )
+        crf_loss = self.compute_crf_loss(
+            potentials, sequence_length, kernel, y, sample_weight
+        )
         logs = self.compute_metrics(x, y, decoded_sequence)
         return {**logs, "loss": self._total_loss(crf_loss), "crf_loss": crf_loss}
 
     def get_config(self):
-        return {"base_model": keras.saving.serialize_keras_object(self.base_model), **self.crf_layer.get_config()}
+        return {
+            "base_model": keras.saving.serialize_keras_object(self.base_model),
+            **self.crf_layer.get_config(),
+        }
 
     @classmethod
     def from_config(cls, config):

@@ -14,16 +14,17 @@ import tempfile
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
 from tfx_ext.layers import CRF
 from tfx_ext.text import crf_log_likelihood, viterbi_decode
 
-import tensorflow as tf
-
 # On JAX, eager training compiles every op per call (the shared fit alone took
 # 55 s there); tests/text/test_crf_backends.py trains the layer on every backend.
-pytestmark = pytest.mark.tf_only("TFA's eager cases; the JAX leg runs tests/text/test_crf_backends.py")
+pytestmark = pytest.mark.tf_only(
+    "TFA's eager cases; the JAX leg runs tests/text/test_crf_backends.py"
+)
 
 
 def numpy(x):
@@ -34,8 +35,16 @@ def get_test_data():
     x = np.array(
         [
             # O   B-X  I-X  B-Y  I-Y
-            [[0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0]],
-            [[0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0]],
+            [
+                [0.0, 1.0, 0.0, 0.0, 0.0],
+                [0.0, 0.0, 1.0, 0.0, 0.0],
+                [0.0, 0.0, 1.0, 0.0, 0.0],
+            ],
+            [
+                [0.0, 1.0, 0.0, 0.0, 0.0],
+                [0.0, 1.0, 0.0, 0.0, 0.0],
+                [0.0, 1.0, 0.0, 0.0, 0.0],
+            ],
         ]
     )
     y = np.array([[1, 2, 2], [1, 1, 1]])  # B-X I-X I-X / B-X B-X B-X
@@ -82,7 +91,9 @@ class ModelWithCRFLoss(keras.Model):
     def call(self, inputs, training=None):
         return self.base_model(inputs, training=training)
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
         _, potentials, sequence_length, chain_kernel = y_pred
         crf_loss = -crf_log_likelihood(potentials, y, sequence_length, chain_kernel)[0]
         if sample_weight is not None:
@@ -90,7 +101,10 @@ class ModelWithCRFLoss(keras.Model):
         return keras.ops.mean(crf_loss)
 
     def get_config(self):
-        return {**super().get_config(), "base_model": keras.saving.serialize_keras_object(self.base_model)}
+        return {
+            **super().get_config(),
+            "base_model": keras.saving.serialize_keras_object(self.base_model),
+        }
 
     @classmethod
     def from_config(cls, config):
@@ -116,7 +130,7 @@ def get_some_model(x_np, y_np, sanity_check=True):
 def score_logits(logits, tags, transitions, boundary_values):
     """The score of `tags`: start and end boundaries, transitions, logits."""
     total = boundary_values[tags[0]] + boundary_values[tags[-1]]
-    for tag, next_tag in zip(tags, tags[1:]):
+    for tag, next_tag in itertools.pairwise(tags):
         total += transitions[tag, next_tag]
     for logit, tag in zip(logits, tags):
         total += logit[tag]
@@ -163,7 +177,9 @@ class TFACRFLayerTest(tf.test.TestCase):
     def test_keras_model_inference(self):
         for policy in ("float32", "mixed_float16"):
             keras.config.set_dtype_policy(policy)
-            logits, _, transitions, boundary_values, crf_layer = get_test_data_extended()
+            logits, _, transitions, boundary_values, crf_layer = (
+                get_test_data_extended()
+            )
             input_tensor = keras.Input(shape=(3, 5))
             decoded_sequence, _, _, _ = crf_layer(input_tensor)
             model = keras.Model(input_tensor, decoded_sequence)
@@ -175,7 +191,11 @@ class TFACRFLayerTest(tf.test.TestCase):
                 energies = logits[row].copy()
                 energies[0] += boundary_values
                 energies[-1] += boundary_values
-                self.assertEqual(list(predicted[row]), viterbi_decode(energies, transitions)[0], policy)
+                self.assertEqual(
+                    list(predicted[row]),
+                    viterbi_decode(energies, transitions)[0],
+                    policy,
+                )
 
     def test_unmasked_viterbi_decode(self):
         for policy in ("float32", "mixed_float16"):
@@ -193,7 +213,10 @@ class TFACRFLayerTest(tf.test.TestCase):
             self.assertEqual(decoded_sequence.dtype, np.int32)
 
     def test_traing(self):
-        self.assertTrue(np.isfinite(self.history.history["loss"][0]) and np.isfinite(self.evaluated_loss))
+        self.assertTrue(
+            np.isfinite(self.history.history["loss"][0])
+            and np.isfinite(self.evaluated_loss)
+        )
         with self.assertRaises(AssertionError):
             assert_all_equal(self.untrained_weights, self.model.get_weights())
         decoded = self.model.predict(self.x_np, verbose=0)[0]
@@ -222,7 +245,9 @@ class TFACRFLayerTest(tf.test.TestCase):
         crf_layer_outputs = CRF(5)(x, mask=keras.ops.convert_to_tensor(mask))
         model = ModelWithCRFLoss(keras.Model(x, crf_layer_outputs))
         model.compile("adam", run_eagerly=True)
-        with self.assertRaisesRegex(NotImplementedError, "CRF layer do not support left padding"):
+        with self.assertRaisesRegex(
+            NotImplementedError, "CRF layer do not support left padding"
+        ):
             model(x_np)
 
     def test_serialization(self):
@@ -232,7 +257,9 @@ class TFACRFLayerTest(tf.test.TestCase):
             model.save(file_path)
             new_model = keras.models.load_model(file_path)
         # inference_only=True
-        assert_all_equal(model.predict(x_np, verbose=0), new_model.predict(x_np, verbose=0))
+        assert_all_equal(
+            model.predict(x_np, verbose=0), new_model.predict(x_np, verbose=0)
+        )
         assert_all_equal(model.get_weights(), new_model.get_weights())
         # inference_only=False: the reloaded base model wrapped again; both
         # take one step from the same weights with a fresh Adam (eagerly:

@@ -17,13 +17,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.bad_input import rejects_bad_input
 from tfx_ext import text
 
 # On JAX, eager keras.ops compile every op and every scan per call (these
 # cases took 140 s there); tests/text/test_crf_backends.py runs the ops and the
 # layer on every backend instead.
-pytestmark = pytest.mark.tf_only("TFA's eager cases; the JAX leg runs tests/text/test_crf_backends.py")
+pytestmark = pytest.mark.tf_only(
+    "TFA's eager cases; the JAX leg runs tests/text/test_crf_backends.py"
+)
 
 DTYPES = (np.float16, np.float32)
 INPUTS = [[4, 5, -3], [3, -1, 3], [-1, 2, 1], [0, 0, 0]]
@@ -36,7 +37,10 @@ def numpy(x):
 
 def calculate_sequence_score(inputs, transition_params, tag_indices, sequence_lengths):
     unary = sum(inputs[i][tag_indices[i]] for i in range(sequence_lengths))
-    binary = sum(transition_params[tag_indices[i], tag_indices[i + 1]] for i in range(sequence_lengths - 1))
+    binary = sum(
+        transition_params[tag_indices[i], tag_indices[i + 1]]
+        for i in range(sequence_lengths - 1)
+    )
     return unary + binary
 
 
@@ -70,11 +74,25 @@ def logsumexp(values):
 
 
 class TFACrfTest(tf.test.TestCase):
-    def assertCloseForType(self, actual, expected, dtype, rtol=1e-6, atol=1e-6, half_rtol=1e-3, half_atol=1e-3):
+    def assertCloseForType(
+        self,
+        actual,
+        expected,
+        dtype,
+        rtol=1e-6,
+        atol=1e-6,
+        half_rtol=1e-3,
+        half_atol=1e-3,
+    ):
         actual = numpy(actual)
         if np.dtype(dtype) == np.float16:
             rtol, atol = max(rtol, half_rtol), max(atol, half_atol)
-        self.assertAllClose(actual.astype(np.float64), np.asarray(expected, np.float64), rtol=rtol, atol=atol)
+        self.assertAllClose(
+            actual.astype(np.float64),
+            np.asarray(expected, np.float64),
+            rtol=rtol,
+            atol=atol,
+        )
 
     def test_crf_filtered_inputs(self):
         for dtype in DTYPES:
@@ -82,21 +100,50 @@ class TFACrfTest(tf.test.TestCase):
             cases = [
                 (
                     np.array(INPUTS, dtype),
-                    np.array([[True, False, False], [False, True, True], [False, True, True], [False, True, True]]),
-                    np.array([[4, neg_inf, neg_inf], [neg_inf, -1, 3], [neg_inf, 2, 1], [neg_inf, 0, 0]], dtype),
+                    np.array(
+                        [
+                            [True, False, False],
+                            [False, True, True],
+                            [False, True, True],
+                            [False, True, True],
+                        ]
+                    ),
+                    np.array(
+                        [
+                            [4, neg_inf, neg_inf],
+                            [neg_inf, -1, 3],
+                            [neg_inf, 2, 1],
+                            [neg_inf, 0, 0],
+                        ],
+                        dtype,
+                    ),
                 ),
-                (np.array([[4, 5, -3]], dtype), np.array([[False, True, True]]), np.array([[neg_inf, 5, -3]], dtype)),
+                (
+                    np.array([[4, 5, -3]], dtype),
+                    np.array([[False, True, True]]),
+                    np.array([[neg_inf, 5, -3]], dtype),
+                ),
             ]
             for inputs, tag_bitmap, expected in cases:
-                filtered = text.crf_filtered_inputs(inputs=inputs[None], tag_bitmap=tag_bitmap[None])
+                filtered = text.crf_filtered_inputs(
+                    inputs=inputs[None], tag_bitmap=tag_bitmap[None]
+                )
                 self.assertAllEqual(numpy(filtered)[0], expected)
 
     def test_crf_sequence_score(self):
         for dtype in DTYPES:
             transition_params = np.array(TRANSITIONS, dtype)
             cases = [
-                (np.array(3, np.int32), np.array(INPUTS, dtype), np.array([1, 2, 1, 0], np.int32)),
-                (np.array(1, np.int32), np.array([[4, 5, -3]], dtype), np.array([1], np.int32)),
+                (
+                    np.array(3, np.int32),
+                    np.array(INPUTS, dtype),
+                    np.array([1, 2, 1, 0], np.int32),
+                ),
+                (
+                    np.array(1, np.int32),
+                    np.array([[4, 5, -3]], dtype),
+                    np.array([1], np.int32),
+                ),
             ]
             for sequence_lengths, inputs, tag_indices in cases:
                 score = text.crf_sequence_score(
@@ -105,7 +152,9 @@ class TFACrfTest(tf.test.TestCase):
                     sequence_lengths=sequence_lengths[None],
                     transition_params=transition_params,
                 )
-                expected = calculate_sequence_score(inputs, transition_params, tag_indices, sequence_lengths)
+                expected = calculate_sequence_score(
+                    inputs, transition_params, tag_indices, sequence_lengths
+                )
                 self.assertCloseForType(numpy(score)[0], expected, dtype)
 
     def test_crf_multi_tag_sequence_score(self):
@@ -115,9 +164,20 @@ class TFACrfTest(tf.test.TestCase):
                 (
                     np.array(3, np.int32),
                     np.array(INPUTS, dtype),
-                    np.array([[True, True, False], [True, False, True], [False, True, True], [True, False, True]]),
+                    np.array(
+                        [
+                            [True, True, False],
+                            [True, False, True],
+                            [False, True, True],
+                            [True, False, True],
+                        ]
+                    ),
                 ),
-                (np.array(1, np.int32), np.array([[4, 5, -3]], dtype), np.array([[True, True, False]])),
+                (
+                    np.array(1, np.int32),
+                    np.array([[4, 5, -3]], dtype),
+                    np.array([[True, True, False]]),
+                ),
             ]
             for sequence_lengths, inputs, tag_bitmap in cases:
                 score = text.crf_multitag_sequence_score(
@@ -128,10 +188,16 @@ class TFACrfTest(tf.test.TestCase):
                 )
                 allowed = [row.nonzero()[0] for row in tag_bitmap[:sequence_lengths]]
                 expected = [
-                    calculate_sequence_score(inputs, transition_params, indices, sequence_lengths)
+                    calculate_sequence_score(
+                        inputs, transition_params, indices, sequence_lengths
+                    )
                     for indices in itertools.product(*allowed)
                 ]
-                self.assertCloseForType(numpy(score)[0], np.logaddexp.reduce(np.array(expected, np.float64)), dtype)
+                self.assertCloseForType(
+                    numpy(score)[0],
+                    np.logaddexp.reduce(np.array(expected, np.float64)),
+                    dtype,
+                )
 
     def test_crf_unary_score(self):
         for dtype in DTYPES:
@@ -140,9 +206,13 @@ class TFACrfTest(tf.test.TestCase):
                 tag_indices = np.array([1, 2, 1, 0], tag_dtype)
                 sequence_lengths = np.array(3, np.int32)
                 score = text.crf_unary_score(
-                    tag_indices=tag_indices[None], sequence_lengths=sequence_lengths[None], inputs=inputs[None]
+                    tag_indices=tag_indices[None],
+                    sequence_lengths=sequence_lengths[None],
+                    inputs=inputs[None],
                 )
-                expected = sum(inputs[i][tag_indices[i]] for i in range(sequence_lengths))
+                expected = sum(
+                    inputs[i][tag_indices[i]] for i in range(sequence_lengths)
+                )
                 self.assertCloseForType(numpy(score)[0], expected, dtype)
 
     def test_crf_binary_score(self):
@@ -155,7 +225,10 @@ class TFACrfTest(tf.test.TestCase):
                 sequence_lengths=sequence_lengths[None],
                 transition_params=transition_params,
             )
-            expected = sum(transition_params[tag_indices[i], tag_indices[i + 1]] for i in range(sequence_lengths - 1))
+            expected = sum(
+                transition_params[tag_indices[i], tag_indices[i + 1]]
+                for i in range(sequence_lengths - 1)
+            )
             self.assertCloseForType(numpy(score)[0], expected, dtype)
 
     def test_crf_log_norm(self):
@@ -166,15 +239,23 @@ class TFACrfTest(tf.test.TestCase):
                 (np.array(1, np.int64), np.array([[3, -1, 3]], dtype)),
             ]
             for sequence_lengths, inputs in cases:
-                _, scores = all_sequence_scores(inputs, sequence_lengths, transition_params)
+                _, scores = all_sequence_scores(
+                    inputs, sequence_lengths, transition_params
+                )
                 log_norm = text.crf_log_norm(
-                    inputs=inputs[None], sequence_lengths=sequence_lengths[None], transition_params=transition_params
+                    inputs=inputs[None],
+                    sequence_lengths=sequence_lengths[None],
+                    transition_params=transition_params,
                 )
                 self.assertCloseForType(numpy(log_norm)[0], logsumexp(scores), dtype)
 
     def test_crf_log_norm_zero_seq_length(self):
         for dtype in DTYPES:
-            log_norm = text.crf_log_norm(np.ones([2, 10, 5], dtype), np.zeros([2], np.int32), np.ones([5, 5], dtype))
+            log_norm = text.crf_log_norm(
+                np.ones([2, 10, 5], dtype),
+                np.zeros([2], np.int32),
+                np.ones([5, 5], dtype),
+            )
             self.assertCloseForType(log_norm, np.zeros([2]), dtype)
 
     def test_crf_log_likelihood(self):
@@ -193,10 +274,14 @@ class TFACrfTest(tf.test.TestCase):
                 transition_params=transition_params,
             )
             total = logsumexp(numpy(log_likelihood))
-            self.assertCloseForType(total, 0.0, dtype, rtol=1e-6, atol=1e-6, half_rtol=2e-3, half_atol=2e-3)
+            self.assertCloseForType(
+                total, 0.0, dtype, rtol=1e-6, atol=1e-6, half_rtol=2e-3, half_atol=2e-3
+            )
             # transition_params=None creates the transitions.
             _, created = text.crf_log_likelihood(
-                inputs=inputs[None], tag_indices=np.array(sequences[-1:]), sequence_lengths=sequence_lengths[None]
+                inputs=inputs[None],
+                tag_indices=np.array(sequences[-1:]),
+                sequence_lengths=sequence_lengths[None],
             )
             self.assertEqual(tuple(created.shape), (3, 3))
 
@@ -205,8 +290,12 @@ class TFACrfTest(tf.test.TestCase):
             inputs = np.array(INPUTS, dtype)
             transition_params = np.array(TRANSITIONS, dtype)
             sequence_lengths = 3
-            expected_sequence, expected_score = brute_force_decode(sequence_lengths, inputs, transition_params)
-            sequence, score = text.viterbi_decode(inputs[:sequence_lengths], transition_params)
+            expected_sequence, expected_score = brute_force_decode(
+                sequence_lengths, inputs, transition_params
+            )
+            sequence, score = text.viterbi_decode(
+                inputs[:sequence_lengths], transition_params
+            )
             self.assertCloseForType(score, expected_score, dtype)
             self.assertEqual(sequence, expected_sequence[:sequence_lengths])
 
@@ -218,12 +307,19 @@ class TFACrfTest(tf.test.TestCase):
                 (np.array(1, np.int64), np.array([[-1, 2, 1]], dtype)),
             ]
             for sequence_lengths, inputs in cases:
-                expected_sequence, expected_score = brute_force_decode(sequence_lengths, inputs, transition_params)
-                sequence, score = text.crf_decode(inputs[None], transition_params, sequence_lengths[None])
+                expected_sequence, expected_score = brute_force_decode(
+                    sequence_lengths, inputs, transition_params
+                )
+                sequence, score = text.crf_decode(
+                    inputs[None], transition_params, sequence_lengths[None]
+                )
                 self.assertEqual(numpy(sequence).dtype, np.int32)
-                self.assertCloseForType(numpy(score)[0], expected_score, dtype, 1e-6, 1e-6)
+                self.assertCloseForType(
+                    numpy(score)[0], expected_score, dtype, 1e-6, 1e-6
+                )
                 self.assertEqual(
-                    list(numpy(sequence)[0][:sequence_lengths]), expected_sequence[:sequence_lengths]
+                    list(numpy(sequence)[0][:sequence_lengths]),
+                    expected_sequence[:sequence_lengths],
                 )
 
     def test_crf_constrained_decode(self):
@@ -233,21 +329,40 @@ class TFACrfTest(tf.test.TestCase):
                 (
                     np.array(3, np.int32),
                     np.array(INPUTS, dtype),
-                    np.array([[True, False, False], [False, True, True], [False, True, True], [False, True, True]]),
+                    np.array(
+                        [
+                            [True, False, False],
+                            [False, True, True],
+                            [False, True, True],
+                            [False, True, True],
+                        ]
+                    ),
                 ),
-                (np.array(1, np.int32), np.array([[4, 5, -3]], dtype), np.array([[False, True, True]])),
+                (
+                    np.array(1, np.int32),
+                    np.array([[4, 5, -3]], dtype),
+                    np.array([[False, True, True]]),
+                ),
             ]
             for sequence_lengths, inputs, tag_bitmap in cases:
-                filtered = text.crf_filtered_inputs(inputs=inputs[None], tag_bitmap=tag_bitmap[None])
+                filtered = text.crf_filtered_inputs(
+                    inputs=inputs[None], tag_bitmap=tag_bitmap[None]
+                )
                 expected_sequence, expected_score = text.crf_decode(
                     filtered, transition_params, sequence_lengths[None]
                 )
                 sequence, score = text.crf_constrained_decode(
-                    inputs[None], tag_bitmap[None], transition_params, sequence_lengths[None]
+                    inputs[None],
+                    tag_bitmap[None],
+                    transition_params,
+                    sequence_lengths[None],
                 )
-                self.assertCloseForType(numpy(score)[0], numpy(expected_score)[0], dtype, 1e-6, 1e-6)
+                self.assertCloseForType(
+                    numpy(score)[0], numpy(expected_score)[0], dtype, 1e-6, 1e-6
+                )
                 self.assertAllEqual(
-                    numpy(sequence)[0][:sequence_lengths], numpy(expected_sequence)[0][:sequence_lengths]
+                    numpy(sequence)[0][:sequence_lengths],
+                    numpy(expected_sequence)[0][:sequence_lengths],
                 )
                 # The constraint holds: every decoded tag is allowed.
                 chosen = numpy(sequence)[0][:sequence_lengths]
@@ -255,7 +370,9 @@ class TFACrfTest(tf.test.TestCase):
 
     def test_crf_decode_zero_seq_length(self):
         tags, scores = text.crf_decode(
-            np.ones([2, 10, 5], np.float32), np.ones([5, 5], np.float32), np.zeros([2], np.int32)
+            np.ones([2, 10, 5], np.float32),
+            np.ones([5, 5], np.float32),
+            np.zeros([2], np.int32),
         )
         self.assertEqual(len(tags.shape), 2)
         self.assertEqual(len(scores.shape), 1)
@@ -275,7 +392,12 @@ class TFACrfTest(tf.test.TestCase):
         for _ in range(19):
             steps = 1.0 + np.log(np.exp(steps[:, None] + t).sum(axis=0))
         expected_norm = np.log(np.exp(steps).sum())
-        self.assertAllClose(numpy(log_likelihood), np.full([16], expected_score - expected_norm), rtol=1e-5, atol=1e-5)
+        self.assertAllClose(
+            numpy(log_likelihood),
+            np.full([16], expected_score - expected_norm),
+            rtol=1e-5,
+            atol=1e-5,
+        )
 
     def test_tf_function(self):
         batch_size, num_tags = 4, 10
@@ -287,9 +409,13 @@ class TFACrfTest(tf.test.TestCase):
         crf_decode = tf.function(input_signature=signature)(text.crf_decode)
         potentials = tf.random.uniform([batch_size, 1, num_tags])
         transition_params = tf.random.uniform([num_tags, num_tags])
-        tags, scores = crf_decode(potentials, transition_params, tf.ones([batch_size], dtype=tf.int32))
+        tags, scores = crf_decode(
+            potentials, transition_params, tf.ones([batch_size], dtype=tf.int32)
+        )
         # Length-1 sequences: the argmax tag and its potential.
-        self.assertAllEqual(tags[:, 0], tf.argmax(potentials[:, 0], axis=1, output_type=tf.int32))
+        self.assertAllEqual(
+            tags[:, 0], tf.argmax(potentials[:, 0], axis=1, output_type=tf.int32)
+        )
         self.assertAllClose(scores, tf.reduce_max(potentials[:, 0], axis=1))
 
     def test_crf_decode_save_load(self):
@@ -298,7 +424,9 @@ class TFACrfTest(tf.test.TestCase):
         input_tensor = keras.Input(shape=(10, 3), dtype="float32", name="input_tensor")
         seq_len = keras.Input(shape=(), dtype="int32", name="seq_len")
         decoded = CRFDecode(transition)(input_tensor, seq_len)
-        model = keras.Model(inputs=[input_tensor, seq_len], outputs=decoded, name="example_model")
+        model = keras.Model(
+            inputs=[input_tensor, seq_len], outputs=decoded, name="example_model"
+        )
         x_data = {
             "input_tensor": np.random.random_sample((5, 10, 3)).astype(np.float32),
             "seq_len": np.array([10] * 5, dtype=np.int32),
@@ -330,10 +458,14 @@ class TFACrfTest(tf.test.TestCase):
             )
             mask = tf.sequence_mask(sequence_length_less_one, tf.shape(inputs)[1])
             masked_indices = tf.cast(tf.logical_not(mask), tf.int32)
-            expected_sums = tf.repeat(inputs.shape[1], inputs.shape[0]) - sequence_length_less_one
+            expected_sums = (
+                tf.repeat(inputs.shape[1], inputs.shape[0]) - sequence_length_less_one
+            )
             self.assertAllEqual(tf.reduce_sum(masked_indices, axis=1), expected_sums)
             zeros = masked_indices[:, :, None] * backpointers
-            self.assertTrue(bool(tf.reduce_all(zeros == 0)), f"Mask not applied correctly: {zeros}")
+            self.assertTrue(
+                bool(tf.reduce_all(zeros == 0)), f"Mask not applied correctly: {zeros}"
+            )
 
 
 @keras.saving.register_keras_serializable(package="tests_crf")

@@ -18,15 +18,25 @@ import tensorflow as tf
 from tests.bad_input import rejects_bad_input
 from tfx_ext.text import CRFModelWrapper, crf_log_likelihood
 
-pytestmark = pytest.mark.tf_only("CRFModelWrapper trains with a tf.GradientTape train_step")
+pytestmark = pytest.mark.tf_only(
+    "CRFModelWrapper trains with a tf.GradientTape train_step"
+)
 
 
 def get_test_data():
     x = np.array(
         [
             # O   B-X  I-X  B-Y  I-Y
-            [[0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0]],
-            [[0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0]],
+            [
+                [0.0, 1.0, 0.0, 0.0, 0.0],
+                [0.0, 0.0, 1.0, 0.0, 0.0],
+                [0.0, 0.0, 1.0, 0.0, 0.0],
+            ],
+            [
+                [0.0, 1.0, 0.0, 0.0, 0.0],
+                [0.0, 1.0, 0.0, 0.0, 0.0],
+                [0.0, 1.0, 0.0, 0.0, 0.0],
+            ],
         ]
     )
     y = np.array([[1, 2, 2], [1, 1, 1]])  # B-X I-X I-X / B-X B-X B-X
@@ -60,11 +70,19 @@ class TFACRFModelWrapperTest(tf.test.TestCase):
         model = get_some_model(x_np, y_np, sanity_check=False)
         before = [np.array(w) for w in model.get_weights()]
         (potentials, lengths, kernel), _ = model(x_np, return_crf_internal=True)
-        expected_loss = -float(np.mean(keras.ops.convert_to_numpy(
-            crf_log_likelihood(potentials, y_np, lengths, kernel)[0]
-        )))
-        logs = model.fit(x=x_np, y=y_np, verbose=0).history  # graph mode: a traced train_step
-        model.run_eagerly = True  # tracing evaluate and predict too would add seconds, not coverage
+        expected_loss = -float(
+            np.mean(
+                keras.ops.convert_to_numpy(
+                    crf_log_likelihood(potentials, y_np, lengths, kernel)[0]
+                )
+            )
+        )
+        logs = model.fit(
+            x=x_np, y=y_np, verbose=0
+        ).history  # graph mode: a traced train_step
+        model.run_eagerly = (
+            True  # tracing evaluate and predict too would add seconds, not coverage
+        )
         # The logged loss is the CRF negative log-likelihood before the step.
         self.assertAllClose(logs["crf_loss"][0], expected_loss, rtol=1e-5)
         self.assertAllClose(logs["loss"][0], expected_loss, rtol=1e-5)
@@ -85,7 +103,9 @@ class TFACRFModelWrapperTest(tf.test.TestCase):
             new_model = keras.models.load_model(file_path)
         self.assertIsInstance(new_model, CRFModelWrapper)
         new_model.run_eagerly = True
-        assert_all_equal(model.predict(x_np, verbose=0), new_model.predict(x_np, verbose=0))
+        assert_all_equal(
+            model.predict(x_np, verbose=0), new_model.predict(x_np, verbose=0)
+        )
         assert_all_equal(model.get_weights(), new_model.get_weights())
         original_loss = model.train_on_batch(x_np, y_np, return_dict=True)["crf_loss"]
         clone_loss = new_model.train_on_batch(x_np, y_np, return_dict=True)["crf_loss"]
