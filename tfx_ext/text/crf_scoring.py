@@ -152,10 +152,11 @@ def crf_sequence_score(inputs, tag_indices, sequence_lengths, transition_params)
 
 
 def _alpha_step(transitions):
-    expanded = ops.expand_dims(transitions, 0)
+    # Laid out [batch, to, from]: the log-sum-exp reduces the last axis.
+    transposed = ops.expand_dims(ops.transpose(transitions), 0)
 
     def step(alphas, unary):
-        return unary + ops.logsumexp(ops.expand_dims(alphas, 2) + expanded, axis=1)
+        return unary + ops.logsumexp(ops.expand_dims(alphas, 1) + transposed, axis=2)
 
     return step
 
