@@ -31,6 +31,7 @@ import tensorflow as tf
 
 import tfx_ext
 from tfx_ext import generative, layers, lite, metrics, optimizers, rnn, sparsity
+from tfx_ext import layers, lite, metrics, optimizers, rnn, sparsity, text
 
 pytestmark = pytest.mark.tf_only("tf.train.Checkpoint and the SavedModel object graph")
 
@@ -87,10 +88,17 @@ def _gan_body(x):
     generator = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="tanh")])
     discriminator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
     return generative.GAN(generator, discriminator, replay_buffer_size=3, seed=1)(x)
+def _crf_wrapper():
+    model = text.CRFModelWrapper(keras.Sequential([keras.Input((6,)), keras.layers.Reshape((3, 2))]), 3)
+    model(np.zeros((1, 6), "float32"))
+    model.compile("adam")
+    return model
 
 
 # Component class -> a model that holds it, built from scratch on each call.
 MODELS = {
+    layers.CRF: lambda: _dense_model("adam", body=lambda x: layers.CRF(3)(keras.layers.Reshape((3, 2))(x))[1]),
+    text.CRFModelWrapper: _crf_wrapper,
     layers.DenseTranspose: lambda: _dense_model("adam", body=_dense_transpose_body),
     layers.MCDropout: lambda: _dense_model("adam", body=layers.MCDropout(0.3)),
     layers.MCAlphaDropout: lambda: _dense_model("adam", body=layers.MCAlphaDropout(0.3)),
@@ -407,6 +415,7 @@ def _variable_free_instance(cls):
         "PoincareNormalize": {},
         "SpatialPyramidPooling2D": dict(bins=[1, 2]),
         "Sparsemax": {},
+        "CrfDecodeForwardRnnCell": dict(transition_params=np.zeros((2, 2))),
     }
     if cls.__name__ not in required:
         return None

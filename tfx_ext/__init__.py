@@ -29,6 +29,7 @@ from tfx_ext import schedules
 from tfx_ext import selu
 from tfx_ext import seq2seq
 from tfx_ext import sparsity
+from tfx_ext import text
 from tfx_ext import training
 from tfx_ext import uncertainty
 
@@ -63,6 +64,7 @@ __all__ = [
     "selu",
     "seq2seq",
     "sparsity",
+    "text",
     "training",
     "uncertainty",
 ]

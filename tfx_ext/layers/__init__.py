@@ -1,6 +1,7 @@
 """Keras 3 layers that Keras core lacks (several replace TensorFlow Addons layers)."""
 
 from tfx_ext.layers.correlation_cost import CorrelationCost
+from tfx_ext.layers.crf import CRF
 from tfx_ext.layers.dense_transpose import DenseTranspose
 from tfx_ext.layers.embedding_bag import EmbeddingBag
 from tfx_ext.layers.esn import ESN
@@ -30,10 +31,10 @@ from tfx_ext.layers.weight_normalization import WeightNormalization
 
 __all__ = [
     "ESN",
+    "CRF",
     "DenseTranspose",
     "LatentKLDivergence",
     "CorrelationCost",
-    "DenseTranspose",
     "EmbeddingBag",
     "FilterResponseNormalization",
     "InstanceNormalization",
