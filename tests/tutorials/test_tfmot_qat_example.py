@@ -107,7 +107,10 @@ def interpreter_for(content):
     return interpreter
 
 
+# One xdist worker runs the whole class, so replay() trains and converts once
+# (scripts/test distributes with --dist loadgroup).
 @pytest.mark.slow
+@pytest.mark.xdist_group("tfmot_qat_example_replay")
 class TrainingExampleTest(tf.test.TestCase):
     def setUp(self):
         keras.utils.set_random_seed(0)

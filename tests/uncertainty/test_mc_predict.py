@@ -3,6 +3,7 @@ import weakref
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -41,6 +42,9 @@ def std_standard_error(passes):
     return np.nan_to_num(se)
 
 
+# One xdist worker runs the whole class, so setUpClass trains its model once
+# (scripts/test distributes with --dist loadgroup).
+@pytest.mark.xdist_group("mc_predict_trained_model")
 class MCPredictTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
