@@ -15,11 +15,12 @@ Keras 3 core has no equivalent; TFA had none either.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_int, invalid
+from tfx_ext._core.protocols import PrunableLayer, kernels
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
-class SampledSoftmaxLoss(keras.layers.Layer):
+class SampledSoftmaxLoss(keras.layers.Layer, PrunableLayer):
     """Softmax output layer trained with a sampled softmax loss (Jean et al., 2015).
 
     With `labels` and `training=True`, it adds to the model's losses the mean
@@ -133,6 +134,10 @@ class SampledSoftmaxLoss(keras.layers.Layer):
 
     def compute_output_shape(self, inputs_shape, labels_shape=None):
         return (inputs_shape[0], self.num_classes)
+
+    def get_prunable_weights(self):
+        """The kernels magnitude pruning may zero (the `PrunableLayer` protocol)."""
+        return kernels(self)
 
     def get_config(self):
         return {

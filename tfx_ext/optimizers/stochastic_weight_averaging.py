@@ -5,7 +5,7 @@ import warnings
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int
+from tfx_ext._core.arguments import check_int
 from tfx_ext.optimizers.optimizer_wrapper import OptimizerWrapper
 
 

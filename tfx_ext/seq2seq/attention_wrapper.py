@@ -13,14 +13,14 @@ objects as `tfx_ext.seq2seq.X`). TFA's monotonic attention
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_bool, check_int, invalid
+from tfx_ext._core.checkpoint_tracking import track_in_checkpoint
 from tfx_ext.seq2seq.attention_mechanism import AttentionMechanism, hardmax
 from tfx_ext.seq2seq.attention_wrapper_state import AttentionWrapperState
 from tfx_ext.seq2seq.bahdanau_attention import BahdanauAttention
 from tfx_ext.seq2seq.base_decoder import call_layer
 from tfx_ext.seq2seq.base_sampler import deserialize_callable, serialize_callable
 from tfx_ext.seq2seq.luong_attention import LuongAttention
-from tfx_ext.checkpoint_tracking import track_in_checkpoint
 
 __all__ = [
     "AttentionMechanism",
@@ -130,8 +130,7 @@ class AttentionWrapper(keras.layers.Layer):
                 attention_mechanism, TypeError,
             )
         for flag_name, flag in (("alignment_history", alignment_history), ("output_attention", output_attention)):
-            if not isinstance(flag, bool):
-                raise invalid(flag_name, "a bool", flag, TypeError)
+            check_bool(flag_name, flag)
         for fn_name, fn in (("cell_input_fn", cell_input_fn), ("attention_fn", attention_fn)):
             if fn is not None and not callable(fn):
                 raise invalid(fn_name, "a callable or None", fn, TypeError)
@@ -152,7 +151,7 @@ class AttentionWrapper(keras.layers.Layer):
         self.attention_layer = attention_layer
         self._cell = cell
         self._attention_mechanisms = mechanisms
-        # The lists above are hidden from tf.train.Checkpoint (see tfx_ext.checkpoint_tracking).
+        # The lists above are hidden from tf.train.Checkpoint (see tfx_ext._core.checkpoint_tracking).
         track_in_checkpoint(self, "attention_mechanism", mechanisms)
         track_in_checkpoint(self, "attention_layer", self._attention_layers or ())
         self._cell_input_fn = cell_input_fn
