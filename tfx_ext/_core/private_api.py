@@ -1,7 +1,7 @@
 """Every use of private Keras, TensorFlow and LiteRT API in tfx_ext, and why.
 
 Each function wraps one private name where no public API does the job. All
-were checked on TensorFlow 2.21, Keras 3.15.1, tf_keras 2.21 and ai-edge-litert 2.1; when a
+were checked on TensorFlow 2.21, Keras 3.15.1, tf_keras 2.21 and ai-edge-litert 2.3; when a
 name moves, `tests/core/test_private_api.py` fails with the name in its
 message, before any feature that relies on it misbehaves.
 
