@@ -28,7 +28,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfx_ext.atomic_files import write_atomically  # noqa: E402
+from tfx_ext._core.files import write_atomically  # noqa: E402
 from tfx_ext.generative import GAN, VariationalAutoencoder, dcgan_discriminator, dcgan_generator  # noqa: E402
 
 CODINGS = 4

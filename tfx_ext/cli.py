@@ -4,6 +4,8 @@ import argparse
 import os
 import sys
 
+from tfx_ext._core.conversion_modes import ENGINES, MODES
+
 
 def _versions():
     import importlib.metadata as metadata
@@ -32,9 +34,8 @@ def _components():
 
 
 def _tflite(args):
-    import numpy as np
-
     import keras
+    import numpy as np
 
     import tfx_ext  # noqa: F401  (registers the components)
     from tfx_ext.lite import compare, convert
@@ -58,6 +59,7 @@ def _tflite(args):
 
 
 def _serve(args):
+    from tfx_ext._core.arguments import invalid
     from tfx_ext.serving import LocalModelServer
 
     batching = None
@@ -81,9 +83,10 @@ def _serve(args):
     else:
         sources = {"base_dir": args.base_dir}
     if args.rest_api_timeout_in_ms <= 0:
-        raise ValueError(
-            "Invalid value received for argument `rest_api_timeout_in_ms`. Expected a positive number of "
-            f"milliseconds (the local server always bounds a REST read). Received: {args.rest_api_timeout_in_ms}"
+        raise invalid(
+            "rest_api_timeout_in_ms",
+            "a positive number of milliseconds (the local server always bounds a REST read)",
+            received=str(args.rest_api_timeout_in_ms),
         )
     server = LocalModelServer(
         **sources,
@@ -266,8 +269,8 @@ def main(argv=None):
     commands.add_parser("components", help="list the registered Keras components")
     tflite = commands.add_parser("tflite", help="convert a .keras model to TFLite and print the parity report")
     tflite.add_argument("model", help="a .keras file")
-    tflite.add_argument("--mode", default="float32", choices=["float32", "float16", "dynamic_range", "int8", "int16x8"])
-    tflite.add_argument("--engine", default="converter", choices=["converter", "litert_quantizer"])
+    tflite.add_argument("--mode", default="float32", choices=list(MODES))
+    tflite.add_argument("--engine", default="converter", choices=list(ENGINES))
     tflite.add_argument("--representative", help="an .npz with the calibration / comparison inputs")
     tflite.add_argument("--x-key", default="x", help="array of inputs in the .npz (default: x)")
     tflite.add_argument("--y-key", default="y", help="array of labels in the .npz, if any (default: y)")

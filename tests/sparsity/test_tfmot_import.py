@@ -14,7 +14,7 @@ pytestmark = pytest.mark.tf_only("tf.keras and tfmot are TensorFlow's")
 PROGRAM = """
 import os
 import tensorflow as tf
-from tfx_ext.keras_flavour import import_tfmot
+from tfx_ext._core.keras_flavour import import_tfmot
 tfmot = import_tfmot()
 print(tf.keras.layers.LSTMCell.__module__.split(".")[0])
 print(os.environ.get("TF_USE_LEGACY_KERAS"))

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 
 
 def float_tensor(name, value):

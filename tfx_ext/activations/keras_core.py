@@ -18,8 +18,8 @@ Each is registered under `tfx_ext>`, so a layer built with
 import keras
 from keras import ops
 
+from tfx_ext._core.arguments import check_bool, check_number, invalid
 from tfx_ext.activations.float_inputs import float_tensor
-from tfx_ext.arguments import check_number, invalid
 
 
 def _bounds(lower, upper):
@@ -40,8 +40,7 @@ def gelu(x, approximate=True):
     >>> gelu(np.array([0.0, 1.0]))   # approximate: 0.841192, exact: 0.8413447
     [0.0, 0.841192]
     """
-    if not isinstance(approximate, bool):
-        raise invalid("approximate", "a bool", approximate, TypeError)
+    check_bool("approximate", approximate)
     return keras.activations.gelu(float_tensor("x", x), approximate=approximate)
 
 

@@ -7,7 +7,7 @@ import keras
 from keras import ops
 
 from tfx_ext.activations.float_inputs import float_tensor
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -2,7 +2,7 @@
 
 import keras
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import check_bool
 
 
 def _averaging_optimizer(optimizer):
@@ -69,8 +69,7 @@ class AverageModelCheckpoint(keras.callbacks.ModelCheckpoint):
         save_freq="epoch",
         initial_value_threshold=None,
     ):
-        if not isinstance(update_weights, bool):
-            raise invalid("update_weights", "a bool", update_weights, TypeError)
+        check_bool("update_weights", update_weights)
         self.update_weights = update_weights
         super().__init__(
             filepath,

@@ -8,8 +8,9 @@ import math
 import keras
 import numpy as np
 
-from tfx_ext.arguments import check_int, check_number, invalid
-from tfx_ext.plotting import new_axes, save
+from tfx_ext._core.arguments import check_int, check_number, invalid
+from tfx_ext._core.plotting import new_axes, save
+from tfx_ext._core.private_api import learning_rate_setting
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -77,11 +78,11 @@ class LearningRateFinder(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         optimizer = self.model.optimizer
-        if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        if isinstance(learning_rate_setting(optimizer), keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(
                 "LearningRateFinder sets the learning rate itself: compile the "
                 "model with a constant learning rate, not a "
-                f"{type(optimizer._learning_rate).__name__} schedule."
+                f"{type(learning_rate_setting(optimizer)).__name__} schedule."
             )
         self._steps = self.num_steps or (self.params or {}).get("steps")
         if not self._steps or self._steps < 2:

@@ -9,7 +9,7 @@ import time
 
 import keras
 
-from tfx_ext.arguments import check_int, check_number
+from tfx_ext._core.arguments import check_int, check_number
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -9,7 +9,7 @@ import time
 
 import keras
 
-from tfx_ext.arguments import check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_number, invalid
 
 _MIN_TQDM = (4, 36, 1)
 
@@ -93,8 +93,7 @@ class TQDMProgressBar(keras.callbacks.Callback):
             ("show_epoch_progress", show_epoch_progress),
             ("show_overall_progress", show_overall_progress),
         ):
-            if not isinstance(value, bool):
-                raise invalid(name, "a boolean", value, TypeError)
+            check_bool(name, value)
         self.update_per_second = check_number("update_per_second", update_per_second, low=0.0, low_open=True)
         self.tqdm = _load_tqdm()
         self.metrics_separator = metrics_separator

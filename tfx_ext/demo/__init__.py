@@ -22,7 +22,7 @@ then a summary table. Writes `demo_output/report.md` and PNG plots (LR finder cu
 reliability diagram, sparsity per layer, size bars) and prints the report.
 
 The package keeps three concerns apart: `stages` computes each stage's small result,
-`report` turns results into Markdown, `plots` draws them (through `tfx_ext.plotting`).
+`report` turns results into Markdown, `plots` draws them (through `tfx_ext._core.plotting`).
 """
 
 import argparse

@@ -1,11 +1,11 @@
-"""The demo's figures, drawn from the stages' results through `tfx_ext.plotting`.
+"""The demo's figures, drawn from the stages' results through `tfx_ext._core.plotting`.
 
 Labels never overlap: bars with long names are horizontal.
 """
 
 import numpy as np
 
-from tfx_ext.plotting import new_axes, save
+from tfx_ext._core.plotting import new_axes, save
 
 
 def _axes(size):

@@ -2,8 +2,8 @@
 
 import keras
 
-from tfx_ext.arguments import invalid
-from tfx_ext.cloning import assign_weights, fresh_copy
+from tfx_ext._core.arguments import invalid
+from tfx_ext._core.model_graphs import assign_weights, check_graph_model, fresh_copy
 
 _SPATIAL_SAFE = (
     keras.layers.Dropout,
@@ -37,10 +37,7 @@ def dense_head_to_convolutions(model):
     >>> fcn.predict(np.zeros((1, 16, 16, 1))).shape    # a 5x5 grid of predictions
     (1, 5, 5, 10)
     """
-    if not isinstance(model, keras.Model):
-        raise invalid("model", "a keras.Model", model, TypeError)
-    if not getattr(model, "inputs", None):  # unbuilt Sequential and subclassed models have none
-        raise invalid("model", "a Sequential or functional model with a known input", model)
+    check_graph_model("model", model, "dense_head_to_convolutions")
     layers = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
     branching = [l.name for l in layers if isinstance(l.input, (list, tuple)) and len(l.input) > 1]
     if branching:

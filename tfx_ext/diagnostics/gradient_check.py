@@ -5,7 +5,8 @@ import contextlib
 import keras
 import numpy as np
 
-from tfx_ext.arguments import check_data, check_int, check_number, invalid
+from tfx_ext._core.arguments import check_data, check_int, check_number, invalid
+from tfx_ext._core.private_api import float64_promotion_table
 
 
 def _relative_error(analytic, numeric):
@@ -75,9 +76,7 @@ def _jax_float64():
     table entry is set for the check and restored after it.
     """
     import jax
-    from keras.src.backend.common import dtypes
-
-    table = dtypes.BIT64_TO_BIT32_DTYPE
+    table = float64_promotion_table()
     saved = table.get("float64")
     table["float64"] = "float64"
     try:

@@ -5,7 +5,8 @@ import math
 
 import keras
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_int, invalid
+from tfx_ext._core.model_graphs import check_graph_model
 
 
 @dataclasses.dataclass
@@ -71,9 +72,7 @@ def estimate_memory(model, batch_size, dtype_bytes=4):
         raise invalid("model", "a built keras.Model", model, TypeError)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     dtype_bytes = check_int("dtype_bytes", dtype_bytes, minimum=1)
-    inputs = getattr(model, "inputs", None)  # None for unbuilt Sequential and subclassed models
-    if not inputs:
-        raise invalid("model", "a Sequential or functional model with a known input", model)
+    inputs = check_graph_model("model", model, "estimate_memory").inputs
     if len(inputs) != 1:
         raise invalid("model", "a model with one input", f"{len(inputs)} inputs")
     input_size = _instance_size(tuple(inputs[0].shape))

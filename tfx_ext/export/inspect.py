@@ -3,7 +3,7 @@
 import dataclasses
 import os
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 from tfx_ext.export.meta_graphs import serving_meta_graph
 
 
@@ -47,14 +47,14 @@ class SignatureInfo:
 
 
 def _tensor(name, info):
-    from tensorflow.python.framework import dtypes
+    import tensorflow as tf
 
     shape = (
         None
         if info.tensor_shape.unknown_rank
         else tuple(None if d.size == -1 else d.size for d in info.tensor_shape.dim)
     )
-    return TensorInfo(name, dtypes.as_dtype(info.dtype).name, shape)
+    return TensorInfo(name, tf.dtypes.as_dtype(info.dtype).name, shape)
 
 
 def inspect_saved_model(path):

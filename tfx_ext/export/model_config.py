@@ -4,8 +4,8 @@ import dataclasses
 import os
 import re
 
-from tfx_ext.arguments import check_int, invalid
-from tfx_ext.atomic_files import write_atomically
+from tfx_ext._core.arguments import check_bool, check_int, invalid
+from tfx_ext._core.files import write_atomically
 
 _LABEL = re.compile(r"[a-zA-Z0-9_]+")
 
@@ -213,7 +213,6 @@ def write_batching_config(
                 "allowed_batch_sizes", f"increasing sizes ending at max_batch_size={max_batch_size}", allowed_batch_sizes
             )
         lines += [f"allowed_batch_sizes: {size}" for size in sizes]
-    if not isinstance(pad_variable_length_inputs, bool):
-        raise invalid("pad_variable_length_inputs", "a bool", pad_variable_length_inputs, TypeError)
+    check_bool("pad_variable_length_inputs", pad_variable_length_inputs)
     lines.append(f"pad_variable_length_inputs: {'true' if pad_variable_length_inputs else 'false'}")
     return write_atomically(path, "\n".join(lines) + "\n")

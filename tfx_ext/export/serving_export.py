@@ -8,12 +8,13 @@ import time
 import warnings
 
 import keras
-import numpy as np
 
-from tfx_ext.arguments import check_data, check_graph_model, check_int, invalid
-from tfx_ext.classifier_outputs import is_classifier_model
+from tfx_ext._core.arguments import check_data, check_int, invalid
+from tfx_ext._core.model_graphs import check_graph_model
+from tfx_ext._core.predictions import is_classifier_model
+from tfx_ext._core.private_api import graph_output_names
+from tfx_ext._core.serving_methods import CLASSIFY_METHOD, REGRESS_METHOD
 from tfx_ext.export import versions as versions_lib
-from tfx_ext.tf_serving_methods import CLASSIFY_METHOD, REGRESS_METHOD
 
 EXPORT_INFO = "tfx_ext_export.json"
 
@@ -39,8 +40,8 @@ def _default_input_names(model):
 
 def _default_output_names(model):
     names = getattr(model, "output_names", None)
-    if names is None and hasattr(model, "_functional"):
-        names = model._functional.output_names
+    if names is None:
+        names = graph_output_names(model)
     if not names:
         names = ["outputs"] if len(model.outputs) == 1 else [f"output_{i}" for i in range(len(model.outputs))]
     return list(names)
@@ -133,6 +134,36 @@ def export_for_serving(
     """
     import tensorflow as tf
 
+    warmup_data, version, mc_samples = _check_export_arguments(
+        model, base_dir, model_name, version, preprocessing, warmup_data, mc_samples, serving_image, tf
+    )
+    input_names = _tensor_names(input_names, _default_input_names(model), "input")
+    output_names = _tensor_names(output_names, _default_output_names(model), "output")
+    classifier = is_classifier_model(model)
+    if example_spec is not None and len(model.inputs) != 1:
+        raise invalid("example_spec", "a spec for a single-input model", example_spec)
+    input_specs = _input_specs(tf, model if preprocessing is None else preprocessing, input_names)
+
+    def forward(inputs, net=model):
+        if preprocessing is not None:
+            inputs = preprocessing(inputs, training=False)
+        return net(inputs, training=False)
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    if preprocessing is not None:
+        archive.track(preprocessing)
+    _add_serving_default(archive, tf, forward, input_specs, output_names, classifier)
+    methods = {}
+    if example_spec is not None:
+        methods = _add_example_endpoint(archive, tf, forward, input_specs, example_spec, classifier)
+    if mc_samples is not None:
+        _add_mc_endpoint(archive, tf, model, forward, input_specs, mc_samples)
+    return _write_version(archive, tf, base_dir, model_name, version, methods, input_names, warmup_data)
+
+
+def _check_export_arguments(model, base_dir, model_name, version, preprocessing, warmup_data, mc_samples, image, tf):
+    """Step 1: the arguments checked; returns the checked `(warmup_data, version, mc_samples)`."""
     if not isinstance(model, keras.Model):
         raise invalid("model", "a Keras 3 model", model, TypeError)
     if not isinstance(base_dir, (str, os.PathLike)) or not str(base_dir):
@@ -154,29 +185,21 @@ def export_for_serving(
         version = check_int("version", version, minimum=1)
     if mc_samples is not None:
         mc_samples = check_int("mc_samples", mc_samples, minimum=2)
-    if serving_image is not None:
-        _warn_on_version_skew(serving_image, tf.__version__)
+    if image is not None:
+        _warn_on_version_skew(image, tf.__version__)
+    return warmup_data, version, mc_samples
 
-    input_names = _tensor_names(input_names, _default_input_names(model), "input")
-    output_names = _tensor_names(output_names, _default_output_names(model), "output")
-    classifier = is_classifier_model(model)
-    if example_spec is not None and len(model.inputs) != 1:
-        raise invalid("example_spec", "a spec for a single-input model", example_spec)
 
-    input_specs = [
+def _input_specs(tf, entry_model, input_names):
+    """Step 2: the signature's inputs, after the model (or the preprocessing that feeds it)."""
+    return [
         tf.TensorSpec((None,) + tuple(t.shape[1:]), dtype=t.dtype, name=name)
-        for t, name in zip(model.inputs, input_names)
+        for t, name in zip(entry_model.inputs, input_names)
     ]
-    if preprocessing is not None:
-        input_specs = [
-            tf.TensorSpec((None,) + tuple(t.shape[1:]), dtype=t.dtype, name=name)
-            for t, name in zip(preprocessing.inputs, input_names)
-        ]
 
-    def forward(inputs, net=model):
-        if preprocessing is not None:
-            inputs = preprocessing(inputs, training=False)
-        return net(inputs, training=False)
+
+def _add_serving_default(archive, tf, forward, input_specs, output_names, classifier):
+    """Step 3: the Predict signature, with `class_ids` and `probabilities` for a classifier."""
 
     def named_outputs(outputs):
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
@@ -189,54 +212,59 @@ def export_for_serving(
     def serving_default(*inputs):
         return named_outputs(forward(inputs[0] if len(inputs) == 1 else list(inputs)))
 
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    if preprocessing is not None:
-        archive.track(preprocessing)
     archive.add_endpoint("serving_default", serving_default, input_specs)
-    methods = {}
-    if example_spec is not None:
-        feature_names = list(example_spec)
 
-        def parse(serialized):
-            features = tf.io.parse_example(serialized, example_spec)
-            values = [tf.cast(features[name], input_specs[0].dtype) for name in feature_names]
-            value = values[0] if len(values) == 1 else tf.concat(values, axis=-1)
-            return tf.reshape(value, [-1] + list(input_specs[0].shape[1:]))
 
-        example_input = [tf.TensorSpec([None], tf.string, name="inputs")]
-        if classifier:
-            def classify(serialized):
-                scores = forward(parse(serialized))
-                classes = tf.as_string(tf.range(tf.shape(scores)[-1], dtype=tf.int64))
-                return {"classes": tf.tile(classes[None], [tf.shape(scores)[0], 1]), "scores": scores}
+def _add_example_endpoint(archive, tf, forward, input_specs, example_spec, classifier):
+    """Step 4: a Classify (classifier) or Regress signature reading serialized `tf.Example`s."""
+    feature_names = list(example_spec)
 
-            archive.add_endpoint("classify", classify, example_input)
-            methods["classify"] = CLASSIFY_METHOD
-        else:
-            def regress(serialized):
-                return {"outputs": tf.reshape(forward(parse(serialized)), [-1])}
+    def parse(serialized):
+        features = tf.io.parse_example(serialized, example_spec)
+        values = [tf.cast(features[name], input_specs[0].dtype) for name in feature_names]
+        value = values[0] if len(values) == 1 else tf.concat(values, axis=-1)
+        return tf.reshape(value, [-1] + list(input_specs[0].shape[1:]))
 
-            archive.add_endpoint("regress", regress, example_input)
-            methods["regress"] = REGRESS_METHOD
-    if mc_samples is not None:
-        from tfx_ext.uncertainty import enable_mc_dropout, mc_layers
-        from tfx_ext.uncertainty.mc_sampling import repeated_forward
+    example_input = [tf.TensorSpec([None], tf.string, name="inputs")]
+    if classifier:
 
-        mc_model = enable_mc_dropout(model)
-        if not mc_layers(mc_model):
-            raise invalid("mc_samples", "None for a model without dropout (MC would give zero std)", mc_samples)
-        archive.track(mc_model)
+        def classify(serialized):
+            scores = forward(parse(serialized))
+            classes = tf.as_string(tf.range(tf.shape(scores)[-1], dtype=tf.int64))
+            return {"classes": tf.tile(classes[None], [tf.shape(scores)[0], 1]), "scores": scores}
 
-        def mc_uncertainty(*inputs):
-            samples = repeated_forward(lambda tiled: forward(tiled, net=mc_model), inputs[0], mc_samples)
-            mean, variance = tf.nn.moments(samples, axes=[0])
-            return {"mean": mean, "std": tf.sqrt(variance)}
+        archive.add_endpoint("classify", classify, example_input)
+        return {"classify": CLASSIFY_METHOD}
 
-        if len(input_specs) != 1:
-            raise invalid("mc_samples", "None for a multi-input model", mc_samples)
-        archive.add_endpoint("mc_uncertainty", mc_uncertainty, input_specs)
+    def regress(serialized):
+        return {"outputs": tf.reshape(forward(parse(serialized)), [-1])}
 
+    archive.add_endpoint("regress", regress, example_input)
+    return {"regress": REGRESS_METHOD}
+
+
+def _add_mc_endpoint(archive, tf, model, forward, input_specs, mc_samples):
+    """Step 5: the `mc_uncertainty` signature (mean and std of `mc_samples` MC Dropout passes)."""
+    from tfx_ext.uncertainty import enable_mc_dropout, mc_layers
+    from tfx_ext.uncertainty.mc_sampling import repeated_forward
+
+    mc_model = enable_mc_dropout(model)
+    if not mc_layers(mc_model):
+        raise invalid("mc_samples", "None for a model without dropout (MC would give zero std)", mc_samples)
+    archive.track(mc_model)
+
+    def mc_uncertainty(*inputs):
+        samples = repeated_forward(lambda tiled: forward(tiled, net=mc_model), inputs[0], mc_samples)
+        mean, variance = tf.nn.moments(samples, axes=[0])
+        return {"mean": mean, "std": tf.sqrt(variance)}
+
+    if len(input_specs) != 1:
+        raise invalid("mc_samples", "None for a multi-input model", mc_samples)
+    archive.add_endpoint("mc_uncertainty", mc_uncertainty, input_specs)
+
+
+def _write_version(archive, tf, base_dir, model_name, version, methods, input_names, warmup_data):
+    """Step 6: written to a staging sibling, warmup replayed, then renamed into place."""
     model_dir = os.path.join(base_dir, model_name)
     if version is None:
         version = versions_lib.next_version(model_dir)
@@ -288,5 +316,5 @@ def _warn_on_version_skew(serving_image, tf_version):
             f"The deployment runs {serving_image}, older than the TensorFlow {tf_version} that "
             "exports this model: ops added since may fail to load ('Op type not registered'). "
             f"Use tensorflow/serving:{exported[0]}.{exported[1]}.0 or newer.",
-            stacklevel=3,
+            stacklevel=4,
         )

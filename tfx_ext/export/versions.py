@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 
 TEMP_PREFIX = ".tmp-"
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²" and other digits

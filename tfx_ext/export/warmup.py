@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 
 WARMUP_FILE = "tf_serving_warmup_requests"
 MAX_RECORDS = 1000

@@ -13,7 +13,7 @@ import math
 
 import keras
 
-from tfx_ext.arguments import check_choice, check_number, invalid
+from tfx_ext._core.arguments import check_choice, check_number, invalid
 from tfx_ext.layers.dense_transpose import DenseTranspose
 from tfx_ext.regularizers.kl_divergence import KLDivergenceRegularizer
 

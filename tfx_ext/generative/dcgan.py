@@ -10,7 +10,7 @@ discriminator.
 
 import keras
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_int, check_number, invalid
 from tfx_ext.layers.minibatch_standard_deviation import MinibatchStandardDeviation
 
 
@@ -109,10 +109,8 @@ def dcgan_discriminator(
     image_shape = _image_shape(image_shape)
     filters = _filters(filters)
     kernel_size = check_int("kernel_size", kernel_size, 1)
-    if not isinstance(batch_norm, bool):
-        raise invalid("batch_norm", "a bool", batch_norm, TypeError)
-    if not isinstance(minibatch_std, bool):
-        raise invalid("minibatch_std", "a bool", minibatch_std, TypeError)
+    check_bool("batch_norm", batch_norm)
+    check_bool("minibatch_std", minibatch_std)
     dropout = check_number("dropout", dropout, 0.0, 1.0, high_open=True)
     layers = [keras.Input(image_shape)]
     for i, f in enumerate(filters):

@@ -10,7 +10,8 @@ import keras
 from keras import ops
 from keras.saving import deserialize_keras_object, serialize_keras_object
 
-from tfx_ext.arguments import check_graph_model, check_int, check_number, invalid
+from tfx_ext._core.arguments import check_int, check_number, invalid
+from tfx_ext._core.model_graphs import check_graph_model
 
 
 @contextlib.contextmanager
@@ -108,6 +109,7 @@ class GAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self._gan_compile_config = None  # set by compile: what get_compile_config returns
         check_graph_model("generator", generator, "the GAN")
         check_graph_model("discriminator", discriminator, "the GAN")
         noise_shape = tuple(generator.inputs[0].shape[1:])
@@ -208,7 +210,7 @@ class GAN(keras.Model):
         }
 
     def get_compile_config(self):
-        return getattr(self, "_gan_compile_config", None)
+        return self._gan_compile_config
 
     def compile_from_config(self, config):
         config = dict(config)

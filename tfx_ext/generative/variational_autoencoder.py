@@ -7,7 +7,8 @@ the latent loss by hand); TensorFlow Addons had none.
 import keras
 from keras.saving import deserialize_keras_object, serialize_keras_object
 
-from tfx_ext.arguments import check_graph_model, check_int, check_number, invalid
+from tfx_ext._core.arguments import check_int, check_number, invalid
+from tfx_ext._core.model_graphs import check_graph_model
 from tfx_ext.layers.latent_kl_divergence import LatentKLDivergence
 from tfx_ext.layers.sampling import Sampling
 

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_int, invalid
 from tfx_ext.text.crf_decoding import crf_decode
 
 

@@ -7,6 +7,8 @@ import keras
 from keras import ops
 from keras.saving import deserialize_keras_object, serialize_keras_object
 
+from tfx_ext._core.arguments import invalid
+
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
 class DenseTranspose(keras.layers.Layer):
@@ -61,10 +63,7 @@ class DenseTranspose(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if not isinstance(dense, keras.layers.Dense):
-            raise TypeError(
-                "Invalid value received for argument `dense`. Expected a "
-                f"keras.layers.Dense layer. Received: dense={dense!r}"
-            )
+            raise invalid("dense", "a keras.layers.Dense layer", dense, TypeError)
         self.dense = dense
         self.activation = keras.activations.get(activation)
         self.use_bias = bool(use_bias)

@@ -10,7 +10,7 @@ equivalent.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice, check_int, invalid
+from tfx_ext._core.arguments import check_bool, check_choice, check_int, invalid
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -59,8 +59,7 @@ class EmbeddingBag(keras.layers.Layer):
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.embeddings_regularizer = keras.regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = keras.constraints.get(embeddings_constraint)
-        if not isinstance(mask_zero, bool):
-            raise invalid("mask_zero", "a bool", mask_zero, TypeError)
+        check_bool("mask_zero", mask_zero)
         self.mask_zero = mask_zero
         self.combiner = check_choice("combiner", combiner, ("sum", "mean"))
 

@@ -7,7 +7,7 @@ equivalent. Pair it with `tfx_ext.layers.TLU`.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_number, invalid
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -62,8 +62,7 @@ class FilterResponseNormalization(keras.layers.Layer):
         if list(axis) != [1, 2]:
             raise invalid("axis", "the list [1, 2] of spatial axes (normalization is per channel)", axis)
         self.axis = [1, 2]
-        if not isinstance(learned_epsilon, bool):
-            raise invalid("learned_epsilon", "a bool", learned_epsilon, TypeError)
+        check_bool("learned_epsilon", learned_epsilon)
         self.beta_initializer = keras.initializers.get(beta_initializer)
         self.gamma_initializer = keras.initializers.get(gamma_initializer)
         self.beta_regularizer = keras.regularizers.get(beta_regularizer)

@@ -6,7 +6,7 @@ Keras 3 core has no such layer (its VAE example computes it in `train_step`).
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number, invalid
+from tfx_ext._core.arguments import check_number, invalid
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -1,19 +1,12 @@
 """The linear part of Dense and convolution layers, with a kernel given by the caller.
 
 Wrappers that transform a kernel before use (weight normalization,
-fake quantization) compute the wrapped layer's output with it here.
+fake quantization) compute the wrapped layer's output with it here. Which
+layers those are is `tfx_ext._core.model_graphs.is_kernel_layer`.
 """
 
 import keras
 from keras import ops
-
-LINEAR_LAYERS = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
-_TRANSPOSED = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)
-
-
-def is_linear_layer(layer):
-    """Dense or a (non-transposed, non-depthwise) convolution."""
-    return isinstance(layer, LINEAR_LAYERS) and not isinstance(layer, _TRANSPOSED)
 
 
 def channels_axis(layer, rank):

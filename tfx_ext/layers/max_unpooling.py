@@ -8,7 +8,7 @@ core has neither (nor a max pooling that returns its argmax: on TensorFlow,
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice, check_int_tuple
+from tfx_ext._core.arguments import check_choice, check_int_tuple
 
 
 def _unpool(updates, mask, output_shape):

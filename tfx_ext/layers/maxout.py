@@ -7,7 +7,7 @@ outputs). Keras 3 core has no equivalent.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int
+from tfx_ext._core.arguments import check_int, invalid
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -43,20 +43,16 @@ class Maxout(keras.layers.Layer):
     def _resolve_axis(self, rank):
         axis = self.axis + rank if self.axis < 0 else self.axis
         if not 0 < axis < rank:
-            raise ValueError(
-                f"Invalid value received for argument `axis`. Expected a "
-                f"non-batch axis of an input of rank {rank}. "
-                f"Received: axis={self.axis}"
-            )
+            raise invalid("axis", f"a non-batch axis of an input of rank {rank}", self.axis)
         return axis
 
     def _check_channels(self, channels):
         # An unknown size (None) is checked when the data arrives, by the reshape.
         if channels is not None and channels % self.num_units:
-            raise ValueError(
-                f"Invalid value received for argument `num_units`. Expected a "
-                f"divisor of the number of features on axis {self.axis} ({channels}). "
-                f"Received: num_units={self.num_units}"
+            raise invalid(
+                "num_units",
+                f"a divisor of the number of features on axis {self.axis} ({channels})",
+                self.num_units,
             )
 
     def build(self, input_shape):

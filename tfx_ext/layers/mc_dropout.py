@@ -8,11 +8,14 @@ for these; `tfx_ext.uncertainty.mc_predict` averages their stochastic passes.
 
 import keras
 
-from tfx_ext.arguments import check_number
+from tfx_ext._core.arguments import check_number
 
 
 class _AlwaysStochastic:
-    """Mixin: run the parent dropout in training mode whatever `training` says."""
+    """Mixin: run the parent dropout in training mode whatever `training` says.
+
+    Its layers are `tfx_ext._core.protocols.MCLayer`s (`mc = True`).
+    """
 
     mc = True
 

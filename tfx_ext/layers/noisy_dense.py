@@ -7,7 +7,7 @@ core has no equivalent.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_int, check_number
 
 
 def _scaled_noise(shape, dtype, seed):
@@ -71,8 +71,7 @@ class NoisyDense(keras.layers.Layer):
         self.units = check_int("units", units, minimum=1)
         self.sigma = check_number("sigma", sigma, low=0)
         for name, value in (("use_factorised", use_factorised), ("use_bias", use_bias)):
-            if not isinstance(value, bool):
-                raise invalid(name, "a bool", value, TypeError)
+            check_bool(name, value)
         self.use_factorised = use_factorised
         self.activation = keras.activations.get(activation)
         self.use_bias = use_bias

@@ -8,7 +8,7 @@ import numbers
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number, invalid
+from tfx_ext._core.arguments import check_number, invalid
 
 
 def _check_axis(axis):

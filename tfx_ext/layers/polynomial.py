@@ -7,7 +7,7 @@ Replaces `tfa.layers.PolynomialCrossing`. Keras 3 core has no equivalent
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_int, check_number
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -53,8 +53,7 @@ class PolynomialCrossing(keras.layers.Layer):
         super().__init__(**kwargs)
         self.projection_dim = None if projection_dim is None else check_int("projection_dim", projection_dim, minimum=0)
         self.diag_scale = check_number("diag_scale", diag_scale, low=0)
-        if not isinstance(use_bias, bool):
-            raise invalid("use_bias", "a bool", use_bias, TypeError)
+        check_bool("use_bias", use_bias)
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)

@@ -7,7 +7,7 @@ had TensorFlow Addons.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import check_bool, invalid
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -49,8 +49,7 @@ class Sampling(keras.layers.Layer):
         super().__init__(**kwargs)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise invalid("seed", "an integer or None", seed, TypeError)
-        if not isinstance(sample_at_inference, bool):
-            raise invalid("sample_at_inference", "a bool", sample_at_inference, TypeError)
+        check_bool("sample_at_inference", sample_at_inference)
         self.seed = seed
         self.sample_at_inference = sample_at_inference
         self.seed_generator = keras.random.SeedGenerator(seed)

@@ -7,7 +7,7 @@ the rows and columns that do not fill a bin). Keras 3 core has no equivalent.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice, check_int_tuple, invalid
+from tfx_ext._core.arguments import check_choice, check_int_tuple, invalid
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -7,11 +7,12 @@ inline. This layer works on 1D, 2D and 3D feature maps.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice, check_int
+from tfx_ext._core.arguments import check_choice, check_int
+from tfx_ext._core.protocols import PrunableLayer, kernels
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
-class SqueezeExcitation(keras.layers.Layer):
+class SqueezeExcitation(keras.layers.Layer, PrunableLayer):
     """Recalibrates channels with a learned gate (Hu et al., 2018; HOML ch. 14).
 
     Squeeze: global average over the spatial axes. Excite: a bottleneck of
@@ -98,6 +99,10 @@ class SqueezeExcitation(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
+
+    def get_prunable_weights(self):
+        """The kernels magnitude pruning may zero (the `PrunableLayer` protocol)."""
+        return kernels(self)
 
     def get_config(self):
         return {

@@ -7,7 +7,7 @@ scaling; `mode="row"` adds the per-example variant). Keras 3 core has none.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice, check_number
+from tfx_ext._core.arguments import check_choice, check_number
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -6,7 +6,7 @@ Replaces `tfa.layers.TLU`. Keras 3 core has no equivalent.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import check_bool
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -46,8 +46,7 @@ class TLU(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(affine, bool):
-            raise invalid("affine", "a bool", affine, TypeError)
+        check_bool("affine", affine)
         self.supports_masking = True
         self.affine = affine
         self.tau_initializer = keras.initializers.get(tau_initializer)

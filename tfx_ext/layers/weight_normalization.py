@@ -12,9 +12,12 @@ import logging
 import keras
 import numpy as np
 from keras import ops
-from keras.src.backend.common.stateless_scope import in_stateless_scope  # no public alias
 
-from tfx_ext.layers.linear import channels_axis, is_linear_layer, linear, per_channel
+from tfx_ext._core.arguments import check_bool, invalid
+from tfx_ext._core.model_graphs import is_kernel_layer
+from tfx_ext._core.private_api import in_stateless_scope
+from tfx_ext._core.protocols import PrunableLayer, kernels
+from tfx_ext.layers.linear import channels_axis, linear, per_channel
 
 _EPSILON = 1e-12
 _RNN_LAYERS = (keras.layers.SimpleRNN, keras.layers.LSTM, keras.layers.GRU)
@@ -25,7 +28,7 @@ def _is_rnn(layer):
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
-class WeightNormalization(keras.layers.Wrapper):
+class WeightNormalization(keras.layers.Wrapper, PrunableLayer):
     """Reparametrizes a layer's kernel as `w = g * v / ||v||` (Salimans & Kingma, 2016).
 
     The wrapped layer's kernel (an RNN's recurrent kernel) becomes the
@@ -72,17 +75,14 @@ class WeightNormalization(keras.layers.Wrapper):
     """
 
     def __init__(self, layer, data_init=True, **kwargs):
-        if not (is_linear_layer(layer) or _is_rnn(layer)):
-            raise ValueError(
-                "Invalid value received for argument `layer`. Expected a layer that "
-                "contains a `kernel`: keras.layers.Dense, Conv1D, Conv2D, Conv3D, "
-                f"SimpleRNN, LSTM or GRU. Received: layer={layer!r}"
+        if not (is_kernel_layer(layer) or _is_rnn(layer)):
+            raise invalid(
+                "layer",
+                "a layer that contains a `kernel`: keras.layers.Dense, Conv1D, Conv2D, Conv3D, "
+                "SimpleRNN, LSTM or GRU",
+                layer,
             )
-        if not isinstance(data_init, bool):
-            raise TypeError(
-                "Invalid value received for argument `data_init`. Expected a boolean. "
-                f"Received: data_init={data_init!r}"
-            )
+        check_bool("data_init", data_init)
         super().__init__(layer, **kwargs)
         self.data_init = data_init
         self.is_rnn = _is_rnn(layer)
@@ -252,6 +252,10 @@ class WeightNormalization(keras.layers.Wrapper):
         self.g.assign(self._kernel_norm(weight))
         self.initialized.assign(1.0)
         return self.layer
+
+    def get_prunable_weights(self):
+        """The kernels magnitude pruning may zero (the `PrunableLayer` protocol)."""
+        return kernels(self)
 
     def get_config(self):
         return {**super().get_config(), "data_init": self.data_init}

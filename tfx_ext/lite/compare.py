@@ -8,8 +8,8 @@ import warnings
 
 import numpy as np
 
-from tfx_ext.arguments import check_data, check_int, invalid
-from tfx_ext.label_format import has_class_axis
+from tfx_ext._core.arguments import check_data, check_int, invalid
+from tfx_ext._core.predictions import is_classifier_output
 from tfx_ext.lite.interpreter import TFLiteRunner
 
 
@@ -187,7 +187,7 @@ def compare(keras_model, tflite_model, data, labels=None, num_threads=1):
     keras_ok = np.isfinite(expected).reshape(len(data), -1).all(-1)
     tflite_ok = np.isfinite(got).reshape(len(data), -1).all(-1)
     diff = np.abs(got - expected)
-    classifier = expected.ndim == 2 and has_class_axis(expected)
+    classifier = is_classifier_output(expected)
     keras_classes = expected.argmax(-1) if classifier else (expected.reshape(len(data), -1)[:, 0] > 0.5)
     tflite_classes = got.argmax(-1) if classifier else (got.reshape(len(data), -1)[:, 0] > 0.5)
     both_ok = keras_ok & tflite_ok

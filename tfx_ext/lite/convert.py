@@ -8,25 +8,28 @@ TensorFlow 2.21's flags) or with `litert-quantizer` recipes on the float
 model (`engine="litert_quantizer"`, LiteRT's forward path).
 """
 
-import contextlib
 import dataclasses
-import io
 import os
 import re
 import tempfile
-import warnings
 
 import numpy as np
 
-from tfx_ext.arguments import check_choice, check_int, invalid
-from tfx_ext.atomic_files import write_atomically
+from tfx_ext._core.arguments import check_bool, check_choice, check_int, invalid
+from tfx_ext._core.conversion_modes import ENGINES, INTEGER_MODES, MODES
+from tfx_ext._core.files import write_atomically
+from tfx_ext._core.private_api import interpreter_ops
+from tfx_ext.lite.integer_candidates import (
+    closest_to_keras,
+    integer_candidates,
+    refuse_untrained_qat,
+)
+from tfx_ext.lite.litert_quantization import litert_quantize
 from tfx_ext.lite.quantize_aware import has_learned_ranges
 from tfx_ext.lite.representative_data import calibration_examples
 
-MODES = ("float32", "float16", "dynamic_range", "int8", "int16x8")
-ENGINES = ("converter", "litert_quantizer")
 IO_TYPES = ("float32", "int8", "uint8")
-_INTEGER_MODES = ("int8", "int16x8")
+_INTEGER_MODES = INTEGER_MODES
 
 
 @dataclasses.dataclass
@@ -83,7 +86,7 @@ def _saved_model_dir(model, tmp):
         if not os.path.isdir(model):
             raise invalid("model", "a Keras model or a SavedModel directory", model)
         return str(model)
-    from tfx_ext.keras_flavour import is_tf_keras
+    from tfx_ext._core.keras_flavour import is_tf_keras
 
     path = os.path.join(tmp, "saved_model")
     if is_tf_keras(model):
@@ -162,59 +165,6 @@ def _converter_convert(make_converter, mode, examples, io_types, allow_select_tf
         raise
 
 
-_ACTIVATION_BITS = {"int8": 8, "int16x8": 16}
-
-
-def _litert_recipe(mode, io_types):
-    """litert-quantizer's recipe for `mode`, with float model inputs/outputs where `io_types` asks.
-
-    Its static recipes quantize the graph's inputs and outputs too (an int8
-    model input); `convert` promises float32 I/O by default, so the virtual
-    INPUT/OUTPUT ops are left unquantized and the quantizer adds QUANTIZE /
-    DEQUANTIZE at the boundary, as TFLiteConverter does.
-    """
-    from litert_quantizer import qtyping, recipe, recipe_manager
-
-    if mode == "dynamic_range":
-        return recipe.dynamic_wi8_afp32()
-    manager = recipe_manager.RecipeManager()
-    manager.add_static_config(
-        regex=".*",
-        operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
-        activation_num_bits=_ACTIVATION_BITS[mode],
-        weight_num_bits=8,
-    )
-    for operation, io_type in zip((qtyping.TFLOperationName.INPUT, qtyping.TFLOperationName.OUTPUT), io_types):
-        if io_type == "float32":
-            manager.add_quantization_config(
-                regex=".*", operation_name=operation, op_config=qtyping.OpQuantizationConfig(),
-                algorithm_key="no_quantize",
-            )
-    return manager.get_quantization_recipe()
-
-
-def _litert_quantize(float_model, mode, examples, io_types=("float32", "float32")):
-    from litert_quantizer import quantizer
-
-    from tfx_ext.lite.interpreter import make_interpreter
-
-    qt = quantizer.Quantizer(bytearray(float_model), _litert_recipe(mode, io_types))
-    calibration = None
-    if qt.need_calibration:  # a property
-        interpreter = make_interpreter(float_model)
-        signature = next(iter(interpreter.get_signature_list()))
-        (input_name,) = interpreter.get_signature_list()[signature]["inputs"]
-        samples = [{input_name: example[None]} for example in examples]
-        # litert-quantizer draws a progress bar (stderr) and warns about its
-        # debugging interpreter on every calibration: keep library output quiet.
-        with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
-            calibration = qt.calibrate({signature: samples})
-    with warnings.catch_warnings():  # quantize() checks the calibration with the same interpreter
-        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
-        return bytes(qt.quantize(calibration, enable_progress_report=False).quantized_model)
-
-
 def _analyze(content, mode):
     from tfx_ext.lite.interpreter import make_interpreter
 
@@ -223,7 +173,7 @@ def _analyze(content, mode):
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
     float_ops, select_ops = [], []
     sparse = [t["name"] for t in tensors.values() if t.get("sparsity_parameters")]
-    for op in interpreter._get_ops_details():  # no public listing of ops
+    for op in interpreter_ops(interpreter):
         name = op["op_name"]
         if name.startswith("Flex"):
             select_ops.append(name)
@@ -233,104 +183,6 @@ def _analyze(content, mode):
             if np.float32 in dtypes:
                 float_ops.append(f"{name}#{op['index']}")
     return float_ops, select_ops, sparse
-
-
-def _warn_on_wide_normalization(model, mode, not_folded):
-    """Full-integer models quantize a Normalization layer's output with one
-    per-tensor scale: when its 1/std factors span orders of magnitude
-    (near-constant features), most features lose their precision. Only the
-    layers that could not be folded into the next layer are at risk."""
-    import keras
-
-    from tfx_ext.cloning import all_layers
-
-    reasons = dict(not_folded)
-    for layer in all_layers(model):
-        if not isinstance(layer, keras.layers.Normalization) or layer.variance is None:
-            continue
-        if layer.name not in reasons:
-            continue
-        factors = 1.0 / np.maximum(np.sqrt(np.asarray(keras.ops.convert_to_numpy(layer.variance))), 1e-7)
-        factors = factors.reshape(-1)
-        spread = factors.max() / max(np.median(factors), 1e-12)
-        if not spread <= 100:  # a NaN variance warns too
-            warnings.warn(
-                f"Layer '{layer.name}' scales its features by factors from {factors.min():.3g} to "
-                f"{factors.max():.3g} and could not be folded into the next layer "
-                f"({reasons[layer.name]}); {mode} quantizes its output with one per-tensor scale, "
-                "so most features lose their precision. Use mode='dynamic_range' (float "
-                "activations), or normalize the inputs outside the model. compare() shows the effect.",
-                stacklevel=4,  # convert -> _integer_ready -> here
-            )
-
-
-def _integer_candidates(model, mode, fold):
-    """`(model to convert, folded pairs)` candidates for an integer mode: one, or with
-    `fold="auto"` and a foldable Normalization, the folded and the unfolded model."""
-    import keras
-
-    if isinstance(model, (str, os.PathLike)) or not isinstance(model, keras.Model):
-        return [(model, [])]
-    from tfx_ext.lite.integer_preparation import prepare_for_integer
-    from tfx_ext.lite.normalization_folding import _has_graph
-
-    if not _has_graph(model):  # subclassed: nothing to rewrite
-        not_folded = [(layer.name, "the model is subclassed (no layer graph to rewrite)") for layer in model.layers]
-        _warn_on_wide_normalization(model, mode, not_folded)
-        return [(model, [])]
-    prepared, folding = prepare_for_integer(model, fold=fold is not False)
-    _warn_on_wide_normalization(model, mode, folding.not_folded)
-    candidates = [(prepared, folding.folded)]
-    if fold == "auto" and folding.folded:
-        unfolded, _ = prepare_for_integer(model, fold=False)
-        candidates.append((unfolded, []))
-    return candidates
-
-
-def _refuse_untrained_qat(model):
-    """A QAT model converted before training has no ranges to use: say so, not just "no data"."""
-    import keras
-
-    from tfx_ext.cloning import all_layers
-    from tfx_ext.lite.quantize_aware import QuantizeAware
-
-    if isinstance(model, keras.Model) and any(isinstance(layer, QuantizeAware) for layer in all_layers(model)):
-        raise invalid(
-            "representative_data",
-            "calibration inputs, or a trained QAT model: this model's quantization ranges were never "
-            "learned (train it, even briefly, then convert it without data)",
-            None,
-        )
-
-
-def _closest_to_keras(model, candidates, examples, convert_one):
-    """Converts each candidate; keeps the one whose outputs on the calibration
-    examples are closest to the Keras model's (mean absolute difference).
-
-    Folding moves the Normalization's 1/std spread from one activation tensor
-    into the kernel, which int8 quantizes per output channel: which of the two
-    loses less depends on the model and the data, so it is measured.
-    """
-    from tfx_ext.lite.compare import compare
-
-    data = np.stack(examples[:100])
-    best, problems = None, []
-    for candidate, folded in candidates:
-        content = convert_one(candidate, examples)
-        with warnings.catch_warnings():  # a non-finite candidate is reported below, once
-            warnings.simplefilter("ignore", RuntimeWarning)
-            report = compare(model, content, data)
-        if not report.finite:  # its difference is infinite: never "closest"
-            problems.append(report.nonfinite_problem())
-            continue
-        if best is None or report.mean_abs_diff < best[0]:
-            best = (report.mean_abs_diff, content, folded)
-    if best is None:
-        raise ValueError(
-            "Every integer conversion candidate gave NaN or infinite outputs on the calibration "
-            f"examples ({'; '.join(problems)}); no model was kept."
-        )
-    return best[1], best[2]
 
 
 def convert(
@@ -394,9 +246,38 @@ def convert(
     ...                  output_path="model_int8.tflite")
     >>> print(compare(model, result, x_test, y_test))
     """
+    num_calibration_samples, io_types = _check_arguments(
+        mode, engine, inference_input_type, inference_output_type, num_calibration_samples, fold_normalization,
+        sparsity,
+    )
+    input_spec = _input_spec(model)
+    convert_one = _conversion(model, mode, engine, io_types, allow_select_tf_ops, sparsity)
+    learned = _uses_learned_ranges(model, mode, engine, representative_data)
+    content, folded = _convert_candidates(
+        model, mode, fold_normalization, learned, representative_data, num_calibration_samples, input_spec, convert_one
+    )
+    float_ops, select_ops, sparse = _analyze(content, mode)
+    if learned and float_ops:
+        raise ValueError(
+            f"The QAT model's learned quantization ranges do not cover every tensor: these ops "
+            f"would stay float in int8 mode: {', '.join(float_ops)} (a layer quantize_aware does "
+            "not wrap, or an activation computed in several ops). Pass representative_data to "
+            "calibrate the missing ranges."
+        )
+    if output_path is not None:
+        write_atomically(str(output_path), content)
+    return ConversionResult(
+        content, None if output_path is None else str(output_path), mode, engine, float_ops, select_ops,
+        folded_normalization=folded, sparse_tensors=sparse,
+    )
+
+
+def _check_arguments(
+    mode, engine, inference_input_type, inference_output_type, num_calibration_samples, fold_normalization, sparsity
+):
+    """Step 1: every argument checked, before any work; returns the calibration count and I/O types."""
     check_choice("mode", mode, MODES)
-    if not isinstance(sparsity, bool):
-        raise invalid("sparsity", "True or False", sparsity, TypeError)
+    check_bool("sparsity", sparsity)
     check_choice("engine", engine, ENGINES)
     check_choice("inference_input_type", inference_input_type, IO_TYPES)
     check_choice("inference_output_type", inference_output_type, IO_TYPES)
@@ -416,9 +297,11 @@ def convert(
             raise invalid(name, "'float32' or 'int8' with engine='litert_quantizer' (it has no uint8 I/O)", "uint8")
     if fold_normalization not in (True, False, "auto"):
         raise invalid("fold_normalization", "'auto', True or False", fold_normalization)
-    input_shape, input_dtype = _input_spec(model)
-    io_types = (inference_input_type, inference_output_type)
+    return num_calibration_samples, (inference_input_type, inference_output_type)
 
+
+def _conversion(model, mode, engine, io_types, allow_select_tf_ops, sparsity):
+    """Step 2: `convert_one(candidate, examples) -> bytes` for the engine and the model's source."""
     directory = None
     if isinstance(model, (str, os.PathLike)):
         from tfx_ext.lite.saved_model_source import directory_converter
@@ -442,8 +325,13 @@ def convert(
             if engine == "converter":
                 return _converter_convert(make_converter, mode, examples, io_types, allow_select_tf_ops, sparsity)
             float_model = _converter_convert(make_converter, "float32", None, None, allow_select_tf_ops, sparsity)
-            return float_model if mode == "float32" else _litert_quantize(float_model, mode, examples, io_types)
+            return float_model if mode == "float32" else litert_quantize(float_model, mode, examples, io_types)
 
+    return convert_one
+
+
+def _uses_learned_ranges(model, mode, engine, representative_data):
+    """Step 3: whether int8 uses a trained QAT model's ranges instead of calibration data."""
     learned = mode == "int8" and representative_data is None and has_learned_ranges(model)
     if learned and engine == "litert_quantizer":
         raise invalid(
@@ -454,33 +342,24 @@ def convert(
         )
     if mode == "int8" and engine == "converter" and representative_data is None and not learned:
         # Only there would trained ranges replace the data; elsewhere the data are simply required.
-        _refuse_untrained_qat(model)
-    folded = []
+        refuse_untrained_qat(model)
+    return learned
+
+
+def _convert_candidates(
+    model, mode, fold, learned, representative_data, num_calibration_samples, input_spec, convert_one
+):
+    """Step 4: `(content, folded pairs)` of the model converted, the best integer candidate kept."""
     if learned:
         # The folded candidate, if any: without data there is nothing to measure them on.
-        candidate, folded = _integer_candidates(model, mode, fold_normalization)[0]
-        content = convert_one(candidate, None)
-    elif mode in _INTEGER_MODES:
-        candidates = _integer_candidates(model, mode, fold_normalization)
-        examples = calibration_examples(representative_data, input_shape, input_dtype, num_calibration_samples)
-        if len(candidates) == 1:
-            ((candidate, folded),) = candidates
-            content = convert_one(candidate, examples)
-        else:
-            content, folded = _closest_to_keras(model, candidates, examples, convert_one)
-    else:
-        content = convert_one(model, None)
-    float_ops, select_ops, sparse = _analyze(content, mode)
-    if learned and float_ops:
-        raise ValueError(
-            f"The QAT model's learned quantization ranges do not cover every tensor: these ops "
-            f"would stay float in int8 mode: {', '.join(float_ops)} (a layer quantize_aware does "
-            "not wrap, or an activation computed in several ops). Pass representative_data to "
-            "calibrate the missing ranges."
-        )
-    if output_path is not None:
-        write_atomically(str(output_path), content)
-    return ConversionResult(
-        content, None if output_path is None else str(output_path), mode, engine, float_ops, select_ops,
-        folded_normalization=folded, sparse_tensors=sparse,
-    )
+        candidate, folded = integer_candidates(model, mode, fold)[0]
+        return convert_one(candidate, None), folded
+    if mode not in _INTEGER_MODES:
+        return convert_one(model, None), []
+    candidates = integer_candidates(model, mode, fold)
+    input_shape, input_dtype = input_spec
+    examples = calibration_examples(representative_data, input_shape, input_dtype, num_calibration_samples)
+    if len(candidates) == 1:
+        ((candidate, folded),) = candidates
+        return convert_one(candidate, examples), folded
+    return closest_to_keras(model, candidates, examples, convert_one)

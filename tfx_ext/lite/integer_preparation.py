@@ -11,7 +11,7 @@ converted model against the original one.
 
 import keras
 
-from tfx_ext.cloning import clone_replacing
+from tfx_ext._core.model_graphs import clone_replacing
 from tfx_ext.lite.integer_selu import integer_friendly_selu
 from tfx_ext.lite.normalization_folding import FoldingResult, fold_normalization
 

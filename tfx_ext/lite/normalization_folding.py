@@ -24,17 +24,14 @@ import dataclasses
 import keras
 import numpy as np
 
-from tfx_ext.cloning import clone_replacing
-
-_TARGETS = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
-_NOT_TARGETS = (
-    keras.layers.Conv1DTranspose,
-    keras.layers.Conv2DTranspose,
-    keras.layers.Conv3DTranspose,
-    keras.layers.DepthwiseConv1D,
-    keras.layers.DepthwiseConv2D,
-    keras.layers.SeparableConv1D,
-    keras.layers.SeparableConv2D,
+from tfx_ext._core.arguments import invalid
+from tfx_ext._core.model_graphs import (
+    calls_in_graph,
+    clone_replacing,
+    consumers_in_graph,
+    is_graph_model,
+    is_kernel_layer,
+    is_model_output,
 )
 
 
@@ -54,60 +51,31 @@ class FoldingResult:
     not_folded: list
 
 
-def _in_graph(model, node):
-    """Whether `node` (a call of a layer) belongs to `model`'s own graph.
-
-    A layer keeps every call ever made of it: a Sequential rebuilt (by
-    loading, `compile`, or a sub-model sharing its layers) leaves calls that
-    are not part of the model. Keras keys the graph's nodes by operation and
-    call index (`keras.src.ops.function.make_node_key`); there is no public
-    listing of a model's nodes.
-    """
-    graph = model._functional if isinstance(model, keras.Sequential) else model
-    index = node.operation._inbound_nodes.index(node)
-    return f"{id(node.operation)}_ib-{index}" in graph._nodes
-
-
-def _calls(model, layer):
-    """The calls of `layer` in `model`'s graph."""
-    return [node for node in layer._inbound_nodes if _in_graph(model, node)]
-
-
-def _consumers(model, layer):
-    """The layers of the model that read `layer`'s output, one entry per call."""
-    # Keras keeps no public listing of a layer's consumers.
-    return [node.operation for node in layer._outbound_nodes if _in_graph(model, node)]
-
-
-def _is_model_output(model, layer):
-    return any(getattr(output, "_keras_history", (None,))[0] is layer for output in model.outputs)
-
-
 def _why_not(model, norm):
     """None when `norm` can be folded into its single consumer, else the reason."""
     if norm.invert:
         return "it inverts (denormalizes) rather than normalizes"
     if norm.mean is None:
         return "it is not adapted or built"
-    calls = _calls(model, norm)
+    calls = calls_in_graph(model, norm)
     if len(calls) != 1:
         return "it is called more than once (a shared layer)"
     rank = len(calls[0].input_tensors[0].shape)
     axes = tuple(a % rank for a in norm.axis)
     if axes != (rank - 1,):
         return f"it normalizes along axis {norm.axis}, not only the last axis"
-    if _is_model_output(model, norm):
+    if is_model_output(model, norm):
         return "its output is also a model output"
-    consumers = _consumers(model, norm)
+    consumers = consumers_in_graph(model, norm)
     if len(consumers) != 1:
         return f"its output feeds {len(consumers)} layers, not one"
     (target,) = consumers
-    if isinstance(target, _NOT_TARGETS) or not isinstance(target, _TARGETS):
+    if not is_kernel_layer(target):
         return (
             f"it feeds '{target.name}' ({type(target).__name__}), not a Dense or Conv layer "
             "(a nonlinearity or reshaping layer in between stops folding)"
         )
-    if len(_calls(model, target)) != 1:
+    if len(calls_in_graph(model, target)) != 1:
         return f"'{target.name}' is called more than once (a shared layer)"
     if not isinstance(target, keras.layers.Dense):
         if target.data_format != "channels_last":
@@ -147,12 +115,6 @@ def _folded_weights(norm, target):
     return [new_kernel.astype(dtype), new_bias.astype(dtype)]
 
 
-def _has_graph(model):
-    if isinstance(model, keras.Sequential):
-        return getattr(model, "_functional", None) is not None
-    return isinstance(model, keras.Model) and hasattr(model, "_operations") and model.built
-
-
 def fold_normalization(model):
     """Folds each affine `Normalization` layer into the Dense/Conv layer it feeds.
 
@@ -181,11 +143,8 @@ def fold_normalization(model):
     >>> np.allclose(result.model.predict(x), model.predict(x), atol=1e-5)
     True
     """
-    if not _has_graph(model):
-        raise TypeError(
-            "Invalid value received for argument `model`. Expected a built Sequential (with an "
-            f"Input) or functional keras.Model. Received: model={model!r}"
-        )
+    if not is_graph_model(model):
+        raise invalid("model", "a built Sequential (with an Input) or functional keras.Model", model, TypeError)
     plans, not_folded = {}, []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -195,7 +154,7 @@ def fold_normalization(model):
             continue
         reason = _why_not(model, layer)
         if reason is None:
-            (target,) = _consumers(model, layer)
+            (target,) = consumers_in_graph(model, layer)
             plans[id(target)] = (layer, target)
         else:
             not_folded.append((layer.name, reason))

@@ -13,10 +13,14 @@ import warnings
 
 import keras
 
-from tfx_ext.arguments import invalid
-from tfx_ext.cloning import copy_weights, fresh_copy
-from tfx_ext.keras_flavour import deserialization_scope, import_tfmot, is_tf_keras, keep_input_shape
-from tfx_ext.layers.linear import is_linear_layer
+from tfx_ext._core.arguments import invalid
+from tfx_ext._core.keras_flavour import (
+    deserialization_scope,
+    import_tfmot,
+    is_tf_keras,
+    keep_input_shape,
+)
+from tfx_ext._core.model_graphs import copy_weights, fresh_copy, is_graph_model, is_kernel_layer
 from tfx_ext.lite.quantize_aware import QuantizeAware, input_fed_layers, quantize_aware
 
 
@@ -28,10 +32,11 @@ def _tfmot_keras():
 
 def _refuse_quantize_config(quantize_config):
     if quantize_config is not None:
-        raise ValueError(
-            "Invalid value received for argument `quantize_config`. Expected None for a Keras 3 "
-            "layer (custom QuantizeConfigs are not supported yet; Dense and convolution layers "
-            f"get the default 8-bit scheme). Received: quantize_config={quantize_config!r}"
+        raise invalid(
+            "quantize_config",
+            "None for a Keras 3 layer (custom QuantizeConfigs are not supported yet; Dense and "
+            "convolution layers get the default 8-bit scheme)",
+            quantize_config,
         )
 
 
@@ -122,13 +127,11 @@ def _check_model(model, name):
 
 
 def _clone(model, clone_function, purpose):
-    try:
-        return keras.models.clone_model(model, clone_function=clone_function)
-    except ValueError as error:
+    if not is_graph_model(model, built=False):
         raise ValueError(
-            f"{purpose} needs a Sequential or functional model (a subclassed model cannot be cloned). "
-            f"Keras said: {error}"
-        ) from error
+            f"{purpose} needs a Sequential or functional model (a subclassed model cannot be cloned)."
+        )
+    return keras.models.clone_model(model, clone_function=clone_function)
 
 
 def quantize_apply(model):
@@ -154,7 +157,7 @@ def quantize_apply(model):
         )
 
     def quantized(layer):
-        return isinstance(layer, QuantizeAnnotate) and is_linear_layer(layer.layer)
+        return isinstance(layer, QuantizeAnnotate) and is_kernel_layer(layer.layer)
 
     fed = input_fed_layers(model, quantized)
 

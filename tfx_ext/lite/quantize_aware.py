@@ -13,11 +13,10 @@ ops on the TF backend, which the TFLite converter reads, so
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number
-from tfx_ext.cloning import all_layers, clone_with, fresh_copy
-from tfx_ext.layers.linear import is_linear_layer, linear, per_channel
+from tfx_ext._core.arguments import check_bool, check_number, invalid
+from tfx_ext._core.model_graphs import all_layers, clone_with, fresh_copy, is_kernel_layer
+from tfx_ext.layers.linear import linear, per_channel
 from tfx_ext.lite.integer_selu import integer_friendly_selu
-
 
 # TFLite fuses these into the Dense/Conv kernel, so only the output after
 # them needs a range; any other activation is a separate int8 op whose
@@ -51,16 +50,9 @@ class QuantizeAware(keras.layers.Wrapper):
     """
 
     def __init__(self, layer, ema_decay=0.99, quantize_inputs=False, **kwargs):
-        if not is_linear_layer(layer):
-            raise TypeError(
-                "Invalid value received for argument `layer`. Expected a keras.layers.Dense, "
-                f"Conv1D, Conv2D or Conv3D layer. Received: layer={layer!r}"
-            )
-        if not isinstance(quantize_inputs, bool):
-            raise TypeError(
-                "Invalid value received for argument `quantize_inputs`. Expected True or False. "
-                f"Received: quantize_inputs={quantize_inputs!r}"
-            )
+        if not is_kernel_layer(layer):
+            raise invalid("layer", "a keras.layers.Dense, Conv1D, Conv2D or Conv3D layer", layer, TypeError)
+        check_bool("quantize_inputs", quantize_inputs)
         kwargs.setdefault("name", f"quantize_aware_{layer.name}")
         super().__init__(layer, **kwargs)
         self.ema_decay = check_number("ema_decay", ema_decay, 0.0, 1.0, high_open=True)
@@ -162,7 +154,7 @@ def has_learned_ranges(model):
     by tfmot (its quantizers always hold ranges). Whether the ranges cover
     every tensor is checked on the converted model.
     """
-    from tfx_ext.keras_flavour import is_tf_keras
+    from tfx_ext._core.keras_flavour import is_tf_keras
 
     if isinstance(model, keras.Model):
         wrappers = [layer for layer in all_layers(model) if isinstance(layer, QuantizeAware)]
@@ -245,30 +237,26 @@ def quantize_aware(model, ema_decay=0.99, fold_normalization=False):
     >>> qat.compile(...); qat.fit(x, y, epochs=3)
     >>> result = convert(qat, mode="int8")
     """
-    from tfx_ext.keras_flavour import is_tf_keras
+    from tfx_ext._core.keras_flavour import is_tf_keras
 
     ema_decay = check_number("ema_decay", ema_decay, 0.0, 1.0, high_open=True)
     if is_tf_keras(model):
         from tfx_ext.lite.tf_keras_qat import quantize_tf_keras_model
 
         return quantize_tf_keras_model(model)
-    if not isinstance(fold_normalization, bool):
-        raise TypeError(
-            "Invalid value received for argument `fold_normalization`. Expected True or False. "
-            f"Received: fold_normalization={fold_normalization!r}"
-        )
-    if isinstance(model, keras.Model) and not any(is_linear_layer(l) for l in all_layers(model)):
+    check_bool("fold_normalization", fold_normalization)
+    if isinstance(model, keras.Model) and not any(is_kernel_layer(l) for l in all_layers(model)):
         raise ValueError(f"Model '{model.name}' has no Dense or convolution layer to quantize.")
     if fold_normalization:
         from tfx_ext.lite.normalization_folding import fold_normalization as fold
 
         model = fold(model).model
 
-    fed = input_fed_layers(model, is_linear_layer) if isinstance(model, keras.Model) else set()
+    fed = input_fed_layers(model, is_kernel_layer) if isinstance(model, keras.Model) else set()
 
     def wrap(layer):
         copy = fresh_copy(layer)
-        if not is_linear_layer(layer):
+        if not is_kernel_layer(layer):
             return copy
         return QuantizeAware(copy, ema_decay=ema_decay, quantize_inputs=layer.name in fed)
 

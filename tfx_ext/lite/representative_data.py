@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 
 
 def _rows(data):

@@ -19,7 +19,7 @@ takes the signature route, which does not depend on the importer.
 
 import numpy as np
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 
 SIGNATURE = "serving_default"
 

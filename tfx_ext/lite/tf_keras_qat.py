@@ -8,7 +8,7 @@ per tensor (symmetric, narrow range) and the layer's output, after its
 activation, with a moving-average range, whatever the activation is.
 """
 
-from tfx_ext.keras_flavour import import_tfmot
+from tfx_ext._core.keras_flavour import import_tfmot
 
 _SUPPORTED_BY_TFMOT = {"linear", "relu", "relu6", "softmax", "sigmoid", "tanh", "swish", "gelu"}
 

@@ -8,9 +8,8 @@ Keras 3 core has no contrastive loss.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number
-from tfx_ext.ranks import squeeze_or_expand_to_same_rank
-from tfx_ext.static_shapes import shapes_compatible
+from tfx_ext._core.arguments import check_number
+from tfx_ext._core.predictions import shapes_compatible, squeeze_or_expand_to_same_rank
 
 
 def _check_same_shape(y_true, y_pred):

@@ -7,7 +7,7 @@ results). Keras 3 core has no box loss (KerasCV/KerasHub have their own).
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice
+from tfx_ext._core.arguments import check_choice, invalid
 
 
 def _divide_no_nan(numerator, denominator):
@@ -45,10 +45,11 @@ def _boxes(y_true, y_pred):
     y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
     for argument, boxes in (("y_true", y_true), ("y_pred", y_pred)):
         if not boxes.shape or boxes.shape[-1] != 4:
-            raise ValueError(
-                f"Invalid value received for argument `{argument}` of giou_loss. Expected boxes "
-                f"[y_min, x_min, y_max, x_max] on the last axis (size 4). "
-                f"Received: {argument}.shape={tuple(boxes.shape)}"
+            raise invalid(
+                argument,
+                "boxes [y_min, x_min, y_max, x_max] on the last axis (size 4)",
+                owner="giou_loss",
+                received=f"{argument}.shape={tuple(boxes.shape)}",
             )
     return y_true, y_pred
 

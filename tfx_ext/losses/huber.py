@@ -8,7 +8,7 @@
 
 import keras
 
-from tfx_ext.arguments import check_number
+from tfx_ext._core.arguments import check_number
 
 
 def _check_threshold(threshold):

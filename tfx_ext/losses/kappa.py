@@ -8,7 +8,7 @@ matching metric.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice, check_int, check_number
+from tfx_ext._core.arguments import check_choice, check_int, check_number, invalid
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -43,7 +43,13 @@ class WeightedKappaLoss(keras.losses.Loss):
     """
 
     def __init__(
-        self, num_classes, weightage="quadratic", name="cohen_kappa_loss", epsilon=1e-6, reduction=None, dtype=None
+        self,
+        num_classes,
+        weightage="quadratic",
+        name="cohen_kappa_loss",
+        epsilon=1e-6,
+        reduction=None,
+        dtype=None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.num_classes = check_int("num_classes", num_classes, minimum=1)
@@ -62,10 +68,11 @@ class WeightedKappaLoss(keras.losses.Loss):
         y_true = ops.cast(ops.convert_to_tensor(y_true), dtype)
         for argument, value in (("y_true", y_true), ("y_pred", y_pred)):
             if len(value.shape) != 2 or value.shape[-1] not in (None, self.num_classes):
-                raise ValueError(
-                    f"Invalid value received for argument `{argument}` of WeightedKappaLoss. Expected "
-                    f"rows of num_classes={self.num_classes} values, shape (batch, {self.num_classes}). "
-                    f"Received: {argument}.shape={tuple(value.shape)}"
+                raise invalid(
+                    argument,
+                    f"rows of num_classes={self.num_classes} values, shape (batch, {self.num_classes})",
+                    owner="WeightedKappaLoss",
+                    received=f"{argument}.shape={tuple(value.shape)}",
                 )
         classes = ops.arange(self.num_classes, dtype=dtype)
         true_class = ops.sum(y_true * classes, axis=1, keepdims=True)  # [batch, 1]

@@ -7,7 +7,7 @@ arguments and results). Keras 3 core has no metric-learning loss.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number
+from tfx_ext._core.arguments import check_number
 from tfx_ext.losses.pairwise_distances import embeddings_and_labels, pairwise_distances
 
 

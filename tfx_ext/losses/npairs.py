@@ -8,6 +8,8 @@ metric-learning loss.
 import keras
 from keras import ops
 
+from tfx_ext._core.arguments import invalid
+
 
 def _similarities(y_pred, owner):
     y_pred = ops.convert_to_tensor(y_pred)
@@ -15,18 +17,22 @@ def _similarities(y_pred, owner):
         y_pred = ops.cast(y_pred, keras.backend.floatx())
     shape = tuple(y_pred.shape)
     if len(shape) != 2 or None not in shape and shape[0] != shape[1]:
-        raise ValueError(
-            f"Invalid value received for argument `y_pred` of {owner}. Expected the square "
-            f"similarity matrix of the batch, shape (batch, batch). Received: y_pred.shape={shape}"
+        raise invalid(
+            "y_pred",
+            "the square similarity matrix of the batch, shape (batch, batch)",
+            owner=owner,
+            received=f"y_pred.shape={shape}",
         )
     return y_pred
 
 
 def _check_rows(labels, y_pred, owner, expected):
     if None not in (labels.shape[0], y_pred.shape[0]) and labels.shape[0] != y_pred.shape[0]:
-        raise ValueError(
-            f"Invalid value received for argument `y_true` of {owner}. Expected {expected} "
-            f"(y_pred has shape {tuple(y_pred.shape)}). Received: y_true.shape={tuple(labels.shape)}"
+        raise invalid(
+            "y_true",
+            f"{expected} (y_pred has shape {tuple(y_pred.shape)})",
+            owner=owner,
+            received=f"y_true.shape={tuple(labels.shape)}",
         )
 
 
@@ -57,9 +63,11 @@ def npairs_loss(y_true, y_pred):
     y_pred = _similarities(y_pred, "npairs_loss")
     labels = ops.convert_to_tensor(y_true)
     if len(labels.shape) > 2 or (len(labels.shape) == 2 and labels.shape[1] not in (None, 1)):
-        raise ValueError(
-            "Invalid value received for argument `y_true` of npairs_loss. Expected integer "
-            f"labels of shape (batch,) or (batch, 1). Received: y_true.shape={tuple(labels.shape)}"
+        raise invalid(
+            "y_true",
+            "integer labels of shape (batch,) or (batch, 1)",
+            owner="npairs_loss",
+            received=f"y_true.shape={tuple(labels.shape)}",
         )
     labels = ops.reshape(ops.cast(labels, y_pred.dtype), (-1,))
     _check_rows(labels, y_pred, "npairs_loss", "one label per row of y_pred")
@@ -90,9 +98,11 @@ def npairs_multilabel_loss(y_true, y_pred):
             y_true = tf.sparse.to_dense(y_true)
     labels = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
     if len(labels.shape) != 2:
-        raise ValueError(
-            "Invalid value received for argument `y_true` of npairs_multilabel_loss. Expected "
-            f"0/1 label indicators of shape (batch, num_classes). Received: y_true.shape={tuple(labels.shape)}"
+        raise invalid(
+            "y_true",
+            "0/1 label indicators of shape (batch, num_classes)",
+            owner="npairs_multilabel_loss",
+            received=f"y_true.shape={tuple(labels.shape)}",
         )
     _check_rows(labels, y_pred, "npairs_multilabel_loss", "one row of labels per row of y_pred")
     return _soft_target_cross_entropy(ops.matmul(labels, ops.transpose(labels)), y_pred)

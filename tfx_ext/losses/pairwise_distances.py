@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 
 DISTANCE_METRICS = ("L2", "squared-L2", "angular")
 
@@ -83,14 +83,18 @@ def embeddings_and_labels(y_true, y_pred, loss_name):
         embeddings = ops.cast(embeddings, keras.backend.floatx())
     labels = ops.convert_to_tensor(y_true)
     if len(embeddings.shape) != 2:
-        raise ValueError(
-            f"Invalid value received for argument `y_pred` of {loss_name}. Expected "
-            f"embeddings of shape (batch, dim). Received: y_pred.shape={tuple(embeddings.shape)}"
+        raise invalid(
+            "y_pred",
+            "embeddings of shape (batch, dim)",
+            owner=loss_name,
+            received=f"y_pred.shape={tuple(embeddings.shape)}",
         )
     if len(labels.shape) > 2 or (len(labels.shape) == 2 and labels.shape[1] not in (None, 1)):
-        raise ValueError(
-            f"Invalid value received for argument `y_true` of {loss_name}. Expected "
-            f"integer labels of shape (batch,) or (batch, 1). Received: y_true.shape={tuple(labels.shape)}"
+        raise invalid(
+            "y_true",
+            "integer labels of shape (batch,) or (batch, 1)",
+            owner=loss_name,
+            received=f"y_true.shape={tuple(labels.shape)}",
         )
     true_shape = tuple(labels.shape)
     labels = ops.reshape(labels, (-1,))

@@ -9,8 +9,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfx_ext.arguments import check_number, invalid
-from tfx_ext.ranks import expand_to_columns
+from tfx_ext._core.arguments import check_number, invalid
+from tfx_ext._core.predictions import expand_to_columns
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

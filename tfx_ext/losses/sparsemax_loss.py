@@ -8,8 +8,8 @@ neither sparsemax nor its loss.
 import keras
 from keras import ops
 
+from tfx_ext._core.arguments import invalid
 from tfx_ext.activations.sparsemax import sparsemax  # one sparsemax (TFA's inf / NaN rule) for both
-from tfx_ext.arguments import invalid
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -35,15 +35,21 @@ def sparsemax_loss(logits, sparsemax, labels, name=None):
     labels = ops.cast(labels, z.dtype)
     for argument, value in (("sparsemax", sparsemax), ("labels", labels)):
         if tuple(value.shape) != tuple(z.shape) and None not in value.shape + z.shape:
-            raise ValueError(
-                f"Invalid value received for argument `{argument}` of sparsemax_loss. Expected the "
-                f"shape of logits, {tuple(z.shape)}. Received: {argument}.shape={tuple(value.shape)}"
+            raise invalid(
+                argument,
+                f"the shape of logits, {tuple(z.shape)}",
+                owner="sparsemax_loss",
+                received=f"{argument}.shape={tuple(value.shape)}",
             )
     s_part = ops.where(
-        ops.logical_or(sparsemax > 0, ops.isnan(sparsemax)), sparsemax * (z - 0.5 * sparsemax), ops.zeros_like(sparsemax)
+        ops.logical_or(sparsemax > 0, ops.isnan(sparsemax)),
+        sparsemax * (z - 0.5 * sparsemax),
+        ops.zeros_like(sparsemax),
     )
     q_part = labels * (0.5 * labels - z)
-    q_part = ops.where(ops.logical_and(ops.equal(labels, 0), ops.isinf(z)), ops.zeros_like(z), q_part)
+    q_part = ops.where(
+        ops.logical_and(ops.equal(labels, 0), ops.isinf(z)), ops.zeros_like(z), q_part
+    )
     return ops.sum(s_part + q_part, axis=1)
 
 
@@ -73,9 +79,15 @@ class SparsemaxLoss(keras.losses.Loss):
     >>> model.compile(optimizer="adam", loss=SparsemaxLoss())   # the model outputs logits
     """
 
-    def __init__(self, from_logits=True, reduction="sum_over_batch_size", name="sparsemax_loss", dtype=None):
+    def __init__(
+        self, from_logits=True, reduction="sum_over_batch_size", name="sparsemax_loss", dtype=None
+    ):
         if from_logits is not True:
-            raise invalid("from_logits", "True (the loss needs the logits: y_pred must be logits)", from_logits)
+            raise invalid(
+                "from_logits",
+                "True (the loss needs the logits: y_pred must be logits)",
+                from_logits,
+            )
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.from_logits = from_logits
 

@@ -8,9 +8,14 @@ losses.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number
-from tfx_ext.losses.pairwise_distances import check_distance_metric, loss_from_config, serialize_distance_metric
+from tfx_ext._core.arguments import check_number
+from tfx_ext.losses.pairwise_distances import (
+    check_distance_metric,
+    loss_from_config,
+    serialize_distance_metric,
+)
 from tfx_ext.losses.triplet_mining import triplet_batch
+
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
 def triplet_semihard_loss(y_true, y_pred, margin=1.0, distance_metric="L2"):

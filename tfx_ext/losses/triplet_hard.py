@@ -7,8 +7,12 @@ mining rule, soft margin and results). Keras 3 core has none.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number, invalid
-from tfx_ext.losses.pairwise_distances import check_distance_metric, loss_from_config, serialize_distance_metric
+from tfx_ext._core.arguments import check_bool, check_number
+from tfx_ext.losses.pairwise_distances import (
+    check_distance_metric,
+    loss_from_config,
+    serialize_distance_metric,
+)
 from tfx_ext.losses.triplet_mining import triplet_batch
 
 
@@ -81,8 +85,7 @@ class TripletHardLoss(keras.losses.Loss):
     def __init__(self, margin=1.0, soft=False, distance_metric="L2", name="triplet_hard_loss", dtype=None):
         super().__init__(name=name, reduction="sum_over_batch_size", dtype=dtype)
         self.margin = check_number("margin", margin, low=0.0)
-        if not isinstance(soft, bool):
-            raise invalid("soft", "a boolean", soft, TypeError)
+        check_bool("soft", soft)
         self.soft = soft
         self.distance_metric = check_distance_metric(distance_metric)
 

@@ -7,8 +7,8 @@ on one-hot labels gives it divided by the number of classes.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import invalid
-from tfx_ext.label_format import has_class_axis
+from tfx_ext._core.arguments import check_bool
+from tfx_ext._core.predictions import has_class_axis
 from tfx_ext.metrics.input_checks import checked_labels_and_probabilities
 
 
@@ -63,8 +63,7 @@ class BrierScore(keras.metrics.MeanMetricWrapper):
     """
 
     def __init__(self, name="brier_score", dtype=None, from_logits=False):
-        if not isinstance(from_logits, bool):
-            raise invalid("from_logits", "a bool", from_logits, TypeError)
+        check_bool("from_logits", from_logits)
         super().__init__(fn=brier_score, name=name, dtype=dtype, from_logits=from_logits)
         self.from_logits = from_logits
         # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.

@@ -8,7 +8,7 @@ metric.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice, invalid
+from tfx_ext._core.arguments import check_bool, check_choice, invalid_prefix
 from tfx_ext.metrics.confusion_matrix import ConfusionMatrixMetric, to_class_ids
 
 
@@ -17,7 +17,7 @@ def _one_per_example(values, argument, expected):
     values = ops.convert_to_tensor(values)
     if len(values.shape) >= 2 and values.shape[-1] not in (None, 1):
         raise ValueError(
-            f"Invalid value received for argument `{argument}` of CohenKappa. {expected} "
+            f"{invalid_prefix(argument, 'CohenKappa')} {expected} "
             f"Received: {argument}.shape={tuple(values.shape)}"
         )
     return values
@@ -75,8 +75,7 @@ class CohenKappa(ConfusionMatrixMetric):
         self._direction = "up"
         self.weightage = check_choice("weightage", weightage, (None, "linear", "quadratic"))
         for argument, value in (("sparse_labels", sparse_labels), ("regression", regression)):
-            if not isinstance(value, bool):
-                raise invalid(argument, "a boolean", value, TypeError)
+            check_bool(argument, value)
         self.sparse_labels = sparse_labels
         self.regression = regression
 

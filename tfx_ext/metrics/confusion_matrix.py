@@ -9,8 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfx_ext.arguments import check_int, check_number
-from tfx_ext.label_format import has_class_axis
+from tfx_ext._core.arguments import check_int, check_number, invalid_prefix
 
 
 def to_class_ids(values, num_classes=None, threshold=0.5):
@@ -51,8 +50,7 @@ def _range_message(argument, owner, num_classes, declared):
     else:
         hint = f"num_classes={declared}, the binary form (0/1 labels, or probabilities)"
     return (
-        f"Invalid value received for argument `{argument}` of {owner}. Expected class ids "
-        f"in [0, {num_classes}) for {hint}."
+        f"{invalid_prefix(argument, owner)} Expected class ids in [0, {num_classes}) for {hint}."
     )
 
 

@@ -6,8 +6,8 @@ Keras 3 core has no calibration metric (nor had TFA).
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, invalid
-from tfx_ext.label_format import has_class_axis
+from tfx_ext._core.arguments import check_bool, check_int
+from tfx_ext._core.predictions import has_class_axis
 from tfx_ext.metrics.input_checks import after, check_batch, checked_labels_and_probabilities
 
 
@@ -68,8 +68,7 @@ class ExpectedCalibrationError(keras.metrics.Metric):
     """
 
     def __init__(self, num_bins=15, name="expected_calibration_error", dtype=None, from_logits=False):
-        if not isinstance(from_logits, bool):
-            raise invalid("from_logits", "a bool", from_logits, TypeError)
+        check_bool("from_logits", from_logits)
         super().__init__(name=name, dtype=dtype)
         self.from_logits = from_logits
         # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.

@@ -7,7 +7,7 @@ arguments, defaults and results). Keras 3 core has no Hamming metric.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice, check_number
+from tfx_ext._core.arguments import check_choice, check_number
 from tfx_ext.metrics.confusion_matrix import to_class_ids
 
 

@@ -8,9 +8,9 @@ either. This one is exact over a whole epoch.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number
+from tfx_ext._core.arguments import check_number
+from tfx_ext._core.predictions import squeeze_or_expand_to_same_rank
 from tfx_ext.metrics.input_checks import after, check_same_shape
-from tfx_ext.ranks import squeeze_or_expand_to_same_rank
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -17,23 +17,13 @@ traced values); eager calls are checked on every backend.
 import keras
 from keras import ops
 
-from tfx_ext.label_format import has_class_axis, is_one_hot
-
-# float32 softmax rows sum to 1 within ~1e-6; float16 ones within ~1e-3. Logits
-# almost never land this close to a probability row.
-TOLERANCE = 1e-2
-
-
-def to_probabilities(y_pred, from_logits):
-    """Softmax over classes (or a sigmoid for one column) when `from_logits`."""
-    y_pred = ops.convert_to_tensor(y_pred)
-    if "float" not in str(y_pred.dtype):
-        y_pred = ops.cast(y_pred, "float32")
-    if not from_logits:
-        return y_pred
-    if has_class_axis(y_pred):
-        return ops.softmax(y_pred, axis=-1)
-    return ops.sigmoid(y_pred)
+from tfx_ext._core.arguments import invalid_prefix
+from tfx_ext._core.predictions import (
+    has_class_axis,
+    is_one_hot,
+    probability_checks,
+    to_probabilities,
+)
 
 
 def require(condition, message, *data):
@@ -73,7 +63,7 @@ def _empty(x):
 
 
 def where(owner, argument):
-    return f"Invalid value received for argument `{argument}` of {owner}."
+    return invalid_prefix(argument, owner)
 
 
 def check_batch(y_true, y_pred, owner, argument="y_true"):
@@ -124,13 +114,9 @@ def check_same_shape(y_true, y_pred, owner):
 
 def check_probabilities(y_pred, owner):
     """Checks finite values in [0, 1], rows summing to 1 when there are several columns."""
-    low, high = ops.min(y_pred), ops.max(y_pred)
-    in_range = ops.logical_and(ops.greater_equal(low, -TOLERANCE), ops.less_equal(high, 1 + TOLERANCE))
+    in_range, rows_ok, low, high, sums = probability_checks(y_pred)
     hint = "Pass from_logits=True if the model outputs logits."
-    multiclass = has_class_axis(y_pred)
-    if multiclass:
-        sums = ops.sum(y_pred, axis=-1)
-        rows_ok = ops.less_equal(ops.max(ops.abs(sums - 1.0)), TOLERANCE)
+    if rows_ok is not None:
         return require(
             ops.logical_or(_empty(y_pred), ops.logical_and(in_range, rows_ok)),
             f"{where(owner, 'y_pred')} Expected probabilities: values in [0, 1], each row "

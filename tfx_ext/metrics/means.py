@@ -9,6 +9,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfx_ext._core.arguments import invalid
+
 
 def _weights_like(values, sample_weight, owner):
     if sample_weight is None:
@@ -21,10 +23,11 @@ def _weights_like(values, sample_weight, owner):
         except ValueError:
             fits = False
         if not fits:
-            raise ValueError(
-                f"Invalid value received for argument `sample_weight` of {owner}. Expected a "
-                f"scalar or one weight per value (shape {value_shape}). "
-                f"Received: sample_weight with shape {weight_shape}"
+            raise invalid(
+                "sample_weight",
+                f"a scalar or one weight per value (shape {value_shape})",
+                owner=owner,
+                received=f"sample_weight with shape {weight_shape}",
             )
     return ops.broadcast_to(sample_weight, ops.shape(values))
 
@@ -48,8 +51,12 @@ class GeometricMean(keras.metrics.Metric):
 
     def __init__(self, name="geometric_mean", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self.total = self.add_variable(shape=(), initializer="zeros", dtype=self.dtype, name="total")
-        self.count = self.add_variable(shape=(), initializer="zeros", dtype=self.dtype, name="count")
+        self.total = self.add_variable(
+            shape=(), initializer="zeros", dtype=self.dtype, name="total"
+        )
+        self.count = self.add_variable(
+            shape=(), initializer="zeros", dtype=self.dtype, name="count"
+        )
 
     def update_state(self, values, sample_weight=None):
         values = ops.cast(values, self.dtype)

@@ -9,7 +9,7 @@ import warnings
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int
+from tfx_ext._core.arguments import check_int, invalid
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -44,7 +44,11 @@ class MultiLabelConfusionMatrix(keras.metrics.Metric):
         self.num_classes = check_int("num_classes", num_classes, minimum=1)
         shape = (self.num_classes,)
         for counts in ("true_positives", "false_positives", "false_negatives", "true_negatives"):
-            setattr(self, counts, self.add_variable(shape=shape, initializer="zeros", dtype=self.dtype, name=counts))
+            setattr(
+                self,
+                counts,
+                self.add_variable(shape=shape, initializer="zeros", dtype=self.dtype, name=counts),
+            )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         if sample_weight is not None:
@@ -57,16 +61,18 @@ class MultiLabelConfusionMatrix(keras.metrics.Metric):
         y_pred = ops.cast(ops.convert_to_tensor(y_pred), "int32")
         for argument, value in (("y_true", y_true), ("y_pred", y_pred)):
             if len(value.shape) != 2 or value.shape[-1] not in (None, self.num_classes):
-                raise ValueError(
-                    f"Invalid value received for argument `{argument}` of MultiLabelConfusionMatrix. "
-                    f"Expected rows of num_classes={self.num_classes} labels, shape "
-                    f"(batch, {self.num_classes}). Received: {argument} with shape {tuple(value.shape)}"
+                raise invalid(
+                    argument,
+                    f"rows of num_classes={self.num_classes} labels, shape (batch, {self.num_classes})",
+                    owner="MultiLabelConfusionMatrix",
+                    received=f"{argument} with shape {tuple(value.shape)}",
                 )
         if None not in (y_true.shape[0], y_pred.shape[0]) and y_true.shape[0] != y_pred.shape[0]:
-            raise ValueError(
-                "Invalid value received for argument `y_pred` of MultiLabelConfusionMatrix. "
-                f"Expected one row per row of y_true (shape {tuple(y_true.shape)}). "
-                f"Received: y_pred with shape {tuple(y_pred.shape)}"
+            raise invalid(
+                "y_pred",
+                f"one row per row of y_true (shape {tuple(y_true.shape)})",
+                owner="MultiLabelConfusionMatrix",
+                received=f"y_pred with shape {tuple(y_pred.shape)}",
             )
         true_positive = ops.count_nonzero(y_true * y_pred, axis=0)
         false_positive = ops.count_nonzero(y_pred, axis=0) - true_positive
@@ -83,7 +89,8 @@ class MultiLabelConfusionMatrix(keras.metrics.Metric):
 
     def result(self):
         flat = ops.stack(
-            [self.true_negatives, self.false_positives, self.false_negatives, self.true_positives], axis=-1
+            [self.true_negatives, self.false_positives, self.false_negatives, self.true_positives],
+            axis=-1,
         )
         return ops.reshape(flat, (-1, 2, 2))
 

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext._core.arguments import check_int, check_number, invalid
 
 
 def _cuts(low, high, cutpoints):
@@ -71,7 +71,10 @@ class CorrelationBase(keras.metrics.Metric):
         self.actual_max = check_number("actual_max", actual_max)
         self.preds_min = check_number("preds_min", preds_min)
         self.preds_max = check_number("preds_max", preds_max)
-        for low, high, value in (("actual_min", "actual_max", self.actual_max), ("preds_min", "preds_max", self.preds_max)):
+        for low, high, value in (
+            ("actual_min", "actual_max", self.actual_max),
+            ("preds_min", "preds_max", self.preds_max),
+        ):
             if not value > getattr(self, low):
                 raise invalid(high, f"a number > {low}={getattr(self, low)!r}", value)
         self.actual_cutpoints = check_int("actual_cutpoints", actual_cutpoints, minimum=2)
@@ -80,8 +83,12 @@ class CorrelationBase(keras.metrics.Metric):
         self.preds_cuts = _cuts(self.preds_min, self.preds_max, self.preds_cutpoints)
         rows, cols = self.actual_cutpoints - 1, self.preds_cutpoints - 1
         self.m = self.add_variable(shape=(rows, cols), initializer="zeros", dtype="int32", name="m")
-        self.nrow = self.add_variable(shape=(rows,), initializer="zeros", dtype="int32", name="nrow")
-        self.ncol = self.add_variable(shape=(cols,), initializer="zeros", dtype="int32", name="ncol")
+        self.nrow = self.add_variable(
+            shape=(rows,), initializer="zeros", dtype="int32", name="nrow"
+        )
+        self.ncol = self.add_variable(
+            shape=(cols,), initializer="zeros", dtype="int32", name="ncol"
+        )
         self.n = self.add_variable(shape=(), initializer="zeros", dtype="int32", name="n")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
@@ -95,10 +102,11 @@ class CorrelationBase(keras.metrics.Metric):
         if None not in y_true.shape and None not in y_pred.shape:
             true_size, pred_size = int(np.prod(y_true.shape)), int(np.prod(y_pred.shape))
             if true_size != pred_size:
-                raise ValueError(
-                    f"Invalid value received for argument `y_pred` of {type(self).__name__}. "
-                    f"Expected one prediction per value of y_true ({true_size} values, shape "
-                    f"{tuple(y_true.shape)}). Received: y_pred with shape {tuple(y_pred.shape)}"
+                raise invalid(
+                    "y_pred",
+                    f"one prediction per value of y_true ({true_size} values, shape {tuple(y_true.shape)})",
+                    owner=type(self).__name__,
+                    received=f"y_pred with shape {tuple(y_pred.shape)}",
                 )
         i = _bins(y_true, self.actual_cuts, self.actual_min, self.actual_max)
         j = _bins(y_pred, self.preds_cuts, self.preds_min, self.preds_max)
@@ -184,7 +192,8 @@ class KendallsTauC(KendallsTauBase):
         n = ops.cast(self.n, "float32")
         distinct = ops.cast(
             ops.minimum(
-                ops.count_nonzero(ops.convert_to_tensor(self.ncol)), ops.count_nonzero(ops.convert_to_tensor(self.nrow))
+                ops.count_nonzero(ops.convert_to_tensor(self.ncol)),
+                ops.count_nonzero(ops.convert_to_tensor(self.nrow)),
             ),
             "float32",
         )

@@ -7,7 +7,7 @@ Keras 3 has no AdaBelief. `tfa.optimizers.AdaBelief` → `tfx_ext.optimizers.Ada
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_int, check_number
 from tfx_ext.optimizers.rectified_adam import warmed_up_rate
 from tfx_ext.optimizers.sparse_gradients import densify, only_touched
 from tfx_ext.optimizers.tfa_arguments import (
@@ -18,8 +18,7 @@ from tfx_ext.optimizers.tfa_arguments import (
 
 
 def _check_bool(name, value):
-    if not isinstance(value, bool):
-        raise invalid(name, "a bool", value, TypeError)
+    check_bool(name, value)
     return value
 
 

@@ -8,7 +8,7 @@ sparse gradient is applied as the dense gradient it stands for.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_number
 from tfx_ext.optimizers.sparse_gradients import densify
 
 
@@ -40,8 +40,7 @@ class COCOB(keras.optimizers.Optimizer):
             # A config of the Keras base class carries one; COCOB has none.
             kwargs.pop("learning_rate")
         alpha = check_number("alpha", alpha, low=1.0)
-        if not isinstance(use_locking, bool):
-            raise invalid("use_locking", "a bool", use_locking, TypeError)
+        check_bool("use_locking", use_locking)
         super().__init__(learning_rate=0.0, name=name, **kwargs)
         self.alpha = alpha
         self.use_locking = use_locking

@@ -10,7 +10,7 @@ import numbers
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice, check_number, invalid
+from tfx_ext._core.arguments import check_choice, check_number, invalid
 from tfx_ext.optimizers.sparse_gradients import densify, only_touched
 from tfx_ext.optimizers.tfa_arguments import learning_rate_argument
 

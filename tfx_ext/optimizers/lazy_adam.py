@@ -12,7 +12,7 @@ LazyAdam *is* Adam.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 from tfx_ext.optimizers.sparse_gradients import (
     gather_rows,
     is_sparse,

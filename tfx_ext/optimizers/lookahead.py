@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, check_number
+from tfx_ext._core.arguments import check_int, check_number
 from tfx_ext.optimizers.optimizer_wrapper import OptimizerWrapper
 
 

@@ -14,10 +14,9 @@ import numbers
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_int, check_number, invalid
 from tfx_ext.optimizers.average_wrapper import AveragedOptimizerWrapper
 from tfx_ext.optimizers.lookahead import _CurrentValue
-
 
 _NUM_UPDATES = "None, an integer >= 0, or an integer variable"
 
@@ -81,8 +80,7 @@ class MovingAverage(AveragedOptimizerWrapper):
         self.average_decay = check_number("average_decay", average_decay, 0.0, 1.0)
         self.num_updates = _num_updates(num_updates)
         self.start_step = check_int("start_step", start_step, minimum=0)
-        if not isinstance(dynamic_decay, bool):
-            raise invalid("dynamic_decay", "a bool", dynamic_decay, TypeError)
+        check_bool("dynamic_decay", dynamic_decay)
         self.dynamic_decay = dynamic_decay
 
     def average_initializer(self, variable):

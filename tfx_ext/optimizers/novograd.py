@@ -7,7 +7,7 @@ Keras 3 has no NovoGrad. `tfa.optimizers.NovoGrad` → `tfx_ext.optimizers.NovoG
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_number
 from tfx_ext.optimizers.sparse_gradients import densify, only_touched
 from tfx_ext.optimizers.tfa_arguments import learning_rate_argument
 
@@ -74,8 +74,7 @@ class NovoGrad(keras.optimizers.Optimizer):
         self.epsilon = epsilon or keras.backend.epsilon()
         self.weight_decay = check_number("weight_decay", weight_decay, low=0.0)
         for argument, value in (("grad_averaging", grad_averaging), ("amsgrad", amsgrad)):
-            if not isinstance(value, bool):
-                raise invalid(argument, "a bool", value, TypeError)
+            check_bool(argument, value)
         self.grad_averaging = grad_averaging
         self.amsgrad = amsgrad
 

@@ -13,7 +13,8 @@ JAX it runs inside the base class's `stateless_apply` (which maps our
 import keras
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
+from tfx_ext._core.private_api import raw_iterations
 
 _EXPECTED = (
     "a Keras optimizer or its name (not a MultiOptimizer or LossScaleOptimizer: "
@@ -109,7 +110,7 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
         steps = self.inner_optimizer.gradient_accumulation_steps
         if not steps:
             return True
-        return ops.equal(ops.mod(self.inner_optimizer._iterations, steps), 0)
+        return ops.equal(ops.mod(raw_iterations(self.inner_optimizer), steps), 0)
 
     @property
     def iterations(self):

@@ -8,7 +8,7 @@ Keras 3 has no ProximalAdagrad (its `Adagrad` has no L1/L2 proximal step).
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number
+from tfx_ext._core.arguments import check_number
 from tfx_ext.optimizers.sparse_gradients import densify, only_touched
 from tfx_ext.optimizers.tfa_arguments import learning_rate_argument
 

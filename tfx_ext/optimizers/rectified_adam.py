@@ -7,7 +7,7 @@ Keras 3 has no RAdam. `tfa.optimizers.RectifiedAdam` → `tfx_ext.optimizers.Rec
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_int, check_number
 from tfx_ext.optimizers.sparse_gradients import densify, only_touched
 from tfx_ext.optimizers.tfa_arguments import (
     learning_rate_argument,
@@ -107,8 +107,7 @@ class RectifiedAdam(keras.optimizers.Optimizer):
             epsilon = 0.0
         epsilon = check_number("epsilon", epsilon, low=0.0)
         self.epsilon = epsilon or keras.backend.epsilon()
-        if not isinstance(amsgrad, bool):
-            raise invalid("amsgrad", "a bool", amsgrad, TypeError)
+        check_bool("amsgrad", amsgrad)
         self.amsgrad = amsgrad
         self.sma_threshold = check_number("sma_threshold", sma_threshold)
         self.total_steps = check_int("total_steps", total_steps, minimum=0)

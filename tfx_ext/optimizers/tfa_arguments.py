@@ -11,7 +11,7 @@ import warnings
 
 import keras
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 
 _EXPECTED = (
     "a float > 0, a `keras.optimizers.schedules.LearningRateSchedule`, or a "

@@ -18,7 +18,7 @@ import re
 import keras
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 from tfx_ext.optimizers.sparse_gradients import (
     densify,
     gather_rows,

@@ -7,7 +7,7 @@ arguments, including TFA's `beta1`/`beta2` spelling).
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice, check_number
+from tfx_ext._core.arguments import check_choice, check_number
 from tfx_ext.optimizers.sparse_gradients import densify, only_touched
 from tfx_ext.optimizers.tfa_arguments import learning_rate_argument
 

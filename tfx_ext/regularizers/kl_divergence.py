@@ -7,7 +7,7 @@ none of this kind.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number
+from tfx_ext._core.arguments import check_number
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -3,12 +3,11 @@
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_int, check_number
 
 
 def _check_bool(name, value):
-    if not isinstance(value, bool):
-        raise invalid(name, "True or False", value, TypeError)
+    check_bool(name, value)
     return value
 
 

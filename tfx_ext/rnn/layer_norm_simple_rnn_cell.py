@@ -7,7 +7,7 @@ centering (epsilon 1e-3) and has the bias before the normalization; it is
 
 import keras
 
-from tfx_ext.arguments import check_number
+from tfx_ext._core.arguments import check_number
 from tfx_ext.rnn.simple_rnn_step import dropped_preactivation
 
 

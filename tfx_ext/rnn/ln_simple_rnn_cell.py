@@ -9,7 +9,7 @@ only scales (epsilon 1e-5) and the cell's bias is added after it.
 
 import keras
 
-from tfx_ext.arguments import check_int, check_number
+from tfx_ext._core.arguments import check_int, check_number
 from tfx_ext.rnn.simple_rnn_step import dropped_preactivation
 
 

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_bool, check_int
 
 _NAS_BASE = 8  # the cell's eight first-layer branches
 
@@ -54,8 +54,7 @@ class NASCell(keras.layers.Layer):
         super().__init__(**kwargs)
         self.units = check_int("units", units, minimum=1)
         self.projection = None if projection is None else check_int("projection", projection, minimum=1)
-        if not isinstance(use_bias, bool):
-            raise invalid("use_bias", "True or False", use_bias, TypeError)
+        check_bool("use_bias", use_bias)
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)

@@ -11,7 +11,7 @@ import math
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_choice, check_number, invalid
+from tfx_ext._core.arguments import check_choice, check_number, invalid
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -7,7 +7,7 @@ Keras 3 core has cosine/polynomial/piecewise schedules but no 1cycle; TFA had
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext._core.arguments import check_int, check_number, invalid
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 
 
 def hardmax(logits, name=None):

@@ -13,7 +13,8 @@ objects as `tfx_ext.seq2seq.X`). TFA's monotonic attention
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_bool, check_int, invalid
+from tfx_ext._core.checkpoint_tracking import track_in_checkpoint
 from tfx_ext.seq2seq.attention_mechanism import AttentionMechanism, hardmax
 from tfx_ext.seq2seq.attention_wrapper_state import AttentionWrapperState
 from tfx_ext.seq2seq.bahdanau_attention import BahdanauAttention
@@ -26,7 +27,6 @@ from tfx_ext.seq2seq.monotonic_attention import (  # TFA's module path
     monotonic_attention,
     safe_cumprod,
 )
-from tfx_ext.checkpoint_tracking import track_in_checkpoint
 
 __all__ = [
     "AttentionMechanism",
@@ -140,8 +140,7 @@ class AttentionWrapper(keras.layers.Layer):
                 attention_mechanism, TypeError,
             )
         for flag_name, flag in (("alignment_history", alignment_history), ("output_attention", output_attention)):
-            if not isinstance(flag, bool):
-                raise invalid(flag_name, "a bool", flag, TypeError)
+            check_bool(flag_name, flag)
         for fn_name, fn in (("cell_input_fn", cell_input_fn), ("attention_fn", attention_fn)):
             if fn is not None and not callable(fn):
                 raise invalid(fn_name, "a callable or None", fn, TypeError)
@@ -162,7 +161,7 @@ class AttentionWrapper(keras.layers.Layer):
         self.attention_layer = attention_layer
         self._cell = cell
         self._attention_mechanisms = mechanisms
-        # The lists above are hidden from tf.train.Checkpoint (see tfx_ext.checkpoint_tracking).
+        # The lists above are hidden from tf.train.Checkpoint (see tfx_ext._core.checkpoint_tracking).
         track_in_checkpoint(self, "attention_mechanism", mechanisms)
         track_in_checkpoint(self, "attention_layer", self._attention_layers or ())
         self._cell_input_fn = cell_input_fn

@@ -4,7 +4,7 @@ import collections
 
 import keras
 
-from tfx_ext.static_shapes import shapes_compatible
+from tfx_ext._core.predictions import shapes_compatible
 
 
 class AttentionWrapperState(

@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_bool, check_int
 from tfx_ext.seq2seq.attention_mechanism import AttentionMechanism
 
 
@@ -55,8 +55,7 @@ class BahdanauAttention(AttentionMechanism):
         **kwargs,
     ):
         units = check_int("units", units, minimum=1)
-        if not isinstance(normalize, bool):
-            raise invalid("normalize", "a bool", normalize, TypeError)
+        check_bool("normalize", normalize)
         query_layer = kwargs.pop("query_layer", None) or keras.layers.Dense(
             units, name="query_layer", use_bias=False, dtype=dtype
         )

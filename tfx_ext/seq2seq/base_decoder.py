@@ -2,7 +2,7 @@
 
 import keras
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_bool, check_int
 from tfx_ext.seq2seq.dynamic_decode import dynamic_decode
 
 
@@ -44,8 +44,7 @@ class BaseDecoder(keras.layers.Layer):
             ("impute_finished", impute_finished),
             ("swap_memory", swap_memory),
         ):
-            if not isinstance(value, bool):
-                raise invalid(name, "a bool", value, TypeError)
+            check_bool(name, value)
         if maximum_iterations is not None and not _is_tensor(maximum_iterations):
             check_int("maximum_iterations", maximum_iterations, minimum=1)
         check_int("parallel_iterations", parallel_iterations, minimum=1)

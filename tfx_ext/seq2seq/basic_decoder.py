@@ -5,10 +5,10 @@ import collections
 import keras
 import tensorflow as tf
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
+from tfx_ext._core.checkpoint_tracking import track_in_checkpoint
 from tfx_ext.seq2seq.base_decoder import BaseDecoder
 from tfx_ext.seq2seq.base_sampler import Sampler
-from tfx_ext.checkpoint_tracking import track_in_checkpoint
 
 __all__ = ["BasicDecoder", "BasicDecoderOutput"]
 

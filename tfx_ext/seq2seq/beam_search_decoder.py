@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_int, check_number, invalid
 from tfx_ext.seq2seq.base_decoder import BaseDecoder
 from tfx_ext.seq2seq.base_sampler import deserialize_callable, embedding_lookup, serialize_callable
 from tfx_ext.seq2seq.basic_decoder import check_cell, rnn_output_size
@@ -109,8 +109,7 @@ class BeamSearchDecoder(BaseDecoder):
         check_number("length_penalty_weight", length_penalty_weight, low=0)
         check_number("coverage_penalty_weight", coverage_penalty_weight, low=0)
         for name, value in (("reorder_tensor_arrays", reorder_tensor_arrays), ("output_all_scores", output_all_scores)):
-            if not isinstance(value, bool):
-                raise invalid(name, "a bool", value, TypeError)
+            check_bool(name, value)
         super().__init__(**kwargs)
         self.cell = cell
         self.beam_width = beam_width

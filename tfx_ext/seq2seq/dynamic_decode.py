@@ -10,7 +10,8 @@ on JAX without a fixed-size buffer, which would change TFA's output shapes.
 import keras
 import tensorflow as tf
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_int, invalid
+from tfx_ext._core.private_api import in_xla_context
 
 
 def _require_tensorflow():
@@ -45,9 +46,7 @@ def _in_xla_context():
     """
     if tf.executing_eagerly():
         return False
-    from tensorflow.python.ops import control_flow_util
-
-    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+    return in_xla_context()
 
 
 def _check_maximum_iterations(maximum_iterations):
@@ -60,10 +59,7 @@ def _check_maximum_iterations(maximum_iterations):
         raise invalid("maximum_iterations", "a positive int scalar or None", maximum_iterations, TypeError)
     value = tf.convert_to_tensor(maximum_iterations, dtype=tf.int32)
     if value.shape.ndims != 0:
-        raise ValueError(
-            "Invalid value received for argument `maximum_iterations`. Expected a scalar. "
-            f"Received: maximum_iterations with shape {value.shape}"
-        )
+        raise invalid("maximum_iterations", "a scalar", received=f"maximum_iterations with shape {value.shape}")
     tf.debugging.assert_greater(value, 0, message="maximum_iterations should be greater than 0")
     return value
 

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 
 
 def _check_parents(parent_ids, mask, beam_width):

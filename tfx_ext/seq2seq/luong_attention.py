@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_bool, check_int
 from tfx_ext.seq2seq.attention_mechanism import AttentionMechanism
 
 
@@ -50,8 +50,7 @@ class LuongAttention(AttentionMechanism):
         **kwargs,
     ):
         units = check_int("units", units, minimum=1)
-        if not isinstance(scale, bool):
-            raise invalid("scale", "a bool", scale, TypeError)
+        check_bool("scale", scale)
         memory_layer = kwargs.pop("memory_layer", None)
         kwargs.pop("query_layer", None)
         if memory_layer is None:

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfx_ext.arguments import check_choice, check_number, invalid
+from tfx_ext._core.arguments import check_choice, check_number, invalid
 from tfx_ext.seq2seq.attention_mechanism import _lowest
 from tfx_ext.seq2seq.bahdanau_attention import BahdanauAttention
 from tfx_ext.seq2seq.luong_attention import LuongAttention

@@ -3,9 +3,9 @@
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_number, invalid
-from tfx_ext.seq2seq.greedy_embedding_sampler import GreedyEmbeddingSampler
+from tfx_ext._core.arguments import check_number, invalid
 from tfx_ext.seq2seq.base_sampler import deserialize_callable, serialize_callable
+from tfx_ext.seq2seq.greedy_embedding_sampler import GreedyEmbeddingSampler
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -11,7 +11,7 @@ applied to each row), with static shapes.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 from tfx_ext.seq2seq.base_sampler import Sampler, deserialize_callable, embedding_lookup, serialize_callable
 from tfx_ext.seq2seq.training_sampler import TrainingSampler
 

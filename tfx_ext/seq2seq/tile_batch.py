@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_int, invalid
 
 
 def _tile(t, multiplier):

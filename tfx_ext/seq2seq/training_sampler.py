@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import check_bool, invalid
 from tfx_ext.seq2seq.base_sampler import Sampler
 
 
@@ -46,8 +46,7 @@ class TrainingSampler(Sampler):
     """
 
     def __init__(self, time_major=False):
-        if not isinstance(time_major, bool):
-            raise invalid("time_major", "a bool", time_major, TypeError)
+        check_bool("time_major", time_major)
         self.time_major = time_major
         self._batch_size = None
 

@@ -21,7 +21,7 @@ from concurrent import futures
 
 import numpy as np
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_int, invalid
 from tfx_ext.serving.errors import ServingError, invalid_argument
 
 
@@ -236,7 +236,7 @@ class Batcher:
                     parts.append(np.repeat(parts[-1][:1], padded - rows, axis=0))
                 feeds[name] = np.concatenate(parts, axis=0)
             outputs = self._run(key, feeds, None if fetch is None else list(fetch))
-            for name, value in outputs.items():
+            for value in outputs.values():
                 if np.ndim(value) == 0:
                     raise ServingError("INTERNAL", "Batched output tensor has 0 dimensions")
                 if np.shape(value)[0] != padded:

@@ -40,7 +40,7 @@ class ServingError(Exception):
 
     def __init__(self, code, message, http_status=None):
         if code not in CODES:
-            from tfx_ext.arguments import invalid
+            from tfx_ext._core.arguments import invalid
 
             raise invalid("code", f"a canonical status code name ({', '.join(CODES[1:4])}, ...)", code)
         super().__init__(message)

@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from tfx_ext.arguments import check_int, check_name, check_number, check_port
+from tfx_ext._core.arguments import check_int, check_name, check_number, check_port
 from tfx_ext.serving.errors import ServingError
 
 

@@ -14,16 +14,18 @@ semantics and, where it has one, its message text:
 
 import numpy as np
 
+from tfx_ext._core.serving_methods import (  # noqa: F401  (the servers read inference.PREDICT_METHOD)
+    CLASSIFY_METHOD,
+    PREDICT_METHOD,
+    REGRESS_METHOD,
+)
+from tfx_ext.serving.dtypes import NAME_OF_ENUM
 from tfx_ext.serving.errors import ServingError, code_of, invalid_argument
 from tfx_ext.serving.json_tensors import is_b64, json_type
-from tfx_ext.tf_serving_methods import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD
 
 DEFAULT_SIGNATURE = "serving_default"
 
-_DTYPE_NAMES = {
-    1: "float", 2: "double", 3: "int32", 4: "uint8", 5: "int16", 6: "int8", 7: "string", 9: "int64",
-    10: "bool", 17: "uint16", 19: "half", 22: "uint32", 23: "uint64",
-}
+_DTYPE_NAMES = NAME_OF_ENUM
 
 
 def _has_bytes(value):

@@ -29,24 +29,11 @@ import math
 import numpy as np
 import orjson
 
+from tfx_ext.serving.dtypes import BY_PROTO_NAME
 from tfx_ext.serving.errors import ServingError, invalid_argument
 from tfx_ext.serving.tensor_protos import check_shape
 
-_DTYPE_NAMES = {
-    "DT_FLOAT": ("float", np.float32),
-    "DT_DOUBLE": ("double", np.float64),
-    "DT_HALF": ("half", np.float16),
-    "DT_INT8": ("int8", np.int8),
-    "DT_INT16": ("int16", np.int16),
-    "DT_INT32": ("int32", np.int32),
-    "DT_INT64": ("int64", np.int64),
-    "DT_UINT8": ("uint8", np.uint8),
-    "DT_UINT16": ("uint16", np.uint16),
-    "DT_UINT32": ("uint32", np.uint32),
-    "DT_UINT64": ("uint64", np.uint64),
-    "DT_BOOL": ("bool", np.bool_),
-    "DT_STRING": ("string", object),
-}
+_DTYPE_NAMES = BY_PROTO_NAME
 _MAX_RANK = 64
 
 

@@ -8,7 +8,7 @@ import base64
 
 import numpy as np
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 from tfx_ext.serving.inference import as_array
 
 

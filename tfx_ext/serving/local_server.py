@@ -16,7 +16,7 @@ import socket
 import threading
 from concurrent import futures
 
-from tfx_ext.arguments import check_int, check_name, check_number, check_port, invalid
+from tfx_ext._core.arguments import check_int, check_name, check_number, check_port, invalid
 from tfx_ext.serving.model_registry import ModelRegistry
 
 

@@ -4,7 +4,7 @@ exposes them at the path its `--monitoring_config_file` names."""
 import re
 import threading
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 
 # TF Serving's metric names (its monitoring exports them with these colon-separated names).
 REQUEST_COUNT = ":tensorflow:serving:request_count"

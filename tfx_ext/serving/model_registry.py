@@ -291,7 +291,7 @@ class ModelRegistry:
                 model.refresh()
             except Exception as error:  # e.g. the base path vanished
                 failures[model.name] = str(error)
-            for version, state in list(model.states.items()):
+            for state in list(model.states.values()):
                 if state.error_code != "OK":
                     failures[model.name] = state.error_message
         return failures

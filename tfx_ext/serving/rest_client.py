@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from tfx_ext.arguments import check_int, check_name, check_number, check_port, invalid
+from tfx_ext._core.arguments import check_int, check_name, check_number, check_port
 from tfx_ext.serving.errors import ServingError
 from tfx_ext.serving.json_values import example_features as _features
 from tfx_ext.serving.json_values import jsonable as _jsonable

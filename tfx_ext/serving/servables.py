@@ -27,6 +27,12 @@ import threading
 
 import numpy as np
 
+from tfx_ext._core.private_api import (
+    call_flat,
+    session_callable,
+    signature_argument_names,
+    silenced_deprecations,
+)
 from tfx_ext.export.meta_graphs import SERVE_TAG, serving_meta_graph
 
 
@@ -77,10 +83,10 @@ class FunctionServable:
 
     def run(self, key, feeds, fetch=None):
         function = self._loaded.signatures[key]
-        names = list(getattr(function, "_arg_keywords", None) or sorted(feeds))
-        # `_call_flat` skips the Python-side shape check of the signature (TF Serving
-        # feeds a session, which has none); TensorFlow's kernels still check.
-        outputs = function._call_flat([_as_tensor(feeds[n]) for n in names], function.captured_inputs)
+        names = list(signature_argument_names(function) or sorted(feeds))
+        # No Python-side shape check of the signature (TF Serving feeds a session,
+        # which has none); TensorFlow's kernels still check.
+        outputs = call_flat(function, [_as_tensor(feeds[n]) for n in names])
         if not isinstance(outputs, dict):
             from tfx_ext.serving.errors import ServingError
 
@@ -102,11 +108,10 @@ class SessionServable:
 
     def __init__(self, path, tags=(SERVE_TAG,)):
         import tensorflow as tf
-        from tensorflow.python.util import deprecation
 
         self._graph = tf.Graph()
         self._session = tf.compat.v1.Session(graph=self._graph)
-        with self._graph.as_default(), deprecation.silence():
+        with self._graph.as_default(), silenced_deprecations():
             meta_graph = tf.compat.v1.saved_model.loader.load(self._session, list(tags), path)
         self._signatures = dict(meta_graph.signature_def)
         self.signature_keys = frozenset(
@@ -137,7 +142,7 @@ class SessionServable:
                 options = config_pb2.CallableOptions()
                 options.feed.extend(sig.inputs[n].name for n in inputs)
                 options.fetch.extend(sig.outputs[n].name for n in outputs)
-                found = self._session._make_callable_from_options(options)
+                found = session_callable(self._session, options)
                 self._callables[cache_key] = found
         return found
 

@@ -11,25 +11,11 @@ import math
 
 import numpy as np
 
+from tfx_ext.serving.dtypes import BY_ENUM
 from tfx_ext.serving.errors import invalid_argument
 
-# DataType enum -> (NumPy dtype, typed field of TensorProto). DT_HALF travels
-# as 16-bit patterns in `half_val`; strings are kept as an object array of bytes.
-DTYPES = {
-    1: (np.float32, "float_val"),  # DT_FLOAT
-    2: (np.float64, "double_val"),  # DT_DOUBLE
-    3: (np.int32, "int_val"),  # DT_INT32
-    4: (np.uint8, "int_val"),  # DT_UINT8
-    5: (np.int16, "int_val"),  # DT_INT16
-    6: (np.int8, "int_val"),  # DT_INT8
-    7: (object, "string_val"),  # DT_STRING
-    9: (np.int64, "int64_val"),  # DT_INT64
-    10: (np.bool_, "bool_val"),  # DT_BOOL
-    17: (np.uint16, "int_val"),  # DT_UINT16
-    19: (np.float16, "half_val"),  # DT_HALF
-    22: (np.uint32, "uint32_val"),  # DT_UINT32
-    23: (np.uint64, "uint64_val"),  # DT_UINT64
-}
+# DataType enum -> (NumPy dtype, typed field of TensorProto).
+DTYPES = BY_ENUM
 _ENUM_OF = {np.dtype(t): e for e, (t, _) in DTYPES.items() if t is not object}
 
 

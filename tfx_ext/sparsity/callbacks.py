@@ -12,7 +12,10 @@ import warnings
 
 import keras
 
-from tfx_ext.keras_flavour import import_tfmot
+from tfx_ext._core.arguments import invalid
+from tfx_ext._core.keras_flavour import import_tfmot
+from tfx_ext._core.private_api import implements_batch_hooks
+from tfx_ext._core.protocols import PruningStepOwner
 from tfx_ext.sparsity.masks import fraction_zero
 from tfx_ext.sparsity.model_pruning import is_tf_keras, pruning_wrappers
 
@@ -59,10 +62,10 @@ class _PruningCallback(keras.callbacks.Callback):
         return True
 
     def _implements_test_batch_hooks(self):
-        return self._tfmot is not None and self._tfmot._implements_test_batch_hooks()
+        return self._tfmot is not None and implements_batch_hooks(self._tfmot, "test")
 
     def _implements_predict_batch_hooks(self):
-        return self._tfmot is not None and self._tfmot._implements_predict_batch_hooks()
+        return self._tfmot is not None and implements_batch_hooks(self._tfmot, "predict")
 
     def on_train_begin(self, logs=None):
         if self._tfmot is not None:
@@ -143,7 +146,7 @@ class _PruningCallback(keras.callbacks.Callback):
                 f"{type(self).__name__} has no model: call `set_model(model)` first "
                 "(fit does it; a custom training loop must)."
             )
-        return [w for w in pruning_wrappers(self.model) if hasattr(w, "pruning_step")]
+        return [w for w in pruning_wrappers(self.model) if isinstance(w, PruningStepOwner)]
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -237,10 +240,7 @@ class PruningSummaries(_PruningCallback):
         super().__init__()
         if not isinstance(log_dir, str) or not log_dir:
             # ValueError for any bad value, as tfmot.
-            raise ValueError(
-                f"Invalid value received for argument `log_dir`. Expected a non-empty directory path. "
-                f"Received: log_dir={log_dir!r}"
-            )
+            raise invalid("log_dir", "a non-empty directory path", log_dir)
         self.log_dir = log_dir
         self._writer = None
         self._last_step = None

@@ -7,10 +7,15 @@ one API serves both stacks.
 
 import keras
 
-from tfx_ext.arguments import invalid
-from tfx_ext.cloning import all_layers, clone_with, fresh_copy
-from tfx_ext.keras_flavour import import_tfmot, is_tf_keras
-from tfx_ext.sparsity.prunable_layers import has_prunable_weights, is_prunable, supported_layer_names
+from tfx_ext._core.arguments import invalid
+from tfx_ext._core.keras_flavour import import_tfmot, is_tf_keras
+from tfx_ext._core.model_graphs import all_layers, clone_with, fresh_copy
+from tfx_ext._core.protocols import PruningStepOwner
+from tfx_ext.sparsity.prunable_layers import (
+    has_prunable_weights,
+    is_prunable,
+    supported_layer_names,
+)
 from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude, _MaskConstraint
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay
 
@@ -168,7 +173,7 @@ def strip_pruning(model):
 
         return tfmot_sparsity.strip_pruning(model)
     if isinstance(model, PruneLowMagnitude):
-        if not hasattr(model, "pruning_step"):
+        if not isinstance(model, PruningStepOwner):
             return model.layer
         model.apply_masks()
         for weight in model.pruned_weights:  # give the layer back without the mask constraints

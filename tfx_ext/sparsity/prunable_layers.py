@@ -1,8 +1,13 @@
-"""Which layers can be pruned and which of their weights: tfmot's registry, for Keras 3."""
+"""Which layers can be pruned and which of their weights: tfmot's registry, for Keras 3.
+
+The registry lists Keras's own layers; any other layer (tfx_ext's included)
+is prunable by implementing `get_prunable_weights()` (`PrunableLayer`).
+"""
 
 import keras
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
+from tfx_ext._core.protocols import Prunable, PrunableLayer  # noqa: F401  (PrunableLayer: public here)
 
 _RNN_CELL_WEIGHTS = ("kernel", "recurrent_kernel")
 
@@ -87,19 +92,8 @@ WEIGHTLESS_LAYERS = (
 )
 
 
-def _tfx_ext_prunable():
-    from tfx_ext import layers as tfx_layers
-    from tfx_ext.losses import SampledSoftmaxLoss
-
-    return (
-        (tfx_layers.WeightNormalization, ("kernel",)),
-        (tfx_layers.SqueezeExcitation, ("kernel",)),
-        (SampledSoftmaxLoss, ("kernel",)),
-    )
-
-
 def _weight_paths(layer):
-    for cls, paths in PRUNABLE_WEIGHTS + _tfx_ext_prunable():
+    for cls, paths in PRUNABLE_WEIGHTS:
         if isinstance(layer, cls):
             return paths
     return None
@@ -113,7 +107,7 @@ def _rnn_cells(layer):
 
 
 def _has_own_prunable_weights(layer):
-    return callable(getattr(layer, "get_prunable_weights", None))
+    return isinstance(layer, Prunable) and callable(layer.get_prunable_weights)
 
 
 def has_prunable_weights(layer):
@@ -162,23 +156,6 @@ def prunable_weights(layer):
     return nested + [w for w in layer.trainable_weights if w.name in names]
 
 
-class PrunableLayer:
-    """Protocol for custom layers: implement `get_prunable_weights()`.
-
-    Return the variables (usually kernels) that magnitude pruning may zero;
-    biases are usually left alone.
-
-    Example:
-
-    >>> class MyDense(keras.layers.Layer, PrunableLayer):
-    ...     def get_prunable_weights(self):
-    ...         return [self.kernel]
-    """
-
-    def get_prunable_weights(self):
-        raise NotImplementedError
-
-
 def supported_layer_names():
-    names = [cls.__name__ for cls, _ in PRUNABLE_WEIGHTS + _tfx_ext_prunable()]
+    names = [cls.__name__ for cls, _ in PRUNABLE_WEIGHTS]
     return ", ".join(names + ["SimpleRNN/LSTM/GRU/RNN of those cells"])

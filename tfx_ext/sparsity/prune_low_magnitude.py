@@ -13,16 +13,17 @@ import inspect
 import keras
 from keras import ops
 
+from tfx_ext._core.arguments import check_choice, check_int, invalid
+from tfx_ext._core.checkpoint_tracking import track_in_checkpoint
+from tfx_ext._core.keras_flavour import keep_input_shape
+
 # Keras has no public test for "inside a stateless scope"; the constraint
 # below needs it to tell whether it can read the mask (see _MaskConstraint).
-from keras.src.backend.common.stateless_scope import get_stateless_scope
-
-from tfx_ext.arguments import check_choice, check_int, invalid
-from tfx_ext.checkpoint_tracking import track_in_checkpoint
-from tfx_ext.keras_flavour import keep_input_shape
+from tfx_ext._core.private_api import get_stateless_scope
 from tfx_ext.sparsity import masks as masks_lib
 from tfx_ext.sparsity.prunable_layers import is_prunable, prunable_weights, supported_layer_names
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PruningSchedule
+
 
 class _MaskConstraint(keras.constraints.Constraint):
     """Re-applies a pruning mask after every optimizer update (Keras runs variable
@@ -108,9 +109,7 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         **kwargs,
     ):
         if not isinstance(layer, keras.layers.Layer):
-            raise TypeError(
-                f"Invalid value received for argument `layer`. Expected a Keras layer. Received: layer={layer!r}"
-            )
+            raise invalid("layer", "a Keras layer", layer, TypeError)
         if not is_prunable(layer):
             raise ValueError(
                 f"Layer '{layer.name}' ({type(layer).__name__}) cannot be pruned: expected one of "
@@ -257,7 +256,7 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         }
         return [masked.get(id(w), ops.convert_to_numpy(w)) for w in self.layer.weights]
 
-    # What a model copy without the wrapper gets (tfx_ext.cloning).
+    # What a model copy without the wrapper gets (tfx_ext._core.model_graphs).
     unwrapped_weights = masked_weights
 
     def get_config(self):

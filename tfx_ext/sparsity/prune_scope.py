@@ -11,7 +11,7 @@ tfmot-pruned tf_keras h5 models loaded with `tf_keras.models.load_model`.
 
 import contextlib
 
-from tfx_ext.keras_flavour import deserialization_scope
+from tfx_ext._core.keras_flavour import deserialization_scope
 from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay
 

@@ -5,6 +5,9 @@ Same names and meaning as tfmot's `PruningPolicy` and `PruneForLatencyOnXNNPack`
 
 import keras
 
+from tfx_ext._core.model_graphs import is_graph_model
+from tfx_ext._core.model_graphs import producers as layer_producers
+
 
 class PruningPolicy:
     """Chooses the layers to prune and checks that a model suits the policy.
@@ -36,12 +39,10 @@ def _graph(model):
         return layers, producers, consumers
     known = {id(l) for l in layers}
     for layer in layers:
-        for node in layer._inbound_nodes:
-            for parent in node.parent_nodes:
-                source = parent.operation
-                if id(source) in known and source not in producers[id(layer)]:
-                    producers[id(layer)].append(source)
-                    consumers[id(source)].append(layer)
+        for source in layer_producers(layer):
+            if id(source) in known and source not in producers[id(layer)]:
+                producers[id(layer)].append(source)
+                consumers[id(source)].append(layer)
     return layers, producers, consumers
 
 
@@ -150,14 +151,11 @@ class PruneForLatencyOnXNNPack(PruningPolicy):
 
     def ensure_model_supports_pruning(self, model):
         """Raises `ValueError` unless XNNPACK's sparse inference can run `model` (see the class)."""
-        # Keras exports no name for the functional model class.
-        from keras.src.models.functional import Functional
-
-        if not isinstance(model, (keras.Sequential, Functional)):
+        if not is_graph_model(model, built=False):
             raise ValueError(
                 "PruneForLatencyOnXNNPack needs a Sequential or functional model, not a subclassed one."
             )
-        if not model.built:
+        if not is_graph_model(model):
             raise ValueError("PruneForLatencyOnXNNPack needs a built model (give it an Input).")
         layers, producers, consumers = _graph(model)
         inputs = [l for l in layers if not producers[id(l)]]

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext._core.arguments import check_int, check_number, invalid
 
 
 class PruningSchedule:

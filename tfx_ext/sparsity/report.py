@@ -6,9 +6,9 @@ import gzip
 import keras
 import numpy as np
 
-from tfx_ext.arguments import check_number, invalid
-from tfx_ext.cloning import all_layers, clone_with, fresh_copy
-from tfx_ext.keras_flavour import is_tf_keras
+from tfx_ext._core.arguments import check_number, invalid
+from tfx_ext._core.keras_flavour import is_tf_keras
+from tfx_ext._core.model_graphs import all_layers, clone_with, fresh_copy
 from tfx_ext.sparsity.prunable_layers import is_prunable, prunable_weights
 from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude
 

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 from tfx_ext.text.crf_scoring import (
     check_lengths,
     check_potentials,

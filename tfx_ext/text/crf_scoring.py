@@ -10,7 +10,7 @@ ignored.
 import keras
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 from tfx_ext.text.stacked_scan import stacked_scan
 
 

@@ -10,7 +10,7 @@ written with `tf.GradientTape`: Keras 3's `train_step` is per backend, so
 import keras
 from keras import ops
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 from tfx_ext.text.crf_scoring import crf_log_likelihood
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from keras import tree
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_int, invalid
 
 _STRUCTURE = "a tf.data.Dataset yielding (x, y) or (x, y, sample_weight) batches"
 

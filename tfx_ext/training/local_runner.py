@@ -7,7 +7,7 @@ the reduced loss, so each step's loss is checked as soon as it ran.
 
 import tensorflow as tf
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 from tfx_ext.training.runner import Runner
 
 

@@ -7,9 +7,8 @@ metric names become metrics the way `compile` resolves them.
 
 import keras
 
-from tfx_ext.arguments import invalid
-from tfx_ext.label_format import is_one_hot
-from tfx_ext.ranks import squeeze_or_expand_to_same_rank
+from tfx_ext._core.arguments import invalid
+from tfx_ext._core.predictions import is_one_hot, squeeze_or_expand_to_same_rank
 
 
 class _UnreducedLoss(keras.losses.Loss):

@@ -1,6 +1,6 @@
 """What `Trainer` needs of a model, checked before anything is traced."""
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 
 
 def check_model_structure(model):

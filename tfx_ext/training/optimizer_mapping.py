@@ -12,7 +12,8 @@ import re
 
 import keras
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid, invalid_prefix
+from tfx_ext._core.private_api import distribution_strategy
 
 _EXPECTED = (
     "a Keras optimizer, or a mapping from variable-path patterns (regular "
@@ -103,7 +104,7 @@ def assign_optimizers(mapping, variables):
     used = [False] * len(items)
     for variable in variables:
         matched = []
-        for index, (key, opt) in enumerate(items):
+        for index, (key, _opt) in enumerate(items):
             for part in _keys(key):
                 if isinstance(part, str):
                     hit = re.fullmatch(part, variable.path) is not None
@@ -125,21 +126,21 @@ def assign_optimizers(mapping, variables):
             owners[variable.path] = items[matched[0]][1]
     if unowned:
         raise ValueError(
-            "Invalid value received for argument `optimizer`: the mapping leaves "
+            f"{invalid_prefix('optimizer')} The mapping leaves "
             f"{len(unowned)} trainable variable(s) without an optimizer: "
             f"{', '.join(unowned)}. Add a key for them (a pattern matched in full, "
             f"such as {unowned[0].rsplit('/', 1)[0] + '/.*'!r}, or the layer itself)."
         )
     if doubly:
         raise ValueError(
-            "Invalid value received for argument `optimizer`: these trainable "
+            f"{invalid_prefix('optimizer')} These trainable "
             "variables match keys of different optimizers: "
             f"{'; '.join(doubly)}. Make the keys disjoint."
         )
     stale = [_describe(items[i][0]) for i, hit in enumerate(used) if not hit]
     if stale:
         raise ValueError(
-            "Invalid value received for argument `optimizer`: these keys match "
+            f"{invalid_prefix('optimizer')} These keys match "
             f"no trainable variable: {', '.join(stale)}. Trainable variable "
             f"paths are: {', '.join(v.path for v in variables)}."
         )
@@ -153,7 +154,7 @@ def _under(optimizer, strategy, copies):
     (its iteration counter is created then); one built outside the scope
     cannot update mirrored variables.
     """
-    if strategy is None or getattr(optimizer, "_distribution_strategy", strategy) is strategy:
+    if strategy is None or distribution_strategy(optimizer, strategy) is strategy:
         return optimizer
     if optimizer.built:
         raise invalid(

@@ -9,7 +9,7 @@ variables concurrently, so their counters must be incremented atomically.
 import keras
 import tensorflow as tf
 
-from tfx_ext.arguments import invalid
+from tfx_ext._core.arguments import invalid
 from tfx_ext.training.optimizer_mapping import sub_optimizers
 from tfx_ext.training.runner import Runner
 

@@ -21,7 +21,7 @@ import warnings
 import keras
 import tensorflow as tf
 
-from tfx_ext.arguments import check_int, check_number, invalid
+from tfx_ext._core.arguments import check_bool, check_int, check_number, invalid
 from tfx_ext.training.checkpointing import TrainingCheckpoint
 from tfx_ext.training.data import TrainingData
 from tfx_ext.training.local_runner import LocalRunner
@@ -105,8 +105,7 @@ class Trainer:
         if self.clip_norm is not None and self.clip_global_norm is not None:
             raise invalid("clip_norm", "None when `clip_global_norm` is given (clip each gradient or "
                           "all of them together, not both)", clip_norm)
-        if not isinstance(jit_compile, bool):
-            raise invalid("jit_compile", "True or False", jit_compile, TypeError)
+        check_bool("jit_compile", jit_compile)
         self.jit_compile = jit_compile
         runner_class = ParameterServerRunner if ParameterServerRunner.supports(self.strategy) else LocalRunner
         runner_class.check_jit_compile(self.strategy, jit_compile)

@@ -8,7 +8,7 @@ import numbers
 import keras
 import keras_tuner
 
-from tfx_ext.arguments import check_int, invalid
+from tfx_ext._core.arguments import check_int, invalid
 
 # Each activation with the initializer and dropout that suit it ("Hands-On ML" ch. 11).
 ACTIVATIONS = {

@@ -6,7 +6,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from tfx_ext.arguments import check_choice, check_data, check_int, invalid
+from tfx_ext._core.arguments import check_choice, check_data, check_int, invalid
 
 TUNERS = {
     "random": keras_tuner.RandomSearch,

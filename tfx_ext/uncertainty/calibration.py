@@ -4,10 +4,14 @@ import dataclasses
 
 import numpy as np
 
-from tfx_ext.arguments import check_int, invalid
-from tfx_ext.label_format import has_class_axis, is_one_hot
-from tfx_ext.metrics.input_checks import TOLERANCE
-from tfx_ext.plotting import new_axes, save
+from tfx_ext._core.arguments import check_bool, check_int, invalid
+from tfx_ext._core.plotting import new_axes, save
+from tfx_ext._core.predictions import (
+    has_class_axis,
+    is_one_hot,
+    probability_checks_numpy,
+    to_probabilities_numpy,
+)
 
 
 @dataclasses.dataclass
@@ -39,23 +43,18 @@ def _probabilities(probabilities, from_logits):
         raise invalid("probabilities", "at least one prediction", f"an array of shape {p.shape}")
     if not np.all(np.isfinite(p)):
         raise invalid("probabilities", "finite values", f"{int(np.sum(~np.isfinite(p)))} NaN or infinite values")
-    multiclass = has_class_axis(p)
     if from_logits:
-        if multiclass:
-            e = np.exp(p - p.max(axis=-1, keepdims=True))
-            return e / e.sum(axis=-1, keepdims=True)
-        return 1 / (1 + np.exp(-p))
+        return to_probabilities_numpy(p, from_logits)
     hint = "probabilities (pass from_logits=True for logits): values in [0, 1]"
-    if p.min() < -TOLERANCE or p.max() > 1 + TOLERANCE:
-        raise invalid("probabilities", hint, f"values from {p.min():.4g} to {p.max():.4g}")
-    if multiclass:
-        sums = p.sum(axis=-1)
-        if np.max(np.abs(sums - 1)) > TOLERANCE:
-            raise invalid(
-                "probabilities",
-                hint + ", each row summing to 1",
-                f"rows summing to {sums.min():.4g} .. {sums.max():.4g}",
-            )
+    in_range, rows_ok, low, high, sums = probability_checks_numpy(p)
+    if not in_range:
+        raise invalid("probabilities", hint, f"values from {low:.4g} to {high:.4g}")
+    if rows_ok is False:
+        raise invalid(
+            "probabilities",
+            hint + ", each row summing to 1",
+            f"rows summing to {sums.min():.4g} .. {sums.max():.4g}",
+        )
     return p
 
 
@@ -86,8 +85,7 @@ def calibration_bins(y_true, probabilities, num_bins=10, from_logits=False):
     >>> table.ece, table.counts
     """
     num_bins = check_int("num_bins", num_bins, minimum=1)
-    if not isinstance(from_logits, bool):
-        raise invalid("from_logits", "a bool", from_logits, TypeError)
+    check_bool("from_logits", from_logits)
     p = _probabilities(probabilities, from_logits)
     y = np.asarray(y_true)
     multiclass = has_class_axis(p)

@@ -8,12 +8,31 @@ Received: rate=1.5``.
 import numbers
 
 
-def invalid(name, expected, value, error=ValueError):
-    """Builds the standard error for argument `name` (returned, not raised)."""
-    return error(
-        f"Invalid value received for argument `{name}`. Expected {expected}. "
-        f"Received: {name}={value!r}"
-    )
+def invalid_prefix(name, owner=None):
+    """The opening of every argument error: ``Invalid value received for argument `name`.``
+
+    `owner` names the component whose call received it (``of BrierScore``), for
+    arguments of `update_state` or a loss call rather than of a constructor.
+    """
+    where = f" of {owner}" if owner else ""
+    return f"Invalid value received for argument `{name}`{where}."
+
+
+def invalid(name, expected, value=None, error=ValueError, owner=None, received=None):
+    """Builds the standard error for argument `name` (returned, not raised).
+
+    The message ends with ``Received: name=value``, or ``Received: `` and
+    `received` when given (a shape or a summary rather than the value).
+    """
+    received = f"{name}={value!r}" if received is None else received
+    return error(f"{invalid_prefix(name, owner)} Expected {expected}. Received: {received}")
+
+
+def check_bool(name, value):
+    """Checks that `value` is True or False (not 0, 1 or a string)."""
+    if not isinstance(value, bool):
+        raise invalid(name, "True or False (a bool)", value, TypeError)
+    return value
 
 
 def _is_real(value):
@@ -82,7 +101,9 @@ def check_data(name, value, example_shape=None, allow_empty=False):
     if example_shape is not None:
         expected = tuple(example_shape)
         actual = array.shape[1:]
-        if len(actual) != len(expected) or any(e is not None and e != a for e, a in zip(expected, actual)):
+        if len(actual) != len(expected) or any(
+            e is not None and e != a for e, a in zip(expected, actual)
+        ):
             raise invalid(name, f"examples of shape {expected}", f"an array of shape {array.shape}")
     if np.issubdtype(array.dtype, np.inexact):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
@@ -91,24 +112,6 @@ def check_data(name, value, example_shape=None, allow_empty=False):
     return array
 
 
-def check_graph_model(name, model, purpose):
-    """Checks a Sequential or functional (not subclassed) Keras model with known inputs."""
-    import keras
-
-    if not isinstance(model, keras.Model):
-        raise invalid(name, "a keras.Model", model, TypeError)
-    try:
-        inputs = model.inputs
-    except AttributeError:
-        inputs = None
-    if not inputs:
-        kind = "an unbuilt Sequential" if isinstance(model, keras.Sequential) else "a subclassed"
-        raise invalid(
-            name,
-            f"a Sequential or functional model with known inputs ({purpose} reads its graph of layers)",
-            f"{kind} model {model.name!r} ({type(model).__name__})",
-        )
-    return model
 def check_port(name, value, allow_zero=False):
     """Checks that `value` is a TCP port number (0 allowed, meaning "off", when `allow_zero`)."""
     low = 0 if allow_zero else 1

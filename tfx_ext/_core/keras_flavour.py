@@ -7,6 +7,8 @@ models (through tfmot); every module asks this one.
 import contextlib
 import sys
 
+from tfx_ext._core.private_api import input_shape_argument, set_input_shape_argument
+
 
 def is_tf_keras(obj):
     """Whether `obj` is a tf_keras (Keras 2) object, judged by its class."""
@@ -70,7 +72,7 @@ def keep_input_shape(wrapper, layer):
     `input_dim=`; no public accessor exists (Keras 3.15).
     tests/sparsity/test_input_shape.py fails if Keras renames it.
     """
-    if getattr(wrapper, "_input_shape_arg", None) is None:
-        shape = getattr(layer, "_input_shape_arg", None)
+    if input_shape_argument(wrapper) is None:
+        shape = input_shape_argument(layer)
         if shape is not None:
-            wrapper._input_shape_arg = shape
+            set_input_shape_argument(wrapper, shape)

@@ -14,9 +14,10 @@ import weakref
 import keras
 import numpy as np
 
-from tfx_ext.arguments import check_int, invalid
-from tfx_ext.classifier_outputs import looks_like_probabilities
-from tfx_ext.cloning import all_layers, clone_with, fresh_copy
+from tfx_ext._core.arguments import check_int, invalid
+from tfx_ext._core.model_graphs import all_layers, clone_with, fresh_copy
+from tfx_ext._core.predictions import looks_like_probabilities
+from tfx_ext._core.protocols import is_mc_layer
 from tfx_ext.layers.mc_dropout import MC_TWINS
 from tfx_ext.uncertainty.mc_sampling import repeated_forward
 
@@ -42,11 +43,11 @@ def mc_layers(model):
     """
     if not isinstance(model, keras.Model):
         raise invalid("model", "a keras.Model", model, TypeError)
-    return [layer for layer in all_layers(model) if getattr(layer, "mc", False)]
+    return [layer for layer in all_layers(model) if is_mc_layer(layer)]
 
 
 def _mc_twin(layer):
-    if getattr(layer, "mc", False):
+    if is_mc_layer(layer):
         return None
     for keras_class, twin in MC_TWINS:
         if isinstance(layer, keras_class):
