@@ -1,0 +1,69 @@
+"""Bad input to tfx_ext.image: each error names the argument and what was expected."""
+
+import numpy as np
+import tensorflow as tf
+
+from tests.bad_input import rejects_bad_input
+from tfx_ext import image as tfx_image
+
+IMAGE = np.zeros((4, 4, 3), np.float32)
+
+
+class TransformBadInputTest(tf.test.TestCase):
+    @rejects_bad_input(tfx_image.transform)
+    def test_transform(self):
+        with self.assertRaisesRegex(TypeError, "`images`.*dtype"):
+            tfx_image.transform(np.array([["a"]]), [1] * 8)
+        with self.assertRaisesRegex(ValueError, "`images`.*rank 2"):
+            tfx_image.transform(np.zeros((1, 2, 2, 1, 1)), [1] * 8)
+        with self.assertRaisesRegex(ValueError, "`transforms`.*\\(N, 8\\)"):
+            tfx_image.transform(IMAGE, [1] * 6)
+        with self.assertRaisesRegex(ValueError, "`interpolation`.*'bilinear'"):
+            tfx_image.transform(IMAGE, [1] * 8, interpolation="bicubic")
+        with self.assertRaisesRegex(ValueError, "`fill_mode`.*'reflect'"):
+            tfx_image.transform(IMAGE, [1] * 8, fill_mode="mirror")
+        with self.assertRaisesRegex(ValueError, "`output_shape`"):
+            tfx_image.transform(IMAGE, [1] * 8, output_shape=[3])
+        with self.assertRaisesRegex(ValueError, "`transforms`.*one per image"):
+            tfx_image.transform(np.zeros((2, 4, 4, 1)), np.ones((3, 8)))
+
+    @rejects_bad_input(tfx_image.compose_transforms)
+    def test_compose_transforms(self):
+        with self.assertRaisesRegex(ValueError, "`transforms`.*non-empty"):
+            tfx_image.compose_transforms([])
+        with self.assertRaisesRegex(ValueError, "`transforms`"):
+            tfx_image.compose_transforms([[1, 2, 3]])
+
+    @rejects_bad_input(tfx_image.angles_to_projective_transforms, tfx_image.rotate)
+    def test_angles(self):
+        with self.assertRaisesRegex(ValueError, "`angles`.*rank 0 or 1"):
+            tfx_image.angles_to_projective_transforms(np.zeros((2, 2)), 4, 4)
+        with self.assertRaisesRegex(ValueError, "`image_height`"):
+            tfx_image.angles_to_projective_transforms(0.0, [4, 4], 4)
+        with self.assertRaisesRegex(ValueError, "`angles`"):
+            tfx_image.rotate(IMAGE, np.zeros((1, 1)))
+        with self.assertRaisesRegex(ValueError, "`fill_mode`"):
+            tfx_image.rotate(IMAGE, 0.5, fill_mode="edge")
+
+    @rejects_bad_input(tfx_image.shear_x, tfx_image.shear_y)
+    def test_shear(self):
+        for shear in (tfx_image.shear_x, tfx_image.shear_y):
+            with self.assertRaisesRegex(ValueError, "`image`.*3D"):
+                shear(np.zeros((4, 4)), 0.5, 0)
+            with self.assertRaisesRegex(ValueError, "`level`.*finite"):
+                shear(IMAGE, float("nan"), 0)
+            with self.assertRaisesRegex(ValueError, "`replace`.*3 values"):
+                shear(IMAGE, 0.5, [1, 2])
+
+    @rejects_bad_input(tfx_image.translate, tfx_image.translations_to_projective_transforms, tfx_image.translate_xy)
+    def test_translate(self):
+        with self.assertRaisesRegex(ValueError, "`translations`.*\\(N, 2\\)"):
+            tfx_image.translations_to_projective_transforms([1, 2, 3])
+        with self.assertRaisesRegex(ValueError, "`translations`"):
+            tfx_image.translate(IMAGE, [[[1, 2]]])
+        with self.assertRaisesRegex(ValueError, "`interpolation`"):
+            tfx_image.translate(IMAGE, [1, 2], interpolation="cubic")
+        with self.assertRaisesRegex(ValueError, "`translate_to`.*two values"):
+            tfx_image.translate_xy(IMAGE, [1, 2, 3], 0)
+        with self.assertRaisesRegex(ValueError, "`image`.*3D"):
+            tfx_image.translate_xy(np.zeros((1, 4, 4, 3)), [1, 2], 0)
