@@ -67,3 +67,26 @@ class TransformBadInputTest(tf.test.TestCase):
             tfx_image.translate_xy(IMAGE, [1, 2, 3], 0)
         with self.assertRaisesRegex(ValueError, "`image`.*3D"):
             tfx_image.translate_xy(np.zeros((1, 4, 4, 3)), [1, 2], 0)
+
+
+class FiltersBadInputTest(tf.test.TestCase):
+    @rejects_bad_input(tfx_image.mean_filter2d, tfx_image.median_filter2d, tfx_image.gaussian_filter2d)
+    def test_filters(self):
+        for fn in (tfx_image.mean_filter2d, tfx_image.median_filter2d, tfx_image.gaussian_filter2d):
+            # TFA's invalid cases: rank 1 and rank 5 images, 3-value and None filter shapes, padding "TEST".
+            for shape in [(1,), (16, 28, 28, 1, 1)]:
+                with self.assertRaisesRegex(ValueError, "`image`.*rank 2"):
+                    fn(np.ones(shape, np.float32))
+            for filter_shape in [(3, 3, 3), (3, None)]:
+                with self.assertRaisesRegex(ValueError, "`filter_shape`"):
+                    fn(IMAGE, filter_shape=filter_shape)
+            with self.assertRaisesRegex(TypeError, "`filter_shape`"):
+                fn(IMAGE, filter_shape=None)
+            with self.assertRaisesRegex(ValueError, "`padding`.*'symmetric'"):
+                fn(IMAGE, padding="TEST")
+            with self.assertRaisesRegex(TypeError, "`constant_values`"):
+                fn(IMAGE, padding="CONSTANT", constant_values="zero")
+        with self.assertRaisesRegex(ValueError, "`sigma`"):
+            tfx_image.gaussian_filter2d(IMAGE, sigma=[1.0, 2.0, 3.0])
+        with self.assertRaisesRegex(ValueError, "`sigma`.*positive"):
+            tfx_image.gaussian_filter2d(IMAGE, sigma=-1.0)

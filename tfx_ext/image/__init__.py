@@ -1,9 +1,10 @@
 """TFA's image ops (`tfa.image`) on Keras 3, with TFA's names, arguments and results.
 
-Where Keras 3 has the operation (`keras.ops.image.affine_transform`), the
-function is a thin call into it.
+Where Keras 3 has the operation (`keras.ops.image.affine_transform`,
+`keras.ops.average_pool`), the function is a thin call into it.
 """
 
+from tfx_ext.image.filters import gaussian_filter2d, mean_filter2d, median_filter2d
 from tfx_ext.image.transform_ops import (
     angles_to_projective_transforms,
     compose_transforms,
@@ -17,6 +18,9 @@ from tfx_ext.image.translate_ops import translate, translate_xy, translations_to
 __all__ = [
     "angles_to_projective_transforms",
     "compose_transforms",
+    "gaussian_filter2d",
+    "mean_filter2d",
+    "median_filter2d",
     "rotate",
     "shear_x",
     "shear_y",
