@@ -90,3 +90,39 @@ class FiltersBadInputTest(tf.test.TestCase):
             tfx_image.gaussian_filter2d(IMAGE, sigma=[1.0, 2.0, 3.0])
         with self.assertRaisesRegex(ValueError, "`sigma`.*positive"):
             tfx_image.gaussian_filter2d(IMAGE, sigma=-1.0)
+
+
+class CutoutColorBadInputTest(tf.test.TestCase):
+    @rejects_bad_input(tfx_image.cutout, tfx_image.random_cutout)
+    def test_cutout(self):
+        batch = np.ones((2, 8, 8, 1), np.float32)
+        for fn in (tfx_image.cutout, tfx_image.random_cutout):
+            with self.assertRaisesRegex(ValueError, "`mask_size`.*even"):
+                fn(batch, 3)
+            with self.assertRaisesRegex(ValueError, "`mask_size`"):
+                fn(batch, (2, 2, 2))
+            with self.assertRaisesRegex(TypeError, "`mask_size`"):
+                fn(batch, None)
+            with self.assertRaisesRegex(ValueError, "`images`.*NHWC"):
+                fn(IMAGE, 2)
+        with self.assertRaisesRegex(ValueError, "`offset`"):
+            tfx_image.cutout(batch, 2, offset=[1, 2, 3])
+        with self.assertRaisesRegex(TypeError, "`seed`"):
+            tfx_image.random_cutout(batch, 2, seed="a")
+
+    @rejects_bad_input(tfx_image.blend, tfx_image.sharpness, tfx_image.equalize)
+    def test_color(self):
+        with self.assertRaisesRegex(TypeError, "`factor`"):
+            tfx_image.blend(IMAGE, IMAGE, "half")
+        with self.assertRaisesRegex(ValueError, "`image2`.*shape"):
+            tfx_image.blend(IMAGE, np.zeros((2, 2, 3)), 0.5)
+        with self.assertRaisesRegex(ValueError, "`factor`"):
+            tfx_image.sharpness(IMAGE, float("nan"))
+        with self.assertRaisesRegex(ValueError, "`image`.*rank 2"):
+            tfx_image.sharpness(np.zeros((4,)), 0.5)
+        with self.assertRaisesRegex(ValueError, "`bins`"):
+            tfx_image.equalize(IMAGE, bins=1)
+        with self.assertRaisesRegex(TypeError, "`bins`"):
+            tfx_image.equalize(IMAGE, bins=2.5)
+        with self.assertRaisesRegex(TypeError, "`image`.*dtype"):
+            tfx_image.equalize(np.zeros((4, 4), bool))

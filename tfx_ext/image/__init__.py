@@ -4,6 +4,8 @@ Where Keras 3 has the operation (`keras.ops.image.affine_transform`,
 `keras.ops.average_pool`), the function is a thin call into it.
 """
 
+from tfx_ext.image.color_ops import blend, equalize, sharpness
+from tfx_ext.image.cutout_ops import cutout, random_cutout
 from tfx_ext.image.filters import gaussian_filter2d, mean_filter2d, median_filter2d
 from tfx_ext.image.transform_ops import (
     angles_to_projective_transforms,
@@ -17,11 +19,16 @@ from tfx_ext.image.translate_ops import translate, translate_xy, translations_to
 
 __all__ = [
     "angles_to_projective_transforms",
+    "blend",
     "compose_transforms",
+    "cutout",
+    "equalize",
     "gaussian_filter2d",
     "mean_filter2d",
     "median_filter2d",
+    "random_cutout",
     "rotate",
+    "sharpness",
     "shear_x",
     "shear_y",
     "transform",
