@@ -15,6 +15,7 @@ import importlib
 __version__ = "0.1.0"
 
 from tfx_ext import callbacks
+from tfx_ext import image
 from tfx_ext import layers
 from tfx_ext import lite
 from tfx_ext import losses
@@ -46,6 +47,7 @@ def __dir__():
 __all__ = [
     "__version__",
     "callbacks",
+    "image",
     "layers",
     "lite",
     "losses",

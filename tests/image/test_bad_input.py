@@ -126,3 +126,22 @@ class CutoutColorBadInputTest(tf.test.TestCase):
             tfx_image.equalize(IMAGE, bins=2.5)
         with self.assertRaisesRegex(TypeError, "`image`.*dtype"):
             tfx_image.equalize(np.zeros((4, 4), bool))
+
+
+class WarpBadInputTest(tf.test.TestCase):
+    @rejects_bad_input(tfx_image.interpolate_bilinear, tfx_image.dense_image_warp)
+    def test_warp(self):
+        grid = np.zeros((1, 4, 3, 1), np.float32)
+        points = np.zeros((1, 5, 2), np.float32)
+        with self.assertRaisesRegex(ValueError, "`indexing`.*'xy'"):
+            tfx_image.interpolate_bilinear(grid, points, indexing="yx")
+        with self.assertRaisesRegex(ValueError, "`grid`.*4-D"):
+            tfx_image.interpolate_bilinear(grid[0], points)
+        with self.assertRaisesRegex(TypeError, "`grid`.*float"):
+            tfx_image.interpolate_bilinear(grid.astype(np.int32), points)
+        with self.assertRaisesRegex(ValueError, "`query_points`.*last dimension 2"):
+            tfx_image.interpolate_bilinear(grid, np.zeros((1, 5, 3), np.float32))
+        with self.assertRaisesRegex(ValueError, "`flow`.*\\[batch, 4, 3, 2\\]"):
+            tfx_image.dense_image_warp(grid, np.zeros((1, 4, 3, 1), np.float32))
+        with self.assertRaisesRegex(ValueError, "`image`.*4-D"):
+            tfx_image.dense_image_warp(grid[0], np.zeros((1, 4, 3, 2), np.float32))
