@@ -145,3 +145,14 @@ class WarpBadInputTest(tf.test.TestCase):
             tfx_image.dense_image_warp(grid, np.zeros((1, 4, 3, 1), np.float32))
         with self.assertRaisesRegex(ValueError, "`image`.*4-D"):
             tfx_image.dense_image_warp(grid[0], np.zeros((1, 4, 3, 2), np.float32))
+
+
+class DistanceTransformBadInputTest(tf.test.TestCase):
+    @rejects_bad_input(tfx_image.euclidean_dist_transform)
+    def test_euclidean_dist_transform(self):
+        with self.assertRaisesRegex(TypeError, "`images`.*uint8"):
+            tfx_image.euclidean_dist_transform(np.zeros((4, 4), np.float32))
+        with self.assertRaisesRegex(TypeError, "`dtype`"):
+            tfx_image.euclidean_dist_transform(np.zeros((4, 4), np.uint8), dtype="int32")
+        with self.assertRaisesRegex(ValueError, "`images`.*rank 2"):
+            tfx_image.euclidean_dist_transform(np.zeros((4,), np.uint8))

@@ -7,6 +7,7 @@ Where Keras 3 has the operation (`keras.ops.image.affine_transform`,
 from tfx_ext.image.color_ops import blend, equalize, sharpness
 from tfx_ext.image.cutout_ops import cutout, random_cutout
 from tfx_ext.image.dense_image_warp import dense_image_warp, interpolate_bilinear
+from tfx_ext.image.distance_transform import euclidean_dist_transform
 from tfx_ext.image.filters import gaussian_filter2d, mean_filter2d, median_filter2d
 from tfx_ext.image.transform_ops import (
     angles_to_projective_transforms,
@@ -25,6 +26,7 @@ __all__ = [
     "cutout",
     "dense_image_warp",
     "equalize",
+    "euclidean_dist_transform",
     "gaussian_filter2d",
     "interpolate_bilinear",
     "mean_filter2d",
