@@ -1,6 +1,8 @@
 """Bad input to tfx_ext.image: each error names the argument and what was expected."""
 
+import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
@@ -156,3 +158,20 @@ class DistanceTransformBadInputTest(tf.test.TestCase):
             tfx_image.euclidean_dist_transform(np.zeros((4, 4), np.uint8), dtype="int32")
         with self.assertRaisesRegex(ValueError, "`images`.*rank 2"):
             tfx_image.euclidean_dist_transform(np.zeros((4,), np.uint8))
+
+
+@pytest.mark.backend_neutral
+class ProjectiveBackendTest(tf.test.TestCase):
+    @rejects_bad_input(tfx_image.transform)
+    def test_projective_terms_need_tensorflow(self):
+        image = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]], np.float32)
+        if keras.backend.backend() == "tensorflow":
+            # TFA's extreme projective case (its expected values).
+            result = tfx_image.transform(image, [1, 0, 0, 0, 1, 0, -1, 0])
+            np.testing.assert_equal(np.asarray(result), [[1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
+        else:
+            with self.assertRaisesRegex(ValueError, "`transforms`.*projective ones need TensorFlow"):
+                tfx_image.transform(image, [1, 0, 0, 0, 1, 0, -1, 0])
+        # An affine transform works on every backend: translate right by 1.
+        result = tfx_image.transform(image, [1, 0, -1, 0, 1, 0, 0, 0])
+        np.testing.assert_equal(np.asarray(result), np.pad(image[:, :3], ((0, 0), (1, 0))))

@@ -36,6 +36,25 @@ def _output_size(output_shape):
     return size
 
 
+def _check_projective_backend(transforms):
+    """Keras's affine_transform ignores c0, c1 outside TensorFlow: refuse rather than warp wrongly."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        return
+    try:
+        projective = ops.convert_to_numpy(transforms)[:, 6:8]
+    except Exception:  # traced values: nothing to inspect
+        return
+    if projective.any():
+        raise invalid(
+            "transforms",
+            "affine transforms (c0 = c1 = 0) on the "
+            f"{keras.backend.backend()} backend; projective ones need TensorFlow",
+            transforms.tolist() if hasattr(transforms, "tolist") else transforms,
+        )
+
+
 def transform(
     images,
     transforms,
@@ -67,7 +86,9 @@ def transform(
     Returns:
         The transformed image(s), with the dtype and rank of `images`.
 
-    Keras's `affine_transform` keeps the input size; a different
+    Backends: all of Keras's; projective transforms (nonzero `c0`, `c1`)
+    need TensorFlow, since Keras's other backends ignore those terms (this
+    function refuses them there). Keras's `affine_transform` keeps the input size; a different
     `output_shape` runs TensorFlow's `ImageProjectiveTransformV3` kernel
     directly (the op behind Keras's TensorFlow backend), so it needs the
     TensorFlow backend.
@@ -85,6 +106,7 @@ def transform(
     if transforms.shape[0] not in (1, images.shape[0]):
         raise invalid("transforms", f"1 or {images.shape[0]} transforms (one per image)", f"{transforms.shape[0]} transforms")
     size = None if output_shape is None else _output_size(output_shape)
+    _check_projective_backend(transforms)
     if size is None or size == list(images.shape[1:3]):
         output = ops.image.affine_transform(
             images,
