@@ -175,3 +175,14 @@ class ProjectiveBackendTest(tf.test.TestCase):
         # An affine transform works on every backend: translate right by 1.
         result = tfx_image.transform(image, [1, 0, -1, 0, 1, 0, 0, 0])
         np.testing.assert_equal(np.asarray(result), np.pad(image[:, :3], ((0, 0), (1, 0))))
+
+
+class ResamplerBadInputTest(tf.test.TestCase):
+    @rejects_bad_input(tfx_image.resampler)
+    def test_resampler(self):
+        with self.assertRaisesRegex(TypeError, "`data`.*float"):
+            tfx_image.resampler(np.zeros((1, 4, 4, 1), np.int32), np.zeros((1, 3, 2), np.float32))
+        with self.assertRaisesRegex(ValueError, "`data`.*4-D"):
+            tfx_image.resampler(np.zeros((4, 4, 1), np.float32), np.zeros((1, 3, 2), np.float32))
+        with self.assertRaisesRegex(ValueError, "`warp`.*\\(x, y\\)"):
+            tfx_image.resampler(np.zeros((1, 4, 4, 1), np.float32), np.zeros((1, 3, 3), np.float32))

@@ -9,6 +9,7 @@ from tfx_ext.image.cutout_ops import cutout, random_cutout
 from tfx_ext.image.dense_image_warp import dense_image_warp, interpolate_bilinear
 from tfx_ext.image.distance_transform import euclidean_dist_transform
 from tfx_ext.image.filters import gaussian_filter2d, mean_filter2d, median_filter2d
+from tfx_ext.image.resampler_ops import resampler
 from tfx_ext.image.transform_ops import (
     angles_to_projective_transforms,
     compose_transforms,
@@ -32,6 +33,7 @@ __all__ = [
     "mean_filter2d",
     "median_filter2d",
     "random_cutout",
+    "resampler",
     "rotate",
     "sharpness",
     "shear_x",
