@@ -57,7 +57,11 @@ class TransformBadInputTest(tf.test.TestCase):
             with self.assertRaisesRegex(ValueError, "`replace`.*3 values"):
                 shear(IMAGE, 0.5, [1, 2])
 
-    @rejects_bad_input(tfx_image.translate, tfx_image.translations_to_projective_transforms, tfx_image.translate_xy)
+    @rejects_bad_input(
+        tfx_image.translate,
+        tfx_image.translations_to_projective_transforms,
+        tfx_image.translate_xy,
+    )
     def test_translate(self):
         with self.assertRaisesRegex(ValueError, "`translations`.*\\(N, 2\\)"):
             tfx_image.translations_to_projective_transforms([1, 2, 3])
@@ -72,9 +76,15 @@ class TransformBadInputTest(tf.test.TestCase):
 
 
 class FiltersBadInputTest(tf.test.TestCase):
-    @rejects_bad_input(tfx_image.mean_filter2d, tfx_image.median_filter2d, tfx_image.gaussian_filter2d)
+    @rejects_bad_input(
+        tfx_image.mean_filter2d, tfx_image.median_filter2d, tfx_image.gaussian_filter2d
+    )
     def test_filters(self):
-        for fn in (tfx_image.mean_filter2d, tfx_image.median_filter2d, tfx_image.gaussian_filter2d):
+        for fn in (
+            tfx_image.mean_filter2d,
+            tfx_image.median_filter2d,
+            tfx_image.gaussian_filter2d,
+        ):
             # TFA's invalid cases: rank 1 and rank 5 images, 3-value and None filter shapes, padding "TEST".
             for shape in [(1,), (16, 28, 28, 1, 1)]:
                 with self.assertRaisesRegex(ValueError, "`image`.*rank 2"):
@@ -155,7 +165,9 @@ class DistanceTransformBadInputTest(tf.test.TestCase):
         with self.assertRaisesRegex(TypeError, "`images`.*uint8"):
             tfx_image.euclidean_dist_transform(np.zeros((4, 4), np.float32))
         with self.assertRaisesRegex(TypeError, "`dtype`"):
-            tfx_image.euclidean_dist_transform(np.zeros((4, 4), np.uint8), dtype="int32")
+            tfx_image.euclidean_dist_transform(
+                np.zeros((4, 4), np.uint8), dtype="int32"
+            )
         with self.assertRaisesRegex(ValueError, "`images`.*rank 2"):
             tfx_image.euclidean_dist_transform(np.zeros((4,), np.uint8))
 
@@ -164,25 +176,40 @@ class DistanceTransformBadInputTest(tf.test.TestCase):
 class ProjectiveBackendTest(tf.test.TestCase):
     @rejects_bad_input(tfx_image.transform)
     def test_projective_terms_need_tensorflow(self):
-        image = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]], np.float32)
+        image = np.array(
+            [[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]], np.float32
+        )
         if keras.backend.backend() == "tensorflow":
             # TFA's extreme projective case (its expected values).
             result = tfx_image.transform(image, [1, 0, 0, 0, 1, 0, -1, 0])
-            np.testing.assert_equal(np.asarray(result), [[1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
+            np.testing.assert_equal(
+                np.asarray(result),
+                [[1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]],
+            )
         else:
-            with self.assertRaisesRegex(ValueError, "`transforms`.*projective ones need TensorFlow"):
+            with self.assertRaisesRegex(
+                ValueError, "`transforms`.*projective ones need TensorFlow"
+            ):
                 tfx_image.transform(image, [1, 0, 0, 0, 1, 0, -1, 0])
         # An affine transform works on every backend: translate right by 1.
         result = tfx_image.transform(image, [1, 0, -1, 0, 1, 0, 0, 0])
-        np.testing.assert_equal(np.asarray(result), np.pad(image[:, :3], ((0, 0), (1, 0))))
+        np.testing.assert_equal(
+            np.asarray(result), np.pad(image[:, :3], ((0, 0), (1, 0)))
+        )
 
 
 class ResamplerBadInputTest(tf.test.TestCase):
     @rejects_bad_input(tfx_image.resampler)
     def test_resampler(self):
         with self.assertRaisesRegex(TypeError, "`data`.*float"):
-            tfx_image.resampler(np.zeros((1, 4, 4, 1), np.int32), np.zeros((1, 3, 2), np.float32))
+            tfx_image.resampler(
+                np.zeros((1, 4, 4, 1), np.int32), np.zeros((1, 3, 2), np.float32)
+            )
         with self.assertRaisesRegex(ValueError, "`data`.*4-D"):
-            tfx_image.resampler(np.zeros((4, 4, 1), np.float32), np.zeros((1, 3, 2), np.float32))
+            tfx_image.resampler(
+                np.zeros((4, 4, 1), np.float32), np.zeros((1, 3, 2), np.float32)
+            )
         with self.assertRaisesRegex(ValueError, "`warp`.*\\(x, y\\)"):
-            tfx_image.resampler(np.zeros((1, 4, 4, 1), np.float32), np.zeros((1, 3, 3), np.float32))
+            tfx_image.resampler(
+                np.zeros((1, 4, 4, 1), np.float32), np.zeros((1, 3, 3), np.float32)
+            )

@@ -18,7 +18,11 @@ from tfx_ext.image.transform_ops import (
     shear_y,
     transform,
 )
-from tfx_ext.image.translate_ops import translate, translate_xy, translations_to_projective_transforms
+from tfx_ext.image.translate_ops import (
+    translate,
+    translate_xy,
+    translations_to_projective_transforms,
+)
 
 __all__ = [
     "angles_to_projective_transforms",

@@ -20,16 +20,26 @@ def _mask_size(mask_size):
     except TypeError:
         raise invalid("mask_size", expected, mask_size, TypeError) from None
     if len(sizes) != 2 or not all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 and v % 2 == 0 for v in sizes
+        isinstance(v, numbers.Integral)
+        and not isinstance(v, bool)
+        and v > 0
+        and v % 2 == 0
+        for v in sizes
     ):
-        raise invalid("mask_size", expected + " (mask_size should be divisible by 2)", mask_size)
+        raise invalid(
+            "mask_size", expected + " (mask_size should be divisible by 2)", mask_size
+        )
     return int(sizes[0]), int(sizes[1])
 
 
 def _check_images(images):
     images = ops.convert_to_tensor(images)
     if len(images.shape) != 4:
-        raise invalid("images", "a 4D (NHWC) batch of images", f"a tensor of shape {tuple(images.shape)}")
+        raise invalid(
+            "images",
+            "a 4D (NHWC) batch of images",
+            f"a tensor of shape {tuple(images.shape)}",
+        )
     return images
 
 
@@ -52,14 +62,21 @@ def cutout(images, mask_size, offset=(0, 0), constant_values=0):
     if len(offset.shape) == 1:
         offset = offset[None]
     if len(offset.shape) != 2 or offset.shape[1] != 2:
-        raise invalid("offset", "(row, column) or a (batch_size, 2) matrix", f"a tensor of shape {tuple(offset.shape)}")
+        raise invalid(
+            "offset",
+            "(row, column) or a (batch_size, 2) matrix",
+            f"a tensor of shape {tuple(offset.shape)}",
+        )
     height, width = images.shape[1], images.shape[2]
     rows = ops.arange(height, dtype="int32")[None, :, None]
     cols = ops.arange(width, dtype="int32")[None, None, :]
     centre_r = offset[:, 0][:, None, None]
     centre_c = offset[:, 1][:, None, None]
     inside = (
-        (rows >= centre_r - half_h) & (rows < centre_r + half_h) & (cols >= centre_c - half_w) & (cols < centre_c + half_w)
+        (rows >= centre_r - half_h)
+        & (rows < centre_r + half_h)
+        & (cols >= centre_c - half_w)
+        & (cols < centre_c + half_w)
     )
     fill = ops.cast(constant_values, images.dtype)
     return ops.where(inside[..., None], fill, images)
@@ -78,9 +95,15 @@ def random_cutout(images, mask_size, constant_values=0, seed=None):
     """
     images = _check_images(images)
     mask_h, mask_w = _mask_size(mask_size)
-    if seed is not None and not isinstance(seed, keras.random.SeedGenerator):
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-            raise invalid("seed", "an integer, a keras.random.SeedGenerator or None", seed, TypeError)
+    generator = isinstance(seed, keras.random.SeedGenerator)
+    integer = isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
+    if not (seed is None or generator or integer):
+        raise invalid(
+            "seed",
+            "an integer, a keras.random.SeedGenerator or None",
+            seed,
+            TypeError,
+        )
     batch = ops.shape(images)[0]
     height, width = images.shape[1], images.shape[2]
     # One draw for both coordinates, so an integer seed does not tie row to column.

@@ -38,7 +38,12 @@ def euclidean_dist_transform(images, dtype="float32", name=None):
     """
     dtype = _dtype_name(dtype)
     if dtype not in OUTPUT_DTYPES:
-        raise invalid("dtype", "float16, float32 or float64 (`dtype` must be float16, float32 or float64)", dtype, TypeError)
+        raise invalid(
+            "dtype",
+            "float16, float32 or float64 (`dtype` must be float16, float32 or float64)",
+            dtype,
+            TypeError,
+        )
     images, rank = to_4d("images", images, ("uint8",))
     height, width = images.shape[1], images.shape[2]
     big = float(np.finfo(dtype).max)
@@ -46,11 +51,15 @@ def euclidean_dist_transform(images, dtype="float32", name=None):
     # Pass 1, columns: g[n, y, x, c] = min over zero rows y' of (y - y')^2.
     rows = ops.arange(height, dtype="float64")
     row_offsets = ops.square(rows[:, None] - rows[None, :])  # (y, y')
-    cost = ops.where(background[:, None], row_offsets[None, :, :, None, None], big)  # (n, y, y', x, c)
+    cost = ops.where(
+        background[:, None], row_offsets[None, :, :, None, None], big
+    )  # (n, y, y', x, c)
     column = ops.min(cost, axis=2)
     # Pass 2, rows: d[n, y, x, c] = min over x' of g[n, y, x', c] + (x - x')^2.
     cols = ops.arange(width, dtype="float64")
     col_offsets = ops.square(cols[:, None] - cols[None, :])  # (x, x')
-    total = column[:, :, None, :, :] + col_offsets[None, None, :, :, None]  # (n, y, x, x', c)
+    total = (
+        column[:, :, None, :, :] + col_offsets[None, None, :, :, None]
+    )  # (n, y, x, x', c)
     squared = ops.minimum(ops.min(total, axis=3), big)
     return from_4d(ops.cast(ops.sqrt(squared), dtype), rank)

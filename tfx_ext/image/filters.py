@@ -20,12 +20,15 @@ FILTER_DTYPES = ("uint8", "int32", "int64", "float16", "float32", "float64")
 
 def _filter_shape(filter_shape):
     expected = "an integer or a tuple/list of 2 positive integers"
-    if isinstance(filter_shape, numbers.Integral) and not isinstance(filter_shape, bool):
+    if isinstance(filter_shape, numbers.Integral) and not isinstance(
+        filter_shape, bool
+    ):
         filter_shape = (filter_shape, filter_shape)
     if not isinstance(filter_shape, (list, tuple)):
         raise invalid("filter_shape", expected, filter_shape, TypeError)
     if len(filter_shape) != 2 or not all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in filter_shape
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+        for v in filter_shape
     ):
         raise invalid("filter_shape", expected, filter_shape)
     return int(filter_shape[0]), int(filter_shape[1])
@@ -39,7 +42,9 @@ def _pad(image, filter_shape, padding, constant_values):
     if padding == "constant":
         if "int" in ops.dtype(image):
             constant_values = int(constant_values)
-        return ops.pad(image, pad_width, mode="constant", constant_values=constant_values)
+        return ops.pad(
+            image, pad_width, mode="constant", constant_values=constant_values
+        )
     return ops.pad(image, pad_width, mode=padding)
 
 
@@ -50,7 +55,9 @@ def _prepare(image, filter_shape, padding, constant_values):
     try:
         constant_values = float(ops.convert_to_numpy(constant_values))
     except (TypeError, ValueError):
-        raise invalid("constant_values", "a number", constant_values, TypeError) from None
+        raise invalid(
+            "constant_values", "a number", constant_values, TypeError
+        ) from None
     return image, rank, filter_shape, padding, constant_values
 
 
@@ -59,7 +66,9 @@ def _to_float(image):
     return image if "float" in dtype else ops.cast(image, "float32")
 
 
-def mean_filter2d(image, filter_shape=(3, 3), padding="REFLECT", constant_values=0, name=None):
+def mean_filter2d(
+    image, filter_shape=(3, 3), padding="REFLECT", constant_values=0, name=None
+):
     """Mean-filters image(s) over a `filter_shape` window.
 
     Args:
@@ -73,14 +82,20 @@ def mean_filter2d(image, filter_shape=(3, 3), padding="REFLECT", constant_values
         The filtered image, with the dtype and shape of `image` (integer
         images are averaged in float32 and truncated back, as TFA does).
     """
-    image, rank, filter_shape, padding, constant_values = _prepare(image, filter_shape, padding, constant_values)
+    image, rank, filter_shape, padding, constant_values = _prepare(
+        image, filter_shape, padding, constant_values
+    )
     dtype = ops.dtype(image)
     padded = _pad(_to_float(image), filter_shape, padding, constant_values)
-    output = ops.average_pool(padded, filter_shape, strides=1, padding="valid", data_format="channels_last")
+    output = ops.average_pool(
+        padded, filter_shape, strides=1, padding="valid", data_format="channels_last"
+    )
     return from_4d(ops.cast(output, dtype), rank)
 
 
-def median_filter2d(image, filter_shape=(3, 3), padding="REFLECT", constant_values=0, name=None):
+def median_filter2d(
+    image, filter_shape=(3, 3), padding="REFLECT", constant_values=0, name=None
+):
     """Median-filters image(s) over a `filter_shape` window.
 
     For an even window the median is the mean of the two middle values,
@@ -93,12 +108,16 @@ def median_filter2d(image, filter_shape=(3, 3), padding="REFLECT", constant_valu
         constant_values: the padding value for `"CONSTANT"`.
         name: accepted for TFA compatibility.
     """
-    image, rank, filter_shape, padding, constant_values = _prepare(image, filter_shape, padding, constant_values)
+    image, rank, filter_shape, padding, constant_values = _prepare(
+        image, filter_shape, padding, constant_values
+    )
     dtype = ops.dtype(image)
     height, width = image.shape[1], image.shape[2]
     padded = _pad(image, filter_shape, padding, constant_values)
     windows = [
-        padded[:, i : i + height, j : j + width, :] for i in range(filter_shape[0]) for j in range(filter_shape[1])
+        padded[:, i : i + height, j : j + width, :]
+        for i in range(filter_shape[0])
+        for j in range(filter_shape[1])
     ]
     ordered = ops.sort(ops.stack(windows, axis=-1), axis=-1)
     area = filter_shape[0] * filter_shape[1]
@@ -106,7 +125,9 @@ def median_filter2d(image, filter_shape=(3, 3), padding="REFLECT", constant_valu
         median = ordered[..., area // 2]
     else:
         # In float: TFA adds in the image dtype, which overflows uint8.
-        median = (_to_float(ordered[..., area // 2 - 1]) + _to_float(ordered[..., area // 2])) / 2
+        median = (
+            _to_float(ordered[..., area // 2 - 1]) + _to_float(ordered[..., area // 2])
+        ) / 2
     return from_4d(ops.cast(median, dtype), rank)
 
 
@@ -115,7 +136,14 @@ def _gaussian_kernel(sigma, size, dtype):
     return ops.softmax(-x / (2.0 * sigma**2))
 
 
-def gaussian_filter2d(image, filter_shape=(3, 3), sigma=1.0, padding="REFLECT", constant_values=0, name=None):
+def gaussian_filter2d(
+    image,
+    filter_shape=(3, 3),
+    sigma=1.0,
+    padding="REFLECT",
+    constant_values=0,
+    name=None,
+):
     """Gaussian-blurs image(s) with a `filter_shape` kernel of standard deviation `sigma`.
 
     Args:
@@ -128,12 +156,18 @@ def gaussian_filter2d(image, filter_shape=(3, 3), sigma=1.0, padding="REFLECT", 
     """
     expected = "a positive number or a tuple/list of 2 positive numbers"
     sigmas = sigma if isinstance(sigma, (list, tuple)) else (sigma, sigma)
-    if len(sigmas) != 2 or not all(isinstance(s, numbers.Real) and not isinstance(s, bool) for s in sigmas):
-        raise invalid("sigma", expected, sigma, TypeError if len(sigmas) == 2 else ValueError)
+    if len(sigmas) != 2 or not all(
+        isinstance(s, numbers.Real) and not isinstance(s, bool) for s in sigmas
+    ):
+        raise invalid(
+            "sigma", expected, sigma, TypeError if len(sigmas) == 2 else ValueError
+        )
     if not all(math.isfinite(s) and s > 0 for s in sigmas):
         # TFA accepts 0, whose kernel is NaN (0 / 0 in the exponent).
         raise invalid("sigma", expected, sigma)
-    image, rank, filter_shape, padding, constant_values = _prepare(image, filter_shape, padding, constant_values)
+    image, rank, filter_shape, padding, constant_values = _prepare(
+        image, filter_shape, padding, constant_values
+    )
     dtype = ops.dtype(image)
     image = _to_float(image)
     compute = ops.dtype(image)
@@ -143,5 +177,7 @@ def gaussian_filter2d(image, filter_shape=(3, 3), sigma=1.0, padding="REFLECT", 
     channels = image.shape[3]
     kernel = ops.tile(kernel[:, :, None, None], (1, 1, channels, 1))
     padded = _pad(image, filter_shape, padding, constant_values)
-    output = ops.depthwise_conv(padded, kernel, strides=1, padding="valid", data_format="channels_last")
+    output = ops.depthwise_conv(
+        padded, kernel, strides=1, padding="valid", data_format="channels_last"
+    )
     return from_4d(ops.cast(output, dtype), rank)

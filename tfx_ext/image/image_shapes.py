@@ -12,7 +12,12 @@ def to_4d(name, images, dtypes=IMAGE_DTYPES):
     images = ops.convert_to_tensor(images)
     dtype = ops.dtype(images)
     if dtype not in dtypes:
-        raise invalid(name, f"an image tensor of dtype {', '.join(dtypes)}", f"a tensor of dtype {dtype}", TypeError)
+        raise invalid(
+            name,
+            f"an image tensor of dtype {', '.join(dtypes)}",
+            f"a tensor of dtype {dtype}",
+            TypeError,
+        )
     rank = len(images.shape)
     if rank == 2:
         return images[None, :, :, None], rank
@@ -39,7 +44,9 @@ def from_4d(images, rank):
 def check_mode(name, value, choices):
     """Checks a mode string case-insensitively (TFA upper-cases "BILINEAR", "REFLECT", ...)."""
     if not isinstance(value, str):
-        raise invalid(name, "one of " + ", ".join(repr(c) for c in choices), value, TypeError)
+        raise invalid(
+            name, "one of " + ", ".join(repr(c) for c in choices), value, TypeError
+        )
     return check_choice(name, value.lower(), choices)
 
 
@@ -59,7 +66,13 @@ def unwrap(image, replace):
     replace = ops.cast(ops.convert_to_tensor(replace), image.dtype)
     replace = ops.reshape(replace, (-1,))
     if replace.shape[0] not in (1, channels):
-        raise invalid("replace", f"one value or {channels} values (one per channel)", f"{replace.shape[0]} values")
+        raise invalid(
+            "replace",
+            f"one value or {channels} values (one per channel)",
+            f"{replace.shape[0]} values",
+        )
     replace = ops.broadcast_to(replace, (channels,))
     kept = ops.equal(image[:, :, channels:], ops.ones((), image.dtype))
-    return ops.where(kept, image[:, :, :channels], ops.reshape(replace, (1, 1, channels)))
+    return ops.where(
+        kept, image[:, :, :channels], ops.reshape(replace, (1, 1, channels))
+    )

@@ -29,7 +29,12 @@ def resampler(data, warp, name=None):
     warp = ops.convert_to_tensor(warp)
     for arg, value in (("data", data), ("warp", warp)):
         if ops.dtype(value) not in FLOAT_DTYPES:
-            raise invalid(arg, "a float16, float32 or float64 tensor", f"a tensor of dtype {ops.dtype(value)}", TypeError)
+            raise invalid(
+                arg,
+                "a float16, float32 or float64 tensor",
+                f"a tensor of dtype {ops.dtype(value)}",
+                TypeError,
+            )
     if len(data.shape) != 4:
         raise invalid(
             "data",
@@ -38,7 +43,9 @@ def resampler(data, warp, name=None):
         )
     if len(warp.shape) < 2 or warp.shape[-1] != 2:
         raise invalid(
-            "warp", "a tensor [batch, ..., 2] of (x, y) points (warp should be at least a matrix)", f"a tensor of shape {tuple(warp.shape)}"
+            "warp",
+            "a tensor [batch, ..., 2] of (x, y) points (warp should be at least a matrix)",
+            f"a tensor of shape {tuple(warp.shape)}",
         )
     height, width, channels = data.shape[1], data.shape[2], data.shape[3]
     batch = ops.shape(data)[0]
@@ -57,5 +64,8 @@ def resampler(data, warp, name=None):
             ix = ops.cast(ops.clip(cx, 0, width - 1), "int32")
             iy = ops.cast(ops.clip(cy, 0, height - 1), "int32")
             values = ops.take(flat, offsets + iy * width + ix, axis=0)
-            result = result + ops.where(inside, weight, ops.zeros_like(weight))[..., None] * values
+            result = (
+                result
+                + ops.where(inside, weight, ops.zeros_like(weight))[..., None] * values
+            )
     return ops.reshape(result, (-1,) + point_shape + (channels,))

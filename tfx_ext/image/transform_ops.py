@@ -22,7 +22,11 @@ def _transforms_2d(name, transforms):
     if len(transforms.shape) == 1:
         transforms = transforms[None]
     if len(transforms.shape) != 2 or transforms.shape[1] != 8:
-        raise invalid(name, "a vector of 8 values or a matrix of shape (N, 8)", f"a tensor of shape {tuple(transforms.shape)}")
+        raise invalid(
+            name,
+            "a vector of 8 values or a matrix of shape (N, 8)",
+            f"a tensor of shape {tuple(transforms.shape)}",
+        )
     return transforms
 
 
@@ -30,9 +34,18 @@ def _output_size(output_shape):
     try:
         size = [int(v) for v in ops.convert_to_numpy(output_shape).reshape(-1)]
     except (TypeError, ValueError):
-        raise invalid("output_shape", "[new_height, new_width] (2 positive integers)", output_shape, TypeError) from None
+        raise invalid(
+            "output_shape",
+            "[new_height, new_width] (2 positive integers)",
+            output_shape,
+            TypeError,
+        ) from None
     if len(size) != 2 or min(size) < 1:
-        raise invalid("output_shape", "[new_height, new_width] (2 positive integers)", output_shape)
+        raise invalid(
+            "output_shape",
+            "[new_height, new_width] (2 positive integers)",
+            output_shape,
+        )
     return size
 
 
@@ -44,7 +57,7 @@ def _check_projective_backend(transforms):
         return
     try:
         projective = ops.convert_to_numpy(transforms)[:, 6:8]
-    except Exception:  # traced values: nothing to inspect
+    except (TypeError, ValueError, RuntimeError):  # traced values: nothing to inspect
         return
     if projective.any():
         raise invalid(
@@ -104,7 +117,11 @@ def transform(
     fill_mode = check_mode("fill_mode", fill_mode, FILL_MODES)
     fill_value = float(ops.convert_to_numpy(fill_value))
     if transforms.shape[0] not in (1, images.shape[0]):
-        raise invalid("transforms", f"1 or {images.shape[0]} transforms (one per image)", f"{transforms.shape[0]} transforms")
+        raise invalid(
+            "transforms",
+            f"1 or {images.shape[0]} transforms (one per image)",
+            f"{transforms.shape[0]} transforms",
+        )
     size = None if output_shape is None else _output_size(output_shape)
     _check_projective_backend(transforms)
     if size is None or size == list(images.shape[1:3]):
@@ -142,7 +159,11 @@ def matrices_to_flat_transforms(transform_matrices, name=None):
     """Converts `(3, 3)` or `(N, 3, 3)` matrices to `(N, 8)` transforms (normalised by the last entry)."""
     matrices = ops.cast(ops.convert_to_tensor(transform_matrices), "float32")
     if len(matrices.shape) not in (2, 3) or tuple(matrices.shape[-2:]) != (3, 3):
-        raise invalid("transform_matrices", "a tensor of shape (3, 3) or (N, 3, 3)", f"a tensor of shape {tuple(matrices.shape)}")
+        raise invalid(
+            "transform_matrices",
+            "a tensor of shape (3, 3) or (N, 3, 3)",
+            f"a tensor of shape {tuple(matrices.shape)}",
+        )
     flat = ops.reshape(matrices, (-1, 9))
     flat = flat / flat[:, 8:9]
     return flat[:, :8]
@@ -160,7 +181,12 @@ def compose_transforms(transforms, name=None):
         A `(N, 8)` float32 transform for `transform`.
     """
     if not isinstance(transforms, (list, tuple)) or not transforms:
-        raise invalid("transforms", "a non-empty list of transforms", transforms, TypeError if not isinstance(transforms, (list, tuple)) else ValueError)
+        raise invalid(
+            "transforms",
+            "a non-empty list of transforms",
+            transforms,
+            TypeError if not isinstance(transforms, (list, tuple)) else ValueError,
+        )
     composed = flat_transforms_to_matrices(transforms[0])
     for item in transforms[1:]:
         composed = ops.matmul(composed, flat_transforms_to_matrices(item))
@@ -170,7 +196,11 @@ def compose_transforms(transforms, name=None):
 def _size(name, value):
     value = ops.cast(ops.convert_to_tensor(value), "float32")
     if len(value.shape) > 1 or (len(value.shape) == 1 and value.shape[0] != 1):
-        raise invalid(name, "a scalar size (or a vector of one)", f"a tensor of shape {tuple(value.shape)}")
+        raise invalid(
+            name,
+            "a scalar size (or a vector of one)",
+            f"a tensor of shape {tuple(value.shape)}",
+        )
     return ops.reshape(value, ())
 
 
@@ -187,7 +217,11 @@ def angles_to_projective_transforms(angles, image_height, image_width, name=None
     if len(angles.shape) == 0:
         angles = angles[None]
     elif len(angles.shape) != 1:
-        raise invalid("angles", "a scalar or a vector (rank 0 or 1)", f"a tensor of shape {tuple(angles.shape)}")
+        raise invalid(
+            "angles",
+            "a scalar or a vector (rank 0 or 1)",
+            f"a tensor of shape {tuple(angles.shape)}",
+        )
     height = _size("image_height", image_height) - 1.0
     width = _size("image_width", image_width) - 1.0
     cos, sin = ops.cos(angles), ops.sin(angles)
@@ -197,7 +231,14 @@ def angles_to_projective_transforms(angles, image_height, image_width, name=None
     return ops.stack([cos, -sin, x_offset, sin, cos, y_offset, zeros, zeros], axis=1)
 
 
-def rotate(images, angles, interpolation="nearest", fill_mode="constant", name=None, fill_value=0.0):
+def rotate(
+    images,
+    angles,
+    interpolation="nearest",
+    fill_mode="constant",
+    name=None,
+    fill_value=0.0,
+):
     """Rotates image(s) counterclockwise by `angles` (radians) about their centre.
 
     Args:
@@ -233,7 +274,9 @@ def _check_level(level):
 def _check_hwc(image):
     image = ops.convert_to_tensor(image)
     if len(image.shape) != 3:
-        raise invalid("image", "a 3D (HWC) image", f"a tensor of shape {tuple(image.shape)}")
+        raise invalid(
+            "image", "a 3D (HWC) image", f"a tensor of shape {tuple(image.shape)}"
+        )
     return image
 
 
@@ -247,11 +290,15 @@ def shear_x(image, level, replace):
     """
     image = _check_hwc(image)
     level = _check_level(level)
-    return unwrap(transform(wrap(image), [1.0, level, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]), replace)
+    return unwrap(
+        transform(wrap(image), [1.0, level, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]), replace
+    )
 
 
 def shear_y(image, level, replace):
     """Shears an HWC image along y (`y' = level * x + y`), filling emptied pixels with `replace`."""
     image = _check_hwc(image)
     level = _check_level(level)
-    return unwrap(transform(wrap(image), [1.0, 0.0, 0.0, level, 1.0, 0.0, 0.0, 0.0]), replace)
+    return unwrap(
+        transform(wrap(image), [1.0, 0.0, 0.0, level, 1.0, 0.0, 0.0, 0.0]), replace
+    )

@@ -16,14 +16,25 @@ def translations_to_projective_transforms(translations, name=None):
     if len(translations.shape) == 1:
         translations = translations[None]
     if len(translations.shape) != 2 or translations.shape[1] != 2:
-        raise invalid("translations", "[dx, dy] or a matrix of shape (N, 2)", f"a tensor of shape {tuple(translations.shape)}")
+        raise invalid(
+            "translations",
+            "[dx, dy] or a matrix of shape (N, 2)",
+            f"a tensor of shape {tuple(translations.shape)}",
+        )
     ones = ops.ones_like(translations[:, 0])
     zeros = ops.zeros_like(ones)
     dx, dy = translations[:, 0], translations[:, 1]
     return ops.stack([ones, zeros, -dx, zeros, ones, -dy, zeros, zeros], axis=1)
 
 
-def translate(images, translations, interpolation="nearest", fill_mode="constant", name=None, fill_value=0.0):
+def translate(
+    images,
+    translations,
+    interpolation="nearest",
+    fill_mode="constant",
+    name=None,
+    fill_value=0.0,
+):
     """Translates image(s) by `[dx, dy]` (one pair, or one per image of an NHWC batch).
 
     Args:

@@ -30,9 +30,14 @@ def _bilinearly_interpolate(data, x, y):
 
 
 def _make_warp(rng, batch_size, warp_height, warp_width, dtype):
-    x, y = np.meshgrid(np.linspace(0, warp_width - 1, warp_width), np.linspace(0, warp_height - 1, warp_height))
+    x, y = np.meshgrid(
+        np.linspace(0, warp_width - 1, warp_width),
+        np.linspace(0, warp_height - 1, warp_height),
+    )
     warp = np.stack([x, y], axis=2)[None]
-    warp = np.tile(warp, [batch_size, 1, 1, 1]) + rng.standard_normal((batch_size, warp_height, warp_width, 2))
+    warp = np.tile(warp, [batch_size, 1, 1, 1]) + rng.standard_normal(
+        (batch_size, warp_height, warp_width, 2)
+    )
     return warp.astype(dtype)
 
 
@@ -42,19 +47,27 @@ class TFAResamplerTest(tf.test.TestCase):
         for dtype in (np.float16, np.float32, np.float64):
             warp = _make_warp(rng, 10, 8, 4, dtype)
             data = rng.uniform(size=(10, 9, 7, 5)).astype(dtype)
-            outputs = np.asarray(resampler(data=tf.constant(data), warp=tf.constant(warp)))
+            outputs = np.asarray(
+                resampler(data=tf.constant(data), warp=tf.constant(warp))
+            )
             self.assertEqual(outputs.shape, (10, 8, 4, 5))
             reference = np.zeros(outputs.shape, np.float64)
             for b in range(10):
                 for c in range(5):
                     reference[b, :, :, c] = _bilinearly_interpolate(
-                        data[b, :, :, c].astype(np.float64), warp[b, :, :, 0].astype(np.float64), warp[b, :, :, 1].astype(np.float64)
+                        data[b, :, :, c].astype(np.float64),
+                        warp[b, :, :, 0].astype(np.float64),
+                        warp[b, :, :, 1].astype(np.float64),
                     )
             tolerance = 5e-3 if dtype == np.float16 else 1e-5
-            np.testing.assert_allclose(outputs, reference, rtol=tolerance, atol=tolerance)
+            np.testing.assert_allclose(
+                outputs, reference, rtol=tolerance, atol=tolerance
+            )
 
     def test_op_errors(self):
-        with self.assertRaisesRegex(ValueError, "(?i)only bilinear interpolation of 2-D data is supported"):
+        with self.assertRaisesRegex(
+            ValueError, "(?i)only bilinear interpolation of 2-D data is supported"
+        ):
             resampler(np.zeros((10, 9, 7, 3, 5)), np.zeros((10, 8, 4, 2)))
         with self.assertRaisesRegex(ValueError, "warp should be at least a matrix"):
             resampler(np.zeros((10, 9, 7, 5)), np.zeros((10,)))
@@ -64,6 +77,8 @@ class TFAResamplerTest(tf.test.TestCase):
         data = tf.constant(rng.uniform(size=(1, 3, 4, 1)))
         # One point inside, one in the fading band left of the image.
         warp = tf.constant([[[1.3, 1.6], [-0.4, 0.7]]])
-        theoretical, numerical = tf.test.compute_gradient(lambda d, w: resampler(d, w), [data, warp])
+        theoretical, numerical = tf.test.compute_gradient(
+            lambda d, w: resampler(d, w), [data, warp]
+        )
         for t, n in zip(theoretical, numerical):
             np.testing.assert_allclose(t, n, atol=1e-6)
