@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 from tfx_ext import activations
 from tfx_ext import callbacks
 from tfx_ext import generative
+from tfx_ext import image
 from tfx_ext import layers
 from tfx_ext import lite
 from tfx_ext import losses
@@ -52,6 +53,7 @@ __all__ = [
     "activations",
     "callbacks",
     "generative",
+    "image",
     "layers",
     "lite",
     "losses",
