@@ -113,9 +113,7 @@ class TagNames(keras.layers.Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.supports_masking = (
-            True  # the padding is dropped here; nothing downstream needs a mask
-        )
+        self.supports_masking = True  # the padding is dropped here; nothing downstream needs a mask
 
     def compute_mask(self, tags, mask=None):
         return None
@@ -180,9 +178,7 @@ def run(
     tagger = CRFModelWrapper(base_model(units), len(TAGS))
     tagger.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2))
     start = time.perf_counter()
-    tagger.fit(
-        train_ids, train_tags, epochs=epochs, batch_size=batch_size, verbose=verbose
-    )
+    tagger.fit(train_ids, train_tags, epochs=epochs, batch_size=batch_size, verbose=verbose)
     results = {"train_seconds": time.perf_counter() - start}
     # Called directly: one eager pass over five steps is cheaper than tracing predict.
     decoded = np.asarray(tagger(test_ids))
@@ -194,9 +190,7 @@ def run(
     path = os.path.join(output_dir, "crf_tagger.keras")
     tagger.save(path)
     reloaded = keras.models.load_model(path)  # no custom_objects
-    results["reloaded_equals_keras"] = bool(
-        np.array_equal(np.asarray(reloaded(test_ids)), decoded)
-    )
+    results["reloaded_equals_keras"] = bool(np.array_equal(np.asarray(reloaded(test_ids)), decoded))
 
     if softmax_baseline:
         softmax = keras.Sequential(
@@ -206,12 +200,8 @@ def run(
             optimizer=keras.optimizers.Adam(learning_rate=1e-2),
             loss="sparse_categorical_crossentropy",
         )
-        softmax.fit(
-            train_ids, train_tags, epochs=epochs, batch_size=batch_size, verbose=verbose
-        )
-        predicted = np.argmax(
-            softmax.predict(test_ids, batch_size=256, verbose=0), axis=-1
-        )
+        softmax.fit(train_ids, train_tags, epochs=epochs, batch_size=batch_size, verbose=verbose)
+        predicted = np.argmax(softmax.predict(test_ids, batch_size=256, verbose=0), axis=-1)
         results["softmax_accuracy"] = tag_accuracy(predicted, test_tags)
 
     serving = serving_model(tokenize, reloaded)
@@ -234,9 +224,7 @@ def _export_and_serve(model, output_dir, queries, keras_tags):
     from tfx_ext.serving import LocalModelServer, RestClient
 
     base = os.path.join(output_dir, "models")
-    path = export_for_serving(
-        model, base, "date_tags", input_names="dates", output_names="tags"
-    )
+    path = export_for_serving(model, base, "date_tags", input_names="dates", output_names="tags")
     port = _free_port()
     with LocalModelServer(base, rest_port=port, grpc_port=0):
         client = RestClient("127.0.0.1", port, "date_tags")
@@ -249,8 +237,7 @@ def _export_and_serve(model, output_dir, queries, keras_tags):
         else:
             raise RuntimeError("the local server did not serve the exported model")
     served = [
-        s.decode() if isinstance(s, bytes) else str(s)
-        for s in np.asarray(served).reshape(-1)
+        s.decode() if isinstance(s, bytes) else str(s) for s in np.asarray(served).reshape(-1)
     ]
     return {
         "export_path": path,
@@ -275,9 +262,7 @@ def main():
     print(f"reloaded .keras == Keras: {results['reloaded_equals_keras']}")
     for text, tags in results["examples"]:
         print(f"  {text!r} -> {tags}")
-    print(
-        f"exported: {results['export_path']}; served == Keras: {results['served_equals_keras']}"
-    )
+    print(f"exported: {results['export_path']}; served == Keras: {results['served_equals_keras']}")
 
 
 if __name__ == "__main__":

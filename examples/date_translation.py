@@ -32,8 +32,18 @@ import tensorflow as tf  # noqa: E402
 from tfx_ext import seq2seq  # noqa: E402
 
 MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 INPUT_CHARS = "".join(sorted(set("".join(MONTHS) + "0123456789, ")))
 OUTPUT_CHARS = "0123456789-"
@@ -92,7 +102,9 @@ class DateTranslator(keras.Model):
     def __init__(self, units=128, embedding_dim=32, beam_width=4, **kwargs):
         super().__init__(**kwargs)
         self.units, self.beam_width = units, beam_width
-        self.encoder_embedding = keras.layers.Embedding(len(INPUT_CHARS) + 1, embedding_dim, mask_zero=True)
+        self.encoder_embedding = keras.layers.Embedding(
+            len(INPUT_CHARS) + 1, embedding_dim, mask_zero=True
+        )
         self.encoder = keras.layers.LSTM(units, return_sequences=True, return_state=True)
         self.decoder_embedding = keras.layers.Embedding(OUTPUT_VOCAB, embedding_dim)
         self.attention = seq2seq.LuongAttention(units)
@@ -140,13 +152,17 @@ class DateTranslator(keras.Model):
     def greedy(self, encoder_ids):
         state = self._encode(encoder_ids)
         starts = keras.ops.full((keras.ops.shape(encoder_ids)[0],), START_ID, dtype="int32")
-        outputs, _, _ = self.greedy_decoder(None, start_tokens=starts, end_token=END_ID, initial_state=state)
+        outputs, _, _ = self.greedy_decoder(
+            None, start_tokens=starts, end_token=END_ID, initial_state=state
+        )
         return outputs.sample_id
 
     def beam(self, encoder_ids):
         state = self._encode(encoder_ids, self.beam_width)
         starts = keras.ops.full((keras.ops.shape(encoder_ids)[0],), START_ID, dtype="int32")
-        outputs, _, _ = self.beam_decoder(None, start_tokens=starts, end_token=END_ID, initial_state=state)
+        outputs, _, _ = self.beam_decoder(
+            None, start_tokens=starts, end_token=END_ID, initial_state=state
+        )
         return outputs.predicted_ids[:, :, 0]
 
 
@@ -157,7 +173,9 @@ class CharsToIds(keras.layers.Layer):
         table = np.zeros(256, "int32")
         for i, c in enumerate(INPUT_CHARS):
             table[ord(c)] = i + 1
-        codes = tf.strings.unicode_decode(texts, "UTF-8").to_tensor(0, shape=[None, MAX_INPUT_LENGTH])
+        codes = tf.strings.unicode_decode(texts, "UTF-8").to_tensor(
+            0, shape=[None, MAX_INPUT_LENGTH]
+        )
         return tf.gather(tf.constant(table), tf.clip_by_value(codes, 0, 255))
 
     def compute_output_spec(self, texts):
@@ -196,8 +214,18 @@ def accuracy(predicted, expected):
     return float(np.mean([p == e for p, e in zip(predicted, expected)]))
 
 
-def run(output_dir, epochs=4, n_train=20000, n_test=1000, units=128, beam_width=4, batch_size=64,
-        serve=True, seed=42, verbose=0):
+def run(
+    output_dir,
+    epochs=4,
+    n_train=20000,
+    n_test=1000,
+    units=128,
+    beam_width=4,
+    batch_size=64,
+    serve=True,
+    seed=42,
+    verbose=0,
+):
     """Trains, evaluates (greedy and beam), exports and serves the translator.
 
     Returns:
@@ -219,7 +247,11 @@ def run(output_dir, epochs=4, n_train=20000, n_test=1000, units=128, beam_width=
     )
     start = time.perf_counter()
     translator.fit(
-        (encode_inputs(train_x), decoder_in), targets, epochs=epochs, batch_size=batch_size, verbose=verbose
+        (encode_inputs(train_x), decoder_in),
+        targets,
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=verbose,
     )
     train_seconds = time.perf_counter() - start
 
@@ -257,7 +289,9 @@ def _export_and_serve(translator, output_dir, queries):
                 time.sleep(0.2)
         else:
             raise RuntimeError("the local server did not serve the exported model")
-    served = [s.decode() if isinstance(s, bytes) else str(s) for s in np.asarray(served).reshape(-1)]
+    served = [
+        s.decode() if isinstance(s, bytes) else str(s) for s in np.asarray(served).reshape(-1)
+    ]
     return {
         "export_path": path,
         "served_answers": list(zip(queries, served)),
@@ -273,9 +307,17 @@ def main():
     parser.add_argument("--output-dir", default=None)
     args = parser.parse_args()
     output_dir = args.output_dir or tempfile.mkdtemp(prefix="date_translation_")
-    results = run(output_dir, epochs=args.epochs, n_train=args.train_size, beam_width=args.beam_width, verbose=2)
+    results = run(
+        output_dir,
+        epochs=args.epochs,
+        n_train=args.train_size,
+        beam_width=args.beam_width,
+        verbose=2,
+    )
     print(f"greedy exact match: {results['greedy_accuracy']:.2%}")
-    print(f"beam exact match:   {results['beam_accuracy']:.2%}  (training {results['train_seconds']:.0f} s)")
+    print(
+        f"beam exact match:   {results['beam_accuracy']:.2%}  (training {results['train_seconds']:.0f} s)"
+    )
     for text, iso in results["examples"]:
         print(f"  {text!r} -> {iso!r}")
     print(f"exported: {results['export_path']}; served == Keras: {results['served_equals_keras']}")

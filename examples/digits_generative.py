@@ -42,7 +42,9 @@ def digits():
 
     data = load_digits()
     images = (data.images / 16.0).astype("float32")[..., None]
-    return train_test_split(images, data.target, test_size=0.25, random_state=42, stratify=data.target)
+    return train_test_split(
+        images, data.target, test_size=0.25, random_state=42, stratify=data.target
+    )
 
 
 def vae_parts():
@@ -51,7 +53,9 @@ def vae_parts():
     z = keras.layers.Flatten()(inputs)
     z = keras.layers.Dense(32, activation="selu")(z)
     z = keras.layers.Dense(16, activation="selu")(z)
-    encoder = keras.Model(inputs, [keras.layers.Dense(CODINGS)(z), keras.layers.Dense(CODINGS)(z)], name="encoder")
+    encoder = keras.Model(
+        inputs, [keras.layers.Dense(CODINGS)(z), keras.layers.Dense(CODINGS)(z)], name="encoder"
+    )
     decoder = keras.Sequential(
         [
             keras.Input((CODINGS,)),
@@ -74,7 +78,11 @@ def classifier(x_train, y_train, epochs):
             keras.layers.Dense(10, activation="softmax"),
         ]
     )
-    model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.Adam(0.01), metrics=["accuracy"])
+    model.compile(
+        loss="sparse_categorical_crossentropy",
+        optimizer=keras.optimizers.Adam(0.01),
+        metrics=["accuracy"],
+    )
     model.fit(x_train, y_train, epochs=epochs, batch_size=64, verbose=0)
     return model
 
@@ -131,13 +139,22 @@ def run(output_dir, vae_epochs=30, gan_epochs=100, classifier_epochs=30, samples
     started = time.perf_counter()
     gan = GAN(
         dcgan_generator(LATENT, (8, 8, 1), filters=(64, 32), kernel_size=3),
-        dcgan_discriminator((8, 8, 1), filters=(32, 64), kernel_size=3, batch_norm=False, dropout=0.3),
+        dcgan_discriminator(
+            (8, 8, 1), filters=(32, 64), kernel_size=3, batch_norm=False, dropout=0.3
+        ),
         label_smoothing=0.1,
         seed=seed,
     )
-    gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    )
     # The generator ends in tanh: real images scaled to [-1, 1].
-    real = tf.data.Dataset.from_tensor_slices(x_train * 2 - 1).shuffle(2000, seed=seed).batch(64, drop_remainder=True)
+    real = (
+        tf.data.Dataset.from_tensor_slices(x_train * 2 - 1)
+        .shuffle(2000, seed=seed)
+        .batch(64, drop_remainder=True)
+    )
     history = gan.fit(real, epochs=gan_epochs, verbose=0)
     generated = (np.asarray(gan.generate(samples, seed=seed)) + 1) / 2
     gan_seconds = time.perf_counter() - started
@@ -176,12 +193,20 @@ def main():
     args = parser.parse_args()
     output_dir = args.output_dir or tempfile.mkdtemp(prefix="digits_generative_")
     r = run(output_dir, vae_epochs=args.vae_epochs, gan_epochs=args.gan_epochs)
-    print(f"VAE reconstruction MSE {r['vae_reconstruction_mse']:.4f} (mean image {r['mean_image_mse']:.4f}), "
-          f"{r['vae_seconds']:.0f} s; grid: {r['vae_grid']}")
-    print(f"classifier test accuracy {r['classifier_accuracy']:.3f}; confidence on test digits {r['real_confidence']:.3f}")
-    print(f"DCGAN ({r['gan_seconds']:.0f} s): classifier confidence on generated digits {r['generated_confidence']:.3f}")
-    print(f"generated class histogram {r['generated_class_counts']} (normalized entropy {r['class_histogram_entropy']:.3f}); "
-          f"grid: {r['dcgan_grid']}")
+    print(
+        f"VAE reconstruction MSE {r['vae_reconstruction_mse']:.4f} (mean image {r['mean_image_mse']:.4f}), "
+        f"{r['vae_seconds']:.0f} s; grid: {r['vae_grid']}"
+    )
+    print(
+        f"classifier test accuracy {r['classifier_accuracy']:.3f}; confidence on test digits {r['real_confidence']:.3f}"
+    )
+    print(
+        f"DCGAN ({r['gan_seconds']:.0f} s): classifier confidence on generated digits {r['generated_confidence']:.3f}"
+    )
+    print(
+        f"generated class histogram {r['generated_class_counts']} (normalized entropy {r['class_histogram_entropy']:.3f}); "
+        f"grid: {r['dcgan_grid']}"
+    )
 
 
 if __name__ == "__main__":

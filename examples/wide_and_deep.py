@@ -48,7 +48,9 @@ def wide_and_deep(features, seed=0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--checkpoint-dir", default=None, help="resume from / write checkpoints here")
+    parser.add_argument(
+        "--checkpoint-dir", default=None, help="resume from / write checkpoints here"
+    )
     parser.add_argument("--verbose", type=int, default=2)
     args = parser.parse_args(argv)
 
@@ -72,12 +74,16 @@ def main(argv=None):
         validation_data=(x_test, y_test),
         batch_size=32,
         verbose=args.verbose,
-        callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=10, restore_best_weights=True)],
+        callbacks=[
+            keras.callbacks.EarlyStopping("val_loss", patience=10, restore_best_weights=True)
+        ],
     )
     results = trainer.evaluate((x_test, y_test))
     baseline = float(np.mean((y_test - y_train.mean()) ** 2))
-    print(f"epochs run: {len(history.epoch)}; test MSE {results['loss']:.3f} "
-          f"(predicting the mean: {baseline:.3f}), test MAE {results['mae']:.3f}")
+    print(
+        f"epochs run: {len(history.epoch)}; test MSE {results['loss']:.3f} "
+        f"(predicting the mean: {baseline:.3f}), test MAE {results['mae']:.3f}"
+    )
     for optimizer in trainer.optimizer.optimizers:
         print(f"  {optimizer.__class__.__name__:<6} {int(optimizer.iterations)} updates")
     # The test metrics, and how many epochs this run trained (fewer after a resume).

@@ -62,7 +62,9 @@ class CallRecorder:
 
     def __init__(self, targets, modules=()):
         self.targets = tuple(targets)
-        self._modules = tuple(modules)  # module names scanned for functions, besides tfx_ext and tests
+        self._modules = tuple(
+            modules
+        )  # module names scanned for functions, besides tfx_ext and tests
         self.called = [False] * len(self.targets)
         self.raised = [False] * len(self.targets)
         self._active = [0] * len(self.targets)  # calls of each target now running
@@ -107,7 +109,9 @@ class CallRecorder:
             for name, value in list(vars(klass).items()):
                 if name.startswith("__") and name not in _WRAPPED_DUNDERS:
                     continue
-                if isinstance(value, (staticmethod, classmethod)) and inspect.isfunction(value.__func__):
+                if isinstance(value, (staticmethod, classmethod)) and inspect.isfunction(
+                    value.__func__
+                ):
                     self._replace(klass, name, type(value)(self._wrap(value.__func__, [index])))
                 elif isinstance(value, property) and value.fset is not None:
                     self._replace(klass, name, value.setter(self._wrap(value.fset, [index])))
@@ -117,7 +121,9 @@ class CallRecorder:
     def _patch_function(self, target, indices):
         wrapper = self._wrap(target, indices)
         for module_name, module in list(sys.modules.items()):
-            if module is None or not (module_name.startswith(("tfx_ext", "tests")) or module_name in self._modules):
+            if module is None or not (
+                module_name.startswith(("tfx_ext", "tests")) or module_name in self._modules
+            ):
                 continue
             for name, value in list(vars(module).items()):
                 if value is target:
@@ -130,7 +136,11 @@ class CallRecorder:
             self._replace(owner, target.__name__, wrapper)
 
     def _patch_rejections(self):
-        recorder, show, exit_ = self, warnings._showwarnmsg, unittest.case._AssertRaisesContext.__exit__
+        recorder, show, exit_ = (
+            self,
+            warnings._showwarnmsg,
+            unittest.case._AssertRaisesContext.__exit__,
+        )
 
         def showing(message):
             for index, active in enumerate(recorder._active):
@@ -207,10 +217,14 @@ def rejects_bad_input(*targets):
             problems = recorder.problems()
             name = original.__qualname__
             if problems and name not in KNOWN_GAPS:
-                raise AssertionError(f"{name} is marked @rejects_bad_input, but " + "; ".join(problems) + ".")
+                raise AssertionError(
+                    f"{name} is marked @rejects_bad_input, but " + "; ".join(problems) + "."
+                )
             if not problems and name in KNOWN_GAPS:
-                raise AssertionError(f"{name} now calls each target with input it rejects: remove it from "
-                                     "tests/bad_input.KNOWN_GAPS.")
+                raise AssertionError(
+                    f"{name} now calls each target with input it rejects: remove it from "
+                    "tests/bad_input.KNOWN_GAPS."
+                )
             return result
 
         checked.bad_input_targets = all_targets

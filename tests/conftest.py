@@ -70,10 +70,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         tf_only = item.get_closest_marker("tf_only")
         if tf_only is not None and not (tf_only.args and isinstance(tf_only.args[0], str)):
-            raise pytest.UsageError(f"{item.nodeid}: tf_only needs a reason, e.g. @pytest.mark.tf_only(\"TFLite conversion\")")
+            raise pytest.UsageError(
+                f'{item.nodeid}: tf_only needs a reason, e.g. @pytest.mark.tf_only("TFLite conversion")'
+            )
         if tf_only is None and _in_neutral_dir(item):
             item.add_marker(pytest.mark.backend_neutral)
-        if backend == "tensorflow" or (tf_only is None and item.get_closest_marker("backend_neutral")):
+        if backend == "tensorflow" or (
+            tf_only is None and item.get_closest_marker("backend_neutral")
+        ):
             kept.append(item)
         else:
             deselected.append(item)

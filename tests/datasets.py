@@ -2,8 +2,6 @@
 
 import functools
 
-import numpy as np
-
 
 @functools.lru_cache(maxsize=None)
 def digits():

@@ -58,12 +58,14 @@ class ForkServer:
         while True:
             while b"\n" not in self.pending:
                 ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
-                self.test.assertTrue(ready, msg=f"no {prefix!r} line from the fork server in time; {self.describe()}")
+                self.test.assertTrue(
+                    ready, msg=f"no {prefix!r} line from the fork server in time; {self.describe()}"
+                )
                 chunk = os.read(fd, 4096)
                 self.test.assertTrue(chunk, msg=f"the fork server exited; {self.describe()}")
                 self.pending += chunk
             line, self.pending = self.pending.split(b"\n", 1)
             line = line.decode().strip()
             if line.startswith(prefix):
-                return line[len(prefix):].strip()
+                return line[len(prefix) :].strip()
             self.test.assertTrue(skip_others, msg=f"expected {prefix!r}, got {line!r}")

@@ -11,7 +11,6 @@ import importlib
 import inspect
 import pathlib
 import pkgutil
-
 import unittest
 import warnings
 
@@ -157,11 +156,7 @@ class BadInputCoverageTest(tf.test.TestCase):
             for member in vars(klass).values()
         ]
         strays = sorted(
-            {
-                repr(t)
-                for t in covered_targets()
-                if not any(t is obj for obj in public + members)
-            }
+            {repr(t) for t in covered_targets() if not any(t is obj for obj in public + members)}
         )
         self.assertEqual(strays, [], "@rejects_bad_input marks something that is not public.")
 
@@ -212,8 +207,11 @@ class MarkerCheckTest(tf.test.TestCase):
             case.assertEqual(_checked_function(1), 1)
             case.assertEqual(_Checked(0.1).rate, 0.1)
 
-        with self.assertRaisesRegex(AssertionError, r"_checked_function was called but never raised; "
-                                                    r"_Checked was called but never raised"):
+        with self.assertRaisesRegex(
+            AssertionError,
+            r"_checked_function was called but never raised; "
+            r"_Checked was called but never raised",
+        ):
             self.run_marked(body, _checked_function, _Checked)
 
     def test_an_exception_caught_inside_the_test_but_raised_elsewhere_does_not_count(self):
@@ -278,8 +276,13 @@ class MarkerCheckTest(tf.test.TestCase):
         self.run_marked(body, _Checked)
 
     def test_everything_is_put_back_even_when_the_test_fails(self):
-        before = (_Checked.__init__, _Checked.scale, _checked_function, warnings._showwarnmsg,
-                  unittest.case._AssertRaisesContext.__exit__)
+        before = (
+            _Checked.__init__,
+            _Checked.scale,
+            _checked_function,
+            warnings._showwarnmsg,
+            unittest.case._AssertRaisesContext.__exit__,
+        )
 
         def body(case):
             case.assertIsNot(_Checked.__init__, before[0])  # replaced while the test runs
@@ -288,8 +291,13 @@ class MarkerCheckTest(tf.test.TestCase):
 
         with self.assertRaisesRegex(ValueError, "the test itself fails"):
             self.run_marked(body, _Checked, _checked_function)
-        after = (_Checked.__init__, _Checked.scale, _checked_function, warnings._showwarnmsg,
-                 unittest.case._AssertRaisesContext.__exit__)
+        after = (
+            _Checked.__init__,
+            _Checked.scale,
+            _checked_function,
+            warnings._showwarnmsg,
+            unittest.case._AssertRaisesContext.__exit__,
+        )
         self.assertEqual([a is b for a, b in zip(after, before)], [True] * 5)
 
     def test_every_marked_test_runs_under_the_check(self):

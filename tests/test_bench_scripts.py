@@ -20,7 +20,10 @@ class BenchHelpTest(tf.test.TestCase):
                 # A benchmark that started would print its table and run for minutes.
                 result = subprocess.run(
                     [sys.executable, str(script), "--help"],
-                    capture_output=True, text=True, timeout=120, env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    env=env,
                 )
                 self.assertEqual(result.returncode, 0, result.stderr[-2000:])
                 self.assertTrue(result.stdout.startswith("usage:"), result.stdout[:500])

@@ -30,8 +30,7 @@ import pytest
 import tensorflow as tf
 
 import tfx_ext
-from tfx_ext import generative, layers, lite, metrics, optimizers, rnn, sparsity
-from tfx_ext import layers, lite, metrics, optimizers, rnn, sparsity, text
+from tfx_ext import generative, layers, lite, metrics, optimizers, rnn, sparsity, text
 
 pytestmark = pytest.mark.tf_only("tf.train.Checkpoint and the SavedModel object graph")
 
@@ -86,10 +85,16 @@ def _vae_body(x):
 
 def _gan_body(x):
     generator = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="tanh")])
-    discriminator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    discriminator = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")]
+    )
     return generative.GAN(generator, discriminator, replay_buffer_size=3, seed=1)(x)
+
+
 def _crf_wrapper():
-    model = text.CRFModelWrapper(keras.Sequential([keras.Input((6,)), keras.layers.Reshape((3, 2))]), 3)
+    model = text.CRFModelWrapper(
+        keras.Sequential([keras.Input((6,)), keras.layers.Reshape((3, 2))]), 3
+    )
     model(np.zeros((1, 6), "float32"))
     model.compile("adam")
     return model
@@ -97,7 +102,9 @@ def _crf_wrapper():
 
 # Component class -> a model that holds it, built from scratch on each call.
 MODELS = {
-    layers.CRF: lambda: _dense_model("adam", body=lambda x: layers.CRF(3)(keras.layers.Reshape((3, 2))(x))[1]),
+    layers.CRF: lambda: _dense_model(
+        "adam", body=lambda x: layers.CRF(3)(keras.layers.Reshape((3, 2))(x))[1]
+    ),
     text.CRFModelWrapper: _crf_wrapper,
     layers.DenseTranspose: lambda: _dense_model("adam", body=_dense_transpose_body),
     layers.MCDropout: lambda: _dense_model("adam", body=layers.MCDropout(0.3)),
@@ -105,10 +112,17 @@ MODELS = {
     layers.MCSpatialDropout1D: lambda: _dense_model(
         "adam", body=lambda x: layers.MCSpatialDropout1D(0.3)(keras.layers.Reshape((3, 2))(x))
     ),
-    layers.MCSpatialDropout2D: lambda: _dense_model("adam", body=_conv_body(layers.MCSpatialDropout2D(0.3))),
-    layers.Maxout: lambda: _dense_model("adam", body=lambda x: layers.Maxout(3)(keras.layers.Dense(6)(x))),
+    layers.MCSpatialDropout2D: lambda: _dense_model(
+        "adam", body=_conv_body(layers.MCSpatialDropout2D(0.3))
+    ),
+    layers.Maxout: lambda: _dense_model(
+        "adam", body=lambda x: layers.Maxout(3)(keras.layers.Dense(6)(x))
+    ),
     layers.SqueezeExcitation: lambda: _dense_model(
-        "adam", body=lambda x: layers.SqueezeExcitation(ratio=2)(keras.layers.Conv2D(4, 1)(keras.layers.Reshape((2, 3, 1))(x)))
+        "adam",
+        body=lambda x: layers.SqueezeExcitation(ratio=2)(
+            keras.layers.Conv2D(4, 1)(keras.layers.Reshape((2, 3, 1))(x))
+        ),
     ),
     layers.StochasticDepth: lambda: _dense_model("adam", body=_stochastic_depth_body),
     layers.Sampling: lambda: _dense_model("adam", body=_sampling_body),
@@ -126,25 +140,49 @@ MODELS = {
     layers.FilterResponseNormalization: lambda: _dense_model(
         "adam", body=_conv_body(layers.FilterResponseNormalization(learned_epsilon=True))
     ),
-    layers.InstanceNormalization: lambda: _dense_model("adam", body=_conv_body(layers.InstanceNormalization())),
+    layers.InstanceNormalization: lambda: _dense_model(
+        "adam", body=_conv_body(layers.InstanceNormalization())
+    ),
     layers.TLU: lambda: _dense_model("adam", body=layers.TLU(affine=True)),
     layers.PolynomialCrossing: lambda: _dense_model(
-        "adam", body=lambda x: layers.PolynomialCrossing(projection_dim=2)([x, keras.layers.Dense(6)(x)])
+        "adam",
+        body=lambda x: layers.PolynomialCrossing(projection_dim=2)([x, keras.layers.Dense(6)(x)]),
     ),
     layers.Snake: lambda: _dense_model("adam", body=layers.Snake()),
-    rnn.LayerNormLSTMCell: lambda: _dense_model("adam", body=_sequence_body(rnn.LayerNormLSTMCell(4))),
-    rnn.PeepholeLSTMCell: lambda: _dense_model("adam", body=_sequence_body(rnn.PeepholeLSTMCell(4))),
-    rnn.NASCell: lambda: _dense_model("adam", body=_sequence_body(rnn.NASCell(4, projection=3, use_bias=True))),
-    rnn.ESNCell: lambda: _dense_model("adam", body=_sequence_body(rnn.ESNCell(4, connectivity=0.5))),
-    layers.ESN: lambda: _dense_model("adam", body=lambda x: layers.ESN(4)(keras.layers.Reshape((3, 2))(x))),
-    rnn.LayerNormSimpleRNNCell: lambda: _dense_model("adam", body=_sequence_body(rnn.LayerNormSimpleRNNCell(4))),
-    sparsity.PruneLowMagnitude: lambda: _dense_model(
-        "adam", body=sparsity.prune_low_magnitude(keras.layers.Dense(5), sparsity.ConstantSparsity(0.5, 0))
+    rnn.LayerNormLSTMCell: lambda: _dense_model(
+        "adam", body=_sequence_body(rnn.LayerNormLSTMCell(4))
     ),
-    lite.QuantizeAware: lambda: _dense_model("adam", body=lite.QuantizeAware(keras.layers.Dense(5))),
-    lite.QuantizeAnnotate: lambda: _dense_model("adam", body=lite.QuantizeAnnotate(keras.layers.Dense(5))),
-    optimizers.Lookahead: lambda: _dense_model(optimizers.Lookahead(keras.optimizers.Adam(), sync_period=2)),
-    optimizers.SWA: lambda: _dense_model(optimizers.SWA(keras.optimizers.SGD(0.1), average_period=1)),
+    rnn.PeepholeLSTMCell: lambda: _dense_model(
+        "adam", body=_sequence_body(rnn.PeepholeLSTMCell(4))
+    ),
+    rnn.NASCell: lambda: _dense_model(
+        "adam", body=_sequence_body(rnn.NASCell(4, projection=3, use_bias=True))
+    ),
+    rnn.ESNCell: lambda: _dense_model(
+        "adam", body=_sequence_body(rnn.ESNCell(4, connectivity=0.5))
+    ),
+    layers.ESN: lambda: _dense_model(
+        "adam", body=lambda x: layers.ESN(4)(keras.layers.Reshape((3, 2))(x))
+    ),
+    rnn.LayerNormSimpleRNNCell: lambda: _dense_model(
+        "adam", body=_sequence_body(rnn.LayerNormSimpleRNNCell(4))
+    ),
+    sparsity.PruneLowMagnitude: lambda: _dense_model(
+        "adam",
+        body=sparsity.prune_low_magnitude(keras.layers.Dense(5), sparsity.ConstantSparsity(0.5, 0)),
+    ),
+    lite.QuantizeAware: lambda: _dense_model(
+        "adam", body=lite.QuantizeAware(keras.layers.Dense(5))
+    ),
+    lite.QuantizeAnnotate: lambda: _dense_model(
+        "adam", body=lite.QuantizeAnnotate(keras.layers.Dense(5))
+    ),
+    optimizers.Lookahead: lambda: _dense_model(
+        optimizers.Lookahead(keras.optimizers.Adam(), sync_period=2)
+    ),
+    optimizers.SWA: lambda: _dense_model(
+        optimizers.SWA(keras.optimizers.SGD(0.1), average_period=1)
+    ),
     optimizers.RectifiedAdam: lambda: _dense_model(optimizers.RectifiedAdam()),
     optimizers.Yogi: lambda: _dense_model(optimizers.Yogi()),
     optimizers.LazyAdam: lambda: _dense_model(optimizers.LazyAdam()),
@@ -155,14 +193,18 @@ MODELS = {
     optimizers.ProximalAdagrad: lambda: _dense_model(optimizers.ProximalAdagrad()),
     optimizers.SGDW: lambda: _dense_model(optimizers.SGDW(1e-4, momentum=0.9)),
     optimizers.AdamW: lambda: _dense_model(optimizers.AdamW(1e-4)),
-    optimizers.MovingAverage: lambda: _dense_model(optimizers.MovingAverage(keras.optimizers.Adam())),
+    optimizers.MovingAverage: lambda: _dense_model(
+        optimizers.MovingAverage(keras.optimizers.Adam())
+    ),
     # The class extend_with_decoupled_weight_decay registers (created here, so the walk sees it).
     optimizers.extend_with_decoupled_weight_decay(keras.optimizers.SGD): lambda: _dense_model(
         optimizers.extend_with_decoupled_weight_decay(keras.optimizers.SGD)(1e-4, momentum=0.9)
     ),
 }
 if hasattr(rnn, "LNSimpleRNNCell"):
-    MODELS[rnn.LNSimpleRNNCell] = lambda: _dense_model("adam", body=_sequence_body(rnn.LNSimpleRNNCell(4)))
+    MODELS[rnn.LNSimpleRNNCell] = lambda: _dense_model(
+        "adam", body=_sequence_body(rnn.LNSimpleRNNCell(4))
+    )
 
 # Registered bases with no instance of their own (an abstract wrapper, a mixin):
 # checked through the subclass named here, which MODELS checks.
@@ -176,14 +218,34 @@ _probabilities = np.full((ROWS, 3), 1 / 3, "float32")
 _labels = np.arange(ROWS) % 3
 METRICS = {
     metrics.BrierScore: lambda: (metrics.BrierScore(), np.eye(3)[_labels], _probabilities),
-    metrics.CohenKappa: lambda: (metrics.CohenKappa(3, sparse_labels=True), _labels, _probabilities),
-    metrics.ExpectedCalibrationError: lambda: (metrics.ExpectedCalibrationError(5), _labels, _probabilities),
-    metrics.HammingLoss: lambda: (metrics.HammingLoss("multiclass"), np.eye(3)[_labels], _probabilities),
-    metrics.HuberMetric: lambda: (metrics.HuberMetric(2.0), np.ones((ROWS, 1)), np.zeros((ROWS, 1))),
+    metrics.CohenKappa: lambda: (
+        metrics.CohenKappa(3, sparse_labels=True),
+        _labels,
+        _probabilities,
+    ),
+    metrics.ExpectedCalibrationError: lambda: (
+        metrics.ExpectedCalibrationError(5),
+        _labels,
+        _probabilities,
+    ),
+    metrics.HammingLoss: lambda: (
+        metrics.HammingLoss("multiclass"),
+        np.eye(3)[_labels],
+        _probabilities,
+    ),
+    metrics.HuberMetric: lambda: (
+        metrics.HuberMetric(2.0),
+        np.ones((ROWS, 1)),
+        np.zeros((ROWS, 1)),
+    ),
     metrics.KendallsTauB: lambda: (metrics.KendallsTauB(0, 3, 0, 1, 5, 5), _labels, _labels / 3),
     metrics.KendallsTauC: lambda: (metrics.KendallsTauC(0, 3, 0, 1, 5, 5), _labels, _labels / 3),
     metrics.SpearmansRank: lambda: (metrics.SpearmansRank(0, 3, 0, 1, 5, 5), _labels, _labels / 3),
-    metrics.PearsonsCorrelation: lambda: (metrics.PearsonsCorrelation(0, 3, 0, 1, 5, 5), _labels, _labels / 3),
+    metrics.PearsonsCorrelation: lambda: (
+        metrics.PearsonsCorrelation(0, 3, 0, 1, 5, 5),
+        _labels,
+        _labels / 3,
+    ),
     # The means take (values, sample_weight): the "y_pred" slot is the weights.
     metrics.GeometricMean: lambda: (metrics.GeometricMean(), np.arange(1.0, ROWS + 1), None),
     metrics.HarmonicMean: lambda: (metrics.HarmonicMean(), np.arange(1.0, ROWS + 1), None),
@@ -297,7 +359,9 @@ class CheckpointCoverageTest(tf.test.TestCase):
         # schedules and policies, annotations. Prove it on an instance of each.
         for cls in unchecked:
             instance = _variable_free_instance(cls)
-            self.assertIsNotNone(instance, f"{cls.__name__}: no checkpoint check and no variable-free instance")
+            self.assertIsNotNone(
+                instance, f"{cls.__name__}: no checkpoint check and no variable-free instance"
+            )
             self.assertEqual(list(getattr(instance, "variables", [])), [], cls.__name__)
         source = SEQ2SEQ_SUITE.read_text()
         for name in SEQ2SEQ:
@@ -317,7 +381,9 @@ class CheckpointCoverageTest(tf.test.TestCase):
                 twin = _built(build, seed=1)
                 status = tf.train.Checkpoint(model=twin, optimizer=twin.optimizer).read(path)
                 status.assert_existing_objects_matched()
-                self.assertSameVariables(_model_variables(twin), variables, f"{cls.__name__} tf.train.Checkpoint")
+                self.assertSameVariables(
+                    _model_variables(twin), variables, f"{cls.__name__} tf.train.Checkpoint"
+                )
 
                 # save_weights / load_weights: the model's variables.
                 weights = os.path.join(tmp, "model.weights.h5")
@@ -334,7 +400,9 @@ class CheckpointCoverageTest(tf.test.TestCase):
                 archive = os.path.join(tmp, "model.keras")
                 original.save(archive)
                 loaded = keras.models.load_model(archive)
-                self.assertSameVariables(_model_variables(loaded), variables, f"{cls.__name__} .keras")
+                self.assertSameVariables(
+                    _model_variables(loaded), variables, f"{cls.__name__} .keras"
+                )
 
     def test_no_model_component_reads_a_variable_its_model_does_not_list(self):
         for cls, build in MODELS.items():
@@ -345,7 +413,9 @@ class CheckpointCoverageTest(tf.test.TestCase):
                 concrete = forward.get_concrete_function(tf.TensorSpec((None, 6), "float32"))
                 read = [v for v in concrete.variables if "seed_generator_state" not in v.name]
                 hidden = [v.name for v in read if id(v) not in listed]
-                self.assertEqual(hidden, [], f"{cls.__name__} reads variables its model does not list")
+                self.assertEqual(
+                    hidden, [], f"{cls.__name__} reads variables its model does not list"
+                )
 
     def test_every_metric_restores_its_state(self):
         # A Keras 3 metric is not a TensorFlow trackable: its state is
@@ -358,10 +428,11 @@ class CheckpointCoverageTest(tf.test.TestCase):
                 self.assertNotEqual(metric.variables, [], cls.__name__)
                 path = tf.train.Checkpoint(state=metric.variables).write(os.path.join(tmp, "ckpt"))
                 twin = build()[0]
-                tf.train.Checkpoint(state=twin.variables).read(path).assert_existing_objects_matched()
+                tf.train.Checkpoint(state=twin.variables).read(
+                    path
+                ).assert_existing_objects_matched()
                 self.assertSameVariables(twin.variables, metric.variables, cls.__name__)
                 self.assertAllClose(np.asarray(twin.result()), expected)
-
 
     def test_every_layer_object_restores_every_variable(self):
         for cls, build in OBJECTS.items():
@@ -380,17 +451,32 @@ class CheckpointCoverageTest(tf.test.TestCase):
 def _variable_free_instance(cls):
     """An instance of a component with no checkpoint check here, or None if unknown."""
     required = {
-        "CyclicalLearningRate": dict(initial_learning_rate=0.1, maximal_learning_rate=1.0, step_size=4, scale_fn=lambda x: 1.0),
-        "TriangularCyclicalLearningRate": dict(initial_learning_rate=0.1, maximal_learning_rate=1.0, step_size=4),
-        "Triangular2CyclicalLearningRate": dict(initial_learning_rate=0.1, maximal_learning_rate=1.0, step_size=4),
-        "ExponentialCyclicalLearningRate": dict(initial_learning_rate=0.1, maximal_learning_rate=1.0, step_size=4),
+        "CyclicalLearningRate": dict(
+            initial_learning_rate=0.1,
+            maximal_learning_rate=1.0,
+            step_size=4,
+            scale_fn=lambda x: 1.0,
+        ),
+        "TriangularCyclicalLearningRate": dict(
+            initial_learning_rate=0.1, maximal_learning_rate=1.0, step_size=4
+        ),
+        "Triangular2CyclicalLearningRate": dict(
+            initial_learning_rate=0.1, maximal_learning_rate=1.0, step_size=4
+        ),
+        "ExponentialCyclicalLearningRate": dict(
+            initial_learning_rate=0.1, maximal_learning_rate=1.0, step_size=4
+        ),
         "OneCycle": dict(total_steps=10, max_rate=0.1),
         "ConstantSparsity": dict(target_sparsity=0.5, begin_step=0),
-        "PolynomialDecay": dict(initial_sparsity=0.0, final_sparsity=0.5, begin_step=0, end_step=10),
+        "PolynomialDecay": dict(
+            initial_sparsity=0.0, final_sparsity=0.5, begin_step=0, end_step=10
+        ),
         "PruneForLatencyOnXNNPack": {},
         "UpdatePruningStep": {},
         "PruningSummaries": dict(log_dir=tempfile.gettempdir()),
-        "AverageModelCheckpoint": dict(update_weights=True, filepath=os.path.join(tempfile.gettempdir(), "m.keras")),
+        "AverageModelCheckpoint": dict(
+            update_weights=True, filepath=os.path.join(tempfile.gettempdir(), "m.keras")
+        ),
         "LearningRateFinder": {},
         "TimeStopping": dict(seconds=1),
         "ContrastiveLoss": {},
@@ -409,7 +495,14 @@ def _variable_free_instance(cls):
         "LatentKLDivergence": {},
         "MinibatchStandardDeviation": {},
         "KLDivergenceRegularizer": dict(weight=0.05, target=0.1),
-        "CorrelationCost": dict(kernel_size=1, max_displacement=1, stride_1=1, stride_2=1, pad=1, data_format="channels_last"),
+        "CorrelationCost": dict(
+            kernel_size=1,
+            max_displacement=1,
+            stride_1=1,
+            stride_2=1,
+            pad=1,
+            data_format="channels_last",
+        ),
         "MaxUnpooling2D": {},
         "MaxUnpooling2DV2": dict(output_size=(1, 2, 2, 1)),
         "PoincareNormalize": {},

@@ -13,11 +13,31 @@ import pytest
 import tensorflow as tf
 
 import tfx_ext
-from tfx_ext import callbacks, generative, layers, lite, losses, metrics, optimizers, regularizers, schedules, sparsity
+from tfx_ext import (
+    callbacks,
+    generative,
+    layers,
+    lite,
+    losses,
+    metrics,
+    optimizers,
+    regularizers,
+    schedules,
+    sparsity,
+)
 
 
 def _public_classes():
-    for module in (layers, losses, metrics, optimizers, schedules, callbacks, regularizers, generative):
+    for module in (
+        layers,
+        losses,
+        metrics,
+        optimizers,
+        schedules,
+        callbacks,
+        regularizers,
+        generative,
+    ):
         for name in module.__all__:
             obj = getattr(module, name)
             if isinstance(obj, type):
@@ -89,7 +109,9 @@ class FreshProcessLoadTest(tf.test.TestCase):
         x = np.random.default_rng(0).standard_normal((16, 6, 6, 2)).astype("float32")
         y = (np.arange(16) % 3).astype("int32")
         inputs = keras.Input((6, 6, 2))
-        h = layers.WeightNormalization(keras.layers.Conv2D(8, 3, padding="same"), data_init=True)(inputs)
+        h = layers.WeightNormalization(keras.layers.Conv2D(8, 3, padding="same"), data_init=True)(
+            inputs
+        )
         h = layers.SqueezeExcitation(ratio=4)(h)
         h = layers.StochasticDepth(0.9)([h, keras.layers.Conv2D(8, 1)(h)])
         h = keras.layers.Flatten()(h)
@@ -123,7 +145,9 @@ class FreshProcessLoadTest(tf.test.TestCase):
             self.assertTrue(result.stdout.strip().endswith("True"))
             self.assertAllClose(np.load(os.path.join(tmp, "out.npy")), expected, atol=1e-6)
             # Pruning and QAT wrappers are registered by `import tfx_ext` too.
-            pruned = sparsity.prune_low_magnitude(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]))
+            pruned = sparsity.prune_low_magnitude(
+                keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+            )
             qat = lite.quantize_aware(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]))
             for name, wrapped in (("pruned", pruned), ("qat", qat)):
                 wrapped.save(os.path.join(tmp, f"{name}.keras"))
@@ -170,7 +194,11 @@ def _h5_arrays(path):
 
     arrays = {}
     with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        f.visititems(
+            lambda name, obj: (
+                arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+            )
+        )
     return arrays
 
 
@@ -213,7 +241,9 @@ class DemoTest(tf.test.TestCase):
         from tfx_ext import demo
 
         headings = [line for line in self.report.splitlines() if line.startswith("## ")]
-        self.assertEqual([h.split(".")[0] for h in headings[1:]], [f"## {i}" for i in range(1, demo.STAGES + 1)])
+        self.assertEqual(
+            [h.split(".")[0] for h in headings[1:]], [f"## {i}" for i in range(1, demo.STAGES + 1)]
+        )
         for plot in ("lr_finder.png", "reliability.png", "sparsity.png", "sizes.png"):
             image = matplotlib.image.imread(self.path(plot))
             self.assertGreater(image.shape[0] * image.shape[1], 10_000, plot)
@@ -223,8 +253,15 @@ class DemoTest(tf.test.TestCase):
         # Ten classes: a model that learned nothing is right about one time in ten.
         self.assertGreater(self.accuracy(self.expected[self.dense]), 0.8)
         self.assertGreater(self.accuracy(self.expected[self.pruned]), 0.8)
-        self.assertAllClose(self.summary["dense SELU MLP"]["accuracy"], self.accuracy(self.expected[self.dense]))
-        kernels = [w for layer in self.pruned.layers if isinstance(layer, keras.layers.Dense) for w in [layer.kernel]]
+        self.assertAllClose(
+            self.summary["dense SELU MLP"]["accuracy"], self.accuracy(self.expected[self.dense])
+        )
+        kernels = [
+            w
+            for layer in self.pruned.layers
+            if isinstance(layer, keras.layers.Dense)
+            for w in [layer.kernel]
+        ]
         zeros = sum(int(np.sum(k.numpy() == 0)) for k in kernels)
         self.assertAllClose(zeros / sum(int(np.prod(k.shape)) for k in kernels), 0.8, atol=0.01)
 
@@ -240,8 +277,17 @@ class DemoTest(tf.test.TestCase):
             outputs = signature(**{name: tf.constant(self.x_test)})
             self.assertAllClose(outputs["probabilities"], self.expected[model], atol=1e-5)
             self.assertAllEqual(outputs["class_ids"], self.expected[model].argmax(-1))
-            self.assertTrue(os.path.isfile(self.path("models", "digits", str(version), "assets.extra",
-                                                     "tf_serving_warmup_requests")))
+            self.assertTrue(
+                os.path.isfile(
+                    self.path(
+                        "models",
+                        "digits",
+                        str(version),
+                        "assets.extra",
+                        "tf_serving_warmup_requests",
+                    )
+                )
+            )
 
     def test_tflite_files_answer_as_the_keras_models_within_tolerance(self):
         # float32 is the same arithmetic (fused); int8 keeps the accuracy within 3 points.
@@ -285,8 +331,11 @@ class DemoTest(tf.test.TestCase):
         loaded = tf.saved_model.load(self.path("date_translation", "models", "dates", "1"))
         signature = loaded.signatures["serving_default"]
         # The report's examples table: (input, the Keras model's beam-search answer).
-        rows = [line.split(" | ") for line in self.report.split("beam search answer |")[1].splitlines()[2:]
-                if line.startswith("| '")]
+        rows = [
+            line.split(" | ")
+            for line in self.report.split("beam search answer |")[1].splitlines()[2:]
+            if line.startswith("| '")
+        ]
         self.assertLen(rows, 5)
         inputs = [row[0][2:].strip()[1:-1] for row in rows]
         keras_answers = [row[1].strip(" |") for row in rows]

@@ -45,7 +45,9 @@ class ReadmeTest(tf.test.TestCase):
         # What the blocks claim: MC statistics per test example, a model pruned
         # to 80%, a parity report, a trained Trainer, a search with a best model.
         self.assertEqual(namespace["prediction"].mean.shape, (150, 10))
-        self.assertAllClose(namespace["sparsity"].sparsity_report(namespace["final"]).sparsity, 0.8, atol=0.02)
+        self.assertAllClose(
+            namespace["sparsity"].sparsity_report(namespace["final"]).sparsity, 0.8, atol=0.02
+        )
         self.assertGreater(namespace["report"].top1_agreement, 0.9)
         self.assertIn("val_accuracy", namespace["history"].history)
         self.assertIsNotNone(namespace["best"])

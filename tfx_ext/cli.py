@@ -13,8 +13,15 @@ def _versions():
     import tfx_ext
 
     lines = [f"tfx_ext {tfx_ext.__version__}"]
-    for package in ("tensorflow", "keras", "tf-keras", "tensorflow-model-optimization",
-                    "keras-tuner", "ai-edge-litert", "litert-quantizer"):
+    for package in (
+        "tensorflow",
+        "keras",
+        "tf-keras",
+        "tensorflow-model-optimization",
+        "keras-tuner",
+        "ai-edge-litert",
+        "litert-quantizer",
+    ):
         try:
             lines.append(f"{package} {metadata.version(package)}")
         except metadata.PackageNotFoundError:
@@ -27,9 +34,7 @@ def _components():
 
     import tfx_ext  # noqa: F401  (registers the components)
 
-    names = [
-        name for name in keras.saving.get_custom_objects() if name.startswith("tfx_ext>")
-    ]
+    names = [name for name in keras.saving.get_custom_objects() if name.startswith("tfx_ext>")]
     return "\n".join(sorted(names))
 
 
@@ -72,7 +77,9 @@ def _serve(args):
             else BatchingParameters()
         )
     if args.model_config_file:
-        sources = {"model_config_file": args.model_config_file}  # TF Serving ignores --model_base_path then
+        sources = {
+            "model_config_file": args.model_config_file
+        }  # TF Serving ignores --model_base_path then
     elif args.base_dir and args.model_base_path:
         raise ValueError(
             "Invalid arguments: give BASE_DIR (a directory of models) or --model_base_path (one model's "
@@ -94,7 +101,9 @@ def _serve(args):
         grpc_port=args.grpc_port,
         host=args.host,
         poll_seconds=args.poll_seconds,
-        model_config_poll_seconds=args.model_config_file_poll_wait_seconds if args.model_config_file else 0,
+        model_config_poll_seconds=args.model_config_file_poll_wait_seconds
+        if args.model_config_file
+        else 0,
         monitoring_config_file=args.monitoring_config_file,
         read_timeout=args.rest_api_timeout_in_ms / 1000.0,
         enable_signature_method_name_check=args.enable_signature_method_name_check,
@@ -104,13 +113,20 @@ def _serve(args):
     )
     server.start()
     names = ", ".join(sorted(server.registry.models))
-    print(f"tfx_ext local model server (a test double, not TF Serving) serving {names}: "
-          f"REST {args.host}:{args.rest_port or 'off'}, gRPC {args.host}:{args.grpc_port or 'off'}", flush=True)
+    print(
+        f"tfx_ext local model server (a test double, not TF Serving) serving {names}: "
+        f"REST {args.host}:{args.rest_port or 'off'}, gRPC {args.host}:{args.grpc_port or 'off'}",
+        flush=True,
+    )
     for name, model in sorted(server.registry.models.items()):
         if not model.versions:
             problems = [s.error_message for s in model.states.values() if s.error_message]
             reason = problems[-1] if problems else f"no version directory under {model.base_path}"
-            print(f"warning: model {name} has no servable version yet: {reason}", file=sys.stderr, flush=True)
+            print(
+                f"warning: model {name} has no servable version yet: {reason}",
+                file=sys.stderr,
+                flush=True,
+            )
     try:
         server.wait()
     except KeyboardInterrupt:
@@ -132,47 +148,133 @@ def _flag_bool(text):
 # TF Serving's flags (tensorflow_serving/model_servers/main.cc) the local server honours:
 # name -> (type, TF Serving's default, dest, help). Booleans may be given bare.
 _TF_SERVING_FLAGS = {
-    "port": (int, 8500, "grpc_port", "TCP port to listen on for gRPC API. Disabled if port set to zero."),
-    "rest_api_port": (int, 0, "rest_port", "Port to listen on for HTTP/REST API. If set to zero HTTP/REST API "
-                      "will not be exported (TF Serving's default)."),
-    "model_name": (str, "default", "model_name", "name of model (ignored if --model_config_file flag is set)"),
-    "model_base_path": (str, None, "model_base_path", "path to export (the directory holding the version "
-                        "subdirectories; ignored if --model_config_file flag is set)"),
-    "model_config_file": (str, None, "model_config_file", "read an ascii ModelServerConfig protobuf from the file "
-                          "and serve the models in it (then --model_name, --model_base_path are ignored)"),
-    "model_config_file_poll_wait_seconds": (float, 0.0, "model_config_file_poll_wait_seconds",
-                                            "re-read --model_config_file this often (0: never)"),
-    "file_system_poll_wait_seconds": (float, 1.0, "poll_seconds",
-                                      "Interval in seconds between each poll of the filesystem for new model "
-                                      "versions (> 0 in the local server)"),
-    "monitoring_config_file": (str, None, "monitoring_config_file",
-                               "a MonitoringConfig text file enabling Prometheus metrics on the REST port"),
-    "rest_api_timeout_in_ms": (int, 30000, "rest_api_timeout_in_ms",
-                               "Timeout for HTTP/REST API calls. The local server applies it to reading the "
-                               "request (a stalled client is cut off); a running model is not interrupted."),
-    "grpc_max_threads": (int, 8, "grpc_max_threads", "Max grpc server threads to handle grpc messages."),
-    "enable_model_warmup": (_flag_bool, True, "enable_model_warmup",
-                            "Replay assets.extra/tf_serving_warmup_requests when a version loads, before it "
-                            "is AVAILABLE (a failing record fails the load)."),
-    "enable_signature_method_name_check": (_flag_bool, False, "enable_signature_method_name_check",
-                                           "Enable method_name check for SignatureDef."),
-    "enable_batching": (_flag_bool, False, "enable_batching", "batch concurrent Predict calls (tfx_ext.serving.batching)"),
-    "batching_parameters_file": (str, None, "batching_parameters_file",
-                                 "a BatchingParameters file, read only with --enable_batching"),
+    "port": (
+        int,
+        8500,
+        "grpc_port",
+        "TCP port to listen on for gRPC API. Disabled if port set to zero.",
+    ),
+    "rest_api_port": (
+        int,
+        0,
+        "rest_port",
+        "Port to listen on for HTTP/REST API. If set to zero HTTP/REST API "
+        "will not be exported (TF Serving's default).",
+    ),
+    "model_name": (
+        str,
+        "default",
+        "model_name",
+        "name of model (ignored if --model_config_file flag is set)",
+    ),
+    "model_base_path": (
+        str,
+        None,
+        "model_base_path",
+        "path to export (the directory holding the version "
+        "subdirectories; ignored if --model_config_file flag is set)",
+    ),
+    "model_config_file": (
+        str,
+        None,
+        "model_config_file",
+        "read an ascii ModelServerConfig protobuf from the file "
+        "and serve the models in it (then --model_name, --model_base_path are ignored)",
+    ),
+    "model_config_file_poll_wait_seconds": (
+        float,
+        0.0,
+        "model_config_file_poll_wait_seconds",
+        "re-read --model_config_file this often (0: never)",
+    ),
+    "file_system_poll_wait_seconds": (
+        float,
+        1.0,
+        "poll_seconds",
+        "Interval in seconds between each poll of the filesystem for new model "
+        "versions (> 0 in the local server)",
+    ),
+    "monitoring_config_file": (
+        str,
+        None,
+        "monitoring_config_file",
+        "a MonitoringConfig text file enabling Prometheus metrics on the REST port",
+    ),
+    "rest_api_timeout_in_ms": (
+        int,
+        30000,
+        "rest_api_timeout_in_ms",
+        "Timeout for HTTP/REST API calls. The local server applies it to reading the "
+        "request (a stalled client is cut off); a running model is not interrupted.",
+    ),
+    "grpc_max_threads": (
+        int,
+        8,
+        "grpc_max_threads",
+        "Max grpc server threads to handle grpc messages.",
+    ),
+    "enable_model_warmup": (
+        _flag_bool,
+        True,
+        "enable_model_warmup",
+        "Replay assets.extra/tf_serving_warmup_requests when a version loads, before it "
+        "is AVAILABLE (a failing record fails the load).",
+    ),
+    "enable_signature_method_name_check": (
+        _flag_bool,
+        False,
+        "enable_signature_method_name_check",
+        "Enable method_name check for SignatureDef.",
+    ),
+    "enable_batching": (
+        _flag_bool,
+        False,
+        "enable_batching",
+        "batch concurrent Predict calls (tfx_ext.serving.batching)",
+    ),
+    "batching_parameters_file": (
+        str,
+        None,
+        "batching_parameters_file",
+        "a BatchingParameters file, read only with --enable_batching",
+    ),
 }
 
 # Flags TF Serving has that the local server does not honour: named in a one-line refusal.
 _TF_SERVING_UNSUPPORTED = (
-    "grpc_socket_path", "rest_api_num_threads", "rest_api_enable_cors_support",
-    "allow_version_labels_for_unavailable_models", "enable_per_model_batching_parameters", "num_load_threads",
-    "num_unload_threads", "max_num_load_retries", "load_retry_interval_micros", "flush_filesystem_caches",
-    "tensorflow_session_parallelism", "tensorflow_session_config_file", "tensorflow_intra_op_parallelism",
-    "tensorflow_inter_op_parallelism", "use_alts_credentials", "ssl_config_file", "platform_config_file",
-    "per_process_gpu_memory_fraction", "saved_model_tags", "grpc_channel_arguments",
-    "num_request_iterations_for_warmup", "remove_unused_fields_from_bundle_metagraph", "prefer_tflite_model",
-    "num_tflite_pools", "num_tflite_interpreters_per_pool", "xla_cpu_compilation_enabled",
-    "xla_gpu_compilation_enabled", "enable_profiler", "thread_pool_factory_config_file", "mixed_precision",
-    "skip_initialize_tpu", "enable_grpc_healthcheck_service", "enable_serialization_as_tensor_content",
+    "grpc_socket_path",
+    "rest_api_num_threads",
+    "rest_api_enable_cors_support",
+    "allow_version_labels_for_unavailable_models",
+    "enable_per_model_batching_parameters",
+    "num_load_threads",
+    "num_unload_threads",
+    "max_num_load_retries",
+    "load_retry_interval_micros",
+    "flush_filesystem_caches",
+    "tensorflow_session_parallelism",
+    "tensorflow_session_config_file",
+    "tensorflow_intra_op_parallelism",
+    "tensorflow_inter_op_parallelism",
+    "use_alts_credentials",
+    "ssl_config_file",
+    "platform_config_file",
+    "per_process_gpu_memory_fraction",
+    "saved_model_tags",
+    "grpc_channel_arguments",
+    "num_request_iterations_for_warmup",
+    "remove_unused_fields_from_bundle_metagraph",
+    "prefer_tflite_model",
+    "num_tflite_pools",
+    "num_tflite_interpreters_per_pool",
+    "xla_cpu_compilation_enabled",
+    "xla_gpu_compilation_enabled",
+    "enable_profiler",
+    "thread_pool_factory_config_file",
+    "mixed_precision",
+    "skip_initialize_tpu",
+    "enable_grpc_healthcheck_service",
+    "enable_serialization_as_tensor_content",
 )
 
 
@@ -181,9 +283,13 @@ def _add_tf_serving_flags(parser, tf_serving_defaults):
     the destinations its hyphenated flags share (REST on 8501)."""
     for name, (kind, default, dest, text) in _TF_SERVING_FLAGS.items():
         if not tf_serving_defaults and any(action.dest == dest for action in parser._actions):
-            parser.add_argument(f"--{name}", dest=dest, type=kind, help=f"TF Serving's flag: {text}")
+            parser.add_argument(
+                f"--{name}", dest=dest, type=kind, help=f"TF Serving's flag: {text}"
+            )
             continue
-        parser.add_argument(f"--{name}", dest=dest, type=kind, default=default, help=f"TF Serving's flag: {text}")
+        parser.add_argument(
+            f"--{name}", dest=dest, type=kind, default=default, help=f"TF Serving's flag: {text}"
+        )
 
 
 _BOOL_FLAGS = {f"--{n}" for n, (kind, *_rest) in _TF_SERVING_FLAGS.items() if kind is _flag_bool}
@@ -200,8 +306,11 @@ def _refuse_extra(parser, prog, extras):
     for arg in extras:
         name = arg.split("=", 1)[0].lstrip("-")
         if arg.startswith("--") and name in _TF_SERVING_UNSUPPORTED:
-            parser.exit(2, f"{prog}: error: TF Serving's flag --{name} is not supported by the local model "
-                           "server (a test double, not TF Serving)\n")
+            parser.exit(
+                2,
+                f"{prog}: error: TF Serving's flag --{name} is not supported by the local model "
+                "server (a test double, not TF Serving)\n",
+            )
     parser.exit(2, f"{prog}: error: unknown argument: {extras[0]}\n")
 
 
@@ -224,14 +333,21 @@ def tensorflow_model_server(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     prog = "tensorflow_model_server"
     parser = argparse.ArgumentParser(
-        prog=prog, allow_abbrev=False,
+        prog=prog,
+        allow_abbrev=False,
         description="tfx_ext's local model server (a test double, not TF Serving) with TF Serving's flags",
     )
     _add_tf_serving_flags(parser, tf_serving_defaults=True)
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (TF Serving binds 0.0.0.0)")
-    parser.add_argument("--version", dest="display_version", type=_flag_bool, default=False, help="Display version")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (TF Serving binds 0.0.0.0)"
+    )
+    parser.add_argument(
+        "--version", dest="display_version", type=_flag_bool, default=False, help="Display version"
+    )
     argv = sys.argv[1:] if argv is None else list(argv)
-    args, extras = parser.parse_known_args(_bare_booleans([a if a != "--version" else "--version=true" for a in argv]))
+    args, extras = parser.parse_known_args(
+        _bare_booleans([a if a != "--version" else "--version=true" for a in argv])
+    )
     if extras:
         _refuse_extra(parser, prog, extras)
     if args.display_version:
@@ -239,12 +355,17 @@ def tensorflow_model_server(argv=None):
 
         import tfx_ext
 
-        print(f"TensorFlow ModelServer: tfx_ext {tfx_ext.__version__} local model server (a test double)\n"
-              f"TensorFlow Library: {tf.__version__}")
+        print(
+            f"TensorFlow ModelServer: tfx_ext {tfx_ext.__version__} local model server (a test double)\n"
+            f"TensorFlow Library: {tf.__version__}"
+        )
         return 0
     if not args.model_base_path and not args.model_config_file:
-        parser.exit(2, f"{prog}: error: Both server_options.model_base_path and "
-                       "server_options.model_config_file are empty!\n")
+        parser.exit(
+            2,
+            f"{prog}: error: Both server_options.model_base_path and "
+            "server_options.model_config_file are empty!\n",
+        )
     args.base_dir = None
     return _run_serve(parser, prog, args)
 
@@ -267,28 +388,55 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("version", help="print tfx_ext's and its stack's versions")
     commands.add_parser("components", help="list the registered Keras components")
-    tflite = commands.add_parser("tflite", help="convert a .keras model to TFLite and print the parity report")
+    tflite = commands.add_parser(
+        "tflite", help="convert a .keras model to TFLite and print the parity report"
+    )
     tflite.add_argument("model", help="a .keras file")
     tflite.add_argument("--mode", default="float32", choices=list(MODES))
     tflite.add_argument("--engine", default="converter", choices=list(ENGINES))
     tflite.add_argument("--representative", help="an .npz with the calibration / comparison inputs")
     tflite.add_argument("--x-key", default="x", help="array of inputs in the .npz (default: x)")
-    tflite.add_argument("--y-key", default="y", help="array of labels in the .npz, if any (default: y)")
+    tflite.add_argument(
+        "--y-key", default="y", help="array of labels in the .npz, if any (default: y)"
+    )
     tflite.add_argument("--out", required=True, help="the .tflite file to write")
-    serve = commands.add_parser("serve", help="serve SavedModels over TF Serving's REST and gRPC protocols (local test double)")
+    serve = commands.add_parser(
+        "serve",
+        help="serve SavedModels over TF Serving's REST and gRPC protocols (local test double)",
+    )
     serve.add_argument("base_dir", nargs="?", help="models directory (each subdirectory a model)")
-    serve.add_argument("--model-config-file", dest="model_config_file", help="a models.config instead of a base directory")
-    serve.add_argument("--rest-port", dest="rest_port", type=int, default=8501, help="0 turns REST off")
-    serve.add_argument("--grpc-port", dest="grpc_port", type=int, default=8500, help="0 turns gRPC off")
+    serve.add_argument(
+        "--model-config-file",
+        dest="model_config_file",
+        help="a models.config instead of a base directory",
+    )
+    serve.add_argument(
+        "--rest-port", dest="rest_port", type=int, default=8501, help="0 turns REST off"
+    )
+    serve.add_argument(
+        "--grpc-port", dest="grpc_port", type=int, default=8500, help="0 turns gRPC off"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--poll-seconds", dest="poll_seconds", type=float, default=1.0)
-    serve.add_argument("--model-config-file-poll-wait-seconds", dest="model_config_file_poll_wait_seconds",
-                       type=float, default=0.0, help="re-read --model-config-file this often (0: never)")
-    serve.add_argument("--monitoring-config-file", dest="monitoring_config_file",
-                       help="a MonitoringConfig text file enabling Prometheus metrics on the REST port")
-    serve.add_argument("--enable-signature-method-name-check", dest="enable_signature_method_name_check",
-                       action="store_true", default=False,
-                       help="refuse classify/regress on signatures saved with another method name")
+    serve.add_argument(
+        "--model-config-file-poll-wait-seconds",
+        dest="model_config_file_poll_wait_seconds",
+        type=float,
+        default=0.0,
+        help="re-read --model-config-file this often (0: never)",
+    )
+    serve.add_argument(
+        "--monitoring-config-file",
+        dest="monitoring_config_file",
+        help="a MonitoringConfig text file enabling Prometheus metrics on the REST port",
+    )
+    serve.add_argument(
+        "--enable-signature-method-name-check",
+        dest="enable_signature_method_name_check",
+        action="store_true",
+        default=False,
+        help="refuse classify/regress on signatures saved with another method name",
+    )
     _add_tf_serving_flags(serve, tf_serving_defaults=False)
     inspect = commands.add_parser("inspect", help="list a SavedModel's signatures")
     inspect.add_argument("path")
@@ -318,6 +466,7 @@ def main(argv=None):
         # A user mistake (bad argument, missing file): one line, not a traceback.
         parser.exit(2, f"tfx-ext {args.command}: error: {error}\n")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -40,7 +40,9 @@ class Model:
         self.embedding = keras.layers.Embedding(VOCAB, 16)
         self.embedding.build((None,))
         self.mechanism = seq2seq.LuongAttention(UNITS)
-        self.cell = seq2seq.AttentionWrapper(keras.layers.LSTMCell(UNITS), self.mechanism, attention_layer_size=UNITS)
+        self.cell = seq2seq.AttentionWrapper(
+            keras.layers.LSTMCell(UNITS), self.mechanism, attention_layer_size=UNITS
+        )
         self.dense = keras.layers.Dense(VOCAB)
 
     def start(self, memory, beam_width):
@@ -51,7 +53,11 @@ class Model:
 
 def ours(model, beam_width):
     decoder = seq2seq.BeamSearchDecoder(
-        model.cell, beam_width, embedding_fn=model.embedding, output_layer=model.dense, maximum_iterations=STEPS
+        model.cell,
+        beam_width,
+        embedding_fn=model.embedding,
+        output_layer=model.dense,
+        maximum_iterations=STEPS,
     )
 
     @tf.function
@@ -132,8 +138,12 @@ def main():
     args = parser.parse_args()
 
     model = Model()
-    memory = tf.constant(np.random.default_rng(0).normal(size=(args.batch, MEMORY_TIME, 24)).astype("float32"))
-    print(f"batch {args.batch}, {STEPS} steps, vocab {VOCAB}, LSTM {UNITS} + Luong attention; median of {args.repeats}")
+    memory = tf.constant(
+        np.random.default_rng(0).normal(size=(args.batch, MEMORY_TIME, 24)).astype("float32")
+    )
+    print(
+        f"batch {args.batch}, {STEPS} steps, vocab {VOCAB}, LSTM {UNITS} + Luong attention; median of {args.repeats}"
+    )
     print(f"{'beam':>4} {'loop seq/s':>11} {'ours seq/s':>11} {'ratio':>7}")
     for beam_width in (1, 4, 10):
         loop_fn, ours_fn = python_loop(model, beam_width), ours(model, beam_width)
@@ -141,9 +151,13 @@ def main():
         n = min(expected.shape[1], got.shape[1])
         if not np.array_equal(expected[:, :n], got[:, :n]):
             raise SystemExit(f"beam {beam_width}: the two ways disagree")
-        seconds = timed({"loop": lambda: loop_fn(memory), "ours": lambda: ours_fn(memory)}, args.repeats)
+        seconds = timed(
+            {"loop": lambda: loop_fn(memory), "ours": lambda: ours_fn(memory)}, args.repeats
+        )
         loop_rate, ours_rate = args.batch / seconds["loop"], args.batch / seconds["ours"]
-        print(f"{beam_width:>4} {loop_rate:>11.1f} {ours_rate:>11.1f} {ours_rate / loop_rate:>6.2f}x")
+        print(
+            f"{beam_width:>4} {loop_rate:>11.1f} {ours_rate:>11.1f} {ours_rate / loop_rate:>6.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -73,9 +73,7 @@ def baseline_decode(potentials, transitions, lengths):
         index = tf.stack([tf.range(tf.shape(row)[0]), tf.squeeze(state, 1)], axis=1)
         return tf.expand_dims(tf.gather_nd(row, index), -1)
 
-    tags = tf.transpose(
-        tf.scan(back, tf.transpose(pointers, [1, 0, 2]), best), [1, 0, 2]
-    )
+    tags = tf.transpose(tf.scan(back, tf.transpose(pointers, [1, 0, 2]), best), [1, 0, 2])
     tags = tf.concat([best, tf.squeeze(tags, 2)], axis=1)
     return tf.reverse_sequence(tags, lengths, seq_axis=1), tf.reduce_max(last, 1)
 
@@ -90,13 +88,9 @@ def baseline_log_likelihood(potentials, tags, lengths, transitions):
     offsets = tf.expand_dims(tf.range(batch) * steps * num_tags, 1) + tf.expand_dims(
         tf.range(steps) * num_tags, 0
     )
-    unary = tf.reduce_sum(
-        tf.gather(tf.reshape(potentials, [-1]), offsets + tags) * mask, 1
-    )
+    unary = tf.reduce_sum(tf.gather(tf.reshape(potentials, [-1]), offsets + tags) * mask, 1)
     pairs = tags[:, :-1] * num_tags + tags[:, 1:]
-    binary = tf.reduce_sum(
-        tf.gather(tf.reshape(transitions, [-1]), pairs) * mask[:, 1:], 1
-    )
+    binary = tf.reduce_sum(tf.gather(tf.reshape(transitions, [-1]), pairs) * mask[:, 1:], 1)
 
     def forward(alphas, unary_t):
         return unary_t + tf.reduce_logsumexp(
@@ -122,9 +116,7 @@ def with_gradient(log_likelihood):
     def step(potentials, tags, lengths, transitions):
         with tf.GradientTape() as tape:
             tape.watch([potentials, transitions])
-            loss = -tf.reduce_mean(
-                log_likelihood(potentials, tags, lengths, transitions)
-            )
+            loss = -tf.reduce_mean(log_likelihood(potentials, tags, lengths, transitions))
         return (loss, *tape.gradient(loss, [potentials, transitions]))
 
     return step
@@ -152,9 +144,7 @@ def main():
     rng = np.random.default_rng(0)
     potentials = tf.constant(rng.normal(size=(BATCH, STEPS, TAGS)).astype("float32"))
     transitions = tf.constant(rng.normal(size=(TAGS, TAGS)).astype("float32"))
-    lengths = tf.constant(
-        rng.integers(STEPS // 2, STEPS + 1, size=BATCH).astype("int32")
-    )
+    lengths = tf.constant(rng.integers(STEPS // 2, STEPS + 1, size=BATCH).astype("int32"))
     tags = tf.constant(rng.integers(0, TAGS, size=(BATCH, STEPS)).astype("int32"))
 
     jit_modes = (False, True) if args.jit else (False,)

@@ -61,7 +61,9 @@ def cpu_seconds(pid):
 def start(base, poll_seconds, env):
     process = subprocess.Popen(
         [sys.executable, "-c", SERVER, base, str(free_port()), str(free_port()), str(poll_seconds)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
     if process.stdout.readline().strip() != b"ready":
         raise RuntimeError(f"server for {base} did not start (exit code {process.poll()})")
@@ -69,18 +71,33 @@ def start(base, poll_seconds, env):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--poll-seconds", type=float, default=1.0, help="the servers' poll interval (default 1)")
-    parser.add_argument("--warmup", type=float, default=35.0, help="seconds before measuring (default 35)")
-    parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds in all (default 30)")
-    parser.add_argument("--windows", type=int, default=6, help="interleaved measurement windows (default 6)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--poll-seconds", type=float, default=1.0, help="the servers' poll interval (default 1)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=35.0, help="seconds before measuring (default 35)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=30.0, help="measured seconds in all (default 30)"
+    )
+    parser.add_argument(
+        "--windows", type=int, default=6, help="interleaved measurement windows (default 6)"
+    )
     args = parser.parse_args()
 
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
-               TF_CPP_MIN_LOG_LEVEL="3")
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
+        TF_CPP_MIN_LOG_LEVEL="3",
+    )
     with tempfile.TemporaryDirectory(prefix="tfx_ext_bench_idle_") as tmp:
         good, failing = os.path.join(tmp, "good"), os.path.join(tmp, "failing")
-        subprocess.run([sys.executable, "-c", MODEL, os.path.join(good, "m", "1")], check=True, env=env)
+        subprocess.run(
+            [sys.executable, "-c", MODEL, os.path.join(good, "m", "1")], check=True, env=env
+        )
         subprocess.run(["cp", "-r", good, failing], check=True)
         broken = os.path.join(failing, "broken", "00000001")
         os.makedirs(broken)
@@ -105,7 +122,9 @@ def main():
                 process.terminate()
                 process.wait(timeout=20)
     per_minute = {name: 60 * value / args.seconds for name, value in totals.items()}
-    print(f"idle CPU over {args.seconds:.0f} s after {args.warmup:.0f} s warm-up, poll every {args.poll_seconds} s")
+    print(
+        f"idle CPU over {args.seconds:.0f} s after {args.warmup:.0f} s warm-up, poll every {args.poll_seconds} s"
+    )
     print(f"baseline (one good model)            : {per_minute['baseline']:.3f} CPU-s per minute")
     print(f"ours (plus a model that fails to load): {per_minute['ours']:.3f} CPU-s per minute")
     ratio = totals["ours"] / totals["baseline"] if totals["baseline"] else float("inf")

@@ -19,7 +19,9 @@ import time
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the embedding table")
     parser.add_argument("--dim", type=int, default=64, help="embedding width")
     parser.add_argument("--touched", type=float, default=0.01, help="share of rows a batch touches")
@@ -91,8 +93,10 @@ def main(args):
         times["LazyAdam"].append(timed(lazy, batches))
     adam_ms = 1000 * float(np.median(times["Adam"]))
     lazy_ms = 1000 * float(np.median(times["LazyAdam"]))
-    print(f"table {args.rows} x {args.dim}, {touched} rows per batch "
-          f"({100 * touched / args.rows:g}%), {args.rounds} rounds of {args.steps} steps")
+    print(
+        f"table {args.rows} x {args.dim}, {touched} rows per batch "
+        f"({100 * touched / args.rows:g}%), {args.rounds} rounds of {args.steps} steps"
+    )
     print(f"{'optimizer':<12}{'ms/step (median)':>18}")
     print(f"{'Adam':<12}{adam_ms:>18.3f}")
     print(f"{'LazyAdam':<12}{lazy_ms:>18.3f}")

@@ -21,14 +21,16 @@ SAMPLES = 100
 
 
 def build_model():
-    return keras.Sequential([
-        keras.Input((64,)),
-        keras.layers.Dense(300, activation="relu"),
-        MCDropout(0.2),
-        keras.layers.Dense(100, activation="relu"),
-        MCDropout(0.2),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(300, activation="relu"),
+            MCDropout(0.2),
+            keras.layers.Dense(100, activation="relu"),
+            MCDropout(0.2),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def timed(ways, repeats):
@@ -76,8 +78,12 @@ def compiled_forward(model):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow",
-                        help="Keras backend to measure on")
+    parser.add_argument(
+        "--backend",
+        choices=("tensorflow", "jax"),
+        default="tensorflow",
+        help="Keras backend to measure on",
+    )
     args = parser.parse_args()
     # Keras reads its backend when first imported: choose it, then import.
     os.environ["KERAS_BACKEND"] = args.backend
@@ -94,10 +100,14 @@ def main():
     forward = compiled_forward(model)
     rng = np.random.default_rng(0)
 
-    print(f"MC Dropout, {SAMPLES} samples, MLP 64-300-100-10, {keras.backend.backend()} backend;"
-          f" median of {args.repeats} runs")
-    print(f"{'batch':>5} {'ours ms':>9} {'book ms':>9} {'loop ms':>9} {'floor ms':>9}"
-          f" {'book/ours':>10} {'loop/ours':>10} {'ours/floor':>11}")
+    print(
+        f"MC Dropout, {SAMPLES} samples, MLP 64-300-100-10, {keras.backend.backend()} backend;"
+        f" median of {args.repeats} runs"
+    )
+    print(
+        f"{'batch':>5} {'ours ms':>9} {'book ms':>9} {'loop ms':>9} {'floor ms':>9}"
+        f" {'book/ours':>10} {'loop/ours':>10} {'ours/floor':>11}"
+    )
     for rows in (1, 32, 256):
         x = rng.standard_normal((rows, 64)).astype("float32")
         tiled = keras.ops.convert_to_tensor(np.tile(x, (SAMPLES, 1)))
@@ -105,15 +115,23 @@ def main():
         t = timed(
             {
                 "ours": (lambda: mc_predict(model, x, samples=SAMPLES), 1),
-                "book": (lambda: np.stack([model.predict(x, verbose=0) for _ in range(SAMPLES)]), 4),
-                "loop": (lambda: np.stack([np.asarray(model(x, training=True)) for _ in range(SAMPLES)]), 1),
+                "book": (
+                    lambda: np.stack([model.predict(x, verbose=0) for _ in range(SAMPLES)]),
+                    4,
+                ),
+                "loop": (
+                    lambda: np.stack([np.asarray(model(x, training=True)) for _ in range(SAMPLES)]),
+                    1,
+                ),
                 "floor": (lambda: forward(tiled), 1),
             },
             args.repeats,
         )
         ours, book, loop, floor = t["ours"], t["book"], t["loop"], t["floor"]
-        print(f"{rows:>5} {ours * 1e3:>9.2f} {book * 1e3:>9.1f} {loop * 1e3:>9.1f} {floor * 1e3:>9.2f}"
-              f" {book / ours:>9.1f}x {loop / ours:>9.1f}x {ours / floor:>10.2f}x")
+        print(
+            f"{rows:>5} {ours * 1e3:>9.2f} {book * 1e3:>9.1f} {loop * 1e3:>9.1f} {floor * 1e3:>9.2f}"
+            f" {book / ours:>9.1f}x {loop / ours:>9.1f}x {ours / floor:>10.2f}x"
+        )
     print("targets: book/ours >= 20x; loop/ours >= 5x at batch 1 and 32; ours/floor <= 1.5x")
 
 

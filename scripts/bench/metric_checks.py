@@ -32,21 +32,26 @@ def main():
     import numpy as np
     import tensorflow as tf
 
-    from tfx_ext.metrics import BrierScore, ExpectedCalibrationError
-    from tfx_ext.metrics import input_checks
+    from tfx_ext.metrics import BrierScore, ExpectedCalibrationError, input_checks
 
     @contextlib.contextmanager
     def _patched():
         """The baseline: every check passes without building a single op."""
-        with mock.patch.object(input_checks, "check_batch", lambda *a: []), \
-                mock.patch.object(input_checks, "check_probabilities", lambda *a: []), \
-                mock.patch.object(input_checks, "check_class_ids", lambda *a: []), \
-                mock.patch.object(input_checks, "check_one_hot", lambda *a: []):
+        with (
+            mock.patch.object(input_checks, "check_batch", lambda *a: []),
+            mock.patch.object(input_checks, "check_probabilities", lambda *a: []),
+            mock.patch.object(input_checks, "check_class_ids", lambda *a: []),
+            mock.patch.object(input_checks, "check_one_hot", lambda *a: []),
+        ):
             yield
 
     rng = np.random.default_rng(0)
-    print(f"TF {tf.__version__}; fastest of {args.repeats} repeats of {args.steps} update_state calls")
-    print(f"{'metric':26} {'classes':>7} {'batch':>5} {'unchecked CPU us':>16} {'checked CPU us':>14} {'ratio':>6}")
+    print(
+        f"TF {tf.__version__}; fastest of {args.repeats} repeats of {args.steps} update_state calls"
+    )
+    print(
+        f"{'metric':26} {'classes':>7} {'batch':>5} {'unchecked CPU us':>16} {'checked CPU us':>14} {'ratio':>6}"
+    )
     for cls in (ExpectedCalibrationError, BrierScore):
         for classes in (10, 1000):
             for batch in (32, 256):
@@ -76,7 +81,9 @@ def main():
                         times[check].append((time.process_time() - start) / args.steps * 1e6)
                 # The fastest repeat: the least disturbed by other work on a shared machine.
                 base, ours = min(times[False]), min(times[True])
-                print(f"{cls.__name__:26} {classes:7d} {batch:5d} {base:16.1f} {ours:14.1f} {ours / base:5.2f}x")
+                print(
+                    f"{cls.__name__:26} {classes:7d} {batch:5d} {base:16.1f} {ours:14.1f} {ours / base:5.2f}x"
+                )
 
 
 if __name__ == "__main__":

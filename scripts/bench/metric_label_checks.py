@@ -61,7 +61,9 @@ def main():
     from tfx_ext.metrics import CohenKappa, MatthewsCorrelationCoefficient
 
     rng = np.random.default_rng(0)
-    print(f"TF {tf.__version__}, Keras {keras.__version__}; median of {args.repeats} interleaved repeats")
+    print(
+        f"TF {tf.__version__}, Keras {keras.__version__}; median of {args.repeats} interleaved repeats"
+    )
     print(f"{'case':<28}{'unchecked ms':>14}{'checked ms':>12}{'ratio':>8}")
     worst = 0.0
     for metric_cls in (CohenKappa, MatthewsCorrelationCoefficient):
@@ -88,20 +90,27 @@ def main():
             worst = max(worst, ratio)
             per_call = {k: 1e3 * v / args.calls for k, v in t.items()}
             short = "MCC" if metric_cls is MatthewsCorrelationCoefficient else "CohenKappa"
-            print(f"{short + ' update b=' + str(batch):<28}{per_call[False]:>14.4f}"
-                  f"{per_call[True]:>12.4f}{ratio:>7.2f}x")
+            print(
+                f"{short + ' update b=' + str(batch):<28}{per_call[False]:>14.4f}"
+                f"{per_call[True]:>12.4f}{ratio:>7.2f}x"
+            )
 
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype("float32")
     ways = {}
     for checked in (False, True):
         keras.utils.set_random_seed(0)
-        model = keras.Sequential([
-            keras.Input((64,)), keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
-        ])
-        model.compile(loss="sparse_categorical_crossentropy",
-                      metrics=[CohenKappa(10, sparse_labels=True), MatthewsCorrelationCoefficient(10)])
+        model = keras.Sequential(
+            [
+                keras.Input((64,)),
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile(
+            loss="sparse_categorical_crossentropy",
+            metrics=[CohenKappa(10, sparse_labels=True), MatthewsCorrelationCoefficient(10)],
+        )
         if checked:
             model.evaluate(x, y, batch_size=64, verbose=0)
         else:
@@ -110,7 +119,9 @@ def main():
         ways[checked] = lambda model=model: model.evaluate(x, y, batch_size=64, verbose=0)
     t = median_times(ways, args.repeats)
     ratio = t[True] / t[False]
-    print(f"{'digits evaluate (1797, b=64)':<28}{1e3 * t[False]:>14.2f}{1e3 * t[True]:>12.2f}{ratio:>7.2f}x")
+    print(
+        f"{'digits evaluate (1797, b=64)':<28}{1e3 * t[False]:>14.2f}{1e3 * t[True]:>12.2f}{ratio:>7.2f}x"
+    )
     print(f"worst update ratio {worst:.2f}x; evaluate ratio {ratio:.2f}x")
 
 

@@ -29,7 +29,9 @@ def optimizers():
         "Yogi": lambda: Yogi(1e-2),
         "Lookahead(Adam)": lambda: Lookahead(keras.optimizers.Adam(1e-3)),
         "Ranger": lambda: Lookahead(RectifiedAdam(1e-3), sync_period=6, slow_step_size=0.5),
-        "SWA(Adam)": lambda: SWA(keras.optimizers.Adam(1e-3), start_averaging=200, average_period=10),
+        "SWA(Adam)": lambda: SWA(
+            keras.optimizers.Adam(1e-3), start_averaging=200, average_period=10
+        ),
         "Adam+Triangular2CLR": lambda: keras.optimizers.Adam(_clr()),
     }
 
@@ -47,8 +49,11 @@ def digits():
 
     data = load_digits()
     x_train, x_test, y_train, y_test = train_test_split(
-        data.data.astype("float32"), data.target.astype("int32"),
-        test_size=0.25, random_state=42, stratify=data.target,
+        data.data.astype("float32"),
+        data.target.astype("int32"),
+        test_size=0.25,
+        random_state=42,
+        stratify=data.target,
     )
     mean, std = x_train.mean(0), x_train.std(0) + 1e-6
     return (x_train - mean) / std, y_train, (x_test - mean) / std, y_test, np
@@ -59,11 +64,13 @@ def train(make_optimizer, seed, epochs, data):
 
     x_train, y_train, x_test, y_test, np = data
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
-        keras.Input((64,)),
-        keras.layers.Dense(100, activation="relu"),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(100, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     optimizer = make_optimizer()
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
@@ -93,19 +100,25 @@ def main():
             accuracy, seconds = train(make, seed, args.epochs, data)
             results[name].append(accuracy)
             times[name].append(seconds)
-    print(f"digits MLP 64-100-10, batch 32, {args.epochs} epochs, seeds 0..{args.seeds - 1}, "
-          f"TF {tf.__version__}, Keras {keras.__version__}")
+    print(
+        f"digits MLP 64-100-10, batch 32, {args.epochs} epochs, seeds 0..{args.seeds - 1}, "
+        f"TF {tf.__version__}, Keras {keras.__version__}"
+    )
     adam = statistics.mean(results["Adam"])
     adam_time = statistics.median(times["Adam"])
-    print(f"{'optimizer':<22}{'test accuracy % per seed':<28}{'mean':>7}{'vs Adam':>9}"
-          f"{'fit s':>8}{'time ratio':>12}")
+    print(
+        f"{'optimizer':<22}{'test accuracy % per seed':<28}{'mean':>7}{'vs Adam':>9}"
+        f"{'fit s':>8}{'time ratio':>12}"
+    )
     worst = 0.0
     for name in makers:
         mean = statistics.mean(results[name])
         seconds = statistics.median(times[name])
         per_seed = " ".join(f"{a:5.1f}" for a in results[name])
-        print(f"{name:<22}{per_seed:<28}{mean:7.2f}{mean - adam:+9.2f}{seconds:8.2f}"
-              f"{seconds / adam_time:11.2f}x")
+        print(
+            f"{name:<22}{per_seed:<28}{mean:7.2f}{mean - adam:+9.2f}{seconds:8.2f}"
+            f"{seconds / adam_time:11.2f}x"
+        )
         worst = min(worst, mean - adam)
     print(f"largest shortfall against Adam: {-worst:.2f} points (criterion <= 1.00)")
 

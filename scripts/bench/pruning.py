@@ -28,10 +28,13 @@ import tempfile
 import time
 
 
-
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("accuracy", "step-cost"), help="run one part of the benchmark")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--only", choices=("accuracy", "step-cost"), help="run one part of the benchmark"
+    )
     return parser.parse_args()
 
 
@@ -65,11 +68,20 @@ def load_digits():
 def architecture(lib, kind):
     layers = lib.layers
     if kind == "mlp":
-        return [layers.Flatten(), layers.Dense(256, activation="relu"), layers.Dense(128, activation="relu"),
-                layers.Dense(10, activation="softmax")]
-    return [layers.Conv2D(32, 3, padding="same", activation="relu"), layers.Conv2D(64, 3, padding="same", activation="relu"),
-            layers.MaxPooling2D(), layers.Flatten(), layers.Dense(128, activation="relu"),
-            layers.Dense(10, activation="softmax")]
+        return [
+            layers.Flatten(),
+            layers.Dense(256, activation="relu"),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    return [
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.Conv2D(64, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ]
 
 
 def build(lib, kind):
@@ -78,7 +90,11 @@ def build(lib, kind):
 
 
 def compile_(model, lib, rate):
-    model.compile(optimizer=lib.optimizers.Adam(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=lib.optimizers.Adam(rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
 
 
 def accuracy(model, x, y):
@@ -96,7 +112,9 @@ def tflite_sizes(model, is_tf_keras=False):
 
 
 def schedule(final, steps):
-    return sparsity.PolynomialDecay(0.0, final, begin_step=0, end_step=int(steps * 0.5), frequency=10)
+    return sparsity.PolynomialDecay(
+        0.0, final, begin_step=0, end_step=int(steps * 0.5), frequency=10
+    )
 
 
 def spread(values):
@@ -117,8 +135,8 @@ def run(kind, data):
     base_raw, base_gz = tflite_sizes(dense)
     rows = [(kind, "dense", 0.0, base_acc, base_raw, base_gz, "")]
 
-    import tf_keras
     import tensorflow_model_optimization as tfmot
+    import tf_keras
 
     overhead = None
     for final in (0.8, 0.9):
@@ -129,8 +147,14 @@ def run(kind, data):
             pruned = sparsity.prune_low_magnitude(dense, schedule(final, steps))
             compile_(pruned, keras, 1e-3)
             start = time.perf_counter()
-            pruned.fit(x_train, y_train, epochs=FINE_TUNE_EPOCHS, batch_size=BATCH, verbose=0,
-                       callbacks=[sparsity.UpdatePruningStep()])
+            pruned.fit(
+                x_train,
+                y_train,
+                epochs=FINE_TUNE_EPOCHS,
+                batch_size=BATCH,
+                verbose=0,
+                callbacks=[sparsity.UpdatePruningStep()],
+            )
             pruned_seconds = (time.perf_counter() - start) / FINE_TUNE_EPOCHS
             overhead = overhead or pruned_seconds / dense_seconds
             stripped = sparsity.strip_pruning(pruned)
@@ -142,26 +166,61 @@ def run(kind, data):
             twin.set_weights(dense_weights)
             twin_pruned = tfmot.sparsity.keras.prune_low_magnitude(
                 twin,
-                pruning_schedule=tfmot.sparsity.keras.PolynomialDecay(0.0, final, 0, int(steps * 0.5), frequency=10),
+                pruning_schedule=tfmot.sparsity.keras.PolynomialDecay(
+                    0.0, final, 0, int(steps * 0.5), frequency=10
+                ),
             )
             compile_(twin_pruned, tf_keras, 1e-3)
-            twin_pruned.fit(x_train, y_train, epochs=FINE_TUNE_EPOCHS, batch_size=BATCH, verbose=0,
-                            callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+            twin_pruned.fit(
+                x_train,
+                y_train,
+                epochs=FINE_TUNE_EPOCHS,
+                batch_size=BATCH,
+                verbose=0,
+                callbacks=[tfmot.sparsity.keras.UpdatePruningStep()],
+            )
             twin_stripped = tfmot.sparsity.keras.strip_pruning(twin_pruned)
             theirs.append(accuracy(twin_stripped, x_test, y_test))
 
         raw, gz = tflite_sizes(stripped)
-        rows.append((kind, f"ours {final:.0%}", sparsity.sparsity_report(stripped).sparsity,
-                     float(np.mean(ours)), raw, gz, f"{base_gz / gz:.2f}x smaller gzip; {spread(ours)}"))
+        rows.append(
+            (
+                kind,
+                f"ours {final:.0%}",
+                sparsity.sparsity_report(stripped).sparsity,
+                float(np.mean(ours)),
+                raw,
+                gz,
+                f"{base_gz / gz:.2f}x smaller gzip; {spread(ours)}",
+            )
+        )
         raw, gz = tflite_sizes(twin_stripped, is_tf_keras=True)
-        rows.append((kind, f"tfmot {final:.0%}", sparsity.sparsity_report(twin_stripped).sparsity,
-                     float(np.mean(theirs)), raw, gz, f"tf_keras + tfmot; {spread(theirs)}"))
+        rows.append(
+            (
+                kind,
+                f"tfmot {final:.0%}",
+                sparsity.sparsity_report(twin_stripped).sparsity,
+                float(np.mean(theirs)),
+                raw,
+                gz,
+                f"tf_keras + tfmot; {spread(theirs)}",
+            )
+        )
 
         # the book's baseline: zero the smallest weights, no retraining
         zeroed = sparsity.zero_small_weights(dense, target_sparsity=final)
         raw, gz = tflite_sizes(zeroed)
-        rows.append((kind, f"zero tiny {final:.0%}", sparsity.sparsity_report(zeroed).sparsity,
-                     accuracy(zeroed, x_test, y_test), raw, gz, "no retraining"))
+        rows.append(
+            (
+                kind,
+                f"zero tiny {final:.0%}",
+                sparsity.sparsity_report(zeroed).sparsity,
+                accuracy(zeroed, x_test, y_test),
+                raw,
+                gz,
+                "no retraining",
+            )
+        )
     return rows, base_acc, base_gz, overhead
 
 
@@ -173,8 +232,8 @@ def epoch_seconds(model, x, y):
 
 def step_cost(data, rounds=7):
     """Seconds per training step, unpruned vs pruned, for ours and for tfmot, interleaved."""
-    import tf_keras
     import tensorflow_model_optimization as tfmot
+    import tf_keras
 
     x_train, y_train = data[0], data[1]
     steps = math.ceil(len(x_train) / BATCH)
@@ -183,13 +242,21 @@ def step_cost(data, rounds=7):
     for kind in ("mlp", "cnn"):
         keras.utils.set_random_seed(0)
         dense = build(keras, kind)
-        pruned = sparsity.prune_low_magnitude(build(keras, kind), sparsity.ConstantSparsity(0.8, 0, frequency=10))
+        pruned = sparsity.prune_low_magnitude(
+            build(keras, kind), sparsity.ConstantSparsity(0.8, 0, frequency=10)
+        )
         tf_keras.utils.set_random_seed(0)
         twin = build(tf_keras, kind)
         twin_pruned = tfmot.sparsity.keras.prune_low_magnitude(
-            build(tf_keras, kind), pruning_schedule=tfmot.sparsity.keras.ConstantSparsity(0.8, 0, frequency=10)
+            build(tf_keras, kind),
+            pruning_schedule=tfmot.sparsity.keras.ConstantSparsity(0.8, 0, frequency=10),
         )
-        for model, lib in ((dense, keras), (pruned, keras), (twin, tf_keras), (twin_pruned, tf_keras)):
+        for model, lib in (
+            (dense, keras),
+            (pruned, keras),
+            (twin, tf_keras),
+            (twin_pruned, tf_keras),
+        ):
             compile_(model, lib, 1e-3)
         twin_fit = twin_pruned.fit
 
@@ -199,16 +266,25 @@ def step_cost(data, rounds=7):
         twin_pruned.fit = twin_pruned_fit
         timings = {name: [] for name in ("dense", "ours", "tf_keras", "tfmot")}
         for round_ in range(rounds + 1):  # round 0 traces and warms up
-            for name, model in (("dense", dense), ("ours", pruned), ("tf_keras", twin), ("tfmot", twin_pruned)):
+            for name, model in (
+                ("dense", dense),
+                ("ours", pruned),
+                ("tf_keras", twin),
+                ("tfmot", twin_pruned),
+            ):
                 seconds = epoch_seconds(model, x_train, y_train)
                 if round_:
                     timings[name].append(seconds / steps)
         ours = np.median(np.array(timings["ours"]) / np.array(timings["dense"]))
         theirs = np.median(np.array(timings["tfmot"]) / np.array(timings["tf_keras"]))
-        print(f"{kind:<5} {'ours (Keras 3)':<22} {1e3 * np.median(timings['dense']):>12.2f} "
-              f"{1e3 * np.median(timings['ours']):>10.2f} {ours:>5.2f}x")
-        print(f"{kind:<5} {'tfmot (tf_keras)':<22} {1e3 * np.median(timings['tf_keras']):>12.2f} "
-              f"{1e3 * np.median(timings['tfmot']):>10.2f} {theirs:>5.2f}x")
+        print(
+            f"{kind:<5} {'ours (Keras 3)':<22} {1e3 * np.median(timings['dense']):>12.2f} "
+            f"{1e3 * np.median(timings['ours']):>10.2f} {ours:>5.2f}x"
+        )
+        print(
+            f"{kind:<5} {'tfmot (tf_keras)':<22} {1e3 * np.median(timings['tf_keras']):>12.2f} "
+            f"{1e3 * np.median(timings['tfmot']):>10.2f} {theirs:>5.2f}x"
+        )
 
 
 def main(args):
@@ -217,16 +293,24 @@ def main(args):
         step_cost(data)
     if args.only == "step-cost":
         return
-    print(f"digits: {len(data[0])} train / {len(data[2])} test; dense {EPOCHS} epochs, "
-          f"pruning fine-tune {FINE_TUNE_EPOCHS} epochs (Adam 1e-3), PolynomialDecay over the first half")
-    print(f"{'model':<5} {'variant':<14} {'sparsity':>8} {'accuracy':>9} {'drop pts':>9} "
-          f"{'tflite B':>9} {'gzip B':>8}  note")
+    print(
+        f"digits: {len(data[0])} train / {len(data[2])} test; dense {EPOCHS} epochs, "
+        f"pruning fine-tune {FINE_TUNE_EPOCHS} epochs (Adam 1e-3), PolynomialDecay over the first half"
+    )
+    print(
+        f"{'model':<5} {'variant':<14} {'sparsity':>8} {'accuracy':>9} {'drop pts':>9} "
+        f"{'tflite B':>9} {'gzip B':>8}  note"
+    )
     for kind in ("mlp", "cnn"):
         rows, base_acc, base_gz, overhead = run(kind, data)
         for model, variant, sp, acc, raw, gz, note in rows:
-            print(f"{model:<5} {variant:<14} {sp:>8.1%} {acc:>9.4f} {100 * (base_acc - acc):>9.2f} "
-                  f"{raw:>9,} {gz:>8,}  {note}")
-        print(f"{kind}: training time per epoch, pruning (wrappers + callback) / dense = {overhead:.2f}x")
+            print(
+                f"{model:<5} {variant:<14} {sp:>8.1%} {acc:>9.4f} {100 * (base_acc - acc):>9.2f} "
+                f"{raw:>9,} {gz:>8,}  {note}"
+            )
+        print(
+            f"{kind}: training time per epoch, pruning (wrappers + callback) / dense = {overhead:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -35,10 +35,14 @@ import time
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=200, help="one-row requests per client")
     parser.add_argument("--rows", type=int, default=20_000, help="rows of the large predict body")
-    parser.add_argument("--large-rounds", type=int, default=3, help="timed rounds of the large body")
+    parser.add_argument(
+        "--large-rounds", type=int, default=3, help="timed rounds of the large body"
+    )
     return parser.parse_args()
 
 
@@ -123,18 +127,33 @@ def large_body(url, x, rounds):
     probabilities = np.random.default_rng(1).dirichlet(np.ones(10), len(x)).astype(np.float32)
     # The export's answer: row format, one object per row with all three outputs.
     response = predict_response(
-        {"class_ids": probabilities.argmax(-1), "digit": probabilities, "probabilities": probabilities}, "row"
+        {
+            "class_ids": probabilities.argmax(-1),
+            "digit": probabilities,
+            "probabilities": probabilities,
+        },
+        "row",
     )
     response_size = len(dumps(response).encode()) / MIB
     session = requests.Session()
     session.post(url, data=body).json()  # warm-up (the batch size traces once)
     stages = {
         "decode (loads + tensor_from_json)": (
-            size, best_of(rounds, lambda: tensor_from_json(loads(body)["instances"], "DT_FLOAT", 2**31))
+            size,
+            best_of(rounds, lambda: tensor_from_json(loads(body)["instances"], "DT_FLOAT", 2**31)),
         ),
-        "encode (dumps of the row-format answer)": (response_size, best_of(rounds, lambda: dumps(response).encode())),
-        "end to end, answer as bytes": (size, best_of(rounds, lambda: session.post(url, data=body).content)),
-        "end to end, answer parsed (.json())": (size, best_of(rounds, lambda: session.post(url, data=body).json())),
+        "encode (dumps of the row-format answer)": (
+            response_size,
+            best_of(rounds, lambda: dumps(response).encode()),
+        ),
+        "end to end, answer as bytes": (
+            size,
+            best_of(rounds, lambda: session.post(url, data=body).content),
+        ),
+        "end to end, answer parsed (.json())": (
+            size,
+            best_of(rounds, lambda: session.post(url, data=body).json()),
+        ),
     }
     session.close()
     return size, stages
@@ -147,11 +166,15 @@ def main(args):
         path = export_for_serving(mlp(), base, "mlp", version=1)
         signature = tf.saved_model.load(path).signatures["serving_default"]
         rest_port, grpc_port = free_port(), free_port()
-        with LocalModelServer(base, rest_port=rest_port, grpc_port=grpc_port, max_tensor_elements=2**26):
+        with LocalModelServer(
+            base, rest_port=rest_port, grpc_port=grpc_port, max_tensor_elements=2**26
+        ):
             url = f"http://127.0.0.1:{rest_port}/v1/models/mlp:predict"
             rest = RestClient("127.0.0.1", rest_port, "mlp")
             with GrpcClient("127.0.0.1", grpc_port, "mlp") as grpc_client:
-                latencies = one_row_latencies(signature, url, rest, grpc_client, x.astype(np.float32), args.requests)
+                latencies = one_row_latencies(
+                    signature, url, rest, grpc_client, x.astype(np.float32), args.requests
+                )
             size, stages = large_body(url, x, args.large_rounds)
     print(f"tfx_ext from {os.path.dirname(tfx_ext.__file__)}")
     print(f"MLP 64-300-100-10, one row, median of {args.requests} (clients interleaved)")
@@ -161,16 +184,22 @@ def main(args):
         print(f"{name:<34} {ms:>10.2f} {ms / base_ms:>13.2f}x")
     book, client = latencies["REST requests.post (keep-alive)"], latencies["REST RestClient"]
     grpc_ratio = latencies["gRPC GrpcClient"] / base_ms
-    print(f"targets: requests.post / RestClient = {book / client:.2f}x (<= 3x); "
-          f"gRPC / in-process = {grpc_ratio:.2f}x (<= 4x)")
-    print(f"\nlarge predict body: {args.rows} rows x 64 floats = {size:.1f} MiB of JSON, best of {args.large_rounds}")
+    print(
+        f"targets: requests.post / RestClient = {book / client:.2f}x (<= 3x); "
+        f"gRPC / in-process = {grpc_ratio:.2f}x (<= 4x)"
+    )
+    print(
+        f"\nlarge predict body: {args.rows} rows x 64 floats = {size:.1f} MiB of JSON, best of {args.large_rounds}"
+    )
     print(f"{'stage':<40} {'MiB':>6} {'seconds':>8} {'MiB/s':>7}")
     for name, (mib, seconds) in stages.items():
         print(f"{name:<40} {mib:>6.1f} {seconds:>8.3f} {mib / seconds:>7.1f}")
     served = stages["end to end, answer as bytes"]
     parsed = stages["end to end, answer parsed (.json())"]
-    print(f"target: REST large bodies >= 50 MiB/s: request to answer received {served[0] / served[1]:.1f} MiB/s; "
-          f"with the client's own json parse of the answer {parsed[0] / parsed[1]:.1f} MiB/s")
+    print(
+        f"target: REST large bodies >= 50 MiB/s: request to answer received {served[0] / served[1]:.1f} MiB/s; "
+        f"with the client's own json parse of the answer {parsed[0] / parsed[1]:.1f} MiB/s"
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ import time
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", type=int, default=128, help="input height and width")
     parser.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds")
     parser.add_argument("--invokes", type=int, default=20, help="invocations per round and model")
@@ -81,7 +83,9 @@ def timed(interpreter, x, invokes):
 def main(args):
     keras.utils.set_random_seed(0)
     dense = mobilenet_like(args.size)
-    pruned = prune_low_magnitude(dense, ConstantSparsity(0.8, 0), pruning_policy=PruneForLatencyOnXNNPack())
+    pruned = prune_low_magnitude(
+        dense, ConstantSparsity(0.8, 0), pruning_policy=PruneForLatencyOnXNNPack()
+    )
     for wrapper in pruning_wrappers(pruned):
         wrapper.update_masks(0.8)
     stripped = strip_pruning(pruned)
@@ -92,7 +96,9 @@ def main(args):
         "pruned 80%, sparse storage": convert(stripped, sparsity=True),
     }
     x = np.random.default_rng(0).standard_normal((1, args.size, args.size, 3)).astype("float32")
-    interpreters = {name: make_interpreter(result.content, num_threads=1) for name, result in variants.items()}
+    interpreters = {
+        name: make_interpreter(result.content, num_threads=1) for name, result in variants.items()
+    }
     for interpreter in interpreters.values():
         timed(interpreter, x, 3)  # warm-up
     times = {name: [] for name in variants}
@@ -100,13 +106,19 @@ def main(args):
         for name, interpreter in interpreters.items():
             times[name].append(timed(interpreter, x, args.invokes))
     base = np.median(times["dense float32"])
-    print(f"MobileNet-style CNN, input {args.size}x{args.size}x3, 1x1 convs {WIDTHS}; "
-          f"pruned weights: {report.sparsity:.1%} of the prunable ones; one thread, default delegates (XNNPACK)")
-    print(f"{'variant':<28} {'tflite bytes':>12} {'sparse tensors':>15} {'median ms':>10} {'speedup':>8}")
+    print(
+        f"MobileNet-style CNN, input {args.size}x{args.size}x3, 1x1 convs {WIDTHS}; "
+        f"pruned weights: {report.sparsity:.1%} of the prunable ones; one thread, default delegates (XNNPACK)"
+    )
+    print(
+        f"{'variant':<28} {'tflite bytes':>12} {'sparse tensors':>15} {'median ms':>10} {'speedup':>8}"
+    )
     for name, result in variants.items():
         median = np.median(times[name])
-        print(f"{name:<28} {result.size:>12,} {len(result.sparse_tensors):>15} {1e3 * median:>10.2f} "
-              f"{base / median:>7.2f}x")
+        print(
+            f"{name:<28} {result.size:>12,} {len(result.sparse_tensors):>15} {1e3 * median:>10.2f} "
+            f"{base / median:>7.2f}x"
+        )
 
 
 if __name__ == "__main__":

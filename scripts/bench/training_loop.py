@@ -60,13 +60,21 @@ def build(k, kind):
         out = k.layers.Activation("softmax")(k.layers.Add()([wide, deep]))
         return k.Model(x, out)
     if kind == "mlp":
-        layers = [k.layers.Flatten(), k.layers.Dense(300, activation="relu"),
-                  k.layers.Dense(100, activation="relu"), k.layers.Dense(10, activation="softmax")]
+        layers = [
+            k.layers.Flatten(),
+            k.layers.Dense(300, activation="relu"),
+            k.layers.Dense(100, activation="relu"),
+            k.layers.Dense(10, activation="softmax"),
+        ]
     else:
-        layers = [k.layers.Conv2D(32, 3, padding="same", activation="relu"),
-                  k.layers.Conv2D(64, 3, padding="same", activation="relu"),
-                  k.layers.MaxPooling2D(), k.layers.Flatten(),
-                  k.layers.Dense(128, activation="relu"), k.layers.Dense(10, activation="softmax")]
+        layers = [
+            k.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            k.layers.Conv2D(64, 3, padding="same", activation="relu"),
+            k.layers.MaxPooling2D(),
+            k.layers.Flatten(),
+            k.layers.Dense(128, activation="relu"),
+            k.layers.Dense(10, activation="softmax"),
+        ]
     return k.Sequential([k.Input((8, 8, 1))] + layers)
 
 
@@ -80,7 +88,9 @@ def fit_optimizer(keras, kind):
     opt = trainer_optimizer(keras, kind)
     if isinstance(opt, dict):
         return keras.optimizers.MultiOptimizer(
-            keras.optimizers.OptimizerMap(default_optimizer=opt["deep_.*/.*"], optimizer_map={"wide/.*": opt["wide/.*"]})
+            keras.optimizers.OptimizerMap(
+                default_optimizer=opt["deep_.*/.*"], optimizer_map={"wide/.*": opt["wide/.*"]}
+            )
         )
     return opt
 
@@ -102,13 +112,20 @@ def runners(kind, jit, spe, dataset, epochs):
     runs = {}
     if kind != "wide_and_deep":
         legacy = build(tf_keras, kind)
-        legacy.compile(tf_keras.optimizers.Adam(1e-3), loss, jit_compile=jit, steps_per_execution=spe)
+        legacy.compile(
+            tf_keras.optimizers.Adam(1e-3), loss, jit_compile=jit, steps_per_execution=spe
+        )
         runs["tf_keras"] = lambda: legacy.fit(dataset, epochs=epochs, verbose=0)
     fit_model = build(keras, kind)
     fit_model.compile(fit_optimizer(keras, kind), loss, jit_compile=jit, steps_per_execution=spe)
     runs["fit"] = lambda: fit_model.fit(dataset, epochs=epochs, verbose=0)
-    trainer = Trainer(build(keras, kind), loss, trainer_optimizer(keras, kind), jit_compile=jit,
-                      steps_per_execution=spe)
+    trainer = Trainer(
+        build(keras, kind),
+        loss,
+        trainer_optimizer(keras, kind),
+        jit_compile=jit,
+        steps_per_execution=spe,
+    )
     runs["trainer"] = lambda: trainer.fit(dataset, epochs=epochs, verbose=0)
     for run in runs.values():
         run()  # trace and compile
@@ -133,15 +150,25 @@ def measure_case(kind, jit, spe, epochs, repeats):
     import tensorflow as tf
 
     x, y = load_digits()
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH).cache().prefetch(tf.data.AUTOTUNE)
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH).cache().prefetch(tf.data.AUTOTUNE)
+    )
     steps = int(dataset.cardinality())
     return bench(runners(kind, jit, spe, dataset, epochs), steps * epochs, repeats)
 
 
 def run_case(kind, jit, spe, args):
     """`measure_case` in a fresh interpreter; returns its rates."""
-    command = [sys.executable, os.path.abspath(__file__), "--case", f"{kind},{int(jit)},{spe}",
-               "--epochs", str(args.epochs), "--repeats", str(args.repeats)]
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--case",
+        f"{kind},{int(jit)},{spe}",
+        "--epochs",
+        str(args.epochs),
+        "--repeats",
+        str(args.repeats),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"case {kind} jit={jit} spe={spe} failed:\n{result.stderr[-3000:]}")
@@ -166,13 +193,21 @@ def main():
 
     x, _ = load_digits()
     steps = -(-len(x) // BATCH)
-    print(f"digits: {len(x)} examples, batch {BATCH}, {steps} steps/epoch, "
-          f"{args.epochs} epochs x {args.repeats} repeats (median), each case in its own process, "
-          f"TF {tf.__version__}, Keras {keras.__version__}")
-    print(f"{'model':<15}{'jit':<7}{'spe':>4}{'tf_keras':>10}{'fit':>8}{'Trainer':>9}"
-          f"{'Trainer/fit':>13}{'/default fit':>14}   (steps/s)")
-    cases = [(kind, jit, spe) for kind in ("mlp", "cnn", "wide_and_deep")
-             for jit in (False, True) for spe in (1, 16)]
+    print(
+        f"digits: {len(x)} examples, batch {BATCH}, {steps} steps/epoch, "
+        f"{args.epochs} epochs x {args.repeats} repeats (median), each case in its own process, "
+        f"TF {tf.__version__}, Keras {keras.__version__}"
+    )
+    print(
+        f"{'model':<15}{'jit':<7}{'spe':>4}{'tf_keras':>10}{'fit':>8}{'Trainer':>9}"
+        f"{'Trainer/fit':>13}{'/default fit':>14}   (steps/s)"
+    )
+    cases = [
+        (kind, jit, spe)
+        for kind in ("mlp", "cnn", "wide_and_deep")
+        for jit in (False, True)
+        for spe in (1, 16)
+    ]
     if args.quick:
         cases = [c for c in cases if c[0] == "mlp" and not c[1]]
     ratios, default_fit = [], {}
@@ -184,8 +219,11 @@ def main():
         ratios.append(ratio)
         legacy = f"{rates['tf_keras']:>10.0f}" if "tf_keras" in rates else f"{'-':>10}"
         versus_default = rates["trainer"] / default_fit[(kind, False)]
-        print(f"{kind:<15}{str(jit):<7}{spe:>4}{legacy}{rates['fit']:>8.0f}{rates['trainer']:>9.0f}"
-              f"{ratio:>12.2f}x{versus_default:>13.2f}x", flush=True)
+        print(
+            f"{kind:<15}{str(jit):<7}{spe:>4}{legacy}{rates['fit']:>8.0f}{rates['trainer']:>9.0f}"
+            f"{ratio:>12.2f}x{versus_default:>13.2f}x",
+            flush=True,
+        )
     print(f"lowest Trainer/fit ratio {min(ratios):.2f}x (target >= 1.00x)")
 
 

@@ -6,7 +6,17 @@ import tensorflow as tf
 from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_model_round_trip
 from tfx_ext import activations
-from tfx_ext.activations import gelu, hardshrink, lisht, mish, rrelu, snake, softshrink, sparsemax, tanhshrink
+from tfx_ext.activations import (
+    gelu,
+    hardshrink,
+    lisht,
+    mish,
+    rrelu,
+    snake,
+    softshrink,
+    sparsemax,
+    tanhshrink,
+)
 
 X = np.linspace(-3, 3, 13)
 
@@ -56,26 +66,38 @@ class ActivationFormulaTest(tf.test.TestCase):
                 h = keras.layers.Dense(5, activation=getattr(activations, name))(h)
         assert_model_round_trip(self, keras.Model(inputs, h), x, saved_model=False)
 
-    @rejects_bad_input(gelu, hardshrink, lisht, mish, rrelu, snake, softshrink, sparsemax, tanhshrink)
+    @rejects_bad_input(
+        gelu, hardshrink, lisht, mish, rrelu, snake, softshrink, sparsemax, tanhshrink
+    )
     def test_bad_arguments(self):
         ints = np.arange(3)
         for fn in (gelu, hardshrink, lisht, mish, rrelu, snake, softshrink, tanhshrink):
-            with self.assertRaisesRegex(TypeError, r"argument `x`. Expected a floating-point tensor"):
+            with self.assertRaisesRegex(
+                TypeError, r"argument `x`. Expected a floating-point tensor"
+            ):
                 fn(ints)
-        with self.assertRaisesRegex(TypeError, r"argument `logits`. Expected a floating-point tensor"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `logits`. Expected a floating-point tensor"
+        ):
             sparsemax(ints)
         with self.assertRaisesRegex(ValueError, r"argument `axis`.*rank 2.*Received: axis=2"):
             sparsemax(np.zeros((2, 3)), axis=2)
         with self.assertRaisesRegex(ValueError, r"argument `axis`.*rank 0"):
             sparsemax(np.float32(1.0))
         for fn in (hardshrink, softshrink, rrelu):
-            with self.assertRaisesRegex(ValueError, r"argument `upper`. Expected a number >= lower \(1.0\)"):
+            with self.assertRaisesRegex(
+                ValueError, r"argument `upper`. Expected a number >= lower \(1.0\)"
+            ):
                 fn(X, lower=1.0, upper=0.5)
         with self.assertRaisesRegex(TypeError, r"argument `approximate`. Expected a bool"):
             gelu(X, approximate="yes")
-        with self.assertRaisesRegex(ValueError, r"argument `frequency`. Expected a non-zero number"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `frequency`. Expected a non-zero number"
+        ):
             snake(X, 0)
         with self.assertRaisesRegex(ValueError, "Either seed or rng should be specified"):
             rrelu(X, training=True, seed=1, rng=keras.random.SeedGenerator(1))
-        with self.assertRaisesRegex(TypeError, r"argument `rng`. Expected a keras.random.SeedGenerator"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `rng`. Expected a keras.random.SeedGenerator"
+        ):
             rrelu(X, training=True, rng=np.random.default_rng(0))

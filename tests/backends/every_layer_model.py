@@ -30,7 +30,9 @@ def build_model(seed=0):
     mask = keras.Input(batch_shape=(ROWS, 4, 4, 1), dtype="int32", name="mask")
     bags = keras.Input((3,), dtype="int32", name="bags")
     side = _tfa_branch(inputs, mask, bags)
-    x = layers.WeightNormalization(keras.layers.Conv2D(4, 3, padding="same", activation="relu"))(inputs)
+    x = layers.WeightNormalization(keras.layers.Conv2D(4, 3, padding="same", activation="relu"))(
+        inputs
+    )
     x = layers.SqueezeExcitation(ratio=2)(x)
     x = layers.MCSpatialDropout2D(0.0)(x)
     branch = keras.layers.Conv2D(4, 1, activation="relu")(x)
@@ -43,7 +45,9 @@ def build_model(seed=0):
     x = layers.Maxout(8)(x)
     x = layers.MinibatchStandardDeviation()(x)
     # A VAE's codings; Sampling returns the mean at inference, so outputs compare across backends.
-    mean, log_var = layers.LatentKLDivergence(0.1)([keras.layers.Dense(8)(x), keras.layers.Dense(8)(x)])
+    mean, log_var = layers.LatentKLDivergence(0.1)(
+        [keras.layers.Dense(8)(x), keras.layers.Dense(8)(x)]
+    )
     x = layers.Sampling(sample_at_inference=False)([mean, log_var])
     x = layers.MCDropout(0.0)(x)
     encoder = keras.layers.Dense(4, activation="selu", name="encoder")
@@ -59,7 +63,9 @@ def _tfa_branch(inputs, mask, bags):
     h = layers.FilterResponseNormalization(learned_epsilon=True)(inputs)
     h = layers.TLU(affine=True, tau_initializer="random_normal")(h)
     h = layers.InstanceNormalization()(h)
-    flow = keras.layers.Flatten()(layers.CorrelationCost(3, 2, 2, 1, 2, "channels_last")([inputs, h]))
+    flow = keras.layers.Flatten()(
+        layers.CorrelationCost(3, 2, 2, 1, 2, "channels_last")([inputs, h])
+    )
     pooled = keras.layers.MaxPooling2D()(h)
     h = layers.MaxUnpooling2D()(pooled, mask)
     h = keras.layers.Add()([h, layers.MaxUnpooling2DV2((ROWS,) + INPUT_SHAPE)(pooled, mask)])
@@ -76,7 +82,9 @@ def sample_inputs(rows=ROWS, seed=0):
     images = rng.standard_normal((rows,) + INPUT_SHAPE).astype("float32")
     # Argmax indices into each 8x8x1 map (one per 2x2 window, as max pooling gives).
     windows = np.arange(4)[:, None] * 16 + np.arange(4)[None, :] * 2
-    mask = (windows + rng.integers(0, 2, (rows, 4, 4)) * 8 + rng.integers(0, 2, (rows, 4, 4)))[..., None]
+    mask = (windows + rng.integers(0, 2, (rows, 4, 4)) * 8 + rng.integers(0, 2, (rows, 4, 4)))[
+        ..., None
+    ]
     return [images, mask.astype("int32"), rng.integers(0, 10, (rows, 3)).astype("int32")]
 
 

@@ -35,13 +35,27 @@ class CrossBackendTest(tf.test.TestCase):
         x = sample_inputs()
         model = build_model(seed=0)
         with tempfile.TemporaryDirectory() as tmp:
-            ours, theirs, result = (os.path.join(tmp, name) for name in ("ours.keras", "theirs.keras", "out.npz"))
+            ours, theirs, result = (
+                os.path.join(tmp, name) for name in ("ours.keras", "theirs.keras", "out.npz")
+            )
             model.save(ours)
             env = {**os.environ, "KERAS_BACKEND": other, "PYTHONPATH": _ROOT}
             subprocess.run(
-                [sys.executable, "-m", "tests.backends.every_layer_model",
-                 "--load", ours, "--save", theirs, "--outputs", result],
-                check=True, cwd=_ROOT, env=env, timeout=300,
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.backends.every_layer_model",
+                    "--load",
+                    ours,
+                    "--save",
+                    theirs,
+                    "--outputs",
+                    result,
+                ],
+                check=True,
+                cwd=_ROOT,
+                env=env,
+                timeout=300,
             )
             with np.load(result) as other_run:
                 self.assertEqual(str(other_run["backend"]), other)

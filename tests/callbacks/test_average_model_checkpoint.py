@@ -37,10 +37,17 @@ class AverageModelCheckpointTest(tf.test.TestCase):
             seen["average"] = values(optimizer._averages)
 
         # LambdaCallback runs before the checkpoint (callback order).
-        model.fit(self.x, self.y, batch_size=4, epochs=1, verbose=0, callbacks=[
-            keras.callbacks.LambdaCallback(on_epoch_end=record),
-            AverageModelCheckpoint(update_weights=update_weights, filepath=path),
-        ])
+        model.fit(
+            self.x,
+            self.y,
+            batch_size=4,
+            epochs=1,
+            verbose=0,
+            callbacks=[
+                keras.callbacks.LambdaCallback(on_epoch_end=record),
+                AverageModelCheckpoint(update_weights=update_weights, filepath=path),
+            ],
+        )
         saved = keras.models.load_model(path)
         return model, saved, seen
 
@@ -54,14 +61,16 @@ class AverageModelCheckpointTest(tf.test.TestCase):
 
     def test_update_weights_true_assigns_the_averages(self):
         model, saved, seen = self.train(update_weights=True)
-        for a, b, c in zip(values(model.trainable_variables), values(saved.trainable_variables),
-                           seen["average"]):
+        for a, b, c in zip(
+            values(model.trainable_variables), values(saved.trainable_variables), seen["average"]
+        ):
             self.assertAllEqual(a, c)
             self.assertAllEqual(b, c)
 
     def test_config(self):
-        callback = AverageModelCheckpoint(True, "model.keras", monitor="val_acc", mode="max",
-                                          save_best_only=True)
+        callback = AverageModelCheckpoint(
+            True, "model.keras", monitor="val_acc", mode="max", save_best_only=True
+        )
         clone = AverageModelCheckpoint(**callback.get_config())
         self.assertEqual(clone.get_config(), callback.get_config())
 

@@ -16,11 +16,13 @@ BATCH_SIZE = 32
 
 
 def mlp(learning_rate=0.01, momentum=0.0):
-    model = keras.Sequential([
-        keras.Input((64,)),
-        keras.layers.Dense(32, activation="relu"),
-        keras.layers.Dense(10),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
     model.compile(
         optimizer=keras.optimizers.SGD(learning_rate, momentum=momentum),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -36,7 +38,7 @@ def reference_batch_losses(weights, x, y, batch_size=BATCH_SIZE):
     top = logits.max(axis=1, keepdims=True)
     log_sum_exp = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
     per_sample = log_sum_exp - logits[np.arange(len(y)), y]
-    return [per_sample[i:i + batch_size].mean() for i in range(0, len(y), batch_size)]
+    return [per_sample[i : i + batch_size].mean() for i in range(0, len(y), batch_size)]
 
 
 def reference_smoothed(losses, smoothing):
@@ -60,8 +62,13 @@ class LearningRateFinderTest(tf.test.TestCase):
 
     def fit(self, model, finder, extra_callbacks=()):
         return model.fit(
-            self.x, self.y, batch_size=BATCH_SIZE, epochs=1, shuffle=False,
-            callbacks=[finder, *extra_callbacks], verbose=0,
+            self.x,
+            self.y,
+            batch_size=BATCH_SIZE,
+            epochs=1,
+            shuffle=False,
+            callbacks=[finder, *extra_callbacks],
+            verbose=0,
         )
 
     def test_rates_sweep_geometrically_over_the_epoch(self):
@@ -137,7 +144,7 @@ class LearningRateFinderTest(tf.test.TestCase):
         smoothed = reference_smoothed(finder.losses, 0.9)
 
         def explodes(k):
-            return not math.isfinite(finder.losses[k]) or smoothed[k] > 4.0 * min(smoothed[:k + 1])
+            return not math.isfinite(finder.losses[k]) or smoothed[k] > 4.0 * min(smoothed[: k + 1])
 
         self.assertTrue(explodes(n - 1))
         self.assertFalse(any(explodes(k) for k in range(n - 1)))
@@ -204,7 +211,7 @@ class LearningRateFinderTest(tf.test.TestCase):
     def test_needs_num_steps_without_known_length(self):
         def batches():
             for i in range(0, 320, BATCH_SIZE):
-                yield self.x[i:i + BATCH_SIZE], self.y[i:i + BATCH_SIZE]
+                yield self.x[i : i + BATCH_SIZE], self.y[i : i + BATCH_SIZE]
 
         dataset = tf.data.Dataset.from_generator(
             batches,
@@ -215,9 +222,7 @@ class LearningRateFinderTest(tf.test.TestCase):
         )
         model = mlp()
         with self.assertRaisesRegex(ValueError, r"argument `num_steps`.*no known length"):
-            model.fit(
-                dataset, epochs=1, shuffle=False, callbacks=[LearningRateFinder()], verbose=0
-            )
+            model.fit(dataset, epochs=1, shuffle=False, callbacks=[LearningRateFinder()], verbose=0)
         finder = LearningRateFinder(min_rate=1e-3, max_rate=0.1, num_steps=6)
         model.fit(dataset, epochs=1, shuffle=False, callbacks=[finder], verbose=0)
         self.assertAllClose(
@@ -246,30 +251,46 @@ class LearningRateFinderTest(tf.test.TestCase):
             LearningRateFinder(min_rate=0)
         with self.assertRaisesRegex(TypeError, r"argument `min_rate`.*Received: min_rate='1e-5'"):
             LearningRateFinder(min_rate="1e-5")
-        with self.assertRaisesRegex(ValueError, r"argument `max_rate`.*> 0\.1.*Received: max_rate=0\.1"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `max_rate`.*> 0\.1.*Received: max_rate=0\.1"
+        ):
             LearningRateFinder(min_rate=0.1, max_rate=0.1)
         with self.assertRaisesRegex(ValueError, r"argument `max_rate`.*Received: max_rate=0\.01"):
             LearningRateFinder(min_rate=0.1, max_rate=0.01)
-        with self.assertRaisesRegex(ValueError, r"argument `num_steps`.*>= 2.*Received: num_steps=1"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `num_steps`.*>= 2.*Received: num_steps=1"
+        ):
             LearningRateFinder(num_steps=1)
         with self.assertRaisesRegex(TypeError, r"argument `num_steps`.*Received: num_steps=10\.0"):
             LearningRateFinder(num_steps=10.0)
         with self.assertRaisesRegex(ValueError, r"argument `stop_factor`.*> 1.*stop_factor=1"):
             LearningRateFinder(stop_factor=1)
-        with self.assertRaisesRegex(ValueError, r"argument `smoothing`.*\[0\.0, 1\.0\).*smoothing=1"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `smoothing`.*\[0\.0, 1\.0\).*smoothing=1"
+        ):
             LearningRateFinder(smoothing=1)
         with self.assertRaisesRegex(ValueError, r"argument `smoothing`.*smoothing=-0\.1"):
             LearningRateFinder(smoothing=-0.1)
 
     def test_serialization(self):
         finder = LearningRateFinder(
-            min_rate=1e-5, max_rate=10.0, num_steps=50, stop_factor=3.0, smoothing=0.8,
+            min_rate=1e-5,
+            max_rate=10.0,
+            num_steps=50,
+            stop_factor=3.0,
+            smoothing=0.8,
             restore=False,
         )
         clone = assert_config_round_trip(self, finder)
         self.assertEqual(
             clone.get_config(),
-            dict(min_rate=1e-5, max_rate=10.0, num_steps=50, stop_factor=3.0, smoothing=0.8,
-                 restore=False),
+            dict(
+                min_rate=1e-5,
+                max_rate=10.0,
+                num_steps=50,
+                stop_factor=3.0,
+                smoothing=0.8,
+                restore=False,
+            ),
         )
         assert_config_round_trip(self, LearningRateFinder())

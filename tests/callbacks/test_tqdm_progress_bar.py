@@ -43,10 +43,16 @@ class TQDMProgressBarTest(tf.test.TestCase):
 
     def test_the_epoch_bar_ends_on_the_epoch_logs(self):
         history = []
-        recorder = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: history.append(logs["loss"]))
+        recorder = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: history.append(logs["loss"])
+        )
         err, out = _output(
             lambda: self.model.fit(
-                self.x, self.y, batch_size=BATCH, epochs=2, verbose=0,
+                self.x,
+                self.y,
+                batch_size=BATCH,
+                epochs=2,
+                verbose=0,
                 callbacks=[recorder, TQDMProgressBar(show_overall_progress=False)],
             )
         )
@@ -58,14 +64,25 @@ class TQDMProgressBarTest(tf.test.TestCase):
         self.assertIn(f"loss: {history[-1]:0.4f}", last)
 
     def test_predict_and_steps_per_execution(self):
-        err, _ = _output(lambda: self.model.predict(self.x, batch_size=BATCH, verbose=0, callbacks=[TQDMProgressBar()]))
+        err, _ = _output(
+            lambda: self.model.predict(
+                self.x, batch_size=BATCH, verbose=0, callbacks=[TQDMProgressBar()]
+            )
+        )
         self.assertIn("3/3", _final_line(err))
         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
         model.compile(optimizer="sgd", loss="mse", steps_per_execution=3, jit_compile=False)
         # Keras reports the last step of each group of 3: the bar moves by 3.
         x, y = np.tile(self.x, (2, 1)), np.tile(self.y, (2, 1))
         err, _ = _output(
-            lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=[TQDMProgressBar(update_per_second=1e9, show_overall_progress=False)])
+            lambda: model.fit(
+                x,
+                y,
+                batch_size=BATCH,
+                epochs=1,
+                verbose=0,
+                callbacks=[TQDMProgressBar(update_per_second=1e9, show_overall_progress=False)],
+            )
         )
         self.assertIn("6/6", _final_line(err))
         self.assertIn("3/6", err)
@@ -78,7 +95,9 @@ class TQDMProgressBarTest(tf.test.TestCase):
         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
         trainer = Trainer(model, keras.losses.MeanSquaredError(), keras.optimizers.SGD(0.01))
         data = tf.data.Dataset.from_tensor_slices((self.x, self.y)).batch(BATCH)
-        err, out = _output(lambda: trainer.fit(data, epochs=2, verbose=0, callbacks=[TQDMProgressBar()]))
+        err, out = _output(
+            lambda: trainer.fit(data, epochs=2, verbose=0, callbacks=[TQDMProgressBar()])
+        )
         self.assertIn("Epoch 2/2", out)
         self.assertIn("3/3", err)
         self.assertIn("2/2", err)  # the bar over epochs
@@ -106,8 +125,15 @@ class TQDMProgressBarTest(tf.test.TestCase):
             TQDMProgressBar(show_epoch_progress="yes")
 
     def test_config_round_trip(self):
-        bar = TQDMProgressBar(metrics_separator=" | ", metrics_format="{name}={value:.2f}", update_per_second=3,
-                              leave_epoch_progress=False, show_overall_progress=False)
+        bar = TQDMProgressBar(
+            metrics_separator=" | ",
+            metrics_format="{name}={value:.2f}",
+            update_per_second=3,
+            leave_epoch_progress=False,
+            show_overall_progress=False,
+        )
         clone = assert_config_round_trip(self, bar)
-        self.assertEqual(clone.format_metrics({"loss": 0.123456, "batch": 2, "size": 4}), "loss=0.12")
+        self.assertEqual(
+            clone.format_metrics({"loss": 0.123456, "batch": 2, "size": 4}), "loss=0.12"
+        )
         self.assertEqual(clone.update_interval, 1 / 3)

@@ -44,7 +44,9 @@ def trained_cnn():
 
 def tile(images):
     """Four 8x8 images as one 16x16 image: [[0, 1], [2, 3]]."""
-    return np.block([[images[0, ..., 0], images[1, ..., 0]], [images[2, ..., 0], images[3, ..., 0]]])[..., None]
+    return np.block(
+        [[images[0, ..., 0], images[1, ..., 0]], [images[2, ..., 0], images[3, ..., 0]]]
+    )[..., None]
 
 
 class DenseHeadToConvolutionsTest(tf.test.TestCase):
@@ -85,9 +87,15 @@ class DenseHeadToConvolutionsTest(tf.test.TestCase):
 
         # Every other cell is the CNN on the 8x8 window at (2 i, 2 j).
         windows = np.stack(
-            [image[STRIDE * i : STRIDE * i + 8, STRIDE * j : STRIDE * j + 8] for i in range(size) for j in range(size)]
+            [
+                image[STRIDE * i : STRIDE * i + 8, STRIDE * j : STRIDE * j + 8]
+                for i in range(size)
+                for j in range(size)
+            ]
         )
-        self.assertAllClose(grid.reshape(-1, 10), cnn.predict(windows, verbose=0), atol=1e-5, rtol=0)
+        self.assertAllClose(
+            grid.reshape(-1, 10), cnn.predict(windows, verbose=0), atol=1e-5, rtol=0
+        )
 
     def test_converted_layers_and_weights(self):
         cnn = trained_cnn()
@@ -96,8 +104,13 @@ class DenseHeadToConvolutionsTest(tf.test.TestCase):
         kinds = [type(layer) for layer in fcn.layers]
         self.assertEqual(
             kinds,
-            [keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.Conv2D, keras.layers.Dropout,
-             keras.layers.Conv2D],
+            [
+                keras.layers.Conv2D,
+                keras.layers.MaxPooling2D,
+                keras.layers.Conv2D,
+                keras.layers.Dropout,
+                keras.layers.Conv2D,
+            ],
         )
         conv, pool, first, dropout, second = fcn.layers
         dense_1, dense_2 = cnn.layers[3], cnn.layers[5]
@@ -119,7 +132,9 @@ class DenseHeadToConvolutionsTest(tf.test.TestCase):
         dense_kernel, dense_bias = dense_1.get_weights()
         self.assertEqual(kernel.shape, (FEATURE_SIZE, FEATURE_SIZE, FILTERS, 32))
         # Flatten orders a channels-last map row by row, then column, then channel.
-        i, j, c = np.meshgrid(np.arange(FEATURE_SIZE), np.arange(FEATURE_SIZE), np.arange(FILTERS), indexing="ij")
+        i, j, c = np.meshgrid(
+            np.arange(FEATURE_SIZE), np.arange(FEATURE_SIZE), np.arange(FILTERS), indexing="ij"
+        )
         rows = (i * FEATURE_SIZE + j) * FILTERS + c
         self.assertAllEqual(kernel, dense_kernel[rows])
         self.assertAllEqual(bias, dense_bias)
@@ -157,7 +172,9 @@ class DenseHeadToConvolutionsTest(tf.test.TestCase):
         self.assertFalse(fcn.layers[1].use_bias)
         self.assertIsInstance(fcn.layers[2], keras.layers.Activation)
         x = self.rng.standard_normal((4, 6, 6, 2)).astype("float32")
-        self.assertAllClose(np.asarray(fcn(x)).reshape(4, 3), np.asarray(model(x)), atol=1e-5, rtol=0)
+        self.assertAllClose(
+            np.asarray(fcn(x)).reshape(4, 3), np.asarray(model(x)), atol=1e-5, rtol=0
+        )
         # A 6x9 image: a "same" body keeps 6x9, a 6x6 kernel slides over 4 columns.
         self.assertEqual(fcn(np.zeros((1, 6, 9, 2), "float32")).shape, (1, 1, 4, 3))
 
@@ -167,43 +184,65 @@ class DenseHeadToConvolutionsTest(tf.test.TestCase):
         images = self.rng.uniform(50, 150, (16, 6, 6, 2)).astype("float32")
         norm = keras.layers.Normalization()
         norm.adapt(images)
-        model = keras.Sequential([
-            keras.Input((6, 6, 2)),
-            norm,
-            keras.layers.Conv2D(4, 3, activation="tanh"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(3),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((6, 6, 2)),
+                norm,
+                keras.layers.Conv2D(4, 3, activation="tanh"),
+                keras.layers.Flatten(),
+                keras.layers.Dense(3),
+            ]
+        )
         fcn = dense_head_to_convolutions(model)
-        self.assertAllClose(np.asarray(fcn(images)).reshape(16, 3), np.asarray(model(images)), atol=1e-4, rtol=0)
+        self.assertAllClose(
+            np.asarray(fcn(images)).reshape(16, 3), np.asarray(model(images)), atol=1e-4, rtol=0
+        )
 
     @rejects_bad_input(dense_head_to_convolutions)
     def test_bad_models(self):
         no_flatten = keras.Sequential(
-            [keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3), keras.layers.GlobalAveragePooling2D(),
-             keras.layers.Dense(3)]
+            [
+                keras.Input((8, 8, 1)),
+                keras.layers.Conv2D(2, 3),
+                keras.layers.GlobalAveragePooling2D(),
+                keras.layers.Dense(3),
+            ]
         )
         with self.assertRaisesRegex(ValueError, r"argument `model`.*Flatten"):
             dense_head_to_convolutions(no_flatten)
         reshape_after_flatten = keras.Sequential(
-            [keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(4),
-             keras.layers.Reshape((2, 2), name="reshape_head")]
+            [
+                keras.Input((8, 8, 1)),
+                keras.layers.Conv2D(2, 3),
+                keras.layers.Flatten(),
+                keras.layers.Dense(4),
+                keras.layers.Reshape((2, 2), name="reshape_head"),
+            ]
         )
         with self.assertRaisesRegex(ValueError, r"argument `model`.*after Flatten.*reshape_head"):
             dense_head_to_convolutions(reshape_after_flatten)
         no_dense = keras.Sequential(
-            [keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dropout(0.1)]
+            [
+                keras.Input((8, 8, 1)),
+                keras.layers.Conv2D(2, 3),
+                keras.layers.Flatten(),
+                keras.layers.Dropout(0.1),
+            ]
         )
         with self.assertRaisesRegex(ValueError, r"argument `model`.*Dense layers after Flatten"):
             dense_head_to_convolutions(no_dense)
-        vectors = keras.Sequential([keras.Input((64,)), keras.layers.Flatten(), keras.layers.Dense(4)])
+        vectors = keras.Sequential(
+            [keras.Input((64,)), keras.layers.Flatten(), keras.layers.Dense(4)]
+        )
         with self.assertRaisesRegex(ValueError, r"argument `model`.*2D feature map"):
             dense_head_to_convolutions(vectors)
         with self.assertRaisesRegex(TypeError, r"argument `model`.*keras.Model"):
             dense_head_to_convolutions(keras.layers.Dense(3))
         with self.assertRaisesRegex(TypeError, r"argument `model`"):
             dense_head_to_convolutions("cnn")
-        unbuilt = keras.Sequential([keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(3)])
+        unbuilt = keras.Sequential(
+            [keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(3)]
+        )
         with self.assertRaisesRegex(ValueError, r"argument `model`.*known input"):
             dense_head_to_convolutions(unbuilt)
 

@@ -50,9 +50,7 @@ class GradientCheckTest(tf.test.TestCase):
     def test_correct_layer_has_tiny_errors(self):
         layer = keras.layers.Dense(3, dtype="float64")
         errors = check_gradients(layer, self.rng.standard_normal((4, 5)))
-        self.assertEqual(
-            set(errors), {"input_0"} | {v.path for v in layer.trainable_variables}
-        )
+        self.assertEqual(set(errors), {"input_0"} | {v.path for v in layer.trainable_variables})
         self.assertLen(errors, 3)  # input, kernel, bias
         for name, error in errors.items():
             self.assertLess(error, 1e-6, msg=name)
@@ -96,7 +94,10 @@ class GradientCheckTest(tf.test.TestCase):
     def test_non_finite_gradient_is_an_infinite_error(self):
         # sqrt at 0: autodiff gives inf, the central difference NaN. Both are
         # wrong, and an error of NaN would hide in max(errors.values()).
-        errors = check_gradients(lambda xs: keras.ops.sin(xs[0]) + keras.ops.sqrt(xs[1]), [self.rng.standard_normal((2, 2)), np.zeros((2, 2))])
+        errors = check_gradients(
+            lambda xs: keras.ops.sin(xs[0]) + keras.ops.sqrt(xs[1]),
+            [self.rng.standard_normal((2, 2)), np.zeros((2, 2))],
+        )
         self.assertLess(errors["input_0"], 1e-6)
         self.assertEqual(errors["input_1"], float("inf"))
         self.assertEqual(max(errors.values()), float("inf"))
@@ -106,7 +107,10 @@ class GradientCheckTest(tf.test.TestCase):
         layer = keras.layers.Dense(2, dtype="float64")
         x = self.rng.standard_normal((2, 3))
         for epsilon in (0, -1e-6, float("nan")):
-            with self.subTest(epsilon=epsilon), self.assertRaisesRegex(ValueError, r"argument `epsilon`.*> 0"):
+            with (
+                self.subTest(epsilon=epsilon),
+                self.assertRaisesRegex(ValueError, r"argument `epsilon`.*> 0"),
+            ):
                 check_gradients(layer, x, epsilon=epsilon)
         with self.assertRaisesRegex(TypeError, r"argument `epsilon`"):
             check_gradients(layer, x, epsilon="1e-6")
@@ -121,5 +125,7 @@ class GradientCheckTest(tf.test.TestCase):
 
     @rejects_bad_input(check_gradients)
     def test_float32_layer_is_rejected(self):
-        with self.assertRaisesRegex(ValueError, r"needs float64 variables.*dtype='float64'.*float32"):
+        with self.assertRaisesRegex(
+            ValueError, r"needs float64 variables.*dtype='float64'.*float32"
+        ):
             check_gradients(keras.layers.Dense(3), self.rng.standard_normal((2, 4)))

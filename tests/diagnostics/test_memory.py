@@ -18,7 +18,7 @@ class EstimateMemoryTest(tf.test.TestCase):
         keras.utils.set_random_seed(0)
 
     def book_cnn(self):
-        """"Hands-On ML" ch. 14: 200x300 RGB, three 3x3 stride-2 convolutions, 100/200/400 maps."""
+        """ "Hands-On ML" ch. 14: 200x300 RGB, three 3x3 stride-2 convolutions, 100/200/400 maps."""
         return keras.Sequential(
             [keras.Input((200, 300, 3))]
             + [keras.layers.Conv2D(maps, 3, strides=2, padding="same") for maps in (100, 200, 400)]
@@ -51,12 +51,21 @@ class EstimateMemoryTest(tf.test.TestCase):
         self.assertEqual(estimate.parameters, parameters)
         self.assertEqual(estimate.parameter_bytes, parameter_bytes)
         self.assertEqual(estimate.input_bytes, input_bytes)
-        self.assertEqual(estimate.per_layer, [(layer.name, size) for layer, size in zip(model.layers, outputs)])
+        self.assertEqual(
+            estimate.per_layer, [(layer.name, size) for layer, size in zip(model.layers, outputs)]
+        )
         self.assertEqual(estimate.batch_size, 50)
         self.assertEqual(estimate.inference_bytes, inference)
         self.assertEqual(estimate.training_bytes, training)
         text = str(estimate)
-        for number in ("903,400", "3,613,600", "6,000,000", "1,520,000", "12,613,600", "565,613,600"):
+        for number in (
+            "903,400",
+            "3,613,600",
+            "6,000,000",
+            "1,520,000",
+            "12,613,600",
+            "565,613,600",
+        ):
             self.assertIn(number, text)
 
     def test_training_bytes_scale_with_batch_size(self):
@@ -103,7 +112,9 @@ class EstimateMemoryTest(tf.test.TestCase):
         self.assertEqual(estimate.parameters, 11 * 50 + 51 * 70 + 71 * 5)
         self.assertEqual([size for _, size in estimate.per_layer], [200, 280, 20])
         self.assertEqual(estimate.inference_bytes, 200 + 280 + estimate.parameter_bytes)
-        self.assertEqual(estimate.training_bytes, 4 * (40 + 200 + 280 + 20) + estimate.parameter_bytes)
+        self.assertEqual(
+            estimate.training_bytes, 4 * (40 + 200 + 280 + 20) + estimate.parameter_bytes
+        )
 
     def test_parameters_match_the_trained_variables(self):
         model = self.book_cnn()
@@ -120,7 +131,9 @@ class EstimateMemoryTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"argument `dtype_bytes`.*Received: dtype_bytes=0"):
             estimate_memory(model, 1, dtype_bytes=0)
         unknown = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(4, 3)])
-        with self.assertRaisesRegex(ValueError, r"argument `model`.*fully known input shape.*None, None, None, 3"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `model`.*fully known input shape.*None, None, None, 3"
+        ):
             estimate_memory(unknown, 1)
         with self.assertRaisesRegex(TypeError, r"argument `model`.*keras.Model"):
             estimate_memory(keras.layers.Dense(3), 1)

@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-EXAMPLE = os.path.join(
-    os.path.dirname(__file__), "..", "..", "examples", "crf_tagging.py"
-)
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "crf_tagging.py")
 
 
 def load_example():

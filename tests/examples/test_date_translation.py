@@ -7,6 +7,7 @@ import tempfile
 
 import numpy as np
 import tensorflow as tf
+
 from tests.seq2seq.tensorflow_only import tensorflow_only
 
 # Enough training for the tiny model to learn the answers' form (digits, dashes).
@@ -39,8 +40,15 @@ class DateTranslationExampleTest(tf.test.TestCase):
     def test_tiny_run_learns_the_format_and_serves_the_keras_answers(self):
         example = load_example()
         with tempfile.TemporaryDirectory() as tmp:
-            results = example.run(tmp, epochs=EPOCHS, n_train=N_TRAIN, n_test=16, units=16, beam_width=2,
-                                  batch_size=32)
+            results = example.run(
+                tmp,
+                epochs=EPOCHS,
+                n_train=N_TRAIN,
+                n_test=16,
+                units=16,
+                beam_width=2,
+                batch_size=32,
+            )
             self.assertTrue(os.path.isdir(results["export_path"]))
         translator = results["model"]
 

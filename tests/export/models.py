@@ -60,7 +60,9 @@ def diabetes_regressor(epochs=2):
 def float_example(**features):
     """A serialized tf.train.Example with one float_list per feature (built here, not by tfx_ext)."""
     feature = {
-        name: tf.train.Feature(float_list=tf.train.FloatList(value=np.asarray(value, "float32").reshape(-1)))
+        name: tf.train.Feature(
+            float_list=tf.train.FloatList(value=np.asarray(value, "float32").reshape(-1))
+        )
         for name, value in features.items()
     }
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()

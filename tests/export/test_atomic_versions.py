@@ -63,7 +63,12 @@ class AtomicVersionsUnderSigkillTest(tf.test.TestCase):
         self.log = os.path.join(self.tmp, "exporters.log")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
         self.server = ForkServer(
-            self, [sys.executable, "-c", EXPORTERS, self.model_file, self.base], self.log, env, self.tmp, self._log_tail
+            self,
+            [sys.executable, "-c", EXPORTERS, self.model_file, self.base],
+            self.log,
+            env,
+            self.tmp,
+            self._log_tail,
         )
 
     def _log_tail(self):
@@ -83,7 +88,9 @@ class AtomicVersionsUnderSigkillTest(tf.test.TestCase):
     def _versions(self):
         names = os.listdir(self.model_dir)
         for name in names:
-            self.assertTrue(name.isdigit() or name.startswith(".tmp-"), msg=f"unexpected entry {name!r}")
+            self.assertTrue(
+                name.isdigit() or name.startswith(".tmp-"), msg=f"unexpected entry {name!r}"
+            )
         return sorted(int(n) for n in names if n.isdigit()), [n for n in names if not n.isdigit()]
 
     @pytest.mark.slow
@@ -111,7 +118,10 @@ class AtomicVersionsUnderSigkillTest(tf.test.TestCase):
             self.server.send(f"wait {pid}")
             status = int(self._expect("status"))
             self.server.children.discard(pid)
-            self.assertTrue(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, msg=self._log_tail())
+            self.assertTrue(
+                os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL,
+                msg=self._log_tail(),
+            )
 
             versions, others = self._versions()
             self.assertEqual(versions, list(range(1, len(versions) + 1)))
@@ -125,7 +135,8 @@ class AtomicVersionsUnderSigkillTest(tf.test.TestCase):
             if len(versions) > 1:
                 self._assert_complete(versions[-2])  # the previous version still loads
             self.assertEqual(
-                export_for_serving(self.model, self.base, "m"), os.path.join(self.model_dir, str(versions[-1] + 1))
+                export_for_serving(self.model, self.base, "m"),
+                os.path.join(self.model_dir, str(versions[-1] + 1)),
             )
             verified.add(versions[-1] + 1)
             self._assert_complete(versions[-1] + 1)

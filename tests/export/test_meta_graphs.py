@@ -19,7 +19,9 @@ def _two_meta_graphs(path):
         session.run(tf.compat.v1.global_variables_initializer())
         signature = tf.compat.v1.saved_model.predict_signature_def({"x": x}, {"y": y})
         builder = tf.compat.v1.saved_model.Builder(path)
-        builder.add_meta_graph_and_variables(session, ["train"], signature_def_map={"train_only": signature})
+        builder.add_meta_graph_and_variables(
+            session, ["train"], signature_def_map={"train_only": signature}
+        )
         builder.add_meta_graph(["serve"], signature_def_map={"serving_default": signature})
         builder.save()
 

@@ -2,8 +2,13 @@ import os
 
 import keras
 import tensorflow as tf
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
-from google.protobuf import wrappers_pb2  # noqa: F401  (registers google/protobuf/wrappers.proto)
+from google.protobuf import (
+    descriptor_pb2,
+    descriptor_pool,
+    message_factory,
+    text_format,
+    wrappers_pb2,  # noqa: F401  (registers google/protobuf/wrappers.proto)
+)
 from tensorflow_serving.config import model_server_config_pb2
 
 from tests.bad_input import rejects_bad_input
@@ -32,16 +37,37 @@ def _batching_parameters_class():
     )
     message = proto.message_type.add(name="BatchingParameters")
     F = descriptor_pb2.FieldDescriptorProto
-    int64_fields = ["max_batch_size", "batch_timeout_micros", "max_enqueued_batches", "num_batch_threads"]
+    int64_fields = [
+        "max_batch_size",
+        "batch_timeout_micros",
+        "max_enqueued_batches",
+        "num_batch_threads",
+    ]
     for number, name in enumerate(int64_fields, 1):
-        message.field.add(name=name, number=number, type=F.TYPE_MESSAGE, label=F.LABEL_OPTIONAL,
-                          type_name=".google.protobuf.Int64Value")
-    message.field.add(name="thread_pool_name", number=5, type=F.TYPE_MESSAGE, label=F.LABEL_OPTIONAL,
-                      type_name=".google.protobuf.StringValue")
-    message.field.add(name="allowed_batch_sizes", number=6, type=F.TYPE_INT64, label=F.LABEL_REPEATED)
-    message.field.add(name="pad_variable_length_inputs", number=7, type=F.TYPE_BOOL, label=F.LABEL_OPTIONAL)
+        message.field.add(
+            name=name,
+            number=number,
+            type=F.TYPE_MESSAGE,
+            label=F.LABEL_OPTIONAL,
+            type_name=".google.protobuf.Int64Value",
+        )
+    message.field.add(
+        name="thread_pool_name",
+        number=5,
+        type=F.TYPE_MESSAGE,
+        label=F.LABEL_OPTIONAL,
+        type_name=".google.protobuf.StringValue",
+    )
+    message.field.add(
+        name="allowed_batch_sizes", number=6, type=F.TYPE_INT64, label=F.LABEL_REPEATED
+    )
+    message.field.add(
+        name="pad_variable_length_inputs", number=7, type=F.TYPE_BOOL, label=F.LABEL_OPTIONAL
+    )
     pool.Add(proto)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters"))
+    return message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters")
+    )
 
 
 class ModelConfigTest(tf.test.TestCase):
@@ -54,7 +80,10 @@ class ModelConfigTest(tf.test.TestCase):
     def test_bad_entries_and_files(self):
         # A nameless entry used to be written; the server could never be asked for it.
         for name in ("", "  ", None, "a/b"):
-            with self.subTest(name=name), self.assertRaisesRegex(ValueError, r"argument `name`.*model name"):
+            with (
+                self.subTest(name=name),
+                self.assertRaisesRegex(ValueError, r"argument `name`.*model name"),
+            ):
                 ModelEntry(name, "/m/d")
         with self.assertRaisesRegex(ValueError, r"argument `base_path`"):
             ModelEntry("d", "")
@@ -72,7 +101,10 @@ class ModelConfigTest(tf.test.TestCase):
             read_model_config(os.path.join(self.dir, "missing.config"))
         with open(self.path, "w") as f:
             f.write("model_config_list { nonsense: 1 }")
-        with self.assertRaisesRegex(ValueError, r"Error parsing text-format tensorflow.serving.ModelServerConfig in .*models.config"):
+        with self.assertRaisesRegex(
+            ValueError,
+            r"Error parsing text-format tensorflow.serving.ModelServerConfig in .*models.config",
+        ):
             read_model_config(self.path)
 
     @rejects_bad_input(write_model_config, write_batching_config)
@@ -94,7 +126,9 @@ class ModelConfigTest(tf.test.TestCase):
 
     def test_round_trip_through_tf_serving_proto(self):
         entries = [
-            ModelEntry("digits", "/models/digits", versions=[1, 2], labels={"stable": 1, "canary": 2}),
+            ModelEntry(
+                "digits", "/models/digits", versions=[1, 2], labels={"stable": 1, "canary": 2}
+            ),
             ModelEntry("diabetes", "/models/diabetes"),
         ]
         self.assertEqual(write_model_config(self.path, entries), self.path)
@@ -113,7 +147,9 @@ class ModelConfigTest(tf.test.TestCase):
             """,
             parsed,
         )
-        self.assertFalse(parsed.model_config_list.config[1].HasField("model_version_policy"))  # latest policy
+        self.assertFalse(
+            parsed.model_config_list.config[1].HasField("model_version_policy")
+        )  # latest policy
         self.assertEqual(read_model_config(self.path), parsed)
         self.assertEqual(os.listdir(self.dir), ["models.config"])
 
@@ -122,17 +158,25 @@ class ModelConfigTest(tf.test.TestCase):
         write_model_config(self.path, [ModelEntry("b", "/models/b", versions=[3])])
         parsed = self._parse()
         self.assertEqual([c.name for c in parsed.model_config_list.config], ["b"])
-        self.assertEqual(list(parsed.model_config_list.config[0].model_version_policy.specific.versions), [3])
+        self.assertEqual(
+            list(parsed.model_config_list.config[0].model_version_policy.specific.versions), [3]
+        )
         self.assertEqual(os.listdir(self.dir), ["models.config"])
 
     @rejects_bad_input(write_model_config)
     def test_invalid_configs_name_the_argument(self):
         with self.assertRaisesRegex(ValueError, r"argument `labels`.*canary-1"):
-            write_model_config(self.path, [ModelEntry("d", "/m/d", versions=[1], labels={"canary-1": 1})])
+            write_model_config(
+                self.path, [ModelEntry("d", "/m/d", versions=[1], labels={"canary-1": 1})]
+            )
         with self.assertRaisesRegex(ValueError, r"argument `labels`.*canary=3"):
-            write_model_config(self.path, [ModelEntry("d", "/m/d", versions=[1, 2], labels={"canary": 3})])
+            write_model_config(
+                self.path, [ModelEntry("d", "/m/d", versions=[1, 2], labels={"canary": 3})]
+            )
         with self.assertRaisesRegex(ValueError, r"argument `labels`"):
-            write_model_config(self.path, [ModelEntry("d", "/m/d", labels={"stable": 1})])  # latest policy: no labels
+            write_model_config(
+                self.path, [ModelEntry("d", "/m/d", labels={"stable": 1})]
+            )  # latest policy: no labels
         with self.assertRaisesRegex(ValueError, r"argument `models`.*'d'"):
             write_model_config(self.path, [ModelEntry("d", "/m/d"), ModelEntry("d", "/m/e")])
         with self.assertRaisesRegex(ValueError, r"argument `models`"):
@@ -143,7 +187,9 @@ class ModelConfigTest(tf.test.TestCase):
 
     def test_batching_config(self):
         path = os.path.join(self.dir, "batching.config")
-        write_batching_config(path, max_batch_size=32, batch_timeout_micros=1000, allowed_batch_sizes=[8, 16, 32])
+        write_batching_config(
+            path, max_batch_size=32, batch_timeout_micros=1000, allowed_batch_sizes=[8, 16, 32]
+        )
         with open(path) as f:
             text = f.read()
         self.assertEqual(
@@ -177,7 +223,9 @@ class ModelConfigTest(tf.test.TestCase):
     def test_batching_config_validation(self):
         path = os.path.join(self.dir, "batching.config")
         for sizes in ([8, 4, 32], [8, 8, 32], [8, 16]):
-            with self.assertRaisesRegex(ValueError, r"argument `allowed_batch_sizes`.*max_batch_size=32", msg=sizes):
+            with self.assertRaisesRegex(
+                ValueError, r"argument `allowed_batch_sizes`.*max_batch_size=32", msg=sizes
+            ):
                 write_batching_config(path, max_batch_size=32, allowed_batch_sizes=sizes)
         with self.assertRaisesRegex(ValueError, r"argument `max_batch_size`"):
             write_batching_config(path, max_batch_size=0)

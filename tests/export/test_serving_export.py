@@ -58,9 +58,16 @@ class ExportLayoutTest(tf.test.TestCase):
         model_dir = os.path.join(self.base, "digits")
         first = export_for_serving(self.model, self.base, "digits")
         self.assertEqual(first, os.path.join(model_dir, "1"))
-        self.assertEqual(export_for_serving(self.model, self.base, "digits"), os.path.join(model_dir, "2"))
-        self.assertEqual(export_for_serving(self.model, self.base, "digits", version=7), os.path.join(model_dir, "7"))
-        self.assertEqual(export_for_serving(self.model, self.base, "digits"), os.path.join(model_dir, "8"))
+        self.assertEqual(
+            export_for_serving(self.model, self.base, "digits"), os.path.join(model_dir, "2")
+        )
+        self.assertEqual(
+            export_for_serving(self.model, self.base, "digits", version=7),
+            os.path.join(model_dir, "7"),
+        )
+        self.assertEqual(
+            export_for_serving(self.model, self.base, "digits"), os.path.join(model_dir, "8")
+        )
         self.assertEqual(sorted(os.listdir(model_dir), key=int), ["1", "2", "7", "8"])
         self.assertEqual(leftovers(model_dir), [])
         for version in ("1", "8"):
@@ -89,7 +96,8 @@ class ExportLayoutTest(tf.test.TestCase):
         self.assertEqual(os.listdir(model_dir), ["1"])
         # The next good export still gets the next number.
         self.assertEqual(
-            export_for_serving(self.model, self.base, "digits", warmup_data=self.x), os.path.join(model_dir, "2")
+            export_for_serving(self.model, self.base, "digits", warmup_data=self.x),
+            os.path.join(model_dir, "2"),
         )
         self.assertEqual(leftovers(model_dir), [])
 
@@ -105,11 +113,16 @@ class ExportLayoutTest(tf.test.TestCase):
         with self.assertWarnsRegex(UserWarning, r"tensorflow/serving:2\.14\.0.*older"):
             export_for_serving(small, self.base, "small", serving_image="tensorflow/serving:2.14.0")
         major, minor = (int(p) for p in tf.__version__.split(".")[:2])
-        for image in (f"tensorflow/serving:{major}.{minor}.0", f"tensorflow/serving:{major}.{minor + 1}.0-gpu"):
+        for image in (
+            f"tensorflow/serving:{major}.{minor}.0",
+            f"tensorflow/serving:{major}.{minor + 1}.0-gpu",
+        ):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 export_for_serving(small, self.base, "small", serving_image=image)
-            self.assertEqual([str(w.message) for w in caught if "older" in str(w.message)], [], msg=image)
+            self.assertEqual(
+                [str(w.message) for w in caught if "older" in str(w.message)], [], msg=image
+            )
 
     @rejects_bad_input(export_for_serving)
     def test_subclassed_model_is_named(self):
@@ -124,7 +137,9 @@ class ExportLayoutTest(tf.test.TestCase):
         model = Sub()
         model(np.zeros((1, 4), "float32"))
         # Used to be "'Sub' object has no attribute 'inputs'".
-        with self.assertRaisesRegex(ValueError, r"argument `model`.*Sequential or functional.*subclassed model 'sub'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `model`.*Sequential or functional.*subclassed model 'sub'"
+        ):
             export_for_serving(model, self.base, "sub")
         self.assertFalse(os.path.exists(os.path.join(self.base, "sub", "1")))
         with self.assertRaisesRegex(TypeError, r"argument `base_dir`"):
@@ -148,7 +163,9 @@ class ExportLayoutTest(tf.test.TestCase):
 
     @rejects_bad_input(export_for_serving)
     def test_bad_arguments_name_the_argument(self):
-        with self.assertRaisesRegex(ValueError, r"argument `model_name`.*Received: model_name='a/b'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `model_name`.*Received: model_name='a/b'"
+        ):
             export_for_serving(self.model, self.base, "a/b")
         with self.assertRaisesRegex(ValueError, r"argument `version`.*Received: version=0"):
             export_for_serving(self.model, self.base, "digits", version=0)
@@ -182,7 +199,9 @@ class SignatureTest(tf.test.TestCase):
         self.assertEqual(set(infos), {"serving_default"})
         sig = infos["serving_default"]
         self.assertEqual(sig.method_name, "tensorflow/serving/predict")
-        self.assertEqual([(t.name, t.dtype, t.shape) for t in sig.inputs], [("pixels", "float32", (None, 64))])
+        self.assertEqual(
+            [(t.name, t.dtype, t.shape) for t in sig.inputs], [("pixels", "float32", (None, 64))]
+        )
         self.assertEqual(
             {t.name: (t.dtype, t.shape) for t in sig.outputs},
             {
@@ -196,7 +215,9 @@ class SignatureTest(tf.test.TestCase):
         fn = loaded.signatures["serving_default"]
         self.assertEqual(set(fn.structured_input_signature[1]), {"pixels"})
         self.assertEqual(set(fn.structured_outputs), {"digit", "probabilities", "class_ids"})
-        self.assertNoKerasDefaults(list(fn.structured_input_signature[1]) + list(fn.structured_outputs))
+        self.assertNoKerasDefaults(
+            list(fn.structured_input_signature[1]) + list(fn.structured_outputs)
+        )
         outputs = _call(loaded, "serving_default", pixels=self.x)
         self.assertEqual(outputs["class_ids"].dtype, np.int64)
         self.assertAllEqual(outputs["class_ids"], expected.argmax(axis=-1))
@@ -216,7 +237,9 @@ class SignatureTest(tf.test.TestCase):
 
     def test_custom_names(self):
         model = digits_classifier(epochs=0)
-        path = export_for_serving(model, self.base, "digits", input_names=["image"], output_names=["scores"])
+        path = export_for_serving(
+            model, self.base, "digits", input_names=["image"], output_names=["scores"]
+        )
         sig = _signature_defs(path)["serving_default"]
         self.assertEqual(list(sig.inputs), ["image"])
         self.assertEqual(set(sig.outputs), {"scores", "class_ids", "probabilities"})
@@ -232,12 +255,16 @@ class SignatureTest(tf.test.TestCase):
         self.assertEqual(sig.inputs["inputs"].dtype, tf.string.as_datatype_enum)
         self.assertEqual([d.size for d in sig.inputs["inputs"].tensor_shape.dim], [-1])
         self.assertEqual(set(sig.outputs), {"classes", "scores"})
-        self.assertEqual(_signature_defs(path)["serving_default"].method_name, "tensorflow/serving/predict")
+        self.assertEqual(
+            _signature_defs(path)["serving_default"].method_name, "tensorflow/serving/predict"
+        )
 
         examples = np.array([float_example(pixels=row) for row in self.x], dtype=object)
         outputs = _call(tf.saved_model.load(path), "classify", inputs=examples)
         self.assertAllClose(outputs["scores"], predict(model, self.x), atol=1e-6)
-        self.assertAllEqual(outputs["classes"], np.tile([str(i).encode() for i in range(10)], (len(self.x), 1)))
+        self.assertAllEqual(
+            outputs["classes"], np.tile([str(i).encode() for i in range(10)], (len(self.x), 1))
+        )
 
     def test_regress_signature_on_examples(self):
         model = diabetes_regressor(epochs=1)
@@ -258,7 +285,10 @@ class SignatureTest(tf.test.TestCase):
     def test_several_example_features_are_concatenated_in_order(self):
         inputs = keras.Input((3,), name="x")
         model = keras.Model(inputs, keras.layers.Dense(1, name="y")(inputs))
-        spec = {"f1": tf.io.FixedLenFeature([1], tf.float32), "f2": tf.io.FixedLenFeature([2], tf.int64)}
+        spec = {
+            "f1": tf.io.FixedLenFeature([1], tf.float32),
+            "f2": tf.io.FixedLenFeature([2], tf.int64),
+        }
         path = export_for_serving(model, self.base, "feat", example_spec=spec)
         rows = [(0.5, (2, -3)), (-1.5, (0, 7))]
         examples = np.array(
@@ -281,18 +311,27 @@ class SignatureTest(tf.test.TestCase):
 
     def test_multi_input_model(self):
         a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
-        model = keras.Model([a, b], keras.layers.Dense(1, name="y")(keras.layers.Concatenate()([a, b])))
+        model = keras.Model(
+            [a, b], keras.layers.Dense(1, name="y")(keras.layers.Concatenate()([a, b]))
+        )
         rng = np.random.default_rng(0)
-        xa, xb = rng.standard_normal((5, 3)).astype("float32"), rng.standard_normal((5, 2)).astype("float32")
+        xa, xb = (
+            rng.standard_normal((5, 3)).astype("float32"),
+            rng.standard_normal((5, 2)).astype("float32"),
+        )
         path = export_for_serving(model, self.base, "two", warmup_data={"a": xa, "b": xb})
         sig = _signature_defs(path)["serving_default"]
         self.assertEqual(set(sig.inputs), {"a", "b"})
         outputs = _call(tf.saved_model.load(path), "serving_default", a=xa, b=xb)
         self.assertAllClose(outputs["y"], predict(model, [xa, xb]), atol=1e-6)
         with self.assertRaisesRegex(ValueError, r"argument `example_spec`"):
-            export_for_serving(model, self.base, "two", example_spec={"a": tf.io.FixedLenFeature([3], tf.float32)})
+            export_for_serving(
+                model, self.base, "two", example_spec={"a": tf.io.FixedLenFeature([3], tf.float32)}
+            )
         with self.assertRaisesRegex(ValueError, r"argument `warmup_data`"):
-            export_for_serving(model, self.base, "two", warmup_data=xa)  # needs a dict for two inputs
+            export_for_serving(
+                model, self.base, "two", warmup_data=xa
+            )  # needs a dict for two inputs
         self.assertEqual(leftovers(os.path.join(self.base, "two")), [])
 
     def test_preprocessing_is_baked_in(self):
@@ -301,11 +340,17 @@ class SignatureTest(tf.test.TestCase):
         preprocessing = keras.Model(raw_in, keras.layers.Rescaling(1 / 8.0, offset=-1.0)(raw_in))
         raw = np.random.default_rng(0).integers(0, 17, (10, 64)).astype("float32")
         expected = predict(model, raw / 8.0 - 1.0)
-        path = export_for_serving(model, self.base, "digits", preprocessing=preprocessing, example_spec=PIXELS_SPEC)
+        path = export_for_serving(
+            model, self.base, "digits", preprocessing=preprocessing, example_spec=PIXELS_SPEC
+        )
         loaded = tf.saved_model.load(path)
-        self.assertAllClose(_call(loaded, "serving_default", pixels=raw)["digit"], expected, atol=1e-6)
+        self.assertAllClose(
+            _call(loaded, "serving_default", pixels=raw)["digit"], expected, atol=1e-6
+        )
         examples = np.array([float_example(pixels=row) for row in raw], dtype=object)
-        self.assertAllClose(_call(loaded, "classify", inputs=examples)["scores"], expected, atol=1e-6)
+        self.assertAllClose(
+            _call(loaded, "classify", inputs=examples)["scores"], expected, atol=1e-6
+        )
         self.assertNotAllClose(predict(model, raw), expected)
 
     def test_mc_uncertainty_matches_monte_carlo(self):
@@ -320,7 +365,10 @@ class SignatureTest(tf.test.TestCase):
         outputs = _call(tf.saved_model.load(path), "mc_uncertainty", pixels=x)
         # Independent Monte Carlo reference: 4000 dropout-on passes of the Keras model.
         reference = np.stack(
-            [np.asarray(model(np.tile(x, (500, 1)), training=True)).reshape(500, len(x), 10) for _ in range(8)]
+            [
+                np.asarray(model(np.tile(x, (500, 1)), training=True)).reshape(500, len(x), 10)
+                for _ in range(8)
+            ]
         ).reshape(4000, len(x), 10)
         ref_mean, ref_std = reference.mean(axis=0), reference.std(axis=0)
         bound = 5 * ref_std * np.sqrt(1 / samples + 1 / len(reference)) + 1e-4

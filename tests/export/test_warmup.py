@@ -50,17 +50,24 @@ class WarmupTest(tf.test.TestCase):
             self.assertEqual(tensor.dtype, np.float32)
             self.assertAllEqual(tensor[0], rows[i])
             outputs = serving_default(pixels=tf.constant(tensor))
-            self.assertAllClose(outputs["digit"].numpy()[0], expected[i], atol=1e-5, msg=f"record {i}")
+            self.assertAllClose(
+                outputs["digit"].numpy()[0], expected[i], atol=1e-5, msg=f"record {i}"
+            )
 
     def test_one_record_per_row_with_custom_input_name(self):
         rows = digits_test_split()[0][:20]
-        path = export_for_serving(self.model, self.base, "digits", input_names=["image"], warmup_data=rows)
+        path = export_for_serving(
+            self.model, self.base, "digits", input_names=["image"], warmup_data=rows
+        )
         logs = _records(path)
         self.assertLen(logs, 20)
         loaded = tf.saved_model.load(path)
         expected = predict(self.model, rows)
         for i, log in enumerate(logs):
-            inputs = {k: tf.constant(tf.make_ndarray(v)) for k, v in log.predict_log.request.inputs.items()}
+            inputs = {
+                k: tf.constant(tf.make_ndarray(v))
+                for k, v in log.predict_log.request.inputs.items()
+            }
             self.assertEqual(set(inputs), {"image"})
             signature = log.predict_log.request.model_spec.signature_name or "serving_default"
             outputs = loaded.signatures[signature](**inputs)
@@ -68,12 +75,16 @@ class WarmupTest(tf.test.TestCase):
 
     def test_no_warmup_file_without_warmup_data(self):
         path = export_for_serving(self.model, self.base, "digits")
-        self.assertFalse(os.path.exists(os.path.join(path, "assets.extra", "tf_serving_warmup_requests")))
+        self.assertFalse(
+            os.path.exists(os.path.join(path, "assets.extra", "tf_serving_warmup_requests"))
+        )
 
     @rejects_bad_input(export_for_serving)
     def test_bad_warmup_data(self):
         with self.assertRaisesRegex(ValueError, r"argument `warmup_data`"):
-            export_for_serving(self.model, self.base, "digits", warmup_data=np.zeros((0, 64), "float32"))
+            export_for_serving(
+                self.model, self.base, "digits", warmup_data=np.zeros((0, 64), "float32")
+            )
         nan_rows = np.zeros((3, 64), "float32")
         nan_rows[1, 2] = np.nan
         with self.assertRaisesRegex(ValueError, r"argument `warmup_data`.*finite.*1 NaN"):
@@ -86,9 +97,15 @@ class WarmupTest(tf.test.TestCase):
         version = export_for_serving(self.model, self.base, "digits")
         # Used to surface as a NotFoundError from a TFRecord iterator.
         for fn in (read_warmup, replay_warmup):
-            with self.subTest(fn=fn.__name__), self.assertRaisesRegex(
-                ValueError, r"argument `saved_model_dir`.*warmup requests.*warmup_data"
+            with (
+                self.subTest(fn=fn.__name__),
+                self.assertRaisesRegex(
+                    ValueError, r"argument `saved_model_dir`.*warmup requests.*warmup_data"
+                ),
             ):
                 fn(version)
-            with self.subTest(fn=fn.__name__), self.assertRaisesRegex(ValueError, r"argument `saved_model_dir`"):
+            with (
+                self.subTest(fn=fn.__name__),
+                self.assertRaisesRegex(ValueError, r"argument `saved_model_dir`"),
+            ):
                 fn(os.path.join(self.base, "no_such_version"))

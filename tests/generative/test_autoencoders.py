@@ -4,7 +4,12 @@ import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_model_round_trip
-from tfx_ext.generative import denoising_autoencoder, sparse_autoencoder, stacked_autoencoder, tied_autoencoder
+from tfx_ext.generative import (
+    denoising_autoencoder,
+    sparse_autoencoder,
+    stacked_autoencoder,
+    tied_autoencoder,
+)
 from tfx_ext.layers import DenseTranspose
 from tfx_ext.regularizers import KLDivergenceRegularizer
 
@@ -30,7 +35,9 @@ class AutoencoderBuildersTest(tf.test.TestCase):
     def test_stacked_autoencoder_computes_the_mirrored_stack(self):
         model = stacked_autoencoder(SHAPE, units=(8, 3))
         self.assertEqual(model.output_shape, (None, *SHAPE))
-        self.assertEqual(model.count_params(), (16 * 8 + 8) + (8 * 3 + 3) + (3 * 8 + 8) + (8 * 16 + 16))
+        self.assertEqual(
+            model.count_params(), (16 * 8 + 8) + (8 * 3 + 3) + (3 * 8 + 8) + (8 * 16 + 16)
+        )
         x = images()
         (k1, b1), (k2, b2), (k3, b3), (k4, b4) = (
             [np.asarray(w) for w in model.get_layer(name).weights]
@@ -59,7 +66,10 @@ class AutoencoderBuildersTest(tf.test.TestCase):
         self.assertIs(loaded.get_layer("reconstructions").dense, loaded.get_layer("encoder_1"))
 
     def test_denoising_autoencoder_corrupts_inputs_only_while_training(self):
-        for noise, kind in (("gaussian", keras.layers.GaussianNoise), ("dropout", keras.layers.Dropout)):
+        for noise, kind in (
+            ("gaussian", keras.layers.GaussianNoise),
+            ("dropout", keras.layers.Dropout),
+        ):
             with self.subTest(noise=noise):
                 model = denoising_autoencoder(SHAPE, units=(8, 3), noise=noise, seed=1)
                 self.assertIsInstance(model.get_layer("noise"), kind)
@@ -68,8 +78,13 @@ class AutoencoderBuildersTest(tf.test.TestCase):
                 self.assertAllClose(model(x, training=False), clean(x), atol=0)
                 self.assertNotAllClose(model(x, training=True), clean(x))
         self.assertAllClose(denoising_autoencoder(SHAPE).get_layer("noise").stddev, 0.2)
-        self.assertAllClose(denoising_autoencoder(SHAPE, noise="dropout").get_layer("noise").rate, 0.5)
-        self.assertAllClose(denoising_autoencoder(SHAPE, noise="dropout", noise_level=0.3).get_layer("noise").rate, 0.3)
+        self.assertAllClose(
+            denoising_autoencoder(SHAPE, noise="dropout").get_layer("noise").rate, 0.5
+        )
+        self.assertAllClose(
+            denoising_autoencoder(SHAPE, noise="dropout", noise_level=0.3).get_layer("noise").rate,
+            0.3,
+        )
 
     def test_sparse_autoencoder_adds_the_kl_sparsity_loss_of_its_codings(self):
         model = sparse_autoencoder(SHAPE, units=(8, 12), sparsity_weight=0.05, sparsity_target=0.1)
@@ -84,11 +99,20 @@ class AutoencoderBuildersTest(tf.test.TestCase):
         self.assertLen(model.losses, 1)
         self.assertAllClose(keras.ops.convert_to_numpy(model.losses[0]), expected, rtol=1e-4)
 
-    @rejects_bad_input(stacked_autoencoder, tied_autoencoder, denoising_autoencoder, sparse_autoencoder)
+    @rejects_bad_input(
+        stacked_autoencoder, tied_autoencoder, denoising_autoencoder, sparse_autoencoder
+    )
     def test_bad_arguments(self):
-        for build in (stacked_autoencoder, tied_autoencoder, denoising_autoencoder, sparse_autoencoder):
+        for build in (
+            stacked_autoencoder,
+            tied_autoencoder,
+            denoising_autoencoder,
+            sparse_autoencoder,
+        ):
             with self.subTest(build=build.__name__):
-                with self.assertRaisesRegex(ValueError, "`units`. Expected a non-empty tuple of positive integers"):
+                with self.assertRaisesRegex(
+                    ValueError, "`units`. Expected a non-empty tuple of positive integers"
+                ):
                     build(SHAPE, units=(8, 0))
                 with self.assertRaisesRegex(ValueError, "`input_shape`. Expected a shape"):
                     build((4, -4))

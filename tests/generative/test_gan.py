@@ -80,7 +80,10 @@ def book_loop(generator, discriminator, images, smoothing=0.0, replay_size=0, re
         noise = keras.random.normal((n, LATENT), seed=seeds)
         discriminator.trainable = False
         with tf.GradientTape() as tape:
-            g_loss = bce(np.ones((n, 1), "float32"), discriminator(generator(noise, training=True), training=True))
+            g_loss = bce(
+                np.ones((n, 1), "float32"),
+                discriminator(generator(noise, training=True), training=True),
+            )
         grads = tape.gradient(g_loss, generator.trainable_weights)
         g_optimizer.apply_gradients(zip(grads, generator.trainable_weights))
         discriminator.trainable = True
@@ -134,7 +137,9 @@ class GANStepTest(tf.test.TestCase):
             seen.append(np.asarray(y_true))
             return keras.losses.binary_crossentropy(y_true, y_pred)
 
-        model = gan(label_smoothing=0.25, compile_kwargs=dict(loss=recording_loss, run_eagerly=True))
+        model = gan(
+            label_smoothing=0.25, compile_kwargs=dict(loss=recording_loss, run_eagerly=True)
+        )
         model.fit(dataset(real_images(1)), epochs=1, verbose=0)
         phase_1, phase_2 = seen
         expected_1 = np.concatenate([np.zeros((BATCH, 1)), np.full((BATCH, 1), 0.75)])
@@ -163,13 +168,17 @@ class GANResumeTest(tf.test.TestCase):
         model = gan(compile_kwargs=EAGER, **options)
         model.fit(first_two, epochs=1, verbose=0)
         with tempfile.TemporaryDirectory() as tmp:
-            checkpoint = tf.train.Checkpoint(model=model, d_optimizer=model.d_optimizer, g_optimizer=model.g_optimizer)
+            checkpoint = tf.train.Checkpoint(
+                model=model, d_optimizer=model.d_optimizer, g_optimizer=model.g_optimizer
+            )
             path = checkpoint.write(os.path.join(tmp, "ckpt"))
             archive = os.path.join(tmp, "gan.keras")
             model.save(archive)
 
             twin = gan(seed=5, compile_kwargs=EAGER, **options)  # other initial weights
-            restore = tf.train.Checkpoint(model=twin, d_optimizer=twin.d_optimizer, g_optimizer=twin.g_optimizer)
+            restore = tf.train.Checkpoint(
+                model=twin, d_optimizer=twin.d_optimizer, g_optimizer=twin.g_optimizer
+            )
             restore.read(path).assert_existing_objects_matched()
             loaded = keras.models.load_model(archive)  # no custom_objects
         self.assertIsInstance(loaded, GAN)
@@ -179,7 +188,9 @@ class GANResumeTest(tf.test.TestCase):
         for copy in (twin, loaded):
             assert_same_variables(self, copy.weights, model.weights)
             for part in ("d_optimizer", "g_optimizer"):
-                assert_same_variables(self, getattr(copy, part).variables, getattr(model, part).variables)
+                assert_same_variables(
+                    self, getattr(copy, part).variables, getattr(model, part).variables
+                )
 
         # The same next step: same noise stream, replay buffer and optimizer state.
         for run in (model, twin, loaded):
@@ -189,9 +200,13 @@ class GANResumeTest(tf.test.TestCase):
             assert_same_variables(self, copy.g_optimizer.variables, model.g_optimizer.variables)
 
     def test_config_round_trip(self):
-        model = GAN(*parts(), label_smoothing=0.2, replay_buffer_size=4, replay_fraction=0.25, seed=3)
+        model = GAN(
+            *parts(), label_smoothing=0.2, replay_buffer_size=4, replay_fraction=0.25, seed=3
+        )
         clone = assert_config_round_trip(self, model)
-        self.assertEqual((clone.label_smoothing, clone.replay_buffer_size, clone.latent_dim), (0.2, 4, LATENT))
+        self.assertEqual(
+            (clone.label_smoothing, clone.replay_buffer_size, clone.latent_dim), (0.2, 4, LATENT)
+        )
 
 
 class GANBadInputTest(tf.test.TestCase):
@@ -203,9 +218,13 @@ class GANBadInputTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "`latent_dim`.*size of the generator's input"):
             GAN(generator, discriminator, latent_dim=5)
         other = dcgan_discriminator((16, 16, 1), filters=(4,), kernel_size=3)
-        with self.assertRaisesRegex(ValueError, "`discriminator`.*generator's output, of shape \\(8, 8, 1\\)"):
+        with self.assertRaisesRegex(
+            ValueError, "`discriminator`.*generator's output, of shape \\(8, 8, 1\\)"
+        ):
             GAN(generator, other)
-        with self.assertRaisesRegex(ValueError, "`label_smoothing`. Expected a number in \\[0.0, 1.0\\)"):
+        with self.assertRaisesRegex(
+            ValueError, "`label_smoothing`. Expected a number in \\[0.0, 1.0\\)"
+        ):
             GAN(generator, discriminator, label_smoothing=1.0)
         with self.assertRaisesRegex(ValueError, "`replay_buffer_size`"):
             GAN(generator, discriminator, replay_buffer_size=-1)
@@ -215,7 +234,9 @@ class GANBadInputTest(tf.test.TestCase):
             GAN(generator, discriminator, seed="0")
         model = GAN(generator, discriminator)
         optimizer = keras.optimizers.Adam()
-        with self.assertRaisesRegex(ValueError, "`g_optimizer`. Expected another optimizer instance"):
+        with self.assertRaisesRegex(
+            ValueError, "`g_optimizer`. Expected another optimizer instance"
+        ):
             model.compile(d_optimizer=optimizer, g_optimizer=optimizer)
         with self.assertRaisesRegex(TypeError, "`kwargs`.*metrics"):
             model.compile(metrics=["accuracy"])

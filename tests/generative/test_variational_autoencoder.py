@@ -17,9 +17,15 @@ def parts(seed=0):
     keras.utils.set_random_seed(seed)
     x = keras.Input((8,))
     h = keras.layers.Dense(6, activation="selu")(x)
-    encoder = keras.Model(x, [keras.layers.Dense(CODINGS)(h), keras.layers.Dense(CODINGS)(h)], name="encoder")
+    encoder = keras.Model(
+        x, [keras.layers.Dense(CODINGS)(h), keras.layers.Dense(CODINGS)(h)], name="encoder"
+    )
     decoder = keras.Sequential(
-        [keras.Input((CODINGS,)), keras.layers.Dense(6, activation="selu"), keras.layers.Dense(8, activation="sigmoid")],
+        [
+            keras.Input((CODINGS,)),
+            keras.layers.Dense(6, activation="selu"),
+            keras.layers.Dense(8, activation="sigmoid"),
+        ],
         name="decoder",
     )
     return encoder, decoder
@@ -60,8 +66,12 @@ class VariationalAutoencoderTest(tf.test.TestCase):
         # One trained VAE for the training, saving and checkpoint tests (eager:
         # a few steps of a tiny model cost less than tracing them).
         cls.vae = VariationalAutoencoder(*parts(), kl_weight=0.5, seed=3, sample_at_inference=False)
-        cls.vae.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.01), run_eagerly=True)
-        cls.history = cls.vae.fit(data(), data(), epochs=4, batch_size=32, verbose=0, shuffle=False).history["loss"]
+        cls.vae.compile(
+            loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.01), run_eagerly=True
+        )
+        cls.history = cls.vae.fit(
+            data(), data(), epochs=4, batch_size=32, verbose=0, shuffle=False
+        ).history["loss"]
 
     def test_loss_is_reconstruction_plus_weighted_latent_kl(self):
         vae = VariationalAutoencoder(*parts(), kl_weight=0.125, sample_at_inference=False)
@@ -90,9 +100,15 @@ class VariationalAutoencoderTest(tf.test.TestCase):
         twin.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.01))
         twin.optimizer.build(twin.trainable_variables)
         with tempfile.TemporaryDirectory() as tmp:
-            path = tf.train.Checkpoint(model=vae, optimizer=vae.optimizer).write(os.path.join(tmp, "ckpt"))
-            tf.train.Checkpoint(model=twin, optimizer=twin.optimizer).read(path).assert_existing_objects_matched()
-        for restored, original in zip(twin.weights + twin.optimizer.variables, vae.weights + vae.optimizer.variables):
+            path = tf.train.Checkpoint(model=vae, optimizer=vae.optimizer).write(
+                os.path.join(tmp, "ckpt")
+            )
+            tf.train.Checkpoint(model=twin, optimizer=twin.optimizer).read(
+                path
+            ).assert_existing_objects_matched()
+        for restored, original in zip(
+            twin.weights + twin.optimizer.variables, vae.weights + vae.optimizer.variables
+        ):
             self.assertAllEqual(np.asarray(restored), np.asarray(original), msg=original.path)
         self.assertAllEqual(twin(data(), training=False), vae(data(), training=False))
 
@@ -101,10 +117,14 @@ class VariationalAutoencoderTest(tf.test.TestCase):
         encoder, decoder = parts()
         with self.assertRaisesRegex(TypeError, "`encoder`. Expected a keras.Model"):
             VariationalAutoencoder("encoder", decoder)
-        with self.assertRaisesRegex(ValueError, "`encoder`. Expected a model with two outputs of the same shape"):
+        with self.assertRaisesRegex(
+            ValueError, "`encoder`. Expected a model with two outputs of the same shape"
+        ):
             VariationalAutoencoder(decoder, decoder)
         wide = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8)])
-        with self.assertRaisesRegex(ValueError, "`decoder`. Expected a model with one input of the codings' shape \\(2,\\)"):
+        with self.assertRaisesRegex(
+            ValueError, "`decoder`. Expected a model with one input of the codings' shape \\(2,\\)"
+        ):
             VariationalAutoencoder(encoder, wide)
         with self.assertRaisesRegex(ValueError, "`kl_weight`. Expected a number >= 0.0"):
             VariationalAutoencoder(encoder, decoder, kl_weight=-1)

@@ -165,9 +165,7 @@ class DistanceTransformBadInputTest(tf.test.TestCase):
         with self.assertRaisesRegex(TypeError, "`images`.*uint8"):
             tfx_image.euclidean_dist_transform(np.zeros((4, 4), np.float32))
         with self.assertRaisesRegex(TypeError, "`dtype`"):
-            tfx_image.euclidean_dist_transform(
-                np.zeros((4, 4), np.uint8), dtype="int32"
-            )
+            tfx_image.euclidean_dist_transform(np.zeros((4, 4), np.uint8), dtype="int32")
         with self.assertRaisesRegex(ValueError, "`images`.*rank 2"):
             tfx_image.euclidean_dist_transform(np.zeros((4,), np.uint8))
 
@@ -175,9 +173,7 @@ class DistanceTransformBadInputTest(tf.test.TestCase):
 @pytest.mark.backend_neutral
 class ProjectiveBackendTest(tf.test.TestCase):
     def test_projective_terms_need_tensorflow(self):
-        image = np.array(
-            [[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]], np.float32
-        )
+        image = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]], np.float32)
         if keras.backend.backend() == "tensorflow":
             # TFA's extreme projective case (its expected values).
             result = tfx_image.transform(image, [1, 0, 0, 0, 1, 0, -1, 0])
@@ -192,23 +188,15 @@ class ProjectiveBackendTest(tf.test.TestCase):
                 tfx_image.transform(image, [1, 0, 0, 0, 1, 0, -1, 0])
         # An affine transform works on every backend: translate right by 1.
         result = tfx_image.transform(image, [1, 0, -1, 0, 1, 0, 0, 0])
-        np.testing.assert_equal(
-            np.asarray(result), np.pad(image[:, :3], ((0, 0), (1, 0)))
-        )
+        np.testing.assert_equal(np.asarray(result), np.pad(image[:, :3], ((0, 0), (1, 0))))
 
 
 class ResamplerBadInputTest(tf.test.TestCase):
     @rejects_bad_input(tfx_image.resampler)
     def test_resampler(self):
         with self.assertRaisesRegex(TypeError, "`data`.*float"):
-            tfx_image.resampler(
-                np.zeros((1, 4, 4, 1), np.int32), np.zeros((1, 3, 2), np.float32)
-            )
+            tfx_image.resampler(np.zeros((1, 4, 4, 1), np.int32), np.zeros((1, 3, 2), np.float32))
         with self.assertRaisesRegex(ValueError, "`data`.*4-D"):
-            tfx_image.resampler(
-                np.zeros((4, 4, 1), np.float32), np.zeros((1, 3, 2), np.float32)
-            )
+            tfx_image.resampler(np.zeros((4, 4, 1), np.float32), np.zeros((1, 3, 2), np.float32))
         with self.assertRaisesRegex(ValueError, "`warp`.*\\(x, y\\)"):
-            tfx_image.resampler(
-                np.zeros((1, 4, 4, 1), np.float32), np.zeros((1, 3, 3), np.float32)
-            )
+            tfx_image.resampler(np.zeros((1, 4, 4, 1), np.float32), np.zeros((1, 3, 3), np.float32))

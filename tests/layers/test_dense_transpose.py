@@ -78,13 +78,15 @@ class DenseTransposeTest(tf.test.TestCase):
         # The book's stacked autoencoder, as one flat Sequential.
         dense_1 = keras.layers.Dense(32, activation="selu", name="dense_1")
         dense_2 = keras.layers.Dense(8, activation="selu", name="dense_2")
-        autoencoder = keras.Sequential([
-            keras.Input((64,)),
-            dense_1,
-            dense_2,
-            DenseTranspose(dense_2, activation="selu", name="decode_2"),
-            DenseTranspose(dense_1, name="decode_1"),
-        ])
+        autoencoder = keras.Sequential(
+            [
+                keras.Input((64,)),
+                dense_1,
+                dense_2,
+                DenseTranspose(dense_2, activation="selu", name="decode_2"),
+                DenseTranspose(dense_1, name="decode_1"),
+            ]
+        )
         x = digits()[0][:16]
         loaded = assert_model_round_trip(self, autoencoder, x)
         self.assertIs(loaded.get_layer("decode_2").dense, loaded.get_layer("dense_2"))
@@ -134,7 +136,9 @@ class DenseTransposeTieTest(tf.test.TestCase):
         }
         for name, rebuild in paths.items():
             with self.subTest(path=name):
-                with self.assertRaisesRegex(ValueError, r"DenseTranspose 'dec'.*tie to the Dense layer 'enc' is lost"):
+                with self.assertRaisesRegex(
+                    ValueError, r"DenseTranspose 'dec'.*tie to the Dense layer 'enc' is lost"
+                ):
                     rebuild()
 
     @pytest.mark.tf_only("tf.train.Checkpoint tracks Keras variables on TensorFlow only")

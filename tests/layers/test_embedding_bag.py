@@ -24,7 +24,9 @@ class EmbeddingBagTest(tf.test.TestCase):
         layer = EmbeddingBag(9, 5)
         out = layer(self.indices, self.weights)
         table = np.asarray(layer.embeddings)
-        self.assertAllClose(out, np.einsum("abj,abjd->abd", self.weights, table[self.indices]), atol=1e-6)
+        self.assertAllClose(
+            out, np.einsum("abj,abjd->abd", self.weights, table[self.indices]), atol=1e-6
+        )
 
     def test_symbolic_call_with_weights(self):
         indices = keras.Input((4,), dtype="int32")
@@ -37,12 +39,20 @@ class EmbeddingBagTest(tf.test.TestCase):
             EmbeddingBag(0, 4)
         with self.assertRaisesRegex(ValueError, r"argument `output_dim`.*Received: output_dim=-1"):
             EmbeddingBag(4, -1)
-        with self.assertRaisesRegex(ValueError, r"argument `combiner`. Expected one of 'sum', 'mean'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `combiner`. Expected one of 'sum', 'mean'"
+        ):
             EmbeddingBag(4, 2, combiner="max")
-        with self.assertRaisesRegex(ValueError, r"argument `weights`. Expected None when combiner='mean'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `weights`. Expected None when combiner='mean'"
+        ):
             EmbeddingBag(9, 2, combiner="mean")(self.indices, self.weights)
-        with self.assertRaisesRegex(ValueError, r"argument `indices`. Expected a tensor of rank >= 2"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `indices`. Expected a tensor of rank >= 2"
+        ):
             EmbeddingBag(9, 2)(np.array([1, 2]))
 
     def test_serialization(self):
-        assert_config_round_trip(self, EmbeddingBag(9, 5, embeddings_regularizer="l2", combiner="mean", name="bag"))
+        assert_config_round_trip(
+            self, EmbeddingBag(9, 5, embeddings_regularizer="l2", combiner="mean", name="bag")
+        )

@@ -30,14 +30,18 @@ class FilterResponseNormalizationTest(tf.test.TestCase):
         layer = FilterResponseNormalization()
         self.assertAllClose(layer(x)[1:2], layer(x[1:2]), atol=1e-6)
 
-    @pytest.mark.tf_only("finite differences call the layer once per element: slow on JAX, run on TensorFlow")
+    @pytest.mark.tf_only(
+        "finite differences call the layer once per element: slow on JAX, run on TensorFlow"
+    )
     def test_gradients(self):
         layer = FilterResponseNormalization(learned_epsilon=True, dtype="float64")
         assert_gradients_match(self, layer, self.rng.standard_normal((1, 2, 2, 2)))
 
     @rejects_bad_input(FilterResponseNormalization)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(ValueError, r"argument `axis`. Expected the list \[1, 2\].*Received: axis=\[1, 3\]"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `axis`. Expected the list \[1, 2\].*Received: axis=\[1, 3\]"
+        ):
             FilterResponseNormalization(axis=[1, 3])
         with self.assertRaisesRegex(TypeError, r"argument `axis`"):
             FilterResponseNormalization(axis=1)
@@ -49,6 +53,8 @@ class FilterResponseNormalizationTest(tf.test.TestCase):
             FilterResponseNormalization()(keras.Input((None, 4, 3)))
 
     def test_serialization(self):
-        layer = FilterResponseNormalization(epsilon=1e-4, learned_epsilon=True, gamma_regularizer="l2")
+        layer = FilterResponseNormalization(
+            epsilon=1e-4, learned_epsilon=True, gamma_regularizer="l2"
+        )
         clone = assert_config_round_trip(self, layer)
         self.assertLen(clone.weights, 1)  # learned_epsilon is created with the layer

@@ -58,7 +58,9 @@ class LatentKLDivergenceTest(tf.test.TestCase):
 
     def test_model_adds_the_loss_in_fit(self):
         x = keras.Input((3,))
-        mean, log_var = LatentKLDivergence(weight=2.0)([keras.layers.Dense(2)(x), keras.layers.Dense(2)(x)])
+        mean, log_var = LatentKLDivergence(weight=2.0)(
+            [keras.layers.Dense(2)(x), keras.layers.Dense(2)(x)]
+        )
         model = keras.Model(x, keras.layers.Concatenate()([mean, log_var]))
         model.compile(loss="mse", optimizer="sgd")
         inputs = np.random.default_rng(2).standard_normal((8, 3)).astype("float32")
@@ -71,18 +73,24 @@ class LatentKLDivergenceTest(tf.test.TestCase):
         clone = assert_config_round_trip(self, LatentKLDivergence(weight=1 / 64))
         self.assertEqual(clone.weight, 1 / 64)
         x = keras.Input((6,))
-        mean, log_var = LatentKLDivergence(0.5)([keras.layers.Dense(2)(x), keras.layers.Dense(2)(x)])
+        mean, log_var = LatentKLDivergence(0.5)(
+            [keras.layers.Dense(2)(x), keras.layers.Dense(2)(x)]
+        )
         model = keras.Model(x, keras.layers.Add()([mean, log_var]))
         assert_model_round_trip(self, model, np.ones((3, 6), "float32"))
 
     @rejects_bad_input(LatentKLDivergence)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(ValueError, "`weight`. Expected a number >= 0.0. Received: weight=-1"):
+        with self.assertRaisesRegex(
+            ValueError, "`weight`. Expected a number >= 0.0. Received: weight=-1"
+        ):
             LatentKLDivergence(weight=-1)
         with self.assertRaisesRegex(TypeError, "`weight`"):
             LatentKLDivergence(weight="0.1")
         x = np.zeros((2, 3), "float32")
-        with self.assertRaisesRegex(ValueError, "`inputs`. Expected mean and log_var of the same shape"):
+        with self.assertRaisesRegex(
+            ValueError, "`inputs`. Expected mean and log_var of the same shape"
+        ):
             LatentKLDivergence()([x, np.zeros((2, 4), "float32")])
         with self.assertRaisesRegex(ValueError, "`inputs`. Expected a list \\[mean, log_var\\]"):
             LatentKLDivergence()([x, x, x])

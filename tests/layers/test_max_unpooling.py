@@ -32,7 +32,12 @@ def keep_window_maxima(x, size):
 
 class MaxUnpoolingTest(tf.test.TestCase):
     def setUp(self):
-        self.x = np.random.default_rng(0).permutation(2 * 4 * 6 * 3).reshape(2, 4, 6, 3).astype("float32")
+        self.x = (
+            np.random.default_rng(0)
+            .permutation(2 * 4 * 6 * 3)
+            .reshape(2, 4, 6, 3)
+            .astype("float32")
+        )
 
     def test_unpooling_undoes_pooling_at_the_maxima(self):
         pooled, argmax = pool_with_argmax(self.x, 2)
@@ -46,7 +51,9 @@ class MaxUnpoolingTest(tf.test.TestCase):
         model = keras.Model([updates, mask], MaxUnpooling2D()(updates, mask))
         for rows in (1, 2):
             pooled, argmax = pool_with_argmax(self.x[:rows], 2)
-            self.assertAllEqual(model.predict([pooled, argmax], verbose=0), keep_window_maxima(self.x[:rows], 2))
+            self.assertAllEqual(
+                model.predict([pooled, argmax], verbose=0), keep_window_maxima(self.x[:rows], 2)
+            )
 
     def test_valid_padding_output_size(self):
         layer = MaxUnpooling2D(pool_size=3, strides=2, padding="VALID")
@@ -55,13 +62,19 @@ class MaxUnpoolingTest(tf.test.TestCase):
 
     @rejects_bad_input(MaxUnpooling2D, MaxUnpooling2DV2)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(ValueError, r"argument `padding`. Expected one of 'SAME', 'VALID'.*'same'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `padding`. Expected one of 'SAME', 'VALID'.*'same'"
+        ):
             MaxUnpooling2D(padding="same")
         with self.assertRaisesRegex(ValueError, r"argument `pool_size`.*Received: pool_size=0"):
             MaxUnpooling2D(pool_size=0)
-        with self.assertRaisesRegex(ValueError, r"argument `strides`. Expected an integer or a sequence of 2"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `strides`. Expected an integer or a sequence of 2"
+        ):
             MaxUnpooling2D(strides=(1, 2, 3))
-        with self.assertRaisesRegex(ValueError, r"argument `output_size`. Expected an integer or a sequence of 4"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `output_size`. Expected an integer or a sequence of 4"
+        ):
             MaxUnpooling2DV2((1, 4, 4))
         with self.assertRaisesRegex(ValueError, r"argument `output_size`.*None"):
             MaxUnpooling2DV2((None, 4, 4, 1))

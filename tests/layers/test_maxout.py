@@ -4,7 +4,6 @@ import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
 from tests.gradients import assert_gradients_match
-from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.layers import Maxout
 
@@ -54,7 +53,9 @@ class MaxoutTest(tf.test.TestCase):
             Maxout(0)
         with self.assertRaisesRegex(TypeError, r"argument `num_units`.*an integer"):
             Maxout(2.5)
-        with self.assertRaisesRegex(ValueError, r"divisor of the number of features.*\(10\).*num_units=4"):
+        with self.assertRaisesRegex(
+            ValueError, r"divisor of the number of features.*\(10\).*num_units=4"
+        ):
             Maxout(4)(np.zeros((2, 10), "float32"))
         with self.assertRaisesRegex(ValueError, r"argument `axis`.*non-batch axis"):
             Maxout(2, axis=0)(np.zeros((2, 4), "float32"))

@@ -42,23 +42,27 @@ def all_mc_layers(seed=None):
 
 def input_for(layer, rng):
     """A strictly positive input of the rank the layer expects (4-D for 2-D spatial dropout)."""
-    shape = {MCSpatialDropout1D: (4, 10, 6), MCSpatialDropout2D: (4, 5, 5, 6)}.get(type(layer), (4, 60))
+    shape = {MCSpatialDropout1D: (4, 10, 6), MCSpatialDropout2D: (4, 5, 5, 6)}.get(
+        type(layer), (4, 60)
+    )
     return (rng.random(shape) + 0.5).astype("float32")
 
 
 def mixed_mc_model():
     """Every MC layer in one linear model (so its expected output has a closed form)."""
-    return keras.Sequential([
-        keras.Input((6, 6, 3)),
-        MCSpatialDropout2D(0.2, seed=1),
-        keras.layers.Reshape((36, 3)),
-        MCSpatialDropout1D(0.25, seed=2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(8),
-        MCAlphaDropout(0.1, seed=3),
-        MCDropout(0.3, noise_shape=(None, 8), seed=4),
-        keras.layers.Dense(2),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((6, 6, 3)),
+            MCSpatialDropout2D(0.2, seed=1),
+            keras.layers.Reshape((36, 3)),
+            MCSpatialDropout1D(0.25, seed=2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(8),
+            MCAlphaDropout(0.1, seed=3),
+            MCDropout(0.3, noise_shape=(None, 8), seed=4),
+            keras.layers.Dense(2),
+        ]
+    )
 
 
 def expected_mixed_output(model, x):
@@ -105,7 +109,9 @@ class MCDropoutLayersTest(tf.test.TestCase):
         out = keras.ops.convert_to_numpy(MCDropout(rate)(x, training=False))
         dropped = out == 0
         n = x.size
-        self.assertAllClose(dropped.mean(), rate, atol=SIGMAS * np.sqrt(rate * (1 - rate) / n), rtol=0)
+        self.assertAllClose(
+            dropped.mean(), rate, atol=SIGMAS * np.sqrt(rate * (1 - rate) / n), rtol=0
+        )
         self.assertAllClose(out[~dropped], x[~dropped] / (1 - rate), rtol=1e-6)
 
     def test_alpha_dropout_keeps_mean_and_variance_of_selu_activations(self):
@@ -132,7 +138,9 @@ class MCDropoutLayersTest(tf.test.TestCase):
         dropped = np.isclose(out, a * ALPHA_P + b, rtol=0, atol=1e-5)
         self.assertTrue(np.all(kept | dropped), msg="some outputs are neither a*x+b nor a*alpha'+b")
         n = x.size
-        self.assertAllClose(dropped.mean(), rate, atol=SIGMAS * np.sqrt(rate * (1 - rate) / n), rtol=0)
+        self.assertAllClose(
+            dropped.mean(), rate, atol=SIGMAS * np.sqrt(rate * (1 - rate) / n), rtol=0
+        )
 
     def test_spatial_dropout_2d_drops_whole_feature_maps(self):
         rate = 0.4
@@ -145,7 +153,9 @@ class MCDropoutLayersTest(tf.test.TestCase):
                 zero_maps = np.all(maps == 0, axis=-1)
                 self.assertTrue(np.all(zero_maps | np.all(maps != 0, axis=-1)))
                 n = zero_maps.size
-                self.assertAllClose(zero_maps.mean(), rate, atol=SIGMAS * np.sqrt(rate * (1 - rate) / n), rtol=0)
+                self.assertAllClose(
+                    zero_maps.mean(), rate, atol=SIGMAS * np.sqrt(rate * (1 - rate) / n), rtol=0
+                )
                 kept = out != 0
                 self.assertAllClose(out[kept], x[kept] / (1 - rate), rtol=1e-6)
 
@@ -156,15 +166,21 @@ class MCDropoutLayersTest(tf.test.TestCase):
         zero_channels = np.all(out == 0, axis=1)  # (example, channel), across timesteps
         self.assertTrue(np.all(zero_channels | np.all(out != 0, axis=1)))
         n = zero_channels.size
-        self.assertAllClose(zero_channels.mean(), rate, atol=SIGMAS * np.sqrt(rate * (1 - rate) / n), rtol=0)
+        self.assertAllClose(
+            zero_channels.mean(), rate, atol=SIGMAS * np.sqrt(rate * (1 - rate) / n), rtol=0
+        )
 
     def test_noise_shape_shares_the_mask(self):
         x = np.ones((16, 10, 8), "float32")
-        out = keras.ops.convert_to_numpy(MCDropout(0.5, noise_shape=(None, 1, 8))(x, training=False))
+        out = keras.ops.convert_to_numpy(
+            MCDropout(0.5, noise_shape=(None, 1, 8))(x, training=False)
+        )
         self.assertAllEqual(out, np.broadcast_to(out[:, :1, :], out.shape))
 
     def test_seed_is_honoured(self):
-        for first, twin, other in zip(all_mc_layers(seed=7), all_mc_layers(seed=7), all_mc_layers(seed=8)):
+        for first, twin, other in zip(
+            all_mc_layers(seed=7), all_mc_layers(seed=7), all_mc_layers(seed=8)
+        ):
             with self.subTest(layer=type(first).__name__):
                 x = input_for(first, self.rng)
                 a1, a2 = first(x, training=False), first(x, training=False)
@@ -189,13 +205,22 @@ class MCDropoutLayersTest(tf.test.TestCase):
             with self.subTest(layer=cls.__name__), self.assertRaisesRegex(ValueError, "rate"):
                 cls(1.5)
             # rate=1 drops everything and divides by 1 - rate = 0 (Keras accepts it).
-            with self.subTest(layer=cls.__name__), self.assertRaisesRegex(
-                ValueError, r"argument `rate`.*\[0\.0, 1\.0\).*Received: rate=1\.0"
+            with (
+                self.subTest(layer=cls.__name__),
+                self.assertRaisesRegex(
+                    ValueError, r"argument `rate`.*\[0\.0, 1\.0\).*Received: rate=1\.0"
+                ),
             ):
                 cls(1.0)
-            with self.subTest(layer=cls.__name__), self.assertRaisesRegex(ValueError, r"rate=-0\.1"):
+            with (
+                self.subTest(layer=cls.__name__),
+                self.assertRaisesRegex(ValueError, r"rate=-0\.1"),
+            ):
                 cls(-0.1)
-            with self.subTest(layer=cls.__name__), self.assertRaisesRegex(TypeError, r"rate='0\.5'"):
+            with (
+                self.subTest(layer=cls.__name__),
+                self.assertRaisesRegex(TypeError, r"rate='0\.5'"),
+            ):
                 cls("0.5")
 
     def test_config_round_trip(self):
@@ -218,7 +243,9 @@ class MCDropoutLayersTest(tf.test.TestCase):
             path = os.path.join(tmp, "model.keras")
             model.save(path)
             loaded = keras.models.load_model(path)  # deliberately no custom_objects
-        self.assertEqual([type(layer) for layer in loaded.layers], [type(layer) for layer in model.layers])
+        self.assertEqual(
+            [type(layer) for layer in loaded.layers], [type(layer) for layer in model.layers]
+        )
         for restored, original in zip(loaded.layers, model.layers):
             self.assertEqual(restored.get_config(), original.get_config())
         self.assertEqual(len(loaded.weights), len(model.weights))

@@ -26,12 +26,18 @@ class MinibatchStandardDeviationTest(tf.test.TestCase):
         clone = assert_config_round_trip(self, MinibatchStandardDeviation(epsilon=1e-6))
         self.assertEqual(clone.epsilon, 1e-6)
         x = keras.Input((6,))
-        model = keras.Model(x, keras.layers.Dense(1)(MinibatchStandardDeviation()(keras.layers.Dense(3)(x))))
-        assert_model_round_trip(self, model, np.random.default_rng(2).standard_normal((4, 6)).astype("float32"))
+        model = keras.Model(
+            x, keras.layers.Dense(1)(MinibatchStandardDeviation()(keras.layers.Dense(3)(x)))
+        )
+        assert_model_round_trip(
+            self, model, np.random.default_rng(2).standard_normal((4, 6)).astype("float32")
+        )
 
     @rejects_bad_input(MinibatchStandardDeviation)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(ValueError, "`epsilon`. Expected a number > 0.0. Received: epsilon=0"):
+        with self.assertRaisesRegex(
+            ValueError, "`epsilon`. Expected a number > 0.0. Received: epsilon=0"
+        ):
             MinibatchStandardDeviation(epsilon=0)
         with self.assertRaisesRegex(ValueError, "`inputs`. Expected a tensor of rank >= 2"):
             MinibatchStandardDeviation()(np.zeros((3,), "float32"))

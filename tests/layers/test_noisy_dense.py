@@ -32,7 +32,9 @@ class NoisyDenseTest(tf.test.TestCase):
         eps_kernel, eps_bias = _np(layer.eps_kernel), _np(layer.eps_bias)
         self.assertEqual(np.linalg.matrix_rank(eps_kernel, tol=1e-5), 1)
         # eps_kernel[i, j] = f(e_in[i]) * f(e_out[j]) and eps_bias = f(e_out)
-        self.assertAllClose(eps_kernel / eps_bias, np.repeat(eps_kernel[:, :1] / eps_bias[0], 3, axis=1))
+        self.assertAllClose(
+            eps_kernel / eps_bias, np.repeat(eps_kernel[:, :1] / eps_bias[0], 3, axis=1)
+        )
         self.assertAllClose(_np(layer.sigma_kernel), np.full((6, 3), 0.4 / np.sqrt(6)))
         bound = 1 / np.sqrt(6)
         self.assertTrue(np.all(np.abs(_np(layer.mu_kernel)) <= bound))
@@ -56,10 +58,20 @@ class NoisyDenseTest(tf.test.TestCase):
             NoisyDense(2, sigma=-1)
         with self.assertRaisesRegex(TypeError, r"argument `use_factorised`. Expected a bool"):
             NoisyDense(2, use_factorised="yes")
-        with self.assertRaisesRegex(ValueError, "last dimension of the inputs to `NoisyDense` should be defined"):
+        with self.assertRaisesRegex(
+            ValueError, "last dimension of the inputs to `NoisyDense` should be defined"
+        ):
             NoisyDense(2).build((None, None))
 
     def test_serialization(self):
         assert_config_round_trip(
-            self, NoisyDense(3, sigma=0.3, use_factorised=False, activation="relu", kernel_regularizer="l2", name="nd")
+            self,
+            NoisyDense(
+                3,
+                sigma=0.3,
+                use_factorised=False,
+                activation="relu",
+                kernel_regularizer="l2",
+                name="nd",
+            ),
         )

@@ -22,9 +22,13 @@ class PoincareNormalizeTest(tf.test.TestCase):
     @rejects_bad_input(PoincareNormalize)
     def test_bad_arguments(self):
         for epsilon in (0.0, 1.0):
-            with self.assertRaisesRegex(ValueError, r"argument `epsilon`. Expected a number in \(0, 1\)"):
+            with self.assertRaisesRegex(
+                ValueError, r"argument `epsilon`. Expected a number in \(0, 1\)"
+            ):
                 PoincareNormalize(epsilon=epsilon)
-        with self.assertRaisesRegex(TypeError, r"argument `axis`. Expected an integer or a list of integers"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `axis`. Expected an integer or a list of integers"
+        ):
             PoincareNormalize(axis="last")
 
     def test_serialization(self):

@@ -26,16 +26,22 @@ class PolynomialCrossingTest(tf.test.TestCase):
         self.assertAllClose(out, self.x0 * (self.x @ u @ v) + self.x)
         self.assertLen(low.weights, 2)
 
-    @pytest.mark.tf_only("finite differences call the layer once per element: slow on JAX, run on TensorFlow")
+    @pytest.mark.tf_only(
+        "finite differences call the layer once per element: slow on JAX, run on TensorFlow"
+    )
     def test_gradients(self):
         layer = PolynomialCrossing(projection_dim=1, diag_scale=1.0, dtype="float64")
         assert_gradients_match(self, layer, [self.x0[:2, :3], self.x[:2, :3]])
 
     @rejects_bad_input(PolynomialCrossing)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(ValueError, r"argument `projection_dim`.*Received: projection_dim=-1"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `projection_dim`.*Received: projection_dim=-1"
+        ):
             PolynomialCrossing(projection_dim=-1)
-        with self.assertRaisesRegex(ValueError, r"argument `diag_scale`.*Received: diag_scale=-0.5"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `diag_scale`.*Received: diag_scale=-0.5"
+        ):
             PolynomialCrossing(diag_scale=-0.5)
         with self.assertRaisesRegex(TypeError, r"argument `use_bias`. Expected a bool"):
             PolynomialCrossing(use_bias="yes")
@@ -43,4 +49,6 @@ class PolynomialCrossingTest(tf.test.TestCase):
             PolynomialCrossing()(self.x)
 
     def test_serialization(self):
-        assert_config_round_trip(self, PolynomialCrossing(projection_dim=2, diag_scale=0.1, kernel_regularizer="l2"))
+        assert_config_round_trip(
+            self, PolynomialCrossing(projection_dim=2, diag_scale=0.1, kernel_regularizer="l2")
+        )

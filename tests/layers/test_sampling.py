@@ -63,7 +63,9 @@ class SamplingTest(tf.test.TestCase):
         self.assertAllClose(tape.gradient(z, log_var), (z - mean) / 2, atol=1e-6)
 
     def test_serialization(self):
-        clone = assert_config_round_trip(self, Sampling(seed=4, sample_at_inference=False, name="codings"))
+        clone = assert_config_round_trip(
+            self, Sampling(seed=4, sample_at_inference=False, name="codings")
+        )
         self.assertEqual((clone.seed, clone.sample_at_inference), (4, False))
         model = codings_model(seed=4, sample_at_inference=False)
         x = np.random.default_rng(1).standard_normal((5, 6)).astype("float32")
@@ -71,12 +73,16 @@ class SamplingTest(tf.test.TestCase):
 
     @rejects_bad_input(Sampling)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(TypeError, "`seed`. Expected an integer or None. Received: seed='1'"):
+        with self.assertRaisesRegex(
+            TypeError, "`seed`. Expected an integer or None. Received: seed='1'"
+        ):
             Sampling(seed="1")
         with self.assertRaisesRegex(TypeError, "`sample_at_inference`. Expected a bool"):
             Sampling(sample_at_inference="yes")
         x = np.zeros((2, 3), "float32")
         with self.assertRaisesRegex(ValueError, "`inputs`. Expected a list \\[mean, log_var\\]"):
             Sampling()(x)
-        with self.assertRaisesRegex(ValueError, "`inputs`. Expected mean and log_var of the same shape"):
+        with self.assertRaisesRegex(
+            ValueError, "`inputs`. Expected mean and log_var of the same shape"
+        ):
             Sampling()([x, np.zeros((2, 4), "float32")])

@@ -18,7 +18,9 @@ class SnakeTest(tf.test.TestCase):
         self.assertEqual(tuple(layer.frequency.shape), ())
         self.assertTrue(layer.frequency.trainable)
 
-    @pytest.mark.tf_only("finite differences call the layer once per element: slow on JAX, run on TensorFlow")
+    @pytest.mark.tf_only(
+        "finite differences call the layer once per element: slow on JAX, run on TensorFlow"
+    )
     def test_gradients(self):
         layer = Snake(frequency_initializer=keras.initializers.Constant(0.8), dtype="float64")
         assert_gradients_match(self, layer, np.random.default_rng(0).standard_normal((2, 3)))

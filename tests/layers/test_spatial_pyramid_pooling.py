@@ -26,20 +26,28 @@ class SpatialPyramidPoolingTest(tf.test.TestCase):
     def test_matches_reference_on_sizes_that_do_not_divide(self):
         out = SpatialPyramidPooling2D([1, 2, [3, 2]])(self.x)
         self.assertAllClose(out, reference_spp(self.x, [(1, 1), (2, 2), (3, 2)]), atol=1e-6)
-        first = SpatialPyramidPooling2D([1, 2], data_format="channels_first")(np.transpose(self.x, (0, 3, 1, 2)))
-        self.assertAllClose(first, np.transpose(reference_spp(self.x, [(1, 1), (2, 2)]), (0, 2, 1)), atol=1e-6)
+        first = SpatialPyramidPooling2D([1, 2], data_format="channels_first")(
+            np.transpose(self.x, (0, 3, 1, 2))
+        )
+        self.assertAllClose(
+            first, np.transpose(reference_spp(self.x, [(1, 1), (2, 2)]), (0, 2, 1)), atol=1e-6
+        )
 
     def test_any_image_size_in_one_compiled_model(self):
         model = keras.Sequential([keras.Input((None, None, 3)), SpatialPyramidPooling2D([1, 2])])
         for shape in ((2, 7, 5, 3), (1, 4, 9, 3)):
             x = np.random.default_rng(1).standard_normal(shape).astype("float32")
-            self.assertAllClose(model.predict(x, verbose=0), reference_spp(x, [(1, 1), (2, 2)]), atol=1e-6)
+            self.assertAllClose(
+                model.predict(x, verbose=0), reference_spp(x, [(1, 1), (2, 2)]), atol=1e-6
+            )
 
     @rejects_bad_input(SpatialPyramidPooling2D)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `bins`. Expected a non-empty list"):
             SpatialPyramidPooling2D([])
-        with self.assertRaisesRegex(ValueError, r"argument `bins`. Expected an integer or a sequence of 2 integers >= 1"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `bins`. Expected an integer or a sequence of 2 integers >= 1"
+        ):
             SpatialPyramidPooling2D([1, 0])
         with self.assertRaisesRegex(ValueError, r"argument `bins`.*Received: bins=\[1, 2, 3\]"):
             SpatialPyramidPooling2D([[1, 2, 3]])
@@ -49,4 +57,6 @@ class SpatialPyramidPoolingTest(tf.test.TestCase):
             SpatialPyramidPooling2D([1], data_format="NHWC")
 
     def test_serialization(self):
-        assert_config_round_trip(self, SpatialPyramidPooling2D([1, [2, 3]], data_format="channels_first"))
+        assert_config_round_trip(
+            self, SpatialPyramidPooling2D([1, [2, 3]], data_format="channels_first")
+        )

@@ -35,8 +35,12 @@ class SqueezeExcitationTest(tf.test.TestCase):
         self.assertEqual(layer.bottleneck.units, 2)
 
     def test_matches_reference_1d_3d_and_channels_first(self):
-        self._check_against_reference(SqueezeExcitation(2), self.rng.standard_normal((2, 7, 6)).astype("float32"))
-        self._check_against_reference(SqueezeExcitation(2), self.rng.standard_normal((2, 3, 3, 3, 4)).astype("float32"))
+        self._check_against_reference(
+            SqueezeExcitation(2), self.rng.standard_normal((2, 7, 6)).astype("float32")
+        )
+        self._check_against_reference(
+            SqueezeExcitation(2), self.rng.standard_normal((2, 3, 3, 3, 4)).astype("float32")
+        )
         self._check_against_reference(
             SqueezeExcitation(2, data_format="channels_first"),
             self.rng.standard_normal((2, 6, 4, 5)).astype("float32"),
@@ -63,7 +67,9 @@ class SqueezeExcitationTest(tf.test.TestCase):
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `ratio`.*Received: ratio=0"):
             SqueezeExcitation(0)
-        with self.assertRaisesRegex(ValueError, r"argument `data_format`.*Received: data_format='nhwc'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `data_format`.*Received: data_format='nhwc'"
+        ):
             SqueezeExcitation(data_format="nhwc")
         with self.assertRaisesRegex(ValueError, r"rank 3, 4 or 5"):
             SqueezeExcitation()(keras.Input((8,)))
@@ -71,5 +77,14 @@ class SqueezeExcitationTest(tf.test.TestCase):
     def test_serialization(self):
         layer = SqueezeExcitation(ratio=4, activation="swish", name="se")
         assert_config_round_trip(self, layer)
-        model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Conv2D(8, 3), layer, keras.layers.GlobalAveragePooling2D()])
-        assert_model_round_trip(self, model, self.rng.standard_normal((2, 6, 6, 3)).astype("float32"))
+        model = keras.Sequential(
+            [
+                keras.Input((6, 6, 3)),
+                keras.layers.Conv2D(8, 3),
+                layer,
+                keras.layers.GlobalAveragePooling2D(),
+            ]
+        )
+        assert_model_round_trip(
+            self, model, self.rng.standard_normal((2, 6, 6, 3)).astype("float32")
+        )

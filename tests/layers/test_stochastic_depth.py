@@ -4,7 +4,6 @@ import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
 from tests.gradients import assert_gradients_match
-from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.layers import StochasticDepth
 
@@ -34,7 +33,9 @@ class StochasticDepthTest(tf.test.TestCase):
 
     def test_row_mode_decides_per_example(self):
         layer = StochasticDepth(0.5, mode="row", seed=3)
-        out = np.asarray(layer([np.zeros((4000, 3), "float32"), np.ones((4000, 3), "float32")], training=True))
+        out = np.asarray(
+            layer([np.zeros((4000, 3), "float32"), np.ones((4000, 3), "float32")], training=True)
+        )
         self.assertAllEqual(out.min(axis=1), out.max(axis=1))  # whole rows
         self.assertAllClose(out[:, 0].mean(), 0.5, atol=0.032)  # 4 sigma
 
@@ -54,15 +55,21 @@ class StochasticDepthTest(tf.test.TestCase):
 
     def test_gradients_at_inference(self):
         layer = StochasticDepth(0.8, dtype="float64")
-        assert_gradients_match(self, layer, [self.rng.standard_normal((2, 3)), self.rng.standard_normal((2, 3))])
+        assert_gradients_match(
+            self, layer, [self.rng.standard_normal((2, 3)), self.rng.standard_normal((2, 3))]
+        )
 
     @rejects_bad_input(StochasticDepth)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(ValueError, r"argument `survival_probability`.*Received: survival_probability=0"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `survival_probability`.*Received: survival_probability=0"
+        ):
             StochasticDepth(0.0)
         with self.assertRaisesRegex(ValueError, r"argument `survival_probability`.*1.5"):
             StochasticDepth(1.5)
-        with self.assertRaisesRegex(ValueError, r"argument `mode`.*'batch', 'row'.*Received: mode='sample'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `mode`.*'batch', 'row'.*Received: mode='sample'"
+        ):
             StochasticDepth(mode="sample")
         with self.assertRaisesRegex(ValueError, r"list \[shortcut, residual\]"):
             StochasticDepth()(keras.Input((3,)))

@@ -53,14 +53,23 @@ class TFALayersRoundTripTest(tf.test.TestCase):
         model = image_model()
         loaded = assert_model_round_trip(self, model, x, atol=1e-5)
         self.assertEqual(
-            [type(layer).__name__ for layer in loaded.layers], [type(layer).__name__ for layer in model.layers]
+            [type(layer).__name__ for layer in loaded.layers],
+            [type(layer).__name__ for layer in model.layers],
         )
 
     def test_indexed_layers_survive_keras_file_and_saved_model(self):
         keras.utils.set_random_seed(0)
         rng = np.random.default_rng(0)
-        mask = (np.arange(4).reshape(1, 2, 2, 1) * 2 * 3 + np.arange(3)).repeat(ROWS, 0).astype("int32")
-        x = [rng.standard_normal((ROWS, 2, 2, 3)).astype("float32"), mask, rng.integers(0, 10, (ROWS, 4)).astype("int32")]
+        mask = (
+            (np.arange(4).reshape(1, 2, 2, 1) * 2 * 3 + np.arange(3))
+            .repeat(ROWS, 0)
+            .astype("int32")
+        )
+        x = [
+            rng.standard_normal((ROWS, 2, 2, 3)).astype("float32"),
+            mask,
+            rng.integers(0, 10, (ROWS, 4)).astype("int32"),
+        ]
         model = indexed_model()
         expected = np.asarray(model(x))
         if keras.backend.backend() == "tensorflow":

@@ -25,9 +25,16 @@ class TLUTest(tf.test.TestCase):
         self.assertAllClose(plain(x), np.maximum(x, 0.5))
         self.assertLen(plain.weights, 1)
 
-    @pytest.mark.tf_only("finite differences call the layer once per element: slow on JAX, run on TensorFlow")
+    @pytest.mark.tf_only(
+        "finite differences call the layer once per element: slow on JAX, run on TensorFlow"
+    )
     def test_gradients(self):
-        layer = TLU(affine=True, tau_initializer="random_normal", alpha_initializer="random_normal", dtype="float64")
+        layer = TLU(
+            affine=True,
+            tau_initializer="random_normal",
+            alpha_initializer="random_normal",
+            dtype="float64",
+        )
         assert_gradients_match(self, layer, self.rng.standard_normal((3, 4)))
 
     @rejects_bad_input(TLU)
@@ -38,4 +45,6 @@ class TLUTest(tf.test.TestCase):
             TLU()(keras.Input((None, 3)))
 
     def test_serialization(self):
-        assert_config_round_trip(self, TLU(affine=True, tau_regularizer="l2", alpha_initializer="ones"))
+        assert_config_round_trip(
+            self, TLU(affine=True, tau_regularizer="l2", alpha_initializer="ones")
+        )

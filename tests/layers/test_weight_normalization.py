@@ -6,7 +6,6 @@ import tensorflow as tf
 from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.gradients import assert_gradients_match
-from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.layers import WeightNormalization
 
@@ -54,9 +53,7 @@ class WeightNormalizationTest(tf.test.TestCase):
         expected = np.transpose(np.asarray(twin(np.transpose(x, (0, 2, 3, 1)))), (0, 3, 1, 2))
         self.assertAllClose(layer(x), expected, atol=1e-4)
 
-        fresh = WeightNormalization(
-            _PortableChannelsFirstConv2D(5, 3), data_init=True
-        )
+        fresh = WeightNormalization(_PortableChannelsFirstConv2D(5, 3), data_init=True)
         x = (2.0 + 3.0 * self.rng.standard_normal((16, 3, 8, 8))).astype("float32")
         out = np.asarray(fresh(x, training=True))
         self.assertAllClose(out.mean(axis=(0, 2, 3)), np.zeros(5), atol=1e-4)
@@ -126,7 +123,9 @@ class WeightNormalizationTest(tf.test.TestCase):
                 v = np.asarray(inner.cell.recurrent_kernel)
                 twin = make(3)
                 twin.build(x.shape)
-                twin.set_weights([w if w.shape != v.shape else 0.5 * v for w in inner.get_weights()])
+                twin.set_weights(
+                    [w if w.shape != v.shape else 0.5 * v for w in inner.get_weights()]
+                )
                 self.assertAllClose(wrapper(x), twin(x), atol=1e-5)
                 expected = np.asarray(wrapper(x))
                 removed = wrapper.remove()
@@ -137,11 +136,13 @@ class WeightNormalizationTest(tf.test.TestCase):
     def test_rnn_trains_and_round_trips(self):
         x = self.rng.standard_normal((16, 5, 2)).astype("float32")
         y = x.sum(axis=(1, 2))[:, None]
-        model = keras.Sequential([
-            keras.Input((5, 2)),
-            WeightNormalization(keras.layers.LSTM(3), data_init=False, name="wn"),
-            keras.layers.Dense(1),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((5, 2)),
+                WeightNormalization(keras.layers.LSTM(3), data_init=False, name="wn"),
+                keras.layers.Dense(1),
+            ]
+        )
         model.compile(keras.optimizers.Adam(0.05), "mse")
         g = np.asarray(model.get_layer("wn").g)
         v = np.asarray(model.get_layer("wn").layer.cell.recurrent_kernel)
@@ -159,24 +160,34 @@ class WeightNormalizationTest(tf.test.TestCase):
 
     def test_trains_on_digits(self):
         x_train, y_train, x_test, y_test = digits()
-        model = keras.Sequential([
-            keras.Input((64,)),
-            WeightNormalization(keras.layers.Dense(64, activation="relu"), data_init=True),
-            WeightNormalization(keras.layers.Dense(10, activation="softmax")),
-        ])
-        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model = keras.Sequential(
+            [
+                keras.Input((64,)),
+                WeightNormalization(keras.layers.Dense(64, activation="relu"), data_init=True),
+                WeightNormalization(keras.layers.Dense(10, activation="softmax")),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-2),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         model.fit(x_train, y_train, epochs=5, batch_size=64, verbose=0)
         self.assertGreater(model.evaluate(x_test, y_test, verbose=0)[1], 0.93)
 
     def test_gradients(self):
-        dense = WeightNormalization(keras.layers.Dense(3, activation="tanh", dtype="float64"), dtype="float64")
+        dense = WeightNormalization(
+            keras.layers.Dense(3, activation="tanh", dtype="float64"), dtype="float64"
+        )
         assert_gradients_match(self, dense, self.rng.standard_normal((4, 2)))
         conv = WeightNormalization(keras.layers.Conv1D(2, 2, dtype="float64"), dtype="float64")
         assert_gradients_match(self, conv, self.rng.standard_normal((2, 4, 3)))
 
     @rejects_bad_input(WeightNormalization)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(ValueError, r"argument `layer`.*contains a `kernel`.*Dense.*LSTM or GRU"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `layer`.*contains a `kernel`.*Dense.*LSTM or GRU"
+        ):
             WeightNormalization(keras.layers.MaxPooling2D(2))
         with self.assertRaisesRegex(ValueError, r"argument `layer`"):
             WeightNormalization(keras.layers.Conv2DTranspose(3, 2))
@@ -186,14 +197,18 @@ class WeightNormalizationTest(tf.test.TestCase):
             WeightNormalization(keras.layers.Dense(3)).remove()
 
     def test_serialization(self):
-        layer = WeightNormalization(keras.layers.Dense(4, activation="relu"), data_init=True, name="wn")
+        layer = WeightNormalization(
+            keras.layers.Dense(4, activation="relu"), data_init=True, name="wn"
+        )
         assert_config_round_trip(self, layer)
-        model = keras.Sequential([
-            keras.Input((6, 6, 2)),
-            WeightNormalization(keras.layers.Conv2D(3, 3)),
-            keras.layers.Flatten(),
-            layer,
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((6, 6, 2)),
+                WeightNormalization(keras.layers.Conv2D(3, 3)),
+                keras.layers.Flatten(),
+                layer,
+            ]
+        )
         x = self.rng.standard_normal((8, 6, 6, 2)).astype("float32")
         model.compile("adam", "mse")
         model.fit(x, np.zeros((8, 4)), epochs=1, verbose=0)
@@ -209,6 +224,7 @@ class _PortableChannelsFirstConv2D(keras.layers.Conv2D):
 
     def convolution_op(self, inputs, kernel):
         nhwc = keras.ops.transpose(inputs, (0, 2, 3, 1))
-        out = keras.ops.conv(nhwc, kernel, strides=self.strides, padding=self.padding,
-                             data_format="channels_last")
+        out = keras.ops.conv(
+            nhwc, kernel, strides=self.strides, padding=self.padding, data_format="channels_last"
+        )
         return keras.ops.transpose(out, (0, 3, 1, 2))

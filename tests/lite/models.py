@@ -27,7 +27,9 @@ def image_digits():
 
 def fit(model, x, y, epochs, rate=1e-3):
     model.compile(
-        optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        optimizer=keras.optimizers.Adam(rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
     )
     model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
     return model
@@ -78,7 +80,9 @@ def selu_mlp():
     model = keras.Sequential(
         [
             keras.Input((64,)),
-            keras.layers.Dense(32, activation="selu", kernel_initializer="lecun_normal", name="hidden"),
+            keras.layers.Dense(
+                32, activation="selu", kernel_initializer="lecun_normal", name="hidden"
+            ),
             keras.layers.Dense(10, activation="softmax", name="classes"),
         ],
         name="digits_selu_mlp",
@@ -101,7 +105,9 @@ def tf_keras_mlp():
         ]
     )
     model.compile(
-        optimizer=tf_keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        optimizer=tf_keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
     )
     x_train, y_train, _, _ = digits()
     model.fit(x_train, y_train, epochs=8, batch_size=32, verbose=0)
@@ -141,7 +147,9 @@ def interpreter(content, delegates=False):
     """A raw, allocated `ai_edge_litert` interpreter (not through tfx_ext)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    resolver = OpResolverType.AUTO if delegates else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    resolver = (
+        OpResolverType.AUTO if delegates else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
     result = Interpreter(model_content=bytes(content), experimental_op_resolver_type=resolver)
     result.allocate_tensors()
     return result

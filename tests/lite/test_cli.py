@@ -34,18 +34,31 @@ class TFLiteCommandTest(tf.test.TestCase):
         data = os.path.join(self.tmp, "data.npz")
         np.savez(data, x=self.x_test, y=self.y_test)
         out = os.path.join(self.tmp, "out", "cnn_int8.tflite")
-        text = self.run_cli("tflite", self.model_path, "--mode", "int8", "--representative", data, "--out", out)
+        text = self.run_cli(
+            "tflite", self.model_path, "--mode", "int8", "--representative", data, "--out", out
+        )
         with open(out, "rb") as f:
             content = f.read()
         self.assertIn(f"wrote {out} ({len(content):,} bytes, int8, converter)", text)
         self.assertNotIn("ops left in float", text)
-        for row in ("examples", "max abs difference", "mean abs difference", "top-1 agreement", "keras accuracy",
-                    "tflite accuracy", "accuracy drop (points)", "size raw / gzip (bytes)", "latency mean / p95 (ms)"):
+        for row in (
+            "examples",
+            "max abs difference",
+            "mean abs difference",
+            "top-1 agreement",
+            "keras accuracy",
+            "tflite accuracy",
+            "accuracy drop (points)",
+            "size raw / gzip (bytes)",
+            "latency mean / p95 (ms)",
+        ):
             self.assertRegex(text, rf"(?m)^{re.escape(row)} +\S", row)
         self.assertRegex(text, r"(?m)^examples +450$")
         # The file is a full-integer model that classifies like the Keras model.
         weights = [
-            inputs[1]["dtype"] for name, inputs, _ in ops_and_tensors(content) if name in ("CONV_2D", "FULLY_CONNECTED")
+            inputs[1]["dtype"]
+            for name, inputs, _ in ops_and_tensors(content)
+            if name in ("CONV_2D", "FULLY_CONNECTED")
         ]
         self.assertEqual(weights, [np.int8, np.int8])
         expected = models.cnn().predict(self.x_test, verbose=0)
@@ -59,8 +72,18 @@ class TFLiteCommandTest(tf.test.TestCase):
         np.savez(data, images=self.x_test[:100])
         out = os.path.join(self.tmp, "cnn.tflite")
         text = self.run_cli(
-            "tflite", self.model_path, "--mode", "dynamic_range", "--engine", "litert_quantizer",
-            "--representative", data, "--x-key", "images", "--out", out,
+            "tflite",
+            self.model_path,
+            "--mode",
+            "dynamic_range",
+            "--engine",
+            "litert_quantizer",
+            "--representative",
+            data,
+            "--x-key",
+            "images",
+            "--out",
+            out,
         )
         self.assertIn("dynamic_range, litert_quantizer)", text)
         self.assertRegex(text, r"(?m)^examples +100$")
@@ -84,5 +107,8 @@ class TFLiteCommandTest(tf.test.TestCase):
         with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as exit_:
             cli.main(["tflite", self.model_path, "--mode", "int8", "--out", out])
         self.assertEqual(exit_.exception.code, 2)
-        self.assertIn("tfx-ext tflite: error: Invalid value received for argument `representative_data`", err.getvalue())
+        self.assertIn(
+            "tfx-ext tflite: error: Invalid value received for argument `representative_data`",
+            err.getvalue(),
+        )
         self.assertFalse(os.path.exists(out))

@@ -64,7 +64,9 @@ class CompareTest(tf.test.TestCase):
         self.assertAllClose(report.tflite_accuracy, np.mean(tflite_classes == self.y))
         self.assertAllClose(report.accuracy_drop, report.keras_accuracy - report.tflite_accuracy)
         self.assertEqual(report.raw_bytes, len(self.result.content))
-        self.assertEqual(report.gzip_bytes, len(gzip.compress(self.result.content, compresslevel=9)))
+        self.assertEqual(
+            report.gzip_bytes, len(gzip.compress(self.result.content, compresslevel=9))
+        )
         self.assertGreater(report.latency_mean_ms, 0.0)
         self.assertGreater(report.latency_p95_ms, 0.0)
         self.assertLess(report.latency_mean_ms, 100.0)
@@ -83,7 +85,9 @@ class CompareTest(tf.test.TestCase):
         self.assertIsNone(report.accuracy_drop)
         names = [name for name, _ in report.rows()]
         self.assertEqual(names, [n for n in ROWS if "accuracy" not in n])
-        with_labels = compare(self.model, self.result, self.x[:50], self.y[:50].reshape((50, 1)))  # (n, 1) labels
+        with_labels = compare(
+            self.model, self.result, self.x[:50], self.y[:50].reshape((50, 1))
+        )  # (n, 1) labels
         self.assertEqual([name for name, _ in with_labels.rows()], ROWS)
         self.assertAllClose(with_labels.max_abs_diff, report.max_abs_diff)
 
@@ -97,7 +101,7 @@ class CompareTest(tf.test.TestCase):
         self.assertIn(f"{report.raw_bytes:,} / {report.gzip_bytes:,}", text)
         self.assertIn(f"{report.top1_agreement:.2%}", text)
         # Values start in one column.
-        starts = {len(line) - len(line[len(name):].lstrip()) for name, line in zip(ROWS, lines)}
+        starts = {len(line) - len(line[len(name) :].lstrip()) for name, line in zip(ROWS, lines)}
         self.assertLen(starts, 1)
 
     def test_accepts_bytes_path_and_result(self):
@@ -111,8 +115,16 @@ class CompareTest(tf.test.TestCase):
                 f.write(self.result.content)
             by_path = compare(self.model, path, x, y)
         for report in (by_bytes, by_bytearray, by_path):
-            for field in ("examples", "max_abs_diff", "mean_abs_diff", "top1_agreement", "keras_accuracy",
-                          "tflite_accuracy", "raw_bytes", "gzip_bytes"):
+            for field in (
+                "examples",
+                "max_abs_diff",
+                "mean_abs_diff",
+                "top1_agreement",
+                "keras_accuracy",
+                "tflite_accuracy",
+                "raw_bytes",
+                "gzip_bytes",
+            ):
                 self.assertEqual(getattr(report, field), getattr(by_result, field), field)
 
     def test_binary_classifier_threshold(self):
@@ -128,7 +140,8 @@ class CompareTest(tf.test.TestCase):
     @rejects_bad_input(compare)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(
-            ValueError, r"argument `labels`.*450 labels \(one per example\).*Received: labels='449 labels'"
+            ValueError,
+            r"argument `labels`.*450 labels \(one per example\).*Received: labels='449 labels'",
         ):
             compare(self.model, self.result, self.x, self.y[:-1])
         with self.assertRaisesRegex(ValueError, r"argument `data`.*non-empty batch"):
@@ -136,7 +149,8 @@ class CompareTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"argument `data`"):
             compare(self.model, self.result, np.zeros(3, "float32"))
         with self.assertRaisesRegex(
-            ValueError, r"argument `tflite_model`.*ConversionResult.*Received: tflite_model='/no/such.tflite'"
+            ValueError,
+            r"argument `tflite_model`.*ConversionResult.*Received: tflite_model='/no/such.tflite'",
         ):
             compare(self.model, "/no/such.tflite", self.x)
         with self.assertRaisesRegex(ValueError, r"argument `tflite_model`"):
@@ -150,7 +164,11 @@ class CompareTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"argument `data`.*finite values.*1 NaN"):
             compare(self.model, self.result, nan_x)
         with self.assertRaisesRegex(ValueError, r"argument `data`.*examples of shape"):
-            compare(self.model, self.result, self.x[:20, ..., :0] if self.x.ndim > 2 else self.x[:20, :10])
+            compare(
+                self.model,
+                self.result,
+                self.x[:20, ..., :0] if self.x.ndim > 2 else self.x[:20, :10],
+            )
         with self.assertRaisesRegex(TypeError, r"argument `labels`.*numeric"):
             compare(self.model, self.result, self.x[:3], ["a", "b", "c"])
         with self.assertRaisesRegex(ValueError, r"argument `num_threads`"):

@@ -31,7 +31,9 @@ def digit_models():
     inputs = keras.Input((64,))
     probabilities = dense(inputs)
     nan = keras.layers.Lambda(lambda p: ops.log(p - 0.2), name="log_shift")(probabilities)
-    inf = keras.layers.Lambda(lambda p: p / ops.floor(2.0 * p), name="divide_by_zero")(probabilities)
+    inf = keras.layers.Lambda(lambda p: p / ops.floor(2.0 * p), name="divide_by_zero")(
+        probabilities
+    )
     return {
         "finite": keras.Model(inputs, probabilities),
         "nan": keras.Model(inputs, nan),
@@ -54,7 +56,11 @@ class NonFiniteReportTest(tf.test.TestCase):
 
     def make(self, keras_name, tflite_name, labels=None):
         finite = (keras_name, tflite_name) == ("finite", "finite")
-        with contextlib.nullcontext() if finite else self.assertWarnsRegex(RuntimeWarning, "NaN or infinite"):
+        with (
+            contextlib.nullcontext()
+            if finite
+            else self.assertWarnsRegex(RuntimeWarning, "NaN or infinite")
+        ):
             return compare(digit_models()[keras_name], tflite(tflite_name), x_test(), labels)
 
     def expected_counts(self, keras_name, tflite_name):
@@ -64,7 +70,9 @@ class NonFiniteReportTest(tf.test.TestCase):
 
     def check_fails(self, report, keras_count, tflite_count):
         self.assertFalse(report.finite)
-        self.assertEqual((report.keras_nonfinite, report.tflite_nonfinite), (keras_count, tflite_count))
+        self.assertEqual(
+            (report.keras_nonfinite, report.tflite_nonfinite), (keras_count, tflite_count)
+        )
         # Every threshold comparison a caller may write fails, in both directions.
         self.assertEqual(report.max_abs_diff, float("inf"))
         self.assertEqual(report.mean_abs_diff, float("inf"))
@@ -75,7 +83,10 @@ class NonFiniteReportTest(tf.test.TestCase):
                 report.assert_within(**limits)
             for side, count in (("Keras", keras_count), ("TFLite", tflite_count)):
                 if count:
-                    self.assertIn(f"{side} model: {count} of its output values are NaN or infinite", str(raised.exception))
+                    self.assertIn(
+                        f"{side} model: {count} of its output values are NaN or infinite",
+                        str(raised.exception),
+                    )
                 else:
                     self.assertNotIn(f"{side} model:", str(raised.exception))
         self.assertIn("FAILED", str(report))
@@ -133,4 +144,6 @@ class NonFiniteReportTest(tf.test.TestCase):
         with self.assertRaisesRegex(AssertionError, "max abs difference nan"):
             dataclasses.replace(report, max_abs_diff=float("nan")).assert_within(max_abs_diff=0.05)
         with self.assertRaisesRegex(AssertionError, "accuracy drop nan"):
-            dataclasses.replace(report, tflite_accuracy=float("nan")).assert_within(max_accuracy_drop=0.01)
+            dataclasses.replace(report, tflite_accuracy=float("nan")).assert_within(
+                max_accuracy_drop=0.01
+            )

@@ -26,7 +26,11 @@ def predictions(model, x):
 
 
 def linear_ops(content):
-    found = [(name, inputs, outputs) for name, inputs, outputs in ops_and_tensors(content) if name in LINEAR_OPS]
+    found = [
+        (name, inputs, outputs)
+        for name, inputs, outputs in ops_and_tensors(content)
+        if name in LINEAR_OPS
+    ]
     assert found, "no CONV_2D / FULLY_CONNECTED op in the model"
     return found
 
@@ -57,7 +61,9 @@ class ModesTest(tf.test.TestCase):
 
     def assertClassifiesLikeKeras(self, got, min_agreement=0.97, max_drop=0.01):
         self.assertGreaterEqual(agreement(got, self.expected), min_agreement)
-        self.assertLessEqual(accuracy(self.expected, self.y_test) - accuracy(got, self.y_test), max_drop)
+        self.assertLessEqual(
+            accuracy(self.expected, self.y_test) - accuracy(got, self.y_test), max_drop
+        )
 
     def test_keras_model_is_trained(self):
         self.assertGreater(accuracy(self.expected, self.y_test), 0.9)
@@ -80,7 +86,9 @@ class ModesTest(tf.test.TestCase):
             producer, producer_inputs = produced_by[inputs[1]["index"]]
             self.assertEqual(producer, "DEQUANTIZE", name)
             self.assertEqual(producer_inputs[0]["dtype"], np.float16, name)
-        self.assertLess(models.converted("cnn", "float16").size, models.converted("cnn", "float32").size)
+        self.assertLess(
+            models.converted("cnn", "float16").size, models.converted("cnn", "float32").size
+        )
 
     def test_dynamic_range_classifies_like_keras(self):
         self.assertClassifiesLikeKeras(self.outputs("dynamic_range"))
@@ -100,13 +108,17 @@ class ModesTest(tf.test.TestCase):
             if name == "CONV_2D":  # per output channel
                 self.assertLen(weights["quantization_parameters"]["scales"], 8)
         names = [name for name, _, _ in ops_and_tensors(result.content)]
-        self.assertEqual((names[0], names[-1]), ("QUANTIZE", "DEQUANTIZE"))  # float32 I/O by default
+        self.assertEqual(
+            (names[0], names[-1]), ("QUANTIZE", "DEQUANTIZE")
+        )  # float32 I/O by default
 
     def test_int16x8_matches_keras_closely(self):
         got = self.outputs("int16x8")
         # 16-bit activations: closer to float than int8 (whose max difference is ~0.08 here).
         self.assertLessEqual(np.abs(got - self.expected).max(), 0.06)
-        self.assertLessEqual(np.abs(got - self.expected).max(), np.abs(self.outputs("int8") - self.expected).max())
+        self.assertLessEqual(
+            np.abs(got - self.expected).max(), np.abs(self.outputs("int8") - self.expected).max()
+        )
         self.assertClassifiesLikeKeras(got, min_agreement=0.98, max_drop=0.01)
         result = models.converted("cnn", "int16x8")
         self.assertEqual(result.float_ops, [])
@@ -155,20 +167,30 @@ class SizesTest(tf.test.TestCase):
     def test_dynamic_range_and_int8_are_over_3_5x_smaller(self):
         for mode in ("dynamic_range", "int8"):
             self.assertGreaterEqual(self.float32 / models.converted("mlp", mode).size, 3.5, mode)
-        self.assertGreaterEqual(self.float32 / models.converted("mlp", "int8", "litert_quantizer").size, 3.5)
+        self.assertGreaterEqual(
+            self.float32 / models.converted("mlp", "int8", "litert_quantizer").size, 3.5
+        )
 
     def test_weights_are_int8_and_outputs_agree(self):
         x_test, y_test = digits()[2:]
         expected = predictions(models.mlp(), x_test)
-        for mode, engine in (("dynamic_range", "converter"), ("int8", "converter"), ("int8", "litert_quantizer")):
+        for mode, engine in (
+            ("dynamic_range", "converter"),
+            ("int8", "converter"),
+            ("int8", "litert_quantizer"),
+        ):
             content = models.converted("mlp", mode, engine).content
             for name, inputs, _ in linear_ops(content):
                 self.assertEqual(inputs[1]["dtype"], np.int8, (mode, engine, name))
                 # dynamic range: activations stay float
-                self.assertEqual(inputs[0]["dtype"], np.float32 if mode == "dynamic_range" else np.int8)
+                self.assertEqual(
+                    inputs[0]["dtype"], np.float32 if mode == "dynamic_range" else np.int8
+                )
             got = run_tflite(content, x_test)
             self.assertGreaterEqual(agreement(got, expected), 0.98, (mode, engine))
-            self.assertLessEqual(accuracy(expected, y_test) - accuracy(got, y_test), 0.01, (mode, engine))
+            self.assertLessEqual(
+                accuracy(expected, y_test) - accuracy(got, y_test), 0.01, (mode, engine)
+            )
 
 
 class LiteRTQuantizerEngineTest(tf.test.TestCase):
@@ -180,7 +202,9 @@ class LiteRTQuantizerEngineTest(tf.test.TestCase):
     def test_float32_is_the_converter_float_model(self):
         result = models.converted("cnn", "float32", "litert_quantizer")
         self.assertEqual(result.engine, "litert_quantizer")
-        self.assertLessEqual(np.abs(run_tflite(result.content, self.x_test) - self.expected).max(), 1e-5)
+        self.assertLessEqual(
+            np.abs(run_tflite(result.content, self.x_test) - self.expected).max(), 1e-5
+        )
 
     def test_quantized_modes_classify_like_keras(self):
         # Looser than the converter: litert-quantizer's ranges are moving averages of
@@ -188,10 +212,14 @@ class LiteRTQuantizerEngineTest(tf.test.TestCase):
         bounds = (("dynamic_range", 0.98, 0.01), ("int8", 0.97, 0.015), ("int16x8", 0.97, 0.015))
         for mode, min_agreement, max_drop in bounds:
             result = models.converted("cnn", mode, "litert_quantizer")
-            self.assertEqual((result.mode, result.engine, result.float_ops), (mode, "litert_quantizer", []))
+            self.assertEqual(
+                (result.mode, result.engine, result.float_ops), (mode, "litert_quantizer", [])
+            )
             got = run_tflite(result.content, self.x_test)
             self.assertGreaterEqual(agreement(got, self.expected), min_agreement, mode)
-            self.assertLessEqual(accuracy(self.expected, self.y_test) - accuracy(got, self.y_test), max_drop, mode)
+            self.assertLessEqual(
+                accuracy(self.expected, self.y_test) - accuracy(got, self.y_test), max_drop, mode
+            )
             weight_type = np.int8
             for name, inputs, _ in linear_ops(result.content):
                 self.assertEqual(inputs[1]["dtype"], weight_type, (mode, name))
@@ -204,11 +232,16 @@ class LiteRTQuantizerEngineTest(tf.test.TestCase):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = convert(model, "int8", representative_data=x, engine="litert_quantizer")
-        self.assertEqual([str(w.message) for w in caught if "litert" in w.filename or "ai_edge" in w.filename], [])
+        self.assertEqual(
+            [str(w.message) for w in caught if "litert" in w.filename or "ai_edge" in w.filename],
+            [],
+        )
         self.assertEqual(result.float_ops, [])
 
     def test_float16_is_refused(self):
-        with self.assertRaisesRegex(ValueError, r"argument `engine`.*float16.*Received: engine='litert_quantizer'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `engine`.*float16.*Received: engine='litert_quantizer'"
+        ):
             convert(models.cnn(), "float16", engine="litert_quantizer")
 
 
@@ -271,7 +304,11 @@ class OpsAnalysisTest(tf.test.TestCase):
         result = convert(model, "int8", representative_data=self.x)
         self.assertLen(result.float_ops, 1)
         self.assertStartsWith(result.float_ops[0], "SIN#")
-        (sin,) = [(inputs, outputs) for name, inputs, outputs in ops_and_tensors(result.content) if name == "SIN"]
+        (sin,) = [
+            (inputs, outputs)
+            for name, inputs, outputs in ops_and_tensors(result.content)
+            if name == "SIN"
+        ]
         self.assertEqual(sin[0][0]["dtype"], np.float32)
         self.assertEqual(sin[1][0]["dtype"], np.float32)
         expected = predictions(model, self.x)
@@ -287,7 +324,9 @@ class OpsAnalysisTest(tf.test.TestCase):
         with self.assertRaises(ValueError) as raised:
             convert(model, "float32")
         message = str(raised.exception)
-        self.assertIn("no builtin kernel for these ops: Atan. Pass allow_select_tf_ops=True", message)
+        self.assertIn(
+            "no builtin kernel for these ops: Atan. Pass allow_select_tf_ops=True", message
+        )
         self.assertNotIn("entry_function", message)
         self.assertIsNotNone(raised.exception.__cause__)
 
@@ -310,7 +349,10 @@ class OpsAnalysisTest(tf.test.TestCase):
         original = RuntimeError(message)
         with self.assertRaises(ValueError) as raised:
             convert_module._raise_unsupported_ops(original)
-        self.assertIn("for these ops: Erfinv, MatrixInverse. Pass allow_select_tf_ops=True", str(raised.exception))
+        self.assertIn(
+            "for these ops: Erfinv, MatrixInverse. Pass allow_select_tf_ops=True",
+            str(raised.exception),
+        )
         self.assertIs(raised.exception.__cause__, original)
         other = RuntimeError("something else is not supported")
         with self.assertRaises(RuntimeError) as raised:
@@ -343,7 +385,9 @@ class NormalizationWarningTest(tf.test.TestCase):
             (warning,) = [w for w in caught if "scales its features" in str(w.message)]
             self.assertIn("Layer 'norm' scales its features by factors from", str(warning.message))
             self.assertIn("folding was turned off", str(warning.message))
-            self.assertIn(f"{mode} quantizes its output with one per-tensor scale", str(warning.message))
+            self.assertIn(
+                f"{mode} quantizes its output with one per-tensor scale", str(warning.message)
+            )
             self.assertEqual(warning.filename, __file__)  # points at the caller
 
     def test_folded_normalization_does_not_warn(self):
@@ -352,7 +396,9 @@ class NormalizationWarningTest(tf.test.TestCase):
             warnings.simplefilter("always")
             with self.assertRaisesRegex(ValueError, "argument `representative_data`"):
                 convert(model, "int8", representative_data=np.zeros((4, 3), "float32"))
-        self.assertEqual([str(w.message) for w in caught if "scales its features" in str(w.message)], [])
+        self.assertEqual(
+            [str(w.message) for w in caught if "scales its features" in str(w.message)], []
+        )
 
     def test_unfoldable_normalization_warns_with_the_reason(self):
         x = self.rng.standard_normal((256, 3)) * np.asarray([1.0, 1e-4, 2.0])
@@ -366,7 +412,9 @@ class NormalizationWarningTest(tf.test.TestCase):
             with self.assertRaisesRegex(ValueError, "argument `representative_data`"):
                 convert(model, "int8", representative_data=np.zeros((4, 2), "float32"))
         (warning,) = [w for w in caught if "scales its features" in str(w.message)]
-        self.assertIn("it feeds 'squash' (Activation), not a Dense or Conv layer", str(warning.message))
+        self.assertIn(
+            "it feeds 'squash' (Activation), not a Dense or Conv layer", str(warning.message)
+        )
 
     def test_even_factors_do_not_warn(self):
         model = self.model([1.0, 3.0, 0.2, 1.0, 5.0])
@@ -374,7 +422,9 @@ class NormalizationWarningTest(tf.test.TestCase):
             warnings.simplefilter("always")
             with self.assertRaisesRegex(ValueError, "argument `representative_data`"):
                 convert(model, "int8", representative_data=np.zeros((4, 3), "float32"))
-        self.assertEqual([str(w.message) for w in caught if "scales its features" in str(w.message)], [])
+        self.assertEqual(
+            [str(w.message) for w in caught if "scales its features" in str(w.message)], []
+        )
 
 
 class OutputPathTest(tf.test.TestCase):
@@ -446,14 +496,37 @@ class BadArgumentsTest(tf.test.TestCase):
         cases = [
             ({"mode": "int4"}, "mode", r"'float32', 'float16'.*Received: mode='int4'"),
             ({"engine": "tflite"}, "engine", "Received: engine='tflite'"),
-            ({"inference_input_type": "int16"}, "inference_input_type", "Received: inference_input_type='int16'"),
-            ({"inference_output_type": "float16"}, "inference_output_type", "inference_output_type='float16'"),
+            (
+                {"inference_input_type": "int16"},
+                "inference_input_type",
+                "Received: inference_input_type='int16'",
+            ),
+            (
+                {"inference_output_type": "float16"},
+                "inference_output_type",
+                "inference_output_type='float16'",
+            ),
             # Integer I/O outside int8 mode: the error names the argument that is not float32.
-            ({"mode": "float16", "inference_input_type": "int8"}, "inference_input_type", r"mode='int8'.*='int8'"),
-            ({"mode": "dynamic_range", "inference_output_type": "uint8"}, "inference_output_type", "='uint8'"),
-            ({"mode": "int8", "engine": "litert_quantizer", "inference_output_type": "uint8"},
-             "inference_output_type", "litert_quantizer.*no uint8.*='uint8'"),
-            ({"mode": "int16x8", "inference_input_type": "int8"}, "inference_input_type", "int16x8.*='int8'"),
+            (
+                {"mode": "float16", "inference_input_type": "int8"},
+                "inference_input_type",
+                r"mode='int8'.*='int8'",
+            ),
+            (
+                {"mode": "dynamic_range", "inference_output_type": "uint8"},
+                "inference_output_type",
+                "='uint8'",
+            ),
+            (
+                {"mode": "int8", "engine": "litert_quantizer", "inference_output_type": "uint8"},
+                "inference_output_type",
+                "litert_quantizer.*no uint8.*='uint8'",
+            ),
+            (
+                {"mode": "int16x8", "inference_input_type": "int8"},
+                "inference_input_type",
+                "int16x8.*='int8'",
+            ),
             ({"mode": "int8", "num_calibration_samples": 0}, "num_calibration_samples", ">= 1"),
         ]
         for kwargs, argument, detail in cases:

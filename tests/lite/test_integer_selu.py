@@ -19,8 +19,12 @@ def _op_counts(content):
 
 class IntegerFriendlySeluTest(tf.test.TestCase):
     def test_equals_keras_selu_in_float(self):
-        x = np.concatenate([np.linspace(-12.0, 12.0, 2001), [-1e-7, 0.0, 1e-7, -30.0, 30.0]]).astype("float32")
-        expected = np.where(x > 0, 1.0507009873554805 * x, 1.0507009873554805 * 1.6732632423543772 * np.expm1(x))
+        x = np.concatenate(
+            [np.linspace(-12.0, 12.0, 2001), [-1e-7, 0.0, 1e-7, -30.0, 30.0]]
+        ).astype("float32")
+        expected = np.where(
+            x > 0, 1.0507009873554805 * x, 1.0507009873554805 * 1.6732632423543772 * np.expm1(x)
+        )
         self.assertAllClose(integer_friendly_selu(x), expected, atol=1e-6, rtol=1e-6)
         self.assertAllClose(integer_friendly_selu(x), keras.activations.selu(x), atol=1e-6)
         # The negative side is exact where it matters: x + relu(-x) is exactly 0 there.

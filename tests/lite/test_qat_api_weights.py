@@ -27,7 +27,9 @@ def _normalized_model():
 class QatApiWeightsTest(tf.test.TestCase):
     def assertSameNormalization(self, copy, model, x):
         expected = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0))
-        self.assertAllClose(keras.ops.convert_to_numpy(model.get_layer("norm")(x)), expected, atol=1e-4)
+        self.assertAllClose(
+            keras.ops.convert_to_numpy(model.get_layer("norm")(x)), expected, atol=1e-4
+        )
         self.assertAllClose(keras.ops.convert_to_numpy(copy.layers[0](x)), expected, atol=1e-4)
 
     def test_annotate_and_apply_keep_adapted_normalization(self):

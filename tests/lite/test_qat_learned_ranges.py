@@ -60,7 +60,9 @@ class LearnedRangesTest(tf.test.TestCase):
     def test_the_input_range_is_learned_by_the_layer_fed_by_the_input(self):
         qat = trained_qat()
         wrappers = [layer for layer in qat.layers if isinstance(layer, QuantizeAware)]
-        self.assertEqual([w.quantize_inputs for w in wrappers], [True, False])  # through the Reshape
+        self.assertEqual(
+            [w.quantize_inputs for w in wrappers], [True, False]
+        )  # through the Reshape
         low, high = (float(np.asarray(v)) for v in wrappers[0].input_range)
         x_train = square(digits()[0])
         # A moving average of batch min/max (with 0): inside the data's extremes, around them.
@@ -78,7 +80,9 @@ class LearnedRangesTest(tf.test.TestCase):
         # levels, so they differ by at most one step.
         step = (float(np.asarray(last.output_max)) - float(np.asarray(last.output_min))) / 255
         for io_type in ("float32", "int8"):
-            result = convert(qat, "int8", inference_input_type=io_type, inference_output_type=io_type)
+            result = convert(
+                qat, "int8", inference_input_type=io_type, inference_output_type=io_type
+            )
             self.assertEqual(result.float_ops, [], io_type)
             report = compare(qat, result, square(x_test), y_test)
             self.assertTrue(report.finite)
@@ -88,7 +92,9 @@ class LearnedRangesTest(tf.test.TestCase):
             self.assertGreater(report.keras_accuracy, 0.85)
             # Independent of compare: the raw interpreter on the test split.
             got = run_tflite(result.content, square(x_test))
-            self.assertLessEqual(np.abs(got - qat.predict(square(x_test), verbose=0)).max(), 1.01 * step)
+            self.assertLessEqual(
+                np.abs(got - qat.predict(square(x_test), verbose=0)).max(), 1.01 * step
+            )
 
     @rejects_bad_input(has_learned_ranges)
     def test_detection(self):
@@ -102,7 +108,9 @@ class LearnedRangesTest(tf.test.TestCase):
         self.assertFalse(has_learned_ranges("/some/saved_model"))
 
     def test_untrained_qat_model_still_needs_representative_data(self):
-        with self.assertRaisesRegex(ValueError, r"argument `representative_data`.*Received: representative_data=None"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `representative_data`.*Received: representative_data=None"
+        ):
             convert(quantize_aware(tfmot_example_model()), "int8")
         # int16x8 calibrates its 16-bit ranges on data, QAT or not; a trained
         # model must not be told its ranges "were never learned".
@@ -111,7 +119,9 @@ class LearnedRangesTest(tf.test.TestCase):
         self.assertNotIn("never learned", str(raised.exception))
 
     def test_litert_quantizer_does_not_read_learned_ranges(self):
-        with self.assertRaisesRegex(ValueError, r"argument `representative_data`.*litert_quantizer.*engine='converter'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `representative_data`.*litert_quantizer.*engine='converter'"
+        ):
             convert(trained_qat(), "int8", engine="litert_quantizer")
 
     @pytest.mark.slow
@@ -129,7 +139,9 @@ class LearnedRangesTest(tf.test.TestCase):
         )
         qat = models.fit(quantize_aware(selu), x_train, y_train, epochs=3)
         self.assertTrue(has_learned_ranges(qat))
-        with self.assertRaisesRegex(ValueError, r"do not cover every tensor.*#\d+.*Pass representative_data"):
+        with self.assertRaisesRegex(
+            ValueError, r"do not cover every tensor.*#\d+.*Pass representative_data"
+        ):
             convert(qat, "int8")
         result = convert(qat, "int8", representative_data=x_train)
         self.assertEqual(result.float_ops, [])
@@ -140,7 +152,9 @@ class LearnedRangesTest(tf.test.TestCase):
         x_train, y_train, x_test, y_test = image_digits()
         qat = models.fit(quantize_aware(models.build_cnn()), x_train, y_train, epochs=4)
         wrapper = qat.layers[-1]
-        self.assertTrue(wrapper.quantizes_pre_activation)  # softmax is not fused: its input has a range
+        self.assertTrue(
+            wrapper.quantizes_pre_activation
+        )  # softmax is not fused: its input has a range
         result = convert(qat, "int8")
         self.assertEqual(result.float_ops, [])
         report = compare(qat, result, x_test, y_test)

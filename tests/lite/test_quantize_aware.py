@@ -37,7 +37,9 @@ def fake_quant(x, low, high):
 def dense_outputs(wrapper, x, activation=lambda z: z):
     """The wrapped Dense layer's training-time output on `x`, computed in NumPy."""
     kernel, bias = wrapper.layer.get_weights()
-    return activation(np.asarray(x, "float64") @ fake_quant_kernel(kernel, per_channel=False) + bias)
+    return activation(
+        np.asarray(x, "float64") @ fake_quant_kernel(kernel, per_channel=False) + bias
+    )
 
 
 def quantization_error_bound(layer, x):
@@ -56,17 +58,23 @@ def quantization_error_bound(layer, x):
     else:
         half_step = np.abs(kernel).max(axis=(0, 1, 2)) / 254
         kh, kw = kernel.shape[:2]
-        windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))  # (n, h', w', c_in, kh, kw)
+        windows = np.lib.stride_tricks.sliding_window_view(
+            x, (kh, kw), axis=(1, 2)
+        )  # (n, h', w', c_in, kh, kw)
         pre_activation = windows.sum(axis=(3, 4, 5))[..., None] * half_step
     slope = LIPSCHITZ[layer.activation.__name__]
-    if layer.activation.__name__ == "softmax":  # couples the units: use the largest pre-activation change
+    if (
+        layer.activation.__name__ == "softmax"
+    ):  # couples the units: use the largest pre-activation change
         pre_activation = pre_activation.max(axis=-1, keepdims=True)
     return slope * pre_activation + 1e-6
 
 
 def fine_tune(qat_model, x, y, epochs=2):
     qat_model.compile(
-        optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
     )
     qat_model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
     return qat_model
@@ -134,11 +142,15 @@ class WrappingTest(tf.test.TestCase):
                 self.assertAllEqual(error <= bound, np.ones_like(error, bool), msg=before.name)
                 self.assertGreater(error.max(), 0.0, before.name)  # the kernel really is quantized
             # And the model as a whole still classifies the same way.
-            self.assertGreaterEqual(agreement(qat.predict(x, verbose=0), original.predict(x, verbose=0)), 0.97)
+            self.assertGreaterEqual(
+                agreement(qat.predict(x, verbose=0), original.predict(x, verbose=0)), 0.97
+            )
 
     @pytest.mark.tf_only("tf_keras models go to tfmot")
     def test_tf_keras_models_go_to_tfmot(self):
-        from tensorflow_model_optimization.python.core.quantization.keras.quantize_wrapper import QuantizeWrapperV2
+        from tensorflow_model_optimization.python.core.quantization.keras.quantize_wrapper import (
+            QuantizeWrapperV2,
+        )
 
         from tfx_ext.sparsity import is_tf_keras
 
@@ -150,18 +162,25 @@ class WrappingTest(tf.test.TestCase):
 
     @rejects_bad_input(QuantizeAware, quantize_aware)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(TypeError, r"argument `layer`.*Dense, Conv1D, Conv2D or Conv3D.*LSTM"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `layer`.*Dense, Conv1D, Conv2D or Conv3D.*LSTM"
+        ):
             QuantizeAware(keras.layers.LSTM(4))
         with self.assertRaisesRegex(TypeError, r"argument `layer`"):
             QuantizeAware(keras.layers.Conv2DTranspose(4, 3))
-        with self.assertRaisesRegex(ValueError, r"argument `ema_decay`.*\[0\.0, 1\.0\).*Received: ema_decay=1\.0"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `ema_decay`.*\[0\.0, 1\.0\).*Received: ema_decay=1\.0"
+        ):
             QuantizeAware(keras.layers.Dense(4), ema_decay=1.0)
         with self.assertRaisesRegex(TypeError, r"argument `ema_decay`"):
             QuantizeAware(keras.layers.Dense(4), ema_decay="0.9")
         pooling_only = keras.Sequential(
-            [keras.Input((8, 8, 1)), keras.layers.MaxPooling2D(), keras.layers.Flatten()], name="pooling_only"
+            [keras.Input((8, 8, 1)), keras.layers.MaxPooling2D(), keras.layers.Flatten()],
+            name="pooling_only",
         )
-        with self.assertRaisesRegex(ValueError, r"Model 'pooling_only' has no Dense or convolution layer"):
+        with self.assertRaisesRegex(
+            ValueError, r"Model 'pooling_only' has no Dense or convolution layer"
+        ):
             quantize_aware(pooling_only)
         with self.assertRaisesRegex(TypeError, r"argument `model`"):
             quantize_aware(keras.layers.Dense(3))
@@ -187,7 +206,9 @@ class OutputRangeTest(tf.test.TestCase):
     def test_first_batch_sets_the_range_and_later_batches_average_it(self):
         # ReLU (fused into the kernel: only the output has a range) of positive
         # pre-activations: the range must be stretched to 0.
-        positive = keras.layers.Dense(4, activation="relu", bias_initializer=keras.initializers.Constant(8.0))
+        positive = keras.layers.Dense(
+            4, activation="relu", bias_initializer=keras.initializers.Constant(8.0)
+        )
         model, wrapper = self.model(positive, ema_decay=0.9)
         relu = lambda z: np.maximum(z, 0.0)  # noqa: E731
         self.assertEqual(self.ranges(wrapper), (0.0, 0.0))
@@ -221,7 +242,9 @@ class OutputRangeTest(tf.test.TestCase):
     def test_inference_outputs_are_quantized_to_the_range(self):
         model, wrapper = self.model(keras.layers.Dense(4, activation="selu"), ema_decay=0.5)
         x = self.rng.standard_normal((64, 6)).astype("float32")
-        raw_before = dense_outputs(wrapper, x, lambda z: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(z)))
+        raw_before = dense_outputs(
+            wrapper, x, lambda z: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(z))
+        )
         # Before any training batch: no output quantization, SELU computed exactly.
         self.assertAllClose(model.predict(x, verbose=0), raw_before, atol=1e-5)
         model.train_on_batch(x, np.zeros((64, 4), "float32"))
@@ -238,8 +261,11 @@ class OutputRangeTest(tf.test.TestCase):
         self.assertLess(pre_low, 0.0)
         self.assertGreater(pre_high, 0.0)
         raw = dense_outputs(
-            wrapper, x,
-            lambda z: (lambda q: SELU_SCALE * np.where(q > 0, q, SELU_ALPHA * np.expm1(q)))(fake_quant(z, pre_low, pre_high)),
+            wrapper,
+            x,
+            lambda z: (lambda q: SELU_SCALE * np.where(q > 0, q, SELU_ALPHA * np.expm1(q)))(
+                fake_quant(z, pre_low, pre_high)
+            ),
         )
         inside = (raw > low) & (raw < high)
         self.assertLessEqual(np.abs(got - raw)[inside].max(), step / 2 + 1e-5)
@@ -278,7 +304,9 @@ class SerializationTest(tf.test.TestCase):
         keras.utils.set_random_seed(0)
 
     def test_config_round_trip(self):
-        layer = QuantizeAware(keras.layers.Conv2D(4, 3, activation="selu"), ema_decay=0.9, name="qa")
+        layer = QuantizeAware(
+            keras.layers.Conv2D(4, 3, activation="selu"), ema_decay=0.9, name="qa"
+        )
         clone = assert_config_round_trip(self, layer)
         self.assertEqual(clone.ema_decay, 0.9)
         self.assertEqual(clone.name, "qa")
@@ -308,18 +336,31 @@ class TfKerasSeluQatTest(tf.test.TestCase):
 
         tf_keras.utils.set_random_seed(0)
         x_train, y_train, x_test, y_test = digits()
-        model = tf_keras.Sequential([
-            tf_keras.layers.Dense(64, activation="selu", kernel_initializer="lecun_normal", input_shape=(64,)),
-            tf_keras.layers.Dense(10, activation="softmax"),
-        ])
+        model = tf_keras.Sequential(
+            [
+                tf_keras.layers.Dense(
+                    64, activation="selu", kernel_initializer="lecun_normal", input_shape=(64,)
+                ),
+                tf_keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
         with self.assertRaisesRegex(ValueError, "Only some Keras activations"):
             tfmot.quantization.keras.quantize_model(model)  # what users hit without us
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
         model.fit(x_train, y_train, epochs=3, verbose=0)
         qat = quantize_aware(model)
-        self.assertEqual([type(l).__name__ for l in qat.layers], ["QuantizeLayer", "QuantizeWrapperV2", "QuantizeWrapperV2"])
+        self.assertEqual(
+            [type(l).__name__ for l in qat.layers],
+            ["QuantizeLayer", "QuantizeWrapperV2", "QuantizeWrapperV2"],
+        )
         float_accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
-        qat.compile(optimizer=tf_keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        qat.compile(
+            optimizer=tf_keras.optimizers.Adam(1e-4),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         qat.fit(x_train, y_train, epochs=2, verbose=0)
         result = convert(qat, "int8", representative_data=x_train[:200])
         self.assertEqual(result.float_ops, [])

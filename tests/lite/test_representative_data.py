@@ -48,7 +48,9 @@ class KindsTest(tf.test.TestCase):
                 self.assertAllEqual(examples, self.x[:limit], msg=f"{name}, limit {limit}")
 
     def test_fewer_examples_than_the_limit(self):
-        examples = calibration_examples(tf.data.Dataset.from_tensor_slices(self.x[:10]).batch(4), SHAPE, "float32", 200)
+        examples = calibration_examples(
+            tf.data.Dataset.from_tensor_slices(self.x[:10]).batch(4), SHAPE, "float32", 200
+        )
         self.assertAllEqual(examples, self.x[:10])
 
     def test_integer_data_becomes_float(self):
@@ -67,20 +69,27 @@ class KindsTest(tf.test.TestCase):
             self.assertEqual(result.float_ops, [], name)
             # Same 200 calibration examples as the array: the same model.
             self.assertEqual(result.content, reference.content, name)
-            self.assertGreaterEqual(agreement(run_tflite(result.content, x_test), expected), 0.97, name)
+            self.assertGreaterEqual(
+                agreement(run_tflite(result.content, x_test), expected), 0.97, name
+            )
 
     def test_num_calibration_samples_is_honoured(self):
         x_train = image_digits()[0]
         counter = {"yielded": 0}
         result = convert(
-            models.cnn(), "int8", representative_data=counting_generator(x_train, counter), num_calibration_samples=10
+            models.cnn(),
+            "int8",
+            representative_data=counting_generator(x_train, counter),
+            num_calibration_samples=10,
         )
         self.assertEqual(counter["yielded"], 10)
         self.assertEqual(result.float_ops, [])
         # A different calibration set than the default 200 examples: a different model.
         self.assertNotEqual(result.content, models.converted("cnn", "int8").content)
         counter = {"yielded": 0}
-        self.assertLen(calibration_examples(counting_generator(x_train, counter), SHAPE, "float32", 25), 25)
+        self.assertLen(
+            calibration_examples(counting_generator(x_train, counter), SHAPE, "float32", 25), 25
+        )
         self.assertEqual(counter["yielded"], 25)
 
 
@@ -93,7 +102,8 @@ class BadDataTest(tf.test.TestCase):
     def test_missing_for_integer_modes(self):
         for mode in ("int8", "int16x8"):
             with self.assertRaisesRegex(
-                ValueError, r"argument `representative_data`.*calibration inputs.*Received: representative_data=None"
+                ValueError,
+                r"argument `representative_data`.*calibration inputs.*Received: representative_data=None",
             ):
                 convert(self.model, mode)
 
@@ -101,16 +111,22 @@ class BadDataTest(tf.test.TestCase):
         cases = {
             "flat rows": self.x.reshape((40, 64)),
             "transposed": np.zeros((40, 1, 8, 8), "float32"),
-            "batches of flat rows": tf.data.Dataset.from_tensor_slices(self.x.reshape((40, 64))).batch(8),
+            "batches of flat rows": tf.data.Dataset.from_tensor_slices(
+                self.x.reshape((40, 64))
+            ).batch(8),
         }
         for name, data in cases.items():
             with self.assertRaisesRegex(
-                ValueError, r"argument `representative_data`.*examples of shape \(8, 8, 1\)", msg=name
+                ValueError,
+                r"argument `representative_data`.*examples of shape \(8, 8, 1\)",
+                msg=name,
             ):
                 convert(self.model, "int8", representative_data=data)
 
     def test_strings(self):
-        with self.assertRaisesRegex(TypeError, r"argument `representative_data`.*numeric data.*dtype <U"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `representative_data`.*numeric data.*dtype <U"
+        ):
             convert(self.model, "int8", representative_data=np.full((4, 8, 8, 1), "a"))
 
     def test_not_finite(self):
@@ -119,7 +135,8 @@ class BadDataTest(tf.test.TestCase):
             x[3, 2, 2, 0] = bad
             x[7, 0, 0, 0] = bad
             with self.assertRaisesRegex(
-                ValueError, r"argument `representative_data`.*finite values.*Received: representative_data='2 NaN/inf"
+                ValueError,
+                r"argument `representative_data`.*finite values.*Received: representative_data='2 NaN/inf",
             ):
                 convert(self.model, "int8", representative_data=x)
         # Only the examples taken are checked.
@@ -128,7 +145,9 @@ class BadDataTest(tf.test.TestCase):
         self.assertLen(calibration_examples(x, SHAPE, "float32", 30), 30)
 
     def test_empty(self):
-        with self.assertRaisesRegex(ValueError, r"argument `representative_data`.*at least one example"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `representative_data`.*at least one example"
+        ):
             convert(self.model, "int8", representative_data=np.zeros((0, 8, 8, 1), "float32"))
 
     def test_not_needed_outside_integer_modes(self):

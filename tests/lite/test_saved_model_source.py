@@ -23,7 +23,11 @@ from tfx_ext.lite import convert, saved_model_source
 def small_mlp():
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
-        [keras.Input((64,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(10, activation="softmax")]
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
     )
     x_train, y_train, _, _ = digits()
     return models.fit(model, x_train, y_train, epochs=5)
@@ -57,7 +61,9 @@ class SavedModelDirectoryTest(tf.test.TestCase):
         got = run_tflite(content, self.x_test)
         self.assertFalse(np.all(np.isfinite(got)) and np.abs(got - self.expected).max() < 1e-3)
         # And TensorFlow itself serves the folder right.
-        served = tf.saved_model.load(self.saved).signatures["serving_default"](tf.constant(self.x_test))
+        served = tf.saved_model.load(self.saved).signatures["serving_default"](
+            tf.constant(self.x_test)
+        )
         self.assertAllClose(next(iter(served.values())), self.expected, atol=1e-6)
 
     def test_both_folders_convert_to_the_keras_model(self):
@@ -70,7 +76,9 @@ class SavedModelDirectoryTest(tf.test.TestCase):
             quantized = convert(folder, "int8", representative_data=self.x_train)
             got = run_tflite(quantized.content, self.x_test)
             self.assertGreaterEqual(agreement(got, self.expected), 0.95, folder)
-            self.assertLessEqual(accuracy(self.expected, self.y_test) - accuracy(got, self.y_test), 0.02, folder)
+            self.assertLessEqual(
+                accuracy(self.expected, self.y_test) - accuracy(got, self.y_test), 0.02, folder
+            )
 
     def test_the_export_folder_keeps_the_direct_route(self):
         # The converters' classes tell the routes apart (TF 2.21 names).
@@ -149,8 +157,13 @@ class SavedModelProbeTest(tf.test.TestCase):
         self.assertFalse(np.all(np.isfinite(reference["y"])), "the probe must reach the NaN half")
         self.assertEqual(saved_model_source._differences(reference, dict(reference)), [])
         shifted = {"y": np.where(np.isfinite(reference["y"]), reference["y"] + 1.0, np.nan)}
-        self.assertRegex(saved_model_source._differences(reference, shifted)[0], r"output 'y' \(max difference 1\)")
+        self.assertRegex(
+            saved_model_source._differences(reference, shifted)[0],
+            r"output 'y' \(max difference 1\)",
+        )
         moved = {"y": np.nan_to_num(reference["y"])}
-        self.assertRegex(saved_model_source._differences(reference, moved)[0], r"NaN/inf in \d+ other places")
+        self.assertRegex(
+            saved_model_source._differences(reference, moved)[0], r"NaN/inf in \d+ other places"
+        )
         all_nan = {"y": np.full_like(reference["y"], np.nan)}
         self.assertRegex(saved_model_source._differences(all_nan, all_nan)[0], "itself is NaN/inf")

@@ -11,11 +11,26 @@ pytestmark = pytest.mark.tf_only("tfmot's paths are checked once; the objects ar
 
 class TfmotPathsTest(tf.test.TestCase):
     def test_quantization_keras_names_are_lite_objects(self):
-        for name in ("quantize_model", "quantize_annotate_layer", "quantize_annotate_model", "quantize_apply", "quantize_scope"):
+        for name in (
+            "quantize_model",
+            "quantize_annotate_layer",
+            "quantize_annotate_model",
+            "quantize_apply",
+            "quantize_scope",
+        ):
             self.assertIs(getattr(tfmot.quantization.keras, name), getattr(lite, name), name)
-        self.assertEqual(sorted(tfmot.quantization.keras.__all__), sorted(
-            ["quantize_model", "quantize_annotate_layer", "quantize_annotate_model", "quantize_apply", "quantize_scope"]
-        ))
+        self.assertEqual(
+            sorted(tfmot.quantization.keras.__all__),
+            sorted(
+                [
+                    "quantize_model",
+                    "quantize_annotate_layer",
+                    "quantize_annotate_model",
+                    "quantize_apply",
+                    "quantize_scope",
+                ]
+            ),
+        )
 
     def test_sparsity_keras_names_are_sparsity_objects(self):
         for name in tfmot.sparsity.keras.__all__:

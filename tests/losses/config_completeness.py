@@ -74,7 +74,9 @@ def assert_config_keeps_every_argument(test, cls, kwargs, compute=None, config_n
     config_names = config_names or {}
     for name, value in kwargs.items():
         key = config_names.get(name, name)
-        test.assertIn(key, config, f"{cls.__name__}.get_config() omits constructor argument `{name}`")
+        test.assertIn(
+            key, config, f"{cls.__name__}.get_config() omits constructor argument `{name}`"
+        )
         test.assertTrue(
             _same(config[key], value),
             f"{cls.__name__}.get_config()[{key!r}] = {config[key]!r}, constructed with {value!r}",

@@ -25,7 +25,9 @@ def _distances(rng):
 def _boxes(rng):
     def boxes():
         corner = rng.random((8, 2)) * 4
-        return np.concatenate([corner, corner + 0.5 + rng.random((8, 2)) * 3], axis=1).astype("float32")
+        return np.concatenate([corner, corner + 0.5 + rng.random((8, 2)) * 3], axis=1).astype(
+            "float32"
+        )
 
     return boxes(), boxes()
 
@@ -35,12 +37,16 @@ def _similarities(rng):
 
 
 def _indicators(rng):
-    return np.array([[1, 1, 0], [0, 1, 0], [0, 1, 1], [1, 0, 1]], "float32"), rng.standard_normal((4, 4)).astype("float32")
+    return np.array([[1, 1, 0], [0, 1, 0], [0, 1, 1], [1, 0, 1]], "float32"), rng.standard_normal(
+        (4, 4)
+    ).astype("float32")
 
 
 def _ordinal(rng):
     probabilities = rng.random((8, 4)) + 0.2
-    return np.eye(4)[rng.integers(0, 4, 8)], (probabilities / probabilities.sum(-1, keepdims=True)).astype("float32")
+    return np.eye(4)[rng.integers(0, 4, 8)], (
+        probabilities / probabilities.sum(-1, keepdims=True)
+    ).astype("float32")
 
 
 # Required arguments, given to the default-built twin too.
@@ -134,5 +140,7 @@ class LossConfigCompletenessTest(tf.test.TestCase):
         """Keras 3.15's Huber omits `delta`: the same check fails on it."""
         with self.assertRaisesRegex(AssertionError, "omits constructor argument `delta`"):
             assert_config_keeps_every_argument(
-                self, keras.losses.Huber, dict(delta=0.3, reduction="sum", name="h", dtype="float64")
+                self,
+                keras.losses.Huber,
+                dict(delta=0.3, reduction="sum", name="h", dtype="float64"),
             )

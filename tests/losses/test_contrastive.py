@@ -4,7 +4,6 @@ import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
 from tests.gradients import assert_gradients_match
-from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.losses import ContrastiveLoss, contrastive_loss
 
@@ -40,7 +39,9 @@ class ContrastiveLossTest(tf.test.TestCase):
         for margin in (0.5, 1.0, 2.5):
             with self.subTest(margin=margin):
                 expected = reference_contrastive(labels, distances, margin)
-                self.assertAllClose(ContrastiveLoss(margin, reduction=None)(labels, distances), expected)
+                self.assertAllClose(
+                    ContrastiveLoss(margin, reduction=None)(labels, distances), expected
+                )
                 self.assertAllClose(ContrastiveLoss(margin)(labels, distances), expected.mean())
                 self.assertAllClose(contrastive_loss(labels, distances, margin), expected)
 
@@ -50,13 +51,17 @@ class ContrastiveLossTest(tf.test.TestCase):
         loss = ContrastiveLoss(reduction=None)
         self.assertAllClose(np.reshape(loss(labels[:, None], distances), -1), expected)
         self.assertAllClose(np.reshape(loss(labels, distances[:, None]), -1), expected)
-        self.assertAllClose(np.reshape(loss(labels.astype("int32"), distances[:, None]), -1), expected)
+        self.assertAllClose(
+            np.reshape(loss(labels.astype("int32"), distances[:, None]), -1), expected
+        )
 
     def test_sample_weight(self):
         labels, distances = self.pairs()
         weights = self.rng.uniform(0.0, 2.0, len(labels))
         expected = np.sum(weights * reference_contrastive(labels, distances, 1.5)) / len(labels)
-        self.assertAllClose(ContrastiveLoss(1.5)(labels, distances, sample_weight=weights), expected)
+        self.assertAllClose(
+            ContrastiveLoss(1.5)(labels, distances, sample_weight=weights), expected
+        )
 
     def test_compiled_model_evaluate_matches_reference(self):
         # A model whose (non-negative) output plays the distance between a pair.
@@ -71,7 +76,9 @@ class ContrastiveLossTest(tf.test.TestCase):
 
     def test_gradients(self):
         labels = np.array([1, 0, 1, 0, 0, 1], "float64")
-        distances = np.array([0.3, 0.4, 1.7, 0.8, 1.6, 0.05])  # dissimilar on both sides of the margin
+        distances = np.array(
+            [0.3, 0.4, 1.7, 0.8, 1.6, 0.05]
+        )  # dissimilar on both sides of the margin
         loss = ContrastiveLoss(margin=1.0, dtype="float64")
         assert_gradients_match(self, lambda d: loss(labels, d), distances)
         assert_gradients_match(self, lambda d: contrastive_loss(labels, d, 1.2), distances)
@@ -85,7 +92,9 @@ class ContrastiveLossTest(tf.test.TestCase):
         with self.assertRaisesRegex(TypeError, r"argument `margin`.*Received: margin=None"):
             ContrastiveLoss(margin=None)
         # Shape mismatches: a clear message instead of TensorFlow's "Incompatible shapes".
-        with self.assertRaisesRegex(ValueError, r"one label per distance.*y_true.shape=\(4,\), y_pred.shape=\(3,\)"):
+        with self.assertRaisesRegex(
+            ValueError, r"one label per distance.*y_true.shape=\(4,\), y_pred.shape=\(3,\)"
+        ):
             ContrastiveLoss()(np.zeros(4), np.zeros(3))
         with self.assertRaisesRegex(ValueError, r"one label per distance.*\(4, 3\).*\(3, 3\)"):
             contrastive_loss(np.zeros((4, 3)), np.zeros((3, 3)))

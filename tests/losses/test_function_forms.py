@@ -45,17 +45,32 @@ class FunctionFormLossesTest(tf.test.TestCase):
 
     def test_python_lists_and_a_registered_callable_metric(self):
         labels, embeddings = [0, 0, 1, 1], [[0.0, 1.0], [0.2, 0.9], [1.0, 0.0], [0.9, 0.3]]
-        for loss, fn in ((TripletSemiHardLoss(), triplet_semihard_loss), (TripletHardLoss(), triplet_hard_loss)):
+        for loss, fn in (
+            (TripletSemiHardLoss(), triplet_semihard_loss),
+            (TripletHardLoss(), triplet_hard_loss),
+        ):
             with self.subTest(loss=type(loss).__name__):
-                self.assertAllClose(loss(labels, embeddings), fn(np.array(labels), np.array(embeddings, "float32")))
+                self.assertAllClose(
+                    loss(labels, embeddings), fn(np.array(labels), np.array(embeddings, "float32"))
+                )
         # A callable distance_metric: used as given, and serialized by its registered name.
-        expected_distances = np.abs(np.array(embeddings)[:, None] - np.array(embeddings)[None]).sum(-1)
+        expected_distances = np.abs(np.array(embeddings)[:, None] - np.array(embeddings)[None]).sum(
+            -1
+        )
         loss = TripletHardLoss(distance_metric=manhattan_distances)
         rows = np.arange(4)
-        hardest_pos = np.array([expected_distances[i, rows[(rows // 2 == i // 2) & (rows != i)]].max() for i in rows])
-        hardest_neg = np.array([expected_distances[i, rows[rows // 2 != i // 2]].min() for i in rows])
-        self.assertAllClose(loss(labels, embeddings), np.mean(np.maximum(hardest_pos - hardest_neg + 1.0, 0.0)))
+        hardest_pos = np.array(
+            [expected_distances[i, rows[(rows // 2 == i // 2) & (rows != i)]].max() for i in rows]
+        )
+        hardest_neg = np.array(
+            [expected_distances[i, rows[rows // 2 != i // 2]].min() for i in rows]
+        )
+        self.assertAllClose(
+            loss(labels, embeddings), np.mean(np.maximum(hardest_pos - hardest_neg + 1.0, 0.0))
+        )
         clone = assert_config_round_trip(self, loss)
         self.assertIs(clone.distance_metric, manhattan_distances)
-        clone = assert_config_round_trip(self, TripletSemiHardLoss(distance_metric=manhattan_distances))
+        clone = assert_config_round_trip(
+            self, TripletSemiHardLoss(distance_metric=manhattan_distances)
+        )
         self.assertIs(clone.distance_metric, manhattan_distances)

@@ -35,17 +35,23 @@ class HuberLossTest(tf.test.TestCase):
             with self.subTest(threshold=threshold):
                 per_example = reference_huber(y_true, y_pred, threshold)
                 self.assertAllClose(huber_loss(y_true, y_pred, threshold), per_example, rtol=1e-5)
-                self.assertAllClose(HuberLoss(threshold)(y_true, y_pred), per_example.mean(), rtol=1e-5)
+                self.assertAllClose(
+                    HuberLoss(threshold)(y_true, y_pred), per_example.mean(), rtol=1e-5
+                )
                 self.assertAllClose(
                     HuberLoss(threshold, reduction=None)(y_true, y_pred), per_example, rtol=1e-5
                 )
                 self.assertAllClose(
-                    HuberLoss(threshold, reduction="sum")(y_true, y_pred), per_example.sum(), rtol=1e-5
+                    HuberLoss(threshold, reduction="sum")(y_true, y_pred),
+                    per_example.sum(),
+                    rtol=1e-5,
                 )
 
     def test_worked_example(self):
         # Errors 0.5 and 3 with threshold 2: 0.5 * 0.25 = 0.125 and 2 * 3 - 2 = 4.
-        self.assertAllClose(HuberLoss(2.0, reduction=None)([[0.0], [0.0]], [[0.5], [3.0]]), [0.125, 4.0])
+        self.assertAllClose(
+            HuberLoss(2.0, reduction=None)([[0.0], [0.0]], [[0.5], [3.0]]), [0.125, 4.0]
+        )
 
     def test_the_threshold_changes_the_loss(self):
         y_true, y_pred = self.data()
@@ -73,13 +79,17 @@ class HuberLossTest(tf.test.TestCase):
     def test_bad_arguments(self):
         for bad in (0, 0.0, -1.0, float("nan")):
             with self.subTest(threshold=bad):
-                with self.assertRaisesRegex(ValueError, r"argument `threshold`.*> 0.*Received: threshold="):
+                with self.assertRaisesRegex(
+                    ValueError, r"argument `threshold`.*> 0.*Received: threshold="
+                ):
                     HuberLoss(threshold=bad)
                 with self.assertRaisesRegex(ValueError, r"argument `threshold`"):
                     huber_loss([[0.0]], [[1.0]], threshold=bad)
         for bad in ("1", None, [1.0], True):
             with self.subTest(threshold=bad):
-                with self.assertRaisesRegex(TypeError, r"argument `threshold`.*Received: threshold="):
+                with self.assertRaisesRegex(
+                    TypeError, r"argument `threshold`.*Received: threshold="
+                ):
                     HuberLoss(threshold=bad)
         with self.assertRaisesRegex(ValueError, "reduction"):
             HuberLoss(reduction="mean_of_everything")
@@ -89,13 +99,16 @@ class HuberLossTest(tf.test.TestCase):
             self, HuberLoss(threshold=2.5, reduction="sum", name="robust", dtype="float64")
         )
         self.assertEqual(
-            (clone.threshold, clone.reduction, clone.name, clone.dtype), (2.5, "sum", "robust", "float64")
+            (clone.threshold, clone.reduction, clone.name, clone.dtype),
+            (2.5, "sum", "robust", "float64"),
         )
 
     def test_compiled_model_reloads_with_its_threshold(self):
         """The bug this class fixes: Keras's Huber reloads with delta=1.0."""
         x = self.rng.standard_normal((64, 4)).astype("float32")
-        y = (x @ self.rng.standard_normal((4, 1)) + 3.0 * self.rng.standard_t(2, (64, 1))).astype("float32")
+        y = (x @ self.rng.standard_normal((4, 1)) + 3.0 * self.rng.standard_t(2, (64, 1))).astype(
+            "float32"
+        )
 
         def compiled(loss):
             keras.utils.set_random_seed(1)

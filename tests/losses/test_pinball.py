@@ -4,7 +4,6 @@ import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
 from tests.gradients import assert_gradients_match
-from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.losses import PinballLoss, pinball_loss
 
@@ -21,7 +20,9 @@ def reference_pinball(y_true, y_pred, tau):
 def reference_multi_quantile(y_true, y_pred, taus):
     """One column per quantile, each scored against the same target, then averaged."""
     y_true = np.asarray(y_true, "float64").reshape(-1)
-    columns = [reference_pinball(y_true[:, None], y_pred[:, j : j + 1], tau) for j, tau in enumerate(taus)]
+    columns = [
+        reference_pinball(y_true[:, None], y_pred[:, j : j + 1], tau) for j, tau in enumerate(taus)
+    ]
     return np.mean(columns, axis=0)
 
 
@@ -35,7 +36,9 @@ class PinballLossTest(tf.test.TestCase):
         loss = PinballLoss(tau=0.9)
         self.assertAllClose(loss(np.array([[1.0], [1.0]]), np.array([[0.0], [2.0]])), 0.5)
         self.assertAllClose(
-            PinballLoss(tau=0.9, reduction=None)(np.array([[1.0], [1.0]]), np.array([[0.0], [2.0]])),
+            PinballLoss(tau=0.9, reduction=None)(
+                np.array([[1.0], [1.0]]), np.array([[0.0], [2.0]])
+            ),
             [0.9, 0.1],
         )
 
@@ -52,7 +55,9 @@ class PinballLossTest(tf.test.TestCase):
     def test_median_is_half_mean_absolute_error(self):
         y_true = self.rng.standard_normal((30, 2))
         y_pred = self.rng.standard_normal((30, 2))
-        self.assertAllClose(PinballLoss(0.5)(y_true, y_pred), 0.5 * np.mean(np.abs(y_true - y_pred)))
+        self.assertAllClose(
+            PinballLoss(0.5)(y_true, y_pred), 0.5 * np.mean(np.abs(y_true - y_pred))
+        )
 
     def test_sample_weight(self):
         y_true = self.rng.standard_normal((12, 1))
@@ -67,7 +72,9 @@ class PinballLossTest(tf.test.TestCase):
         expected = reference_pinball(y[:, None], p[:, None], 0.7)
         loss = PinballLoss(0.7, reduction=None)
         self.assertAllClose(loss(y[:, None], p[:, None]), expected)
-        self.assertAllClose(loss(y, p[:, None]), expected)  # targets (batch,), model output (batch, 1)
+        self.assertAllClose(
+            loss(y, p[:, None]), expected
+        )  # targets (batch,), model output (batch, 1)
         self.assertAllClose(loss(y[:, None], p), expected)  # and the other way round
         self.assertAllClose(PinballLoss(0.7)(y, p), expected.mean())
 
@@ -91,7 +98,9 @@ class PinballLossTest(tf.test.TestCase):
         model.fit(x, y, epochs=2, batch_size=16, verbose=0)
         loss = model.evaluate(x, y, batch_size=13, verbose=0)  # last batch: 10
         predicted = model.predict(x, batch_size=13, verbose=0)
-        self.assertAllClose(loss, reference_multi_quantile(y, predicted, [0.1, 0.5, 0.9]).mean(), rtol=1e-5)
+        self.assertAllClose(
+            loss, reference_multi_quantile(y, predicted, [0.1, 0.5, 0.9]).mean(), rtol=1e-5
+        )
 
     def test_learns_the_upper_quantile(self):
         n = 2000
@@ -126,7 +135,9 @@ class PinballLossTest(tf.test.TestCase):
             PinballLoss(tau=-0.1)
         with self.assertRaisesRegex(TypeError, r"argument `tau`.*Received: tau='0.5'"):
             PinballLoss(tau="0.5")
-        with self.assertRaisesRegex(ValueError, r"argument `tau`.*non-empty list.*Received: tau=\[\]"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `tau`.*non-empty list.*Received: tau=\[\]"
+        ):
             PinballLoss(tau=[])
         self.assertEqual(PinballLoss(tau=np.array([0.1, 0.9])).tau, [0.1, 0.9])  # TFA took a tensor
         with self.assertRaisesRegex(ValueError, r"argument `tau`.*Received: tau=1.2"):

@@ -72,8 +72,13 @@ class SampledSoftmaxLossTest(tf.test.TestCase):
         sampled, true_count, sampled_count = sample(labels, 8, 50)
         loss = layer.sampled_loss(h, labels, (sampled, true_count, sampled_count))
         expected = reference_sampled_softmax(
-            h.astype("float64"), labels, np.asarray(layer.kernel, "float64"),
-            np.asarray(layer.bias, "float64"), sampled.numpy(), true_count.numpy(), sampled_count.numpy(),
+            h.astype("float64"),
+            labels,
+            np.asarray(layer.kernel, "float64"),
+            np.asarray(layer.bias, "float64"),
+            sampled.numpy(),
+            true_count.numpy(),
+            sampled_count.numpy(),
         )
         self.assertAllClose(loss, expected, rtol=1e-4, atol=1e-5)
 
@@ -110,7 +115,9 @@ class SampledSoftmaxLossTest(tf.test.TestCase):
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `num_classes`.*Received: num_classes=1"):
             SampledSoftmaxLoss(num_classes=1, num_sampled=1)
-        with self.assertRaisesRegex(ValueError, r"argument `num_sampled`.*smaller than num_classes=10.*num_sampled=10"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `num_sampled`.*smaller than num_classes=10.*num_sampled=10"
+        ):
             SampledSoftmaxLoss(num_classes=10, num_sampled=10)
         with self.assertRaisesRegex(TypeError, r"argument `num_sampled`"):
             SampledSoftmaxLoss(num_classes=10, num_sampled="5")
@@ -130,6 +137,8 @@ class SampledSoftmaxLossTest(tf.test.TestCase):
             trainer.save(path)
             loaded = keras.models.load_model(path)
         self.assertAllClose(
-            loaded.predict([x_train, y_train], verbose=0), trainer.predict([x_train, y_train], verbose=0), atol=1e-6
+            loaded.predict([x_train, y_train], verbose=0),
+            trainer.predict([x_train, y_train], verbose=0),
+            atol=1e-6,
         )
         loaded.fit([x_train, y_train], epochs=1, verbose=0)  # the loss comes back with the layer

@@ -30,7 +30,9 @@ ROWS = 8
 
 def _boxes(rng, rows=ROWS):
     corner = rng.random((rows, 2)) * 4
-    return np.concatenate([corner, corner + 0.5 + rng.random((rows, 2)) * 3], axis=1).astype("float32")
+    return np.concatenate([corner, corner + 0.5 + rng.random((rows, 2)) * 3], axis=1).astype(
+        "float32"
+    )
 
 
 def _cases(rng):
@@ -58,13 +60,17 @@ class TFAPortedLossesTest(tf.test.TestCase):
         keras.utils.set_random_seed(0)
         self.rng = np.random.default_rng(0)
 
-    @pytest.mark.tf_only("cost: a .keras round trip per loss; the losses' JAX path is covered by the eager tests")
+    @pytest.mark.tf_only(
+        "cost: a .keras round trip per loss; the losses' JAX path is covered by the eager tests"
+    )
     def test_models_compiled_with_them_reload(self):
         x = self.rng.standard_normal((ROWS, 3)).astype("float32")
         for loss, units, activation, y in _cases(self.rng):
             name = getattr(loss, "__name__", type(loss).__name__)
             with self.subTest(loss=name):
-                model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units, activation=activation)])
+                model = keras.Sequential(
+                    [keras.Input((3,)), keras.layers.Dense(units, activation=activation)]
+                )
                 model.compile("sgd", loss=loss)
                 loaded = assert_model_round_trip(self, model, x, saved_model=False)
                 if isinstance(loss, keras.losses.Loss):

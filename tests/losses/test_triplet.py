@@ -5,7 +5,6 @@ import tensorflow as tf
 from tests.bad_input import rejects_bad_input
 from tests.datasets import digits
 from tests.gradients import assert_gradients_match
-from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.losses import TripletSemiHardLoss, triplet_semihard_loss
 
@@ -92,7 +91,9 @@ class TripletSemiHardLossTest(tf.test.TestCase):
         self.assertAllClose(TripletSemiHardLoss(margin=1.0)(labels, embeddings), 0.75)
         # Squared: (0,1): 1 - 2.25 + 1 < 0; (1,0): 1 - 9 + 1 < 0;
         # (2,3): 6.25 - 2.25 + 1 = 5; (3,2): 6.25 - 9 + 1 < 0.
-        self.assertAllClose(TripletSemiHardLoss(1.0, distance_metric="squared-L2")(labels, embeddings), 1.25)
+        self.assertAllClose(
+            TripletSemiHardLoss(1.0, distance_metric="squared-L2")(labels, embeddings), 1.25
+        )
 
     def test_matches_reference(self):
         margins = {"L2": (0.0, 0.5, 2.0), "squared-L2": (0.0, 1.0, 5.0), "angular": (0.0, 0.2, 0.8)}
@@ -139,7 +140,9 @@ class TripletSemiHardLossTest(tf.test.TestCase):
         embeddings = centres[labels] + 0.01 * self.rng.standard_normal((12, 3))
         for metric in METRICS:
             with self.subTest(metric=metric):
-                self.assertAllClose(TripletSemiHardLoss(0.5, distance_metric=metric)(labels, embeddings), 0.0)
+                self.assertAllClose(
+                    TripletSemiHardLoss(0.5, distance_metric=metric)(labels, embeddings), 0.0
+                )
 
     def test_compiled_model_evaluate_matches_reference(self):
         labels, _ = self.batch(n=32)
@@ -185,7 +188,9 @@ class TripletSemiHardLossTest(tf.test.TestCase):
         for metric in METRICS:
             with self.subTest(metric=metric):
                 loss = TripletSemiHardLoss(margin=1.0, distance_metric=metric, dtype="float64")
-                self.assertGreater(float(loss(labels, embeddings)), 0.0)  # the gradient is not trivially 0
+                self.assertGreater(
+                    float(loss(labels, embeddings)), 0.0
+                )  # the gradient is not trivially 0
                 assert_gradients_match(self, lambda e: loss(labels, e), embeddings)
 
     @rejects_bad_input(TripletSemiHardLoss, triplet_semihard_loss)
@@ -202,9 +207,13 @@ class TripletSemiHardLossTest(tf.test.TestCase):
             TripletSemiHardLoss()(np.zeros(2), np.zeros((2, 3, 4)))
         self.assertEqual(TripletSemiHardLoss(margin=0).margin, 0.0)  # a zero margin is allowed
         # The function refuses what the class refuses (it used to fall back to squared L2).
-        with self.assertRaisesRegex(ValueError, r"argument `distance_metric`.*Received: distance_metric='l2'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `distance_metric`.*Received: distance_metric='l2'"
+        ):
             triplet_semihard_loss([0, 1], [[0.0, 1.0], [1.0, 0.0]], distance_metric="l2")
-        with self.assertRaisesRegex(TypeError, r"argument `distance_metric`.*Received: distance_metric=2"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `distance_metric`.*Received: distance_metric=2"
+        ):
             triplet_semihard_loss([0, 1], [[0.0, 1.0], [1.0, 0.0]], distance_metric=2)
         with self.assertRaisesRegex(ValueError, r"one label per embedding.*4 labels.*3 rows"):
             triplet_semihard_loss(np.zeros(4), np.zeros((3, 2)))
@@ -221,7 +230,9 @@ class TripletSemiHardLossTest(tf.test.TestCase):
         labels, _ = self.batch(n=24)
         x = self.rng.standard_normal((24, 6)).astype("float32")
         model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4)])
-        model.compile(optimizer="adam", loss=TripletSemiHardLoss(margin=0.3, distance_metric="angular"))
+        model.compile(
+            optimizer="adam", loss=TripletSemiHardLoss(margin=0.3, distance_metric="angular")
+        )
         model.fit(x, labels, epochs=1, batch_size=8, verbose=0)
         loaded = assert_model_round_trip(self, model, x, labels)
         self.assertEqual(loaded.loss.distance_metric, "angular")

@@ -43,7 +43,9 @@ class BrierScoreTest(tf.test.TestCase):
     def test_multiclass_streamed_in_uneven_batches(self):
         y_true = self.rng.integers(0, 6, NUM_EXAMPLES)
         probabilities = scores_for(self.rng, y_true, 6)
-        self.assertAllClose(stream(BrierScore(), y_true, probabilities), reference_brier(y_true, probabilities))
+        self.assertAllClose(
+            stream(BrierScore(), y_true, probabilities), reference_brier(y_true, probabilities)
+        )
 
     def test_one_hot_labels(self):
         y_true = self.rng.integers(0, 4, NUM_EXAMPLES)
@@ -67,7 +69,9 @@ class BrierScoreTest(tf.test.TestCase):
             with self.subTest(shape=shape):
                 result = stream(BrierScore(), y_true.reshape(shape), p.reshape(shape))
                 self.assertAllClose(result, brier_score_loss(y_true, p))
-                weighted = stream(BrierScore(), y_true.reshape(shape), p.reshape(shape), sample_weight=weights)
+                weighted = stream(
+                    BrierScore(), y_true.reshape(shape), p.reshape(shape), sample_weight=weights
+                )
                 self.assertAllClose(weighted, brier_score_loss(y_true, p, sample_weight=weights))
 
     def test_binary_one_column_is_half_the_two_column_score(self):
@@ -99,7 +103,9 @@ class BrierScoreTest(tf.test.TestCase):
         model.fit(x, y, epochs=1, verbose=0)  # builds the optimizer, so its state round-trips too
         loaded = assert_model_round_trip(self, model, x, y)
         results = loaded.evaluate(x, y, verbose=0, return_dict=True)
-        self.assertAllClose(results["brier_score"], reference_brier(y, loaded.predict(x, verbose=0)), atol=1e-5)
+        self.assertAllClose(
+            results["brier_score"], reference_brier(y, loaded.predict(x, verbose=0)), atol=1e-5
+        )
 
     def test_binary_model_in_compile(self):
         model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, activation="sigmoid")])
@@ -107,4 +113,8 @@ class BrierScoreTest(tf.test.TestCase):
         x = self.rng.standard_normal((30, 5)).astype("float32")
         y = self.rng.integers(0, 2, 30)
         results = model.evaluate(x, y, batch_size=7, verbose=0, return_dict=True)
-        self.assertAllClose(results["brier_score"], brier_score_loss(y, model.predict(x, verbose=0)[:, 0]), atol=1e-6)
+        self.assertAllClose(
+            results["brier_score"],
+            brier_score_loss(y, model.predict(x, verbose=0)[:, 0]),
+            atol=1e-6,
+        )

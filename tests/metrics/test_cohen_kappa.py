@@ -13,7 +13,6 @@ from tests.metrics.streaming import (
     scores_for,
     stream,
 )
-from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.metrics import CohenKappa
 
@@ -64,7 +63,9 @@ class CohenKappaTest(tf.test.TestCase):
         for weightage in WEIGHTAGES:
             with self.subTest(weightage=weightage):
                 expected = sklearn_kappa(y_true, y_pred, 5, weightage)
-                self.assertAllClose(stream(CohenKappa(5, weightage=weightage), y_true, y_pred), expected)
+                self.assertAllClose(
+                    stream(CohenKappa(5, weightage=weightage), y_true, y_pred), expected
+                )
 
     def test_matches_sklearn_with_sample_weight(self):
         y_true = self.rng.integers(0, 4, NUM_EXAMPLES)
@@ -75,7 +76,9 @@ class CohenKappaTest(tf.test.TestCase):
                 expected = sklearn_kappa(y_true, y_pred, 4, weightage, sample_weight=weights)
                 unweighted = sklearn_kappa(y_true, y_pred, 4, weightage)
                 self.assertNotAllClose(expected, unweighted)  # the weights matter here
-                got = stream(CohenKappa(4, weightage=weightage), y_true, y_pred, sample_weight=weights)
+                got = stream(
+                    CohenKappa(4, weightage=weightage), y_true, y_pred, sample_weight=weights
+                )
                 self.assertAllClose(got, expected)
 
     def test_one_hot_labels_and_probability_rows(self):
@@ -90,7 +93,9 @@ class CohenKappaTest(tf.test.TestCase):
 
     def test_binary_sigmoid_probabilities(self):
         y_true = self.rng.integers(0, 2, NUM_EXAMPLES)
-        probs = np.clip(0.3 * y_true + self.rng.uniform(0.0, 0.7, NUM_EXAMPLES), 0, 1).astype("float32")
+        probs = np.clip(0.3 * y_true + self.rng.uniform(0.0, 0.7, NUM_EXAMPLES), 0, 1).astype(
+            "float32"
+        )
         weights = sample_weights(self.rng, NUM_EXAMPLES)
         for threshold in (0.5, 0.3):
             with self.subTest(threshold=threshold):
@@ -125,12 +130,16 @@ class CohenKappaTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"`y_pred` of CohenKappa.*\[0, 3\).*from 0 to 7"):
             CohenKappa(3).update_state(np.array([0, 1, 2]), np.array([0, 7, 2]))
 
-    @pytest.mark.tf_only("in-graph tf.debugging check raising InvalidArgumentError in a tf.function")
+    @pytest.mark.tf_only(
+        "in-graph tf.debugging check raising InvalidArgumentError in a tf.function"
+    )
     @rejects_bad_input(CohenKappa)
     def test_out_of_range_ids_raise_in_graph(self):
         m = CohenKappa(3)
         update = tf.function(m.update_state)
-        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"`y_true` of CohenKappa.*\[0, 3\)"):
+        with self.assertRaisesRegex(
+            tf.errors.InvalidArgumentError, r"`y_true` of CohenKappa.*\[0, 3\)"
+        ):
             update(tf.constant([0, 7, 2]), tf.constant([0, 1, 2]))
         update(tf.constant([0, 1, 2]), tf.constant([0, 1, 1]))  # the same graph accepts good ids
         self.assertAllClose(m.result(), sklearn_kappa([0, 1, 2], [0, 1, 1], 3, None))
@@ -138,7 +147,9 @@ class CohenKappaTest(tf.test.TestCase):
     def test_compiled_model_evaluate_matches_sklearn(self):
         x = self.rng.standard_normal((101, 6)).astype("float32")
         score = x @ self.rng.standard_normal(6) + 0.5 * self.rng.standard_normal(101)
-        y = np.digitize(score, np.quantile(score, [0.25, 0.5, 0.75])).astype("int32")  # ordinal 0..3
+        y = np.digitize(score, np.quantile(score, [0.25, 0.5, 0.75])).astype(
+            "int32"
+        )  # ordinal 0..3
         model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="softmax")])
         model.compile(
             optimizer=keras.optimizers.Adam(0.05),
@@ -159,7 +170,9 @@ class CohenKappaTest(tf.test.TestCase):
             TypeError, r"argument `num_classes`.*an integer.*Received: num_classes=2.5"
         ):
             CohenKappa(num_classes=2.5)
-        with self.assertRaisesRegex(ValueError, r"argument `weightage`.*Received: weightage='cubic'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `weightage`.*Received: weightage='cubic'"
+        ):
             CohenKappa(3, weightage="cubic")
         with self.assertRaisesRegex(ValueError, r"argument `threshold`.*Received: threshold=1.5"):
             CohenKappa(2, threshold=1.5)
@@ -172,7 +185,9 @@ class CohenKappaTest(tf.test.TestCase):
                 clone = assert_config_round_trip(
                     self, CohenKappa(3, weightage=weightage, threshold=0.4, name="kappa")
                 )
-                self.assertEqual((clone.num_classes, clone.weightage, clone.threshold), (3, weightage, 0.4))
+                self.assertEqual(
+                    (clone.num_classes, clone.weightage, clone.threshold), (3, weightage, 0.4)
+                )
         x = self.rng.standard_normal((24, 5)).astype("float32")
         y = self.rng.integers(0, 3, 24)
         model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])

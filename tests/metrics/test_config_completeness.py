@@ -25,7 +25,9 @@ def _metric_cases():
 
     def binary_probability(rng):
         labels = rng.integers(0, 2, 40)
-        return labels.astype("float32"), np.clip(0.3 * labels + 0.7 * rng.random(40), 0, 1).astype("float32")
+        return labels.astype("float32"), np.clip(0.3 * labels + 0.7 * rng.random(40), 0, 1).astype(
+            "float32"
+        )
 
     def logits(rng):
         labels, probabilities = _probabilities(rng)
@@ -41,11 +43,15 @@ def _metric_cases():
 
     def ranked(rng):
         actual = rng.integers(0, 20, 40)
-        return actual.astype("float32"), np.clip(actual + rng.integers(-5, 6, 40), 0, 19).astype("float32")
+        return actual.astype("float32"), np.clip(actual + rng.integers(-5, 6, 40), 0, 19).astype(
+            "float32"
+        )
 
     def positive_and_weights(rng):
         # The means take (values, sample_weight): compute() passes y_pred as the weights.
-        return rng.uniform(0.5, 4.0, 40).astype("float32"), rng.uniform(0.0, 2.0, 40).astype("float32")
+        return rng.uniform(0.5, 4.0, 40).astype("float32"), rng.uniform(0.0, 2.0, 40).astype(
+            "float32"
+        )
 
     def binary_rows(rng):
         y_true = (rng.random((40, 4)) < 0.5).astype("float32")
@@ -53,7 +59,13 @@ def _metric_cases():
 
     float64 = {"dtype": "float64"}
     correlation = dict(
-        actual_min=-1.0, actual_max=21.0, preds_min=-2.0, preds_max=22.0, actual_cutpoints=13, preds_cutpoints=17, **float64
+        actual_min=-1.0,
+        actual_max=21.0,
+        preds_min=-2.0,
+        preds_max=22.0,
+        actual_cutpoints=13,
+        preds_cutpoints=17,
+        **float64,
     )
     return {
         "KendallsTauB": (dict(name="kb", **correlation), ranked),
@@ -65,7 +77,10 @@ def _metric_cases():
         "MultiLabelConfusionMatrix": (dict(num_classes=4, name="mcm", **float64), binary_rows),
         "HuberMetric": (dict(threshold=0.3, name="h", **float64), regression),
         "BrierScore": (dict(name="b", from_logits=True, **float64), logits),
-        "ExpectedCalibrationError": (dict(num_bins=4, name="e", from_logits=True, **float64), logits),
+        "ExpectedCalibrationError": (
+            dict(num_bins=4, name="e", from_logits=True, **float64),
+            logits,
+        ),
         "CohenKappa": (
             dict(
                 num_classes=3,
@@ -102,7 +117,9 @@ class MetricConfigCompletenessTest(tf.test.TestCase):
                     metric.update_state(y_true, y_pred)
                     return metric.result()
 
-                assert_config_keeps_every_argument(self, getattr(metrics, name), kwargs, compute=compute)
+                assert_config_keeps_every_argument(
+                    self, getattr(metrics, name), kwargs, compute=compute
+                )
 
     def test_the_non_default_arguments_change_the_result(self):
         # So the numeric comparison above could fail if an argument were dropped.

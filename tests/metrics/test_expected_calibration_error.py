@@ -3,7 +3,14 @@ import numpy as np
 import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
-from tests.metrics.streaming import BATCH_SIZES, NUM_EXAMPLES, one_hot, sample_weights, scores_for, stream
+from tests.metrics.streaming import (
+    BATCH_SIZES,
+    NUM_EXAMPLES,
+    one_hot,
+    sample_weights,
+    scores_for,
+    stream,
+)
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.metrics import BrierScore, ExpectedCalibrationError
 
@@ -32,7 +39,9 @@ def reference_ece(y_true, probabilities, num_bins, sample_weight=None):
     ece = 0.0
     for i in range(num_bins):
         low, high = i / num_bins, (i + 1) / num_bins
-        members = (confidence >= low) & ((confidence < high) if i < num_bins - 1 else (confidence <= 1.0))
+        members = (confidence >= low) & (
+            (confidence < high) if i < num_bins - 1 else (confidence <= 1.0)
+        )
         weight = w[members].sum()
         if weight == 0:
             continue
@@ -96,13 +105,17 @@ class ExpectedCalibrationErrorTest(tf.test.TestCase):
         for num_bins in (1, 5, 15):
             with self.subTest(num_bins=num_bins):
                 result = stream(ExpectedCalibrationError(num_bins=num_bins), y_true, probabilities)
-                self.assertAllClose(result, reference_ece(y_true, probabilities, num_bins), atol=1e-6)
+                self.assertAllClose(
+                    result, reference_ece(y_true, probabilities, num_bins), atol=1e-6
+                )
 
     def test_sample_weights(self):
         y_true = self.rng.integers(0, 4, NUM_EXAMPLES)
         probabilities = scores_for(self.rng, y_true, 4)
         weights = sample_weights(self.rng, NUM_EXAMPLES)
-        result = stream(ExpectedCalibrationError(num_bins=10), y_true, probabilities, sample_weight=weights)
+        result = stream(
+            ExpectedCalibrationError(num_bins=10), y_true, probabilities, sample_weight=weights
+        )
         self.assertAllClose(result, reference_ece(y_true, probabilities, 10, weights), atol=1e-6)
         # Integer weights count examples: same as repeating rows.
         counts = self.rng.integers(0, 3, NUM_EXAMPLES)
@@ -114,11 +127,15 @@ class ExpectedCalibrationErrorTest(tf.test.TestCase):
 
     def test_binary_one_column(self):
         y_true = self.rng.integers(0, 2, NUM_EXAMPLES)
-        p = np.clip(0.5 + (y_true - 0.5) * 0.4 + self.rng.normal(0, 0.25, NUM_EXAMPLES), 0, 1).astype("float32")
+        p = np.clip(
+            0.5 + (y_true - 0.5) * 0.4 + self.rng.normal(0, 0.25, NUM_EXAMPLES), 0, 1
+        ).astype("float32")
         expected = reference_ece(y_true, p, 10)
         for shape in [(NUM_EXAMPLES, 1), (NUM_EXAMPLES,)]:
             with self.subTest(shape=shape):
-                result = stream(ExpectedCalibrationError(num_bins=10), y_true.reshape(shape), p.reshape(shape))
+                result = stream(
+                    ExpectedCalibrationError(num_bins=10), y_true.reshape(shape), p.reshape(shape)
+                )
                 self.assertAllClose(result, expected, atol=1e-6)
         # A tie p = 0.5 predicts class 0 (p > 0.5 is class 1): with 0.55 (right) in the same bin,
         # accuracy 1 against confidence 0.525.
@@ -144,7 +161,9 @@ class ExpectedCalibrationErrorTest(tf.test.TestCase):
     def test_calibrated_data_has_near_zero_ece_and_overconfident_data_does_not(self):
         n = 20000
         labels, probabilities, confidence, p_correct = synthetic(self.rng, n, 4, accuracy_gap=0.0)
-        calibrated = stream(ExpectedCalibrationError(num_bins=10), labels, probabilities, batch_sizes=(n,))
+        calibrated = stream(
+            ExpectedCalibrationError(num_bins=10), labels, probabilities, batch_sizes=(n,)
+        )
         bound = ece_noise_bound(confidence, p_correct, 10)
         self.assertLess(calibrated, bound)
         self.assertLess(bound, 0.05)  # the bound itself is small at this size
@@ -152,9 +171,13 @@ class ExpectedCalibrationErrorTest(tf.test.TestCase):
         # Right 20 points less often than claimed (confidence >= 1/4 here, so few clipped rows):
         # the population ECE is the mean gap.
         labels, probabilities, confidence, p_correct = synthetic(self.rng, n, 4, accuracy_gap=0.2)
-        overconfident = stream(ExpectedCalibrationError(num_bins=10), labels, probabilities, batch_sizes=(n,))
+        overconfident = stream(
+            ExpectedCalibrationError(num_bins=10), labels, probabilities, batch_sizes=(n,)
+        )
         population = np.mean(confidence - p_correct)
-        self.assertAllClose(overconfident, population, atol=ece_noise_bound(confidence, p_correct, 10), rtol=0)
+        self.assertAllClose(
+            overconfident, population, atol=ece_noise_bound(confidence, p_correct, 10), rtol=0
+        )
         self.assertGreater(overconfident, 0.15)
 
     def test_reset_state(self):
@@ -166,14 +189,18 @@ class ExpectedCalibrationErrorTest(tf.test.TestCase):
         self.assertAllClose(m.result(), 0.0)
         self.assertAllClose(m.counts, np.zeros(8))
         other = self.rng.integers(0, 3, NUM_EXAMPLES)
-        self.assertAllClose(stream(m, other, probabilities), reference_ece(other, probabilities, 8), atol=1e-6)
+        self.assertAllClose(
+            stream(m, other, probabilities), reference_ece(other, probabilities, 8), atol=1e-6
+        )
 
     def test_result_before_any_update_is_zero(self):
         self.assertAllClose(ExpectedCalibrationError().result(), 0.0)
 
     @rejects_bad_input(ExpectedCalibrationError)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(ValueError, r"argument `num_bins`.*an integer >= 1.*num_bins=0"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `num_bins`.*an integer >= 1.*num_bins=0"
+        ):
             ExpectedCalibrationError(num_bins=0)
         with self.assertRaisesRegex(TypeError, r"argument `num_bins`.*num_bins=2.5"):
             ExpectedCalibrationError(num_bins=2.5)
@@ -184,10 +211,17 @@ class ExpectedCalibrationErrorTest(tf.test.TestCase):
         self.assertEqual(clone.name, "ece")
 
     def digits_like_model(self):
-        model = keras.Sequential([keras.Input((12,)), keras.layers.Dense(16, activation="relu"),
-                                  keras.layers.Dense(4, activation="softmax")])
-        model.compile(loss="sparse_categorical_crossentropy",
-                      metrics=[ExpectedCalibrationError(num_bins=10), BrierScore()])
+        model = keras.Sequential(
+            [
+                keras.Input((12,)),
+                keras.layers.Dense(16, activation="relu"),
+                keras.layers.Dense(4, activation="softmax"),
+            ]
+        )
+        model.compile(
+            loss="sparse_categorical_crossentropy",
+            metrics=[ExpectedCalibrationError(num_bins=10), BrierScore()],
+        )
         return model
 
     def test_in_compile_matches_reference_on_predictions(self):
@@ -196,7 +230,9 @@ class ExpectedCalibrationErrorTest(tf.test.TestCase):
         y = self.rng.integers(0, 4, NUM_EXAMPLES)
         results = model.evaluate(x, y, batch_size=BATCH_SIZES[1], verbose=0, return_dict=True)
         probabilities = model.predict(x, verbose=0)
-        self.assertAllClose(results["expected_calibration_error"], reference_ece(y, probabilities, 10), atol=1e-5)
+        self.assertAllClose(
+            results["expected_calibration_error"], reference_ece(y, probabilities, 10), atol=1e-5
+        )
         brier = np.mean(np.sum((probabilities - one_hot(y, 4)) ** 2, axis=1))
         self.assertAllClose(results["brier_score"], brier, atol=1e-5)
 
@@ -209,5 +245,7 @@ class ExpectedCalibrationErrorTest(tf.test.TestCase):
         results = loaded.evaluate(x, y, verbose=0, return_dict=True)
         self.assertIn("expected_calibration_error", results)
         self.assertAllClose(
-            results["expected_calibration_error"], reference_ece(y, loaded.predict(x, verbose=0), 10), atol=1e-5
+            results["expected_calibration_error"],
+            reference_ece(y, loaded.predict(x, verbose=0), 10),
+            atol=1e-5,
         )

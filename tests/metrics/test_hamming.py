@@ -12,7 +12,6 @@ from tests.metrics.streaming import (
     scores_for,
     stream,
 )
-from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.metrics import HammingLoss, hamming_distance, hamming_loss_fn
 
@@ -40,7 +39,9 @@ class HammingLossTest(tf.test.TestCase):
     def test_multiclass_matches_sklearn_streamed_in_uneven_batches(self):
         y_true = self.rng.integers(0, 4, NUM_EXAMPLES)
         y_pred = noisy_labels(self.rng, y_true, 4, error_rate=0.5)
-        self.assertAllClose(stream(HammingLoss("multiclass"), y_true, y_pred), hamming_loss(y_true, y_pred))
+        self.assertAllClose(
+            stream(HammingLoss("multiclass"), y_true, y_pred), hamming_loss(y_true, y_pred)
+        )
 
     def test_multiclass_probability_rows_one_hot_and_sample_weight(self):
         y_true = self.rng.integers(0, 4, NUM_EXAMPLES)
@@ -57,9 +58,13 @@ class HammingLossTest(tf.test.TestCase):
 
     def test_multiclass_binary_sigmoid_probabilities(self):
         y_true = self.rng.integers(0, 2, NUM_EXAMPLES)
-        probs = np.clip(0.3 * y_true + self.rng.uniform(0.0, 0.7, NUM_EXAMPLES), 0, 1).astype("float32")
+        probs = np.clip(0.3 * y_true + self.rng.uniform(0.0, 0.7, NUM_EXAMPLES), 0, 1).astype(
+            "float32"
+        )
         expected = hamming_loss(y_true, (probs > 0.5).astype(int))
-        self.assertAllClose(stream(HammingLoss("multiclass"), y_true[:, None], probs[:, None]), expected)
+        self.assertAllClose(
+            stream(HammingLoss("multiclass"), y_true[:, None], probs[:, None]), expected
+        )
 
     def test_multilabel_matches_sklearn_streamed_in_uneven_batches(self):
         y_true, scores = multilabel_data(self.rng, NUM_EXAMPLES)
@@ -75,10 +80,14 @@ class HammingLossTest(tf.test.TestCase):
         predicted = (scores > 0.5).astype(int)
         expected = hamming_loss(y_true, predicted, sample_weight=weights)
         self.assertNotAllClose(expected, hamming_loss(y_true, predicted))
-        got = stream(HammingLoss("multilabel", threshold=0.5), y_true, scores, sample_weight=weights)
+        got = stream(
+            HammingLoss("multilabel", threshold=0.5), y_true, scores, sample_weight=weights
+        )
         self.assertAllClose(got, expected)
         # (batch, 1) weights are the same weights.
-        got = stream(HammingLoss("multilabel", threshold=0.5), y_true, scores, sample_weight=weights[:, None])
+        got = stream(
+            HammingLoss("multilabel", threshold=0.5), y_true, scores, sample_weight=weights[:, None]
+        )
         self.assertAllClose(got, expected)
 
     def test_multilabel_binary_indicator_predictions(self):
@@ -86,7 +95,8 @@ class HammingLossTest(tf.test.TestCase):
         y_true, scores = multilabel_data(self.rng, NUM_EXAMPLES)
         predicted = (scores > 0.5).astype("int32")
         self.assertAllClose(
-            stream(HammingLoss("multilabel", threshold=0.5), y_true, predicted), hamming_loss(y_true, predicted)
+            stream(HammingLoss("multilabel", threshold=0.5), y_true, predicted),
+            hamming_loss(y_true, predicted),
         )
 
     def test_reset_state_and_empty_result(self):
@@ -136,14 +146,22 @@ class HammingLossTest(tf.test.TestCase):
         # Multiclass with a threshold: a true class scored at or below it is wrong,
         # even when it is the row's maximum.
         m = HammingLoss("multiclass", threshold=0.8)
-        m.update_state(one_hot(np.array([0, 1, 2]), 3), [[0.8, 0.1, 0.1], [0.05, 0.9, 0.05], [0.5, 0.1, 0.4]])
+        m.update_state(
+            one_hot(np.array([0, 1, 2]), 3), [[0.8, 0.1, 0.1], [0.05, 0.9, 0.05], [0.5, 0.1, 0.4]]
+        )
         self.assertAllClose(m.result(), 2.0 / 3.0)
         self.assertAllClose(hamming_distance([[1, 0, 1], [0, 0, 1]], [[1, 1, 1], [1, 0, 0]]), 1.5)
         # hamming_loss_fn: the per-example values the metric averages.
         scores = [[0.8, 0.1, 0.1], [0.05, 0.9, 0.05], [0.5, 0.1, 0.4]]
-        self.assertAllClose(hamming_loss_fn(one_hot(np.array([0, 1, 2]), 3), scores, 0.8, "multiclass"), [1, 0, 1])
-        self.assertAllClose(hamming_loss_fn(one_hot(np.array([0, 1, 2]), 3), scores, None, "multiclass"), [0, 0, 1])
-        self.assertAllClose(hamming_loss_fn([[1, 0, 1]], [[0.9, 0.6, 0.2]], 0.5, "multilabel"), [2.0 / 3.0])
+        self.assertAllClose(
+            hamming_loss_fn(one_hot(np.array([0, 1, 2]), 3), scores, 0.8, "multiclass"), [1, 0, 1]
+        )
+        self.assertAllClose(
+            hamming_loss_fn(one_hot(np.array([0, 1, 2]), 3), scores, None, "multiclass"), [0, 0, 1]
+        )
+        self.assertAllClose(
+            hamming_loss_fn([[1, 0, 1]], [[0.9, 0.6, 0.2]], 0.5, "multilabel"), [2.0 / 3.0]
+        )
 
     @rejects_bad_input(HammingLoss, hamming_distance, hamming_loss_fn)
     def test_mismatched_shapes_raise_clearly(self):
@@ -153,13 +171,18 @@ class HammingLossTest(tf.test.TestCase):
             hamming_loss_fn([[1, 0]], [[0.2, 0.8]], 1.5, "multilabel")
         with self.assertRaisesRegex(ValueError, r"same shape.*\(1, 2\).*\(1, 3\)"):
             hamming_loss_fn([[1, 0]], [[0.2, 0.8, 0.1]], 0.5, "multilabel")
-        with self.assertRaisesRegex(ValueError, r"HammingLoss expects y_true and y_pred of the same shape.*\(4, 3\).*\(3, 3\)"):
+        with self.assertRaisesRegex(
+            ValueError,
+            r"HammingLoss expects y_true and y_pred of the same shape.*\(4, 3\).*\(3, 3\)",
+        ):
             HammingLoss("multilabel", threshold=0.5).update_state(np.ones((4, 3)), np.ones((3, 3)))
         with self.assertRaisesRegex(ValueError, r"same shape.*\(4, 3\).*\(3, 3\)"):
             HammingLoss("multiclass").update_state(np.eye(3)[[0, 1, 2, 0]], np.eye(3))
         with self.assertRaisesRegex(ValueError, r"one sample weight per example"):
             HammingLoss("multiclass").update_state(np.eye(3), np.eye(3), sample_weight=np.ones(2))
-        with self.assertRaisesRegex(ValueError, r"hamming_distance expects.*same shape.*\(4,\).*\(3,\)"):
+        with self.assertRaisesRegex(
+            ValueError, r"hamming_distance expects.*same shape.*\(4,\).*\(3,\)"
+        ):
             hamming_distance(np.ones(4), np.ones(3))
 
     @rejects_bad_input(HammingLoss)
@@ -182,7 +205,9 @@ class HammingLossTest(tf.test.TestCase):
         y = (self.rng.random((24, 3)) < 0.5).astype("float32")
         model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="sigmoid")])
         model.compile(
-            optimizer="adam", loss="binary_crossentropy", metrics=[HammingLoss("multilabel", threshold=0.5, name="hl")]
+            optimizer="adam",
+            loss="binary_crossentropy",
+            metrics=[HammingLoss("multilabel", threshold=0.5, name="hl")],
         )
         model.fit(x, y, epochs=1, batch_size=8, verbose=0)
         assert_model_round_trip(self, model, x, y)

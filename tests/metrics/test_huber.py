@@ -36,7 +36,9 @@ class HuberMetricTest(tf.test.TestCase):
         y_true, y_pred = self.data()
         for delta in (0.5, 1.0, 2.0):
             per_example = keras.losses.Huber(delta, reduction=None)(y_true, y_pred)
-            self.assertAllClose(per_example, reference_huber(y_true, y_pred, delta), rtol=1e-5, atol=1e-6)
+            self.assertAllClose(
+                per_example, reference_huber(y_true, y_pred, delta), rtol=1e-5, atol=1e-6
+            )
 
     def test_exact_mean_over_all_examples_in_uneven_batches(self):
         y_true, y_pred = self.data()
@@ -87,10 +89,14 @@ class HuberMetricTest(tf.test.TestCase):
 
     def test_compiled_model_evaluate_matches_reference(self):
         x = self.rng.standard_normal((101, 4)).astype("float32")
-        y = (x @ self.rng.standard_normal((4, 2)) + self.rng.standard_t(2, (101, 2))).astype("float32")
+        y = (x @ self.rng.standard_normal((4, 2)) + self.rng.standard_t(2, (101, 2))).astype(
+            "float32"
+        )
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
         model.compile(
-            optimizer=keras.optimizers.Adam(0.05), loss="mse", metrics=[HuberMetric(2.0, name="huber")]
+            optimizer=keras.optimizers.Adam(0.05),
+            loss="mse",
+            metrics=[HuberMetric(2.0, name="huber")],
         )
         model.fit(x, y, epochs=2, batch_size=16, verbose=0)
         results = model.evaluate(x, y, batch_size=13, verbose=0, return_dict=True)  # last batch: 10
@@ -99,7 +105,9 @@ class HuberMetricTest(tf.test.TestCase):
 
     @rejects_bad_input(HuberMetric)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(ValueError, r"argument `threshold`.*> 0.*Received: threshold=0"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `threshold`.*> 0.*Received: threshold=0"
+        ):
             HuberMetric(threshold=0)
         with self.assertRaisesRegex(ValueError, r"argument `threshold`.*Received: threshold=-1.0"):
             HuberMetric(threshold=-1.0)

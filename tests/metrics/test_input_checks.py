@@ -60,11 +60,19 @@ class CalibrationInputTest(tf.test.TestCase):
         p = scores_for(self.rng, self.y[:8], 4)
         cases = [
             # Logits where probabilities are expected (the ECE 2.5 / Brier 9.6).
-            (self.y[:8], self.logits[:8], r"`y_pred`.*probabilities.*from_logits=True.*values from"),
+            (
+                self.y[:8],
+                self.logits[:8],
+                r"`y_pred`.*probabilities.*from_logits=True.*values from",
+            ),
             (self.y[:8], p * 2, r"`y_pred`.*each row summing to 1.*row sums from"),
             (self.y[:8] % 2, self.logits[:8, :1] + 3, r"`y_pred`.*probabilities of class 1"),
             # A label outside the columns of y_pred, and labels counted from 1.
-            (np.array([0, 1, 2, 7, 0, 1, 2, 3]), p, r"`y_true`.*class ids in \[0, 4\).*from 0 to 7"),
+            (
+                np.array([0, 1, 2, 7, 0, 1, 2, 3]),
+                p,
+                r"`y_true`.*class ids in \[0, 4\).*from 0 to 7",
+            ),
             (np.array([1, 2, 3, 4, 1, 2, 3, 4]), p, r"`y_true`.*ids from 1 to 4"),
             (np.array([0, -1, 2, 3, 0, 1, 2, 3]), p, r"`y_true`.*ids from -1"),
             (np.array([0.5, 1, 2, 3, 0, 1, 2, 3], "float32"), p, r"`y_true`.*class ids"),
@@ -79,12 +87,18 @@ class CalibrationInputTest(tf.test.TestCase):
                 with self.subTest(metric=cls.__name__, pattern=pattern):
                     with self.assertRaisesRegex(ValueError, pattern):
                         cls().update_state(y_true, y_pred)
-            with self.assertRaisesRegex(TypeError, r"argument `from_logits`.*Received: from_logits='yes'"):
+            with self.assertRaisesRegex(
+                TypeError, r"argument `from_logits`.*Received: from_logits='yes'"
+            ):
                 cls(from_logits="yes")
-        with self.assertRaisesRegex(ValueError, r"`sample_weight` of ExpectedCalibrationError.*shape \(3, 1\)"):
+        with self.assertRaisesRegex(
+            ValueError, r"`sample_weight` of ExpectedCalibrationError.*shape \(3, 1\)"
+        ):
             ExpectedCalibrationError().update_state(self.y[:8], p, sample_weight=[1.0, 2.0, 3.0])
 
-    @pytest.mark.tf_only("in-graph tf.debugging checks raising InvalidArgumentError in a tf.function")
+    @pytest.mark.tf_only(
+        "in-graph tf.debugging checks raising InvalidArgumentError in a tf.function"
+    )
     @rejects_bad_input(BrierScore, ExpectedCalibrationError)
     def test_checks_run_inside_tf_function(self):
         spec = [tf.TensorSpec([None], tf.int64), tf.TensorSpec([None, 4], tf.float32)]
@@ -92,7 +106,9 @@ class CalibrationInputTest(tf.test.TestCase):
             metric = cls()
             update = tf.function(metric.update_state, input_signature=spec)
             update(tf.constant(self.y[:8]), tf.constant(softmax(self.logits[:8])))  # fine
-            with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"`y_pred` of .*from_logits=True"):
+            with self.assertRaisesRegex(
+                tf.errors.InvalidArgumentError, r"`y_pred` of .*from_logits=True"
+            ):
                 update(tf.constant(self.y[:8]), tf.constant(self.logits[:8]))
             with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"`y_true` of .*\[0, 4\)"):
                 update(tf.constant(self.y[:8] + 4), tf.constant(softmax(self.logits[:8])))
@@ -118,20 +134,28 @@ class CalibrationInputTest(tf.test.TestCase):
         results = model.evaluate(x, self.y[:16], verbose=0, return_dict=True)
         probabilities = softmax(model.predict(x, verbose=0).astype("float64"))
         self.assertAllClose(
-            results["expected_calibration_error"], reference_ece(self.y[:16], probabilities, 10), atol=1e-5
+            results["expected_calibration_error"],
+            reference_ece(self.y[:16], probabilities, 10),
+            atol=1e-5,
         )
 
 
 class HuberShapeTest(tf.test.TestCase):
     @rejects_bad_input(HuberMetric)
     def test_mismatched_shapes_are_named(self):
-        with self.assertRaisesRegex(ValueError, r"`y_true` of HuberMetric.*\(3, 3\).*shape \(4, 3\)"):
+        with self.assertRaisesRegex(
+            ValueError, r"`y_true` of HuberMetric.*\(3, 3\).*shape \(4, 3\)"
+        ):
             HuberMetric().update_state(np.zeros((4, 3)), np.zeros((3, 3)))
         # (4, 1) would broadcast against (4, 3) into a plausible wrong number.
-        with self.assertRaisesRegex(ValueError, r"`y_true` of HuberMetric.*\(4, 3\).*shape \(4, 1\)"):
+        with self.assertRaisesRegex(
+            ValueError, r"`y_true` of HuberMetric.*\(4, 3\).*shape \(4, 1\)"
+        ):
             HuberMetric().update_state(np.zeros((4, 1)), np.zeros((4, 3)))
 
-    @pytest.mark.tf_only("in-graph tf.debugging check raising InvalidArgumentError in a tf.function")
+    @pytest.mark.tf_only(
+        "in-graph tf.debugging check raising InvalidArgumentError in a tf.function"
+    )
     @rejects_bad_input(HuberMetric)
     def test_mismatched_shapes_are_named_in_graph(self):
         update = tf.function(

@@ -13,7 +13,6 @@ from tests.metrics.streaming import (
     scores_for,
     stream,
 )
-from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.metrics import MatthewsCorrelationCoefficient as MCC
 
@@ -68,11 +67,15 @@ class MatthewsCorrelationTest(tf.test.TestCase):
 
     def test_binary_sigmoid_probabilities(self):
         y_true = self.rng.integers(0, 2, NUM_EXAMPLES)
-        probs = np.clip(0.3 * y_true + self.rng.uniform(0.0, 0.7, NUM_EXAMPLES), 0, 1).astype("float32")
+        probs = np.clip(0.3 * y_true + self.rng.uniform(0.0, 0.7, NUM_EXAMPLES), 0, 1).astype(
+            "float32"
+        )
         for threshold in (0.5, 0.3):
             with self.subTest(threshold=threshold):
                 expected = matthews_corrcoef(y_true, (probs > threshold).astype(int))
-                got = stream(MCC(2, threshold=threshold), y_true[:, None].astype("float32"), probs[:, None])
+                got = stream(
+                    MCC(2, threshold=threshold), y_true[:, None].astype("float32"), probs[:, None]
+                )
                 self.assertAllClose(got, expected)
         # One-hot binary labels with two softmax columns are the same problem.
         two_columns = np.stack([1.0 - probs, probs], axis=1)
@@ -101,7 +104,9 @@ class MatthewsCorrelationTest(tf.test.TestCase):
 
     def test_compiled_binary_model_evaluate_matches_sklearn(self):
         x = self.rng.standard_normal((101, 5)).astype("float32")
-        y = (x @ self.rng.standard_normal(5) + 0.7 * self.rng.standard_normal(101) > 0.3).astype("int32")
+        y = (x @ self.rng.standard_normal(5) + 0.7 * self.rng.standard_normal(101) > 0.3).astype(
+            "int32"
+        )
         model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, activation="sigmoid")])
         model.compile(
             optimizer=keras.optimizers.Adam(0.05),
@@ -111,15 +116,21 @@ class MatthewsCorrelationTest(tf.test.TestCase):
         model.fit(x, y, epochs=3, batch_size=16, verbose=0)
         results = model.evaluate(x, y, batch_size=13, verbose=0, return_dict=True)  # last batch: 10
         probs = model.predict(x, batch_size=13, verbose=0)[:, 0]
-        self.assertAllClose(results["mcc"], matthews_corrcoef(y, (probs > 0.5).astype(int)), atol=1e-5)
+        self.assertAllClose(
+            results["mcc"], matthews_corrcoef(y, (probs > 0.5).astype(int)), atol=1e-5
+        )
 
     @rejects_bad_input(MCC)
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"argument `num_classes`.*Received: num_classes=0"):
             MCC(num_classes=0)
-        with self.assertRaisesRegex(TypeError, r"argument `num_classes`.*Received: num_classes='2'"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `num_classes`.*Received: num_classes='2'"
+        ):
             MCC(num_classes="2")
-        with self.assertRaisesRegex(TypeError, r"argument `num_classes`.*Received: num_classes=True"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `num_classes`.*Received: num_classes=True"
+        ):
             MCC(num_classes=True)
         with self.assertRaisesRegex(ValueError, r"argument `threshold`.*Received: threshold=-0.1"):
             MCC(2, threshold=-0.1)
@@ -127,20 +138,28 @@ class MatthewsCorrelationTest(tf.test.TestCase):
     @rejects_bad_input(MCC)
     def test_out_of_range_ids_and_mismatched_shapes_raise(self):
         labels = np.arange(1, 11)  # 1..10 for num_classes=10: off by one
-        with self.assertRaisesRegex(ValueError, r"`y_true` of MatthewsCorrelationCoefficient.*\[0, 10\)"):
+        with self.assertRaisesRegex(
+            ValueError, r"`y_true` of MatthewsCorrelationCoefficient.*\[0, 10\)"
+        ):
             MCC(10).update_state(labels, labels)
         with self.assertRaisesRegex(ValueError, r"`y_true`.*\[0, 3\).*from 0 to 7"):
             MCC(3).update_state(np.array([0, 7, 2]), np.array([0, 1, 2]))
-        with self.assertRaisesRegex(ValueError, r"one prediction per label.*4 labels.*3 predictions"):
+        with self.assertRaisesRegex(
+            ValueError, r"one prediction per label.*4 labels.*3 predictions"
+        ):
             MCC(3).update_state(np.eye(3)[[0, 1, 2, 0]], np.eye(3)[[0, 1, 2]])
         with self.assertRaisesRegex(ValueError, r"one sample weight per example.*2 weights for 3"):
             MCC(3).update_state(np.array([0, 1, 2]), np.array([0, 1, 2]), sample_weight=np.ones(2))
 
-    @pytest.mark.tf_only("in-graph tf.debugging check raising InvalidArgumentError in a tf.function")
+    @pytest.mark.tf_only(
+        "in-graph tf.debugging check raising InvalidArgumentError in a tf.function"
+    )
     @rejects_bad_input(MCC)
     def test_out_of_range_ids_raise_in_graph(self):
         m = MCC(3)
-        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, r"`y_pred` of MatthewsCorrelationCoefficient"):
+        with self.assertRaisesRegex(
+            tf.errors.InvalidArgumentError, r"`y_pred` of MatthewsCorrelationCoefficient"
+        ):
             tf.function(m.update_state)(tf.constant([0, 1, 2]), tf.constant([0, 1, 3]))
 
     @rejects_bad_input(MCC)
@@ -152,7 +171,9 @@ class MatthewsCorrelationTest(tf.test.TestCase):
         got = stream(m, y_true[:, None].astype("float32"), probs[:, None])
         self.assertAllClose(got, matthews_corrcoef(y_true, (probs > 0.5).astype(int)))
         self.assertNotAllClose(got, 0.0)
-        with self.assertRaisesRegex(ValueError, r"\[0, 2\) for num_classes=1, the binary form.*from 0 to 3"):
+        with self.assertRaisesRegex(
+            ValueError, r"\[0, 2\) for num_classes=1, the binary form.*from 0 to 3"
+        ):
             MCC(num_classes=1).update_state(np.array([0, 1, 3]), np.array([0.1, 0.9, 0.8]))
 
     def test_serialization(self):

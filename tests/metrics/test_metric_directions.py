@@ -30,11 +30,15 @@ class MetricDirectionTest(tf.test.TestCase):
         ]
         for metric, better in cases:
             with self.subTest(metric=metric.name):
-                model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+                model = keras.Sequential(
+                    [keras.Input((4,)), keras.layers.Dense(3, activation="softmax")]
+                )
                 regression = isinstance(metric, HuberMetric)
                 loss = "mse" if regression else "sparse_categorical_crossentropy"
                 targets = np.eye(3)[y] if regression else y
                 model.compile(optimizer="sgd", loss=loss, metrics=[metric])
                 stopper = keras.callbacks.EarlyStopping(monitor=f"val_{metric.name}", patience=5)
-                model.fit(x, targets, validation_split=0.25, epochs=1, verbose=0, callbacks=[stopper])
+                model.fit(
+                    x, targets, validation_split=0.25, epochs=1, verbose=0, callbacks=[stopper]
+                )
                 self.assertIs(stopper.monitor_op, better)

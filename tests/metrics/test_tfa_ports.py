@@ -59,14 +59,19 @@ class RankCorrelationsTest(tf.test.TestCase):
         self.assertAllClose(metric.result(), 1.0)
         self.assertEqual(int(metric.n), 4)
 
-    @pytest.mark.tf_only("cost: two evaluate traces; the metrics' JAX path is covered by the eager tests")
+    @pytest.mark.tf_only(
+        "cost: two evaluate traces; the metrics' JAX path is covered by the eager tests"
+    )
     def test_state_survives_keras_and_checkpoints(self):
         x = self.rng.standard_normal((32, 3)).astype("float32")
         y = self.rng.random((32, 1)).astype("float32")
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
         # Two of the four (one per result family) keep the test cheap; all four
         # go through test_config_round_trip.
-        metrics = [cls(0.0, 1.0, 0.0, 1.0, 30, 30, name=cls.__name__.lower()) for cls in (KendallsTauC, SpearmansRank)]
+        metrics = [
+            cls(0.0, 1.0, 0.0, 1.0, 30, 30, name=cls.__name__.lower())
+            for cls in (KendallsTauC, SpearmansRank)
+        ]
         model.compile("sgd", "mse", metrics=metrics, jit_compile=False)
         # The compiled metrics come back with their configuration (same compile
         # config, same evaluate results).
@@ -86,7 +91,9 @@ class RankCorrelationsTest(tf.test.TestCase):
     def test_config_round_trip(self):
         for cls in SCIPY:
             with self.subTest(metric=cls.__name__):
-                assert_config_round_trip(self, cls(-1.0, 2.0, -3.0, 4.0, 7, 9, name="c", dtype="float64"))
+                assert_config_round_trip(
+                    self, cls(-1.0, 2.0, -3.0, 4.0, 7, 9, name="c", dtype="float64")
+                )
 
     @rejects_bad_input(KendallsTauB, KendallsTauC, SpearmansRank, PearsonsCorrelation)
     def test_bad_input(self):
@@ -150,7 +157,9 @@ class MultiLabelConfusionMatrixTest(tf.test.TestCase):
         x = rng.standard_normal((16, 3)).astype("float32")
         y = (rng.random((16, 4)) < 0.5).astype("float32")
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu")])
-        model.compile("sgd", "mse", metrics=[MultiLabelConfusionMatrix(4, name="mcm")], jit_compile=False)
+        model.compile(
+            "sgd", "mse", metrics=[MultiLabelConfusionMatrix(4, name="mcm")], jit_compile=False
+        )
         assert_model_round_trip(self, model, x, y, saved_model=False)
         metric = MultiLabelConfusionMatrix(4, dtype="float64")
         metric.update_state(y, 1 - y)

@@ -23,11 +23,13 @@ def train(strategy, make_optimizer, x, y):
 
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        model = keras.Sequential([
-            keras.Input((8,)),
-            keras.layers.Dense(4, activation="relu"),
-            keras.layers.Dense(2),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((8,)),
+                keras.layers.Dense(4, activation="relu"),
+                keras.layers.Dense(2),
+            ]
+        )
         optimizer = make_optimizer()
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     trainer = Trainer(model, loss, optimizer, strategy=strategy)

@@ -147,9 +147,16 @@ class OptimizerConfigCompletenessTest(tf.test.TestCase):
             ),
             "TriangularCyclicalLearningRate": dict(**bounds, scale_mode="iterations", name="tri"),
             "Triangular2CyclicalLearningRate": dict(**bounds, scale_mode="iterations", name="tri2"),
-            "ExponentialCyclicalLearningRate": dict(**bounds, scale_mode="cycle", gamma=0.9, name="exp"),
+            "ExponentialCyclicalLearningRate": dict(
+                **bounds, scale_mode="cycle", gamma=0.9, name="exp"
+            ),
             "OneCycle": dict(
-                total_steps=40, max_rate=0.1, start_rate=0.02, last_rate=0.001, annealing_steps=10, name="oc"
+                total_steps=40,
+                max_rate=0.1,
+                start_rate=0.02,
+                last_rate=0.001,
+                annealing_steps=10,
+                name="oc",
             ),
         }
 
@@ -157,7 +164,12 @@ class OptimizerConfigCompletenessTest(tf.test.TestCase):
         return {
             "TimeStopping": dict(seconds=3, verbose=1),
             "LearningRateFinder": dict(
-                min_rate=1e-4, max_rate=0.5, num_steps=20, stop_factor=3.0, smoothing=0.5, restore=False
+                min_rate=1e-4,
+                max_rate=0.5,
+                num_steps=20,
+                stop_factor=3.0,
+                smoothing=0.5,
+                restore=False,
             ),
             "AverageModelCheckpoint": dict(
                 update_weights=True,

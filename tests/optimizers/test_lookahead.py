@@ -50,15 +50,22 @@ class LookaheadTest(tf.test.TestCase):
             Lookahead("adam", sync_period=2.5)
         with self.assertRaisesRegex(ValueError, r"`slow_step_size`.*\[0\.0, 1\.0\].*=1\.5"):
             Lookahead("adam", slow_step_size=1.5)
-        with self.assertRaisesRegex(TypeError, r"argument `optimizer`.*Keras optimizer.*optimizer=None"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `optimizer`.*Keras optimizer.*optimizer=None"
+        ):
             Lookahead(None)
         with self.assertRaisesRegex(ValueError, r"argument `optimizer`.*optimizer='adamm'"):
             Lookahead("adamm")
-        multi = keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(keras.optimizers.SGD()))
+        multi = keras.optimizers.MultiOptimizer(
+            keras.optimizers.OptimizerMap(keras.optimizers.SGD())
+        )
         with self.assertRaisesRegex(TypeError, r"not a MultiOptimizer"):
             Lookahead(multi)
-        with self.assertRaisesRegex(ValueError, r"Lookahead does not take `clipnorm`: set it on "
-                                                r"the wrapped optimizer"):
+        with self.assertRaisesRegex(
+            ValueError,
+            r"Lookahead does not take `clipnorm`: set it on "
+            r"the wrapped optimizer",
+        ):
             Lookahead("adam", clipnorm=1.0)
 
     def test_gradient_accumulation_syncs_once_per_period(self):

@@ -42,16 +42,28 @@ ROWS = 256  # 8 batches of 32
 def optimizers():
     """One configured instance of each new optimizer (and both wrappers nested)."""
     return {
-        "radam": RectifiedAdam(learning_rate=3e-3, total_steps=40, warmup_proportion=0.2,
-                               min_lr=1e-4, weight_decay=1e-3, amsgrad=True),
-        "yogi": Yogi(learning_rate=0.01, l1_regularization_strength=1e-4,
-                     l2_regularization_strength=1e-4),
+        "radam": RectifiedAdam(
+            learning_rate=3e-3,
+            total_steps=40,
+            warmup_proportion=0.2,
+            min_lr=1e-4,
+            weight_decay=1e-3,
+            amsgrad=True,
+        ),
+        "yogi": Yogi(
+            learning_rate=0.01, l1_regularization_strength=1e-4, l2_regularization_strength=1e-4
+        ),
         "ranger": Lookahead(RectifiedAdam(3e-3), sync_period=3, slow_step_size=0.5),
         "swa_yogi": SWA(Yogi(0.01), start_averaging=2, average_period=3),
-        "swa_lookahead_clr": SWA(Lookahead(keras.optimizers.SGD(
-            Triangular2CyclicalLearningRate(1e-3, 0.05, step_size=4))), average_period=2),
+        "swa_lookahead_clr": SWA(
+            Lookahead(
+                keras.optimizers.SGD(Triangular2CyclicalLearningRate(1e-3, 0.05, step_size=4))
+            ),
+            average_period=2,
+        ),
         "adam_exp_clr": keras.optimizers.Adam(
-            ExponentialCyclicalLearningRate(1e-4, 3e-3, step_size=4, gamma=0.99)),
+            ExponentialCyclicalLearningRate(1e-4, 3e-3, step_size=4, gamma=0.99)
+        ),
     }
 
 
@@ -63,14 +75,17 @@ def issue_28_optimizers():
         "novograd": NovoGrad(3e-3, weight_decay=1e-3, grad_averaging=True, amsgrad=True),
         "cocob": COCOB(alpha=50),
         "conditional_gradient": ConditionalGradient(0.9, lambda_=0.5, ord="nuclear"),
-        "proximal_adagrad": ProximalAdagrad(0.05, l1_regularization_strength=1e-3,
-                                            l2_regularization_strength=1e-3),
+        "proximal_adagrad": ProximalAdagrad(
+            0.05, l1_regularization_strength=1e-3, l2_regularization_strength=1e-3
+        ),
         "sgdw": SGDW(1e-3, learning_rate=0.05, momentum=0.9, exclude_from_weight_decay=["bias"]),
         "adamw": AdamW(1e-3, learning_rate=3e-3),
         "rmspropw": extend_with_decoupled_weight_decay(keras.optimizers.RMSprop)(
-            weight_decay=1e-3, learning_rate=1e-3),
-        "moving_average": MovingAverage(keras.optimizers.Adam(3e-3), average_decay=0.9,
-                                        start_step=1, dynamic_decay=True),
+            weight_decay=1e-3, learning_rate=1e-3
+        ),
+        "moving_average": MovingAverage(
+            keras.optimizers.Adam(3e-3), average_decay=0.9, start_step=1, dynamic_decay=True
+        ),
     }
 
 
@@ -82,11 +97,14 @@ def _fixed_gradients(model):
 
 def mlp():
     keras.utils.set_random_seed(0)
-    return keras.Sequential(name="mlp", layers=[
-        keras.Input((64,)),
-        keras.layers.Dense(16, activation="relu", name="hidden"),
-        keras.layers.Dense(10, activation="softmax", name="out"),
-    ])
+    return keras.Sequential(
+        name="mlp",
+        layers=[
+            keras.Input((64,)),
+            keras.layers.Dense(16, activation="relu", name="hidden"),
+            keras.layers.Dense(10, activation="softmax", name="out"),
+        ],
+    )
 
 
 def compiled(optimizer, **kwargs):
@@ -126,18 +144,21 @@ class OptimizersInTrainingTest(tf.test.TestCase):
                 self.assertEqual(loaded.optimizer.get_config(), optimizer.get_config())
                 self.assertEqual(int(loaded.optimizer.iterations), 2)
                 self.assertEqual(len(loaded.optimizer.variables), len(optimizer.variables))
-                for restored, original in zip(values(loaded.optimizer.variables),
-                                              values(optimizer.variables)):
+                for restored, original in zip(
+                    values(loaded.optimizer.variables), values(optimizer.variables)
+                ):
                     self.assertAllEqual(restored, original)
                 # One more step from the restored state equals continuing.
                 optimizer.apply(gradients, model.trainable_variables)
                 loaded.optimizer.apply(gradients, loaded.trainable_variables)
-                for a, b in zip(values(loaded.trainable_variables),
-                                values(model.trainable_variables)):
+                for a, b in zip(
+                    values(loaded.trainable_variables), values(model.trainable_variables)
+                ):
                     self.assertAllClose(a, b, atol=1e-6, rtol=0)
                 if isinstance(optimizer, AveragedOptimizerWrapper):
-                    for a, b in zip(values(loaded.optimizer._averages),
-                                    values(optimizer._averages)):
+                    for a, b in zip(
+                        values(loaded.optimizer._averages), values(optimizer._averages)
+                    ):
                         self.assertAllClose(a, b, atol=1e-6, rtol=0)
 
     def check_round_trip(self, optimizer, x, y):
@@ -156,16 +177,17 @@ class OptimizersInTrainingTest(tf.test.TestCase):
         self.assertEqual(loaded.optimizer.get_config(), model.optimizer.get_config())
         self.assertEqual(int(loaded.optimizer.iterations), steps)
         self.assertEqual(len(loaded.optimizer.variables), len(model.optimizer.variables))
-        for restored, original in zip(values(loaded.optimizer.variables),
-                                      values(model.optimizer.variables)):
+        for restored, original in zip(
+            values(loaded.optimizer.variables), values(model.optimizer.variables)
+        ):
             self.assertAllEqual(restored, original)
         # The restored state continues the same trajectory.
-        loaded.compile(optimizer=loaded.optimizer, loss="sparse_categorical_crossentropy",
-                       run_eagerly=True)
+        loaded.compile(
+            optimizer=loaded.optimizer, loss="sparse_categorical_crossentropy", run_eagerly=True
+        )
         for m in (model, loaded):
             m.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0)
-        for a, b in zip(values(loaded.trainable_variables),
-                        values(model.trainable_variables)):
+        for a, b in zip(values(loaded.trainable_variables), values(model.trainable_variables)):
             self.assertAllClose(a, b, atol=1e-6, rtol=0)
         if isinstance(model.optimizer, AveragedOptimizerWrapper):
             expected = values(model.optimizer._averages)
@@ -191,8 +213,11 @@ class OptimizersInTrainingTest(tf.test.TestCase):
 
         reference = mlp()
         parts = self.mapping(reference)
-        multi = keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(
-            default_optimizer=keras.optimizers.SGD(0.0), optimizer_map=parts))
+        multi = keras.optimizers.MultiOptimizer(
+            keras.optimizers.OptimizerMap(
+                default_optimizer=keras.optimizers.SGD(0.0), optimizer_map=parts
+            )
+        )
         reference.compile(optimizer=multi, loss="sparse_categorical_crossentropy")
         reference.fit(self.x, self.y, batch_size=32, epochs=2, shuffle=False, verbose=0)
         self.assertEqual(int(parts["mlp/hidden/.*"].iterations), 2 * ROWS // 32)
@@ -237,8 +262,11 @@ class Issue28PartsTest(tf.test.TestCase):
 
         reference = mlp()
         reference_parts = parts()
-        multi = keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(
-            default_optimizer=keras.optimizers.SGD(0.0), optimizer_map=reference_parts))
+        multi = keras.optimizers.MultiOptimizer(
+            keras.optimizers.OptimizerMap(
+                default_optimizer=keras.optimizers.SGD(0.0), optimizer_map=reference_parts
+            )
+        )
         reference.compile(optimizer=multi, loss="sparse_categorical_crossentropy")
         reference.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0)
         self.assertEqual(int(reference_parts["mlp/out/.*"].iterations), 2)
@@ -261,11 +289,19 @@ class MirroredStrategyTest(tf.test.TestCase):
         if keras.backend.backend() != "tensorflow":
             self.skipTest("tf.distribute is TensorFlow's (the TensorFlow leg runs this)")
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(
+                [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+            ),
+        )
         result = subprocess.run(
             [sys.executable, "-m", "tests.optimizers.mirrored_worker"],
-            cwd=root, env=env, capture_output=True, text=True, timeout=600,
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         differences = json.loads(result.stdout.strip().splitlines()[-1])

@@ -78,8 +78,11 @@ class BadArgumentsTest(tf.test.TestCase):
 
     @rejects_bad_input(ProximalAdagrad)
     def test_proximal_adagrad(self):
-        for argument in ("initial_accumulator_value", "l1_regularization_strength",
-                         "l2_regularization_strength"):
+        for argument in (
+            "initial_accumulator_value",
+            "l1_regularization_strength",
+            "l2_regularization_strength",
+        ):
             with self.assertRaisesRegex(ValueError, rf"`{argument}`.*{argument}=-0\.5"):
                 ProximalAdagrad(**{argument: -0.5})
 
@@ -144,13 +147,16 @@ class LazyRowsTest(tf.test.TestCase):
     def test_lazy_adam_matches_its_numpy_reference_and_leaves_other_rows(self):
         rng = np.random.default_rng(0)
         table = rng.standard_normal((20, 3)).astype("float32")
-        batches = [(rng.integers(0, 20, 6), rng.standard_normal((6, 3)).astype("float32"))
-                   for _ in range(5)]
+        batches = [
+            (rng.integers(0, 20, 6), rng.standard_normal((6, 3)).astype("float32"))
+            for _ in range(5)
+        ]
         variable = tf.Variable(table)
         optimizer = LazyAdam()
         for indices, values in batches:
-            gradient = tf.IndexedSlices(tf.constant(values), tf.constant(indices, "int32"),
-                                        tf.constant([20, 3]))
+            gradient = tf.IndexedSlices(
+                tf.constant(values), tf.constant(indices, "int32"), tf.constant([20, 3])
+            )
             optimizer.apply_gradients([(gradient, variable)])
         self.assertAllClose(variable.numpy(), numpy_lazy_adam(table, batches), atol=1e-6)
         never = np.setdiff1d(np.arange(20), np.concatenate([i for i, _ in batches]))
@@ -160,8 +166,9 @@ class LazyRowsTest(tf.test.TestCase):
         adam_variable = tf.Variable(table)
         adam = keras.optimizers.Adam()
         for indices, values in batches:
-            gradient = tf.IndexedSlices(tf.constant(values), tf.constant(indices, "int32"),
-                                        tf.constant([20, 3]))
+            gradient = tf.IndexedSlices(
+                tf.constant(values), tf.constant(indices, "int32"), tf.constant([20, 3])
+            )
             adam.apply_gradients([(gradient, adam_variable)])
         self.assertNotAllClose(adam_variable.numpy(), variable.numpy())
 
@@ -169,8 +176,14 @@ class LazyRowsTest(tf.test.TestCase):
         # Keras 3 on TensorFlow hands an Embedding's gradient over as
         # IndexedSlices; the rows the batch did not look up stay exact.
         keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((2,), dtype="int32"), keras.layers.Embedding(50, 4),
-                                  keras.layers.Flatten(), keras.layers.Dense(1)])
+        model = keras.Sequential(
+            [
+                keras.Input((2,), dtype="int32"),
+                keras.layers.Embedding(50, 4),
+                keras.layers.Flatten(),
+                keras.layers.Dense(1),
+            ]
+        )
         model.compile(LazyAdam(0.01), loss="mse")
         before = model.layers[0].embeddings.numpy()
         x = np.array([[1, 2], [3, 1]], "int32")
@@ -219,8 +232,9 @@ class DecoupledWeightDecayTest(tf.test.TestCase):
         first = extend_with_decoupled_weight_decay(keras.optimizers.RMSprop)
         self.assertIs(first, extend_with_decoupled_weight_decay(keras.optimizers.RMSprop))
         self.assertTrue(issubclass(first, DecoupledWeightDecayExtension))
-        self.assertEqual(keras.saving.get_registered_name(first),
-                         "tfx_ext>RMSpropWithDecoupledWeightDecay")
+        self.assertEqual(
+            keras.saving.get_registered_name(first), "tfx_ext>RMSpropWithDecoupledWeightDecay"
+        )
         # w -= wd * w before RMSprop's own step (computed from the same gradient).
         optimizer = first(weight_decay=0.1, learning_rate=0.01)
         reference = keras.optimizers.RMSprop(learning_rate=0.01)
@@ -252,8 +266,12 @@ class DecoupledWeightDecayTest(tf.test.TestCase):
         self.assertIs(proximal_adagrad.ProximalAdagrad, optimizers.ProximalAdagrad)
         self.assertIs(moving_average.MovingAverage, optimizers.MovingAverage)
         self.assertIs(average_wrapper.AveragedOptimizerWrapper, optimizers.AveragedOptimizerWrapper)
-        for name in ("SGDW", "AdamW", "DecoupledWeightDecayExtension",
-                     "extend_with_decoupled_weight_decay"):
+        for name in (
+            "SGDW",
+            "AdamW",
+            "DecoupledWeightDecayExtension",
+            "extend_with_decoupled_weight_decay",
+        ):
             self.assertIs(getattr(weight_decay_optimizers, name), getattr(optimizers, name))
         self.assertTrue(issubclass(optimizers.SWA, AveragedOptimizerWrapper))
         self.assertTrue(issubclass(MovingAverage, AveragedOptimizerWrapper))
@@ -268,14 +286,24 @@ class OtherBackendsTest(tf.test.TestCase):
 
         cases = [
             (COCOB(), 10, [[0.84528893, 1.845289], [2.845289, 3.845289]], {}),
-            (NovoGrad(0.1, epsilon=1e-8), 1,
-             [[0.9552786425, 1.9105572849], [2.9400000012, 3.9200000016]],
-             {"grads": ([0.1, 0.2], [0.3, 0.4])}),
-            (ProximalAdagrad(3.0, l1_regularization_strength=0.001), 10,
-             [[-6.663634, -9.190331], [2.9593036, 1.0292315]],
-             {"values": ([1.0, 2.0], [4.0, 3.0]), "grads": ([0.1, 0.2], [0.01, 0.02])}),
-            (AdaBelief(1e-3, rectify=False), 100, [[0.66723955, 1.6672393], [2.6672382, 3.6672382]],
-             {}),
+            (
+                NovoGrad(0.1, epsilon=1e-8),
+                1,
+                [[0.9552786425, 1.9105572849], [2.9400000012, 3.9200000016]],
+                {"grads": ([0.1, 0.2], [0.3, 0.4])},
+            ),
+            (
+                ProximalAdagrad(3.0, l1_regularization_strength=0.001),
+                10,
+                [[-6.663634, -9.190331], [2.9593036, 1.0292315]],
+                {"values": ([1.0, 2.0], [4.0, 3.0]), "grads": ([0.1, 0.2], [0.01, 0.02])},
+            ),
+            (
+                AdaBelief(1e-3, rectify=False),
+                100,
+                [[0.66723955, 1.6672393], [2.6672382, 3.6672382]],
+                {},
+            ),
         ]
         for optimizer, iterations, expected, sample in cases:
             with self.subTest(type(optimizer).__name__):
@@ -286,7 +314,8 @@ class OtherBackendsTest(tf.test.TestCase):
         variable = keras.Variable(np.array([[1.0, 2.0], [3.0, 4.0]], "float32"))
         gradient = np.array([[0.3, 0.1], [0.2, 0.4]], "float32")
         ConditionalGradient(0.5, lambda_=0.1, ord="nuclear").apply_gradients(
-            [(keras.ops.convert_to_tensor(gradient), variable)])
+            [(keras.ops.convert_to_tensor(gradient), variable)]
+        )
         u, _, vh = np.linalg.svd(gradient)
         expected = 0.5 * np.array([[1.0, 2.0], [3.0, 4.0]]) - 0.5 * 0.1 * np.outer(u[:, 0], vh[0])
         self.assertAllClose(keras.ops.convert_to_numpy(variable), expected, atol=1e-6)
@@ -318,9 +347,12 @@ class OtherBackendsTest(tf.test.TestCase):
         branches = [keras.layers.Dense(1, name=name)(inputs) for name in parts]
         model = keras.Model(inputs, keras.layers.Add()(branches), name="m")
         model.compile(
-            keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(
-                default_optimizer=keras.optimizers.SGD(0.0),
-                optimizer_map={f"^{name}/.*": optimizer for name, optimizer in parts.items()})),
+            keras.optimizers.MultiOptimizer(
+                keras.optimizers.OptimizerMap(
+                    default_optimizer=keras.optimizers.SGD(0.0),
+                    optimizer_map={f"^{name}/.*": optimizer for name, optimizer in parts.items()},
+                )
+            ),
             loss="mse",
             run_eagerly=True,  # 8 eager steps cost less than tracing nine optimizers
         )

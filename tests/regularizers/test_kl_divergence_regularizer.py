@@ -26,10 +26,14 @@ class KLDivergenceRegularizerTest(tf.test.TestCase):
         self.assertAllClose(keras.ops.convert_to_numpy(penalty), expected, rtol=1e-5)
         # Units already at the target cost nothing.
         at_target = np.full((4, 3), 0.1, "float32")
-        self.assertAllClose(keras.ops.convert_to_numpy(KLDivergenceRegularizer(1.0)(at_target)), 0.0, atol=1e-6)
+        self.assertAllClose(
+            keras.ops.convert_to_numpy(KLDivergenceRegularizer(1.0)(at_target)), 0.0, atol=1e-6
+        )
 
     def test_dead_units_give_a_large_finite_penalty(self):
-        penalty = keras.ops.convert_to_numpy(KLDivergenceRegularizer(1.0, 0.1)(np.zeros((4, 2), "float32")))
+        penalty = keras.ops.convert_to_numpy(
+            KLDivergenceRegularizer(1.0, 0.1)(np.zeros((4, 2), "float32"))
+        )
         self.assertTrue(np.isfinite(penalty))
         self.assertAllClose(penalty, 2 * bernoulli_kl(0.1, keras.config.epsilon()), rtol=1e-4)
 
@@ -50,20 +54,29 @@ class KLDivergenceRegularizerTest(tf.test.TestCase):
         restored = keras.regularizers.deserialize(keras.regularizers.serialize(regularizer))
         self.assertIsInstance(restored, KLDivergenceRegularizer)
         model = keras.Sequential(
-            [keras.Input((3,)), keras.layers.Dense(4, activation="sigmoid", activity_regularizer=regularizer)]
+            [
+                keras.Input((3,)),
+                keras.layers.Dense(4, activation="sigmoid", activity_regularizer=regularizer),
+            ]
         )
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "sparse.keras")
             model.save(path)
             loaded = keras.models.load_model(path)  # no custom_objects
-        self.assertEqual(loaded.layers[0].activity_regularizer.get_config(), regularizer.get_config())
+        self.assertEqual(
+            loaded.layers[0].activity_regularizer.get_config(), regularizer.get_config()
+        )
 
     @rejects_bad_input(KLDivergenceRegularizer)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(ValueError, "`weight`. Expected a number >= 0.0. Received: weight=-0.1"):
+        with self.assertRaisesRegex(
+            ValueError, "`weight`. Expected a number >= 0.0. Received: weight=-0.1"
+        ):
             KLDivergenceRegularizer(weight=-0.1)
         for target in (0, 1, 1.5):
-            with self.assertRaisesRegex(ValueError, "`target`. Expected a number in \\(0.0, 1.0\\)"):
+            with self.assertRaisesRegex(
+                ValueError, "`target`. Expected a number in \\(0.0, 1.0\\)"
+            ):
                 KLDivergenceRegularizer(weight=0.1, target=target)
         with self.assertRaisesRegex(TypeError, "`target`"):
             KLDivergenceRegularizer(weight=0.1, target="sparse")

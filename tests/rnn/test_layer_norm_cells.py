@@ -25,7 +25,9 @@ class LayerNormCellsTest(tf.test.TestCase):
     def test_lstm_matches_numpy(self):
         cell = LayerNormLSTMCell(5, norm_epsilon=1e-3)
         h, (h2, c2) = cell(self.x, [self.h, self.c])
-        k, r, b = (np.asarray(w, "float64") for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+        k, r, b = (
+            np.asarray(w, "float64") for w in (cell.kernel, cell.recurrent_kernel, cell.bias)
+        )
         z = layer_norm(self.x @ k, 1e-3) + layer_norm(self.h @ r, 1e-3) + b
         i, f, g, o = np.split(z, 4, axis=1)
         c = layer_norm(sigmoid(f) * self.c + sigmoid(i) * np.tanh(g), 1e-3)
@@ -35,15 +37,22 @@ class LayerNormCellsTest(tf.test.TestCase):
     def test_simple_rnn_matches_numpy(self):
         cell = LayerNormSimpleRNNCell(5, bias_initializer="ones")
         out, _ = cell(self.x, [self.h])
-        k, r, b = (np.asarray(w, "float64") for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+        k, r, b = (
+            np.asarray(w, "float64") for w in (cell.kernel, cell.recurrent_kernel, cell.bias)
+        )
         self.assertAllClose(out, np.tanh(layer_norm(self.x @ k + self.h @ r, 1e-5) + b), atol=1e-5)
 
     def test_round_trips(self):
-        for cell in (LayerNormLSTMCell(4, norm_epsilon=1e-4), LayerNormSimpleRNNCell(4, layernorm_epsilon=1e-4)):
+        for cell in (
+            LayerNormLSTMCell(4, norm_epsilon=1e-4),
+            LayerNormSimpleRNNCell(4, layernorm_epsilon=1e-4),
+        ):
             with self.subTest(cell=type(cell).__name__):
                 assert_config_round_trip(self, cell)
                 model = keras.Sequential([keras.Input((5, 3)), keras.layers.RNN(cell)])
-                assert_model_round_trip(self, model, np.random.default_rng(3).normal(size=(2, 5, 3)).astype("float32"))
+                assert_model_round_trip(
+                    self, model, np.random.default_rng(3).normal(size=(2, 5, 3)).astype("float32")
+                )
 
     @rejects_bad_input(LayerNormLSTMCell, LayerNormSimpleRNNCell)
     def test_bad_arguments(self):

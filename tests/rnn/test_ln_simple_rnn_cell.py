@@ -13,7 +13,9 @@ from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.rnn import LayerNormLSTMCell, LayerNormSimpleRNNCell, LNSimpleRNNCell
 
 
-def numpy_ln_simple_rnn(x, kernel, recurrent_kernel, bias, gamma, beta, epsilon, activation=np.tanh):
+def numpy_ln_simple_rnn(
+    x, kernel, recurrent_kernel, bias, gamma, beta, epsilon, activation=np.tanh
+):
     """The book's cell, written from its text: SimpleRNNCell(activation=None) -> LayerNormalization -> activation."""
     h = np.zeros((x.shape[0], kernel.shape[1]))
     outputs = []
@@ -27,7 +29,13 @@ def numpy_ln_simple_rnn(x, kernel, recurrent_kernel, bias, gamma, beta, epsilon,
 
 
 def cell_weights(cell):
-    weights = (cell.kernel, cell.recurrent_kernel, cell.bias, cell.layer_norm.gamma, cell.layer_norm.beta)
+    weights = (
+        cell.kernel,
+        cell.recurrent_kernel,
+        cell.bias,
+        cell.layer_norm.gamma,
+        cell.layer_norm.beta,
+    )
     return [np.asarray(w, "float64") for w in weights]
 
 
@@ -56,7 +64,9 @@ class LNSimpleRNNCellTest(tf.test.TestCase):
         rnn.build(self.x.shape)
         self.randomize(cell)
         relu = lambda z: np.maximum(z, 0.0)  # noqa: E731
-        expected = numpy_ln_simple_rnn(self.x.astype("float64"), *cell_weights(cell), epsilon=0.5, activation=relu)
+        expected = numpy_ln_simple_rnn(
+            self.x.astype("float64"), *cell_weights(cell), epsilon=0.5, activation=relu
+        )
         self.assertAllClose(rnn(self.x), expected, atol=1e-5)
 
     def test_differs_from_tfa_cell(self):
@@ -83,19 +93,25 @@ class LNSimpleRNNCellTest(tf.test.TestCase):
 
     def test_trains_with_dropout(self):
         cell = LNSimpleRNNCell(4, dropout=0.2, recurrent_dropout=0.2, seed=1)
-        model = keras.Sequential([keras.Input((6, 4)), keras.layers.RNN(cell), keras.layers.Dense(1)])
+        model = keras.Sequential(
+            [keras.Input((6, 4)), keras.layers.RNN(cell), keras.layers.Dense(1)]
+        )
         model.compile(optimizer="adam", loss="mse")
         y = self.x.sum(axis=(1, 2))[:, None]
         model.fit(self.x, y, epochs=1, verbose=0)
         out = keras.ops.convert_to_numpy(model(self.x, training=False))
-        self.assertAllClose(out, model.predict(self.x, verbose=0), atol=1e-6)  # no dropout at inference
+        self.assertAllClose(
+            out, model.predict(self.x, verbose=0), atol=1e-6
+        )  # no dropout at inference
 
     def test_round_trips(self):
         cell = LNSimpleRNNCell(4, activation="selu", layer_norm_epsilon=1e-4, use_bias=False)
         clone = assert_config_round_trip(self, cell)
         self.assertEqual(clone.layer_norm_epsilon, 1e-4)
         self.assertFalse(clone.use_bias)
-        model = keras.Sequential([keras.Input((6, 4)), keras.layers.RNN(LNSimpleRNNCell(4, layer_norm_epsilon=1e-4))])
+        model = keras.Sequential(
+            [keras.Input((6, 4)), keras.layers.RNN(LNSimpleRNNCell(4, layer_norm_epsilon=1e-4))]
+        )
         assert_model_round_trip(self, model, self.x)
 
     @rejects_bad_input(LNSimpleRNNCell)
@@ -135,5 +151,7 @@ class CellCheckpointTest(tf.test.TestCase):
                     tf.train.Checkpoint(model=twin).restore(path).assert_consumed()
                 self.assertEqual(len(twin.weights), len(model.weights))
                 for restored, original in zip(twin.weights, model.weights):
-                    self.assertAllEqual(np.asarray(restored), np.asarray(original), msg=original.path)
+                    self.assertAllEqual(
+                        np.asarray(restored), np.asarray(original), msg=original.path
+                    )
                 self.assertAllClose(twin(x), model(x), atol=0)

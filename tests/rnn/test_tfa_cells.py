@@ -30,14 +30,20 @@ class TfaCellsTest(tf.test.TestCase):
     def test_peephole_cell_matches_the_equations(self):
         for implementation in (1, 2):
             with self.subTest(implementation=implementation):
-                cell = PeepholeLSTMCell(5, implementation=implementation, bias_initializer="random_normal")
+                cell = PeepholeLSTMCell(
+                    5, implementation=implementation, bias_initializer="random_normal"
+                )
                 h, (h2, c2) = cell(self.x, [self.h, self.c])
                 z = self.x @ _np(cell.kernel) + self.h @ _np(cell.recurrent_kernel) + _np(cell.bias)
                 zi, zf, zc, zo = np.split(z, 4, axis=1)
-                p_i, p_f, p_o = (_np(w) for w in (
-                    cell.input_gate_peephole_weights, cell.forget_gate_peephole_weights,
-                    cell.output_gate_peephole_weights,
-                ))
+                p_i, p_f, p_o = (
+                    _np(w)
+                    for w in (
+                        cell.input_gate_peephole_weights,
+                        cell.forget_gate_peephole_weights,
+                        cell.output_gate_peephole_weights,
+                    )
+                )
                 i, f = sigmoid(zi + p_i * self.c), sigmoid(zf + p_f * self.c)
                 c = f * self.c + i * np.tanh(zc)
                 o = sigmoid(zo + p_o * c)
@@ -52,11 +58,19 @@ class TfaCellsTest(tf.test.TestCase):
         cell.build((None, 4))
         plain.build((None, 4))
         plain.set_weights(cell.get_weights()[:3])
-        for w in (cell.input_gate_peephole_weights, cell.forget_gate_peephole_weights, cell.output_gate_peephole_weights):
+        for w in (
+            cell.input_gate_peephole_weights,
+            cell.forget_gate_peephole_weights,
+            cell.output_gate_peephole_weights,
+        ):
             w.assign(np.zeros(5, "float32"))
-        self.assertAllClose(cell(self.x, [self.h, self.c])[0], plain(self.x, [self.h, self.c])[0], atol=1e-6)
+        self.assertAllClose(
+            cell(self.x, [self.h, self.c])[0], plain(self.x, [self.h, self.c])[0], atol=1e-6
+        )
         cell.input_gate_peephole_weights.assign(np.ones(5, "float32"))
-        self.assertNotAllClose(cell(self.x, [self.h, self.c])[0], plain(self.x, [self.h, self.c])[0])
+        self.assertNotAllClose(
+            cell(self.x, [self.h, self.c])[0], plain(self.x, [self.h, self.c])[0]
+        )
 
     def test_esn_reservoir_has_the_asked_spectral_radius_and_leaks(self):
         cell = ESNCell(6, connectivity=0.5, leaky=0.3, spectral_radius=0.7)
@@ -64,7 +78,9 @@ class TfaCellsTest(tf.test.TestCase):
         reservoir = _np(cell.recurrent_kernel)
         self.assertAllClose(np.abs(np.linalg.eigvals(reservoir)).max(), 0.7, atol=1e-5)
         h0 = self.h[:, :1].repeat(6, axis=1)
-        expected = 0.7 * h0 + 0.3 * np.tanh(self.x @ _np(cell.kernel) + h0 @ reservoir + _np(cell.bias))
+        expected = 0.7 * h0 + 0.3 * np.tanh(
+            self.x @ _np(cell.kernel) + h0 @ reservoir + _np(cell.bias)
+        )
         self.assertAllClose(out, expected, atol=1e-5)
         self.assertEmpty(cell.trainable_weights)  # a reservoir: only a readout is trained
 
@@ -77,8 +93,12 @@ class TfaCellsTest(tf.test.TestCase):
             lambda: ESN(4, leaky=0.5, return_sequences=True),
         ):
             layer = make()
-            with self.subTest(layer=type(layer.cell).__name__ if type(layer) is keras.layers.RNN else "ESN"):
-                assert_config_round_trip(self, layer.cell if type(layer) is keras.layers.RNN else layer)
+            with self.subTest(
+                layer=type(layer.cell).__name__ if type(layer) is keras.layers.RNN else "ESN"
+            ):
+                assert_config_round_trip(
+                    self, layer.cell if type(layer) is keras.layers.RNN else layer
+                )
                 model = keras.Sequential([keras.Input((5, 3)), layer])
                 assert_model_round_trip(self, model, x)
 

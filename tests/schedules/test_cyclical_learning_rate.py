@@ -35,12 +35,18 @@ class CyclicalLearningRateTest(tf.test.TestCase):
             clone = assert_config_round_trip(self, schedule)
             self.assertAllClose(clone(steps), schedule(steps))
         # A registered scale_fn equals the built-in triangular2 policy.
-        self.assertAllClose(schedules[3](steps), Triangular2CyclicalLearningRate(0.01, 0.1, 5)(steps))
+        self.assertAllClose(
+            schedules[3](steps), Triangular2CyclicalLearningRate(0.01, 0.1, 5)(steps)
+        )
 
     def test_optimizer_follows_the_schedule_and_reloads(self):
         schedule = Triangular2CyclicalLearningRate(0.01, 0.1, step_size=3)
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(
-            1, kernel_initializer="zeros", bias_initializer="zeros")])
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(1, kernel_initializer="zeros", bias_initializer="zeros"),
+            ]
+        )
         model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse", run_eagerly=True)
         model.fit(np.ones((64, 4)), np.ones((64, 1)), batch_size=8, shuffle=False, verbose=0)
         # SGD by hand with the rates of the policy: 0.01 -> 0.1 over 3 steps,
@@ -60,11 +66,18 @@ class CyclicalLearningRateTest(tf.test.TestCase):
         self.assertIsInstance(loaded.optimizer._learning_rate, Triangular2CyclicalLearningRate)
         self.assertAllClose(float(loaded.optimizer.learning_rate), 0.04, atol=1e-7)
 
-    @rejects_bad_input(CyclicalLearningRate, TriangularCyclicalLearningRate,
-                       Triangular2CyclicalLearningRate, ExponentialCyclicalLearningRate)
+    @rejects_bad_input(
+        CyclicalLearningRate,
+        TriangularCyclicalLearningRate,
+        Triangular2CyclicalLearningRate,
+        ExponentialCyclicalLearningRate,
+    )
     def test_bad_arguments(self):
-        for cls in (TriangularCyclicalLearningRate, Triangular2CyclicalLearningRate,
-                    ExponentialCyclicalLearningRate):
+        for cls in (
+            TriangularCyclicalLearningRate,
+            Triangular2CyclicalLearningRate,
+            ExponentialCyclicalLearningRate,
+        ):
             with self.subTest(cls.__name__):
                 with self.assertRaisesRegex(ValueError, r"`step_size`.*> 0.*step_size=0"):
                     cls(0.1, 1.0, 0)
@@ -72,12 +85,17 @@ class CyclicalLearningRateTest(tf.test.TestCase):
                     cls(-0.1, 1.0, 10)
                 with self.assertRaisesRegex(TypeError, r"`maximal_learning_rate`.*='1'"):
                     cls(0.1, "1", 10)
-                with self.assertRaisesRegex(ValueError, r"`scale_mode`.*'cycle', 'iterations'.*"
-                                                        r"scale_mode='epoch'"):
+                with self.assertRaisesRegex(
+                    ValueError,
+                    r"`scale_mode`.*'cycle', 'iterations'.*"
+                    r"scale_mode='epoch'",
+                ):
                     cls(0.1, 1.0, 10, scale_mode="epoch")
         with self.assertRaisesRegex(ValueError, r"`gamma`.*> 0.*gamma=0"):
             ExponentialCyclicalLearningRate(0.1, 1.0, 10, gamma=0)
         with self.assertRaisesRegex(TypeError, r"`scale_fn`.*callable.*scale_fn=1\.0"):
             CyclicalLearningRate(0.1, 1.0, 10, scale_fn=1.0)
-        with self.assertRaisesRegex(TypeError, r"missing 1 required positional argument: 'scale_fn'"):
+        with self.assertRaisesRegex(
+            TypeError, r"missing 1 required positional argument: 'scale_fn'"
+        ):
             CyclicalLearningRate(0.1, 1.0, 10)

@@ -10,8 +10,9 @@ from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
 from tfx_ext.schedules import OneCycle
 
 
-def reference_one_cycle(iteration, total_steps, max_rate, start_rate=None, last_rate=None,
-                        annealing_steps=None):
+def reference_one_cycle(
+    iteration, total_steps, max_rate, start_rate=None, last_rate=None, annealing_steps=None
+):
     """The `OneCycleScheduler` of "Hands-On ML" (ch. 11), in pure Python.
 
     The rate is clamped at `last_rate` once the run is over (`iteration >=
@@ -48,11 +49,13 @@ SETTINGS = [
 
 
 def regression_model(schedule):
-    model = keras.Sequential([
-        keras.Input((10,)),
-        keras.layers.Dense(8, activation="relu"),
-        keras.layers.Dense(1),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((10,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
     model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
     return model
 
@@ -133,9 +136,13 @@ class OneCycleTest(tf.test.TestCase):
             r"Received: total_steps=1",
         ):
             OneCycle(1, 0.1)
-        with self.assertRaisesRegex(TypeError, r"argument `total_steps`.*Received: total_steps=10\.0"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `total_steps`.*Received: total_steps=10\.0"
+        ):
             OneCycle(10.0, 0.1)
-        with self.assertRaisesRegex(TypeError, r"argument `total_steps`.*Received: total_steps=True"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `total_steps`.*Received: total_steps=True"
+        ):
             OneCycle(True, 0.1)
         with self.assertRaisesRegex(ValueError, r"argument `max_rate`.*> 0.*Received: max_rate=0"):
             OneCycle(100, 0)
@@ -149,7 +156,9 @@ class OneCycleTest(tf.test.TestCase):
             ValueError, r"argument `start_rate`.*\[0\.0, 0\.1\].*Received: start_rate=0\.2"
         ):
             OneCycle(100, 0.1, start_rate=0.2)
-        with self.assertRaisesRegex(ValueError, r"argument `start_rate`.*Received: start_rate=-0\.01"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `start_rate`.*Received: start_rate=-0\.01"
+        ):
             OneCycle(100, 0.1, start_rate=-0.01)
         with self.assertRaisesRegex(
             ValueError, r"argument `last_rate`.*\[0\.0, 0\.01\].*Received: last_rate=0\.02"
@@ -179,12 +188,18 @@ class OneCycleTest(tf.test.TestCase):
         self.assertAllClose(config["max_rate"], 0.5)
 
     def test_serialization(self):
-        schedule = OneCycle(30, 0.02, start_rate=0.004, last_rate=1e-5, annealing_steps=4,
-                            name="cycle")
+        schedule = OneCycle(
+            30, 0.02, start_rate=0.004, last_rate=1e-5, annealing_steps=4, name="cycle"
+        )
         clone = assert_config_round_trip(self, schedule)
         for step in range(35):
-            self.assertAllClose(clone(step), reference_one_cycle(
-                step, 30, 0.02, start_rate=0.004, last_rate=1e-5, annealing_steps=4), rtol=1e-6)
+            self.assertAllClose(
+                clone(step),
+                reference_one_cycle(
+                    step, 30, 0.02, start_rate=0.004, last_rate=1e-5, annealing_steps=4
+                ),
+                rtol=1e-6,
+            )
 
         x, y = diabetes()
         model = regression_model(OneCycle(30, 0.02, annealing_steps=4))

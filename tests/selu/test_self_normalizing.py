@@ -11,8 +11,8 @@ from tests.roundtrip import assert_model_round_trip
 from tfx_ext.layers import MCAlphaDropout
 from tfx_ext.selu import (
     SelfNormalizationError,
-    adapt_normalization,
     activation_statistics,
+    adapt_normalization,
     check_self_normalizing,
     plot_activation_statistics,
     self_normalizing_mlp,
@@ -40,7 +40,9 @@ class SelfNormalizingMLPTest(tf.test.TestCase):
         x = (5.0 + 3.0 * self.rng.standard_normal((300, 8))).astype("float32")
         model = self_normalizing_mlp((8,), [16, 16], 3, "softmax", dropout_rate=0.1, adapt_data=x)
         kinds = [type(l).__name__ for l in model.layers]
-        self.assertEqual(kinds, ["Normalization", "Dense", "AlphaDropout", "Dense", "AlphaDropout", "Dense"])
+        self.assertEqual(
+            kinds, ["Normalization", "Dense", "AlphaDropout", "Dense", "AlphaDropout", "Dense"]
+        )
         for layer in model.layers[1:4:2]:
             self.assertIs(layer.activation, keras.activations.selu)
             self.assertIsInstance(layer.kernel_initializer, keras.initializers.LecunNormal)
@@ -76,14 +78,20 @@ class SelfNormalizingMLPTest(tf.test.TestCase):
         report = check_self_normalizing(selu_stack(widths[:4], "glorot_uniform"))
         self.assertFalse(report.ok)
         self.assertLen(report.violations, 4)
-        self.assertTrue(all("GlorotUniform, not LecunNormal" in v.reason for v in report.violations))
+        self.assertTrue(
+            all("GlorotUniform, not LecunNormal" in v.reason for v in report.violations)
+        )
 
     def test_trains_on_digits_and_predicts_with_mc_dropout(self):
         from tfx_ext.uncertainty import mc_predict
 
         x_train, y_train, x_test, y_test = digits()
-        model = self_normalizing_mlp((64,), [64, 64], 10, "softmax", dropout_rate=0.1, mc=True, adapt_data=x_train)
-        model.compile(optimizer=keras.optimizers.Nadam(1e-3), loss="sparse_categorical_crossentropy")
+        model = self_normalizing_mlp(
+            (64,), [64, 64], 10, "softmax", dropout_rate=0.1, mc=True, adapt_data=x_train
+        )
+        model.compile(
+            optimizer=keras.optimizers.Nadam(1e-3), loss="sparse_categorical_crossentropy"
+        )
         model.fit(x_train, y_train, epochs=8, batch_size=32, verbose=0)
         prediction = mc_predict(model, x_test, samples=30, seed=0)
         self.assertGreater((prediction.predicted_class == y_test).mean(), 0.93)
@@ -100,36 +108,44 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
         return keras.layers.Dense(units, **kwargs)
 
     def test_accepts_a_compliant_net(self):
-        model = keras.Sequential([
-            keras.Input((4,)),
-            self.dense(name="a"),
-            keras.layers.AlphaDropout(0.1),
-            keras.layers.Dense(8, kernel_initializer=keras.initializers.VarianceScaling(1.0, "fan_in", "normal")),
-            keras.layers.Activation("selu"),
-            self.dense(name="b"),
-            MCAlphaDropout(0.1),
-            keras.layers.Dense(2, activation="softmax", kernel_initializer="glorot_uniform"),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                self.dense(name="a"),
+                keras.layers.AlphaDropout(0.1),
+                keras.layers.Dense(
+                    8,
+                    kernel_initializer=keras.initializers.VarianceScaling(1.0, "fan_in", "normal"),
+                ),
+                keras.layers.Activation("selu"),
+                self.dense(name="b"),
+                MCAlphaDropout(0.1),
+                keras.layers.Dense(2, activation="softmax", kernel_initializer="glorot_uniform"),
+            ]
+        )
         report = check_self_normalizing(model, sample=self.rng.standard_normal((500, 4)))
         self.assertTrue(report.ok, str(report))
         self.assertIn("meets the conditions", str(report))
         report.raise_if_violated()  # no error
 
     def test_flags_each_incompatible_layer_by_name(self):
-        model = keras.Sequential([
-            keras.Input((4,)),
-            self.dense(name="relu_layer", activation="relu"),
-            self.dense(name="he_layer", kernel_initializer="he_normal"),
-            keras.layers.BatchNormalization(name="bn"),
-            keras.layers.Dropout(0.2, name="plain_dropout"),
-            self.dense(name="l2_layer", kernel_regularizer="l2"),
-            self.dense(name="activity_layer", activity_regularizer="l1"),
-            keras.layers.Dense(2, name="output"),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                self.dense(name="relu_layer", activation="relu"),
+                self.dense(name="he_layer", kernel_initializer="he_normal"),
+                keras.layers.BatchNormalization(name="bn"),
+                keras.layers.Dropout(0.2, name="plain_dropout"),
+                self.dense(name="l2_layer", kernel_regularizer="l2"),
+                self.dense(name="activity_layer", activity_regularizer="l1"),
+                keras.layers.Dense(2, name="output"),
+            ]
+        )
         found = reasons(check_self_normalizing(model))
         layers = [layer for layer, _ in found]
         self.assertEqual(
-            sorted(layers), sorted(["relu_layer", "he_layer", "bn", "plain_dropout", "l2_layer", "activity_layer"])
+            sorted(layers),
+            sorted(["relu_layer", "he_layer", "bn", "plain_dropout", "l2_layer", "activity_layer"]),
         )
         messages = dict(found)
         self.assertIn("'relu', not 'selu'", messages["relu_layer"])
@@ -145,7 +161,9 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
         skip = keras.layers.Add(name="skip")([h, self.dense(name="h2")(h)])
         model = keras.Model(x, keras.layers.Dense(1)(skip))
         found = reasons(check_self_normalizing(model))
-        self.assertTrue(any(layer == "skip" and "merges 2 tensors" in r for layer, r in found), found)
+        self.assertTrue(
+            any(layer == "skip" and "merges 2 tensors" in r for layer, r in found), found
+        )
         self.assertTrue(any("branching graph" in r for _, r in found), found)
 
         a, b = keras.Input((2,)), keras.Input((2,))
@@ -155,10 +173,14 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
         self.assertIn(("two_inputs", "2 inputs: not a plain sequential stack"), found)
 
     def test_checks_layers_of_nested_models_and_recurrent_layers(self):
-        inner = keras.Sequential([keras.Input((4,)), self.dense(name="inner_relu", activation="relu")], name="inner")
+        inner = keras.Sequential(
+            [keras.Input((4,)), self.dense(name="inner_relu", activation="relu")], name="inner"
+        )
         model = keras.Sequential([keras.Input((4,)), inner, keras.layers.Dense(1)])
         self.assertIn("inner_relu", [layer for layer, _ in reasons(check_self_normalizing(model))])
-        rnn = keras.Sequential([keras.Input((3, 4)), keras.layers.SimpleRNN(4, name="rnn"), keras.layers.Dense(1)])
+        rnn = keras.Sequential(
+            [keras.Input((3, 4)), keras.layers.SimpleRNN(4, name="rnn"), keras.layers.Dense(1)]
+        )
         self.assertIn("rnn", [layer for layer, _ in reasons(check_self_normalizing(rnn))])
 
     def test_flags_non_finite_inputs_after_normalization(self):
@@ -167,8 +189,12 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
         mean = np.zeros(4, "float32")
         mean[2] = np.nan
         norm = keras.layers.Normalization(mean=mean, variance=np.ones(4, "float32"))
-        model = keras.Sequential([keras.Input((4,)), norm, self.dense(name="a"), keras.layers.Dense(2)])
-        report = check_self_normalizing(model, sample=self.rng.standard_normal((200, 4)).astype("float32"))
+        model = keras.Sequential(
+            [keras.Input((4,)), norm, self.dense(name="a"), keras.layers.Dense(2)]
+        )
+        report = check_self_normalizing(
+            model, sample=self.rng.standard_normal((200, 4)).astype("float32")
+        )
         self.assertFalse(report.ok)
         self.assertIn("200 of 800 input values are NaN or infinite", str(report))
 
@@ -184,7 +210,9 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
         # The same data through an adapted Normalization layer is fine.
         normalization = keras.layers.Normalization()
         normalization.adapt(raw)
-        fixed = keras.Sequential([keras.Input((3,)), normalization, self.dense(), keras.layers.Dense(1)])
+        fixed = keras.Sequential(
+            [keras.Input((3,)), normalization, self.dense(), keras.layers.Dense(1)]
+        )
         self.assertTrue(check_self_normalizing(fixed, sample=raw).ok)
 
     def test_constant_features_are_not_flagged(self):
@@ -198,11 +226,17 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
         self.assertTrue(check_self_normalizing(model, sample=z).ok)
 
     def test_report_text_and_error(self):
-        model = keras.Sequential([keras.Input((4,))] + [self.dense(name=f"r{i}", activation="relu") for i in range(5)] + [keras.layers.Dense(1)])
+        model = keras.Sequential(
+            [keras.Input((4,))]
+            + [self.dense(name=f"r{i}", activation="relu") for i in range(5)]
+            + [keras.layers.Dense(1)]
+        )
         report = check_self_normalizing(model)
         text = str(report)
         self.assertIn("breaks 5 condition(s)", text)
-        self.assertIn("r0, r1, r2 and 2 more layers: hidden layer activation is 'relu', not 'selu'", text)
+        self.assertIn(
+            "r0, r1, r2 and 2 more layers: hidden layer activation is 'relu', not 'selu'", text
+        )
         with self.assertRaisesRegex(SelfNormalizationError, "r0, r1, r2"):
             report.raise_if_violated()
         self.assertTrue(issubclass(SelfNormalizationError, ValueError))
@@ -213,18 +247,26 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
             check_self_normalizing("not a model")
         with self.assertRaisesRegex(ValueError, r"argument `hidden_units`.*non-empty list"):
             self_normalizing_mlp((4,), [], 1)
-        with self.assertRaisesRegex(ValueError, r"argument `hidden_units`.*Received: hidden_units=0"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `hidden_units`.*Received: hidden_units=0"
+        ):
             self_normalizing_mlp((4,), [8, 0], 1)
-        with self.assertRaisesRegex(ValueError, r"argument `dropout_rate`.*Received: dropout_rate=1"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `dropout_rate`.*Received: dropout_rate=1"
+        ):
             self_normalizing_mlp((4,), [8], 1, dropout_rate=1.0)
         with self.assertRaisesRegex(ValueError, r"argument `output_units`"):
             self_normalizing_mlp((4,), [8], 0)
 
     @rejects_bad_input(self_normalizing_mlp, adapt_normalization)
     def test_bad_input_shape_and_adapt_data(self):
-        with self.assertRaisesRegex(ValueError, r"argument `input_shape`.*tuple of integers.*Received: input_shape=64"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `input_shape`.*tuple of integers.*Received: input_shape=64"
+        ):
             self_normalizing_mlp(64, [8], 1)
-        with self.assertRaisesRegex(ValueError, r"argument `input_shape`.*Received: input_shape=\(4, 0\)"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `input_shape`.*Received: input_shape=\(4, 0\)"
+        ):
             self_normalizing_mlp((4, 0), [8], 1)
         x = self.rng.standard_normal((20, 4)).astype("float32")
         x[3, 1] = np.nan
@@ -233,7 +275,9 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
             self_normalizing_mlp((4,), [8], 1, adapt_data=x)
         with self.assertRaisesRegex(ValueError, r"argument `adapt_data`.*non-empty batch"):
             self_normalizing_mlp((4,), [8], 1, adapt_data=np.zeros((0, 4), "float32"))
-        with self.assertRaisesRegex(ValueError, r"argument `adapt_data`.*examples of shape \(4,\).*\(20, 5\)"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `adapt_data`.*examples of shape \(4,\).*\(20, 5\)"
+        ):
             self_normalizing_mlp((4,), [8], 1, adapt_data=np.zeros((20, 5), "float32"))
         with self.assertRaisesRegex(TypeError, r"argument `adapt_data`.*numeric"):
             self_normalizing_mlp((4,), [8], 1, adapt_data=[["a"] * 4] * 3)
@@ -246,7 +290,10 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
     def test_bad_std_range_sample_and_subclassed_model(self):
         model = self_normalizing_mlp((4,), [8], 1)
         for std_range in ((1.3, 0.7), (1.0, 1.0), (0.7,), "0.7-1.3", (-1, 1)):
-            with self.subTest(std_range=std_range), self.assertRaisesRegex(ValueError, r"argument `std_range`"):
+            with (
+                self.subTest(std_range=std_range),
+                self.assertRaisesRegex(ValueError, r"argument `std_range`"),
+            ):
                 check_self_normalizing(model, std_range=std_range)
         with self.assertRaisesRegex(ValueError, r"argument `sample`.*finite"):
             check_self_normalizing(model, sample=np.full((5, 4), np.nan, "float32"))
@@ -261,7 +308,9 @@ class CheckSelfNormalizingTest(tf.test.TestCase):
 
         sub = Sub()
         sub(np.zeros((1, 4), "float32"))
-        with self.assertRaisesRegex(ValueError, r"argument `model`.*Sequential or functional.*subclassed model 'sub'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `model`.*Sequential or functional.*subclassed model 'sub'"
+        ):
             check_self_normalizing(sub)
 
 
@@ -279,7 +328,9 @@ class ActivationStatisticsTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"argument `x`.*non-empty"):
             activation_statistics(model, np.zeros((0, 4), "float32"))
         with self.assertRaisesRegex(ValueError, r"argument `layer_types`"):
-            activation_statistics(model, np.zeros((3, 4), "float32"), layer_types=(keras.layers.Conv2D,))
+            activation_statistics(
+                model, np.zeros((3, 4), "float32"), layer_types=(keras.layers.Conv2D,)
+            )
         with self.assertRaisesRegex(TypeError, r"argument `model`"):
             activation_statistics("model", np.zeros((3, 4), "float32"))
         with self.assertRaisesRegex(ValueError, r"argument `statistics`"):
@@ -296,7 +347,11 @@ class ActivationStatisticsTest(tf.test.TestCase):
         for layer in model.layers:
             kernel, bias = (np.asarray(w, "float64") for w in layer.weights)
             z = h @ kernel + bias
-            h = scale * np.where(z > 0, z, alpha * (np.exp(z) - 1)) if layer.activation is keras.activations.selu else z
+            h = (
+                scale * np.where(z > 0, z, alpha * (np.exp(z) - 1))
+                if layer.activation is keras.activations.selu
+                else z
+            )
             expected.append((layer.name, h.mean(), h.std()))
         stats = activation_statistics(model, x)
         self.assertEqual([s.name for s in stats], [e[0] for e in expected])

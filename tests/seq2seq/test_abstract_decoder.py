@@ -52,4 +52,6 @@ class AbstractDecoderTest(tf.test.TestCase):
         self.assertFalse(CountingDecoder([1], 1.0).tracks_own_finished)
         with self.assertRaises(NotImplementedError):
             CountingDecoder([1], 1.0).finalize(None, None, None)
-        np.testing.assert_equal(np.asarray(CountingDecoder([2, 0], 1.0).initialize()[0]), [False, True])
+        np.testing.assert_equal(
+            np.asarray(CountingDecoder([2, 0], 1.0).initialize()[0]), [False, True]
+        )

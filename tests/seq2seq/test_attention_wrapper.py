@@ -42,7 +42,10 @@ class AttentionTest(tf.test.TestCase):
     def test_wrapper_output_attention_and_history(self):
         mechanism = seq2seq.LuongAttention(6, self.memory, self.lengths)
         cell = seq2seq.AttentionWrapper(
-            keras.layers.LSTMCell(6), mechanism, attention_layer_size=3, alignment_history=True,
+            keras.layers.LSTMCell(6),
+            mechanism,
+            attention_layer_size=3,
+            alignment_history=True,
             output_attention=False,
         )
         state = cell.get_initial_state(batch_size=3, dtype="float32")
@@ -58,7 +61,9 @@ class AttentionTest(tf.test.TestCase):
         assert_config_round_trip(self, mechanism)
         assert_config_round_trip(self, seq2seq.LuongAttention(5, scale=True))
         wrapper = seq2seq.AttentionWrapper(
-            keras.layers.GRUCell(5), [mechanism, seq2seq.LuongAttention(5)], attention_layer_size=[3, 4],
+            keras.layers.GRUCell(5),
+            [mechanism, seq2seq.LuongAttention(5)],
+            attention_layer_size=[3, 4],
             alignment_history=True,
         )
         clone = assert_config_round_trip(self, wrapper)
@@ -79,7 +84,11 @@ class AttentionTest(tf.test.TestCase):
         with self.assertRaisesRegex(TypeError, "`attention_mechanism`"):
             seq2seq.AttentionWrapper(keras.layers.LSTMCell(3), keras.layers.Dense(3))
         with self.assertRaisesRegex(ValueError, "exactly one integer per attention_mechanism"):
-            seq2seq.AttentionWrapper(keras.layers.LSTMCell(3), seq2seq.LuongAttention(3), attention_layer_size=[2, 3])
-        wrapper = seq2seq.AttentionWrapper(keras.layers.LSTMCell(6), seq2seq.LuongAttention(6, self.memory))
+            seq2seq.AttentionWrapper(
+                keras.layers.LSTMCell(3), seq2seq.LuongAttention(3), attention_layer_size=[2, 3]
+            )
+        wrapper = seq2seq.AttentionWrapper(
+            keras.layers.LSTMCell(6), seq2seq.LuongAttention(6, self.memory)
+        )
         with self.assertRaisesRegex(ValueError, "tile_batch"):
             wrapper.get_initial_state(batch_size=6, dtype="float32")

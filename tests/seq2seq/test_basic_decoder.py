@@ -6,8 +6,8 @@ import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip, assert_model_round_trip
-from tfx_ext import seq2seq
 from tests.seq2seq.tensorflow_only import tensorflow_only
+from tfx_ext import seq2seq
 
 
 def functional_decoder_model():
@@ -28,9 +28,14 @@ class BasicDecoderTest(tf.test.TestCase):
     def test_functional_model_round_trip(self):
         model = functional_decoder_model()
         rng = np.random.default_rng(0)
-        x = [rng.normal(size=(2, 5, 3)).astype("float32"), rng.normal(size=(2, 4, 2)).astype("float32")]
+        x = [
+            rng.normal(size=(2, 5, 3)).astype("float32"),
+            rng.normal(size=(2, 4, 2)).astype("float32"),
+        ]
         self.assertEqual(tuple(model(x).shape), (2, 4, 7))
-        loaded = assert_model_round_trip(self, model, x, saved_model=False)  # the kit's SavedModel check is single-input
+        loaded = assert_model_round_trip(
+            self, model, x, saved_model=False
+        )  # the kit's SavedModel check is single-input
         self.assertIsInstance(loaded.layers[-1], seq2seq.BasicDecoder)
         with tempfile.TemporaryDirectory() as tmp:
             model.export(tmp, format="tf_saved_model", verbose=False)
@@ -42,15 +47,23 @@ class BasicDecoderTest(tf.test.TestCase):
         """Issue #23: `start_tokens=<KerasTensor>, end_token=2` (the book's inference model) builds a
         functional model whose answers are the eager decoder's; so does a symbolic `sequence_length`."""
         keras.utils.set_random_seed(0)
-        embedding, cell, dense = keras.layers.Embedding(6, 3), keras.layers.GRUCell(5), keras.layers.Dense(6)
-        decoder = seq2seq.BasicDecoder(cell, seq2seq.GreedyEmbeddingSampler(embedding), dense, maximum_iterations=4)
+        embedding, cell, dense = (
+            keras.layers.Embedding(6, 3),
+            keras.layers.GRUCell(5),
+            keras.layers.Dense(6),
+        )
+        decoder = seq2seq.BasicDecoder(
+            cell, seq2seq.GreedyEmbeddingSampler(embedding), dense, maximum_iterations=4
+        )
         h = keras.Input((5,))
         starts = keras.Input((), dtype="int32")
         outputs, _, lengths = decoder(None, initial_state=h, start_tokens=starts, end_token=2)
         model = keras.Model([h, starts], [outputs.sample_id, lengths])
         state = np.random.default_rng(0).normal(size=(3, 5)).astype("float32")
         start_ids = np.array([1, 3, 4], "int32")
-        eager, _, eager_lengths = decoder(None, initial_state=state, start_tokens=start_ids, end_token=2)
+        eager, _, eager_lengths = decoder(
+            None, initial_state=state, start_tokens=start_ids, end_token=2
+        )
         ids, got_lengths = model([state, start_ids])
         self.assertAllEqual(ids, eager.sample_id)
         self.assertAllEqual(got_lengths, eager_lengths)
@@ -69,7 +82,9 @@ class BasicDecoderTest(tf.test.TestCase):
             seq2seq.GreedyEmbeddingSampler(embedding),
             seq2seq.SampleEmbeddingSampler(softmax_temperature=0.5, seed=3),
             seq2seq.BasicDecoder(
-                keras.layers.GRUCell(4), seq2seq.GreedyEmbeddingSampler(embedding), maximum_iterations=9
+                keras.layers.GRUCell(4),
+                seq2seq.GreedyEmbeddingSampler(embedding),
+                maximum_iterations=9,
             ),
         ):
             with self.subTest(type(obj).__name__):
@@ -80,7 +95,9 @@ class BasicDecoderTest(tf.test.TestCase):
         logits = np.tile(np.log([[0.7, 0.2, 0.1]]), (4000, 1)).astype("float32")
         ids = np.asarray(sampler.sample(0, tf.constant(logits), None))
         expected = np.exp(np.log([0.7, 0.2, 0.1]) / 2.0)
-        self.assertAllClose(np.bincount(ids, minlength=3) / 4000, expected / expected.sum(), atol=0.03)
+        self.assertAllClose(
+            np.bincount(ids, minlength=3) / 4000, expected / expected.sum(), atol=0.03
+        )
 
     @rejects_bad_input(
         seq2seq.BasicDecoder,
@@ -102,7 +119,9 @@ class BasicDecoderTest(tf.test.TestCase):
         with self.assertRaisesRegex(TypeError, "`embedding_fn`"):
             seq2seq.GreedyEmbeddingSampler(embedding_fn=3)
         with self.assertRaisesRegex(ValueError, "end_token must be a scalar"):
-            seq2seq.GreedyEmbeddingSampler().initialize(np.eye(3), start_tokens=[0], end_token=[1, 2])
+            seq2seq.GreedyEmbeddingSampler().initialize(
+                np.eye(3), start_tokens=[0], end_token=[1, 2]
+            )
         with self.assertRaisesRegex(ValueError, "`softmax_temperature`"):
             seq2seq.SampleEmbeddingSampler(softmax_temperature=0.0)
         decoder = seq2seq.BasicDecoder(cell, seq2seq.TrainingSampler())

@@ -8,8 +8,8 @@ import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
 from tests.roundtrip import assert_config_round_trip
-from tfx_ext import seq2seq
 from tests.seq2seq.tensorflow_only import tensorflow_only
+from tfx_ext import seq2seq
 
 VOCAB, EMBED, UNITS, END = 4, 3, 5, 0
 
@@ -58,10 +58,17 @@ class AttentionalBeamTranslator(keras.Model):
         self.embedding = keras.layers.Embedding(VOCAB, EMBED)
         self.encoder = keras.layers.LSTM(units, return_sequences=True, return_state=True)
         self.mechanism = seq2seq.BahdanauAttention(units, normalize=True)
-        self.cell = seq2seq.AttentionWrapper(keras.layers.LSTMCell(units), self.mechanism, attention_layer_size=units)
+        self.cell = seq2seq.AttentionWrapper(
+            keras.layers.LSTMCell(units), self.mechanism, attention_layer_size=units
+        )
         self.decoder = seq2seq.BeamSearchDecoder(
-            self.cell, beam_width, embedding_fn=self.embedding, output_layer=keras.layers.Dense(VOCAB),
-            maximum_iterations=5, length_penalty_weight=0.5, coverage_penalty_weight=0.2,
+            self.cell,
+            beam_width,
+            embedding_fn=self.embedding,
+            output_layer=keras.layers.Dense(VOCAB),
+            maximum_iterations=5,
+            length_penalty_weight=0.5,
+            coverage_penalty_weight=0.2,
         )
 
     def call(self, ids):
@@ -69,9 +76,9 @@ class AttentionalBeamTranslator(keras.Model):
         memory, h, c = seq2seq.tile_batch((memory, h, c), self.beam_width)
         self.mechanism.setup_memory(memory)
         batch = keras.ops.shape(ids)[0]
-        state = self.cell.get_initial_state(batch_size=batch * self.beam_width, dtype="float32").clone(
-            cell_state=[h, c]
-        )
+        state = self.cell.get_initial_state(
+            batch_size=batch * self.beam_width, dtype="float32"
+        ).clone(cell_state=[h, c])
         starts = keras.ops.full((batch,), 1, dtype="int32")
         outputs, _, _ = self.decoder(None, start_tokens=starts, end_token=END, initial_state=state)
         return outputs.predicted_ids
@@ -92,7 +99,9 @@ class BeamSearchDecoderTest(tf.test.TestCase):
         max_len = 3
         states = initial_state(4)
         beam_width = VOCAB**max_len  # wide enough to keep every hypothesis
-        decoder = seq2seq.BeamSearchDecoder(cell, beam_width, output_layer=dense, maximum_iterations=max_len)
+        decoder = seq2seq.BeamSearchDecoder(
+            cell, beam_width, output_layer=dense, maximum_iterations=max_len
+        )
         outputs, final_state, _ = decoder(
             embedding,
             start_tokens=tf.fill([4], 1),
@@ -112,9 +121,15 @@ class BeamSearchDecoderTest(tf.test.TestCase):
         states = initial_state(6, seed=4)
         starts = tf.constant([1, 2, 3, 1, 2, 3])
         beam = seq2seq.BeamSearchDecoder(cell, 1, output_layer=dense, maximum_iterations=6)
-        greedy = seq2seq.BasicDecoder(cell, seq2seq.GreedyEmbeddingSampler(), output_layer=dense, maximum_iterations=6)
-        beam_out, _, beam_lengths = beam(embedding, start_tokens=starts, end_token=END, initial_state=states)
-        greedy_out, _, greedy_lengths = greedy(embedding, start_tokens=starts, end_token=END, initial_state=states)
+        greedy = seq2seq.BasicDecoder(
+            cell, seq2seq.GreedyEmbeddingSampler(), output_layer=dense, maximum_iterations=6
+        )
+        beam_out, _, beam_lengths = beam(
+            embedding, start_tokens=starts, end_token=END, initial_state=states
+        )
+        greedy_out, _, greedy_lengths = greedy(
+            embedding, start_tokens=starts, end_token=END, initial_state=states
+        )
         beam_ids = np.asarray(beam_out.predicted_ids)[:, :, 0]
         greedy_ids = np.asarray(greedy_out.sample_id)
         for row in range(6):
@@ -136,13 +151,18 @@ class BeamSearchDecoderTest(tf.test.TestCase):
         # beam that picked the end token this step is scored at its length
         # before the token (TFA's convention).
         lengths = np.asarray(state_pen.lengths, "float64")
-        ratio = np.asarray(state_pen.log_probs) / np.asarray(out_pen.beam_search_decoder_output.scores)[:, -1, :]
+        ratio = (
+            np.asarray(state_pen.log_probs)
+            / np.asarray(out_pen.beam_search_decoder_output.scores)[:, -1, :]
+        )
         matches = np.isclose(ratio, (5.0 + lengths) / 6.0, atol=1e-4) | np.isclose(
             ratio, (5.0 + lengths - 1.0) / 6.0, atol=1e-4
         )
         self.assertTrue(matches.all(), msg=str(ratio))
         self.assertAllClose(
-            np.asarray(out_plain.beam_search_decoder_output.scores)[:, -1, :], state_plain.log_probs, atol=1e-6
+            np.asarray(out_plain.beam_search_decoder_output.scores)[:, -1, :],
+            state_plain.log_probs,
+            atol=1e-6,
         )
 
     def test_traced_with_dynamic_batch(self):
@@ -153,10 +173,14 @@ class BeamSearchDecoderTest(tf.test.TestCase):
         def decode(starts):
             batch = tf.shape(starts)[0]
             state = cell.get_initial_state(batch_size=batch * 3)
-            return decoder(embedding, start_tokens=starts, end_token=END, initial_state=state)[0].predicted_ids
+            return decoder(embedding, start_tokens=starts, end_token=END, initial_state=state)[
+                0
+            ].predicted_ids
 
         eager = decoder(
-            embedding, start_tokens=tf.constant([1, 2]), end_token=END,
+            embedding,
+            start_tokens=tf.constant([1, 2]),
+            end_token=END,
             initial_state=cell.get_initial_state(batch_size=6),
         )[0].predicted_ids
         self.assertAllEqual(decode(tf.constant([1, 2])), eager)
@@ -172,11 +196,15 @@ class BeamSearchDecoderTest(tf.test.TestCase):
 
         def decode_beam(starts):
             state = cell.get_initial_state(batch_size=9)
-            return beam(embedding, start_tokens=starts, end_token=END, initial_state=state)[0].predicted_ids
+            return beam(embedding, start_tokens=starts, end_token=END, initial_state=state)[
+                0
+            ].predicted_ids
 
         def decode_greedy(starts):
             state = cell.get_initial_state(batch_size=3)
-            return greedy(embedding, start_tokens=starts, end_token=END, initial_state=state)[0].sample_id
+            return greedy(embedding, start_tokens=starts, end_token=END, initial_state=state)[
+                0
+            ].sample_id
 
         for fn in (decode_beam, decode_greedy):
             eager = np.asarray(fn(starts))
@@ -200,8 +228,12 @@ class BeamSearchDecoderTest(tf.test.TestCase):
     def test_config_round_trip(self):
         cell, dense, _ = tiny_model()
         decoder = seq2seq.BeamSearchDecoder(
-            cell, 4, embedding_fn=keras.layers.Embedding(VOCAB, EMBED), output_layer=dense,
-            length_penalty_weight=0.5, maximum_iterations=7,
+            cell,
+            4,
+            embedding_fn=keras.layers.Embedding(VOCAB, EMBED),
+            output_layer=dense,
+            length_penalty_weight=0.5,
+            maximum_iterations=7,
         )
         clone = assert_config_round_trip(self, decoder)
         self.assertEqual(clone.beam_width, 4)
@@ -223,10 +255,16 @@ class BeamSearchDecoderTest(tf.test.TestCase):
         decoder = seq2seq.BeamSearchDecoder(cell, 2, maximum_iterations=2)
         with self.assertRaisesRegex(ValueError, "batch_size \\* beam_width"):
             # The state was not tiled: 3 rows for 3 sequences x 2 beams.
-            decoder(np.eye(4, dtype="float32"), start_tokens=[1, 1, 1], end_token=0,
-                    initial_state=cell.get_initial_state(batch_size=3))
+            decoder(
+                np.eye(4, dtype="float32"),
+                start_tokens=[1, 1, 1],
+                end_token=0,
+                initial_state=cell.get_initial_state(batch_size=3),
+            )
         with self.assertRaisesRegex(ValueError, "coverage_penalty_weight must be 0.0"):
             seq2seq.BeamSearchDecoder(cell, 2, coverage_penalty_weight=0.5)(
-                np.eye(4, dtype="float32"), start_tokens=[1], end_token=0,
+                np.eye(4, dtype="float32"),
+                start_tokens=[1],
+                end_token=0,
                 initial_state=cell.get_initial_state(batch_size=2),
             )

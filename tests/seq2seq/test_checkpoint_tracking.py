@@ -77,7 +77,9 @@ def wrapper_two_mechanisms():
 def wrapper_own_attention_layer():
     cell, mechanism = keras.layers.LSTMCell(UNITS), seq2seq.BahdanauAttention(UNITS)
     attention_layer = keras.layers.Dense(6, name="my_attention")
-    wrapper = seq2seq.AttentionWrapper(cell, mechanism, attention_layer=attention_layer, output_attention=False)
+    wrapper = seq2seq.AttentionWrapper(
+        cell, mechanism, attention_layer=attention_layer, output_attention=False
+    )
     return wrapper, [cell, mechanism, attention_layer]
 
 
@@ -90,7 +92,9 @@ def basic_training():
 def basic_scheduled_embedding():
     cell, output_layer = keras.layers.LSTMCell(UNITS), keras.layers.Dense(VOCAB)
     embedding = keras.layers.Embedding(VOCAB, 3)  # the targets' depth
-    sampler = seq2seq.ScheduledEmbeddingTrainingSampler(0.5, embedding_fn=embedding, seed=0, scheduling_seed=1)
+    sampler = seq2seq.ScheduledEmbeddingTrainingSampler(
+        0.5, embedding_fn=embedding, seed=0, scheduling_seed=1
+    )
     decoder = seq2seq.BasicDecoder(cell, sampler, output_layer=output_layer)
     return decoder, [cell, embedding, output_layer]
 
@@ -141,7 +145,8 @@ def warm_up(component):
     multiplier = BEAM if isinstance(component, seq2seq.BeamSearchDecoder) else 1
     for mechanism in mechanisms_of(component):
         mechanism.setup_memory(
-            seq2seq.tile_batch(d["memory"], multiplier), seq2seq.tile_batch(d["lengths"], multiplier)
+            seq2seq.tile_batch(d["memory"], multiplier),
+            seq2seq.tile_batch(d["lengths"], multiplier),
         )
     if isinstance(component, seq2seq.AttentionMechanism):
         return component([d["query"], component.initial_alignments(BATCH, "float32")])
@@ -172,7 +177,12 @@ BUILDERS = {
     "beam_search": beam_search,
 }
 NEUTRAL = (
-    "luong", "bahdanau", "wrapper_luong", "wrapper_two_mechanisms", "monotonic_pair", "wrapper_own_attention_layer"
+    "luong",
+    "bahdanau",
+    "wrapper_luong",
+    "wrapper_two_mechanisms",
+    "monotonic_pair",
+    "wrapper_own_attention_layer",
 )
 
 
@@ -257,22 +267,31 @@ class TrackingChecks:
         for layer in holder.passed_in():
             for variable in layer.weights:
                 self.assertIn(
-                    id(variable), owned, msg=f"{holder.kind}: {variable.path} of {layer.name} is not tracked"
+                    id(variable),
+                    owned,
+                    msg=f"{holder.kind}: {variable.path} of {layer.name} is not tracked",
                 )
         self.assertNotEmpty(weights)
         return weights
 
     def assert_same_variables(self, original, restored, kind, leg):
         self.assertEqual(
-            [structural_path(v) for v in restored], [structural_path(v) for v in original], msg=f"{kind} {leg}"
+            [structural_path(v) for v in restored],
+            [structural_path(v) for v in original],
+            msg=f"{kind} {leg}",
         )
         for a, b in zip(original, restored):
-            self.assertAllEqual(np.asarray(b), np.asarray(a), msg=f"{kind} {leg}: {a.path} not restored")
+            self.assertAllEqual(
+                np.asarray(b), np.asarray(a), msg=f"{kind} {leg}: {a.path} not restored"
+            )
 
     def assert_all_differ(self, original, twin, kind):
         self.assertEqual(len(twin), len(original))
         for a, b in zip(original, twin):
-            self.assertFalse(np.allclose(np.asarray(a), np.asarray(b)), msg=f"{kind}: {a.path} equal before restore")
+            self.assertFalse(
+                np.allclose(np.asarray(a), np.asarray(b)),
+                msg=f"{kind}: {a.path} equal before restore",
+            )
 
     def check_weights_file(self, kind):
         holder = trained_holder(kind)
@@ -296,7 +315,8 @@ class TrackingChecks:
         self.assertIsInstance(loaded.component, type(holder.component))
         self.assert_same_variables(expected, loaded.component.weights, kind, ".keras")
         self.assertAllClose(
-            keras.tree.flatten(warm_up(loaded.component))[0], keras.tree.flatten(warm_up(holder.component))[0]
+            keras.tree.flatten(warm_up(loaded.component))[0],
+            keras.tree.flatten(warm_up(holder.component))[0],
         )
 
 
@@ -324,12 +344,16 @@ class CheckpointTrackingTest(TrackingChecks, tf.test.TestCase):
                 twin = fresh_twin(kind)
                 self.assert_all_differ(expected, twin.component.weights, kind)
                 with tempfile.TemporaryDirectory() as tmp:
-                    path = tf.train.Checkpoint(component=holder.component).save(os.path.join(tmp, "ckpt"))
+                    path = tf.train.Checkpoint(component=holder.component).save(
+                        os.path.join(tmp, "ckpt")
+                    )
                     status = tf.train.Checkpoint(component=twin.component).restore(path)
                     status.assert_existing_objects_matched()
                     # Every saved variable has a home in the twin, and nothing else was saved.
                     status.assert_consumed()
-                self.assert_same_variables(expected, twin.component.weights, kind, "tf.train.Checkpoint")
+                self.assert_same_variables(
+                    expected, twin.component.weights, kind, "tf.train.Checkpoint"
+                )
 
     def test_tf_checkpoint_restores_before_the_first_call(self):
         """Deferred restore: variables created after `restore` take the saved values (the NMT tutorial's order)."""
@@ -340,11 +364,15 @@ class CheckpointTrackingTest(TrackingChecks, tf.test.TestCase):
                 keras.utils.set_random_seed(2)
                 twin = Holder(kind)
                 with tempfile.TemporaryDirectory() as tmp:
-                    path = tf.train.Checkpoint(component=holder.component).save(os.path.join(tmp, "ckpt"))
+                    path = tf.train.Checkpoint(component=holder.component).save(
+                        os.path.join(tmp, "ckpt")
+                    )
                     status = tf.train.Checkpoint(component=twin.component).restore(path)
                     twin.build()
                     status.assert_consumed()
-                self.assert_same_variables(expected, twin.component.weights, kind, "deferred tf.train.Checkpoint")
+                self.assert_same_variables(
+                    expected, twin.component.weights, kind, "deferred tf.train.Checkpoint"
+                )
 
     def test_decoders_weights_file_restores_every_variable(self):
         for kind in sorted(set(BUILDERS) - set(NEUTRAL)):

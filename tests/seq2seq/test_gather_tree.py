@@ -36,18 +36,25 @@ class GatherTreeTest(tf.test.TestCase):
         parent_ids = rng.integers(0, 5, size=(7, 4, 5)).astype("int32")
         lengths = np.array([0, 3, 7, 9], "int32")
         self.assertAllEqual(
-            gather_tree(step_ids, parent_ids, lengths, 5), reference_gather_tree(step_ids, parent_ids, lengths, 5)
+            gather_tree(step_ids, parent_ids, lengths, 5),
+            reference_gather_tree(step_ids, parent_ids, lengths, 5),
         )
 
     @tensorflow_only
     def test_traced_with_unknown_shapes(self):
         spec = tf.TensorSpec([None, None, None], tf.int32)
-        fn = tf.function(lambda s, p, n: gather_tree(s, p, n, 3), input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)])
+        fn = tf.function(
+            lambda s, p, n: gather_tree(s, p, n, 3),
+            input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)],
+        )
         rng = np.random.default_rng(1)
         step_ids = rng.integers(0, 4, size=(5, 2, 3)).astype("int32")
         parent_ids = rng.integers(0, 3, size=(5, 2, 3)).astype("int32")
         lengths = np.array([5, 2], "int32")
-        self.assertAllEqual(fn(step_ids, parent_ids, lengths), reference_gather_tree(step_ids, parent_ids, lengths, 3))
+        self.assertAllEqual(
+            fn(step_ids, parent_ids, lengths),
+            reference_gather_tree(step_ids, parent_ids, lengths, 3),
+        )
 
     def test_tile_batch_repeats_each_entry(self):
         x = np.arange(6).reshape(3, 2)
@@ -65,4 +72,6 @@ class GatherTreeTest(tf.test.TestCase):
             gather_tree(np.ones((3, 2), "int32"), np.ones((3, 2), "int32"), [3], 0)
         # InvalidArgumentError on TensorFlow (as TFA), ValueError on other backends.
         with self.assertRaisesRegex((tf.errors.InvalidArgumentError, ValueError), "parent id"):
-            gather_tree_from_array(np.ones((2, 1, 2), "float32"), np.full((2, 1, 2), 7, "int32"), [[2, 2]])
+            gather_tree_from_array(
+                np.ones((2, 1, 2), "float32"), np.full((2, 1, 2), 7, "int32"), [[2, 2]]
+            )

@@ -44,29 +44,42 @@ class MonotonicAttentionTest(tf.test.TestCase):
         self.assertAllEqual(got, [[0, 0, 0, 1, 0, 0], [1, 0, 0, 0, 0, 0]])  # no going back
 
     def test_attention_never_moves_back(self):
-        mechanism = seq2seq.LuongMonotonicAttention(4, memory=np.random.default_rng(1).normal(size=(2, 6, 4)), mode="hard")
+        mechanism = seq2seq.LuongMonotonicAttention(
+            4, memory=np.random.default_rng(1).normal(size=(2, 6, 4)), mode="hard"
+        )
         state = mechanism.initial_alignments(2, "float32")
         self.assertAllEqual(state, [[1, 0, 0, 0, 0, 0]] * 2)
         positions = []
         for step in range(4):
-            alignments, state = mechanism([np.random.default_rng(step).normal(size=(2, 4)).astype("float32"), state])
+            alignments, state = mechanism(
+                [np.random.default_rng(step).normal(size=(2, 4)).astype("float32"), state]
+            )
             chosen = np.asarray(alignments)
             positions.append(np.where(chosen.sum(1) > 0, chosen.argmax(1), 6))
         self.assertTrue(np.all(np.diff(np.stack(positions), axis=0) >= 0))
 
     def test_masked_memory_is_never_attended(self):
         memory = np.random.default_rng(2).normal(size=(2, 5, 3)).astype("float32")
-        mechanism = seq2seq.BahdanauMonotonicAttention(3, memory=memory, memory_sequence_length=[2, 5])
+        mechanism = seq2seq.BahdanauMonotonicAttention(
+            3, memory=memory, memory_sequence_length=[2, 5]
+        )
         state = mechanism.initial_alignments(2, "float32")
         alignments, _ = mechanism([np.ones((2, 3), "float32"), state])
         self.assertAllEqual(np.asarray(alignments)[0, 2:], np.zeros(3))
 
     def test_safe_cumprod_equals_cumprod(self):
         x = np.random.default_rng(3).uniform(0.1, 1.0, size=(2, 5)).astype("float32")
-        for kwargs in ({}, {"exclusive": True}, {"reverse": True}, {"exclusive": True, "reverse": True}):
+        for kwargs in (
+            {},
+            {"exclusive": True},
+            {"reverse": True},
+            {"exclusive": True, "reverse": True},
+        ):
             with self.subTest(**kwargs):
                 self.assertAllClose(
-                    seq2seq.safe_cumprod(x, axis=1, **kwargs), tf.math.cumprod(x, axis=1, **kwargs), rtol=1e-5
+                    seq2seq.safe_cumprod(x, axis=1, **kwargs),
+                    tf.math.cumprod(x, axis=1, **kwargs),
+                    rtol=1e-5,
                 )
         self.assertAllClose(seq2seq.safe_cumprod(x), np.cumprod(x, axis=0), rtol=1e-5)
 
@@ -76,7 +89,10 @@ class MonotonicAttentionTest(tf.test.TestCase):
 
         def alignments(seed):
             mechanism = seq2seq.LuongMonotonicAttention(
-                3, memory=memory, sigmoid_noise=1.0, sigmoid_noise_seed=seed,
+                3,
+                memory=memory,
+                sigmoid_noise=1.0,
+                sigmoid_noise_seed=seed,
                 memory_layer=keras.layers.Dense(3, kernel_initializer="identity", use_bias=False),
             )
             return np.asarray(mechanism([query, mechanism.initial_alignments(2, "float32")])[0])
@@ -86,14 +102,25 @@ class MonotonicAttentionTest(tf.test.TestCase):
 
     def test_config_round_trip(self):
         assert_config_round_trip(
-            self, seq2seq.BahdanauMonotonicAttention(5, normalize=True, sigmoid_noise=0.5, sigmoid_noise_seed=3,
-                                                     score_bias_init=-2.0, mode="recursive")
+            self,
+            seq2seq.BahdanauMonotonicAttention(
+                5,
+                normalize=True,
+                sigmoid_noise=0.5,
+                sigmoid_noise_seed=3,
+                score_bias_init=-2.0,
+                mode="recursive",
+            ),
         )
-        clone = assert_config_round_trip(self, seq2seq.LuongMonotonicAttention(5, scale=True, mode="hard"))
+        clone = assert_config_round_trip(
+            self, seq2seq.LuongMonotonicAttention(5, scale=True, mode="hard")
+        )
         self.assertEqual(clone.mode, "hard")
 
     @rejects_bad_input(
-        seq2seq.BahdanauMonotonicAttention, seq2seq.LuongMonotonicAttention, seq2seq.monotonic_attention,
+        seq2seq.BahdanauMonotonicAttention,
+        seq2seq.LuongMonotonicAttention,
+        seq2seq.monotonic_attention,
         seq2seq.safe_cumprod,
     )
     def test_bad_arguments(self):

@@ -20,7 +20,9 @@ class DrawsTest(tf.test.TestCase):
         logits = np.log(np.array([[0.1, 0.6, 0.3]], "float32"))
         ids = np.asarray(sampler_py.categorical_sample(logits, sample_shape=(50, 80), seed=1))
         self.assertEqual(ids.shape, (50, 80, 1))
-        self.assertAllClose(np.bincount(ids.ravel(), minlength=3) / ids.size, [0.1, 0.6, 0.3], atol=0.03)
+        self.assertAllClose(
+            np.bincount(ids.ravel(), minlength=3) / ids.size, [0.1, 0.6, 0.3], atol=0.03
+        )
 
     def test_seeded_draws_repeat(self):
         logits = np.zeros((3, 5), "float32")
@@ -31,14 +33,21 @@ class DrawsTest(tf.test.TestCase):
     def test_config_round_trips(self):
         embedding = keras.layers.Embedding(5, 3)
         clone = assert_config_round_trip(
-            self, seq2seq.ScheduledEmbeddingTrainingSampler(0.25, embedding_fn=embedding, seed=1, scheduling_seed=2)
+            self,
+            seq2seq.ScheduledEmbeddingTrainingSampler(
+                0.25, embedding_fn=embedding, seed=1, scheduling_seed=2
+            ),
         )
         self.assertIsInstance(clone.embedding_fn, keras.layers.Embedding)
-        clone = assert_config_round_trip(self, seq2seq.ScheduledOutputTrainingSampler([0.1, 0.9], seed=3))
+        clone = assert_config_round_trip(
+            self, seq2seq.ScheduledOutputTrainingSampler([0.1, 0.9], seed=3)
+        )
         self.assertAllClose(clone.sampling_probability, [0.1, 0.9])
 
     @rejects_bad_input(
-        seq2seq.ScheduledEmbeddingTrainingSampler, seq2seq.ScheduledOutputTrainingSampler, seq2seq.CustomSampler,
+        seq2seq.ScheduledEmbeddingTrainingSampler,
+        seq2seq.ScheduledOutputTrainingSampler,
+        seq2seq.CustomSampler,
         seq2seq.InferenceSampler,
     )
     def test_bad_arguments(self):
@@ -66,7 +75,9 @@ class DecodingTest(tf.test.TestCase):
         cell = keras.layers.GRUCell(5)
         embedding = keras.layers.Embedding(5, 5)
         forced = seq2seq.BasicDecoder(cell, seq2seq.TrainingSampler())
-        scheduled = seq2seq.BasicDecoder(cell, seq2seq.ScheduledEmbeddingTrainingSampler(0.0, embedding_fn=embedding))
+        scheduled = seq2seq.BasicDecoder(
+            cell, seq2seq.ScheduledEmbeddingTrainingSampler(0.0, embedding_fn=embedding)
+        )
         state = cell.get_initial_state(batch_size=4)
         a, _, _ = forced(self.inputs, initial_state=state, sequence_length=[6, 4, 2, 1])
         b, _, _ = scheduled(self.inputs, initial_state=state, sequence_length=[6, 4, 2, 1])
@@ -79,7 +90,11 @@ class DecodingTest(tf.test.TestCase):
         state = cell.get_initial_state(batch_size=4)
         outputs, _, _ = decoder(self.inputs, initial_state=state, sequence_length=[6, 6, 6, 6])
         # by hand: the first input is the target's first step, then each output is the next input
-        h, x, expected = state[0] if isinstance(state, (list, tuple)) else state, self.inputs[:, 0], []
+        h, x, expected = (
+            state[0] if isinstance(state, (list, tuple)) else state,
+            self.inputs[:, 0],
+            [],
+        )
         for _ in range(6):
             out, h = cell(x, h)
             h = h[0] if isinstance(h, (list, tuple)) else h

@@ -27,23 +27,37 @@ class SequenceLossTest(tf.test.TestCase):
 
     def test_reductions_match_numpy(self):
         w = self.weights
-        self.assertAllClose(sequence_loss(self.logits, self.targets, w), self.ce.sum() / w.sum(), atol=1e-5)
+        self.assertAllClose(
+            sequence_loss(self.logits, self.targets, w), self.ce.sum() / w.sum(), atol=1e-5
+        )
         self.assertAllClose(
             sequence_loss(self.logits, self.targets, w, average_across_batch=False),
             self.ce.sum(1) / w.sum(1),
             atol=1e-5,
         )
         self.assertAllClose(
-            SequenceLoss()(self.targets, self.logits, w), self.ce.sum() / np.count_nonzero(w), atol=1e-5
+            SequenceLoss()(self.targets, self.logits, w),
+            self.ce.sum() / np.count_nonzero(w),
+            atol=1e-5,
         )
         # One-hot targets give the same loss as ids.
         one_hot = np.eye(7, dtype="float32")[self.targets]
-        self.assertAllClose(sequence_loss(self.logits, one_hot, w), sequence_loss(self.logits, self.targets, w))
+        self.assertAllClose(
+            sequence_loss(self.logits, one_hot, w), sequence_loss(self.logits, self.targets, w)
+        )
 
     def test_config_and_keras_round_trip(self):
-        loss = SequenceLoss(average_across_timesteps=True, average_across_batch=True, sum_over_timesteps=False, sum_over_batch=False)
+        loss = SequenceLoss(
+            average_across_timesteps=True,
+            average_across_batch=True,
+            sum_over_timesteps=False,
+            sum_over_batch=False,
+        )
         clone = assert_config_round_trip(self, loss)
-        self.assertAllClose(clone(self.targets, self.logits, self.weights), loss(self.targets, self.logits, self.weights))
+        self.assertAllClose(
+            clone(self.targets, self.logits, self.weights),
+            loss(self.targets, self.logits, self.weights),
+        )
         model = keras.Sequential([keras.Input((6, 7)), keras.layers.Dense(7)])
         model.compile("sgd", loss=SequenceLoss())
         with tempfile.TemporaryDirectory() as tmp:

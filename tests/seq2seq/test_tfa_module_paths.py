@@ -74,12 +74,16 @@ class TfaModulePathsTest(tf.test.TestCase):
     def test_every_provided_name_is_the_flat_object(self):
         for module_name, names in TFA_MODULES.items():
             module = importlib.import_module(f"tfx_ext.seq2seq.{module_name}")
-            self.assertIs(getattr(tfa.seq2seq, module_name), module)  # `tfa.seq2seq.sampler.X` works
+            self.assertIs(
+                getattr(tfa.seq2seq, module_name), module
+            )  # `tfa.seq2seq.sampler.X` works
             for name, home in names.items():
                 if home is None:
                     continue
                 with self.subTest(path=f"{module_name}.{name}"):
-                    expected = getattr(seq2seq if home == FLAT else importlib.import_module(home), name)
+                    expected = getattr(
+                        seq2seq if home == FLAT else importlib.import_module(home), name
+                    )
                     self.assertIs(getattr(module, name), expected)
 
     def test_names_not_provided_are_absent(self):
@@ -104,7 +108,9 @@ class TfaModulePathsTest(tf.test.TestCase):
 
         self.assertIs(tfa.seq2seq.sampler.TrainingSampler, tfa.seq2seq.TrainingSampler)
         self.assertIs(tfa.seq2seq.basic_decoder.BasicDecoder, tfa.seq2seq.BasicDecoder)
-        self.assertIs(tfa.seq2seq.sampler.GreedyEmbeddingSampler, tfa.seq2seq.GreedyEmbeddingSampler)
+        self.assertIs(
+            tfa.seq2seq.sampler.GreedyEmbeddingSampler, tfa.seq2seq.GreedyEmbeddingSampler
+        )
         self.assertIs(tfa.seq2seq.beam_search_decoder.tile_batch, tfa.seq2seq.tile_batch)
         # The package attributes stay the functions, not the modules of the same name.
         self.assertTrue(callable(tfa.seq2seq.sequence_loss))

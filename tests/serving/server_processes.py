@@ -11,9 +11,15 @@ def start_server_process(test, code_or_module, args, cwd):
     """`python -c CODE ARGS` (or `-m MODULE` when `code_or_module` starts with `-m `), stdout piped;
     terminated (killed after 20 s) at the test's cleanup."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
-    launcher = ["-m", code_or_module[3:]] if code_or_module.startswith("-m ") else ["-c", code_or_module]
+    launcher = (
+        ["-m", code_or_module[3:]] if code_or_module.startswith("-m ") else ["-c", code_or_module]
+    )
     process = subprocess.Popen(
-        [sys.executable, *launcher, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=cwd
+        [sys.executable, *launcher, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=cwd,
     )
 
     def stop():

@@ -67,7 +67,9 @@ class BatcherTest(tf.test.TestCase):
 
     def test_padding_to_the_next_allowed_size_with_the_first_row_of_the_last_call(self):
         run = Recorder()
-        batcher = self.batcher(run, max_batch_size=8, batch_timeout_micros=1000, allowed_batch_sizes=[4, 8])
+        batcher = self.batcher(
+            run, max_batch_size=8, batch_timeout_micros=1000, allowed_batch_sizes=[4, 8]
+        )
         x = np.array([[5.0], [6.0], [7.0]], np.float32)
         result = batcher.run("serving_default", {"x": x}, None)
         self.assertAllEqual(run.batches[0]["x"], [[5.0], [6.0], [7.0], [5.0]])  # padded 3 -> 4
@@ -98,7 +100,10 @@ class BatcherTest(tf.test.TestCase):
     def test_a_call_larger_than_max_batch_size_is_refused(self):
         """TF Serving's shared batch scheduler text."""
         batcher = self.batcher(Recorder(), max_batch_size=4)
-        with self.assertRaisesRegex(ServingError, r"^INVALID_ARGUMENT: Task size 5 is larger than maximum input batch size 4$"):
+        with self.assertRaisesRegex(
+            ServingError,
+            r"^INVALID_ARGUMENT: Task size 5 is larger than maximum input batch size 4$",
+        ):
             batcher.run("serving_default", {"x": np.ones((5, 1), np.float32)}, None)
 
     def test_inputs_must_share_the_batch_dimension(self):
@@ -127,10 +132,18 @@ class BatcherTest(tf.test.TestCase):
 
         batcher = self.batcher(slow, max_batch_size=1, max_enqueued_batches=1, num_batch_threads=1)
         results = []
-        threads = [threading.Thread(target=lambda: results.append(batcher.run("k", {"x": np.ones((1, 1))}, None)))]
+        threads = [
+            threading.Thread(
+                target=lambda: results.append(batcher.run("k", {"x": np.ones((1, 1))}, None))
+            )
+        ]
         threads[0].start()
         self.assertTrue(started.wait(30))
-        threads.append(threading.Thread(target=lambda: results.append(batcher.run("k", {"x": np.ones((1, 1))}, None))))
+        threads.append(
+            threading.Thread(
+                target=lambda: results.append(batcher.run("k", {"x": np.ones((1, 1))}, None))
+            )
+        )
         threads[1].start()
         while batcher.pending() < 1:
             time.sleep(0.01)
@@ -148,23 +161,34 @@ class BatcherTest(tf.test.TestCase):
     def test_parameters_from_tf_serving_text_file(self):
         path = os.path.join(temp_dir(self), "batching.config")
         with open(path, "w") as f:
-            f.write("max_batch_size { value: 32 }\nbatch_timeout_micros { value: 2000 }\n"
-                    "max_enqueued_batches { value: 100 }\nnum_batch_threads { value: 2 }\n"
-                    "allowed_batch_sizes: 8\nallowed_batch_sizes: 16\nallowed_batch_sizes: 32\n")
+            f.write(
+                "max_batch_size { value: 32 }\nbatch_timeout_micros { value: 2000 }\n"
+                "max_enqueued_batches { value: 100 }\nnum_batch_threads { value: 2 }\n"
+                "allowed_batch_sizes: 8\nallowed_batch_sizes: 16\nallowed_batch_sizes: 32\n"
+            )
         parameters = BatchingParameters.from_file(path)
         self.assertEqual(
-            (parameters.max_batch_size, parameters.batch_timeout_micros, parameters.max_enqueued_batches,
-             parameters.num_batch_threads, parameters.allowed_batch_sizes),
+            (
+                parameters.max_batch_size,
+                parameters.batch_timeout_micros,
+                parameters.max_enqueued_batches,
+                parameters.num_batch_threads,
+                parameters.allowed_batch_sizes,
+            ),
             (32, 2000, 100, 2, [8, 16, 32]),
         )
         defaults = BatchingParameters()  # TF Serving's BasicBatchScheduler defaults
-        self.assertEqual((defaults.max_batch_size, defaults.batch_timeout_micros, defaults.max_enqueued_batches),
-                         (1000, 0, 10))
+        self.assertEqual(
+            (defaults.max_batch_size, defaults.batch_timeout_micros, defaults.max_enqueued_batches),
+            (1000, 0, 10),
+        )
 
     def test_bad_parameters(self):
         with self.assertRaisesRegex(ValueError, "argument `max_batch_size`"):
             BatchingParameters(max_batch_size=0)
-        with self.assertRaisesRegex(ValueError, "argument `allowed_batch_sizes`. Expected monotonically increasing"):
+        with self.assertRaisesRegex(
+            ValueError, "argument `allowed_batch_sizes`. Expected monotonically increasing"
+        ):
             BatchingParameters(max_batch_size=8, allowed_batch_sizes=[4, 4, 8])
         with self.assertRaisesRegex(ValueError, "argument `pad_variable_length_inputs`"):
             BatchingParameters(pad_variable_length_inputs=True)
@@ -186,8 +210,13 @@ class ServerBatchingTest(tf.test.TestCase):
             calls.append({name: np.asarray(t).tolist() for name, t in feeds.items()})
             return original(version, key, feeds, fetch)
 
-        with LocalModelServer(model_base_path=base, model_name="my_model", rest_port=port, grpc_port=0,
-                              batching_parameters=parameters):
+        with LocalModelServer(
+            model_base_path=base,
+            model_name="my_model",
+            rest_port=port,
+            grpc_port=0,
+            batching_parameters=parameters,
+        ):
             inference._run = counting_run
             self.addCleanup(setattr, inference, "_run", original)
             url = f"http://127.0.0.1:{port}/v1/models/my_model:predict"
@@ -203,7 +232,9 @@ class ServerBatchingTest(tf.test.TestCase):
                 thread.start()
             for thread in threads:
                 thread.join(timeout=60)
-        self.assertEqual([a.status_code for a in answers], [200, 200], msg=[a.text for a in answers])
+        self.assertEqual(
+            [a.status_code for a in answers], [200, 200], msg=[a.text for a in answers]
+        )
         self.assertAllClose(answers[0].json()["predictions"], [0.5 * 1.0 + 2])
         self.assertAllClose(answers[1].json()["predictions"], [0.5 * 4.0 + 2])
         self.assertLen(calls, 1)  # one model run for both requests

@@ -9,7 +9,14 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from tests.bad_input import rejects_bad_input
-from tests.export.models import PIXELS_SPEC, digits_classifier, digits_test_split, free_port, predict, temp_dir
+from tests.export.models import (
+    PIXELS_SPEC,
+    digits_classifier,
+    digits_test_split,
+    free_port,
+    predict,
+    temp_dir,
+)
 from tests.serving.server_processes import start_server_process
 from tfx_ext import cli
 from tfx_ext.export import export_for_serving, inspect_saved_model
@@ -22,7 +29,9 @@ class InspectCommandTest(tf.test.TestCase):
         self.base = temp_dir(self)
 
     def test_prints_the_signatures(self):
-        path = export_for_serving(digits_classifier(epochs=0), self.base, "digits", example_spec=PIXELS_SPEC)
+        path = export_for_serving(
+            digits_classifier(epochs=0), self.base, "digits", example_spec=PIXELS_SPEC
+        )
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             self.assertEqual(cli.main(["inspect", path]), 0)
@@ -48,7 +57,9 @@ class InspectCommandTest(tf.test.TestCase):
             with self.assertRaises(SystemExit) as caught:
                 cli.main(["inspect", self.base])
         self.assertEqual(caught.exception.code, 2)
-        self.assertRegex(err.getvalue(), r"^tfx-ext inspect: error: .*argument `path`.*saved_model\.pb")
+        self.assertRegex(
+            err.getvalue(), r"^tfx-ext inspect: error: .*argument `path`.*saved_model\.pb"
+        )
         self.assertEqual(len(err.getvalue().strip().splitlines()), 1)  # one line, no traceback
 
     def test_serve_needs_a_model_source(self):
@@ -63,7 +74,6 @@ class InspectCommandTest(tf.test.TestCase):
                 cli.main(["serve", missing, "--rest-port", str(free_port()), "--grpc-port", "0"])
         self.assertEqual(caught.exception.code, 2)
         self.assertIn(missing, err.getvalue())
-
 
     def test_inspect_unknown_rank_inputs(self):
         """TF Serving's half_plus_two takes serialized Examples of unknown rank."""
@@ -91,7 +101,8 @@ class InspectCommandTest(tf.test.TestCase):
                     cli.main(["serve", self.base, "--rest-port", str(port), "--grpc-port", "0"])
         self.assertEqual(caught.exception.code, 2)
         self.assertEqual(
-            err.getvalue(), f"tfx-ext serve: error: Could not bind the REST port {port} on 127.0.0.1: address already in use\n"
+            err.getvalue(),
+            f"tfx-ext serve: error: Could not bind the REST port {port} on 127.0.0.1: address already in use\n",
         )
 
 
@@ -112,14 +123,24 @@ class ServeCommandTest(tf.test.TestCase):
         os.makedirs(os.path.join(self.base, "empty"))
         port = free_port()
         with unittest.mock.patch.object(LocalModelServer, "wait", side_effect=KeyboardInterrupt):
-            with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
-                self.assertEqual(cli.main(["serve", self.base, "--rest-port", str(port), "--grpc-port", "0"]), 0)
+            with (
+                contextlib.redirect_stdout(io.StringIO()) as out,
+                contextlib.redirect_stderr(io.StringIO()) as err,
+            ):
+                self.assertEqual(
+                    cli.main(["serve", self.base, "--rest-port", str(port), "--grpc-port", "0"]), 0
+                )
         self.assertIn("serving broken, empty", out.getvalue())
         warnings = err.getvalue().splitlines()
         self.assertEqual(len(warnings), 2, msg=err.getvalue())
-        self.assertTrue(warnings[0].startswith("warning: model broken has no servable version yet: Failed to load version 1"))
+        self.assertTrue(
+            warnings[0].startswith(
+                "warning: model broken has no servable version yet: Failed to load version 1"
+            )
+        )
         self.assertEqual(
-            warnings[1], f"warning: model empty has no servable version yet: no version directory under {self.base}/empty"
+            warnings[1],
+            f"warning: model empty has no servable version yet: no version directory under {self.base}/empty",
         )
 
     def test_serves_a_base_dir_until_terminated(self):
@@ -127,7 +148,10 @@ class ServeCommandTest(tf.test.TestCase):
         export_for_serving(model, self.base, "digits")
         port = free_port()
         process = start_server_process(
-            self, "-m tfx_ext.cli", ["serve", self.base, "--rest-port", str(port), "--grpc-port", "0"], self.base
+            self,
+            "-m tfx_ext.cli",
+            ["serve", self.base, "--rest-port", str(port), "--grpc-port", "0"],
+            self.base,
         )
         url = f"http://127.0.0.1:{port}/v1/models/digits"
         deadline = time.monotonic() + 90
@@ -138,11 +162,19 @@ class ServeCommandTest(tf.test.TestCase):
                 break
             except requests.ConnectionError:
                 time.sleep(0.2)
-        self.assertIsNotNone(response, msg=f"no answer from `tfx-ext serve` (exit code {process.poll()})")
+        self.assertIsNotNone(
+            response, msg=f"no answer from `tfx-ext serve` (exit code {process.poll()})"
+        )
         self.assertEqual(response.status_code, 200)
         self.assertEqual(
             response.json()["model_version_status"],
-            [{"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}],
+            [
+                {
+                    "version": "1",
+                    "state": "AVAILABLE",
+                    "status": {"error_code": "OK", "error_message": ""},
+                }
+            ],
         )
         x = digits_test_split()[0][:4]
         client = RestClient("127.0.0.1", port, "digits")

@@ -78,13 +78,17 @@ class RestClientRetryTest(tf.test.TestCase):
             with self.assertRaises(ServingError) as caught:
                 RestClient("127.0.0.1", server.port, "m", retries=2, backoff=0.01).predict([[0.0]])
         self.assertLen(server.requests, 3)
-        self.assertEqual((caught.exception.code, caught.exception.http_status), ("UNAVAILABLE", 503))
+        self.assertEqual(
+            (caught.exception.code, caught.exception.http_status), ("UNAVAILABLE", 503)
+        )
 
     def test_other_errors_are_not_retried(self):
         for status, code in [(400, "INVALID_ARGUMENT"), (404, "NOT_FOUND"), (500, "UNKNOWN")]:
             with ScriptedHttpServer([(status, {"error": "nope"}), OK]) as server:
                 with self.assertRaises(ServingError) as caught:
-                    RestClient("127.0.0.1", server.port, "m", retries=3, backoff=0.01).predict([[0.0]])
+                    RestClient("127.0.0.1", server.port, "m", retries=3, backoff=0.01).predict(
+                        [[0.0]]
+                    )
             self.assertLen(server.requests, 1, msg=status)
             self.assertEqual((caught.exception.code, caught.exception.http_status), (code, status))
             self.assertEqual(caught.exception.message, "nope")
@@ -92,7 +96,9 @@ class RestClientRetryTest(tf.test.TestCase):
     def test_urls_for_version_and_label(self):
         with ScriptedHttpServer([OK]) as server:
             RestClient("127.0.0.1", server.port, "m", version=3).predict([[0.0]])
-            RestClient("127.0.0.1", server.port, "m", label="canary").predict([[0.0]], signature_name="s")
+            RestClient("127.0.0.1", server.port, "m", label="canary").predict(
+                [[0.0]], signature_name="s"
+            )
         self.assertEqual(
             [path for path, _ in server.requests],
             ["/v1/models/m/versions/3:predict", "/v1/models/m/labels/canary:predict"],
@@ -105,9 +111,14 @@ class RestClientRetryTest(tf.test.TestCase):
             RestClient("127.0.0.1", 8501, "m", version=1, label="canary")
         with self.assertRaisesRegex(ValueError, r"argument `port`"):
             RestClient("127.0.0.1", 0, "m")
-        with self.assertRaisesRegex(ValueError, r"argument `port`.*between 1 and 65535.*port=70000"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `port`.*between 1 and 65535.*port=70000"
+        ):
             RestClient("127.0.0.1", 70000, "m")
-        with self.assertRaisesRegex(ValueError, r"argument `model_name`. Expected a non-empty string. Received: model_name=''"):
+        with self.assertRaisesRegex(
+            ValueError,
+            r"argument `model_name`. Expected a non-empty string. Received: model_name=''",
+        ):
             RestClient("127.0.0.1", 8501, "")
         with self.assertRaisesRegex(TypeError, r"argument `model_name`"):
             RestClient("127.0.0.1", 8501, None)
@@ -130,7 +141,9 @@ class FlakyPredictionService(prediction_service_pb2_grpc.PredictionServiceServic
         if self.calls <= self.failures:
             context.abort(self.code, "try again")
         response = predict_pb2.PredictResponse()
-        response.outputs["y"].CopyFrom(tf.make_tensor_proto(2 * tf.make_ndarray(request.inputs["x"])))
+        response.outputs["y"].CopyFrom(
+            tf.make_tensor_proto(2 * tf.make_ndarray(request.inputs["x"]))
+        )
         return response
 
 
@@ -161,7 +174,9 @@ class GrpcClientTest(tf.test.TestCase):
             with self.assertRaises(ServingError) as caught:
                 client.predict({"x": np.zeros((1, 1), "float32")})
         self.assertEqual(servicer.calls, 3)
-        self.assertEqual((caught.exception.code, caught.exception.message), ("UNAVAILABLE", "try again"))
+        self.assertEqual(
+            (caught.exception.code, caught.exception.message), ("UNAVAILABLE", "try again")
+        )
         self.assertEqual(caught.exception.http_status, 503)
 
     def test_other_errors_are_not_retried(self):
@@ -196,7 +211,10 @@ class GrpcClientTest(tf.test.TestCase):
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, r"`version` or `label`, not both"):
             GrpcClient("127.0.0.1", 8500, "m", version=2, label="stable")
-        with self.assertRaisesRegex(ValueError, r"argument `port`. Expected an integer port number between 1 and 65535. Received: port=70000"):
+        with self.assertRaisesRegex(
+            ValueError,
+            r"argument `port`. Expected an integer port number between 1 and 65535. Received: port=70000",
+        ):
             GrpcClient("127.0.0.1", 70000, "m")
         with self.assertRaisesRegex(ValueError, r"argument `model_name`"):
             GrpcClient("127.0.0.1", 8500, "")

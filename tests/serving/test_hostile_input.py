@@ -26,12 +26,24 @@ from tfx_ext.serving.tensor_protos import array_from_proto
 MAX_ELEMENTS = 10_000
 MAX_BODY = 200_000
 READ_TIMEOUT = 1.0
-PYTHON_INTERNALS = ("Traceback", 'File "', "KeyError", "TypeError", "AttributeError", "NoneType", "object is not")
+PYTHON_INTERNALS = (
+    "Traceback",
+    'File "',
+    "KeyError",
+    "TypeError",
+    "AttributeError",
+    "NoneType",
+    "object is not",
+)
 
 
 class HostileInputTest(ServerTestCase):
     MODELS = {"default": "saved_model_half_plus_two_cpu", "other": "saved_model_half_plus_three"}
-    SERVER_ARGS = {"max_tensor_elements": MAX_ELEMENTS, "max_body_bytes": MAX_BODY, "read_timeout": READ_TIMEOUT}
+    SERVER_ARGS = {
+        "max_tensor_elements": MAX_ELEMENTS,
+        "max_body_bytes": MAX_BODY,
+        "read_timeout": READ_TIMEOUT,
+    }
 
     @classmethod
     def setUpClass(cls):
@@ -58,7 +70,8 @@ class HostileInputTest(ServerTestCase):
     def post(self, body, path="/v1/models/default:predict", headers=""):
         data = body if isinstance(body, bytes) else body.encode()
         return self.raw(
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data)}\r\n{headers}\r\n".encode() + data
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data)}\r\n{headers}\r\n".encode()
+            + data
         )
 
     def assertRejected(self, answer, status=400, substring=None):
@@ -71,7 +84,9 @@ class HostileInputTest(ServerTestCase):
             self.assertIn(substring, message)
         self.assertStillServing()
 
-    def assertGrpcRejected(self, call, request, substring=None, code=grpc.StatusCode.INVALID_ARGUMENT):
+    def assertGrpcRejected(
+        self, call, request, substring=None, code=grpc.StatusCode.INVALID_ARGUMENT
+    ):
         with self.assertRaises(grpc.RpcError) as caught:
             call(request, timeout=20)
         self.assertEqual(caught.exception.code(), code, msg=caught.exception.details())
@@ -99,7 +114,9 @@ class HostileInputTest(ServerTestCase):
         for value in ("-1", "abc", "1e3", "99999999999999999999999", "5, 6"):
             with self.subTest(value=value):
                 self.assertRejected(
-                    self.raw(f"POST /v1/models/default:predict HTTP/1.1\r\nContent-Length: {value}\r\n\r\n{{}}".encode())
+                    self.raw(
+                        f"POST /v1/models/default:predict HTTP/1.1\r\nContent-Length: {value}\r\n\r\n{{}}".encode()
+                    )
                 )
 
     def test_body_too_large(self):
@@ -109,13 +126,17 @@ class HostileInputTest(ServerTestCase):
         body = b'{"instances": [[0.1]]}'
         chunked = b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (5, body[:5], len(body) - 5, body[5:])
         status, text = self.raw(
-            b"POST /v1/models/default:predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
+            b"POST /v1/models/default:predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + chunked
         )
         self.assertEqual((status, json.loads(text)), (200, {"predictions": [[2.05]]}))
         for bad in (b"zz\r\n", b"-5\r\nabc\r\n0\r\n\r\n", b"3\r\nabcdef\r\n0\r\n\r\n"):
             with self.subTest(chunks=bad):
                 self.assertRejected(
-                    self.raw(b"POST /v1/models/default:predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + bad)
+                    self.raw(
+                        b"POST /v1/models/default:predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + bad
+                    )
                 )
         self.assertRejected(
             self.raw(b"POST /v1/models/default:predict HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n")
@@ -126,7 +147,9 @@ class HostileInputTest(ServerTestCase):
         try:
             for _ in range(50):  # each declares 100 bytes and sends 10
                 sock = socket.create_connection(("127.0.0.1", self.rest_port), timeout=10)
-                sock.sendall(b"POST /v1/models/default:predict HTTP/1.1\r\nContent-Length: 100\r\n\r\n0123456789")
+                sock.sendall(
+                    b"POST /v1/models/default:predict HTTP/1.1\r\nContent-Length: 100\r\n\r\n0123456789"
+                )
                 sockets.append(sock)
             self.assertStillServing()
             for sock in sockets:  # the server closes each once its read timeout passes
@@ -143,14 +166,23 @@ class HostileInputTest(ServerTestCase):
             ('{"instances": [' + "9" * 400 + "]}", None),
             ('{"instances": [1e400]}', "Number too big"),
             ('{"instances": [' + "9" * 5000 + "]}", "JSON Parse error"),
-            ('{"instances": [2.0], "signature_name": ["serving_default"]}', "'signature_name' key must be a string"),
+            (
+                '{"instances": [2.0], "signature_name": ["serving_default"]}',
+                "'signature_name' key must be a string",
+            ),
             ('{"instances": [true]}', "is not of expected type: float"),
             ('{"instances": ["1.0"]}', "is not of expected type: float"),
             ('{"instances": [null]}', "is not of expected type: float"),
             ('{"instances": [{"b64": "AAAA"}]}', None),
-            ('{"instances": [[1.0, 2.0], [3.0]]}', "Expecting tensor size: 2 but got: 1"),  # TF Serving's text
+            (
+                '{"instances": [[1.0, 2.0], [3.0]]}',
+                "Expecting tensor size: 2 but got: 1",
+            ),  # TF Serving's text
             ('{"instances": [[1.0], 2.0]}', None),
-            ('{"instances": [' + ",".join(["1.0"] * (MAX_ELEMENTS + 1)) + "]}", "max_tensor_elements"),
+            (
+                '{"instances": [' + ",".join(["1.0"] * (MAX_ELEMENTS + 1)) + "]}",
+                "max_tensor_elements",
+            ),
             ('{"instances": []}', "No values in 'instances' array"),
             ('{"instances": [1], "inputs": [1]}', "only one of 'inputs' or 'instances'"),
             ('{"inputs": {"y": [1.0]}}', None),
@@ -213,7 +245,17 @@ class HostileInputTest(ServerTestCase):
         unknown_rank.tensor_shape.unknown_rank = True
         string = tf.make_tensor_proto([b"2.0"])
         double = tf.make_tensor_proto(np.array([2.0]))
-        cases = [short, invalid_dtype, negative, huge, overflow, too_many, unknown_rank, string, double]
+        cases = [
+            short,
+            invalid_dtype,
+            negative,
+            huge,
+            overflow,
+            too_many,
+            unknown_rank,
+            string,
+            double,
+        ]
         for tensor in cases:
             with self.subTest(tensor=str(tensor)[:80]):
                 self.assertGrpcRejected(self.stub.Predict, self.predict_request(tensor))
@@ -225,7 +267,9 @@ class HostileInputTest(ServerTestCase):
         with self.assertRaisesRegex(ServingError, "max_tensor_elements") as caught:
             array_from_proto("x", huge, 2**24)  # the server's default cap
         self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
-        self.assertEqual(array_from_proto("x", tf.make_tensor_proto([[1.0], [2.0]]), 2**24).shape, (2, 1))
+        self.assertEqual(
+            array_from_proto("x", tf.make_tensor_proto([[1.0], [2.0]]), 2**24).shape, (2, 1)
+        )
 
     def test_bad_requests(self):
         no_input = classification_pb2.ClassificationRequest()
@@ -240,7 +284,9 @@ class HostileInputTest(ServerTestCase):
             # A regress signature: TF Serving checks each task's signature before the next
             # task's model name (serving_default would fail that check first).
             task.model_spec.signature_name = "regress_x_to_y"
-        two_models.input.example_list.examples.add().features.feature["x"].float_list.value.append(1.0)
+        two_models.input.example_list.examples.add().features.feature["x"].float_list.value.append(
+            1.0
+        )
         self.assertGrpcRejected(self.stub.MultiInference, two_models, "same model name")
 
         bad_method = inference_pb2.MultiInferenceRequest()
@@ -249,16 +295,25 @@ class HostileInputTest(ServerTestCase):
         bad_method.tasks[1].model_spec.signature_name = "classify_x_to_y"
         bad_method.tasks[1].method_name = "tensorflow/serving/predict"
         self.assertGrpcRejected(
-            self.stub.MultiInference, bad_method, "Unsupported signature method_name", code=grpc.StatusCode.UNIMPLEMENTED
+            self.stub.MultiInference,
+            bad_method,
+            "Unsupported signature method_name",
+            code=grpc.StatusCode.UNIMPLEMENTED,
         )
 
         metadata = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["nope"])
         metadata.model_spec.name = "default"
         self.assertGrpcRejected(self.stub.GetModelMetadata, metadata)
-        self.assertGrpcRejected(self.models.GetModelStatus, get_model_status_pb2.GetModelStatusRequest(), "Missing ModelSpec")
+        self.assertGrpcRejected(
+            self.models.GetModelStatus,
+            get_model_status_pb2.GetModelStatusRequest(),
+            "Missing ModelSpec",
+        )
 
         unknown = self.predict_request(tf.make_tensor_proto([2.0], dtype=tf.float32), name="nope")
-        self.assertGrpcRejected(self.stub.Predict, unknown, "Servable not found", code=grpc.StatusCode.NOT_FOUND)
+        self.assertGrpcRejected(
+            self.stub.Predict, unknown, "Servable not found", code=grpc.StatusCode.NOT_FOUND
+        )
         filtered = self.predict_request(tf.make_tensor_proto([2.0], dtype=tf.float32))
         filtered.output_filter.append("nope")
         self.assertGrpcRejected(self.stub.Predict, filtered, "output tensor alias not found")

@@ -69,13 +69,21 @@ class LocalServerTest(tf.test.TestCase):
         config = write_model_config(
             os.path.join(cls.tmp, "models.config"),
             [
-                ModelEntry("digits", os.path.join(base, "digits"), versions=[1, 2], labels={"stable": 1, "canary": 2}),
+                ModelEntry(
+                    "digits",
+                    os.path.join(base, "digits"),
+                    versions=[1, 2],
+                    labels={"stable": 1, "canary": 2},
+                ),
                 ModelEntry("diabetes", "models/diabetes"),  # relative to the config file
             ],
         )
         cls.rest_port, cls.grpc_port = free_port(), free_port()
         cls.server = LocalModelServer(
-            model_config_file=config, rest_port=cls.rest_port, grpc_port=cls.grpc_port, max_body_bytes=MAX_BODY
+            model_config_file=config,
+            rest_port=cls.rest_port,
+            grpc_port=cls.grpc_port,
+            max_body_bytes=MAX_BODY,
         ).start()
         cls.url = f"http://127.0.0.1:{cls.rest_port}/v1/models"
 
@@ -101,7 +109,9 @@ class LocalServerTest(tf.test.TestCase):
         return client
 
     def assertStillServing(self):
-        response = requests.post(f"{self.url}/digits/versions/1:predict", json={"instances": self.x[:2].tolist()})
+        response = requests.post(
+            f"{self.url}/digits/versions/1:predict", json={"instances": self.x[:2].tolist()}
+        )
         self.assertEqual(response.status_code, 200, msg=response.text)
         self.assertAllClose(
             [p["digit"] for p in response.json()["predictions"]], self.expected[1][:2], atol=1e-5
@@ -121,7 +131,9 @@ class LocalServerTest(tf.test.TestCase):
             for client in (self.rest(**kwargs), self.grpc(**kwargs)):
                 outputs = client.predict(self.x)
                 self.assertEqual(set(outputs), {"digit", "probabilities", "class_ids"})
-                self.assertAllClose(outputs["digit"], self.expected[version], atol=1e-5, msg=(client, kwargs))
+                self.assertAllClose(
+                    outputs["digit"], self.expected[version], atol=1e-5, msg=(client, kwargs)
+                )
                 self.assertAllClose(outputs["probabilities"], self.expected[version], atol=1e-5)
                 self.assertAllEqual(outputs["class_ids"], self.expected[version].argmax(-1))
 
@@ -137,7 +149,9 @@ class LocalServerTest(tf.test.TestCase):
         self.assertAllClose([p["digit"] for p in row["predictions"]], expected, atol=1e-5)
         self.assertEqual([p["class_ids"] for p in row["predictions"]], expected.argmax(-1).tolist())
 
-        named = requests.post(url, json={"instances": [{"pixels": r} for r in self.x.tolist()]}).json()
+        named = requests.post(
+            url, json={"instances": [{"pixels": r} for r in self.x.tolist()]}
+        ).json()
         self.assertAllClose([p["probabilities"] for p in named["predictions"]], expected, atol=1e-5)
 
         columnar = requests.post(url, json={"inputs": self.x.tolist()}).json()
@@ -162,16 +176,25 @@ class LocalServerTest(tf.test.TestCase):
 
     def test_classify(self):
         examples = [{"pixels": row} for row in self.x[:8]]
-        for client, version in [(self.rest(version=1), 1), (self.grpc(label="canary"), 2), (self.rest(), 2)]:
+        for client, version in [
+            (self.rest(version=1), 1),
+            (self.grpc(label="canary"), 2),
+            (self.rest(), 2),
+        ]:
             results = client.classify(examples)
             self.assertLen(results, 8)
             for result, scores in zip(results, self.expected[version][:8]):
                 self.assertEqual([label for label, _ in result], [str(i) for i in range(10)])
                 self.assertAllClose([score for _, score in result], scores, atol=1e-5)
 
-        body = {"signature_name": "classify", "examples": [{"pixels": r} for r in self.x[:3].tolist()]}
+        body = {
+            "signature_name": "classify",
+            "examples": [{"pixels": r} for r in self.x[:3].tolist()],
+        }
         raw = requests.post(f"{self.url}/digits/versions/2:classify", json=body).json()
-        self.assertAllClose([[s for _, s in r] for r in raw["results"]], self.expected[2][:3], atol=1e-5)
+        self.assertAllClose(
+            [[s for _, s in r] for r in raw["results"]], self.expected[2][:3], atol=1e-5
+        )
 
     def test_regress(self):
         x = diabetes()[0][:10]
@@ -188,7 +211,9 @@ class LocalServerTest(tf.test.TestCase):
             self.rest().classify([{"pixels": self.x[0]}], signature_name="serving_default")
         self.assertEqual(caught.exception.http_status, 400)
         with self.assertRaises(ServingError) as caught:
-            self.grpc(model="diabetes").classify([{"features": np.zeros(10)}], signature_name="regress")
+            self.grpc(model="diabetes").classify(
+                [{"features": np.zeros(10)}], signature_name="regress"
+            )
         self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
 
     # --- metadata / status -------------------------------------------------------------------
@@ -206,9 +231,15 @@ class LocalServerTest(tf.test.TestCase):
         self.assertEqual(signatures["serving_default"]["method_name"], "tensorflow/serving/predict")
         self.assertEqual(signatures["serving_default"]["inputs"]["pixels"]["dtype"], "DT_FLOAT")
         self.assertEqual(
-            [d["size"] for d in signatures["serving_default"]["inputs"]["pixels"]["tensor_shape"]["dim"]], ["-1", "64"]
+            [
+                d["size"]
+                for d in signatures["serving_default"]["inputs"]["pixels"]["tensor_shape"]["dim"]
+            ],
+            ["-1", "64"],
         )
-        self.assertEqual(set(signatures["serving_default"]["outputs"]), {"digit", "probabilities", "class_ids"})
+        self.assertEqual(
+            set(signatures["serving_default"]["outputs"]), {"digit", "probabilities", "class_ids"}
+        )
 
         grpc_signatures = self.grpc(label="stable").metadata()
         self.assertEqual(set(grpc_signatures), set(on_disk))
@@ -218,7 +249,10 @@ class LocalServerTest(tf.test.TestCase):
     def test_status(self):
         body = requests.get(f"{self.url}/digits").json()
         self.assertEqual(
-            sorted((s["version"], s["state"], s["status"]["error_code"]) for s in body["model_version_status"]),
+            sorted(
+                (s["version"], s["state"], s["status"]["error_code"])
+                for s in body["model_version_status"]
+            ),
             [("1", "AVAILABLE", "OK"), ("2", "AVAILABLE", "OK")],
         )
         # The clients resolve a label to its version: the server's status API ignores labels.
@@ -234,7 +268,9 @@ class LocalServerTest(tf.test.TestCase):
         request.model_spec.name = "digits"
         request.model_spec.version_label = "stable"
         with grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
-            response = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(request, timeout=10)
+            response = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(
+                request, timeout=10
+            )
         self.assertEqual([s.version for s in response.model_version_status], [1, 2])
         self.assertEqual(self.rest(model="diabetes").status(), [(1, "AVAILABLE")])
 
@@ -255,27 +291,46 @@ class LocalServerTest(tf.test.TestCase):
         self.assertRestError(404, response)
         self.assertEqual(response.json(), {"error": "Servable not found for request: Latest(x)"})
         self.assertRestError(404, requests.get(f"{self.url}/x"))
-        self.assertRestError(404, requests.post(f"{self.url}/digits/versions/9:predict", json={"instances": rows}))
+        self.assertRestError(
+            404, requests.post(f"{self.url}/digits/versions/9:predict", json={"instances": rows})
+        )
         self.assertRestError(404, requests.get(f"{self.url}/digits/versions/9/metadata"))
-        self.assertRestError(400, requests.post(f"{self.url}/digits/labels/nope:predict", json={"instances": rows}))
+        self.assertRestError(
+            400, requests.post(f"{self.url}/digits/labels/nope:predict", json={"instances": rows})
+        )
 
         url = f"{self.url}/digits:predict"
-        self.assertRestError(400, requests.post(url, json={"instances": [{"image": r} for r in rows]}))
+        self.assertRestError(
+            400, requests.post(url, json={"instances": [{"image": r} for r in rows]})
+        )
         self.assertRestError(400, requests.post(url, json={"instances": [r[:10] for r in rows]}))
         self.assertRestError(400, requests.post(url, json={"instances": [["a"] * 64]}))
-        self.assertRestError(400, requests.post(url, json={"instances": [rows[0], rows[1][:3]]}))  # ragged
+        self.assertRestError(
+            400, requests.post(url, json={"instances": [rows[0], rows[1][:3]]})
+        )  # ragged
         self.assertRestError(400, requests.post(url, json={"instances": rows, "inputs": rows}))
-        self.assertRestError(400, requests.post(url, json={"instances": rows, "signature_name": "nope"}))
-        self.assertRestError(400, requests.post(url, data=b"{not json", headers={"Content-Type": "application/json"}))
+        self.assertRestError(
+            400, requests.post(url, json={"instances": rows, "signature_name": "nope"})
+        )
+        self.assertRestError(
+            400, requests.post(url, data=b"{not json", headers={"Content-Type": "application/json"})
+        )
         self.assertRestError(400, requests.post(url, json=[1, 2]))
         self.assertRestError(413, requests.post(url, data=b"0" * (MAX_BODY + 1)))
 
         # Under /v1/, TF Serving answers unsupported paths 400 "Malformed request"; elsewhere 404.
-        self.assertRestError(400, requests.post(f"http://127.0.0.1:{self.rest_port}/v1/model/digits:predict", json={}))
-        self.assertRestError(400, requests.post(f"{self.url}/digits:explain", json={"instances": rows}))
+        self.assertRestError(
+            400,
+            requests.post(f"http://127.0.0.1:{self.rest_port}/v1/model/digits:predict", json={}),
+        )
+        self.assertRestError(
+            400, requests.post(f"{self.url}/digits:explain", json={"instances": rows})
+        )
         self.assertRestError(400, requests.get(f"{self.url}/digits:predict"))
         self.assertRestError(400, requests.post(f"{self.url}/digits", json={"instances": rows}))
-        self.assertRestError(404, requests.get(f"http://127.0.0.1:{self.rest_port}/v2/models/digits"))
+        self.assertRestError(
+            404, requests.get(f"http://127.0.0.1:{self.rest_port}/v2/models/digits")
+        )
 
     def test_client_raises_serving_errors(self):
         with self.assertRaises(ServingError) as caught:
@@ -284,7 +339,9 @@ class LocalServerTest(tf.test.TestCase):
         self.assertEqual(caught.exception.message, "Servable not found for request: Latest(x)")
         with self.assertRaises(ServingError) as caught:
             self.rest().predict(self.x[:, :10])
-        self.assertEqual((caught.exception.code, caught.exception.http_status), ("INVALID_ARGUMENT", 400))
+        self.assertEqual(
+            (caught.exception.code, caught.exception.http_status), ("INVALID_ARGUMENT", 400)
+        )
 
     def test_grpc_errors(self):
         x = self.x[:2]
@@ -302,7 +359,9 @@ class LocalServerTest(tf.test.TestCase):
             self.assertTrue(caught.exception.message)
         with self.assertRaises(ServingError) as caught:
             self.grpc().predict({"pixels": x}, signature_name="nope")
-        self.assertEqual(caught.exception.code, "FAILED_PRECONDITION")  # TF Serving's gRPC Predict code
+        self.assertEqual(
+            caught.exception.code, "FAILED_PRECONDITION"
+        )  # TF Serving's gRPC Predict code
 
         # The status codes on the wire, seen by a plain stub.
         with grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
@@ -312,13 +371,17 @@ class LocalServerTest(tf.test.TestCase):
             with self.assertRaises(grpc.RpcError) as caught:
                 stub.Predict(request, timeout=10)
             self.assertEqual(caught.exception.code(), grpc.StatusCode.NOT_FOUND)
-            self.assertEqual(caught.exception.details(), "Servable not found for request: Latest(x)")
+            self.assertEqual(
+                caught.exception.details(), "Servable not found for request: Latest(x)"
+            )
             request.model_spec.name = "digits"
             request.inputs["pixels"].CopyFrom(tf.make_tensor_proto(x[:, :10]))
             with self.assertRaises(grpc.RpcError) as caught:
                 stub.Predict(request, timeout=10)
             self.assertEqual(caught.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
-        self.assertAllClose(self.grpc(version=1).predict(x)["digit"], self.expected[1][:2], atol=1e-5)
+        self.assertAllClose(
+            self.grpc(version=1).predict(x)["digit"], self.expected[1][:2], atol=1e-5
+        )
 
     # --- binary (b64) values -----------------------------------------------------------------
 
@@ -333,7 +396,10 @@ class LocalServerTest(tf.test.TestCase):
         url = f"{self.url}/digits:predict"
         for body, key in [
             ({"signature_name": "classify", "instances": encoded}, "predictions"),
-            ({"signature_name": "classify", "instances": [{"inputs": e} for e in encoded]}, "predictions"),
+            (
+                {"signature_name": "classify", "instances": [{"inputs": e} for e in encoded]},
+                "predictions",
+            ),
             ({"signature_name": "classify", "inputs": encoded}, "outputs"),
         ]:
             response = requests.post(url, json=body)
@@ -342,20 +408,28 @@ class LocalServerTest(tf.test.TestCase):
             scores = [r["scores"] for r in result] if key == "predictions" else result["scores"]
             self.assertAllClose(scores, expected, atol=1e-5)
 
-        self.assertAllClose(self.rest().predict(examples, signature_name="classify")["scores"], expected, atol=1e-5)
         self.assertAllClose(
-            self.rest().predict(examples, signature_name="classify", columnar=True)["scores"], expected, atol=1e-5
+            self.rest().predict(examples, signature_name="classify")["scores"], expected, atol=1e-5
         )
-        self.assertAllClose(self.grpc().predict(examples, signature_name="classify")["scores"], expected, atol=1e-5)
+        self.assertAllClose(
+            self.rest().predict(examples, signature_name="classify", columnar=True)["scores"],
+            expected,
+            atol=1e-5,
+        )
+        self.assertAllClose(
+            self.grpc().predict(examples, signature_name="classify")["scores"], expected, atol=1e-5
+        )
 
     def test_b64_encoding_helpers_round_trip(self):
-        from tfx_ext.serving.rest_client import _jsonable
         from tfx_ext.serving.json_tensors import tensor_from_json
+        from tfx_ext.serving.rest_client import _jsonable
 
         values = [b"\x00\xffbinary\x00", b"text", b"\x00\x00"]
         encoded = _jsonable(values)
         self.assertEqual(encoded, [{"b64": base64.b64encode(v).decode()} for v in values])
-        self.assertEqual(tensor_from_json(json.loads(json.dumps(encoded)), "DT_STRING", 100).tolist(), values)
+        self.assertEqual(
+            tensor_from_json(json.loads(json.dumps(encoded)), "DT_STRING", 100).tolist(), values
+        )
         self.assertEqual(_jsonable([[1.5, 2.0]]), [[1.5, 2.0]])
         self.assertEqual(_jsonable(np.array(["a", "b"])), ["a", "b"])
 
@@ -370,10 +444,14 @@ class LatestPolicyTest(tf.test.TestCase):
         first = digits_classifier(epochs=0)
         export_for_serving(first, self.base, "digits")
         export_for_serving(first, self.base, "digits")
-        os.makedirs(os.path.join(self.base, "digits", ".tmp-9-unfinished"))  # TF Serving skips non-integer names
+        os.makedirs(
+            os.path.join(self.base, "digits", ".tmp-9-unfinished")
+        )  # TF Serving skips non-integer names
         rest_port, grpc_port = free_port(), free_port()
         poll = 0.2
-        with LocalModelServer(self.base, rest_port=rest_port, grpc_port=grpc_port, poll_seconds=poll):
+        with LocalModelServer(
+            self.base, rest_port=rest_port, grpc_port=grpc_port, poll_seconds=poll
+        ):
             rest = RestClient("127.0.0.1", rest_port, "digits")
             self.addCleanup(rest._session.close)
             self.assertEqual(_available(rest.status()), [(2, "AVAILABLE")])
@@ -387,7 +465,9 @@ class LatestPolicyTest(tf.test.TestCase):
             self.assertEqual(rest.status(), [(2, "END"), (3, "AVAILABLE")])
             self.assertAllClose(rest.predict(self.x)["digit"], predict(third, self.x), atol=1e-5)
             with GrpcClient("127.0.0.1", grpc_port, "digits") as client:
-                self.assertAllClose(client.predict(self.x)["digit"], predict(third, self.x), atol=1e-5)
+                self.assertAllClose(
+                    client.predict(self.x)["digit"], predict(third, self.x), atol=1e-5
+                )
                 self.assertEqual(client.status(), [(2, "END"), (3, "AVAILABLE")])
             with self.assertRaises(ServingError) as caught:  # the latest policy unloaded version 2
                 RestClient("127.0.0.1", rest_port, "digits", version=2).predict(self.x)
@@ -421,5 +501,8 @@ class LatestPolicyTest(tf.test.TestCase):
             self.assertEqual(rest_a.status(), [(1, "AVAILABLE"), (2, "END")])
             failed = requests.get(f"http://127.0.0.1:{rest_port}/v1/models/a/versions/2").json()
             self.assertNotEqual(failed["model_version_status"][0]["status"]["error_code"], "OK")
-            self.assertIn("Failed to load version 2", failed["model_version_status"][0]["status"]["error_message"])
+            self.assertIn(
+                "Failed to load version 2",
+                failed["model_version_status"][0]["status"]["error_message"],
+            )
             self.assertAllClose(rest_a.predict(self.x)["digit"], predict(model, self.x), atol=1e-5)

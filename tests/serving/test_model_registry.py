@@ -12,8 +12,7 @@ from tests.export.models import free_port, temp_dir
 from tests.serving.conformance.testdata_models import build_testdata
 from tfx_ext.export import existing_versions, next_version, read_model_config, remove_stale_staging
 from tfx_ext.export.versions import parse_version, version_directories
-from tfx_ext.serving import LocalModelServer, ServingError
-from tfx_ext.serving import model_registry
+from tfx_ext.serving import LocalModelServer, ServingError, model_registry
 from tfx_ext.serving.model_registry import MAX_LOAD_RETRIES, ServedModel
 
 
@@ -51,7 +50,9 @@ class VersionFoldersTest(tf.test.TestCase):
     def test_bad_model_dir(self):
         path = os.path.join(self.base, "a_file")
         open(path, "w").close()
-        with self.assertRaisesRegex(ValueError, r"argument `model_dir`. Expected a directory .* Received: model_dir="):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `model_dir`. Expected a directory .* Received: model_dir="
+        ):
             next_version(path)
         self.assertEqual(existing_versions(path), [])  # not a directory: no versions, as TF Serving
         self.assertEqual(remove_stale_staging(path), [])
@@ -77,7 +78,9 @@ class FailedVersionTest(tf.test.TestCase):
         model = ServedModel("m", self.base, versions=[1, 2], retry_seconds=1.0)
         # Count load attempts at the registry's loader (TF1 and TF2 SavedModels alike).
         real_load = model_registry.load_servable
-        with unittest.mock.patch.object(model_registry, "load_servable", side_effect=real_load) as load:
+        with unittest.mock.patch.object(
+            model_registry, "load_servable", side_effect=real_load
+        ) as load:
             model.refresh(now=0.0)
             self.assertEqual(list(model.versions), [1])
             self.assertEqual(model.states[2].state, "END")
@@ -92,7 +95,7 @@ class FailedVersionTest(tf.test.TestCase):
             # MAX_LOAD_RETRIES more attempts, each after twice the previous wait, then none.
             self.assertLen(attempts, MAX_LOAD_RETRIES)
             gaps = [b - a for a, b in zip([0.0] + attempts, attempts)]
-            self.assertEqual(gaps, [2.0 ** i for i in range(MAX_LOAD_RETRIES)])
+            self.assertEqual(gaps, [2.0**i for i in range(MAX_LOAD_RETRIES)])
 
             shutil.rmtree(self.broken)  # fixed: the files change
             shutil.copytree(os.path.join(self.base, "1"), self.broken)
@@ -124,22 +127,32 @@ class ServerArgumentsTest(tf.test.TestCase):
     @rejects_bad_input(LocalModelServer)
     def test_bad_arguments(self):
         base = temp_dir(self)
-        with self.assertRaisesRegex(ValueError, r"argument `poll_seconds`. Expected a number > 0.0. Received: poll_seconds=0"):
+        with self.assertRaisesRegex(
+            ValueError,
+            r"argument `poll_seconds`. Expected a number > 0.0. Received: poll_seconds=0",
+        ):
             LocalModelServer(base, poll_seconds=0)
         with self.assertRaisesRegex(ValueError, r"argument `rest_port`.*Received: rest_port=70000"):
             LocalModelServer(base, rest_port=70000)
-        with self.assertRaisesRegex(ValueError, r"exactly one of `base_dir`, `model_config_file` or `model_base_path`"):
+        with self.assertRaisesRegex(
+            ValueError, r"exactly one of `base_dir`, `model_config_file` or `model_base_path`"
+        ):
             LocalModelServer()
         with self.assertRaisesRegex(ValueError, r"argument `max_tensor_elements`"):
             LocalModelServer(base, max_tensor_elements=0)
-        with self.assertRaisesRegex(ValueError, r"`model_config_poll_seconds` needs a `model_config_file`"):
+        with self.assertRaisesRegex(
+            ValueError, r"`model_config_poll_seconds` needs a `model_config_file`"
+        ):
             LocalModelServer(base, model_config_poll_seconds=1)
         with self.assertRaisesRegex(ValueError, r"argument `read_timeout`"):
             LocalModelServer(base, read_timeout=0)
         monitoring = os.path.join(base, "monitoring.txt")
         with open(monitoring, "w") as f:
             f.write("prometheus_config { enable: yes }")
-        with self.assertRaisesRegex(ValueError, r"Error parsing text-format tensorflow.serving.MonitoringConfig in .*monitoring.txt"):
+        with self.assertRaisesRegex(
+            ValueError,
+            r"Error parsing text-format tensorflow.serving.MonitoringConfig in .*monitoring.txt",
+        ):
             LocalModelServer(base, monitoring_config_file=monitoring)
 
     @rejects_bad_input(read_model_config)
@@ -148,7 +161,8 @@ class ServerArgumentsTest(tf.test.TestCase):
         with open(path, "w") as f:
             f.write("improperly formatted file")  # TF Serving's testdata/bad_model_config.txt
         with self.assertRaisesRegex(
-            ValueError, rf"^Error parsing text-format tensorflow.serving.ModelServerConfig in {path}: 1:1 :"
+            ValueError,
+            rf"^Error parsing text-format tensorflow.serving.ModelServerConfig in {path}: 1:1 :",
         ):
             read_model_config(path)
 
@@ -157,7 +171,9 @@ class ServerArgumentsTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"argument `code`.*Received: code='NOPE'"):
             ServingError("NOPE", "message")
         error = ServingError("NOT_FOUND", "gone")
-        self.assertEqual((error.code, error.http_status, str(error)), ("NOT_FOUND", 404, "NOT_FOUND: gone"))
+        self.assertEqual(
+            (error.code, error.http_status, str(error)), ("NOT_FOUND", 404, "NOT_FOUND: gone")
+        )
 
     def test_busy_port_is_named(self):
         import socket
@@ -167,7 +183,12 @@ class ServerArgumentsTest(tf.test.TestCase):
             taken.bind(("127.0.0.1", 0))
             taken.listen()
             port = taken.getsockname()[1]
-            with self.assertRaisesRegex(OSError, rf"^Could not bind the REST port {port} on 127.0.0.1: address already in use$"):
+            with self.assertRaisesRegex(
+                OSError,
+                rf"^Could not bind the REST port {port} on 127.0.0.1: address already in use$",
+            ):
                 LocalModelServer(base, rest_port=port, grpc_port=0).start()
-            with self.assertRaisesRegex(OSError, rf"^Could not bind the gRPC port {port} on 127.0.0.1"):
+            with self.assertRaisesRegex(
+                OSError, rf"^Could not bind the gRPC port {port} on 127.0.0.1"
+            ):
                 LocalModelServer(base, rest_port=0, grpc_port=port).start()

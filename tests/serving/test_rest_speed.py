@@ -125,14 +125,28 @@ class FastJsonTest(tf.test.TestCase):
     def test_fast_parse_equals_the_exact_parser(self):
         for raw in FAST_PARSE_CASES:
             with self.subTest(raw=raw[:60]):
-                self.assertEqual(self.outcome(json_tensors.loads, raw), self.outcome(json_tensors._loads_exact, raw))
+                self.assertEqual(
+                    self.outcome(json_tensors.loads, raw),
+                    self.outcome(json_tensors._loads_exact, raw),
+                )
 
     def test_fast_tensors_equal_the_element_walk(self):
         cases = [
-            ([[1.0, 2.0], [3.0, 4.5]], "DT_FLOAT"), ([[1, 2], [3, 4]], "DT_INT32"), ([1, 2.0, 3], "DT_DOUBLE"),
-            ([2**40, -5], "DT_INT64"), ([True, False], "DT_BOOL"), ([1.5], "DT_INT32"), ([True], "DT_FLOAT"),
-            ([[1, 2], [3]], "DT_FLOAT"), ([300], "DT_UINT8"), ([-1], "DT_UINT32"), ([float("nan"), 1e39], "DT_FLOAT"),
-            ([[]], "DT_FLOAT"), (["a", {"b64": "aGk="}], "DT_STRING"), ([1, "2"], "DT_FLOAT"), (3.0, "DT_HALF"),
+            ([[1.0, 2.0], [3.0, 4.5]], "DT_FLOAT"),
+            ([[1, 2], [3, 4]], "DT_INT32"),
+            ([1, 2.0, 3], "DT_DOUBLE"),
+            ([2**40, -5], "DT_INT64"),
+            ([True, False], "DT_BOOL"),
+            ([1.5], "DT_INT32"),
+            ([True], "DT_FLOAT"),
+            ([[1, 2], [3]], "DT_FLOAT"),
+            ([300], "DT_UINT8"),
+            ([-1], "DT_UINT32"),
+            ([float("nan"), 1e39], "DT_FLOAT"),
+            ([[]], "DT_FLOAT"),
+            (["a", {"b64": "aGk="}], "DT_STRING"),
+            ([1, "2"], "DT_FLOAT"),
+            (3.0, "DT_HALF"),
         ]
         for value, dtype in cases:
             with self.subTest(value=value, dtype=dtype):
@@ -145,7 +159,10 @@ class FastJsonTest(tf.test.TestCase):
                 def exact(_):
                     return json_tensors._tensor_by_elements(value, convert, numpy_type, dims, "x")
 
-                got, want = self.outcome(lambda r: _array(fast(r)), None), self.outcome(lambda r: _array(exact(r)), None)
+                got, want = (
+                    self.outcome(lambda r: _array(fast(r)), None),
+                    self.outcome(lambda r: _array(exact(r)), None),
+                )
                 self.assertEqual(got, want)
 
     def test_fast_writer_equals_the_text_writer_after_parsing(self):
@@ -192,8 +209,12 @@ class FastJsonTest(tf.test.TestCase):
                 self.assertEqual(_canonical(fast), _canonical(text))
                 # and both are one object per row holding that row of every output
                 expected = [
-                    {name: json_tensors._loads_exact(json_tensors.Tensor(array[i], name).json().encode())
-                     for name, array in outputs.items()}
+                    {
+                        name: json_tensors._loads_exact(
+                            json_tensors.Tensor(array[i], name).json().encode()
+                        )
+                        for name, array in outputs.items()
+                    }
                     for i in range(len(next(iter(outputs.values()))))
                 ]
                 self.assertEqual(_canonical(fast["predictions"]), _canonical(expected))
@@ -204,6 +225,8 @@ class FastJsonTest(tf.test.TestCase):
 
 
 def _array(array):
-    return (str(array.dtype), array.shape, [_canonical(v) if isinstance(v, float) else v for v in array.reshape(-1).tolist()])
-
-
+    return (
+        str(array.dtype),
+        array.shape,
+        [_canonical(v) if isinstance(v, float) else v for v in array.reshape(-1).tolist()],
+    )

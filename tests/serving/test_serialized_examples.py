@@ -9,7 +9,10 @@ from tfx_ext.serving.inference import serialized_examples
 
 def _parsed(serialized):
     example = tf.train.Example.FromString(serialized)
-    return {name: list(getattr(f, f.WhichOneof("kind")).value) for name, f in example.features.feature.items()}
+    return {
+        name: list(getattr(f, f.WhichOneof("kind")).value)
+        for name, f in example.features.feature.items()
+    }
 
 
 class SerializedExamplesTest(tf.test.TestCase):

@@ -28,7 +28,9 @@ def _stateful_two_outputs(export_dir):
         info = testdata_models._info
         signatures = {
             "serving_default": testdata_models._signature(
-                {"x": info(x)}, {"doubled": info(doubled), "bumped": info(bumped)}, testdata_models.PREDICT
+                {"x": info(x)},
+                {"doubled": info(doubled), "bumped": info(bumped)},
+                testdata_models.PREDICT,
             ),
             "get": testdata_models._signature({}, {"count": info(count)}, testdata_models.PREDICT),
         }
@@ -121,4 +123,6 @@ class TF2PathTest(tf.test.TestCase):
         self.assertEqual(servable.signature_keys, set(signature_defs) - {"__saved_model_init_op"})
         got = servable.run("serving_default", {"x": np.array([4.0], np.float32)})
         self.assertAllClose(got["y"], [4.0])
-        self.assertEqual(set(servable.run("serving_default", {"x": np.array([1.0], np.float32)}, ["y"])), {"y"})
+        self.assertEqual(
+            set(servable.run("serving_default", {"x": np.array([1.0], np.float32)}, ["y"])), {"y"}
+        )

@@ -18,7 +18,9 @@ class CounterModelTest(ServerTestCase):
         for name, value in inputs.items():
             request.inputs[name].CopyFrom(tf.make_tensor_proto(value, dtype=tf.float32))
         with grpc.insecure_channel(self.grpc_address) as channel:
-            response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, RPC_TIMEOUT)
+            response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(
+                request, RPC_TIMEOUT
+            )
         self.assertEqual(response.model_spec.version.value, 123)
         output = response.outputs["output"]
         self.assertEqual(list(output.tensor_shape.dim), [])  # a scalar, in float_val

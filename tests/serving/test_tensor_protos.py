@@ -8,7 +8,11 @@ call, a tenth of a one-row predict). Both must mean exactly what TensorFlow's fu
 import numpy as np
 import tensorflow as tf
 
-from tfx_ext.serving.tensor_protos import array_from_response_proto, array_to_proto, array_to_request_proto
+from tfx_ext.serving.tensor_protos import (
+    array_from_response_proto,
+    array_to_proto,
+    array_to_request_proto,
+)
 
 _ARRAYS = {
     "float32 row": np.random.default_rng(0).standard_normal((1, 64)).astype(np.float32),
@@ -52,7 +56,10 @@ class RequestProtoTest(tf.test.TestCase):
 
     def test_response_reader_means_what_tf_make_ndarray_means(self):
         for case, array in _ARRAYS.items():
-            for writer in (array_to_proto, tf.make_tensor_proto):  # the server's typed fields, TF's bytes
+            for writer in (
+                array_to_proto,
+                tf.make_tensor_proto,
+            ):  # the server's typed fields, TF's bytes
                 with self.subTest(case=case, writer=writer.__name__):
                     proto = writer(array)
                     ours, theirs = array_from_response_proto("out", proto), tf.make_ndarray(proto)
@@ -64,4 +71,6 @@ class RequestProtoTest(tf.test.TestCase):
         proto = tf.make_tensor_proto(np.zeros((2, 3), np.float32))
         proto.ClearField("tensor_content")
         proto.float_val.extend([1.0, 2.0])
-        np.testing.assert_array_equal(array_from_response_proto("out", proto), tf.make_ndarray(proto))
+        np.testing.assert_array_equal(
+            array_from_response_proto("out", proto), tf.make_ndarray(proto)
+        )

@@ -17,7 +17,13 @@ import tensorflow as tf
 import tf_keras
 
 from tests.datasets import digits
-from tests.sparsity.models import BATCH_SIZE, compile_classifier, expected_zeros, mlp, steps_per_epoch
+from tests.sparsity.models import (
+    BATCH_SIZE,
+    compile_classifier,
+    expected_zeros,
+    mlp,
+    steps_per_epoch,
+)
 from tfx_ext.sparsity import (
     ConstantSparsity,
     PruningSummaries,
@@ -35,14 +41,19 @@ def read_scalars(log_dir):
     for path in glob.glob(os.path.join(log_dir, "**", "events.out.tfevents.*"), recursive=True):
         for event in tf.compat.v1.train.summary_iterator(path):
             for value in event.summary.value:
-                number = float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") else value.simple_value
+                number = (
+                    float(tf.make_ndarray(value.tensor))
+                    if value.HasField("tensor")
+                    else value.simple_value
+                )
                 scalars.setdefault(value.tag, {})[event.step] = number
     return scalars
 
 
 def kernel_sparsity(model):
     return {
-        w.layer.name: float((keras.ops.convert_to_numpy(w.layer.kernel) == 0).mean()) for w in pruning_wrappers(model)
+        w.layer.name: float((keras.ops.convert_to_numpy(w.layer.kernel) == 0).mean())
+        for w in pruning_wrappers(model)
     }
 
 
@@ -92,7 +103,10 @@ class CallingFormsTest(tf.test.TestCase):
 
     def test_every_hook_in_tfmots_calling_forms(self):
         """Each hook positionally, by tfmot's keyword names, and without optional arguments."""
-        for callback in (UpdatePruningStep(), PruningSummaries(log_dir=self.get_temp_dir() + "/forms")):
+        for callback in (
+            UpdatePruningStep(),
+            PruningSummaries(log_dir=self.get_temp_dir() + "/forms"),
+        ):
             model = compile_classifier(self.pruned())
             model(self.x[:1])
             callback.set_model(model)
@@ -166,7 +180,9 @@ class TfKerasPruningSummariesTest(tf.test.TestCase):
         self.x, self.y = digits()[0], digits()[1]
 
     def test_writes_tfmots_sparsity_scalars_for_a_tf_keras_model(self):
-        pruned = prune_low_magnitude(tf_keras_mlp(), ConstantSparsity(0.5, begin_step=0, frequency=1))
+        pruned = prune_low_magnitude(
+            tf_keras_mlp(), ConstantSparsity(0.5, begin_step=0, frequency=1)
+        )
         pruned.compile(
             optimizer="adam",
             loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -195,4 +211,6 @@ class TfKerasPruningSummariesTest(tf.test.TestCase):
         # What was written is what the model holds.
         for layer in pruned.layers:
             kernel = layer.layer.kernel.numpy()
-            self.assertEqual(int((kernel == 0).sum()), expected_zeros(kernel.size, 0.5), msg=layer.name)
+            self.assertEqual(
+                int((kernel == 0).sum()), expected_zeros(kernel.size, 0.5), msg=layer.name
+            )

@@ -42,7 +42,9 @@ TF_ONLY = pytest.mark.tf_only("per-batch variable reads: TensorFlow only")
 
 
 def wrapper_kernels(model):
-    return {w.layer.name: keras.ops.convert_to_numpy(w.layer.kernel) for w in pruning_wrappers(model)}
+    return {
+        w.layer.name: keras.ops.convert_to_numpy(w.layer.kernel) for w in pruning_wrappers(model)
+    }
 
 
 def wrapper_masks(model):
@@ -56,7 +58,11 @@ def read_scalars(log_dir):
         for record in tf.data.TFRecordDataset(path):
             event = tf.compat.v1.Event.FromString(record.numpy())
             for value in event.summary.value:
-                number = float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") else value.simple_value
+                number = (
+                    float(tf.make_ndarray(value.tensor))
+                    if value.HasField("tensor")
+                    else value.simple_value
+                )
                 scalars.setdefault(value.tag, {})[event.step] = number
     return scalars
 
@@ -94,7 +100,9 @@ class UpdatePruningStepTest(tf.test.TestCase):
                 # Masked weights are exactly zero after every batch ...
                 self.assertTrue(np.all(kernel[mask == 0] == 0))
                 # ... and the mask follows the schedule at the last pruning step.
-                self.assertEqual(int((mask == 0).sum()), expected_zeros(mask.size, sparsity), msg=f"step {step}")
+                self.assertEqual(
+                    int((mask == 0).sum()), expected_zeros(mask.size, sparsity), msg=f"step {step}"
+                )
             checked.append(step)
 
         epochs = 3
@@ -108,10 +116,14 @@ class UpdatePruningStepTest(tf.test.TestCase):
     @TF_ONLY
     def test_zero_positions_fixed_after_schedule_end_with_adam(self):
         schedule = ConstantSparsity(0.8, begin_step=0, end_step=40, frequency=20)
-        pruned = compile_classifier(prune_low_magnitude(mlp(), schedule), keras.optimizers.Adam(1e-2))
+        pruned = compile_classifier(
+            prune_low_magnitude(mlp(), schedule), keras.optimizers.Adam(1e-2)
+        )
         self.assertGreater(steps_per_epoch(), 40)
         self.fit(pruned, 1)
-        zeros_after_schedule = {name: kernel == 0 for name, kernel in wrapper_kernels(pruned).items()}
+        zeros_after_schedule = {
+            name: kernel == 0 for name, kernel in wrapper_kernels(pruned).items()
+        }
         masks = wrapper_masks(pruned)
         seen = []
 
@@ -125,7 +137,9 @@ class UpdatePruningStepTest(tf.test.TestCase):
         self.assertLen(seen, 2 * steps_per_epoch())
         for name, kernel in wrapper_kernels(pruned).items():
             self.assertAllEqual(masks[name], wrapper_masks(pruned)[name])
-            self.assertEqual(int(zeros_after_schedule[name].sum()), expected_zeros(kernel.size, 0.8))
+            self.assertEqual(
+                int(zeros_after_schedule[name].sum()), expected_zeros(kernel.size, 0.8)
+            )
             # The kept weights did train.
             kept = ~zeros_after_schedule[name]
             self.assertGreater(np.abs(kernel[kept] - before[name][kept]).max(), 1e-3)
@@ -159,15 +173,23 @@ class UpdatePruningStepTest(tf.test.TestCase):
     def test_accuracy_strip_and_report(self):
         dense = compile_classifier(mlp())
         dense.fit(self.x_train, self.y_train, epochs=10, batch_size=BATCH_SIZE, verbose=0)
-        dense_accuracy = dense.evaluate(self.x_test, self.y_test, verbose=0, return_dict=True)["accuracy"]
+        dense_accuracy = dense.evaluate(self.x_test, self.y_test, verbose=0, return_dict=True)[
+            "accuracy"
+        ]
         self.assertGreater(dense_accuracy, 0.9)
 
         end_step = 3 * steps_per_epoch()
-        schedule = PolynomialDecay(0.0, 0.8, begin_step=0, end_step=end_step - end_step % 10, frequency=10)
+        schedule = PolynomialDecay(
+            0.0, 0.8, begin_step=0, end_step=end_step - end_step % 10, frequency=10
+        )
         pruned = compile_classifier(prune_low_magnitude(dense, schedule))
-        self.assertAllClose(pruned.predict(self.x_test, verbose=0), dense.predict(self.x_test, verbose=0), atol=1e-6)
+        self.assertAllClose(
+            pruned.predict(self.x_test, verbose=0), dense.predict(self.x_test, verbose=0), atol=1e-6
+        )
         self.fit(pruned, 6)
-        pruned_accuracy = pruned.evaluate(self.x_test, self.y_test, verbose=0, return_dict=True)["accuracy"]
+        pruned_accuracy = pruned.evaluate(self.x_test, self.y_test, verbose=0, return_dict=True)[
+            "accuracy"
+        ]
         self.assertGreaterEqual(pruned_accuracy, dense_accuracy - 0.03)
 
         stripped = strip_pruning(pruned)
@@ -177,7 +199,11 @@ class UpdatePruningStepTest(tf.test.TestCase):
         for layer in stripped.layers:
             self.assertTrue(type(layer).__module__.startswith("keras."), msg=type(layer).__module__)
         self.assertFalse(any(isinstance(l, PruneLowMagnitude) for l in stripped.layers))
-        self.assertAllClose(stripped.predict(self.x_test, verbose=0), pruned.predict(self.x_test, verbose=0), atol=1e-6)
+        self.assertAllClose(
+            stripped.predict(self.x_test, verbose=0),
+            pruned.predict(self.x_test, verbose=0),
+            atol=1e-6,
+        )
         # Stripping copies: the pruned model keeps its wrappers.
         self.assertLen(pruning_wrappers(pruned), 3)
 
@@ -201,7 +227,9 @@ class UpdatePruningStepTest(tf.test.TestCase):
             nonzero = (kernel != 0).reshape(rows // a, a, cols // b, b).sum(axis=(1, 3))
             # Every block is all zero or all kept (kept weights are nonzero after training).
             self.assertTrue(np.all((nonzero == 0) | (nonzero == a * b)), msg=name)
-            self.assertEqual(int((nonzero == 0).sum()), expected_zeros(nonzero.size, 0.75), msg=name)
+            self.assertEqual(
+                int((nonzero == 0).sum()), expected_zeros(nonzero.size, 0.75), msg=name
+            )
 
     def test_two_four_sparsity_training_on_cnn(self):
         model = keras.Sequential(
@@ -209,7 +237,8 @@ class UpdatePruningStepTest(tf.test.TestCase):
                 keras.Input((8, 8, 1)),
                 keras.layers.Conv2D(8, 3, activation="relu", name="conv1"),
                 prune_low_magnitude(
-                    keras.layers.Conv2D(16, 3, activation="relu", name="conv2"), sparsity_m_by_n=(2, 4)
+                    keras.layers.Conv2D(16, 3, activation="relu", name="conv2"),
+                    sparsity_m_by_n=(2, 4),
                 ),
                 keras.layers.Flatten(),
                 prune_low_magnitude(keras.layers.Dense(10, name="logits"), sparsity_m_by_n=(2, 4)),
@@ -229,7 +258,9 @@ class UpdatePruningStepTest(tf.test.TestCase):
             groups = np.moveaxis(kernel, -2, -1).reshape(-1, 4)
             self.assertTrue(np.all((groups != 0).sum(axis=1) == 2), msg=name)
         self.assertEqual(int((model.get_layer("conv1").kernel.numpy() == 0).sum()), 0)
-        accuracy = model.evaluate(images(self.x_test), self.y_test, verbose=0, return_dict=True)["accuracy"]
+        accuracy = model.evaluate(images(self.x_test), self.y_test, verbose=0, return_dict=True)[
+            "accuracy"
+        ]
         self.assertGreater(accuracy, 0.75)
 
     @TF_ONLY
@@ -261,7 +292,13 @@ class UpdatePruningStepTest(tf.test.TestCase):
     def test_model_without_wrappers_warns(self):
         model = compile_classifier(mlp())
         with self.assertWarnsRegex(UserWarning, "no PruneLowMagnitude layer"):
-            model.fit(self.x_train[:32], self.y_train[:32], epochs=1, verbose=0, callbacks=[UpdatePruningStep()])
+            model.fit(
+                self.x_train[:32],
+                self.y_train[:32],
+                epochs=1,
+                verbose=0,
+                callbacks=[UpdatePruningStep()],
+            )
 
     def test_config_round_trip(self):
         assert_config_round_trip(self, UpdatePruningStep())
@@ -276,14 +313,18 @@ class PruningSummariesTest(tf.test.TestCase):
 
     def test_writes_sparsity_scalars(self):
         """Against the training step (tfmot plots against iterations): step 0 and every epoch's end."""
-        schedule = PolynomialDecay(0.0, 0.8, begin_step=0, end_step=2 * steps_per_epoch(), frequency=5)
+        schedule = PolynomialDecay(
+            0.0, 0.8, begin_step=0, end_step=2 * steps_per_epoch(), frequency=5
+        )
         pruned = compile_classifier(prune_low_magnitude(mlp(), schedule))
         recorded = {}
 
         def record(epoch, logs):
             counts = {name: ((k == 0).sum(), k.size) for name, k in wrapper_kernels(pruned).items()}
             step = int(pruning_wrappers(pruned)[0].pruning_step)
-            recorded[step] = {f"pruning/{name}/sparsity": zeros / size for name, (zeros, size) in counts.items()}
+            recorded[step] = {
+                f"pruning/{name}/sparsity": zeros / size for name, (zeros, size) in counts.items()
+            }
             recorded[step]["pruning/total_sparsity"] = sum(z for z, _ in counts.values()) / sum(
                 s for _, s in counts.values()
             )
@@ -316,7 +357,9 @@ class PruningSummariesTest(tf.test.TestCase):
             self.assertEqual(sorted(scalars[tag]), [0] + sorted(recorded), msg=tag)
             self.assertEqual(scalars[tag][0], 0.0, msg=tag)  # before training nothing is pruned
             for step in recorded:
-                self.assertAllClose(scalars[tag][step], recorded[step][tag], atol=1e-6, msg=f"{tag} {step}")
+                self.assertAllClose(
+                    scalars[tag][step], recorded[step][tag], atol=1e-6, msg=f"{tag} {step}"
+                )
         # Sparsity rises over the epochs and reaches the target.
         totals = [scalars["pruning/total_sparsity"][s] for s in sorted(recorded)]
         self.assertLess(totals[0], totals[1])

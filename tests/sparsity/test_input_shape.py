@@ -8,7 +8,13 @@ import pytest
 import tensorflow as tf
 
 from tests.sparsity.models import expected_zeros
-from tfx_ext.sparsity import ConstantSparsity, PrunableLayer, PruneLowMagnitude, prune_low_magnitude, strip_pruning
+from tfx_ext.sparsity import (
+    ConstantSparsity,
+    PrunableLayer,
+    PruneLowMagnitude,
+    prune_low_magnitude,
+    strip_pruning,
+)
 
 pytestmark = pytest.mark.backend_neutral
 
@@ -21,7 +27,9 @@ class MyDenseLayer(keras.layers.Dense, PrunableLayer):
 
 
 def first_layer_model(layer, schedule=None):
-    return keras.Sequential([prune_low_magnitude(layer, pruning_schedule=schedule), keras.layers.Flatten()])
+    return keras.Sequential(
+        [prune_low_magnitude(layer, pruning_schedule=schedule), keras.layers.Flatten()]
+    )
 
 
 class InputShapeTest(tf.test.TestCase):
@@ -70,7 +78,9 @@ class InputShapeTest(tf.test.TestCase):
             warnings.simplefilter("ignore")
             model = keras.Sequential(
                 [
-                    prune_low_magnitude(keras.layers.Dense(10, input_shape=(20,)), pruning_schedule=schedule),
+                    prune_low_magnitude(
+                        keras.layers.Dense(10, input_shape=(20,)), pruning_schedule=schedule
+                    ),
                     prune_low_magnitude(MyDenseLayer(5), pruning_schedule=schedule),
                 ]
             )

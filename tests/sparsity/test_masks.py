@@ -55,7 +55,9 @@ class MagnitudeMaskTest(tf.test.TestCase):
                     mask = keras.ops.convert_to_numpy(magnitude_mask(weight, sparsity))
                     self.assertEqual(mask.shape, weight.shape)
                     self.assertAllEqual(mask, reference_mask(weight, sparsity))
-                    self.assertEqual(int(mask.sum()), max(int(round((1.0 - sparsity) * weight.size)), 1))
+                    self.assertEqual(
+                        int(mask.sum()), max(int(round((1.0 - sparsity) * weight.size)), 1)
+                    )
 
     def test_rounds_the_kept_count_like_tfmot(self):
         # 35 * 0.5 = 17.5: tfmot keeps round(17.5) = 18 (round half to even).
@@ -75,7 +77,9 @@ class MagnitudeMaskTest(tf.test.TestCase):
         for shape, block, sparsity in cases:
             with self.subTest(shape=shape, block=block):
                 weight = self.rng.standard_normal(shape).astype("float32")
-                mask = keras.ops.convert_to_numpy(magnitude_mask(weight, sparsity, block_size=block))
+                mask = keras.ops.convert_to_numpy(
+                    magnitude_mask(weight, sparsity, block_size=block)
+                )
                 self.assertAllEqual(mask, reference_block_mask(weight, sparsity, block))
                 a, b = block
                 *_, rows, cols = shape
@@ -83,7 +87,9 @@ class MagnitudeMaskTest(tf.test.TestCase):
                 per_block = blocks.sum(axis=(2, 4))
                 self.assertTrue(np.all((per_block == 0) | (per_block == a * b)))
                 n_blocks = per_block.size
-                self.assertEqual(int((per_block > 0).sum()), int(round((1.0 - sparsity) * n_blocks)))
+                self.assertEqual(
+                    int((per_block > 0).sum()), int(round((1.0 - sparsity) * n_blocks))
+                )
 
     def test_block_mask_on_rank_one_weight_is_unstructured(self):
         weight = distinct_weights(self.rng, (40,))
@@ -140,7 +146,10 @@ class MagnitudeMaskTest(tf.test.TestCase):
         for pooling, pool in (("AVG", np.mean), ("MAX", np.max)):
             with self.subTest(pooling=pooling):
                 scores = np.array(
-                    [[pool(np.abs(weight[r : r + 4, c : c + 3])) for c in range(0, 7, 3)] for r in range(0, 10, 4)]
+                    [
+                        [pool(np.abs(weight[r : r + 4, c : c + 3])) for c in range(0, 7, 3)]
+                        for r in range(0, 10, 4)
+                    ]
                 )
                 kept_blocks = reference_mask(scores, 0.5)
                 expected = np.repeat(np.repeat(kept_blocks, 4, axis=0), 3, axis=1)[:10, :7]

@@ -115,7 +115,9 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
         expected = x @ (kernel * mask) + keras.ops.convert_to_numpy(dense.bias)
         self.assertAllClose(wrapped(x), expected, atol=1e-6)
         # While wrapped, the optimizer's constraint step re-applies the mask (after the layer's own constraint).
-        keras.optimizers.SGD(1.0).apply_gradients([(np.ones(kernel.shape, "float32"), dense.kernel)])
+        keras.optimizers.SGD(1.0).apply_gradients(
+            [(np.ones(kernel.shape, "float32"), dense.kernel)]
+        )
         updated = keras.ops.convert_to_numpy(dense.kernel)
         self.assertAllEqual(updated[mask == 0], np.zeros(int((mask == 0).sum())))
         self.assertAllClose(updated[mask == 1], kernel[mask == 1] - 1.0)
@@ -126,7 +128,9 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
         self.assertAllClose(stripped(x), expected, atol=1e-6)
         # The layer comes back with its own constraint only: no pruning left in it.
         self.assertIs(stripped.kernel.constraint, max_norm)
-        keras.optimizers.SGD(1.0).apply_gradients([(np.ones(kernel.shape, "float32"), dense.kernel)])
+        keras.optimizers.SGD(1.0).apply_gradients(
+            [(np.ones(kernel.shape, "float32"), dense.kernel)]
+        )
         self.assertAllClose(keras.ops.convert_to_numpy(dense.kernel), kernel * mask - 1.0)
 
     def test_list_of_layers(self):
@@ -153,7 +157,9 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
         model = mlp()
         x = self.x_test[:32]
         before = snapshot(model)
-        pruned = prune_low_magnitude(model, PolynomialDecay(0.0, 0.5, begin_step=0, end_step=20, frequency=5))
+        pruned = prune_low_magnitude(
+            model, PolynomialDecay(0.0, 0.5, begin_step=0, end_step=20, frequency=5)
+        )
         self.assertIsNot(pruned, model)
         self.assertEqual([type(l).__name__ for l in pruned.layers], ["PruneLowMagnitude"] * 3)
         self.assertEqual([l.layer.name for l in pruned.layers], ["hidden1", "hidden2", "logits"])
@@ -163,7 +169,12 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
         self.assertEqual(pruning_wrappers(model), [])
 
         compile_classifier(pruned).fit(
-            self.x_train, self.y_train, epochs=1, batch_size=64, verbose=0, callbacks=[UpdatePruningStep()]
+            self.x_train,
+            self.y_train,
+            epochs=1,
+            batch_size=64,
+            verbose=0,
+            callbacks=[UpdatePruningStep()],
         )
         # The original model is untouched (its own variables, not shared).
         for original, now in zip(before, snapshot(model)):
@@ -175,7 +186,10 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
     def test_functional_model_with_nested_sequential(self):
         model = functional_model()
         model.get_layer("bn").set_weights(
-            [w + self.rng.uniform(0.5, 1.0, w.shape).astype("float32") for w in model.get_layer("bn").get_weights()]
+            [
+                w + self.rng.uniform(0.5, 1.0, w.shape).astype("float32")
+                for w in model.get_layer("bn").get_weights()
+            ]
         )
         x = self.x_test[:16]
         before = snapshot(model)
@@ -196,7 +210,12 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
         )
         self.assertAllClose(pruned(x, training=False), model(x, training=False), atol=1e-6)
         compile_classifier(pruned).fit(
-            self.x_train, self.y_train, epochs=1, batch_size=64, verbose=0, callbacks=[UpdatePruningStep()]
+            self.x_train,
+            self.y_train,
+            epochs=1,
+            batch_size=64,
+            verbose=0,
+            callbacks=[UpdatePruningStep()],
         )
         for original, now in zip(before, snapshot(model)):
             self.assertAllEqual(original, now)
@@ -220,12 +239,20 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
             (keras.layers.GRU(4), (2, 5, 8), ["kernel", "recurrent_kernel"]),
             (keras.layers.SimpleRNN(4), (2, 5, 8), ["kernel", "recurrent_kernel"]),
             (
-                keras.layers.RNN(keras.layers.StackedRNNCells([keras.layers.LSTMCell(4), keras.layers.GRUCell(3)])),
+                keras.layers.RNN(
+                    keras.layers.StackedRNNCells(
+                        [keras.layers.LSTMCell(4), keras.layers.GRUCell(3)]
+                    )
+                ),
                 (2, 5, 8),
                 ["kernel", "recurrent_kernel"] * 2,
             ),
             (keras.layers.Embedding(20, 8), None, ["embeddings"]),
-            (keras.layers.EinsumDense("ab,bc->ac", output_shape=6, bias_axes="c"), (5, 8), ["kernel"]),
+            (
+                keras.layers.EinsumDense("ab,bc->ac", output_shape=6, bias_axes="c"),
+                (5, 8),
+                ["kernel"],
+            ),
             (WeightNormalization(keras.layers.Dense(6)), (5, 8), ["kernel"]),
             (SqueezeExcitation(ratio=2), (2, 4, 4, 8), ["kernel", "kernel"]),
             (CustomDense(6), (5, 8), ["kernel"]),
@@ -241,7 +268,10 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
                 out = keras.ops.convert_to_numpy(wrapper(x))
                 self.assertAllClose(out, layer(x))
                 self.assertEqual([w.name for w in wrapper.pruned_weights], names)
-                self.assertEqual([id(w) for w in wrapper.pruned_weights], [id(w) for w in prunable_weights(layer)])
+                self.assertEqual(
+                    [id(w) for w in wrapper.pruned_weights],
+                    [id(w) for w in prunable_weights(layer)],
+                )
                 # Biases and other weights are not pruned.
                 pruned_ids = {id(w) for w in wrapper.pruned_weights}
                 others = {id(w): np.array(w) for w in layer.weights if id(w) not in pruned_ids}
@@ -273,7 +303,12 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
         self.assertIsInstance(pruned.layers[0], PruneLowMagnitude)
         self.assertIsInstance(pruned.layers[0].layer, CustomDense)
         compile_classifier(pruned).fit(
-            self.x_train[:256], self.y_train[:256], epochs=1, batch_size=32, verbose=0, callbacks=[UpdatePruningStep()]
+            self.x_train[:256],
+            self.y_train[:256],
+            epochs=1,
+            batch_size=32,
+            verbose=0,
+            callbacks=[UpdatePruningStep()],
         )
         layer = pruned.layers[0].layer
         kernel = keras.ops.convert_to_numpy(layer.kernel)
@@ -286,7 +321,12 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
         # Accepted as tfmot does, with nothing to prune.
         self.assertTrue(is_prunable(keras.layers.BatchNormalization()))
         model = keras.Sequential(
-            [keras.Input((5, 3)), keras.layers.Flatten(), keras.layers.BatchNormalization(), keras.layers.Dropout(0.1)],
+            [
+                keras.Input((5, 3)),
+                keras.layers.Flatten(),
+                keras.layers.BatchNormalization(),
+                keras.layers.Dropout(0.1),
+            ],
             name="no_prunable",
         )
         with self.assertRaisesRegex(ValueError, r"Model 'no_prunable' has no prunable layer"):
@@ -314,8 +354,12 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
 
     def test_fit_without_callback(self):
         # Unlike tfmot, the callback is optional: the wrappers advance their own step.
-        pruned = compile_classifier(prune_low_magnitude(mlp(), ConstantSparsity(0.5, begin_step=0, frequency=2)))
-        history = pruned.fit(self.x_train[:64], self.y_train[:64], epochs=1, batch_size=32, verbose=0)
+        pruned = compile_classifier(
+            prune_low_magnitude(mlp(), ConstantSparsity(0.5, begin_step=0, frequency=2))
+        )
+        history = pruned.fit(
+            self.x_train[:64], self.y_train[:64], epochs=1, batch_size=32, verbose=0
+        )
         self.assertLen(history.history["loss"], 1)
         self.assertEqual([int(w.pruning_step) for w in pruning_wrappers(pruned)], [2, 2, 2])
         kernel = keras.ops.convert_to_numpy(strip_pruning(pruned).layers[0].kernel)
@@ -328,9 +372,13 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
     @rejects_bad_input(PruneLowMagnitude, prune_low_magnitude)
     def test_block_size_errors(self):
         # Blocks that do not divide the axes are padded, as in tfmot.
-        PruneLowMagnitude(keras.layers.Dense(32, name="hidden"), block_size=(3, 3))(np.zeros((1, 64), "float32"))
+        PruneLowMagnitude(keras.layers.Dense(32, name="hidden"), block_size=(3, 3))(
+            np.zeros((1, 64), "float32")
+        )
         with self.assertRaisesRegex(ValueError, r"argument `block_size`.*rank 1.*'emb'"):
-            PruneLowMagnitude(CustomVector(name="emb"), block_size=(2, 2))(np.zeros((1, 4), "float32"))
+            PruneLowMagnitude(CustomVector(name="emb"), block_size=(2, 2))(
+                np.zeros((1, 4), "float32")
+            )
         with self.assertRaisesRegex(ValueError, r"argument `block_size`"):
             PruneLowMagnitude(keras.layers.Dense(2), block_size=(2, 0))
         with self.assertRaisesRegex(ValueError, r"argument `block_size`.*pair"):
@@ -347,7 +395,9 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"argument `sparsity_m_by_n`"):
             prune_low_magnitude(keras.layers.Dense(2), sparsity_m_by_n=(4, 4))
         with self.assertRaisesRegex(ValueError, r"argument `sparsity_m_by_n`.*rank 1.*'vec'"):
-            PruneLowMagnitude(CustomVector(name="vec"), sparsity_m_by_n=(2, 4))(np.zeros((1, 4), "float32"))
+            PruneLowMagnitude(CustomVector(name="vec"), sparsity_m_by_n=(2, 4))(
+                np.zeros((1, 4), "float32")
+            )
         # An input axis that n does not divide is padded, as in tfmot.
         model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(8, name="odd_input")])
         prune_low_magnitude(model, sparsity_m_by_n=(2, 4))
@@ -356,9 +406,15 @@ class PruneLowMagnitudeTest(tf.test.TestCase):
 class HelperArgumentsTest(tf.test.TestCase):
     @rejects_bad_input(strip_pruning, pruning_wrappers, prunable_weights, PrunableLayer)
     def test_bad_arguments(self):
-        for function, name in ((strip_pruning, "model"), (pruning_wrappers, "model"), (prunable_weights, "layer")):
+        for function, name in (
+            (strip_pruning, "model"),
+            (pruning_wrappers, "model"),
+            (prunable_weights, "layer"),
+        ):
             with self.subTest(function.__name__):
-                with self.assertRaisesRegex(TypeError, rf"argument `{name}`.*Received: {name}='dense'"):
+                with self.assertRaisesRegex(
+                    TypeError, rf"argument `{name}`.*Received: {name}='dense'"
+                ):
                     function("dense")
         with self.assertRaises(NotImplementedError):
             PrunableLayer().get_prunable_weights()

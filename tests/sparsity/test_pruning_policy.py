@@ -55,7 +55,9 @@ class PruneForLatencyOnXNNPackTest(tf.test.TestCase):
     @rejects_bad_input(PruneForLatencyOnXNNPack, PruningPolicy)
     def test_models_xnnpack_cannot_run_sparse_are_refused(self):
         policy = PruneForLatencyOnXNNPack()
-        no_stem = keras.Sequential([keras.Input((8, 8, 3)), layers.Conv2D(4, 1), layers.GlobalAveragePooling2D()])
+        no_stem = keras.Sequential(
+            [keras.Input((8, 8, 3)), layers.Conv2D(4, 1), layers.GlobalAveragePooling2D()]
+        )
         with self.assertRaisesRegex(ValueError, "Could not find `Conv2D 3x3`"):
             prune_low_magnitude(no_stem, pruning_policy=policy)
         inputs = keras.Input((16, 16, 3))
@@ -70,7 +72,9 @@ class PruneForLatencyOnXNNPackTest(tf.test.TestCase):
         x = layers.Conv2D(8, 3, padding="same", name="wide")(x)
         x = layers.GlobalAveragePooling2D(keepdims=True)(x)
         unsupported = keras.Model(inputs, x)
-        with self.assertRaisesRegex(ValueError, r"Conv2D \('wide'\) is not supported for the PruneForLatencyOnXNNPack"):
+        with self.assertRaisesRegex(
+            ValueError, r"Conv2D \('wide'\) is not supported for the PruneForLatencyOnXNNPack"
+        ):
             prune_low_magnitude(unsupported, pruning_policy=policy)
         with self.assertRaisesRegex(TypeError, "pruning_policy"):
             prune_low_magnitude(mobilenet_like(), pruning_policy="xnnpack")
@@ -83,7 +87,9 @@ class PruneForLatencyOnXNNPackTest(tf.test.TestCase):
         from tfx_ext.lite.interpreter import make_interpreter
 
         model = mobilenet_like(size=16)
-        pruned = prune_low_magnitude(model, ConstantSparsity(0.8, 0), pruning_policy=PruneForLatencyOnXNNPack())
+        pruned = prune_low_magnitude(
+            model, ConstantSparsity(0.8, 0), pruning_policy=PruneForLatencyOnXNNPack()
+        )
         for wrapper in pruning_wrappers(pruned):
             wrapper.update_masks(0.8)
         stripped = strip_pruning(pruned)
@@ -101,5 +107,7 @@ class PruneForLatencyOnXNNPackTest(tf.test.TestCase):
 
     @rejects_bad_input(convert)
     def test_convert_rejects_a_non_boolean_sparsity(self):
-        with self.assertRaisesRegex(TypeError, r"argument `sparsity`.*True or False.*sparsity='yes'"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `sparsity`.*True or False.*sparsity='yes'"
+        ):
             convert(mobilenet_like(size=16), sparsity="yes")

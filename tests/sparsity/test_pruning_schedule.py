@@ -19,11 +19,21 @@ CONSTANT_CONFIGS = [
 ]
 
 POLYNOMIAL_CONFIGS = [
-    dict(initial_sparsity=0.0, final_sparsity=0.8, begin_step=0, end_step=100, power=3, frequency=10),
-    dict(initial_sparsity=0.2, final_sparsity=0.9, begin_step=20, end_step=150, power=1, frequency=7),
-    dict(initial_sparsity=0.1, final_sparsity=0.5, begin_step=10, end_step=60, power=0.5, frequency=1),
-    dict(initial_sparsity=0.0, final_sparsity=0.95, begin_step=0, end_step=250, power=2, frequency=25),
-    dict(initial_sparsity=0.3, final_sparsity=0.6, begin_step=30, end_step=90, power=3, frequency=4),
+    dict(
+        initial_sparsity=0.0, final_sparsity=0.8, begin_step=0, end_step=100, power=3, frequency=10
+    ),
+    dict(
+        initial_sparsity=0.2, final_sparsity=0.9, begin_step=20, end_step=150, power=1, frequency=7
+    ),
+    dict(
+        initial_sparsity=0.1, final_sparsity=0.5, begin_step=10, end_step=60, power=0.5, frequency=1
+    ),
+    dict(
+        initial_sparsity=0.0, final_sparsity=0.95, begin_step=0, end_step=250, power=2, frequency=25
+    ),
+    dict(
+        initial_sparsity=0.3, final_sparsity=0.6, begin_step=30, end_step=90, power=3, frequency=4
+    ),
 ]
 
 LAST_STEP = 300
@@ -58,12 +68,16 @@ class PruningScheduleTest(tf.test.TestCase):
     def test_constant_sparsity_matches_tfmot(self):
         for config in CONSTANT_CONFIGS:
             with self.subTest(**config):
-                self.assert_matches_tfmot(ConstantSparsity(**config), tfmot_sparsity.ConstantSparsity(**config))
+                self.assert_matches_tfmot(
+                    ConstantSparsity(**config), tfmot_sparsity.ConstantSparsity(**config)
+                )
 
     def test_polynomial_decay_matches_tfmot(self):
         for config in POLYNOMIAL_CONFIGS:
             with self.subTest(**config):
-                self.assert_matches_tfmot(PolynomialDecay(**config), tfmot_sparsity.PolynomialDecay(**config))
+                self.assert_matches_tfmot(
+                    PolynomialDecay(**config), tfmot_sparsity.PolynomialDecay(**config)
+                )
 
     def test_polynomial_closed_form(self):
         for config in POLYNOMIAL_CONFIGS:
@@ -71,7 +85,9 @@ class PruningScheduleTest(tf.test.TestCase):
             begin, end, frequency = config["begin_step"], config["end_step"], config["frequency"]
             for step in range(LAST_STEP + 1):
                 should_prune, sparsity = schedule(step)
-                self.assertEqual(should_prune, closed_form_should_prune(step, begin, end, frequency))
+                self.assertEqual(
+                    should_prune, closed_form_should_prune(step, begin, end, frequency)
+                )
                 expected = closed_form_polynomial(
                     step,
                     config["initial_sparsity"],
@@ -89,7 +105,9 @@ class PruningScheduleTest(tf.test.TestCase):
         self.assertAllClose(schedule(0)[1], 0.0)
         self.assertAllClose(schedule(100)[1], 0.8)
         self.assertAllClose(schedule(1000)[1], 0.8)
-        self.assertEqual([schedule(s)[0] for s in (0, 5, 10, 100, 110)], [True, False, True, True, False])
+        self.assertEqual(
+            [schedule(s)[0] for s in (0, 5, 10, 100, 110)], [True, False, True, True, False]
+        )
 
     def test_constant_closed_form_and_no_end(self):
         schedule = ConstantSparsity(0.75, begin_step=40, frequency=20)
@@ -117,7 +135,9 @@ class PruningScheduleTest(tf.test.TestCase):
     @rejects_bad_input(ConstantSparsity, PolynomialDecay)
     def test_bad_sparsities(self):
         for value in (1.0, -0.1, 1.5):
-            with self.assertRaisesRegex(ValueError, rf"argument `target_sparsity`.*Received: target_sparsity={value}"):
+            with self.assertRaisesRegex(
+                ValueError, rf"argument `target_sparsity`.*Received: target_sparsity={value}"
+            ):
                 ConstantSparsity(value, begin_step=0)
             with self.assertRaisesRegex(ValueError, r"argument `initial_sparsity`"):
                 PolynomialDecay(value, 0.5, begin_step=0, end_step=10)
@@ -155,7 +175,9 @@ class PruningScheduleTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"argument `power`"):
             PolynomialDecay(0.0, 0.5, begin_step=0, end_step=10, power=0)
         # A falling target cannot be followed: pruned weights never grow back (tfmot accepts it).
-        with self.assertRaisesRegex(ValueError, r"argument `final_sparsity`.*>= initial_sparsity=0.9.*final_sparsity=0.1"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `final_sparsity`.*>= initial_sparsity=0.9.*final_sparsity=0.1"
+        ):
             PolynomialDecay(0.9, 0.1, begin_step=0, end_step=10)
 
     @rejects_bad_input(ConstantSparsity, PolynomialDecay)

@@ -27,7 +27,9 @@ def zero_smallest(values, fraction):
 
 
 def gzip_size(arrays):
-    return len(gzip.compress(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays), compresslevel=9))
+    return len(
+        gzip.compress(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays), compresslevel=9)
+    )
 
 
 def cnn():
@@ -35,7 +37,9 @@ def cnn():
     h = keras.layers.Conv2D(8, 3, activation="relu", name="conv")(inputs)
     h = keras.layers.BatchNormalization(name="bn")(h)
     h = keras.layers.Flatten()(h)
-    head = keras.Sequential([keras.Input((288,)), keras.layers.Dense(10, name="head_dense")], name="head")
+    head = keras.Sequential(
+        [keras.Input((288,)), keras.layers.Dense(10, name="head_dense")], name="head"
+    )
     return keras.Model(inputs, head(h))
 
 
@@ -85,8 +89,17 @@ class SparsityReportTest(tf.test.TestCase):
 
     def test_wrapped_and_stripped_models_agree(self):
         x_train, y_train, _, _ = digits()
-        pruned = compile_classifier(prune_low_magnitude(mlp(), ConstantSparsity(0.8, begin_step=0, frequency=20)))
-        pruned.fit(x_train, y_train, epochs=1, batch_size=BATCH_SIZE, verbose=0, callbacks=[UpdatePruningStep()])
+        pruned = compile_classifier(
+            prune_low_magnitude(mlp(), ConstantSparsity(0.8, begin_step=0, frequency=20))
+        )
+        pruned.fit(
+            x_train,
+            y_train,
+            epochs=1,
+            batch_size=BATCH_SIZE,
+            verbose=0,
+            callbacks=[UpdatePruningStep()],
+        )
         stripped = strip_pruning(pruned)
         wrapped_report = sparsity_report(pruned)
         stripped_report = sparsity_report(stripped)
@@ -164,7 +177,9 @@ class ZeroSmallWeightsTest(tf.test.TestCase):
             new_kernel, new_bias = new_layer.get_weights()
             self.assertAllEqual(new_kernel, zero_smallest(kernel, 0.8))
             self.assertAllEqual(new_bias, bias)
-        for original, copied in zip(model.get_weights(), zero_small_weights(model, target_sparsity=0.0).get_weights()):
+        for original, copied in zip(
+            model.get_weights(), zero_small_weights(model, target_sparsity=0.0).get_weights()
+        ):
             self.assertAllEqual(copied, original)
 
     def test_nested_functional_model(self):
@@ -173,11 +188,13 @@ class ZeroSmallWeightsTest(tf.test.TestCase):
         bn.set_weights([w + 0.5 for w in bn.get_weights()])
         zeroed = zero_small_weights(model, target_sparsity=0.5)
         self.assertAllEqual(
-            zeroed.get_layer("conv").get_weights()[0], zero_smallest(model.get_layer("conv").get_weights()[0], 0.5)
+            zeroed.get_layer("conv").get_weights()[0],
+            zero_smallest(model.get_layer("conv").get_weights()[0], 0.5),
         )
         head_kernel = model.get_layer("head").get_layer("head_dense").get_weights()[0]
         self.assertAllEqual(
-            zeroed.get_layer("head").get_layer("head_dense").get_weights()[0], zero_smallest(head_kernel, 0.5)
+            zeroed.get_layer("head").get_layer("head_dense").get_weights()[0],
+            zero_smallest(head_kernel, 0.5),
         )
         for original, now in zip(bn.get_weights(), zeroed.get_layer("bn").get_weights()):
             self.assertAllEqual(original, now)

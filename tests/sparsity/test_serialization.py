@@ -33,7 +33,12 @@ class SerializationTest(tf.test.TestCase):
         schedule = PolynomialDecay(0.0, 0.75, begin_step=0, end_step=40, frequency=10)
         pruned = compile_classifier(prune_low_magnitude(mlp(), schedule))
         pruned.fit(
-            self.x_train, self.y_train, epochs=1, batch_size=BATCH_SIZE, verbose=0, callbacks=[UpdatePruningStep()]
+            self.x_train,
+            self.y_train,
+            epochs=1,
+            batch_size=BATCH_SIZE,
+            verbose=0,
+            callbacks=[UpdatePruningStep()],
         )
         return pruned
 
@@ -53,7 +58,9 @@ class SerializationTest(tf.test.TestCase):
                 self.assertIs(type(clone.layer), type(wrapper.layer))
                 self.assertIsNot(clone.layer, wrapper.layer)
                 self.assertIs(type(clone.pruning_schedule), type(wrapper.pruning_schedule))
-                self.assertEqual(clone.pruning_schedule.get_config(), wrapper.pruning_schedule.get_config())
+                self.assertEqual(
+                    clone.pruning_schedule.get_config(), wrapper.pruning_schedule.get_config()
+                )
                 self.assertEqual(clone.block_size, wrapper.block_size)
                 self.assertEqual(clone.sparsity_m_by_n, wrapper.sparsity_m_by_n)
                 self.assertEqual(clone.name, wrapper.name)
@@ -72,7 +79,12 @@ class SerializationTest(tf.test.TestCase):
 
         # The loaded model trains on: its schedule has ended, so its masks stay as loaded.
         loaded.fit(
-            self.x_train, self.y_train, epochs=1, batch_size=BATCH_SIZE, verbose=0, callbacks=[UpdatePruningStep()]
+            self.x_train,
+            self.y_train,
+            epochs=1,
+            batch_size=BATCH_SIZE,
+            verbose=0,
+            callbacks=[UpdatePruningStep()],
         )
         for original, wrapper in zip(masks, pruning_wrappers(loaded)):
             self.assertAllEqual(keras.ops.convert_to_numpy(wrapper.masks[0]), original)
@@ -98,7 +110,9 @@ class SerializationTest(tf.test.TestCase):
                 keras.layers.Dense(10, name="logits"),
             ]
         )
-        pruned = compile_classifier(prune_low_magnitude(model, ConstantSparsity(0.7, begin_step=0, frequency=20)))
+        pruned = compile_classifier(
+            prune_low_magnitude(model, ConstantSparsity(0.7, begin_step=0, frequency=20))
+        )
         pruned.fit(
             images(self.x_train),
             self.y_train,

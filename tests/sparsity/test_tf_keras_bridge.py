@@ -4,7 +4,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 import tf_keras
-from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wrapper as tfmot_wrapper
+from tensorflow_model_optimization.python.core.sparsity.keras import (
+    pruning_wrapper as tfmot_wrapper,
+)
 from tensorflow_model_optimization.sparsity import keras as tfmot_sparsity
 
 from tests.datasets import digits
@@ -67,10 +69,17 @@ class TfKerasBridgeTest(tf.test.TestCase):
                 should_prune, sparsity = layer.pruning_schedule(tf.constant(step, tf.int64))
                 self.assertEqual(bool(should_prune), schedule(step)[0])
                 self.assertAllClose(float(sparsity), schedule(step)[1], atol=1e-6)
-        self.assertAllClose(pruned.predict(self.x_test, verbose=0), model.predict(self.x_test, verbose=0), atol=1e-6)
+        self.assertAllClose(
+            pruned.predict(self.x_test, verbose=0), model.predict(self.x_test, verbose=0), atol=1e-6
+        )
 
         compile_tf_keras(pruned).fit(
-            self.x_train, self.y_train, epochs=4, batch_size=BATCH_SIZE, verbose=0, callbacks=[UpdatePruningStep()]
+            self.x_train,
+            self.y_train,
+            epochs=4,
+            batch_size=BATCH_SIZE,
+            verbose=0,
+            callbacks=[UpdatePruningStep()],
         )
 
         with self.assertRaisesRegex(ValueError, r"strip_pruning"):
@@ -78,7 +87,11 @@ class TfKerasBridgeTest(tf.test.TestCase):
 
         stripped = strip_pruning(pruned)
         self.assertEqual([type(l) for l in stripped.layers], [tf_keras.layers.Dense] * 3)
-        self.assertAllClose(stripped.predict(self.x_test, verbose=0), pruned.predict(self.x_test, verbose=0), atol=1e-6)
+        self.assertAllClose(
+            stripped.predict(self.x_test, verbose=0),
+            pruned.predict(self.x_test, verbose=0),
+            atol=1e-6,
+        )
 
         report = sparsity_report(stripped)
         self.assertEqual([l.name for l in report.layers], ["hidden1", "hidden2", "logits"])
@@ -91,27 +104,39 @@ class TfKerasBridgeTest(tf.test.TestCase):
         weights = stripped.get_weights()
         self.assertEqual(report.total_parameters, stripped.count_params())
         self.assertEqual(report.raw_bytes, sum(w.nbytes for w in weights))
-        self.assertEqual(report.gzip_bytes, len(gzip.compress(b"".join(w.tobytes() for w in weights), compresslevel=9)))
+        self.assertEqual(
+            report.gzip_bytes,
+            len(gzip.compress(b"".join(w.tobytes() for w in weights), compresslevel=9)),
+        )
         self.assertGreater(report.compression_ratio, 2.0)
 
     def test_constant_sparsity_and_m_by_n_mean_the_same_on_both_stacks(self):
         # (1, 4) as tfmot means it: one zero in every 4 input weights, for Keras 3 and tf_keras alike.
         x, y = self.x_train[:256], self.y_train[:256]
         tf_model = prune_low_magnitude(
-            tf_keras_mlp(), ConstantSparsity(0.5, begin_step=0, frequency=10), sparsity_m_by_n=(1, 4)
+            tf_keras_mlp(),
+            ConstantSparsity(0.5, begin_step=0, frequency=10),
+            sparsity_m_by_n=(1, 4),
         )
         compile_tf_keras(tf_model).fit(
             x, y, epochs=1, batch_size=BATCH_SIZE, verbose=0, callbacks=[UpdatePruningStep()]
         )
         k3_model = prune_low_magnitude(
             keras.Sequential(
-                [keras.Input((64,)), keras.layers.Dense(64), keras.layers.Dense(32), keras.layers.Dense(8)]
+                [
+                    keras.Input((64,)),
+                    keras.layers.Dense(64),
+                    keras.layers.Dense(32),
+                    keras.layers.Dense(8),
+                ]
             ),
             ConstantSparsity(0.5, begin_step=0, frequency=10),
             sparsity_m_by_n=(1, 4),
         )
         k3_model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        k3_model.fit(x, y % 8, epochs=1, batch_size=BATCH_SIZE, verbose=0, callbacks=[UpdatePruningStep()])
+        k3_model.fit(
+            x, y % 8, epochs=1, batch_size=BATCH_SIZE, verbose=0, callbacks=[UpdatePruningStep()]
+        )
         tf_kernels = [l.kernel.numpy() for l in strip_pruning(tf_model).layers]
         k3_kernels = [keras.ops.convert_to_numpy(l.kernel) for l in strip_pruning(k3_model).layers]
         for kernel in tf_kernels + k3_kernels:
@@ -120,17 +145,26 @@ class TfKerasBridgeTest(tf.test.TestCase):
             self.assertTrue(np.all(np.sort(np.abs(groups), axis=1)[:, 0] == 0))
 
     def test_constant_sparsity_schedule(self):
-        pruned = prune_low_magnitude(tf_keras_mlp(), ConstantSparsity(0.6, begin_step=5, end_step=60, frequency=5))
+        pruned = prune_low_magnitude(
+            tf_keras_mlp(), ConstantSparsity(0.6, begin_step=5, end_step=60, frequency=5)
+        )
         for layer in pruned.layers:
             self.assertIsInstance(layer.pruning_schedule, tfmot_sparsity.ConstantSparsity)
             self.assertEqual(layer.pruning_schedule.target_sparsity, 0.6)
             self.assertEqual(layer.pruning_schedule.end_step, 60)
         compile_tf_keras(pruned).fit(
-            self.x_train, self.y_train, epochs=2, batch_size=BATCH_SIZE, verbose=0, callbacks=[UpdatePruningStep()]
+            self.x_train,
+            self.y_train,
+            epochs=2,
+            batch_size=BATCH_SIZE,
+            verbose=0,
+            callbacks=[UpdatePruningStep()],
         )
         for layer in strip_pruning(pruned).layers:
             kernel = layer.kernel.numpy()
-            self.assertLessEqual(abs(int((kernel == 0).sum()) - expected_zeros(kernel.size, 0.6)), 1)
+            self.assertLessEqual(
+                abs(int((kernel == 0).sum()) - expected_zeros(kernel.size, 0.6)), 1
+            )
 
     def test_unsupported_schedule(self):
         class Custom(PruningSchedule):
@@ -152,7 +186,9 @@ class TfKerasBridgeTest(tf.test.TestCase):
         pruned = prune_low_magnitude(model, ConstantSparsity(0.5, begin_step=0, frequency=1))
         compile_tf_keras(pruned)
         x, y = digits()[0][:64], digits()[1][:64]
-        pruned.fit(x, y, epochs=1, batch_size=BATCH_SIZE, verbose=0, callbacks=[UpdatePruningStep()])
+        pruned.fit(
+            x, y, epochs=1, batch_size=BATCH_SIZE, verbose=0, callbacks=[UpdatePruningStep()]
+        )
         self.assertNotIsInstance(model.layers[0], tfmot_wrapper.PruneLowMagnitude)
         for original, now in zip(before, model.get_weights()):
             self.assertAllEqual(original, now)
@@ -164,6 +200,8 @@ class TfKerasBridgeTest(tf.test.TestCase):
         compile_tf_keras(pruned)
         x, y = digits()[0][:32], digits()[1][:32]
         log_dir = self.get_temp_dir() + "/bridge_summaries"
-        pruned.fit(x, y, epochs=1, verbose=0, callbacks=[UpdatePruningStep(), PruningSummaries(log_dir)])
+        pruned.fit(
+            x, y, epochs=1, verbose=0, callbacks=[UpdatePruningStep(), PruningSummaries(log_dir)]
+        )
         # tfmot's layout: its pruning scalars under <log_dir>/metrics.
         self.assertNotEmpty(tf.io.gfile.glob(log_dir + "/metrics/events.out.tfevents.*"))

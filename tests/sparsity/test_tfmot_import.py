@@ -26,12 +26,16 @@ class TfmotImportTest(tf.test.TestCase):
     def test_tf_keras_stays_keras_3_and_the_environment_is_restored(self):
         env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-        result = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True, env=env, timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-c", PROGRAM], capture_output=True, text=True, env=env, timeout=300
+        )
         self.assertEqual(result.returncode, 0, result.stderr[-2000:])
         self.assertEqual(result.stdout.split(), ["keras", "None", "tensorflow_model_optimization"])
 
         # A caller who asked for tf_keras keeps it.
         env["TF_USE_LEGACY_KERAS"] = "1"
-        result = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True, env=env, timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-c", PROGRAM], capture_output=True, text=True, env=env, timeout=300
+        )
         self.assertEqual(result.returncode, 0, result.stderr[-2000:])
         self.assertEqual(result.stdout.split(), ["tf_keras", "1", "tensorflow_model_optimization"])

@@ -36,7 +36,11 @@ SCHEDULE = dict(initial_sparsity=0.0, final_sparsity=0.8, begin_step=0, end_step
 def small_model():
     keras.utils.set_random_seed(1)
     model = keras.Sequential(
-        [keras.Input((64,)), keras.layers.Dense(16, activation="relu", name="hidden"), keras.layers.Dense(10, name="out")]
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(16, activation="relu", name="hidden"),
+            keras.layers.Dense(10, name="out"),
+        ]
     )
     return prune_low_magnitude(model, PolynomialDecay(**SCHEDULE))
 
@@ -104,21 +108,29 @@ class TrainingLoopTest(tf.test.TestCase):
     def test_save_and_load_mid_schedule(self):
         model = compiled(small_model())
         half = BATCH * STEPS // 2
-        model.fit(self.x[:half], self.y[:half], batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+        model.fit(
+            self.x[:half], self.y[:half], batch_size=BATCH, epochs=1, shuffle=False, verbose=0
+        )
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "pruned.keras")
             model.save(path)
             loaded = keras.models.load_model(path)
         self.assertEqual(state(loaded)[0], [STEPS // 2, STEPS // 2])
-        loaded.fit(self.x[half:], self.y[half:], batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+        loaded.fit(
+            self.x[half:], self.y[half:], batch_size=BATCH, epochs=1, shuffle=False, verbose=0
+        )
         self.assert_on_schedule(loaded, self.reference)
 
     def test_recompile_with_a_new_optimizer_continues_the_schedule(self):
         model = compiled(small_model())
         half = BATCH * STEPS // 2
-        model.fit(self.x[:half], self.y[:half], batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+        model.fit(
+            self.x[:half], self.y[:half], batch_size=BATCH, epochs=1, shuffle=False, verbose=0
+        )
         compiled(model)  # a new SGD, at iteration 0
-        model.fit(self.x[half:], self.y[half:], batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+        model.fit(
+            self.x[half:], self.y[half:], batch_size=BATCH, epochs=1, shuffle=False, verbose=0
+        )
         self.assert_on_schedule(model, self.reference)
 
     @TF_ONLY
@@ -149,7 +161,11 @@ class TrainingLoopTest(tf.test.TestCase):
         from tfx_ext.training import Trainer
 
         model = small_model()
-        trainer = Trainer(model, keras.losses.SparseCategoricalCrossentropy(from_logits=True), keras.optimizers.SGD(0.05))
+        trainer = Trainer(
+            model,
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            keras.optimizers.SGD(0.05),
+        )
         trainer.fit((self.x, self.y), epochs=1, batch_size=BATCH, shuffle=False, verbose=0)
         # The Trainer sums per-example losses over the global batch: same
         # gradients as fit, up to float rounding.
@@ -186,7 +202,9 @@ class TrainingLoopTest(tf.test.TestCase):
 
         root = os.path.dirname(os.path.dirname(os.path.abspath(tfx_ext.__file__)))
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=root)
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env
+        )
         self.assertEqual(result.returncode, 0, msg=result.stderr[-2000:])
         rows = [list(map(int, line.split())) for line in result.stdout.strip().splitlines()]
         self.assertLen(rows, 2)
@@ -197,8 +215,13 @@ class TrainingLoopTest(tf.test.TestCase):
 
     def test_exact_zero_under_adam_and_jax_epoch_end(self):
         model = small_model()
-        model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        model.fit(self.x, self.y, batch_size=BATCH, epochs=2, verbose=0, callbacks=[UpdatePruningStep()])
+        model.compile(
+            optimizer=keras.optimizers.Adam(0.01),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        model.fit(
+            self.x, self.y, batch_size=BATCH, epochs=2, verbose=0, callbacks=[UpdatePruningStep()]
+        )
         steps, masks, kernels = state(model)
         self.assertEqual(steps, [2 * STEPS, 2 * STEPS])
         for mask, kernel in zip(masks, kernels):
@@ -256,8 +279,12 @@ class WrapperCallTest(tf.test.TestCase):
         self.assertAllClose(wrapper(query, value=query), before, atol=1e-6)
         self.assertEqual(
             [w.path for w in wrapper.pruned_weights],
-            [mha._query_dense.kernel.path, mha._key_dense.kernel.path, mha._value_dense.kernel.path,
-             mha._output_dense.kernel.path],
+            [
+                mha._query_dense.kernel.path,
+                mha._key_dense.kernel.path,
+                mha._value_dense.kernel.path,
+                mha._output_dense.kernel.path,
+            ],
         )
         wrapper.update_masks(0.5)
         for weight in wrapper.pruned_weights:
@@ -283,7 +310,9 @@ class WrapperCallTest(tf.test.TestCase):
         stripped = strip_pruning(pruned)
         self.assertEqual(pruning_wrappers(stripped), [])
         self.assertEqual([type(l) for l in stripped.layers], [keras.layers.Dense] * 2)
-        self.assertIs(strip_pruning(PruneLowMagnitude(keras.layers.Dense(3))).__class__, keras.layers.Dense)
+        self.assertIs(
+            strip_pruning(PruneLowMagnitude(keras.layers.Dense(3))).__class__, keras.layers.Dense
+        )
 
     def test_keeps_at_least_one_weight(self):
         wrapper = PruneLowMagnitude(keras.layers.Dense(4))

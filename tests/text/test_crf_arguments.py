@@ -27,9 +27,7 @@ class CrfArgumentsTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "`inputs`.*rank-3"):
             text.crf_sequence_score(TAGS, TAGS, LENGTHS, TRANSITIONS)
         with self.assertRaisesRegex(ValueError, "`transition_params`.*\\[3, 3\\]"):
-            text.crf_log_likelihood(
-                POTENTIALS, TAGS, LENGTHS, np.zeros((4, 4), "float32")
-            )
+            text.crf_log_likelihood(POTENTIALS, TAGS, LENGTHS, np.zeros((4, 4), "float32"))
         with self.assertRaisesRegex(ValueError, "`sequence_lengths`.*rank-1"):
             text.crf_log_norm(POTENTIALS, LENGTHS[:, None], TRANSITIONS)
         with self.assertRaisesRegex(ValueError, "`tag_bitmap`.*rank-3"):
@@ -106,6 +104,4 @@ class CrfArgumentsTest(tf.test.TestCase):
         cell = text.CrfDecodeForwardRnnCell.from_config(
             text.CrfDecodeForwardRnnCell(transitions).get_config()
         )
-        self.assertAllClose(
-            np.asarray(cell.get_config()["transition_params"]), transitions
-        )
+        self.assertAllClose(np.asarray(cell.get_config()["transition_params"]), transitions)

@@ -32,13 +32,11 @@ class CrfBackendsTest(tf.test.TestCase):
         for row, length in enumerate(lengths):
             scores = {}
             for path in itertools.product(range(3), repeat=int(length)):
-                scores[path] = sum(
-                    potentials[row, t, k] for t, k in enumerate(path)
-                ) + sum(transitions[a, b] for a, b in itertools.pairwise(path))
+                scores[path] = sum(potentials[row, t, k] for t, k in enumerate(path)) + sum(
+                    transitions[a, b] for a, b in itertools.pairwise(path)
+                )
             values = np.array(list(scores.values()), np.float64)
-            self.assertAllClose(
-                log_norm[row], np.log(np.exp(values).sum()), rtol=1e-5, atol=1e-5
-            )
+            self.assertAllClose(log_norm[row], np.log(np.exp(values).sum()), rtol=1e-5, atol=1e-5)
             best_path = max(scores, key=scores.get)
             self.assertEqual(tuple(tags[row, :length]), best_path)
             self.assertAllEqual(tags[row, length:], np.zeros(4 - length))
@@ -59,13 +57,9 @@ class CrfBackendsTest(tf.test.TestCase):
             def call(self, inputs):
                 return self.crf(inputs)
 
-            def compute_loss(
-                self, x=None, y=None, y_pred=None, sample_weight=None, training=True
-            ):
+            def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
                 _, potentials, lengths, kernel = y_pred
-                return -keras.ops.mean(
-                    text.crf_log_likelihood(potentials, y, lengths, kernel)[0]
-                )
+                return -keras.ops.mean(text.crf_log_likelihood(potentials, y, lengths, kernel)[0])
 
         model = CRFLossModel()
         model.compile(keras.optimizers.Adam(0.1))

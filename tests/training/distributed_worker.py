@@ -76,8 +76,12 @@ def _mlp_case(clip_global_norm):
 
     def trainer(model, strategy):
         return Trainer(
-            model, SCE, keras.optimizers.Adam(1e-2), metrics=["accuracy"],
-            strategy=strategy, clip_global_norm=clip_global_norm,
+            model,
+            SCE,
+            keras.optimizers.Adam(1e-2),
+            metrics=["accuracy"],
+            strategy=strategy,
+            clip_global_norm=clip_global_norm,
         )
 
     return build, trainer
@@ -90,9 +94,14 @@ def _mapping_case():
     def trainer(model, strategy):
         # Created outside the strategy's scope on purpose: the Trainer copies them into it.
         return Trainer(
-            model, SCE,
-            {"wide/.*": keras.optimizers.SGD(0.05, momentum=0.9), "deep_.*/.*": keras.optimizers.Nadam(2e-3)},
-            metrics=["accuracy"], strategy=strategy,
+            model,
+            SCE,
+            {
+                "wide/.*": keras.optimizers.SGD(0.05, momentum=0.9),
+                "deep_.*/.*": keras.optimizers.Nadam(2e-3),
+            },
+            metrics=["accuracy"],
+            strategy=strategy,
         )
 
     return build, trainer
@@ -130,7 +139,9 @@ def mirrored(out):
             results[f"{name}-{run}"] = {
                 "history": history_of(history),
                 "iterations": int(trainer.optimizer.iterations.numpy()),
-                "evaluate": {k: trainer.evaluate(batches(*data)) for k, data in evaluations.items()},
+                "evaluate": {
+                    k: trainer.evaluate(batches(*data)) for k, data in evaluations.items()
+                },
             }
     # A model whose variables were created outside the scope.
     model = mlp(seed=0)
@@ -164,8 +175,12 @@ def mwms(out, checkpoint_dir):
     with strategy.scope():
         model = mlp(seed=0)
     trainer = Trainer(
-        model, SCE, keras.optimizers.Adam(1e-2), metrics=["accuracy"],
-        strategy=strategy, checkpoint_dir=checkpoint_dir,
+        model,
+        SCE,
+        keras.optimizers.Adam(1e-2),
+        metrics=["accuracy"],
+        strategy=strategy,
+        checkpoint_dir=checkpoint_dir,
     )
     history = trainer.fit(batches(x_train, y_train), epochs=EPOCHS, verbose=0)
     save_weights(os.path.join(out, f"mwms-worker{index}.npz"), model)
@@ -179,9 +194,9 @@ def mwms(out, checkpoint_dir):
     if index == 0:
         # The single-device reference on the same global batches, outside the strategy.
         reference = mlp(seed=0)
-        ref_history = Trainer(reference, SCE, keras.optimizers.Adam(1e-2), metrics=["accuracy"]).fit(
-            batches(x_train, y_train), epochs=EPOCHS, verbose=0
-        )
+        ref_history = Trainer(
+            reference, SCE, keras.optimizers.Adam(1e-2), metrics=["accuracy"]
+        ).fit(batches(x_train, y_train), epochs=EPOCHS, verbose=0)
         save_weights(os.path.join(out, "mwms-reference.npz"), reference)
         result["reference_history"] = history_of(ref_history)
     write_json(os.path.join(out, f"mwms-worker{index}.json"), result)
@@ -215,11 +230,18 @@ def ps_coordinator(out, cluster, epochs, steps_per_epoch):
             return tf.identity(per_example(y_true, y_pred))
 
     trainer = Trainer(
-        model, counting_loss, keras.optimizers.Adam(1e-2),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")], strategy=strategy,
+        model,
+        counting_loss,
+        keras.optimizers.Adam(1e-2),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        strategy=strategy,
     )
     # Whole batches only, so that every step sees PS_BATCH examples.
-    train = tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(PS_BATCH, drop_remainder=True).repeat()
+    train = (
+        tf.data.Dataset.from_tensor_slices((x_train, y_train))
+        .batch(PS_BATCH, drop_remainder=True)
+        .repeat()
+    )
     result = {"batch_size": PS_BATCH}
     try:
         trainer.fit(train, epochs=1, verbose=0)
@@ -235,14 +257,18 @@ def ps_coordinator(out, cluster, epochs, steps_per_epoch):
     result["steps_run"] = int(steps_run.numpy())
     result["iterations"] = int(trainer.optimizer.iterations.numpy())
     # The running totals of the last epoch (fit leaves them in place).
-    result["last_epoch_counts"] = {m.name: float(m.count.numpy()) for m in [trainer.loss_tracker, *trainer.metrics]}
+    result["last_epoch_counts"] = {
+        m.name: float(m.count.numpy()) for m in [trainer.loss_tracker, *trainer.metrics]
+    }
     result["evaluate"] = trainer.evaluate(batches(x_test, y_test))
     write_json(os.path.join(out, "ps.json"), result)
 
 
 def main(argv):
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scenario", required=True, choices=["mirrored", "mwms", "ps-server", "ps-coordinator"])
+    parser.add_argument(
+        "--scenario", required=True, choices=["mirrored", "mwms", "ps-server", "ps-coordinator"]
+    )
     parser.add_argument("--out")
     parser.add_argument("--checkpoint-dir")
     parser.add_argument("--cluster", type=json.loads)

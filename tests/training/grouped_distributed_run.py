@@ -49,17 +49,30 @@ def mirrored(x, y):
         else:
             with scope.scope():
                 model = mlp(seed=0)
-        trainer = Trainer(model, SCE, keras.optimizers.Adam(1e-2), metrics=["accuracy"],
-                          strategy=scope, steps_per_execution=spe)
+        trainer = Trainer(
+            model,
+            SCE,
+            keras.optimizers.Adam(1e-2),
+            metrics=["accuracy"],
+            strategy=scope,
+            steps_per_execution=spe,
+        )
         history = trainer.fit(data, epochs=2, verbose=0)
-        runs[name] = (model.get_weights(), history_of(history), int(trainer.optimizer.iterations.numpy()),
-                      trainer.evaluate(data))
+        runs[name] = (
+            model.get_weights(),
+            history_of(history),
+            int(trainer.optimizer.iterations.numpy()),
+            trainer.evaluate(data),
+        )
     return {
         "max_weight_difference": max(
             float(np.abs(a - b).max()) for a, b in zip(runs["single"][0], runs["mirrored"][0])
         ),
-        **{f"{name}_{key}": value for name, run in runs.items()
-           for key, value in zip(("history", "iterations", "evaluate"), run[1:])},
+        **{
+            f"{name}_{key}": value
+            for name, run in runs.items()
+            for key, value in zip(("history", "iterations", "evaluate"), run[1:])
+        },
     }
 
 
@@ -74,7 +87,9 @@ def parameter_server(x, y):
     config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=4)
     for job, count in (("worker", 2), ("ps", 1)):
         for index in range(count):
-            tf.distribute.Server(cluster, job_name=job, task_index=index, protocol="grpc", config=config, start=True)
+            tf.distribute.Server(
+                cluster, job_name=job, task_index=index, protocol="grpc", config=config, start=True
+            )
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(cluster, rpc_layer="grpc")
     strategy = tf.distribute.ParameterServerStrategy(resolver)
     with strategy.scope():
@@ -86,16 +101,23 @@ def parameter_server(x, y):
         with tf.control_dependencies([steps_run.assign_add(1)]):
             return tf.identity(per_example(y_true, y_pred))
 
-    trainer = Trainer(model, counting_loss, keras.optimizers.Adam(1e-2),
-                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                      strategy=strategy, steps_per_execution=4)
+    trainer = Trainer(
+        model,
+        counting_loss,
+        keras.optimizers.Adam(1e-2),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        strategy=strategy,
+        steps_per_execution=4,
+    )
     train = tf.data.Dataset.from_tensor_slices((x, y)).batch(32, drop_remainder=True).repeat()
     history = trainer.fit(train, epochs=2, steps_per_epoch=10, verbose=0)
     return {
         "history": history_of(history),
         "steps_run": int(steps_run.numpy()),
         "iterations": int(trainer.optimizer.iterations.numpy()),
-        "last_epoch_counts": {m.name: float(m.count.numpy()) for m in [trainer.loss_tracker, *trainer.metrics]},
+        "last_epoch_counts": {
+            m.name: float(m.count.numpy()) for m in [trainer.loss_tracker, *trainer.metrics]
+        },
     }
 
 

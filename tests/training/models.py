@@ -42,8 +42,14 @@ def wide_and_deep(seed=0, inputs=64, classes=10, dropout=0.2):
     return keras.Model(x, probabilities, name="wide_and_deep")
 
 
-def wide_and_deep_trainer(directory=None, seed=0, dropout=0.3, checkpoint_every=None, keep_checkpoints=3,
-                          steps_per_execution=1):
+def wide_and_deep_trainer(
+    directory=None,
+    seed=0,
+    dropout=0.3,
+    checkpoint_every=None,
+    keep_checkpoints=3,
+    steps_per_execution=1,
+):
     """`wide_and_deep` with dropout under a Trainer: SGD with momentum (wide), Nadam (deep)."""
     from tfx_ext.training import Trainer
 

@@ -52,7 +52,9 @@ CHECKPOINT_EVERY = 5
 class StepLog(keras.callbacks.Callback):
     def __init__(self, path, trainer, steps_per_epoch, kill_after_step):
         super().__init__()
-        self.file = open(path, "a", buffering=1)  # line-buffered: each line reaches the OS before a kill
+        self.file = open(
+            path, "a", buffering=1
+        )  # line-buffered: each line reaches the OS before a kill
         self.trainer = trainer
         self.steps_per_epoch = steps_per_epoch
         self.kill_after_step = kill_after_step
@@ -86,14 +88,19 @@ def main(argv):
 
     x_train, y_train, _, _ = digits()
     trainer = wide_and_deep_trainer(
-        args.checkpoint_dir, seed=args.model_seed, dropout=0.2, checkpoint_every=args.checkpoint_every,
+        args.checkpoint_dir,
+        seed=args.model_seed,
+        dropout=0.2,
+        checkpoint_every=args.checkpoint_every,
         steps_per_execution=args.steps_per_execution,
     )
     model = trainer.model
     steps_per_epoch = math.ceil(len(x_train) / BATCH_SIZE)
     log = StepLog(args.log, trainer, steps_per_epoch, args.kill_after_step)
     print("training", flush=True)
-    trainer.fit((x_train, y_train), epochs=EPOCHS, batch_size=BATCH_SIZE, callbacks=[log], verbose=0)
+    trainer.fit(
+        (x_train, y_train), epochs=EPOCHS, batch_size=BATCH_SIZE, callbacks=[log], verbose=0
+    )
     arrays = {f"model/{i}": v.numpy() for i, v in enumerate(model.variables)}
     for j, optimizer in enumerate(trainer.optimizer.optimizers):
         arrays.update({f"optimizer_{j}/{i}": v.numpy() for i, v in enumerate(optimizer.variables)})

@@ -148,9 +148,13 @@ class ResumeEqualsUninterruptedTest(tf.test.TestCase):
         self.assertEqual(history.epoch, epochs)
         self.assertEqual(set(history.history), set(reference.history))
         for key, values in reference.history.items():
-            self.assertAllClose(history.history[key], [values[e] for e in epochs], rtol=1e-6, atol=0, msg=key)
+            self.assertAllClose(
+                history.history[key], [values[e] for e in epochs], rtol=1e-6, atol=0, msg=key
+            )
 
-    def interrupted_then_resumed(self, fit_kwargs, interrupt, epochs=EPOCHS, checkpoint_every=None, crash=False):
+    def interrupted_then_resumed(
+        self, fit_kwargs, interrupt, epochs=EPOCHS, checkpoint_every=None, crash=False
+    ):
         """Runs reference, interrupted and resumed fits; returns (resumed, reference,
         the resumed fit's history, the reference history, the resumed (epoch, batch)
         steps, what the interrupted run left: its newest checkpoint's number and
@@ -166,7 +170,10 @@ class ResumeEqualsUninterruptedTest(tf.test.TestCase):
         else:
             first.fit(epochs=epochs, verbose=0, callbacks=[interrupt], **fit_kwargs())
         newest = first.latest_checkpoint
-        kept = [int(p.rsplit("-", 1)[1]) for p in tf.train.get_checkpoint_state(directory).all_model_checkpoint_paths]
+        kept = [
+            int(p.rsplit("-", 1)[1])
+            for p in tf.train.get_checkpoint_state(directory).all_model_checkpoint_paths
+        ]
         interrupted_at = (int(newest.rsplit("-", 1)[1]), counters(newest), kept)
 
         resumed = make_trainer(directory, seed=1, checkpoint_every=checkpoint_every)
@@ -177,10 +184,12 @@ class ResumeEqualsUninterruptedTest(tf.test.TestCase):
     def test_stop_mid_epoch_then_resume(self):
         """Shuffled arrays, validation data; a callback stops after batch 3 of epoch 1."""
         (x, y), validation = arrays()
-        resumed, reference, history, reference_history, steps, stopped_at = self.interrupted_then_resumed(
-            lambda: dict(train_data=(x, y), batch_size=BATCH, validation_data=validation),
-            StopAt(epoch=1, batch=3),
-            checkpoint_every=4,
+        resumed, reference, history, reference_history, steps, stopped_at = (
+            self.interrupted_then_resumed(
+                lambda: dict(train_data=(x, y), batch_size=BATCH, validation_data=validation),
+                StopAt(epoch=1, batch=3),
+                checkpoint_every=4,
+            )
         )
         # The stop saved (epoch 1, 4 batches done) at global step 14, between
         # the periodic checkpoints 12 and 16.
@@ -195,10 +204,12 @@ class ResumeEqualsUninterruptedTest(tf.test.TestCase):
     def test_stop_at_epoch_end_then_resume(self):
         """An EarlyStopping-like stop at the end of epoch 1; the resumed fit asks for 4 epochs."""
         (x, y), _ = arrays()
-        resumed, reference, history, reference_history, steps, stopped_at = self.interrupted_then_resumed(
-            lambda: dict(train_data=(x, y), batch_size=BATCH),
-            StopAt(epoch=1),
-            epochs=4,
+        resumed, reference, history, reference_history, steps, stopped_at = (
+            self.interrupted_then_resumed(
+                lambda: dict(train_data=(x, y), batch_size=BATCH),
+                StopAt(epoch=1),
+                epochs=4,
+            )
         )
         # Without checkpoint_every, only epoch ends were saved.
         self.assertEqual(stopped_at, (20, (2, 0, 20), [10, 20]))
@@ -208,9 +219,11 @@ class ResumeEqualsUninterruptedTest(tf.test.TestCase):
 
     def test_unshuffled_dataset_is_replayed_with_skip(self):
         """A tf.data dataset (known length): the resumed epoch skips the consumed batches."""
-        resumed, reference, history, reference_history, steps, stopped_at = self.interrupted_then_resumed(
-            lambda: dict(train_data=unshuffled_dataset()),
-            StopAt(epoch=1, batch=6),
+        resumed, reference, history, reference_history, steps, stopped_at = (
+            self.interrupted_then_resumed(
+                lambda: dict(train_data=unshuffled_dataset()),
+                StopAt(epoch=1, batch=6),
+            )
         )
         self.assertEqual(stopped_at, (17, (1, 7, 17), [10, 17]))
         self.assertEqual(steps, [(1, b) for b in range(7, 10)] + [(2, b) for b in range(10)])
@@ -219,22 +232,28 @@ class ResumeEqualsUninterruptedTest(tf.test.TestCase):
 
     def test_dataset_of_unknown_length_is_replayed_with_skip(self):
         """Same with a dataset whose cardinality is unknown (the loop runs until it ends)."""
-        resumed, reference, history, reference_history, steps, stopped_at = self.interrupted_then_resumed(
-            lambda: dict(train_data=unshuffled_dataset(unknown_length=True)),
-            StopAt(epoch=0, batch=2),
+        resumed, reference, history, reference_history, steps, stopped_at = (
+            self.interrupted_then_resumed(
+                lambda: dict(train_data=unshuffled_dataset(unknown_length=True)),
+                StopAt(epoch=0, batch=2),
+            )
         )
         self.assertEqual(stopped_at, (3, (0, 3, 3), [3]))
-        self.assertEqual(steps, [(0, b) for b in range(3, 10)] + [(e, b) for e in (1, 2) for b in range(10)])
+        self.assertEqual(
+            steps, [(0, b) for b in range(3, 10)] + [(e, b) for e in (1, 2) for b in range(10)]
+        )
         self.assert_same_state(resumed, reference, steps=EPOCHS * STEPS_PER_EPOCH)
         self.assert_history_equal(history, reference_history, [0, 1, 2])
 
     def test_steps_per_epoch_over_a_repeated_dataset(self):
         """steps_per_epoch=7 over a repeated 10-batch dataset: epochs straddle passes,
         so the resumed iterator must skip the global step count, not the epoch's."""
-        resumed, reference, history, reference_history, steps, stopped_at = self.interrupted_then_resumed(
-            lambda: dict(train_data=unshuffled_dataset().repeat(), steps_per_epoch=7),
-            StopAt(epoch=1, batch=4),
-            checkpoint_every=5,
+        resumed, reference, history, reference_history, steps, stopped_at = (
+            self.interrupted_then_resumed(
+                lambda: dict(train_data=unshuffled_dataset().repeat(), steps_per_epoch=7),
+                StopAt(epoch=1, batch=4),
+                checkpoint_every=5,
+            )
         )
         # Periodic saves at 5 and 10, the end of epoch 0 at 7, the stop at 12.
         self.assertEqual(stopped_at, (12, (1, 5, 12), [7, 10, 12]))
@@ -246,11 +265,13 @@ class ResumeEqualsUninterruptedTest(tf.test.TestCase):
         """An exception after global step 14 (no stop-save): the newest checkpoint
         is the periodic one of step 12, so steps 13 and 14 are done again."""
         (x, y), _ = arrays()
-        resumed, reference, history, reference_history, steps, crashed_at = self.interrupted_then_resumed(
-            lambda: dict(train_data=(x, y), batch_size=BATCH),
-            CrashAt(step=14),
-            checkpoint_every=4,
-            crash=True,
+        resumed, reference, history, reference_history, steps, crashed_at = (
+            self.interrupted_then_resumed(
+                lambda: dict(train_data=(x, y), batch_size=BATCH),
+                CrashAt(step=14),
+                checkpoint_every=4,
+                crash=True,
+            )
         )
         self.assertEqual(crashed_at, (12, (1, 2, 12), [8, 10, 12]))
         self.assertEqual(steps, [(1, b) for b in range(2, 10)] + [(2, b) for b in range(10)])
@@ -287,11 +308,14 @@ class CheckpointContentsTest(tf.test.TestCase):
         )
         # keep_checkpoints=2: only the two newest remain, in the state file and on disk.
         state = tf.train.get_checkpoint_state(directory)
-        self.assertEqual(list(state.all_model_checkpoint_paths), [ckpt(directory, 18), ckpt(directory, 20)])
+        self.assertEqual(
+            list(state.all_model_checkpoint_paths), [ckpt(directory, 18), ckpt(directory, 20)]
+        )
         self.assertEqual(state.model_checkpoint_path, ckpt(directory, 20))
         self.assertEqual(trainer.latest_checkpoint, ckpt(directory, 20))
         self.assertEqual(
-            sorted(f for f in os.listdir(directory) if f.endswith(".index")), ["ckpt-18.index", "ckpt-20.index"]
+            sorted(f for f in os.listdir(directory) if f.endswith(".index")),
+            ["ckpt-18.index", "ckpt-20.index"],
         )
 
         # ckpt-18: epoch 1 with 8 batches done; each sub-optimizer took 18 steps;
@@ -301,7 +325,9 @@ class CheckpointContentsTest(tf.test.TestCase):
         keys = reader.get_variable_to_shape_map()
         self.assertEqual(counters(ckpt(directory, 18)), (1, 8, 18))
         for j in range(len(trainer.optimizer.optimizers)):
-            self.assertEqual(int(reader.get_tensor(f"optimizer_{j}/_iterations/.ATTRIBUTES/VARIABLE_VALUE")), 18)
+            self.assertEqual(
+                int(reader.get_tensor(f"optimizer_{j}/_iterations/.ATTRIBUTES/VARIABLE_VALUE")), 18
+            )
         seed_key = "seed_states/0/.ATTRIBUTES/VARIABLE_VALUE"
         self.assertIn(seed_key, keys)
         self.assertAllEqual(reader.get_tensor(seed_key), initial_seed_state + [0, 18])
@@ -315,7 +341,8 @@ class CheckpointContentsTest(tf.test.TestCase):
         # ckpt-20 (end of epoch 1): resume at the start of epoch 2.
         self.assertEqual(counters(ckpt(directory, 20)), (2, 0, 20))
         self.assertAllEqual(
-            tf.train.load_checkpoint(ckpt(directory, 20)).get_tensor(seed_key), initial_seed_state + [0, 20]
+            tf.train.load_checkpoint(ckpt(directory, 20)).get_tensor(seed_key),
+            initial_seed_state + [0, 20],
         )
 
         # A fresh trainer (other seed: other weights, other dropout seed) restores
@@ -349,10 +376,15 @@ class CheckpointContentsTest(tf.test.TestCase):
 
         with mock.patch.object(TrainingCheckpoint, "save", spy):
             trainer = Trainer(
-                mlp(0, dropout=0.2), "sparse_categorical_crossentropy", "adam",
-                checkpoint_dir=temp_dir(self), checkpoint_every=5,
+                mlp(0, dropout=0.2),
+                "sparse_categorical_crossentropy",
+                "adam",
+                checkpoint_dir=temp_dir(self),
+                checkpoint_every=5,
             )
-            trainer.fit((x, y), epochs=2, batch_size=BATCH, verbose=0, callbacks=[StopAt(epoch=1, batch=4)])
+            trainer.fit(
+                (x, y), epochs=2, batch_size=BATCH, verbose=0, callbacks=[StopAt(epoch=1, batch=4)]
+            )
         self.assertEqual(counters(trainer.latest_checkpoint), (1, 5, 15))
         self.assertEqual(written, [5, 10, 15])
 
@@ -376,11 +408,18 @@ class DifferentArchitectureTest(tf.test.TestCase):
     def setUp(self):
         (self.x, self.y), _ = arrays()
         self.directory = temp_dir(self)
-        trainer = Trainer(mlp(0, dropout=0.2), "sparse_categorical_crossentropy", "adam", checkpoint_dir=self.directory)
+        trainer = Trainer(
+            mlp(0, dropout=0.2),
+            "sparse_categorical_crossentropy",
+            "adam",
+            checkpoint_dir=self.directory,
+        )
         trainer.fit((self.x, self.y), epochs=1, batch_size=BATCH, verbose=0)
 
     def fit_other_model(self, model):
-        trainer = Trainer(model, "sparse_categorical_crossentropy", "adam", checkpoint_dir=self.directory)
+        trainer = Trainer(
+            model, "sparse_categorical_crossentropy", "adam", checkpoint_dir=self.directory
+        )
         trainer.fit((self.x, self.y), epochs=2, batch_size=BATCH, verbose=0)
 
     @rejects_bad_input(Trainer, TrainingCheckpoint)
@@ -398,7 +437,9 @@ class DifferentArchitectureTest(tf.test.TestCase):
         with self.assertRaises(ValueError):
             self.fit_other_model(model)
         for variable, value in zip(model.variables, before):
-            self.assertAllEqual(variable.numpy(), value, msg=f"{variable.path} was changed by a failed restore")
+            self.assertAllEqual(
+                variable.numpy(), value, msg=f"{variable.path} was changed by a failed restore"
+            )
 
 
 # -- SIGKILL ------------------------------------------------------------------
@@ -429,7 +470,11 @@ class SigkillResumeTest(tf.test.TestCase):
             PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]),
         )
         self.server = ForkServer(
-            self, [sys.executable, SCRIPT, "--serve"], os.path.join(self.tmp, "server.log"), env, self.tmp,
+            self,
+            [sys.executable, SCRIPT, "--serve"],
+            os.path.join(self.tmp, "server.log"),
+            env,
+            self.tmp,
             self.outputs,
         )
         self._expect("ready")
@@ -451,13 +496,20 @@ class SigkillResumeTest(tf.test.TestCase):
     def start(self, name, checkpoints, *args):
         """Forks a run writing <tmp>/<name>.{log,npz,out}, checkpointing into <tmp>/<checkpoints>.ckpt."""
         self.server.send(
-            " ".join([
-                "run", name, self.path(name, "out"),
-                "--checkpoint-dir", self.path(checkpoints, "ckpt"),
-                "--log", self.path(name, "log"),
-                "--weights", self.path(name, "npz"),
-                *args,
-            ])
+            " ".join(
+                [
+                    "run",
+                    name,
+                    self.path(name, "out"),
+                    "--checkpoint-dir",
+                    self.path(checkpoints, "ckpt"),
+                    "--log",
+                    self.path(name, "log"),
+                    "--weights",
+                    self.path(name, "npz"),
+                    *args,
+                ]
+            )
         )
         got_name, pid = self._expect("pid").split()
         self.assertEqual(got_name, name)
@@ -487,7 +539,9 @@ class SigkillResumeTest(tf.test.TestCase):
         as it is writing a checkpoint (a ckpt-N_temp directory exists; give up
         waiting for one after 2 s). Returns whether one was seen."""
         while len(self.read_log(name)) < step:
-            self.assertLess(time.monotonic(), self.deadline, msg=f"{name} too slow; {self.outputs()}")
+            self.assertLess(
+                time.monotonic(), self.deadline, msg=f"{name} too slow; {self.outputs()}"
+            )
             time.sleep(0.005)
         directory, give_up = self.path(name, "ckpt"), time.monotonic() + 2.0
         writing = False
@@ -526,14 +580,18 @@ class SigkillResumeTest(tf.test.TestCase):
         log = self.read_log(name)
         # The step count continues from the checkpoint, in the epoch/batch
         # positions and in both optimizers' iteration counters.
-        self.assertEqual([line[2] for line in log], list(range(checkpointed + 1, TOTAL + 1)), msg=name)
+        self.assertEqual(
+            [line[2] for line in log], list(range(checkpointed + 1, TOTAL + 1)), msg=name
+        )
         for epoch, batch, step, *iterations in log:
             self.assertEqual((epoch, batch), divmod(step - 1, STEPS))
             self.assertEqual(iterations, [step, step])
         with np.load(self.path(name, "npz")) as got:
             self.assertEqual(sorted(got.files), sorted(reference.files))
             for key in reference.files:
-                self.assertAllClose(got[key], reference[key], rtol=0, atol=1e-6, msg=f"{name}: {key}")
+                self.assertAllClose(
+                    got[key], reference[key], rtol=0, atol=1e-6, msg=f"{name}: {key}"
+                )
 
     @pytest.mark.slow
     def test_sigkill_then_rerun_equals_uninterrupted_run(self):
@@ -576,7 +634,9 @@ class SigkillResumeTest(tf.test.TestCase):
                 self.start("outside_resumed", "outside", "--model-seed", "1")
 
         self.assertEqual(self.wait("reference"), 0, msg=self.outputs())
-        self.assertEqual([line[2] for line in self.read_log("reference")], list(range(1, TOTAL + 1)))
+        self.assertEqual(
+            [line[2] for line in self.read_log("reference")], list(range(1, TOTAL + 1))
+        )
         with np.load(self.path("reference", "npz")) as want:
             for name in checkpointed:
                 self.check_resumed_run(f"{name}_resumed", checkpointed[name], want)

@@ -54,7 +54,9 @@ class ScenarioTestCase(tf.test.TestCase):
     def start(cls, name, *args, env=None):
         environ = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
         environ.update(
-            PYTHONPATH=os.pathsep.join([REPO_ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+            PYTHONPATH=os.pathsep.join(
+                [REPO_ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+            ),
             KERAS_BACKEND="tensorflow",
             TF_CPP_MIN_LOG_LEVEL="2",
         )
@@ -62,7 +64,11 @@ class ScenarioTestCase(tf.test.TestCase):
         log = open(os.path.join(cls.tmp, f"{name}.log"), "w")
         cls.addClassCleanup(log.close)
         process = subprocess.Popen(
-            [sys.executable, SCRIPT, *args], env=environ, cwd=cls.tmp, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, SCRIPT, *args],
+            env=environ,
+            cwd=cls.tmp,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
         def kill():
@@ -86,9 +92,13 @@ class ScenarioTestCase(tf.test.TestCase):
             try:
                 process.wait(timeout=max(1.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                raise AssertionError(f"{name} still running after {timeout} s:\n{cls.log_tail(name)}") from None
+                raise AssertionError(
+                    f"{name} still running after {timeout} s:\n{cls.log_tail(name)}"
+                ) from None
             if process.returncode != 0:
-                raise AssertionError(f"{name} exited with {process.returncode}:\n{cls.log_tail(name)}")
+                raise AssertionError(
+                    f"{name} exited with {process.returncode}:\n{cls.log_tail(name)}"
+                )
 
     @classmethod
     def json(cls, name):
@@ -173,7 +183,9 @@ class MirroredStrategyTest(ScenarioTestCase):
             mirrored = self.results[f"{case}-mirrored"]["evaluate"]["test"]
             self.assertCountEqual(mirrored, ["loss", "accuracy"])
             for key in single:
-                self.assertAllClose(mirrored[key], single[key], atol=TOL, rtol=0, msg=f"{case} {key}")
+                self.assertAllClose(
+                    mirrored[key], single[key], atol=TOL, rtol=0, msg=f"{case} {key}"
+                )
             self.assertGreater(single["accuracy"], 0.9, msg=case)
 
     def test_a_replica_with_an_empty_last_batch(self):
@@ -183,12 +195,16 @@ class MirroredStrategyTest(ScenarioTestCase):
         reported loss: the mlp's L2 term belongs to every example's loss.
         """
         single, mirrored = self.results["last1-single"], self.results["last1-mirrored"]
-        self.assertWeightsClose(self.weights("last1-mirrored.npz"), self.weights("last1-single.npz"))
+        self.assertWeightsClose(
+            self.weights("last1-mirrored.npz"), self.weights("last1-single.npz")
+        )
         for case in ("mlp", "last1"):
             single_eval = self.results[f"{case}-single"]["evaluate"]["test449"]
             mirrored_eval = self.results[f"{case}-mirrored"]["evaluate"]["test449"]
             for key in single_eval:
-                self.assertAllClose(mirrored_eval[key], single_eval[key], atol=TOL, rtol=0, msg=f"{case} {key}")
+                self.assertAllClose(
+                    mirrored_eval[key], single_eval[key], atol=TOL, rtol=0, msg=f"{case} {key}"
+                )
         self.assertHistoryClose(mirrored["history"], single["history"])
 
     def test_model_built_outside_the_scope_is_refused(self):
@@ -215,7 +231,13 @@ class MultiWorkerMirroredStrategyTest(ScenarioTestCase):
         for index in range(2):
             tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
             processes[f"worker{index}"] = cls.start(
-                f"worker{index}", "--scenario", "mwms", "--out", cls.tmp, "--checkpoint-dir", cls.checkpoint_dir,
+                f"worker{index}",
+                "--scenario",
+                "mwms",
+                "--out",
+                cls.tmp,
+                "--checkpoint-dir",
+                cls.checkpoint_dir,
                 env={"TF_CONFIG": json.dumps(tf_config), "TMPDIR": cls.worker_tmp},
             )
         cls.wait(processes, timeout=120)
@@ -248,32 +270,48 @@ class MultiWorkerMirroredStrategyTest(ScenarioTestCase):
         self.assertGreater(max_change(reference, model_weights(mlp(seed=0))), 0.1)
         for index in range(2):
             self.assertWeightsClose(self.weights(f"mwms-worker{index}.npz"), reference)
-            self.assertHistoryClose(self.results[index]["history"], self.results[0]["reference_history"])
+            self.assertHistoryClose(
+                self.results[index]["history"], self.results[0]["reference_history"]
+            )
             self.assertEqual(self.results[index]["iterations"], EPOCHS * STEPS)
 
     def test_the_chief_writes_the_checkpoints(self):
         # One checkpoint per epoch end, numbered by global step.
         self.assertEqual(
-            tf.train.latest_checkpoint(self.checkpoint_dir), os.path.join(self.checkpoint_dir, f"ckpt-{EPOCHS * STEPS}")
+            tf.train.latest_checkpoint(self.checkpoint_dir),
+            os.path.join(self.checkpoint_dir, f"ckpt-{EPOCHS * STEPS}"),
         )
         for epoch in range(1, EPOCHS + 1):
-            self.assertTrue(os.path.exists(os.path.join(self.checkpoint_dir, f"ckpt-{epoch * STEPS}.index")))
+            self.assertTrue(
+                os.path.exists(os.path.join(self.checkpoint_dir, f"ckpt-{epoch * STEPS}.index"))
+            )
         # It holds the trained model: a single-device Trainer resumes from it
         # at the end of epoch 2 and has nothing left to train.
         model = mlp(seed=1)
         trainer = Trainer(
-            model, "sparse_categorical_crossentropy", keras.optimizers.Adam(1e-2), metrics=["accuracy"],
+            model,
+            "sparse_categorical_crossentropy",
+            keras.optimizers.Adam(1e-2),
+            metrics=["accuracy"],
             checkpoint_dir=self.checkpoint_dir,
         )
         x_train, y_train, _, _ = digits()
-        trainer.fit(tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(BATCH), epochs=EPOCHS, verbose=0)
+        trainer.fit(
+            tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(BATCH),
+            epochs=EPOCHS,
+            verbose=0,
+        )
         self.assertEqual(int(trainer.optimizer.iterations.numpy()), EPOCHS * STEPS)
         self.assertWeightsClose(model_weights(model), self.weights("mwms-worker0.npz"), atol=0)
 
     def test_the_non_chief_leaves_no_temporary_directory(self):
         """The non-chief writes its share of each checkpoint into a private
         temporary directory that is "deleted afterwards" (checkpointing.py)."""
-        left = [name for name in os.listdir(self.worker_tmp) if name.startswith("tfx_ext-worker-checkpoint-")]
+        left = [
+            name
+            for name in os.listdir(self.worker_tmp)
+            if name.startswith("tfx_ext-worker-checkpoint-")
+        ]
         self.assertEqual(left, [])
 
 
@@ -292,12 +330,28 @@ class ParameterServerStrategyTest(ScenarioTestCase):
         for job in ("ps", "worker"):
             for index in range(len(cluster[job])):
                 cls.start(
-                    f"{job}{index}", "--scenario", "ps-server", "--cluster", json.dumps(cluster),
-                    "--job", job, "--index", str(index),
+                    f"{job}{index}",
+                    "--scenario",
+                    "ps-server",
+                    "--cluster",
+                    json.dumps(cluster),
+                    "--job",
+                    job,
+                    "--index",
+                    str(index),
                 )
         coordinator = cls.start(
-            "coordinator", "--scenario", "ps-coordinator", "--out", cls.tmp, "--cluster", json.dumps(cluster),
-            "--epochs", str(cls.EPOCHS), "--steps-per-epoch", str(cls.STEPS_PER_EPOCH),
+            "coordinator",
+            "--scenario",
+            "ps-coordinator",
+            "--out",
+            cls.tmp,
+            "--cluster",
+            json.dumps(cluster),
+            "--epochs",
+            str(cls.EPOCHS),
+            "--steps-per-epoch",
+            str(cls.STEPS_PER_EPOCH),
         )
         cls.wait({"coordinator": coordinator}, timeout=150)
         cls.results = cls.json("ps.json")
@@ -323,7 +377,11 @@ class ParameterServerStrategyTest(ScenarioTestCase):
         the step counter and the running loss/metric totals must not lose
         any worker's update."""
         steps = self.EPOCHS * self.STEPS_PER_EPOCH
-        self.assertEqual(self.results["steps_run"], steps)  # counted with TensorFlow's atomic assign_add
+        self.assertEqual(
+            self.results["steps_run"], steps
+        )  # counted with TensorFlow's atomic assign_add
         self.assertEqual(self.results["iterations"], steps)
         examples = self.STEPS_PER_EPOCH * self.results["batch_size"]
-        self.assertEqual(self.results["last_epoch_counts"], {"loss": examples, "accuracy": examples})
+        self.assertEqual(
+            self.results["last_epoch_counts"], {"loss": examples, "accuracy": examples}
+        )

@@ -28,13 +28,19 @@ def checkpoint_values(directory):
 
 def model_weights(values):
     # Keras 3 models' variables reach the checkpoint graph through the optimizer first.
-    return {name: value for name, value in values.items() if name.startswith("optimizer/_trainable_variables/")}
+    return {
+        name: value
+        for name, value in values.items()
+        if name.startswith("optimizer/_trainable_variables/")
+    }
 
 
 class WideAndDeepExampleTest(tf.test.TestCase):
     def run_example(self, epochs, directory):
         with contextlib.redirect_stdout(io.StringIO()):
-            return self.example.main(["--epochs", str(epochs), "--checkpoint-dir", directory, "--verbose", "0"])
+            return self.example.main(
+                ["--epochs", str(epochs), "--checkpoint-dir", directory, "--verbose", "0"]
+            )
 
     def test_trains_both_parts_and_resumes_from_its_checkpoints(self):
         self.example = load_example()
@@ -50,9 +56,16 @@ class WideAndDeepExampleTest(tf.test.TestCase):
         steps_per_epoch = -(-len(y_train) // 32)
         self.assertEqual(steps_per_epoch, 11)
         first = checkpoint_values(directory)
-        self.assertEqual(tf.train.latest_checkpoint(directory), os.path.join(directory, f"ckpt-{8 * steps_per_epoch}"))
-        iterations = {name: int(value) for name, value in first.items()
-                      if name.startswith("optimizer_") and name.endswith("_iterations/.ATTRIBUTES/VARIABLE_VALUE")}
+        self.assertEqual(
+            tf.train.latest_checkpoint(directory),
+            os.path.join(directory, f"ckpt-{8 * steps_per_epoch}"),
+        )
+        iterations = {
+            name: int(value)
+            for name, value in first.items()
+            if name.startswith("optimizer_")
+            and name.endswith("_iterations/.ATTRIBUTES/VARIABLE_VALUE")
+        }
         self.assertEqual(sorted(iterations.values()), [8 * steps_per_epoch] * 2, iterations)
         self.assertEqual(int(first["epoch/.ATTRIBUTES/VARIABLE_VALUE"]), 8)
 
@@ -61,11 +74,15 @@ class WideAndDeepExampleTest(tf.test.TestCase):
         self.assertEqual(results["epochs_run"], 8)
         self.assertEqual(self.run_example(10, directory)["epochs_run"], 2)
         resumed = checkpoint_values(directory)
-        self.assertEqual(int(resumed["global_step/.ATTRIBUTES/VARIABLE_VALUE"]), 10 * steps_per_epoch)
+        self.assertEqual(
+            int(resumed["global_step/.ATTRIBUTES/VARIABLE_VALUE"]), 10 * steps_per_epoch
+        )
         self.assertEqual(int(resumed["epoch/.ATTRIBUTES/VARIABLE_VALUE"]), 10)
         self.assertEqual(self.run_example(10, fresh)["epochs_run"], 10)
         uninterrupted = model_weights(checkpoint_values(fresh))
-        self.assertGreaterEqual(len(uninterrupted), 8)  # wide, deep_1, deep_2, deep_out: kernel, bias
+        self.assertGreaterEqual(
+            len(uninterrupted), 8
+        )  # wide, deep_1, deep_2, deep_out: kernel, bias
         self.assertEqual(sorted(model_weights(resumed)), sorted(uninterrupted))
         for name, value in uninterrupted.items():
             self.assertAllEqual(model_weights(resumed)[name], value, msg=name)

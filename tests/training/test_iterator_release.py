@@ -39,8 +39,9 @@ class ReleaseTest(tf.test.TestCase):
         # thread, queues nothing, and `release` returns None as for any iterator.
         fresh = queue.Queue()
         threads_before = {t.ident for t in threading.enumerate()}
-        with mock.patch.object(iterator_release, "_worker", None), mock.patch.object(
-            iterator_release, "_pending", fresh
+        with (
+            mock.patch.object(iterator_release, "_worker", None),
+            mock.patch.object(iterator_release, "_pending", fresh),
         ):
             self.assertIsNone(iterator_release.release(None))
             self.assertIsNone(iterator_release._worker)
@@ -60,7 +61,9 @@ class ReleaseTest(tf.test.TestCase):
             finally:
                 closed.append(True)
 
-        dataset = tf.data.Dataset.from_generator(generate, output_signature=tf.TensorSpec([], tf.float32)).prefetch(4)
+        dataset = tf.data.Dataset.from_generator(
+            generate, output_signature=tf.TensorSpec([], tf.float32)
+        ).prefetch(4)
         iterator = iter(dataset)
         self.assertEqual(float(next(iterator)), 0.0)
         iterator_release.release(iterator)

@@ -42,7 +42,9 @@ class AllFiniteTest(tf.test.TestCase):
 
     def test_sparse_gradients_check_their_rows(self):
         finite = tf.IndexedSlices(tf.ones([2, 3]), tf.constant([0, 4]), tf.constant([10, 3]))
-        poisoned = tf.IndexedSlices(tf.constant([[1.0, np.nan, 1.0]]), tf.constant([7]), tf.constant([10, 3]))
+        poisoned = tf.IndexedSlices(
+            tf.constant([[1.0, np.nan, 1.0]]), tf.constant([7]), tf.constant([10, 3])
+        )
         self._check([finite])
         self._check([finite, poisoned])
         self.assertFalse(bool(_all_finite([finite, poisoned])))

@@ -76,8 +76,13 @@ class StepsPerExecutionTest(tf.test.TestCase):
         want = model.fit(batches(self.x, self.y), epochs=2, verbose=0).history
         want_eval = model.evaluate(batches(self.x, self.y), verbose=0, return_dict=True)
 
-        trainer = Trainer(mlp(seed=0), SCE, keras.optimizers.Adam(1e-2), metrics=["accuracy"],
-                          steps_per_execution=4)
+        trainer = Trainer(
+            mlp(seed=0),
+            SCE,
+            keras.optimizers.Adam(1e-2),
+            metrics=["accuracy"],
+            steps_per_execution=4,
+        )
         hooks = Hooks()
         got = trainer.fit(batches(self.x, self.y), epochs=2, callbacks=[hooks], verbose=0).history
         for key in ("loss", "accuracy"):
@@ -89,13 +94,20 @@ class StepsPerExecutionTest(tf.test.TestCase):
             self.assertAllClose(got_w, want_w, rtol=1e-5, atol=1e-6)
         self.assertEqual(int(trainer.optimizer.iterations), 20)
         # Batch hooks once per group: steps 0-3, 4-7, then the epoch's last two.
-        self.assertEqual(hooks.groups, [(e, b, end) for e in (0, 1) for b, end in ((0, 3), (4, 7), (8, 9))])
+        self.assertEqual(
+            hooks.groups, [(e, b, end) for e in (0, 1) for b, end in ((0, 3), (4, 7), (8, 9))]
+        )
 
     def test_dataset_of_unknown_length_equals_single_steps(self):
         def run(steps_per_execution):
             dataset = batches(self.x, self.y).filter(lambda x, y: True)
-            trainer = Trainer(mlp(seed=0), SCE, keras.optimizers.SGD(0.1), metrics=["accuracy"],
-                              steps_per_execution=steps_per_execution)
+            trainer = Trainer(
+                mlp(seed=0),
+                SCE,
+                keras.optimizers.SGD(0.1),
+                metrics=["accuracy"],
+                steps_per_execution=steps_per_execution,
+            )
             history = trainer.fit(dataset, epochs=2, verbose=0).history
             return history, trainer.model.get_weights(), int(trainer.optimizer.iterations)
 
@@ -110,10 +122,21 @@ class StepsPerExecutionTest(tf.test.TestCase):
         a run stopped mid-epoch resumes to the uninterrupted run's weights."""
 
         def run(directory, steps_per_execution, seed=0, epochs=3, callbacks=()):
-            trainer = wide_and_deep_trainer(directory, seed=seed, dropout=0.3, checkpoint_every=3,
-                                            keep_checkpoints=100, steps_per_execution=steps_per_execution)
-            history = trainer.fit((self.x, self.y), epochs=epochs, batch_size=BATCH,
-                                  callbacks=list(callbacks), verbose=0)
+            trainer = wide_and_deep_trainer(
+                directory,
+                seed=seed,
+                dropout=0.3,
+                checkpoint_every=3,
+                keep_checkpoints=100,
+                steps_per_execution=steps_per_execution,
+            )
+            history = trainer.fit(
+                (self.x, self.y),
+                epochs=epochs,
+                batch_size=BATCH,
+                callbacks=list(callbacks),
+                verbose=0,
+            )
             return trainer, history
 
         single_dir, grouped_dir, resumed_dir = temp_dir(self), temp_dir(self), temp_dir(self)
@@ -129,9 +152,12 @@ class StepsPerExecutionTest(tf.test.TestCase):
                 if int(grouped_again.optimizer.iterations) >= 16:
                     self.model.stop_training = True
 
-        grouped_again = wide_and_deep_trainer(resumed_dir, checkpoint_every=3, keep_checkpoints=100,
-                                              steps_per_execution=4)
-        grouped_again.fit((self.x, self.y), epochs=3, batch_size=BATCH, callbacks=[StopAfter()], verbose=0)
+        grouped_again = wide_and_deep_trainer(
+            resumed_dir, checkpoint_every=3, keep_checkpoints=100, steps_per_execution=4
+        )
+        grouped_again.fit(
+            (self.x, self.y), epochs=3, batch_size=BATCH, callbacks=[StopAfter()], verbose=0
+        )
         # Groups 13-15 and 16-18 -> stopped after step 18 (epoch 2, step 8).
         self.assertEqual(int(grouped_again.optimizer.iterations), 18)
         resumed, history = run(resumed_dir, 4, seed=1)
@@ -151,7 +177,9 @@ class StepsPerExecutionTest(tf.test.TestCase):
     @rejects_bad_input(Trainer)
     def test_bad_steps_per_execution(self):
         for value, error in ((0, ValueError), (-2, ValueError), (2.5, TypeError), ("4", TypeError)):
-            with self.assertRaisesRegex(error, "argument `steps_per_execution`.*Received: steps_per_execution="):
+            with self.assertRaisesRegex(
+                error, "argument `steps_per_execution`.*Received: steps_per_execution="
+            ):
                 Trainer(mlp(seed=0), SCE, keras.optimizers.SGD(), steps_per_execution=value)
 
 
@@ -161,7 +189,11 @@ def group_ends(total, steps_per_epoch, steps_per_execution, checkpoint_every):
     ends, done = [], 0
     while done < total:
         in_epoch = done % steps_per_epoch
-        done += min(steps_per_execution, steps_per_epoch - in_epoch, checkpoint_every - done % checkpoint_every)
+        done += min(
+            steps_per_execution,
+            steps_per_epoch - in_epoch,
+            checkpoint_every - done % checkpoint_every,
+        )
         ends.append(done)
     return ends
 
@@ -176,20 +208,30 @@ class GroupedSigkillResumeTest(test_checkpointing.SigkillResumeTest):
 
     @pytest.mark.slow
     def test_sigkill_mid_epoch_with_groups_then_rerun(self):
-        steps, every, total = test_checkpointing.STEPS, test_checkpointing.EVERY, test_checkpointing.TOTAL
+        steps, every, total = (
+            test_checkpointing.STEPS,
+            test_checkpointing.EVERY,
+            test_checkpointing.TOTAL,
+        )
         grouped = ("--steps-per-execution", "4")
         ends = group_ends(total, steps, 4, every)
         rng = np.random.default_rng(11)
-        kill = int(rng.choice([e for e in ends if steps + 4 < e < 3 * steps and e % every and e % steps]))
+        kill = int(
+            rng.choice([e for e in ends if steps + 4 < e < 3 * steps and e % every and e % steps])
+        )
         self.start("reference", "reference", *grouped)
         self.start("killed", "killed", *grouped, "--kill-after-step", str(kill))
 
         self.assertEqual(self.wait("killed"), -9, msg=self.outputs())
-        self.assertEqual([line[2] for line in self.read_log("killed")], [e for e in ends if e <= kill])
+        self.assertEqual(
+            [line[2] for line in self.read_log("killed")], [e for e in ends if e <= kill]
+        )
         latest = tf.train.latest_checkpoint(self.path("killed", "ckpt"))
         checkpointed = int(latest.rsplit("-", 1)[1])
         # The last checkpoint due before the kill: groups end on every one.
-        self.assertEqual(checkpointed, max(s for s in range(1, kill) if s % every == 0 or s % steps == 0))
+        self.assertEqual(
+            checkpointed, max(s for s in range(1, kill) if s % every == 0 or s % steps == 0)
+        )
         self.assertEqual(test_checkpointing.counters(latest)[2], checkpointed)
 
         self.start("resumed", "killed", *grouped, "--model-seed", "1")
@@ -200,7 +242,10 @@ class GroupedSigkillResumeTest(test_checkpointing.SigkillResumeTest):
             self.assertEqual((epoch, batch), divmod(step - 1, steps))
             self.assertEqual(iterations, [step, step])
         self.assertEqual(self.wait("reference"), 0, msg=self.outputs())
-        with np.load(self.path("reference", "npz")) as want, np.load(self.path("resumed", "npz")) as got:
+        with (
+            np.load(self.path("reference", "npz")) as want,
+            np.load(self.path("resumed", "npz")) as got,
+        ):
             self.assertEqual(sorted(got.files), sorted(want.files))
             for key in want.files:
                 self.assertAllClose(got[key], want[key], rtol=0, atol=1e-6, msg=key)
@@ -219,8 +264,14 @@ class DistributedGroupsTest(tf.test.TestCase):
         out = os.path.join(directory, "results.json")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
         script = os.path.join(REPO, "tests", "training", "grouped_distributed_run.py")
-        done = subprocess.run([sys.executable, script, "--out", out], env=env, cwd=REPO,
-                              capture_output=True, text=True, timeout=240)
+        done = subprocess.run(
+            [sys.executable, script, "--out", out],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         if done.returncode != 0:
             raise AssertionError(f"grouped_distributed_run.py failed:\n{done.stderr[-3000:]}")
         with open(out) as f:
@@ -233,8 +284,12 @@ class DistributedGroupsTest(tf.test.TestCase):
         # The tolerance of test_distributed.py: two replicas sum in another order.
         self.assertLess(got["max_weight_difference"], 1e-5)
         for key in ("loss", "accuracy"):
-            self.assertAllClose(got["mirrored_history"][key], got["single_history"][key], atol=1e-5, rtol=0)
-            self.assertAllClose(got["mirrored_evaluate"][key], got["single_evaluate"][key], atol=1e-5, rtol=0)
+            self.assertAllClose(
+                got["mirrored_history"][key], got["single_history"][key], atol=1e-5, rtol=0
+            )
+            self.assertAllClose(
+                got["mirrored_evaluate"][key], got["single_evaluate"][key], atol=1e-5, rtol=0
+            )
 
     def test_parameter_server_groups_count_every_step(self):
         got = self.results["ps"]

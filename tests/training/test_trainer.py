@@ -24,7 +24,13 @@ from tests.bad_input import rejects_bad_input
 from tests.datasets import diabetes, digits
 from tests.training.models import mlp, wide_and_deep
 from tfx_ext.callbacks import TimeStopping
-from tfx_ext.training import NonFiniteLossError, Trainer, TrainingData, assign_optimizers, build_optimizer
+from tfx_ext.training import (
+    NonFiniteLossError,
+    Trainer,
+    TrainingData,
+    assign_optimizers,
+    build_optimizer,
+)
 
 BATCH = 32
 L2 = 0.01
@@ -134,7 +140,9 @@ class TrainerTestCase(tf.test.TestCase):
     def assertHistoryClose(self, history, reference, keys, atol=1e-5):
         self.assertEqual(history.epoch, reference.epoch)
         for key in keys:
-            self.assertAllClose(history.history[key], reference.history[key], atol=atol, rtol=0, msg=key)
+            self.assertAllClose(
+                history.history[key], reference.history[key], atol=atol, rtol=0, msg=key
+            )
 
 
 # -- 1. equivalence with model.fit ---------------------------------------------
@@ -152,7 +160,9 @@ class FitEquivalenceTest(TrainerTestCase):
         return model, history
 
     def trainer(self, **kwargs):
-        return Trainer(classifier(), SCE, keras.optimizers.Adam(1e-3), metrics=["accuracy"], **kwargs)
+        return Trainer(
+            classifier(), SCE, keras.optimizers.Adam(1e-3), metrics=["accuracy"], **kwargs
+        )
 
     def check_dataset(self, jit_compile):
         # 1347 examples: 42 full batches and a partial one of 3.
@@ -187,12 +197,18 @@ class FitEquivalenceTest(TrainerTestCase):
         )
         trainer = self.trainer()
         history = trainer.fit(
-            (self.x_train, self.y_train), epochs=self.epochs, batch_size=BATCH, shuffle=False, verbose=0
+            (self.x_train, self.y_train),
+            epochs=self.epochs,
+            batch_size=BATCH,
+            shuffle=False,
+            verbose=0,
         )
         self.assertWeightsClose(trainer.model, reference)
         self.assertHistoryClose(history, reference_history, ["loss", "accuracy"])
         # Arrays are evaluated in batches too, with the same result as model.evaluate.
-        expected = reference.evaluate(self.x_test, self.y_test, batch_size=BATCH, verbose=0, return_dict=True)
+        expected = reference.evaluate(
+            self.x_test, self.y_test, batch_size=BATCH, verbose=0, return_dict=True
+        )
         results = trainer.evaluate((self.x_test, self.y_test))
         for key in results:
             self.assertAllClose(results[key], expected[key], atol=1e-5, rtol=0, msg=key)
@@ -216,7 +232,9 @@ class FitEquivalenceTest(TrainerTestCase):
 class SampleWeightTest(TrainerTestCase):
     def setUp(self):
         super().setUp()
-        self.sample_weight = np.random.default_rng(0).uniform(0.0, 2.0, len(self.y_train)).astype("float32")
+        self.sample_weight = (
+            np.random.default_rng(0).uniform(0.0, 2.0, len(self.y_train)).astype("float32")
+        )
         self.train = batches(self.x_train, self.y_train, self.sample_weight)
 
     def fit_both(self, epochs):
@@ -234,7 +252,9 @@ class SampleWeightTest(TrainerTestCase):
         # The weights do matter: unweighted training ends elsewhere.
         unweighted = Trainer(classifier(), SCE, keras.optimizers.Adam(1e-3))
         unweighted.fit(batches(self.x_train, self.y_train), epochs=2, verbose=0)
-        self.assertGreater(np.abs(weights(unweighted.model)[0] - weights(trainer.model)[0]).max(), 1e-4)
+        self.assertGreater(
+            np.abs(weights(unweighted.model)[0] - weights(trainer.model)[0]).max(), 1e-4
+        )
 
     def test_metrics_match_fit(self):
         # compile(metrics=...) are not weighted by sample_weight (weighted_metrics= are).
@@ -251,9 +271,15 @@ class RegularizationTest(TrainerTestCase):
         trainer = Trainer(classifier(l2=factor), SCE, keras.optimizers.SGD(0.0))
         results = trainer.evaluate((self.x_test, self.y_test))
         model_weights = weights(trainer.model)
-        data_loss = float(np.mean(numpy_crossentropy(numpy_probabilities(model_weights, self.x_test), self.y_test)))
+        data_loss = float(
+            np.mean(
+                numpy_crossentropy(numpy_probabilities(model_weights, self.x_test), self.y_test)
+            )
+        )
         regularization = numpy_l2(model_weights, factor)
-        self.assertGreater(regularization, 10 * data_loss)  # the term dominates: forgetting it cannot pass
+        self.assertGreater(
+            regularization, 10 * data_loss
+        )  # the term dominates: forgetting it cannot pass
         self.assertAllClose(results["loss"], data_loss + regularization, rtol=1e-5)
 
 
@@ -275,17 +301,29 @@ class RunningMetricsTest(TrainerTestCase):
 
             def on_train_batch_begin(self, batch, logs=None):
                 test.assertEqual(batch, self.batch)
-                xb, yb = x[batch * BATCH:(batch + 1) * BATCH], y[batch * BATCH:(batch + 1) * BATCH]
+                xb, yb = (
+                    x[batch * BATCH : (batch + 1) * BATCH],
+                    y[batch * BATCH : (batch + 1) * BATCH],
+                )
                 model_weights = weights(self.model)
                 probabilities = numpy_probabilities(model_weights, xb)
-                batch_loss = np.mean(numpy_crossentropy(probabilities, yb)) + numpy_l2(model_weights, L2)
+                batch_loss = np.mean(numpy_crossentropy(probabilities, yb)) + numpy_l2(
+                    model_weights, L2
+                )
                 self.loss_sum += batch_loss * len(yb)
                 self.correct += float(np.sum(probabilities.argmax(axis=1) == yb))
                 self.seen += len(yb)
 
             def on_train_batch_end(self, batch, logs=None):
-                test.assertAllClose(float(logs["loss"]), self.loss_sum / self.seen, rtol=1e-5, msg=f"batch {batch}")
-                test.assertAllClose(float(logs["accuracy"]), self.correct / self.seen, atol=1e-6, msg=f"batch {batch}")
+                test.assertAllClose(
+                    float(logs["loss"]), self.loss_sum / self.seen, rtol=1e-5, msg=f"batch {batch}"
+                )
+                test.assertAllClose(
+                    float(logs["accuracy"]),
+                    self.correct / self.seen,
+                    atol=1e-6,
+                    msg=f"batch {batch}",
+                )
                 self.batch += 1
 
             def on_epoch_end(self, epoch, logs=None):
@@ -321,7 +359,9 @@ class ClippingTest(TrainerTestCase):
 
     def test_clip_global_norm(self):
         clip = self.norm / 4
-        expected = [w - self.lr * g * clip / max(self.norm, clip) for w, g in zip(self.before, self.grads)]
+        expected = [
+            w - self.lr * g * clip / max(self.norm, clip) for w, g in zip(self.before, self.grads)
+        ]
         got = self.one_step(keras.optimizers.SGD(self.lr), clip_global_norm=clip)
         self.assertWeightsClose(got, expected, atol=1e-6)
 
@@ -337,20 +377,26 @@ class ClippingTest(TrainerTestCase):
         expected = [
             w - self.lr * g * clip / max(n, clip) for w, g, n in zip(self.before, self.grads, norms)
         ]
-        self.assertWeightsClose(self.one_step(keras.optimizers.SGD(self.lr), clip_norm=clip), expected, atol=1e-6)
+        self.assertWeightsClose(
+            self.one_step(keras.optimizers.SGD(self.lr), clip_norm=clip), expected, atol=1e-6
+        )
 
     def test_clip_global_norm_spans_every_optimizer_of_a_mapping(self):
         rates = {"hidden": 0.1, "output": 0.3}
         mapping = {f"mlp/{name}/.*": keras.optimizers.SGD(rate) for name, rate in rates.items()}
         clip = self.norm / 4
-        layers = [v.path.split("/")[1] for v in classifier().trainable_variables]  # mlp/<layer>/<name>
+        layers = [
+            v.path.split("/")[1] for v in classifier().trainable_variables
+        ]  # mlp/<layer>/<name>
         lrs = [rates[layer] for layer in layers]
         expected = [
-            w - lr * g * clip / max(self.norm, clip) for w, g, lr in zip(self.before, self.grads, lrs)
+            w - lr * g * clip / max(self.norm, clip)
+            for w, g, lr in zip(self.before, self.grads, lrs)
         ]
         # Clipping each optimizer's part to its own norm would give a different update.
         part_norms = {
-            name: global_norm([g for g, layer in zip(self.grads, layers) if layer == name]) for name in rates
+            name: global_norm([g for g, layer in zip(self.grads, layers) if layer == name])
+            for name in rates
         }
         per_part = [
             w - lr * g * clip / max(part_norms[layer], clip)
@@ -396,7 +442,10 @@ class OptimizerMappingTest(TrainerTestCase):
         reference_nadam.build(deep_vars)
         initial_wide_kernel = np.array(reference.get_layer("wide").kernel)
         for step in range(self.steps):
-            xb, yb = self.x[step * BATCH:(step + 1) * BATCH], self.y[step * BATCH:(step + 1) * BATCH]
+            xb, yb = (
+                self.x[step * BATCH : (step + 1) * BATCH],
+                self.y[step * BATCH : (step + 1) * BATCH],
+            )
             grads = tape_gradients(reference, xb, yb)
             for g, v, d in zip(grads, variables, is_deep):
                 if not d:
@@ -404,14 +453,18 @@ class OptimizerMappingTest(TrainerTestCase):
             reference_nadam.apply([g for g, d in zip(grads, is_deep) if d], deep_vars)
         self.assertWeightsClose(trainer.model, reference, atol=1e-6)
         # Both parts moved, and each by its own rule: Nadam's first steps are ~lr per weight.
-        wide_move = np.abs(np.array(trainer.model.get_layer("wide").kernel) - initial_wide_kernel).max()
+        wide_move = np.abs(
+            np.array(trainer.model.get_layer("wide").kernel) - initial_wide_kernel
+        ).max()
         self.assertGreater(wide_move, 1e-2)
         self.assertEqual(int(sgd.iterations), self.steps)
         self.assertEqual(int(nadam.iterations), self.steps)
         self.assertEqual(int(trainer.optimizer.iterations), self.steps)
 
     def test_layer_keys_equal_pattern_keys(self):
-        by_pattern = self.train({WIDE: keras.optimizers.SGD(0.05), DEEP: keras.optimizers.Nadam(1e-3)})
+        by_pattern = self.train(
+            {WIDE: keras.optimizers.SGD(0.05), DEEP: keras.optimizers.Nadam(1e-3)}
+        )
         model = self.model()
         trainer = Trainer(
             model,
@@ -428,7 +481,12 @@ class OptimizerMappingTest(TrainerTestCase):
         nadam = keras.optimizers.Nadam(1e-3)
         # deep_out/kernel matches two keys, both for the same Nadam.
         trainer = self.train(
-            {WIDE: keras.optimizers.SGD(0.05), "deep_[12]/.*": nadam, "deep_out/.*": nadam, ".*_out/kernel": nadam}
+            {
+                WIDE: keras.optimizers.SGD(0.05),
+                "deep_[12]/.*": nadam,
+                "deep_out/.*": nadam,
+                ".*_out/kernel": nadam,
+            }
         )
         self.assertEqual(int(nadam.iterations), self.steps)
         self.assertLen(trainer.optimizer.optimizers, 2)
@@ -436,7 +494,11 @@ class OptimizerMappingTest(TrainerTestCase):
     @rejects_bad_input(Trainer, build_optimizer, assign_optimizers)
     def test_variable_without_optimizer_is_named(self):
         with self.assertRaisesRegex(ValueError, r"argument `optimizer`.*deep_out/kernel"):
-            Trainer(self.model(), SCE, {WIDE: keras.optimizers.SGD(), "deep_[12]/.*": keras.optimizers.Nadam()})
+            Trainer(
+                self.model(),
+                SCE,
+                {WIDE: keras.optimizers.SGD(), "deep_[12]/.*": keras.optimizers.Nadam()},
+            )
 
     @rejects_bad_input(Trainer, build_optimizer, assign_optimizers)
     def test_variable_claimed_by_two_optimizers(self):
@@ -444,7 +506,11 @@ class OptimizerMappingTest(TrainerTestCase):
             Trainer(
                 self.model(),
                 SCE,
-                {WIDE: keras.optimizers.SGD(), DEEP: keras.optimizers.Nadam(), ".*/kernel": keras.optimizers.Adam()},
+                {
+                    WIDE: keras.optimizers.SGD(),
+                    DEEP: keras.optimizers.Nadam(),
+                    ".*/kernel": keras.optimizers.Adam(),
+                },
             )
 
     @rejects_bad_input(Trainer, build_optimizer, assign_optimizers)
@@ -453,7 +519,11 @@ class OptimizerMappingTest(TrainerTestCase):
             Trainer(
                 self.model(),
                 SCE,
-                {WIDE: keras.optimizers.SGD(), DEEP: keras.optimizers.Nadam(), "embedding/.*": keras.optimizers.Adam()},
+                {
+                    WIDE: keras.optimizers.SGD(),
+                    DEEP: keras.optimizers.Nadam(),
+                    "embedding/.*": keras.optimizers.Adam(),
+                },
             )
 
     @rejects_bad_input(Trainer, build_optimizer, assign_optimizers)
@@ -474,7 +544,9 @@ class CallbacksTest(TrainerTestCase):
         self.validation = batches(self.x_test, self.y_test)
 
     def trainer(self, optimizer=None):
-        return Trainer(classifier(), SCE, optimizer or keras.optimizers.Adam(1e-3), metrics=["accuracy"])
+        return Trainer(
+            classifier(), SCE, optimizer or keras.optimizers.Adam(1e-3), metrics=["accuracy"]
+        )
 
     def test_history_object(self):
         trainer = self.trainer()
@@ -493,13 +565,17 @@ class CallbacksTest(TrainerTestCase):
     def test_validation_matches_fit(self):
         reference = compiled(classifier(), keras.optimizers.Adam(1e-3))
         expected = reference.fit(self.train, epochs=2, validation_data=self.validation, verbose=0)
-        history = self.trainer().fit(self.train, epochs=2, validation_data=self.validation, verbose=0)
+        history = self.trainer().fit(
+            self.train, epochs=2, validation_data=self.validation, verbose=0
+        )
         self.assertHistoryClose(history, expected, ["loss", "accuracy", "val_loss", "val_accuracy"])
 
     def test_early_stopping(self):
         trainer = self.trainer()
         stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=0, min_delta=10.0)
-        history = trainer.fit(self.train, epochs=6, validation_data=self.validation, callbacks=[stopper], verbose=0)
+        history = trainer.fit(
+            self.train, epochs=6, validation_data=self.validation, callbacks=[stopper], verbose=0
+        )
         # No epoch can improve val_loss by 10: the second epoch is the last one.
         self.assertEqual(history.epoch, [0, 1])
         self.assertEqual(stopper.stopped_epoch, 1)
@@ -511,7 +587,11 @@ class CallbacksTest(TrainerTestCase):
         log = WeightLog()
         checkpoint = keras.callbacks.ModelCheckpoint(path, monitor="val_loss", save_best_only=True)
         history = trainer.fit(
-            self.train, epochs=4, validation_data=self.validation, callbacks=[log, checkpoint], verbose=0
+            self.train,
+            epochs=4,
+            validation_data=self.validation,
+            callbacks=[log, checkpoint],
+            verbose=0,
         )
         self.assertTrue(os.path.exists(path))
         best = int(np.argmin(history.history["val_loss"]))
@@ -520,7 +600,9 @@ class CallbacksTest(TrainerTestCase):
         reference = classifier()
         reference.set_weights(log.after_epoch[best])
         self.assertAllClose(
-            loaded.predict(self.x_test, verbose=0), reference.predict(self.x_test, verbose=0), atol=1e-6
+            loaded.predict(self.x_test, verbose=0),
+            reference.predict(self.x_test, verbose=0),
+            atol=1e-6,
         )
 
     def test_csv_logger_rows_equal_history(self):
@@ -539,7 +621,9 @@ class CallbacksTest(TrainerTestCase):
         for epoch, row in enumerate(rows):
             self.assertEqual(int(row["epoch"]), epoch)
             for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-                self.assertAllClose(float(row[key]), history.history[key][epoch], rtol=1e-6, msg=key)
+                self.assertAllClose(
+                    float(row[key]), history.history[key][epoch], rtol=1e-6, msg=key
+                )
 
     def test_tensorboard_writes_the_epoch_logs(self):
         log_dir = self.temp_dir()
@@ -559,19 +643,27 @@ class CallbacksTest(TrainerTestCase):
                 event = tf.compat.v1.Event.FromString(record.numpy())
                 for value in event.summary.value:
                     if value.tag.startswith("epoch_"):
-                        number = tf.make_ndarray(value.tensor) if value.HasField("tensor") else value.simple_value
+                        number = (
+                            tf.make_ndarray(value.tensor)
+                            if value.HasField("tensor")
+                            else value.simple_value
+                        )
                         scalars.setdefault((run, value.tag), {})[event.step] = float(number)
         train_loss = scalars[("train", "epoch_loss")]
         self.assertAllClose([train_loss[0], train_loss[1]], history.history["loss"], rtol=1e-6)
         validation_loss = scalars[("validation", "epoch_loss")]
-        self.assertAllClose([validation_loss[0], validation_loss[1]], history.history["val_loss"], rtol=1e-6)
+        self.assertAllClose(
+            [validation_loss[0], validation_loss[1]], history.history["val_loss"], rtol=1e-6
+        )
 
     def test_learning_rate_scheduler_sets_the_optimizer_rate(self):
         optimizer = keras.optimizers.SGD(0.5)
         trainer = self.trainer(optimizer)
         initial = weights(trainer.model)
         log = WeightLog()
-        scheduler = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.05 if epoch == 0 else 0.0)
+        scheduler = keras.callbacks.LearningRateScheduler(
+            lambda epoch, lr: 0.05 if epoch == 0 else 0.0
+        )
         trainer.fit(self.train, epochs=3, callbacks=[scheduler, log], verbose=0)
         self.assertAllClose(float(optimizer.learning_rate), 0.0)
         # The step reads the rate each time: the weights move in epoch 0 only.
@@ -620,7 +712,9 @@ class BadInputTest(TrainerTestCase):
         return Trainer(model or classifier(), SCE, keras.optimizers.SGD(0.1), **kwargs)
 
     def assertNamed(self, error, argument, call, *args, **kwargs):
-        with self.assertRaisesRegex(error, re.escape(f"Invalid value received for argument `{argument}`")):
+        with self.assertRaisesRegex(
+            error, re.escape(f"Invalid value received for argument `{argument}`")
+        ):
             call(*args, **kwargs)
 
     @rejects_bad_input(Trainer, TrainingData)
@@ -640,7 +734,14 @@ class BadInputTest(TrainerTestCase):
             with self.subTest(case):
                 self.assertNamed(ValueError, "train_data", trainer.fit, data, verbose=0)
         self.assertNamed(TypeError, "train_data", trainer.fit, x, verbose=0)
-        self.assertNamed(ValueError, "validation_data", trainer.fit, (x, y), validation_data=(x[:, :63], y), verbose=0)
+        self.assertNamed(
+            ValueError,
+            "validation_data",
+            trainer.fit,
+            (x, y),
+            validation_data=(x[:, :63], y),
+            verbose=0,
+        )
         self.assertNamed(ValueError, "data", trainer.evaluate, batches(x))
         # Refused before any step ran.
         self.assertEqual(int(trainer.optimizer.iterations), 0)
@@ -678,24 +779,37 @@ class BadInputTest(TrainerTestCase):
         ]
         for error, argument, kwargs in cases:
             with self.subTest(argument=argument, kwargs=kwargs):
-                arguments = {"model": classifier(), "loss": SCE, "optimizer": keras.optimizers.SGD(), **kwargs}
+                arguments = {
+                    "model": classifier(),
+                    "loss": SCE,
+                    "optimizer": keras.optimizers.SGD(),
+                    **kwargs,
+                }
                 self.assertNamed(error, argument, Trainer, **arguments)
 
     @rejects_bad_input(Trainer)
     @rejects_bad_input(Trainer)
     def test_clip_norm_and_clip_global_norm_together_are_refused(self):
-        with self.assertRaisesRegex(ValueError, r"argument `clip_norm`.*not both.*Received: clip_norm=1.0"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `clip_norm`.*not both.*Received: clip_norm=1.0"
+        ):
             self.trainer(clip_norm=1.0, clip_global_norm=5.0)
 
     @rejects_bad_input(Trainer, TrainingData)
     def test_empty_data_is_refused(self):
         trainer = self.trainer()
         x, y = self.x_train[:0], self.y_train[:0]
-        with self.assertRaisesRegex(ValueError, r"argument `train_data`.*at least one batch.*0 examples"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `train_data`.*at least one batch.*0 examples"
+        ):
             trainer.fit((x, y), verbose=0)
-        with self.assertRaisesRegex(ValueError, r"argument `train_data`.*at least one batch.*an empty dataset"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `train_data`.*at least one batch.*an empty dataset"
+        ):
             trainer.fit(batches(x, y), verbose=0)
-        with self.assertRaisesRegex(ValueError, r"argument `train_data`.*at least one batch.*yielded none"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `train_data`.*at least one batch.*yielded none"
+        ):
             trainer.fit(batches(x, y).filter(lambda a, b: True), verbose=0)
         with self.assertRaisesRegex(ValueError, r"argument `validation_data`.*at least one batch"):
             trainer.fit((self.x_train[:64], self.y_train[:64]), validation_data=(x, y), verbose=0)
@@ -738,7 +852,13 @@ class NonFiniteLossTest(TrainerTestCase):
 
     def test_error_keeps_and_restores_the_last_good_checkpoint(self):
         directory = self.temp_dir()
-        trainer = Trainer(classifier(), SCE, keras.optimizers.Adam(1e-3), checkpoint_dir=directory, checkpoint_every=2)
+        trainer = Trainer(
+            classifier(),
+            SCE,
+            keras.optimizers.Adam(1e-3),
+            checkpoint_dir=directory,
+            checkpoint_every=2,
+        )
         log = WeightLog()
         with self.assertRaises(NonFiniteLossError) as caught:
             trainer.fit(self.nan_weight_data(), epochs=2, callbacks=[log], verbose=0)
@@ -770,28 +890,45 @@ class NonFiniteLossTest(TrainerTestCase):
         x = np.array(self.x)
         x[self.bad_batch * BATCH + 3, 7] = np.nan
         directory = self.temp_dir()
-        trainer = Trainer(classifier(), SCE, keras.optimizers.Adam(1e-3), checkpoint_dir=directory, checkpoint_every=1)
+        trainer = Trainer(
+            classifier(),
+            SCE,
+            keras.optimizers.Adam(1e-3),
+            checkpoint_dir=directory,
+            checkpoint_every=1,
+        )
         log = WeightLog()
         with self.assertRaises(NonFiniteLossError) as caught:
             trainer.fit(batches(x, self.y), epochs=1, callbacks=[log], verbose=0)
         restored = weights(trainer.model)
-        self.assertTrue(all(np.all(np.isfinite(w)) for w in restored), msg="the restored checkpoint holds NaN weights")
+        self.assertTrue(
+            all(np.all(np.isfinite(w)) for w in restored),
+            msg="the restored checkpoint holds NaN weights",
+        )
         self.assertWeightsClose(restored, log.after_batch[3], atol=0)
         self.assertEqual(trainer.latest_checkpoint, os.path.join(directory, "ckpt-4"))
         self.assertIn("epoch 1, step 5", str(caught.exception))
 
     def test_error_without_checkpoints_says_so(self):
         trainer = Trainer(classifier(), SCE, keras.optimizers.Adam(1e-3))
-        with self.assertRaisesRegex(NonFiniteLossError, r"epoch 1, step 5 .*No checkpoint was written"):
+        with self.assertRaisesRegex(
+            NonFiniteLossError, r"epoch 1, step 5 .*No checkpoint was written"
+        ):
             trainer.fit(self.nan_weight_data(), epochs=1, verbose=0)
         self.assertEqual(int(trainer.optimizer.iterations), 5)
 
         # A checkpoint directory where nothing was written before the failure.
         directory = self.temp_dir()
         trainer = Trainer(
-            classifier(), SCE, keras.optimizers.Adam(1e-3), checkpoint_dir=directory, checkpoint_every=8
+            classifier(),
+            SCE,
+            keras.optimizers.Adam(1e-3),
+            checkpoint_dir=directory,
+            checkpoint_every=8,
         )
-        with self.assertRaisesRegex(NonFiniteLossError, r"epoch 1, step 5 .*No checkpoint was written"):
+        with self.assertRaisesRegex(
+            NonFiniteLossError, r"epoch 1, step 5 .*No checkpoint was written"
+        ):
             trainer.fit(self.nan_weight_data(), epochs=1, verbose=0)
         self.assertIsNone(trainer.latest_checkpoint)
 
@@ -820,7 +957,9 @@ class LossFormsTest(TrainerTestCase):
 
     def check_regression(self, loss):
         x, y = diabetes()
-        self.assertEqual(y.ndim, 1)  # targets of shape (n,), predictions (n, 1): as fit accepts them
+        self.assertEqual(
+            y.ndim, 1
+        )  # targets of shape (n,), predictions (n, 1): as fit accepts them
         train = batches(x, y)
         reference = compiled(regressor(), keras.optimizers.SGD(0.05), loss=loss, metrics=())
         expected = reference.fit(train, epochs=self.epochs, verbose=0)
@@ -843,7 +982,9 @@ class LossFormsTest(TrainerTestCase):
         train = batches(self.x_train, self.y_train)
         reference = compiled(classifier(), keras.optimizers.Adam(1e-3), loss=my_crossentropy)
         expected = reference.fit(train, epochs=self.epochs, verbose=0)
-        trainer = Trainer(classifier(), my_crossentropy, keras.optimizers.Adam(1e-3), metrics=["accuracy"])
+        trainer = Trainer(
+            classifier(), my_crossentropy, keras.optimizers.Adam(1e-3), metrics=["accuracy"]
+        )
         history = trainer.fit(train, epochs=self.epochs, verbose=0)
         self.assertHistoryClose(history, expected, ["loss", "accuracy"])
         self.assertWeightsClose(trainer.model, reference)
@@ -919,14 +1060,19 @@ class ReviewRegressionTest(TrainerTestCase):
         grads = [np.asarray(g) for g in tape_gradients(reference, x, y)]
         norm = global_norm(grads)
         expected = [w - 0.1 * g * (norm / 4) / norm for w, g in zip(weights(reference), grads)]
-        optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1), initial_scale=2.0**10)
+        optimizer = keras.optimizers.LossScaleOptimizer(
+            keras.optimizers.SGD(0.1), initial_scale=2.0**10
+        )
         trainer = Trainer(classifier(), SCE, optimizer, clip_global_norm=norm / 4)
         trainer.fit(batches(x, y), epochs=1, verbose=0)
         self.assertEqual(int(optimizer.inner_optimizer.iterations), 1)
         self.assertWeightsClose(trainer.model, expected, atol=1e-5)
 
     def test_arrays_with_steps_per_epoch_run_on_across_epochs(self):
-        x, y = self.x_train[:320], self.y_train[:320]  # 10 batches: epochs take 0-3, 4-7, 8, 9, 0, 1
+        x, y = (
+            self.x_train[:320],
+            self.y_train[:320],
+        )  # 10 batches: epochs take 0-3, 4-7, 8, 9, 0, 1
         reference = compiled(classifier(), keras.optimizers.SGD(0.1))
         reference.fit(batches(x, y).repeat(), epochs=3, steps_per_epoch=4, verbose=0)
         trainer = Trainer(classifier(), SCE, keras.optimizers.SGD(0.1))
@@ -940,14 +1086,18 @@ class ReviewRegressionTest(TrainerTestCase):
         reference = regressor()
         reference.compile(keras.optimizers.SGD(0.01), loss=lambda t, p: keras.ops.abs(t - p))
         reference.fit(batches(x, y), epochs=1, verbose=0)
-        trainer = Trainer(regressor(), lambda t, p: keras.ops.abs(t - p), keras.optimizers.SGD(0.01))
+        trainer = Trainer(
+            regressor(), lambda t, p: keras.ops.abs(t - p), keras.optimizers.SGD(0.01)
+        )
         trainer.fit(batches(x, y), epochs=1, verbose=0)
         self.assertWeightsClose(trainer.model, reference)
 
     def test_clipping_with_a_variable_the_loss_does_not_reach(self):
         keras.utils.set_random_seed(0)
         inputs = keras.Input((64,))
-        model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax", name="output")(inputs))
+        model = keras.Model(
+            inputs, keras.layers.Dense(10, activation="softmax", name="output")(inputs)
+        )
         # A tracked, trainable layer that the forward pass never uses: its gradients are None.
         unused = keras.layers.Dense(4, name="dangling")
         unused.build((None, 64))
@@ -971,11 +1121,21 @@ class ReviewRegressionTest(TrainerTestCase):
     def test_a_metric_added_between_runs_does_not_block_the_resume(self):
         directory = self.temp_dir()
         data = batches(self.x_train, self.y_train)
-        Trainer(classifier(), SCE, keras.optimizers.SGD(0.1), metrics=["accuracy"],
-                checkpoint_dir=directory).fit(data, epochs=1, verbose=0)
+        Trainer(
+            classifier(),
+            SCE,
+            keras.optimizers.SGD(0.1),
+            metrics=["accuracy"],
+            checkpoint_dir=directory,
+        ).fit(data, epochs=1, verbose=0)
         top3 = keras.metrics.SparseTopKCategoricalAccuracy(k=3, name="top3")
-        resumed = Trainer(classifier(seed=5), SCE, keras.optimizers.SGD(0.1), metrics=[top3, "accuracy"],
-                          checkpoint_dir=directory)
+        resumed = Trainer(
+            classifier(seed=5),
+            SCE,
+            keras.optimizers.SGD(0.1),
+            metrics=[top3, "accuracy"],
+            checkpoint_dir=directory,
+        )
         history = resumed.fit(data, epochs=2, verbose=0)
         self.assertEqual(history.epoch, [1])
         self.assertEqual(int(resumed.optimizer.iterations), 2 * len(data))

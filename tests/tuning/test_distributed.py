@@ -22,7 +22,8 @@ DEADLINE = 300  # seconds for the whole search
 # The tuner class is swapped for a subclass recording the trials this process
 # ran (keras-tuner keeps no record of which tuner ran which trial), and the
 # workers wait for each other before searching so that both take part.
-SCRIPT = r"""
+SCRIPT = (
+    r"""
 import json, os, sys, time
 
 import keras
@@ -66,7 +67,9 @@ if result.best_model is not None:
     out["best_model_accuracy"] = result.best_model.evaluate(data[2], data[3], verbose=0, return_dict=True)["accuracy"]
 with open(report, "w") as f:
     json.dump(out, f)
-""" % MAX_TRIALS
+"""
+    % MAX_TRIALS
+)
 
 
 def free_port():
@@ -107,7 +110,10 @@ class DistributedSearchTest(tf.test.TestCase):
         report = os.path.join(self.tmp, f"{tuner_id}.json")
         self.processes[tuner_id] = subprocess.Popen(
             [sys.executable, "-c", SCRIPT, directory, report, barrier, str(len(WORKERS))],
-            env=env, cwd=self.tmp, stdout=log, stderr=subprocess.STDOUT,
+            env=env,
+            cwd=self.tmp,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
     def log_tail(self, tuner_id, lines=30):
@@ -133,8 +139,12 @@ class DistributedSearchTest(tf.test.TestCase):
             try:
                 process.wait(timeout=max(1.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self.fail(f"{tuner_id} still running after {DEADLINE} s:\n{self.log_tail(tuner_id)}")
-            self.assertEqual(process.returncode, 0, msg=f"{tuner_id} failed:\n{self.log_tail(tuner_id)}")
+                self.fail(
+                    f"{tuner_id} still running after {DEADLINE} s:\n{self.log_tail(tuner_id)}"
+                )
+            self.assertEqual(
+                process.returncode, 0, msg=f"{tuner_id} failed:\n{self.log_tail(tuner_id)}"
+            )
 
         # The trial records keras-tuner wrote: every trial completed.
         records = {}
@@ -162,9 +172,13 @@ class DistributedSearchTest(tf.test.TestCase):
         # The chief's result holds every trial and the best model; the workers' hold none.
         table = chief["table"]
         self.assertCountEqual([row["trial_id"] for row in table], records)
-        self.assertEqual([row["score"] for row in table], sorted((r["score"] for r in records.values()), reverse=True))
         self.assertEqual(
-            chief["best_hyperparameters"], {k: v for k, v in table[0].items() if k not in ("trial_id", "score")}
+            [row["score"] for row in table],
+            sorted((r["score"] for r in records.values()), reverse=True),
+        )
+        self.assertEqual(
+            chief["best_hyperparameters"],
+            {k: v for k, v in table[0].items() if k not in ("trial_id", "score")},
         )
         self.assertTrue(chief["has_best_model"])
         self.assertAllClose(chief["best_model_accuracy"], table[0]["score"], atol=1e-5)

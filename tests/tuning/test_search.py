@@ -14,7 +14,9 @@ from tfx_ext.tuning import MLPHyperModel, SearchResult, search
 
 pytestmark = [
     # keras-tuner 1.4.8 calls threading.currentThread().getName().
-    pytest.mark.filterwarnings(r"ignore:(currentThread|getName)\(\) is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings(
+        r"ignore:(currentThread|getName)\(\) is deprecated:DeprecationWarning"
+    ),
     # get_best_models loads a checkpoint into a model whose optimizer is not built yet.
     pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer:UserWarning"),
 ]
@@ -57,7 +59,9 @@ class SearchTest(tf.test.TestCase):
         self.addCleanup(tmp.cleanup)
         self.directory = tmp.name
 
-    def assert_consistent(self, result, directory, project, trials, objective="val_accuracy", best="max"):
+    def assert_consistent(
+        self, result, directory, project, trials, objective="val_accuracy", best="max"
+    ):
         """Checks the table and best model against the trial files and a fresh evaluation."""
         _, _, x_val, y_val = digits()
         records = trial_files(directory, project)
@@ -90,10 +94,17 @@ class SearchTest(tf.test.TestCase):
         self.assertCountEqual([row["trial_id"] for row in result.table], ["0", "1", "2"])
         # The best model is built from the best hyperparameters.
         best = result.best_hyperparameters
-        dense = [layer for layer in result.best_model.layers if isinstance(layer, keras.layers.Dense)]
-        self.assertEqual([layer.units for layer in dense], [best[f"units_{i}"] for i in range(best["layers"])] + [10])
+        dense = [
+            layer for layer in result.best_model.layers if isinstance(layer, keras.layers.Dense)
+        ]
+        self.assertEqual(
+            [layer.units for layer in dense],
+            [best[f"units_{i}"] for i in range(best["layers"])] + [10],
+        )
         self.assertIs(dense[0].activation, keras.activations.get(best["activation"]))
-        self.assertAllClose(float(result.best_model.optimizer.learning_rate), best["learning_rate"], rtol=1e-6)
+        self.assertAllClose(
+            float(result.best_model.optimizer.learning_rate), best["learning_rate"], rtol=1e-6
+        )
         # The summary names every trial, the best first.
         lines = result.format_table().splitlines()
         self.assertLen(lines, 4)
@@ -102,13 +113,19 @@ class SearchTest(tf.test.TestCase):
     @pytest.mark.slow
     def test_resume_does_not_rerun_trials(self):
         first = small_mlp()
-        done = search(first, digits(), max_trials=2, epochs=2, directory=self.directory, project_name="resume")
+        done = search(
+            first, digits(), max_trials=2, epochs=2, directory=self.directory, project_name="resume"
+        )
         self.assertEqual(first.fits, 2)
-        stamps = {path: os.path.getmtime(path)
-                  for path in glob.glob(os.path.join(self.directory, "resume", "trial_*", "*"))}
+        stamps = {
+            path: os.path.getmtime(path)
+            for path in glob.glob(os.path.join(self.directory, "resume", "trial_*", "*"))
+        }
 
         again = small_mlp()
-        resumed = search(again, digits(), max_trials=2, epochs=2, directory=self.directory, project_name="resume")
+        resumed = search(
+            again, digits(), max_trials=2, epochs=2, directory=self.directory, project_name="resume"
+        )
         self.assertEqual(again.fits, 0)
         self.assertEqual(resumed.table, done.table)
         self.assertEqual(resumed.best_hyperparameters, done.best_hyperparameters)
@@ -118,7 +135,9 @@ class SearchTest(tf.test.TestCase):
 
         # A larger budget runs only the missing trial.
         more = small_mlp()
-        extended = search(more, digits(), max_trials=3, epochs=2, directory=self.directory, project_name="resume")
+        extended = search(
+            more, digits(), max_trials=3, epochs=2, directory=self.directory, project_name="resume"
+        )
         self.assertEqual(more.fits, 1)
         self.assertCountEqual([row["trial_id"] for row in extended.table], ["0", "1", "2"])
         old = {row["trial_id"]: row for row in done.table}
@@ -128,24 +147,47 @@ class SearchTest(tf.test.TestCase):
 
         # overwrite=True starts over.
         fresh = small_mlp()
-        restarted = search(fresh, digits(), max_trials=1, epochs=1, directory=self.directory,
-                           project_name="resume", overwrite=True)
+        restarted = search(
+            fresh,
+            digits(),
+            max_trials=1,
+            epochs=1,
+            directory=self.directory,
+            project_name="resume",
+            overwrite=True,
+        )
         self.assertEqual(fresh.fits, 1)
         self.assertLen(restarted.table, 1)
         self.assertLen(trial_files(self.directory, "resume"), 1)
 
     def test_bayesian_search_minimizing_loss(self):
         hypermodel = small_mlp()
-        result = search(hypermodel, digits(), tuner="bayesian", max_trials=3, epochs=2,
-                        directory=self.directory, project_name="bayes", objective="val_loss")
+        result = search(
+            hypermodel,
+            digits(),
+            tuner="bayesian",
+            max_trials=3,
+            epochs=2,
+            directory=self.directory,
+            project_name="bayes",
+            objective="val_loss",
+        )
         self.assertIsInstance(result.tuner, keras_tuner.BayesianOptimization)
         self.assertEqual(hypermodel.fits, 3)
-        self.assert_consistent(result, self.directory, "bayes", trials=3, objective="val_loss", best="min")
+        self.assert_consistent(
+            result, self.directory, "bayes", trials=3, objective="val_loss", best="min"
+        )
 
     def test_hyperband_search(self):
         hypermodel = small_mlp()
-        result = search(hypermodel, digits(), tuner="hyperband", epochs=2, directory=self.directory,
-                        project_name="hyperband")
+        result = search(
+            hypermodel,
+            digits(),
+            tuner="hyperband",
+            epochs=2,
+            directory=self.directory,
+            project_name="hyperband",
+        )
         self.assertIsInstance(result.tuner, keras_tuner.Hyperband)
         records = trial_files(self.directory, "hyperband")
         self.assertGreaterEqual(len(records), 2)
@@ -158,7 +200,9 @@ class SearchTest(tf.test.TestCase):
     @rejects_bad_input(search)
     def test_bad_arguments(self):
         hypermodel = small_mlp()
-        with self.assertRaisesRegex(ValueError, r"argument `tuner`.*'random'.*Received: tuner='grid'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `tuner`.*'random'.*Received: tuner='grid'"
+        ):
             search(hypermodel, digits(), tuner="grid", directory=self.directory)
         with self.assertRaisesRegex(TypeError, r"argument `data`.*x_train, y_train, x_val, y_val"):
             search(hypermodel, digits()[:3], directory=self.directory)
@@ -176,9 +220,17 @@ class SearchTest(tf.test.TestCase):
         x, y = digits()[0][:40], digits()[1][:40]
         objective = keras_tuner.Objective("val_no_such_metric", "max")
         with self.assertRaisesRegex(
-            RuntimeError, r"No trial .* completed .*'val_no_such_metric'.*last trial failed with: KeyError"
+            RuntimeError,
+            r"No trial .* completed .*'val_no_such_metric'.*last trial failed with: KeyError",
         ):
-            search(small_mlp(), (x, y, x, y), max_trials=1, epochs=1, directory=self.directory, objective=objective)
+            search(
+                small_mlp(),
+                (x, y, x, y),
+                max_trials=1,
+                epochs=1,
+                directory=self.directory,
+                objective=objective,
+            )
 
     @rejects_bad_input(search)
     def test_bad_data_is_refused_before_any_trial(self):
@@ -188,13 +240,36 @@ class SearchTest(tf.test.TestCase):
         nan_x[5, 7] = float("nan")
         cases = [
             # 10 features for a (64,) hypermodel: keras-tuner would fail every trial quietly.
-            ((x_train[:, :10], y_train, x_val[:, :10], y_val), ValueError,
-             r"argument `data`.*examples of shape \(64,\).*\(1347, 10\).*in x_train"),
-            ((nan_x, y_train, x_val, y_val), ValueError, r"argument `data`.*finite.*1 NaN.*in x_train"),
-            ((x_train[:0], y_train[:0], x_val, y_val), ValueError, r"argument `data`.*non-empty.*in x_train"),
-            ((x_train, y_train[:-1], x_val, y_val), ValueError, r"argument `data`.*as many labels.*x_train"),
-            ((x_train, y_train + 1, x_val, y_val), ValueError, r"argument `data`.*\[0, 10\).*y_train.*1 to 10"),
-            ((x_train, y_train, x_val, y_val.astype(str)), TypeError, r"argument `data`.*numeric.*in y_val"),
+            (
+                (x_train[:, :10], y_train, x_val[:, :10], y_val),
+                ValueError,
+                r"argument `data`.*examples of shape \(64,\).*\(1347, 10\).*in x_train",
+            ),
+            (
+                (nan_x, y_train, x_val, y_val),
+                ValueError,
+                r"argument `data`.*finite.*1 NaN.*in x_train",
+            ),
+            (
+                (x_train[:0], y_train[:0], x_val, y_val),
+                ValueError,
+                r"argument `data`.*non-empty.*in x_train",
+            ),
+            (
+                (x_train, y_train[:-1], x_val, y_val),
+                ValueError,
+                r"argument `data`.*as many labels.*x_train",
+            ),
+            (
+                (x_train, y_train + 1, x_val, y_val),
+                ValueError,
+                r"argument `data`.*\[0, 10\).*y_train.*1 to 10",
+            ),
+            (
+                (x_train, y_train, x_val, y_val.astype(str)),
+                TypeError,
+                r"argument `data`.*numeric.*in y_val",
+            ),
         ]
         for data, error, pattern in cases:
             with self.subTest(pattern=pattern), self.assertRaisesRegex(error, pattern):

@@ -1,4 +1,4 @@
-""""Hands-On ML" 2nd ed., ch. 11: training deep nets, replayed with tfx_ext.
+""" "Hands-On ML" 2nd ed., ch. 11: training deep nets, replayed with tfx_ext.
 
 The book trains on Fashion-MNIST (downloaded); here scikit-learn's 8x8 digits,
 standardized with the training split's statistics (`tests.datasets.digits`),
@@ -46,7 +46,10 @@ def books_selu_net(depth, units=64, initializer="lecun_normal"):
     """The book's recipe: Dense(selu, lecun_normal) layers on standardized inputs."""
     return keras.Sequential(
         [keras.Input((64,))]
-        + [keras.layers.Dense(units, activation="selu", kernel_initializer=initializer) for _ in range(depth)]
+        + [
+            keras.layers.Dense(units, activation="selu", kernel_initializer=initializer)
+            for _ in range(depth)
+        ]
         + [keras.layers.Dense(10, activation="softmax")]
     )
 
@@ -73,20 +76,28 @@ class SeluTest(tf.test.TestCase):
         self.assertGreater(max(s.std for s in he), 2.0)
 
     def test_checker_rejects_what_the_book_forbids_and_accepts_alpha_dropout(self):
-        ok = keras.Sequential([
-            keras.Input((64,)),
-            keras.layers.Dense(64, activation="selu", kernel_initializer="lecun_normal"),
-            keras.layers.AlphaDropout(0.1),
-            keras.layers.Dense(64, activation="selu", kernel_initializer="lecun_normal",
-                               kernel_constraint=keras.constraints.max_norm(1.0)),
-            MCAlphaDropout(0.1),
-            keras.layers.Dense(10, activation="softmax"),
-        ])
+        ok = keras.Sequential(
+            [
+                keras.Input((64,)),
+                keras.layers.Dense(64, activation="selu", kernel_initializer="lecun_normal"),
+                keras.layers.AlphaDropout(0.1),
+                keras.layers.Dense(
+                    64,
+                    activation="selu",
+                    kernel_initializer="lecun_normal",
+                    kernel_constraint=keras.constraints.max_norm(1.0),
+                ),
+                MCAlphaDropout(0.1),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
         report = check_self_normalizing(ok, sample=self.x_train)
         self.assertTrue(report.ok, msg=str(report))
 
         def dense(**kwargs):
-            return keras.layers.Dense(64, activation="selu", kernel_initializer="lecun_normal", **kwargs)
+            return keras.layers.Dense(
+                64, activation="selu", kernel_initializer="lecun_normal", **kwargs
+            )
 
         forbidden = {
             "batch_norm": [dense(), keras.layers.BatchNormalization(name="batch_norm")],
@@ -110,9 +121,13 @@ class SeluTest(tf.test.TestCase):
         self.assertIn("inputs", [v.layer for v in report.violations])
 
     def test_builder_trains_and_the_checker_accepts_it(self):
-        model = self_normalizing_mlp((64,), [64] * 4, 10, "softmax", dropout_rate=0.1, adapt_data=self.x_train)
+        model = self_normalizing_mlp(
+            (64,), [64] * 4, 10, "softmax", dropout_rate=0.1, adapt_data=self.x_train
+        )
         self.assertTrue(check_self_normalizing(model, sample=self.x_train).ok)
-        model.compile(loss="sparse_categorical_crossentropy", optimizer="nadam", metrics=["accuracy"])
+        model.compile(
+            loss="sparse_categorical_crossentropy", optimizer="nadam", metrics=["accuracy"]
+        )
         model.fit(self.x_train, self.y_train, epochs=5, batch_size=32, verbose=0)
         self.assertGreater(model.evaluate(self.x_test, self.y_test, verbose=0)[1], 0.9)
 
@@ -125,13 +140,15 @@ class MCDropoutTest(tf.test.TestCase):
         super().setUpClass()
         keras.utils.set_random_seed(42)
         x_train, y_train, x_test, y_test = digits()
-        cls.model = keras.Sequential([
-            keras.Input((64,)),
-            keras.layers.Dropout(0.2),
-            keras.layers.Dense(64, activation="elu", kernel_initializer="he_normal"),
-            keras.layers.Dropout(0.2),
-            keras.layers.Dense(10, activation="softmax"),
-        ])
+        cls.model = keras.Sequential(
+            [
+                keras.Input((64,)),
+                keras.layers.Dropout(0.2),
+                keras.layers.Dense(64, activation="elu", kernel_initializer="he_normal"),
+                keras.layers.Dropout(0.2),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
         cls.model.compile(loss="sparse_categorical_crossentropy", optimizer="nadam")
         cls.model.fit(x_train, y_train, epochs=4, batch_size=32, verbose=0)
         cls.x, cls.y = x_test[:100], y_test[:100]
@@ -141,9 +158,13 @@ class MCDropoutTest(tf.test.TestCase):
 
     def test_mc_predict_agrees_with_the_books_loop(self):
         samples = 100
-        y_probas = np.stack([keras.ops.convert_to_numpy(self.model(self.x, training=True)) for _ in range(samples)])
+        y_probas = np.stack(
+            [keras.ops.convert_to_numpy(self.model(self.x, training=True)) for _ in range(samples)]
+        )
         mc_model = enable_mc_dropout(self.model)
-        self.assertEqual([type(l) for l in mc_model.layers if "dropout" in l.name], [MCDropout, MCDropout])
+        self.assertEqual(
+            [type(l) for l in mc_model.layers if "dropout" in l.name], [MCDropout, MCDropout]
+        )
         prediction = mc_predict(mc_model, self.x, samples=samples, seed=0)
         book_mean, book_std = y_probas.mean(axis=0), y_probas.std(axis=0)
         # Two independent estimates of one mean: their difference has sd sqrt(2) sigma / sqrt(n).
@@ -160,8 +181,12 @@ class MCDropoutTest(tf.test.TestCase):
         first, second = (mc_model.predict(self.x, verbose=0) for _ in range(2))
         self.assertGreater(np.abs(first - second).max(), 1e-3)
         # The original is deterministic at inference, and untouched.
-        self.assertAllEqual(self.model.predict(self.x, verbose=0), self.model.predict(self.x, verbose=0))
-        self.assertEqual([type(l) for l in self.model.layers if "dropout" in l.name], [keras.layers.Dropout] * 2)
+        self.assertAllEqual(
+            self.model.predict(self.x, verbose=0), self.model.predict(self.x, verbose=0)
+        )
+        self.assertEqual(
+            [type(l) for l in self.model.layers if "dropout" in l.name], [keras.layers.Dropout] * 2
+        )
         # Averaging the book's way (repeated predict) converges to mc_predict's mean.
         loop = np.mean([keras.ops.convert_to_numpy(mc_model(self.x)) for _ in range(20)], axis=0)
         vectorized = mc_predict(mc_model, self.x, samples=20, seed=1)
@@ -178,7 +203,9 @@ class MCDropoutTest(tf.test.TestCase):
     def test_books_mc_alpha_dropout_model(self):
         # The book: MCAlphaDropout(layer.rate) in place of each AlphaDropout, same weights.
         x_train, y_train, _, _ = digits()
-        model = self_normalizing_mlp((64,), [64, 64], 10, "softmax", dropout_rate=0.2, adapt_data=x_train)
+        model = self_normalizing_mlp(
+            (64,), [64, 64], 10, "softmax", dropout_rate=0.2, adapt_data=x_train
+        )
         model.compile(loss="sparse_categorical_crossentropy", optimizer="nadam")
         model.fit(x_train, y_train, epochs=3, batch_size=32, verbose=0)
         mc_model = enable_mc_dropout(model)
@@ -196,11 +223,15 @@ class LearningRateScheduleTest(tf.test.TestCase):
         self.x_train, self.y_train, _, _ = digits()
 
     def small_model(self, optimizer, **dense_kwargs):
-        model = keras.Sequential([
-            keras.Input((64,)),
-            keras.layers.Dense(32, activation="selu", kernel_initializer="lecun_normal", **dense_kwargs),
-            keras.layers.Dense(10, activation="softmax"),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((64,)),
+                keras.layers.Dense(
+                    32, activation="selu", kernel_initializer="lecun_normal", **dense_kwargs
+                ),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
         model.compile(loss="sparse_categorical_crossentropy", optimizer=optimizer)
         return model
 
@@ -209,15 +240,26 @@ class LearningRateScheduleTest(tf.test.TestCase):
         iterations = math.ceil(len(self.x_train) / batch_size) * n_epochs
         expected = books_one_cycle(iterations, max_rate=0.05)
         schedule = OneCycle(iterations, max_rate=0.05)
-        self.assertAllClose([float(schedule(i)) for i in range(iterations)], expected, rtol=1e-5, atol=1e-9)
+        self.assertAllClose(
+            [float(schedule(i)) for i in range(iterations)], expected, rtol=1e-5, atol=1e-9
+        )
 
         # In fit: the rate the optimizer applies at each batch (read before the update).
         seen = []
         recorder = keras.callbacks.LambdaCallback(
-            on_train_batch_begin=lambda batch, logs: seen.append(float(model.optimizer.learning_rate))
+            on_train_batch_begin=lambda batch, logs: seen.append(
+                float(model.optimizer.learning_rate)
+            )
         )
         model = self.small_model(keras.optimizers.SGD(OneCycle(iterations, max_rate=0.05)))
-        model.fit(self.x_train, self.y_train, epochs=n_epochs, batch_size=batch_size, callbacks=[recorder], verbose=0)
+        model.fit(
+            self.x_train,
+            self.y_train,
+            epochs=n_epochs,
+            batch_size=batch_size,
+            callbacks=[recorder],
+            verbose=0,
+        )
         self.assertAllClose(seen, expected, rtol=1e-5, atol=1e-9)
 
     def test_exponential_and_piecewise_schedules(self):
@@ -225,7 +267,9 @@ class LearningRateScheduleTest(tf.test.TestCase):
         epochs = 4
         scheduler = keras.callbacks.LearningRateScheduler(lambda epoch: 0.01 * 0.1 ** (epoch / 20))
         model = self.small_model(keras.optimizers.Nadam())
-        history = model.fit(self.x_train, self.y_train, epochs=epochs, callbacks=[scheduler], verbose=0)
+        history = model.fit(
+            self.x_train, self.y_train, epochs=epochs, callbacks=[scheduler], verbose=0
+        )
         # Keras 3 logs it as "learning_rate" (the book's Keras 2 printed "lr").
         expected = [0.01 * 0.1 ** (e / 20) for e in range(epochs)]
         self.assertAllClose(history.history["learning_rate"], expected, rtol=1e-6)
@@ -245,13 +289,23 @@ class LearningRateScheduleTest(tf.test.TestCase):
         landmarks = (0, 1, steps_per_epoch, 5 * steps_per_epoch - 1, 5 * steps_per_epoch + 1)
         for step in landmarks + (15 * steps_per_epoch + 1, 30 * steps_per_epoch):
             self.assertAllClose(float(exponential(step)), 0.01 * 0.1 ** (step / s), rtol=1e-5)
-            expected = 0.01 if step <= 5 * steps_per_epoch else 0.005 if step <= 15 * steps_per_epoch else 0.001
+            expected = (
+                0.01
+                if step <= 5 * steps_per_epoch
+                else 0.005
+                if step <= 15 * steps_per_epoch
+                else 0.001
+            )
             self.assertAllClose(float(piecewise(step)), expected, rtol=1e-6)
             self.assertAllClose(float(power(step)), 0.01 / (1 + 1e-4 * step), rtol=1e-5)
 
     def test_max_norm_keeps_every_neurons_weights_inside_the_ball(self):
-        model = self.small_model(keras.optimizers.SGD(1.0), kernel_constraint=keras.constraints.max_norm(1.0))
+        model = self.small_model(
+            keras.optimizers.SGD(1.0), kernel_constraint=keras.constraints.max_norm(1.0)
+        )
         model.fit(self.x_train, self.y_train, epochs=2, batch_size=32, verbose=0)
-        norms = np.linalg.norm(np.asarray(model.layers[0].kernel), axis=0)  # incoming weights of each unit
+        norms = np.linalg.norm(
+            np.asarray(model.layers[0].kernel), axis=0
+        )  # incoming weights of each unit
         self.assertAllLessEqual(norms, 1.0 + 1e-5)
         self.assertGreater(norms.max(), 0.99)  # the constraint was active, not vacuous

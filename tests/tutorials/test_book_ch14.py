@@ -1,4 +1,4 @@
-""""Hands-On ML" 2nd ed., ch. 14: a CNN's memory bill, and dense layers turned into convolutions.
+""" "Hands-On ML" 2nd ed., ch. 14: a CNN's memory bill, and dense layers turned into convolutions.
 
 The memory example is the chapter's (and its exercise 9's) model, built with
 `weights` only counted, never trained. The fully convolutional conversion is
@@ -18,12 +18,14 @@ MB = 1_000_000  # the book counts in decimal megabytes
 
 def books_cnn():
     """200x300 RGB input; three 3x3 convolutions, stride 2, "same" padding, 100/200/400 maps."""
-    return keras.Sequential([
-        keras.Input((200, 300, 3)),
-        keras.layers.Conv2D(100, 3, strides=2, padding="same", name="conv_1"),
-        keras.layers.Conv2D(200, 3, strides=2, padding="same", name="conv_2"),
-        keras.layers.Conv2D(400, 3, strides=2, padding="same", name="conv_3"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((200, 300, 3)),
+            keras.layers.Conv2D(100, 3, strides=2, padding="same", name="conv_1"),
+            keras.layers.Conv2D(200, 3, strides=2, padding="same", name="conv_2"),
+            keras.layers.Conv2D(400, 3, strides=2, padding="same", name="conv_3"),
+        ]
+    )
 
 
 class BookChapter14MemoryTest(tf.test.TestCase):
@@ -43,7 +45,9 @@ class BookChapter14MemoryTest(tf.test.TestCase):
         self.assertEqual(estimate.inference_bytes, 6 * MB + 3 * MB + 3_613_600)
         self.assertEqual(estimate.inference_bytes, 12_613_600)
         # A batch of 50 keeps every map (6 + 3 + 1.52 MB), the 36 MB of inputs, and the parameters.
-        self.assertEqual(estimate.training_bytes, 50 * (6 * MB + 3 * MB + 1_520_000) + 36 * MB + 3_613_600)
+        self.assertEqual(
+            estimate.training_bytes, 50 * (6 * MB + 3 * MB + 1_520_000) + 36 * MB + 3_613_600
+        )
         # The book rounds the maps to 10.5 MB per instance and prints 564.6 MB; exact is 565.6 MB.
         self.assertAllClose(estimate.training_bytes / MB, 564.6, atol=1.1)
 
@@ -64,15 +68,17 @@ class BookChapter14FullyConvolutionalTest(tf.test.TestCase):
         images = x_train.reshape(-1, 8, 8, 1)
         # "valid" convolutions: a window's receptive field is exactly its crop
         # ("same" padding would see real pixels where the crop saw zeros).
-        cnn = keras.Sequential([
-            keras.Input((8, 8, 1)),
-            keras.layers.Conv2D(16, 3, activation="relu"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Flatten(),
-            keras.layers.Dense(32, activation="relu"),
-            keras.layers.Dropout(0.2),
-            keras.layers.Dense(10, activation="softmax"),
-        ])
+        cnn = keras.Sequential(
+            [
+                keras.Input((8, 8, 1)),
+                keras.layers.Conv2D(16, 3, activation="relu"),
+                keras.layers.MaxPooling2D(2),
+                keras.layers.Flatten(),
+                keras.layers.Dense(32, activation="relu"),
+                keras.layers.Dropout(0.2),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
         cnn.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
         cnn.fit(images, y_train, epochs=3, batch_size=64, verbose=0)
 
@@ -85,7 +91,9 @@ class BookChapter14FullyConvolutionalTest(tf.test.TestCase):
 
         # Same size: same predictions, as a 1x1 grid.
         crops = x_test[:8].reshape(-1, 8, 8, 1)
-        self.assertAllClose(fcn.predict(crops, verbose=0)[:, 0, 0], cnn.predict(crops, verbose=0), atol=1e-5)
+        self.assertAllClose(
+            fcn.predict(crops, verbose=0)[:, 0, 0], cnn.predict(crops, verbose=0), atol=1e-5
+        )
 
         # A 16x16 canvas of four test digits: a 5x5 grid of windows, 2 pixels apart
         # (the pooling stride); window (i, j) sees canvas[2i:2i+8, 2j:2j+8].
@@ -94,8 +102,12 @@ class BookChapter14FullyConvolutionalTest(tf.test.TestCase):
             canvas[0, r : r + 8, c : c + 8, 0] = x_test[k].reshape(8, 8)
         grid = fcn.predict(canvas, verbose=0)
         self.assertEqual(grid.shape, (1, 5, 5, 10))
-        windows = np.stack([canvas[0, 2 * i : 2 * i + 8, 2 * j : 2 * j + 8] for i in range(5) for j in range(5)])
+        windows = np.stack(
+            [canvas[0, 2 * i : 2 * i + 8, 2 * j : 2 * j + 8] for i in range(5) for j in range(5)]
+        )
         expected = cnn.predict(windows, verbose=0).reshape(5, 5, 10)
         self.assertAllClose(grid[0], expected, atol=1e-5)
         # The top-left window is the first digit itself.
-        self.assertAllClose(grid[0, 0, 0], cnn.predict(x_test[:1].reshape(1, 8, 8, 1), verbose=0)[0], atol=1e-5)
+        self.assertAllClose(
+            grid[0, 0, 0], cnn.predict(x_test[:1].reshape(1, 8, 8, 1), verbose=0)[0], atol=1e-5
+        )

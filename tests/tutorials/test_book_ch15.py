@@ -1,4 +1,4 @@
-""""Hands-On ML" 2nd ed., ch. 15: forecasting generated time series with RNNs.
+""" "Hands-On ML" 2nd ed., ch. 15: forecasting generated time series with RNNs.
 
 The book's data is generated, so it is reproduced exactly (`generate_time_series`
 with `np.random.seed(42)`, as in the chapter's notebook); the book's naive
@@ -64,13 +64,17 @@ class BookChapter15Test(tf.test.TestCase):
         def last_time_step_mse(y_true, y_pred):
             return keras.metrics.mean_squared_error(y_true[:, -1], y_pred[:, -1])
 
-        model = keras.Sequential([
-            keras.Input((None, 1)),
-            keras.layers.RNN(LNSimpleRNNCell(20), return_sequences=True),
-            keras.layers.RNN(LNSimpleRNNCell(20), return_sequences=True),
-            keras.layers.TimeDistributed(keras.layers.Dense(10)),
-        ])
-        model.compile(loss="mse", optimizer=keras.optimizers.Adam(0.01), metrics=[last_time_step_mse])
+        model = keras.Sequential(
+            [
+                keras.Input((None, 1)),
+                keras.layers.RNN(LNSimpleRNNCell(20), return_sequences=True),
+                keras.layers.RNN(LNSimpleRNNCell(20), return_sequences=True),
+                keras.layers.TimeDistributed(keras.layers.Dense(10)),
+            ]
+        )
+        model.compile(
+            loss="mse", optimizer=keras.optimizers.Adam(0.01), metrics=[last_time_step_mse]
+        )
         model.fit(x_train, y_train, epochs=4, batch_size=30, verbose=0)
         predicted = model.predict(x_valid, verbose=0)
         naive = mse(y_valid[:, -1], np.tile(x_valid[:, -1], 10))
@@ -100,11 +104,12 @@ class BookChapter15Test(tf.test.TestCase):
         design = np.c_[x_train[..., 0], np.ones(len(x_train))].astype("float64")
         coefficients, *_ = np.linalg.lstsq(design, y_train.astype("float64"), rcond=None)
         least_squares = mse(y_valid, np.c_[x_valid[..., 0], np.ones(len(x_valid))] @ coefficients)
-        linear = keras.Sequential([keras.Input((N_STEPS, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+        linear = keras.Sequential(
+            [keras.Input((N_STEPS, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
+        )
         linear.compile(loss="mse", optimizer=keras.optimizers.Adam(0.01))
         linear.fit(x_train, y_train, epochs=50, batch_size=100, verbose=0)
         linear_mse = mse(y_valid, linear.predict(x_valid, verbose=0))
         self.assertLess(least_squares, 0.3 * naive)
         self.assertLess(linear_mse, 2.0 * least_squares)
         self.assertLess(linear_mse, 0.3 * naive)
-

@@ -27,7 +27,10 @@ import tensorflow as tf
 import tfx_ext as tfa
 
 N_SOURCE, MAX_LENGTH, UNITS, EMBEDDING = 8, 5, 32, 16
-EOS, SOS = 1, N_SOURCE + 2  # target ids: 0 pad, 1 end, 2.. words; SOS only as the first decoder input
+EOS, SOS = (
+    1,
+    N_SOURCE + 2,
+)  # target ids: 0 pad, 1 end, 2.. words; SOS only as the first decoder input
 N_OUTPUT = N_SOURCE + 2
 
 
@@ -59,14 +62,23 @@ def book_models():
     sampler = tfa.seq2seq.sampler.TrainingSampler()
     decoder_cell = keras.layers.LSTMCell(UNITS)
     output_layer = keras.layers.Dense(N_OUTPUT)
-    decoder = tfa.seq2seq.basic_decoder.BasicDecoder(decoder_cell, sampler, output_layer=output_layer)
-    final_outputs, final_state, final_sequence_lengths = decoder(decoder_embeddings, initial_state=encoder_state)
+    decoder = tfa.seq2seq.basic_decoder.BasicDecoder(
+        decoder_cell, sampler, output_layer=output_layer
+    )
+    final_outputs, final_state, final_sequence_lengths = decoder(
+        decoder_embeddings, initial_state=encoder_state
+    )
     Y_proba = keras.layers.Activation("softmax")(final_outputs.rnn_output)
     model = keras.models.Model(inputs=[encoder_inputs, decoder_inputs], outputs=[Y_proba])
 
-    inference_sampler = tfa.seq2seq.sampler.GreedyEmbeddingSampler(embedding_fn=decoder_embedding_layer)
+    inference_sampler = tfa.seq2seq.sampler.GreedyEmbeddingSampler(
+        embedding_fn=decoder_embedding_layer
+    )
     inference_decoder = tfa.seq2seq.basic_decoder.BasicDecoder(
-        decoder_cell, inference_sampler, output_layer=output_layer, maximum_iterations=MAX_LENGTH + 1
+        decoder_cell,
+        inference_sampler,
+        output_layer=output_layer,
+        maximum_iterations=MAX_LENGTH + 1,
     )
     start_tokens = keras.ops.full_like(encoder_inputs[:, 0], SOS)
     final_outputs, final_state, final_sequence_lengths = inference_decoder(
@@ -113,9 +125,13 @@ class BookChapter16Test(tf.test.TestCase):
         cls.x_test, _, cls.y_test = toy_translation(32, rng)
         cls.model, cls.inference_model, cls.layers = book_models()
         cls.model.compile(
-            loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.Nadam(0.01), metrics=["accuracy"]
+            loss="sparse_categorical_crossentropy",
+            optimizer=keras.optimizers.Nadam(0.01),
+            metrics=["accuracy"],
         )
-        cls.history = cls.model.fit([cls.x, cls.decoder_x], cls.y, epochs=12, batch_size=64, verbose=0)
+        cls.history = cls.model.fit(
+            [cls.x, cls.decoder_x], cls.y, epochs=12, batch_size=64, verbose=0
+        )
 
     def test_training_model_learns(self):
         loss = self.history.history["loss"]
@@ -156,9 +172,14 @@ class BookChapter16Test(tf.test.TestCase):
                 output_layer=self.layers["output"],
                 maximum_iterations=MAX_LENGTH + 1,
             )
-            decoder_initial_state = tfa.seq2seq.beam_search_decoder.tile_batch(encoder_state, multiplier=beam_width)
+            decoder_initial_state = tfa.seq2seq.beam_search_decoder.tile_batch(
+                encoder_state, multiplier=beam_width
+            )
             outputs, _, _ = decoder(
-                embedding_decoder, start_tokens=start_tokens, end_token=EOS, initial_state=decoder_initial_state
+                embedding_decoder,
+                start_tokens=start_tokens,
+                end_token=EOS,
+                initial_state=decoder_initial_state,
             )
             predicted = np.asarray(outputs.predicted_ids)  # [batch, time, beam]
             scores = np.asarray(outputs.beam_search_decoder_output.scores)
@@ -168,7 +189,10 @@ class BookChapter16Test(tf.test.TestCase):
                 for row, ref_row in zip(predicted[:, :, 0], greedy):
                     self.assertEqual(until_end(row)[0], until_end(ref_row)[0])
             else:
-                correct = [until_end(row)[0] == until_end(y)[0] for row, y in zip(predicted[:, :, 0], self.y_test)]
+                correct = [
+                    until_end(row)[0] == until_end(y)[0]
+                    for row, y in zip(predicted[:, :, 0], self.y_test)
+                ]
                 self.assertGreater(np.mean(correct), 0.8)
 
     def test_luong_attention_as_the_book_spells_it(self):
@@ -187,7 +211,9 @@ class BookChapter16Test(tf.test.TestCase):
         output, next_state = attention_decoder_cell(inputs, state)
         self.assertEqual(output.shape, (3, UNITS))
         # Alignments: softmax over the unmasked memory of query . (memory @ W).
-        first_cell_inputs = np.concatenate([inputs, np.zeros((3, UNITS), "float32")], 1)  # previous attention: zeros
+        first_cell_inputs = np.concatenate(
+            [inputs, np.zeros((3, UNITS), "float32")], 1
+        )  # previous attention: zeros
         cell_output, _ = attention_decoder_cell.cell(first_cell_inputs, state.cell_state)
         keys = memory @ np.asarray(attention_mechanism.memory_layer.kernel)
         score = np.einsum("bu,btu->bt", np.asarray(cell_output), keys)

@@ -1,4 +1,4 @@
-""""Hands-On ML" 2nd ed., ch. 17: tied autoencoder, variational autoencoder, GAN.
+""" "Hands-On ML" 2nd ed., ch. 17: tied autoencoder, variational autoencoder, GAN.
 
 The book ties the decoder to the encoder with its own `DenseTranspose`
 layer on Fashion-MNIST (28x28); here `tfx_ext.layers.DenseTranspose` on
@@ -46,7 +46,9 @@ def books_tied_autoencoder(flat=False):
         keras.layers.Reshape((8, 8), name="reshape"),
     ]
     if flat:
-        return keras.Sequential([keras.Input((8, 8)), *encoder_layers, *decoder_layers], name="tied_ae")
+        return keras.Sequential(
+            [keras.Input((8, 8)), *encoder_layers, *decoder_layers], name="tied_ae"
+        )
     encoder = keras.Sequential([keras.Input((8, 8)), *encoder_layers], name="tied_encoder")
     decoder = keras.Sequential([keras.Input((10,)), *decoder_layers], name="tied_decoder")
     return keras.Sequential([encoder, decoder], name="tied_ae")
@@ -145,12 +147,18 @@ class BookChapter17Test(tf.test.TestCase):
                     tf.train.Checkpoint(layers=twin.layers).restore(path).assert_consumed()
                 self.assertEqual(len(twin.weights), len(model.weights))
                 for restored, original in zip(twin.weights, model.weights):
-                    self.assertAllEqual(np.asarray(restored), np.asarray(original), msg=original.path)
+                    self.assertAllEqual(
+                        np.asarray(restored), np.asarray(original), msg=original.path
+                    )
                 self.assertIs(layer(twin, "decoder_1").dense.kernel, layer(twin, "dense_1").kernel)
                 # The twin decodes with its restored encoder kernels.
                 restored = twin.predict(self.x_test, verbose=0)
                 self.assertAllClose(restored, numpy_reconstruction(twin, self.x_test), atol=1e-5)
-                self.assertAllClose(twin.predict(self.x_test, verbose=0), model.predict(self.x_test, verbose=0), atol=0)
+                self.assertAllClose(
+                    twin.predict(self.x_test, verbose=0),
+                    model.predict(self.x_test, verbose=0),
+                    atol=0,
+                )
 
     def test_weights_file_restores_the_books_nested_form(self):
         model = trained(books_tied_autoencoder(), self.x_train)
@@ -161,7 +169,9 @@ class BookChapter17Test(tf.test.TestCase):
             twin = books_tied_autoencoder()
             twin.load_weights(path)
         self.assertIs(layer(twin, "decoder_2").dense.kernel, layer(twin, "dense_2").kernel)
-        self.assertAllClose(twin.predict(self.x_test, verbose=0), model.predict(self.x_test, verbose=0), atol=0)
+        self.assertAllClose(
+            twin.predict(self.x_test, verbose=0), model.predict(self.x_test, verbose=0), atol=0
+        )
 
 
 CODINGS = 4
@@ -213,10 +223,15 @@ class BookChapter17VAETest(tf.test.TestCase):
         # Reconstructions from the codings' mean beat the mean image.
         mean, log_var = (np.asarray(t) for t in encoder(self.x_test))
         reconstructions = np.asarray(decoder(mean))
-        self.assertLess(np.mean(np.square(reconstructions - self.x_test)), 0.8 * mean_image_mse(self.x_train, self.x_test))
+        self.assertLess(
+            np.mean(np.square(reconstructions - self.x_test)),
+            0.8 * mean_image_mse(self.x_train, self.x_test),
+        )
         # The loss the model adds is the book's latent loss / 64.
         vae(self.x_test[:50])
-        book = -0.5 * np.sum(1 + log_var[:50] - np.exp(log_var[:50]) - np.square(mean[:50]), axis=-1)
+        book = -0.5 * np.sum(
+            1 + log_var[:50] - np.exp(log_var[:50]) - np.square(mean[:50]), axis=-1
+        )
         self.assertAllClose(np.asarray(vae.losses[0]), book.mean() / 64, rtol=1e-4)
 
         # The same trained parts as a VariationalAutoencoder: the book's
@@ -241,23 +256,31 @@ class BookChapter17GANTest(tf.test.TestCase):
         keras.utils.set_random_seed(42)
         x_train, _ = digits_01()
         codings_size = 10
-        generator = keras.models.Sequential([
-            keras.Input([codings_size]),
-            keras.layers.Dense(32, activation="selu"),
-            keras.layers.Dense(48, activation="selu"),
-            keras.layers.Dense(64, activation="sigmoid"),
-            keras.layers.Reshape([8, 8]),
-        ])
-        discriminator = keras.models.Sequential([
-            keras.Input([8, 8]),
-            keras.layers.Flatten(),
-            keras.layers.Dense(48, activation="selu"),
-            keras.layers.Dense(32, activation="selu"),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ])
+        generator = keras.models.Sequential(
+            [
+                keras.Input([codings_size]),
+                keras.layers.Dense(32, activation="selu"),
+                keras.layers.Dense(48, activation="selu"),
+                keras.layers.Dense(64, activation="sigmoid"),
+                keras.layers.Reshape([8, 8]),
+            ]
+        )
+        discriminator = keras.models.Sequential(
+            [
+                keras.Input([8, 8]),
+                keras.layers.Flatten(),
+                keras.layers.Dense(48, activation="selu"),
+                keras.layers.Dense(32, activation="selu"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
         gan = GAN(generator, discriminator, latent_dim=codings_size, seed=42)
         gan.compile(d_optimizer="rmsprop", g_optimizer="rmsprop", loss="binary_crossentropy")
-        dataset = tf.data.Dataset.from_tensor_slices(x_train).shuffle(1000, seed=42).batch(32, drop_remainder=True)
+        dataset = (
+            tf.data.Dataset.from_tensor_slices(x_train)
+            .shuffle(1000, seed=42)
+            .batch(32, drop_remainder=True)
+        )
         before = np.asarray(gan.generate(200, seed=0))
         history = gan.fit(dataset, epochs=3, verbose=0)
         after = np.asarray(gan.generate(200, seed=0))
@@ -266,4 +289,7 @@ class BookChapter17GANTest(tf.test.TestCase):
         # The generator has moved its samples towards the digits: their mean
         # image is closer to the real mean image than before training.
         real_mean = x_train.mean(axis=0)
-        self.assertLess(np.mean(np.square(after.mean(0) - real_mean)), 0.5 * np.mean(np.square(before.mean(0) - real_mean)))
+        self.assertLess(
+            np.mean(np.square(after.mean(0) - real_mean)),
+            0.5 * np.mean(np.square(before.mean(0) - real_mean)),
+        )

@@ -64,7 +64,9 @@ def book_model(hidden=(100,), seed=42, epochs=3):
         + [keras.layers.Dense(10, activation="softmax")]
     )
     model.compile(
-        loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(learning_rate=1e-2), metrics=["accuracy"]
+        loss="sparse_categorical_crossentropy",
+        optimizer=keras.optimizers.SGD(learning_rate=1e-2),
+        metrics=["accuracy"],
     )
     model.fit(x_train, y_train, epochs=epochs, verbose=0)
     return model
@@ -82,10 +84,12 @@ def wait_for(condition, timeout=30.0):
 
 def book_rest_predict(server_url, X_new):
     """The book's REST client, verbatim but for the URL."""
-    input_data_json = json.dumps({
-        "signature_name": "serving_default",
-        "instances": X_new.tolist(),
-    })
+    input_data_json = json.dumps(
+        {
+            "signature_name": "serving_default",
+            "instances": X_new.tolist(),
+        }
+    )
     response = requests.post(server_url, data=input_data_json)
     response.raise_for_status()  # raise an exception in case of error
     response = response.json()
@@ -167,9 +171,13 @@ class BookSavedModelTest(_ServedBookModel):
     def test_signature_names_to_use(self):
         signature = inspect_saved_model(self.model_path)["serving_default"]
         self.assertEqual(
-            [(t.name, t.dtype, t.shape) for t in signature.inputs], [("inputs", "float32", (None, 8, 8, 1))]
+            [(t.name, t.dtype, t.shape) for t in signature.inputs],
+            [("inputs", "float32", (None, 8, 8, 1))],
         )
-        self.assertEqual([(t.name, t.dtype, t.shape) for t in signature.outputs], [("output_0", "float32", (None, 10))])
+        self.assertEqual(
+            [(t.name, t.dtype, t.shape) for t in signature.outputs],
+            [("output_0", "float32", (None, 10))],
+        )
         # The same names as TensorFlow itself reports them.
         serving = tf.saved_model.load(self.model_path).signatures["serving_default"]
         self.assertEqual(list(serving.structured_input_signature[1]), ["inputs"])
@@ -178,7 +186,9 @@ class BookSavedModelTest(_ServedBookModel):
     def test_loaded_signature_runs_like_saved_model_cli_run(self):
         # `saved_model_cli run --signature_def serving_default --inputs inputs=my_mnist_tests.npy`
         saved_model = tf.saved_model.load(self.model_path)
-        y_proba = saved_model.signatures["serving_default"](inputs=tf.constant(self.X_new))["output_0"]
+        y_proba = saved_model.signatures["serving_default"](inputs=tf.constant(self.X_new))[
+            "output_0"
+        ]
         self.assertAllClose(y_proba, self.y_proba, atol=1e-6)
 
     @pytest.mark.slow
@@ -186,11 +196,28 @@ class BookSavedModelTest(_ServedBookModel):
         """`saved_model_cli show --dir my_mnist_model/0001 --tag_set serve --signature_def serving_default`."""
         cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
         shown = subprocess.run(
-            [cli, "show", "--dir", self.model_path, "--tag_set", "serve", "--signature_def", "serving_default"],
-            capture_output=True, text=True, timeout=120, check=True,
+            [
+                cli,
+                "show",
+                "--dir",
+                self.model_path,
+                "--tag_set",
+                "serve",
+                "--signature_def",
+                "serving_default",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         ).stdout
-        self.assertIn("inputs['inputs'] tensor_info:\n      dtype: DT_FLOAT\n      shape: (-1, 8, 8, 1)", shown)
-        self.assertIn("outputs['output_0'] tensor_info:\n      dtype: DT_FLOAT\n      shape: (-1, 10)", shown)
+        self.assertIn(
+            "inputs['inputs'] tensor_info:\n      dtype: DT_FLOAT\n      shape: (-1, 8, 8, 1)",
+            shown,
+        )
+        self.assertIn(
+            "outputs['output_0'] tensor_info:\n      dtype: DT_FLOAT\n      shape: (-1, 10)", shown
+        )
         self.assertIn("Method name is: tensorflow/serving/predict", shown)
 
     def test_book_rest_client(self):
@@ -235,7 +262,10 @@ class OurExportTest(_ServedBookModel):
     def test_signature_names_to_use(self):
         signature = inspect_saved_model(self.model_path)["serving_default"]
         self.assertEqual([t.name for t in signature.inputs], ["inputs"])
-        self.assertEqual([t.name for t in signature.outputs], sorted(["class_ids", "probabilities", self.output_layer]))
+        self.assertEqual(
+            [t.name for t in signature.outputs],
+            sorted(["class_ids", "probabilities", self.output_layer]),
+        )
 
     def test_book_rest_client_reads_probabilities(self):
         response = book_rest_predict(self.server_url, self.X_new)
@@ -247,12 +277,18 @@ class OurExportTest(_ServedBookModel):
             unchanged.round(2)
         y_proba = np.array([p["probabilities"] for p in response["predictions"]])
         self.assertAllClose(y_proba, self.y_proba, atol=1e-6)
-        self.assertAllClose([p[self.output_layer] for p in response["predictions"]], self.y_proba, atol=1e-6)
-        self.assertEqual([p["class_ids"] for p in response["predictions"]], list(np.argmax(self.y_proba, -1)))
+        self.assertAllClose(
+            [p[self.output_layer] for p in response["predictions"]], self.y_proba, atol=1e-6
+        )
+        self.assertEqual(
+            [p["class_ids"] for p in response["predictions"]], list(np.argmax(self.y_proba, -1))
+        )
 
     def test_book_grpc_client(self):
         for output_name in ("probabilities", self.output_layer):
-            y_proba = book_grpc_predict(self.hostport, MODEL_NAME, "inputs", output_name, self.X_new)
+            y_proba = book_grpc_predict(
+                self.hostport, MODEL_NAME, "inputs", output_name, self.X_new
+            )
             self.assertAllClose(y_proba, self.y_proba, atol=1e-6)
         class_ids = book_grpc_predict(self.hostport, MODEL_NAME, "inputs", "class_ids", self.X_new)
         self.assertEqual(class_ids.dtype, np.int64)
@@ -266,12 +302,14 @@ class OurExportTest(_ServedBookModel):
         input_name = self.functional.inputs[0].name
         output_name = self.functional.output_names[0]
         self.assertEqual((input_name, output_name), ("images", self.output_layer))
-        y_proba = book_grpc_predict(self.hostport, "my_mnist_functional", input_name, output_name, self.X_new)
+        y_proba = book_grpc_predict(
+            self.hostport, "my_mnist_functional", input_name, output_name, self.X_new
+        )
         self.assertAllClose(y_proba, self.y_proba, atol=1e-6)
 
 
 class DeployNewVersionTest(tf.test.TestCase):
-    """"Deploying a new model version": a new integer subdirectory is picked up
+    """ "Deploying a new model version": a new integer subdirectory is picked up
     and answers the next requests (the book's `0002`, and our next version)."""
 
     def setUp(self):
@@ -281,7 +319,9 @@ class DeployNewVersionTest(tf.test.TestCase):
         self.X_new = book_data()[2][:3]
         self.model_1 = book_model()
         self.model_2 = book_model(hidden=(50, 50))
-        self.assertNotAllClose(self.model_1.predict(self.X_new, verbose=0), self.model_2.predict(self.X_new, verbose=0))
+        self.assertNotAllClose(
+            self.model_1.predict(self.X_new, verbose=0), self.model_2.predict(self.X_new, verbose=0)
+        )
 
     def served(self, port):
         url = f"http://localhost:{port}/v1/models/{MODEL_NAME}:predict"

@@ -69,7 +69,9 @@ def export_tf1_tutorial_model(export_path, x_train, y_train, x_eval, steps=300):
         train = v1.train.GradientDescentOptimizer(0.001).minimize(loss)
         scores, indices = tf.nn.top_k(y, 10)
         table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(tf.range(10, dtype=tf.int64), tf.constant([str(i) for i in range(10)])),
+            tf.lookup.KeyValueTensorInitializer(
+                tf.range(10, dtype=tf.int64), tf.constant([str(i) for i in range(10)])
+            ),
             default_value="",
         )
         classes = table.lookup(tf.cast(indices, tf.int64))
@@ -84,11 +86,16 @@ def export_tf1_tutorial_model(export_path, x_train, y_train, x_eval, steps=300):
         constants = v1.saved_model.signature_constants
         classification = v1.saved_model.signature_def_utils.build_signature_def(
             inputs={constants.CLASSIFY_INPUTS: info(serialized)},
-            outputs={constants.CLASSIFY_OUTPUT_CLASSES: info(classes), constants.CLASSIFY_OUTPUT_SCORES: info(scores)},
+            outputs={
+                constants.CLASSIFY_OUTPUT_CLASSES: info(classes),
+                constants.CLASSIFY_OUTPUT_SCORES: info(scores),
+            },
             method_name=constants.CLASSIFY_METHOD_NAME,
         )
         prediction = v1.saved_model.signature_def_utils.build_signature_def(
-            inputs={"images": info(x)}, outputs={"scores": info(y)}, method_name=constants.PREDICT_METHOD_NAME
+            inputs={"images": info(x)},
+            outputs={"scores": info(y)},
+            method_name=constants.PREDICT_METHOD_NAME,
         )
         builder = v1.saved_model.Builder(export_path)
         builder.add_meta_graph_and_variables(
@@ -196,7 +203,10 @@ class ServingBasicTest(tf.test.TestCase):
         self.assertNotIn("predict_images", signatures)  # a name our export cannot choose
         predict = signatures["serving_default"]
         self.assertEqual(predict.method_name, "tensorflow/serving/predict")
-        self.assertEqual([(t.name, t.dtype, t.shape) for t in predict.inputs], [("images", "float32", (None, PIXELS))])
+        self.assertEqual(
+            [(t.name, t.dtype, t.shape) for t in predict.inputs],
+            [("images", "float32", (None, PIXELS))],
+        )
         self.assertEqual(
             [(t.name, t.dtype, t.shape) for t in predict.outputs],
             [
@@ -207,7 +217,9 @@ class ServingBasicTest(tf.test.TestCase):
         )
         classify = signatures["classify"]
         self.assertEqual(classify.method_name, "tensorflow/serving/classify")
-        self.assertEqual([(t.name, t.dtype, t.shape) for t in classify.inputs], [("inputs", "string", (None,))])
+        self.assertEqual(
+            [(t.name, t.dtype, t.shape) for t in classify.inputs], [("inputs", "string", (None,))]
+        )
         self.assertEqual([t.name for t in classify.outputs], ["classes", "scores"])
 
     def test_mnist_client_error_rate(self):
@@ -224,11 +236,15 @@ class ServingBasicTest(tf.test.TestCase):
         self.assertLess(error_rate, 0.15)
 
     def test_tutorial_signature_name_on_our_export_fails_loudly(self):
-        _, _, exceptions = mnist_client(self.hostport, "mnist", "predict_images", self.images[:3], self.labels[:3])
+        _, _, exceptions = mnist_client(
+            self.hostport, "mnist", "predict_images", self.images[:3], self.labels[:3]
+        )
         self.assertLen(exceptions, 3)
         # TF Serving's Predict answers FAILED_PRECONDITION here (predict_util.cc).
         self.assertEqual(exceptions[0].code(), grpc.StatusCode.FAILED_PRECONDITION)
-        self.assertEqual(exceptions[0].details(), 'Serving signature key "predict_images" not found.')
+        self.assertEqual(
+            exceptions[0].details(), 'Serving signature key "predict_images" not found.'
+        )
 
     def test_classify_signature_answers_the_model_probabilities(self):
         """The tutorial's classification signature, under our name `classify`: each
@@ -265,12 +281,16 @@ class ServingBasicTest(tf.test.TestCase):
         request = classification_pb2.ClassificationRequest()
         request.model_spec.name = "mnist_tf1"
         for image in self.images[:3]:
-            request.input.example_list.examples.add().features.feature["x"].float_list.value.extend(image.tolist())
+            request.input.example_list.examples.add().features.feature["x"].float_list.value.extend(
+                image.tolist()
+            )
         channel = grpc.insecure_channel(self.hostport)
         self.addCleanup(channel.close)
         response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Classify(request, 5.0)
         expected = self.tf1_scores[:3]
         for row, classification in zip(expected, response.result.classifications):
             order = np.argsort(-row, kind="stable")
-            self.assertEqual([c.label for c in classification.classes][:3], [str(i) for i in order[:3]])
+            self.assertEqual(
+                [c.label for c in classification.classes][:3], [str(i) for i in order[:3]]
+            )
             self.assertAllClose([c.score for c in classification.classes], row[order], atol=1e-6)

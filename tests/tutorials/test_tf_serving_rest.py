@@ -53,13 +53,16 @@ class DockerQuickstartTest(tf.test.TestCase):
         self.models = os.path.join(temp_dir(self), "models")
         export_for_serving(half_plus(2.0), self.models, "half_plus_two")
         self.port = free_port()
-        self.server = LocalModelServer(self.models, rest_port=self.port, grpc_port=0, poll_seconds=0.2).start()
+        self.server = LocalModelServer(
+            self.models, rest_port=self.port, grpc_port=0, poll_seconds=0.2
+        ).start()
         self.addCleanup(self.server.stop)
 
     def test_curl_predict_returns_the_documented_json(self):
         # curl -d '{"instances": [1.0, 2.0, 5.0]}' -X POST http://localhost:8501/v1/models/half_plus_two:predict
         response = requests.post(
-            f"http://localhost:{self.port}/v1/models/half_plus_two:predict", data='{"instances": [1.0, 2.0, 5.0]}'
+            f"http://localhost:{self.port}/v1/models/half_plus_two:predict",
+            data='{"instances": [1.0, 2.0, 5.0]}',
         )
         self.assertEqual(response.status_code, 200, msg=response.text)
         self.assertEqual(response.headers["Content-Type"], "application/json")
@@ -67,7 +70,9 @@ class DockerQuickstartTest(tf.test.TestCase):
         # the tutorial writes them (3.0 stays a float, not the integer 3).
         self.assertEqual(response.json(), {"predictions": [2.5, 3.0, 4.5]})
         self.assertEqual([type(v) for v in response.json()["predictions"]], [float] * 3)
-        self.assertEqual(json.loads(response.text, parse_float=str)["predictions"], ["2.5", "3.0", "4.5"])
+        self.assertEqual(
+            json.loads(response.text, parse_float=str)["predictions"], ["2.5", "3.0", "4.5"]
+        )
 
 
 class RestApiExampleTest(tf.test.TestCase):
@@ -90,7 +95,9 @@ class RestApiExampleTest(tf.test.TestCase):
             example_spec={"x": tf.io.FixedLenFeature([], tf.float32)},
         )
         cls.port = free_port()
-        cls.server = LocalModelServer(cls.models, rest_port=cls.port, grpc_port=0, poll_seconds=0.2).start()
+        cls.server = LocalModelServer(
+            cls.models, rest_port=cls.port, grpc_port=0, poll_seconds=0.2
+        ).start()
         cls.url = f"http://localhost:{cls.port}/v1/models/saved_model_half_plus_three"
         cls._cleanup = lambda: shutil.rmtree(cls.tmp, ignore_errors=True)
 
@@ -108,7 +115,11 @@ class RestApiExampleTest(tf.test.TestCase):
             response.json(),
             {
                 "model_version_status": [
-                    {"version": "123", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+                    {
+                        "version": "123",
+                        "state": "AVAILABLE",
+                        "status": {"error_code": "OK", "error_message": ""},
+                    }
                 ]
             },
         )
@@ -130,11 +141,15 @@ class RestApiExampleTest(tf.test.TestCase):
         self.assertEqual(response.json(), {"results": [3.5, 4.0]})
 
     def test_regress_with_the_tutorials_signature_name_fails_loudly(self):
-        body = '{"signature_name": "tensorflow/serving/regress", "examples": [{"x": 1.0}, {"x": 2.0}]}'
+        body = (
+            '{"signature_name": "tensorflow/serving/regress", "examples": [{"x": 1.0}, {"x": 2.0}]}'
+        )
         response = requests.post(self.url + ":regress", data=body)
         self.assertEqual(response.status_code, 400, msg=response.text)
         self.assertIn("tensorflow/serving/regress", response.json()["error"])
-        self.assertIn("No signature was found with the name", response.json()["error"])  # TF Serving's text
+        self.assertIn(
+            "No signature was found with the name", response.json()["error"]
+        )  # TF Serving's text
 
     def test_unknown_model_is_404_with_the_documented_body(self):
         # $ curl -i -d '{"instances": [1.0,5.0]}' -X POST http://localhost:8501/v1/models/half:predict
@@ -150,7 +165,8 @@ class RestApiExampleTest(tf.test.TestCase):
         self.assertEqual(response.status_code, 200, msg=response.text)
         body = response.json()
         self.assertEqual(
-            body["model_spec"], {"name": "saved_model_half_plus_three", "signature_name": "", "version": "123"}
+            body["model_spec"],
+            {"name": "saved_model_half_plus_three", "signature_name": "", "version": "123"},
         )
         served = body["metadata"]["signature_def"]["signature_def"]
         # The expectation is read from saved_model.pb, not from the server.
@@ -160,7 +176,10 @@ class RestApiExampleTest(tf.test.TestCase):
                 self.assertEqual(sorted(served[name][kind]), [t.name for t in tensors])
                 for t in tensors:
                     info = served[name][kind][t.name]
-                    self.assertEqual(info["dtype"], types_pb2.DataType.Name(tf.as_dtype(t.dtype).as_datatype_enum))
+                    self.assertEqual(
+                        info["dtype"],
+                        types_pb2.DataType.Name(tf.as_dtype(t.dtype).as_datatype_enum),
+                    )
                     dims = [int(d["size"]) for d in info["tensor_shape"].get("dim", [])]
                     self.assertEqual(dims, [-1 if d is None else d for d in t.shape])
         self.assertEqual(served["serving_default"]["inputs"]["x"]["dtype"], "DT_FLOAT")
@@ -185,7 +204,8 @@ class VersionPolicyTest(tf.test.TestCase):
 
     def predict(self, port, suffix=""):
         response = requests.post(
-            f"http://127.0.0.1:{port}/v1/models/half{suffix}:predict", json={"instances": self.x.tolist()}
+            f"http://127.0.0.1:{port}/v1/models/half{suffix}:predict",
+            json={"instances": self.x.tolist()},
         )
         self.assertEqual(response.status_code, 200, msg=response.text)
         return response.json()["predictions"]
@@ -200,13 +220,16 @@ class VersionPolicyTest(tf.test.TestCase):
             export_for_serving(self.v43, self.models, "half")  # the next integer: 43
             self.assertTrue(os.path.isdir(os.path.join(self.models, "half", "43")))
             wait_for(lambda: self.predict(port) == self.expected(self.v43))
-            status = requests.get(f"http://127.0.0.1:{port}/v1/models/half").json()["model_version_status"]
+            status = requests.get(f"http://127.0.0.1:{port}/v1/models/half").json()[
+                "model_version_status"
+            ]
             states = {s["version"]: s["state"] for s in status}
             self.assertEqual(states["43"], "AVAILABLE")
             self.assertNotEqual(states.get("42"), "AVAILABLE")  # the latest policy unloads 42
             self.assertEqual(self.predict(port, "/versions/43"), self.expected(self.v43))
             response = requests.post(
-                f"http://127.0.0.1:{port}/v1/models/half/versions/42:predict", json={"instances": [1.0]}
+                f"http://127.0.0.1:{port}/v1/models/half/versions/42:predict",
+                json={"instances": [1.0]},
             )
             self.assertEqual(response.status_code, 404, msg=response.text)
 
@@ -217,7 +240,9 @@ class VersionPolicyTest(tf.test.TestCase):
             [ModelEntry("half", os.path.join(self.models, "half"), versions=[42])],
         )
         port = free_port()
-        with LocalModelServer(model_config_file=config, rest_port=port, grpc_port=0, poll_seconds=0.2):
+        with LocalModelServer(
+            model_config_file=config, rest_port=port, grpc_port=0, poll_seconds=0.2
+        ):
             self.assertEqual(self.predict(port), self.expected(self.v42))
             self.assertEqual(self.predict(port, "/versions/42"), self.expected(self.v42))
 
@@ -227,22 +252,32 @@ class VersionPolicyTest(tf.test.TestCase):
             os.path.join(self.tmp, "models.config"),
             [
                 ModelEntry(
-                    "half", os.path.join(self.models, "half"), versions=[42, 43], labels={"stable": 42, "canary": 43}
+                    "half",
+                    os.path.join(self.models, "half"),
+                    versions=[42, 43],
+                    labels={"stable": 42, "canary": 43},
                 )
             ],
         )
         port = free_port()
-        with LocalModelServer(model_config_file=config, rest_port=port, grpc_port=0, poll_seconds=0.2):
+        with LocalModelServer(
+            model_config_file=config, rest_port=port, grpc_port=0, poll_seconds=0.2
+        ):
             self.assertNotEqual(self.expected(self.v42), self.expected(self.v43))
             self.assertEqual(self.predict(port, "/labels/stable"), self.expected(self.v42))
             self.assertEqual(self.predict(port, "/labels/canary"), self.expected(self.v43))
             self.assertEqual(self.predict(port, "/versions/42"), self.expected(self.v42))
-            self.assertEqual(self.predict(port), self.expected(self.v43))  # the largest served version
+            self.assertEqual(
+                self.predict(port), self.expected(self.v43)
+            )  # the largest served version
             response = requests.post(
-                f"http://127.0.0.1:{port}/v1/models/half/labels/beta:predict", json={"instances": [1.0]}
+                f"http://127.0.0.1:{port}/v1/models/half/labels/beta:predict",
+                json={"instances": [1.0]},
             )
             self.assertEqual(response.status_code, 400, msg=response.text)
-            self.assertEqual(response.json(), {"error": "Unrecognized servable version label: beta"})
+            self.assertEqual(
+                response.json(), {"error": "Unrecognized servable version label: beta"}
+            )
 
 
 def write_tf1_half_plus_three(export_path):
@@ -293,7 +328,9 @@ class RestApiExampleOnTf1ModelTest(tf.test.TestCase):
         testdata = os.path.join(cls.tmp, "testdata")
         write_tf1_half_plus_three(os.path.join(testdata, "saved_model_half_plus_three", "00000123"))
         cls.port = free_port()
-        cls.server = LocalModelServer(testdata, rest_port=cls.port, grpc_port=0, poll_seconds=0.2).start()
+        cls.server = LocalModelServer(
+            testdata, rest_port=cls.port, grpc_port=0, poll_seconds=0.2
+        ).start()
         cls.host = f"http://localhost:{cls.port}"
 
     @classmethod
@@ -308,14 +345,19 @@ class RestApiExampleOnTf1ModelTest(tf.test.TestCase):
             response.json(),
             {
                 "model_version_status": [
-                    {"version": "123", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+                    {
+                        "version": "123",
+                        "state": "AVAILABLE",
+                        "status": {"error_code": "OK", "error_message": ""},
+                    }
                 ]
             },
         )
 
     def test_predict(self):
         response = requests.post(
-            self.host + "/v1/models/saved_model_half_plus_three:predict", data='{"instances": [1.0,2.0,5.0]}'
+            self.host + "/v1/models/saved_model_half_plus_three:predict",
+            data='{"instances": [1.0,2.0,5.0]}',
         )
         self.assertEqual(response.json(), {"predictions": [3.5, 4.0, 5.5]})
 
@@ -328,6 +370,8 @@ class RestApiExampleOnTf1ModelTest(tf.test.TestCase):
         self.assertEqual(response.json(), {"results": [3.5, 4.0]})
 
     def test_unknown_model(self):
-        response = requests.post(self.host + "/v1/models/half:predict", data='{"instances": [1.0,5.0]}')
+        response = requests.post(
+            self.host + "/v1/models/half:predict", data='{"instances": [1.0,5.0]}'
+        )
         self.assertEqual(response.status_code, 404)
         self.assertEqual(response.json(), {"error": "Servable not found for request: Latest(half)"})

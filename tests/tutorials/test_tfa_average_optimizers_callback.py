@@ -52,7 +52,9 @@ class WeightTrajectory(keras.callbacks.Callback):
         self.steps = []
 
     def on_train_batch_end(self, batch, logs=None):
-        self.steps.append([keras.ops.convert_to_numpy(v).copy() for v in self.model.trainable_variables])
+        self.steps.append(
+            [keras.ops.convert_to_numpy(v).copy() for v in self.model.trainable_variables]
+        )
 
 
 class AverageOptimizersTutorialTest(tf.test.TestCase):
@@ -72,7 +74,9 @@ class AverageOptimizersTutorialTest(tf.test.TestCase):
         model.fit(self.train_ds, epochs=EPOCHS, callbacks=[trajectory, callback], verbose=0)
         fresh = create_model(keras.optimizers.SGD(0.01))
         fresh.load_weights(path)
-        loss, accuracy = fresh.evaluate(self.test_images, self.test_labels, batch_size=32, verbose=0)
+        loss, accuracy = fresh.evaluate(
+            self.test_images, self.test_labels, batch_size=32, verbose=0
+        )
         self.assertTrue(np.isfinite(loss))
         return model, fresh, trajectory.steps, accuracy
 
@@ -86,7 +90,9 @@ class AverageOptimizersTutorialTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"\.keras"):
             tfa.callbacks.AverageModelCheckpoint(filepath=checkpoint_dir, update_weights=True)
         with self.assertRaisesRegex(ValueError, r"\.weights\.h5"):
-            keras.callbacks.ModelCheckpoint(filepath=checkpoint_dir, save_weights_only=True, verbose=1)
+            keras.callbacks.ModelCheckpoint(
+                filepath=checkpoint_dir, save_weights_only=True, verbose=1
+            )
         # The tutorial's one `sgd` for three models: Keras 3 refuses the second model.
         sgd = keras.optimizers.SGD(0.01)
         create_model(sgd).fit(self.train_ds, epochs=1, verbose=0)
@@ -108,13 +114,17 @@ class AverageOptimizersTutorialTest(tf.test.TestCase):
     def test_plain_sgd_checkpoint(self):
         path = os.path.join(self.tmp, "cp.weights.h5")
         cp_callback = keras.callbacks.ModelCheckpoint(filepath=path, save_weights_only=True)
-        model, fresh, steps, accuracy = self.fit_and_reload(keras.optimizers.SGD(0.01), cp_callback, path)
+        model, fresh, steps, accuracy = self.fit_and_reload(
+            keras.optimizers.SGD(0.01), cp_callback, path
+        )
         self.assert_weights(fresh, steps[-1])
         self.assertGreater(accuracy, 0.5)  # chance is 0.1
 
     def test_moving_average_checkpoint_holds_the_exponential_average(self):
         path = os.path.join(self.tmp, "avg.keras")
-        moving_avg_sgd = keras.optimizers.SGD(0.01, use_ema=True)  # tfa.optimizers.MovingAverage(sgd)
+        moving_avg_sgd = keras.optimizers.SGD(
+            0.01, use_ema=True
+        )  # tfa.optimizers.MovingAverage(sgd)
         avg_callback = tfa.callbacks.AverageModelCheckpoint(filepath=path, update_weights=True)
         model, fresh, steps, _ = self.fit_and_reload(moving_avg_sgd, avg_callback, path)
         # Keras's EMA: the first step copies the weights, then avg = m * avg + (1 - m) * w.

@@ -39,9 +39,13 @@ def weight_normalized_model():
     return keras.Sequential(
         [
             keras.Input((8, 8, 1)),
-            tfa.layers.WeightNormalization(keras.layers.Conv2D(6, 3, activation="relu", padding="same")),
+            tfa.layers.WeightNormalization(
+                keras.layers.Conv2D(6, 3, activation="relu", padding="same")
+            ),
             keras.layers.MaxPooling2D(2, 2),
-            tfa.layers.WeightNormalization(keras.layers.Conv2D(16, 3, activation="relu", padding="same")),
+            tfa.layers.WeightNormalization(
+                keras.layers.Conv2D(16, 3, activation="relu", padding="same")
+            ),
             keras.layers.MaxPooling2D(2, 2),
             keras.layers.Flatten(),
             tfa.layers.WeightNormalization(keras.layers.Dense(120, activation="relu")),
@@ -57,7 +61,12 @@ class WeightNormalizationTutorialTest(tf.test.TestCase):
         digits = load_digits()
         x = (digits.images[..., None] / 16.0).astype("float32")
         y = keras.utils.to_categorical(digits.target, num_classes)
-        self.x_train, self.y_train, self.x_test, self.y_test = x[:1400], y[:1400], x[1400:], y[1400:]
+        self.x_train, self.y_train, self.x_test, self.y_test = (
+            x[:1400],
+            y[:1400],
+            x[1400:],
+            y[1400:],
+        )
 
     @pytest.mark.slow
     def test_both_models_train_and_weight_norm_keeps_up(self):

@@ -45,7 +45,9 @@ class TripletLossTutorialTest(tf.test.TestCase):
                 keras.layers.Dropout(0.3),
                 keras.layers.Flatten(),
                 keras.layers.Dense(64, activation=None),  # No activation on final dense layer
-                keras.layers.Lambda(lambda x: tf.math.l2_normalize(x, axis=1)),  # L2 normalize embeddings
+                keras.layers.Lambda(
+                    lambda x: tf.math.l2_normalize(x, axis=1)
+                ),  # L2 normalize embeddings
             ]
         )
         model.compile(optimizer=keras.optimizers.Adam(0.001), loss=tfa.losses.TripletSemiHardLoss())

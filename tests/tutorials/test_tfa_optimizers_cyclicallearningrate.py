@@ -59,7 +59,9 @@ class CyclicalLearningRateTutorialTest(tf.test.TestCase):
         self.x_test, self.y_test = x[1400:], digits.target[1400:]
 
     def train_model(self, model, optimizer):
-        model.compile(loss="sparse_categorical_crossentropy", optimizer=optimizer, metrics=["accuracy"])
+        model.compile(
+            loss="sparse_categorical_crossentropy", optimizer=optimizer, metrics=["accuracy"]
+        )
         return model.fit(
             self.x_train,
             self.y_train,
@@ -94,7 +96,9 @@ class CyclicalLearningRateTutorialTest(tf.test.TestCase):
         # and each cycle's peak is half the previous one ("triangular2").
         step_size = 2 * steps_per_epoch
         peaks = keras.ops.convert_to_numpy(clr(np.array([step_size, 3 * step_size, 5 * step_size])))
-        self.assertAllClose(peaks - INIT_LR, (MAX_LR - INIT_LR) * np.array([1.0, 0.5, 0.25]), rtol=1e-5)
+        self.assertAllClose(
+            peaks - INIT_LR, (MAX_LR - INIT_LR) * np.array([1.0, 0.5, 0.25]), rtol=1e-5
+        )
         self.assertAllClose(clr(0), INIT_LR)
 
         with tempfile.TemporaryDirectory() as tmp:

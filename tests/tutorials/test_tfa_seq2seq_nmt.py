@@ -92,12 +92,15 @@ def preprocess_sentence(w):
 
 class Encoder(tf.keras.Model):
     def __init__(self, vocab_size, embedding_dim, enc_units, batch_sz):
-        super(Encoder, self).__init__()
+        super().__init__()
         self.batch_sz = batch_sz
         self.enc_units = enc_units
         self.embedding = tf.keras.layers.Embedding(vocab_size, embedding_dim)
         self.lstm_layer = tf.keras.layers.LSTM(
-            self.enc_units, return_sequences=True, return_state=True, recurrent_initializer="glorot_uniform"
+            self.enc_units,
+            return_sequences=True,
+            return_state=True,
+            recurrent_initializer="glorot_uniform",
         )
 
     def call(self, x, hidden):
@@ -106,12 +109,15 @@ class Encoder(tf.keras.Model):
         return output, h, c
 
     def initialize_hidden_state(self):
-        return [tf.zeros((self.batch_sz, self.enc_units)), tf.zeros((self.batch_sz, self.enc_units))]
+        return [
+            tf.zeros((self.batch_sz, self.enc_units)),
+            tf.zeros((self.batch_sz, self.enc_units)),
+        ]
 
 
 class Decoder(tf.keras.Model):
     def __init__(self, vocab_size, embedding_dim, dec_units, batch_sz, attention_type="luong"):
-        super(Decoder, self).__init__()
+        super().__init__()
         self.batch_sz = batch_sz
         self.dec_units = dec_units
         self.attention_type = attention_type
@@ -123,7 +129,9 @@ class Decoder(tf.keras.Model):
             self.dec_units, None, self.batch_sz * [max_length_input], self.attention_type
         )
         self.rnn_cell = self.build_rnn_cell(batch_sz)
-        self.decoder = tfa.seq2seq.BasicDecoder(self.rnn_cell, sampler=self.sampler, output_layer=self.fc)
+        self.decoder = tfa.seq2seq.BasicDecoder(
+            self.rnn_cell, sampler=self.sampler, output_layer=self.fc
+        )
 
     def build_rnn_cell(self, batch_sz):
         rnn_cell = tfa.seq2seq.AttentionWrapper(
@@ -131,7 +139,9 @@ class Decoder(tf.keras.Model):
         )
         return rnn_cell
 
-    def build_attention_mechanism(self, dec_units, memory, memory_sequence_length, attention_type="luong"):
+    def build_attention_mechanism(
+        self, dec_units, memory, memory_sequence_length, attention_type="luong"
+    ):
         if attention_type == "bahdanau":
             return tfa.seq2seq.BahdanauAttention(
                 units=dec_units, memory=memory, memory_sequence_length=memory_sequence_length
@@ -155,7 +165,9 @@ class Decoder(tf.keras.Model):
 
 
 def loss_function(real, pred):
-    cross_entropy = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
+    cross_entropy = tf.keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, reduction="none"
+    )
     loss = cross_entropy(y_true=real, y_pred=pred)
     mask = tf.logical_not(tf.math.equal(real, 0))
     mask = tf.cast(mask, dtype=loss.dtype)
@@ -172,7 +184,9 @@ def make_train_step(encoder, decoder, optimizer):
             dec_input = targ[:, :-1]
             real = targ[:, 1:]
             decoder.attention_mechanism.setup_memory(enc_output)
-            decoder_initial_state = decoder.build_initial_state(BATCH_SIZE, [enc_h, enc_c], tf.float32)
+            decoder_initial_state = decoder.build_initial_state(
+                BATCH_SIZE, [enc_h, enc_c], tf.float32
+            )
             pred = decoder(dec_input, decoder_initial_state)
             logits = pred.rnn_output
             loss = loss_function(real, logits)
@@ -194,19 +208,30 @@ def encode_sentence(sentence):
 def evaluate_sentence(encoder, decoder, sentence):
     inputs = encode_sentence(sentence)
     inference_batch_size = inputs.shape[0]
-    enc_start_state = [tf.zeros((inference_batch_size, units)), tf.zeros((inference_batch_size, units))]
+    enc_start_state = [
+        tf.zeros((inference_batch_size, units)),
+        tf.zeros((inference_batch_size, units)),
+    ]
     enc_out, enc_h, enc_c = encoder(inputs, enc_start_state)
     start_tokens = tf.fill([inference_batch_size], targ_lang.word_index["<start>"])
     end_token = targ_lang.word_index["<end>"]
     greedy_sampler = tfa.seq2seq.GreedyEmbeddingSampler()
     decoder_instance = tfa.seq2seq.BasicDecoder(
-        cell=decoder.rnn_cell, sampler=greedy_sampler, output_layer=decoder.fc, maximum_iterations=max_length_output
+        cell=decoder.rnn_cell,
+        sampler=greedy_sampler,
+        output_layer=decoder.fc,
+        maximum_iterations=max_length_output,
     )
     decoder.attention_mechanism.setup_memory(enc_out)
-    decoder_initial_state = decoder.build_initial_state(inference_batch_size, [enc_h, enc_c], tf.float32)
+    decoder_initial_state = decoder.build_initial_state(
+        inference_batch_size, [enc_h, enc_c], tf.float32
+    )
     decoder_embedding_matrix = decoder.embedding.variables[0]
     outputs, _, _ = decoder_instance(
-        decoder_embedding_matrix, start_tokens=start_tokens, end_token=end_token, initial_state=decoder_initial_state
+        decoder_embedding_matrix,
+        start_tokens=start_tokens,
+        end_token=end_token,
+        initial_state=decoder_initial_state,
     )
     return outputs.sample_id.numpy()
 
@@ -214,7 +239,10 @@ def evaluate_sentence(encoder, decoder, sentence):
 def beam_evaluate_sentence(encoder, decoder, sentence, beam_width=3):
     inputs = encode_sentence(sentence)
     inference_batch_size = inputs.shape[0]
-    enc_start_state = [tf.zeros((inference_batch_size, units)), tf.zeros((inference_batch_size, units))]
+    enc_start_state = [
+        tf.zeros((inference_batch_size, units)),
+        tf.zeros((inference_batch_size, units)),
+    ]
     enc_out, enc_h, enc_c = encoder(inputs, enc_start_state)
     start_tokens = tf.fill([inference_batch_size], targ_lang.word_index["<start>"])
     end_token = targ_lang.word_index["<end>"]
@@ -226,11 +254,17 @@ def beam_evaluate_sentence(encoder, decoder, sentence, beam_width=3):
     )
     decoder_initial_state = decoder_initial_state.clone(cell_state=hidden_state)
     decoder_instance = tfa.seq2seq.BeamSearchDecoder(
-        decoder.rnn_cell, beam_width=beam_width, output_layer=decoder.fc, maximum_iterations=max_length_output
+        decoder.rnn_cell,
+        beam_width=beam_width,
+        output_layer=decoder.fc,
+        maximum_iterations=max_length_output,
     )
     decoder_embedding_matrix = decoder.embedding.variables[0]
     outputs, final_state, sequence_lengths = decoder_instance(
-        decoder_embedding_matrix, start_tokens=start_tokens, end_token=end_token, initial_state=decoder_initial_state
+        decoder_embedding_matrix,
+        start_tokens=start_tokens,
+        end_token=end_token,
+        initial_state=decoder_initial_state,
     )
     final_outputs = tf.transpose(outputs.predicted_ids, perm=(0, 2, 1))
     beam_scores = tf.transpose(outputs.beam_search_decoder_output.scores, perm=(0, 2, 1))
@@ -244,7 +278,9 @@ def translate(encoder, decoder, sentence):
 
 
 def expected_translation(sentence):
-    return " ".join(TARGET_WORDS[SOURCE_WORDS.index(w)] if w in SOURCE_WORDS else w for w in sentence.split(" "))
+    return " ".join(
+        TARGET_WORDS[SOURCE_WORDS.index(w)] if w in SOURCE_WORDS else w for w in sentence.split(" ")
+    )
 
 
 EVAL_SENTENCES = ["w3 w1 w4 .", "w1 w5 w9 w2 .", "w6 w5 .", "w3 w5 w8 w9 w7 ."]
@@ -265,7 +301,9 @@ class NmtTutorialTest(tf.test.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.encoder, cls.decoder, cls.optimizer = tutorial_models()
         cls.checkpoint_prefix = os.path.join(cls.tmp.name, "ckpt")
-        cls.checkpoint = tf.train.Checkpoint(optimizer=cls.optimizer, encoder=cls.encoder, decoder=cls.decoder)
+        cls.checkpoint = tf.train.Checkpoint(
+            optimizer=cls.optimizer, encoder=cls.encoder, decoder=cls.decoder
+        )
         train_dataset = (
             tf.data.Dataset.from_tensor_slices((input_tensor, target_tensor))
             .shuffle(len(input_tensor), seed=0)
@@ -274,7 +312,9 @@ class NmtTutorialTest(tf.test.TestCase):
         )
         train_step = make_train_step(cls.encoder, cls.decoder, cls.optimizer)
         enc_hidden = cls.encoder.initialize_hidden_state()
-        cls.losses = [float(train_step(inp, targ, enc_hidden)) for inp, targ in train_dataset.take(STEPS)]
+        cls.losses = [
+            float(train_step(inp, targ, enc_hidden)) for inp, targ in train_dataset.take(STEPS)
+        ]
         cls.checkpoint_path = cls.checkpoint.save(file_prefix=cls.checkpoint_prefix)
 
     @classmethod
@@ -291,10 +331,14 @@ class NmtTutorialTest(tf.test.TestCase):
         self.assertEqual(sample_c.shape, (BATCH_SIZE, units))
         sample_x = tf.random.uniform((BATCH_SIZE, max_length_output))
         self.decoder.attention_mechanism.setup_memory(sample_output)
-        initial_state = self.decoder.build_initial_state(BATCH_SIZE, [sample_h, sample_c], tf.float32)
+        initial_state = self.decoder.build_initial_state(
+            BATCH_SIZE, [sample_h, sample_c], tf.float32
+        )
         outputs = self.decoder(sample_x, initial_state)
         # The tutorial's "(64, 10, 4936)": sequence_length is max_length_output - 1.
-        self.assertEqual(outputs.rnn_output.shape, (BATCH_SIZE, max_length_output - 1, vocab_tar_size))
+        self.assertEqual(
+            outputs.rnn_output.shape, (BATCH_SIZE, max_length_output - 1, vocab_tar_size)
+        )
 
     def test_loss_decreases(self):
         first, last = np.mean(self.losses[:20]), np.mean(self.losses[-20:])
@@ -302,7 +346,9 @@ class NmtTutorialTest(tf.test.TestCase):
 
     def test_greedy_translations(self):
         for sentence in EVAL_SENTENCES:
-            self.assertEqual(translate(self.encoder, self.decoder, sentence), expected_translation(sentence))
+            self.assertEqual(
+                translate(self.encoder, self.decoder, sentence), expected_translation(sentence)
+            )
 
     def test_checkpoint_restores_into_a_fresh_model(self):
         """The tutorial's restore, into a fresh encoder-decoder: every variable, the same translations."""
@@ -325,13 +371,17 @@ class NmtTutorialTest(tf.test.TestCase):
         status = checkpoint.restore(tf.train.latest_checkpoint(self.tmp.name))
         translations = [translate(encoder, decoder, s) for s in EVAL_SENTENCES]
         status.assert_existing_objects_matched()
-        self.assertEqual(translations, [translate(self.encoder, self.decoder, s) for s in EVAL_SENTENCES])
+        self.assertEqual(
+            translations, [translate(self.encoder, self.decoder, s) for s in EVAL_SENTENCES]
+        )
 
         trained = self.encoder.weights + self.decoder.weights
         restored = encoder.weights + decoder.weights
         self.assertEqual([v.name for v in restored], [v.name for v in trained])
         for a, b, before in zip(trained, restored, fresh):
-            self.assertFalse(np.allclose(before, np.asarray(a)), msg=f"{a.path} equal before restore")
+            self.assertFalse(
+                np.allclose(before, np.asarray(a)), msg=f"{a.path} equal before restore"
+            )
             self.assertAllEqual(np.asarray(b), np.asarray(a), msg=f"{a.path} not restored")
         names = {v.path.split("/")[-2] + "/" + v.name for v in restored}
         self.assertIn("attention_layer/kernel", names)
@@ -349,17 +399,22 @@ class NmtTutorialTest(tf.test.TestCase):
             untrained_decoder.build_initial_state(BATCH_SIZE, [sample_h, sample_c], tf.float32),
         )
         self.assertNotEqual(
-            [translate(untrained_encoder, untrained_decoder, s) for s in EVAL_SENTENCES], translations
+            [translate(untrained_encoder, untrained_decoder, s) for s in EVAL_SENTENCES],
+            translations,
         )
 
     def test_beam_search(self):
         beam_width = 3
         for sentence in EVAL_SENTENCES[:2]:
-            result, beam_scores = beam_evaluate_sentence(self.encoder, self.decoder, sentence, beam_width)
+            result, beam_scores = beam_evaluate_sentence(
+                self.encoder, self.decoder, sentence, beam_width
+            )
             self.assertEqual(result.shape[:2], (1, beam_width))
             self.assertEqual(beam_scores.shape, result.shape)
             # Beams come ranked: at every step, the scores fall from beam 0 to the last.
-            self.assertTrue(np.all(np.diff(beam_scores[0], axis=0) <= 1e-6), msg=str(beam_scores[0]))
+            self.assertTrue(
+                np.all(np.diff(beam_scores[0], axis=0) <= 1e-6), msg=str(beam_scores[0])
+            )
             output = targ_lang.sequences_to_texts(result[0])
             output = [a[: a.index("<end>")].strip() if "<end>" in a else a for a in output]
             self.assertEqual(output[0], expected_translation(sentence))

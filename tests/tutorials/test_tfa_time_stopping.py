@@ -34,7 +34,9 @@ class TimeStoppingTutorialTest(tf.test.TestCase):
         model.add(Dense(128, activation="relu"))
         model.add(Dropout(0.2))
         model.add(Dense(10, activation="softmax"))
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
 
         seconds, epochs = 2, 100_000
         time_stopping_callback = tfa.callbacks.TimeStopping(seconds=seconds, verbose=1)
@@ -58,7 +60,9 @@ class TimeStoppingTutorialTest(tf.test.TestCase):
         trained_epochs = len(history.history["loss"])
         self.assertLess(trained_epochs, epochs)
         self.assertEqual(time_stopping_callback.stopped_epoch, trained_epochs - 1)
-        match = re.search(r"Timed stopping at epoch (\d+) after training for 0:00:02", printed.getvalue())
+        match = re.search(
+            r"Timed stopping at epoch (\d+) after training for 0:00:02", printed.getvalue()
+        )
         self.assertIsNotNone(match, printed.getvalue())
         self.assertEqual(int(match.group(1)), trained_epochs)
         # It trained meanwhile (how far depends on the machine's load, so no accuracy bound).

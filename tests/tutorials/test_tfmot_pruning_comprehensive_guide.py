@@ -28,7 +28,9 @@ input_shape = [20]
 def setup_model():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Keras 3's deprecation of `input_shape=`
-        return keras.Sequential([keras.layers.Dense(20, input_shape=input_shape), keras.layers.Flatten()])
+        return keras.Sequential(
+            [keras.layers.Dense(20, input_shape=input_shape), keras.layers.Flatten()]
+        )
 
 
 def get_gzipped_model_size(model):
@@ -57,7 +59,9 @@ class ComprehensiveGuideTest(tf.test.TestCase):
         cls.x_train = np.random.randn(1, 20).astype(np.float32)
         cls.y_train = keras.utils.to_categorical(np.random.randint(20, size=1), num_classes=20)
         model = setup_model()
-        model.compile(loss=keras.losses.categorical_crossentropy, optimizer="adam", metrics=["accuracy"])
+        model.compile(
+            loss=keras.losses.categorical_crossentropy, optimizer="adam", metrics=["accuracy"]
+        )
         model.fit(cls.x_train, cls.y_train, verbose=0)
         cls.weights_dir = tempfile.mkdtemp()
         cls.pretrained_weights = os.path.join(cls.weights_dir, "pretrained.weights.h5")
@@ -98,7 +102,9 @@ class ComprehensiveGuideTest(tf.test.TestCase):
                 return tfmot.sparsity.keras.prune_low_magnitude(layer)
             return layer
 
-        model_for_pruning = keras.models.clone_model(base_model, clone_function=apply_pruning_to_dense)
+        model_for_pruning = keras.models.clone_model(
+            base_model, clone_function=apply_pruning_to_dense
+        )
         model_for_pruning.summary(print_fn=lambda *a, **k: None)
         self.assertIsInstance(model_for_pruning.layers[0], PruneLowMagnitude)
         self.assertNotIsInstance(model_for_pruning.layers[1], PruneLowMagnitude)
@@ -119,7 +125,9 @@ class ComprehensiveGuideTest(tf.test.TestCase):
             warnings.simplefilter("ignore")
             sequential = keras.Sequential(
                 [
-                    tfmot.sparsity.keras.prune_low_magnitude(keras.layers.Dense(20, input_shape=input_shape)),
+                    tfmot.sparsity.keras.prune_low_magnitude(
+                        keras.layers.Dense(20, input_shape=input_shape)
+                    ),
                     keras.layers.Flatten(),
                 ]
             )
@@ -162,7 +170,9 @@ class ComprehensiveGuideTest(tf.test.TestCase):
             tfmot.sparsity.keras.UpdatePruningStep(),
             tfmot.sparsity.keras.PruningSummaries(log_dir=log_dir),
         ]
-        model_for_pruning.compile(loss=keras.losses.categorical_crossentropy, optimizer="adam", metrics=["accuracy"])
+        model_for_pruning.compile(
+            loss=keras.losses.categorical_crossentropy, optimizer="adam", metrics=["accuracy"]
+        )
         model_for_pruning.fit(self.x_train, self.y_train, callbacks=callbacks, epochs=2, verbose=0)
         self.assertNotEmpty(os.listdir(log_dir))
         for wrapper in pruning_wrappers(model_for_pruning):
@@ -262,7 +272,9 @@ class ComprehensiveGuideTest(tf.test.TestCase):
         self.assertEqual(pruning_wrappers(model_for_export), [])
         kernel = keras.ops.convert_to_numpy(model_for_export.layers[0].kernel)
         self.assertEqual(int((kernel == 0).sum()), expected_zeros(kernel.size, 0.5))
-        self.assertLess(get_gzipped_model_size(model_for_export), get_gzipped_model_size(model_for_pruning))
+        self.assertLess(
+            get_gzipped_model_size(model_for_export), get_gzipped_model_size(model_for_pruning)
+        )
         self.assertAllClose(self.predict(model_for_pruning), self.predict(model_for_export))
 
     def test_block_sparsity(self):
@@ -273,12 +285,17 @@ class ComprehensiveGuideTest(tf.test.TestCase):
         self.assertEqual(pruning_wrappers(model_for_pruning)[0].block_size, (1, 16))
         # The guide stops at the summary; trained, the 1x16 blocks are zero or kept whole.
         model_for_pruning = tfmot.sparsity.keras.prune_low_magnitude(
-            setup_model(), tfmot.sparsity.keras.ConstantSparsity(0.5, begin_step=0, frequency=1), **pruning_params
+            setup_model(),
+            tfmot.sparsity.keras.ConstantSparsity(0.5, begin_step=0, frequency=1),
+            **pruning_params,
         )
         model_for_pruning.compile(loss=keras.losses.categorical_crossentropy, optimizer="adam")
         model_for_pruning.fit(self.x_train, self.y_train, epochs=2, verbose=0)
         kernel = keras.ops.convert_to_numpy(pruning_wrappers(model_for_pruning)[0].layer.kernel)
-        blocks = [kernel[:, :16], kernel[:, 16:]]  # 20 columns: a full block and a partial one per row
+        blocks = [
+            kernel[:, :16],
+            kernel[:, 16:],
+        ]  # 20 columns: a full block and a partial one per row
         zero_blocks = 0
         for block in blocks:
             all_zero = np.all(block == 0, axis=1)

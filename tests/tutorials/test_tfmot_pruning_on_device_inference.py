@@ -81,12 +81,16 @@ class PruningForOnDeviceInferenceTest(tf.test.TestCase):
         split = int(0.9 * len(x_train))  # the guide's train[:90%] / train[90%:]
         ds_train = tf.data.Dataset.from_tensor_slices((rgb(x_train[:split]), y_train[:split]))
         ds_train = ds_train.shuffle(split, seed=0).batch(BATCH_SIZE)
-        ds_val = tf.data.Dataset.from_tensor_slices((rgb(x_train[split:]), y_train[split:])).batch(BATCH_SIZE)
+        ds_val = tf.data.Dataset.from_tensor_slices((rgb(x_train[split:]), y_train[split:])).batch(
+            BATCH_SIZE
+        )
         ds_test = tf.data.Dataset.from_tensor_slices((rgb(x_test), y_test)).batch(BATCH_SIZE)
 
         dense_model = mobilenet_like(keepdims=False)
         dense_model.compile(
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer="adam", metrics=["accuracy"]
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            optimizer="adam",
+            metrics=["accuracy"],
         )
         dense_model.fit(ds_train, epochs=10, validation_data=ds_val, verbose=0)
         _, dense_model_accuracy = dense_model.evaluate(ds_test, verbose=0)
@@ -100,7 +104,11 @@ class PruningForOnDeviceInferenceTest(tf.test.TestCase):
         self.assertEqual(end_step % frequency, 0)
         pruning_params = {
             "pruning_schedule": tfmot.sparsity.keras.PolynomialDecay(
-                initial_sparsity=0.25, final_sparsity=0.75, begin_step=0, end_step=end_step, frequency=frequency
+                initial_sparsity=0.25,
+                final_sparsity=0.75,
+                begin_step=0,
+                end_step=end_step,
+                frequency=frequency,
             ),
             "pruning_policy": tfmot.sparsity.keras.PruneForLatencyOnXNNPack(),
         }
@@ -124,9 +132,13 @@ class PruningForOnDeviceInferenceTest(tf.test.TestCase):
             tfmot.sparsity.keras.PruningSummaries(log_dir=logdir),
         ]
         model_for_pruning.compile(
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer="adam", metrics=["accuracy"]
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            optimizer="adam",
+            metrics=["accuracy"],
         )
-        model_for_pruning.fit(ds_train, epochs=15, validation_data=ds_val, callbacks=callbacks, verbose=0)
+        model_for_pruning.fit(
+            ds_train, epochs=15, validation_data=ds_val, callbacks=callbacks, verbose=0
+        )
         _, pruned_model_accuracy = model_for_pruning.evaluate(ds_test, verbose=0)
         # The guide (CIFAR-10): 0.6 dense vs 0.6 pruned; 10 more epochs of training may help too.
         self.assertGreater(pruned_model_accuracy, dense_model_accuracy - 0.05)
@@ -137,16 +149,25 @@ class PruningForOnDeviceInferenceTest(tf.test.TestCase):
         for layer in model_for_export.layers:
             if isinstance(layer, keras.layers.Conv2D) and tuple(layer.kernel_size) == (1, 1):
                 kernel = keras.ops.convert_to_numpy(layer.kernel)
-                self.assertEqual(int((kernel == 0).sum()), expected_zeros(kernel.size, 0.75), msg=layer.name)
+                self.assertEqual(
+                    int((kernel == 0).sum()), expected_zeros(kernel.size, 0.75), msg=layer.name
+                )
             elif hasattr(layer, "kernel"):
-                self.assertEqual(int((keras.ops.convert_to_numpy(layer.kernel) == 0).sum()), 0, msg=layer.name)
+                self.assertEqual(
+                    int((keras.ops.convert_to_numpy(layer.kernel) == 0).sum()), 0, msg=layer.name
+                )
 
         # The guide: TFLiteConverter + Optimize.EXPERIMENTAL_SPARSITY; ours: convert(sparsity=True).
         dense_tflite_model = lite.convert(dense_model)
         pruned_tflite_model = lite.convert(model_for_export, sparsity=True)
         self.assertLen(pruned_tflite_model.sparse_tensors, 2)  # the two pruned 1x1 kernels
-        self.assertLess(gzipped_size(pruned_tflite_model.content), gzipped_size(dense_tflite_model.content))
+        self.assertLess(
+            gzipped_size(pruned_tflite_model.content), gzipped_size(dense_tflite_model.content)
+        )
         x_test_rgb = rgb(x_test)
-        for keras_model, tflite_model in ((dense_model, dense_tflite_model), (model_for_export, pruned_tflite_model)):
+        for keras_model, tflite_model in (
+            (dense_model, dense_tflite_model),
+            (model_for_export, pruned_tflite_model),
+        ):
             report = lite.compare(keras_model, tflite_model, x_test_rgb, y_test)
             report.assert_within(max_abs_diff=1e-3, max_accuracy_drop=0.0)

@@ -44,26 +44,35 @@ class SparsityTwoByFourTest(tf.test.TestCase):
 
         pruning_params_2_by_4 = {"sparsity_m_by_n": (2, 4)}
         pruning_params_sparsity_0_5 = {
-            "pruning_schedule": tfmot.sparsity.keras.ConstantSparsity(target_sparsity=0.5, begin_step=0, frequency=10)
+            "pruning_schedule": tfmot.sparsity.keras.ConstantSparsity(
+                target_sparsity=0.5, begin_step=0, frequency=10
+            )
         }
         model = keras.Sequential(
             [
                 prune_low_magnitude(
                     keras.layers.Conv2D(
-                        8, 5, padding="same", activation="relu", input_shape=(8, 8, 1), name="pruning_sparsity_0_5"
+                        8,
+                        5,
+                        padding="same",
+                        activation="relu",
+                        input_shape=(8, 8, 1),
+                        name="pruning_sparsity_0_5",
                     ),
                     **pruning_params_sparsity_0_5,
                 ),
                 keras.layers.MaxPooling2D((2, 2), (2, 2), padding="same"),
                 prune_low_magnitude(
-                    keras.layers.Conv2D(16, 5, padding="same", name="structural_pruning"), **pruning_params_2_by_4
+                    keras.layers.Conv2D(16, 5, padding="same", name="structural_pruning"),
+                    **pruning_params_2_by_4,
                 ),
                 keras.layers.BatchNormalization(),
                 keras.layers.ReLU(),
                 keras.layers.MaxPooling2D((2, 2), (2, 2), padding="same"),
                 keras.layers.Flatten(),
                 prune_low_magnitude(
-                    keras.layers.Dense(64, activation="relu", name="structural_pruning_dense"), **pruning_params_2_by_4
+                    keras.layers.Dense(64, activation="relu", name="structural_pruning_dense"),
+                    **pruning_params_2_by_4,
                 ),
                 keras.layers.Dropout(0.4),
                 keras.layers.Dense(10),
@@ -91,15 +100,23 @@ class SparsityTwoByFourTest(tf.test.TestCase):
 
         model = tfmot.sparsity.keras.strip_pruning(model)
         self.assertEqual(pruning_wrappers(model), [])
-        kernels = {l.name: keras.ops.convert_to_numpy(l.kernel) for l in model.layers if hasattr(l, "kernel")}
+        kernels = {
+            l.name: keras.ops.convert_to_numpy(l.kernel)
+            for l in model.layers
+            if hasattr(l, "kernel")
+        }
         # Keras layout: the input axis is -2 (Dense (in, out), Conv2D (h, w, in, out)).
         for name in ("structural_pruning", "structural_pruning_dense"):
             by_input = np.moveaxis(kernels[name], -2, 0)
             self.assertTrue(is_pruned_m_by_n(by_input), msg=name)
-            self.assertEqual(int((kernels[name] == 0).sum()), kernels[name].size // 2, msg=name)  # exactly 2 of 4
+            self.assertEqual(
+                int((kernels[name] == 0).sum()), kernels[name].size // 2, msg=name
+            )  # exactly 2 of 4
         unstructured = kernels["pruning_sparsity_0_5"]
         self.assertEqual(int((unstructured == 0).sum()), expected_zeros(unstructured.size, 0.5))
-        self.assertEqual(int((keras.ops.convert_to_numpy(model.layers[-1].kernel) == 0).sum()), 0)  # not pruned
+        self.assertEqual(
+            int((keras.ops.convert_to_numpy(model.layers[-1].kernel) == 0).sum()), 0
+        )  # not pruned
 
         # The guide: TFLiteConverter.from_keras_model; ours: tfx_ext.lite.convert.
         tflite_model = lite.convert(model)
@@ -124,6 +141,8 @@ class SparsityTwoByFourTest(tf.test.TestCase):
         for name, want in expected.items():
             # The converter folds the BatchNormalization after the convolution
             # into its kernel (a per-output-channel scale): values change, zeros stay.
-            found = [c for c in constants if c.shape == want.shape and np.array_equal(c == 0, want == 0)]
+            found = [
+                c for c in constants if c.shape == want.shape and np.array_equal(c == 0, want == 0)
+            ]
             self.assertLen(found, 1, msg=name)
             self.assertTrue(is_pruned_m_by_n(np.moveaxis(found[0], -1, 0)), msg=name)

@@ -75,7 +75,11 @@ class PruningWithKerasTest(tf.test.TestCase):
         self.assertEqual(end_step % frequency, 0)
         pruning_params = {
             "pruning_schedule": tfmot.sparsity.keras.PolynomialDecay(
-                initial_sparsity=0.50, final_sparsity=0.80, begin_step=0, end_step=end_step, frequency=frequency
+                initial_sparsity=0.50,
+                final_sparsity=0.80,
+                begin_step=0,
+                end_step=end_step,
+                frequency=frequency,
             )
         }
         model_for_pruning = prune_low_magnitude(model, **pruning_params)
@@ -98,7 +102,9 @@ class PruningWithKerasTest(tf.test.TestCase):
             callbacks=callbacks,
             verbose=0,
         )
-        _, model_for_pruning_accuracy = model_for_pruning.evaluate(test_images, test_labels, verbose=0)
+        _, model_for_pruning_accuracy = model_for_pruning.evaluate(
+            test_images, test_labels, verbose=0
+        )
         # The guide: "minimal loss" (MNIST 0.979 -> 0.971). Our model has 1.2k
         # weights (the guide's 20k), 80% of them removed in 152 steps (the
         # guide's 844): up to 6 points are allowed (measured: 4.2).
@@ -106,13 +112,18 @@ class PruningWithKerasTest(tf.test.TestCase):
         self.assertNotEmpty(os.listdir(logdir))
 
         model_for_export = tfmot.sparsity.keras.strip_pruning(model_for_pruning)
-        self.assertFalse(any(isinstance(l, tfmot.sparsity.PruneLowMagnitude) for l in model_for_export.layers))
+        self.assertFalse(
+            any(isinstance(l, tfmot.sparsity.PruneLowMagnitude) for l in model_for_export.layers)
+        )
         for layer in model_for_export.layers:
             if hasattr(layer, "kernel"):
                 kernel = keras.ops.convert_to_numpy(layer.kernel)
-                self.assertEqual(int((kernel == 0).sum()), expected_zeros(kernel.size, 0.8), msg=layer.name)
+                self.assertEqual(
+                    int((kernel == 0).sum()), expected_zeros(kernel.size, 0.8), msg=layer.name
+                )
         self.assertAllClose(
-            model_for_pruning.predict(test_images, verbose=0), model_for_export.predict(test_images, verbose=0)
+            model_for_pruning.predict(test_images, verbose=0),
+            model_for_export.predict(test_images, verbose=0),
         )
         _, pruned_keras_file = tempfile.mkstemp(".h5")
         keras.models.save_model(model_for_export, pruned_keras_file, include_optimizer=False)
@@ -127,7 +138,9 @@ class PruningWithKerasTest(tf.test.TestCase):
         self.assertLess(pruned_tflite_size, pruned_keras_size)
 
         _, quantized_file = tempfile.mkstemp(".tflite")
-        quantized_and_pruned = lite.convert(model_for_export, mode="dynamic_range", output_path=quantized_file)
+        quantized_and_pruned = lite.convert(
+            model_for_export, mode="dynamic_range", output_path=quantized_file
+        )
         self.assertLess(get_gzipped_model_size(quantized_file), pruned_tflite_size)
 
         # The guide's evaluate_model: argmax of the interpreter's output, one image at a time.

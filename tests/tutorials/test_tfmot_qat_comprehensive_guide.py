@@ -45,7 +45,9 @@ def guide_data():
 
 
 def setup_model(k=keras):
-    with warnings.catch_warnings():  # Keras 3 prefers keras.Input to input_shape=; the guide uses it
+    with (
+        warnings.catch_warnings()
+    ):  # Keras 3 prefers keras.Input to input_shape=; the guide uses it
         warnings.simplefilter("ignore")
         return k.Sequential([k.layers.Dense(20, input_shape=input_shape), k.layers.Flatten()])
 
@@ -79,8 +81,12 @@ class ComprehensiveGuideKeras3Test(tf.test.TestCase):
         quant_aware_model = lite.quantize_model(base_model)
         quant_aware_model.summary(print_fn=lambda *args, **kwargs: None)
         self.assertIsInstance(quant_aware_model.layers[0], QuantizeAware)
-        self.assertTrue(quant_aware_model.layers[0].quantize_inputs)  # tfmot's QuantizeLayer after the input
-        self.assertAllEqual(quant_aware_model.layers[0].layer.get_weights()[0], base_model.get_weights()[0])
+        self.assertTrue(
+            quant_aware_model.layers[0].quantize_inputs
+        )  # tfmot's QuantizeLayer after the input
+        self.assertAllEqual(
+            quant_aware_model.layers[0].layer.get_weights()[0], base_model.get_weights()[0]
+        )
 
     def test_quantize_some_layers_with_clone_model(self):
         base_model = self.base_model()
@@ -90,12 +96,21 @@ class ComprehensiveGuideKeras3Test(tf.test.TestCase):
                 return lite.quantize_annotate_layer(layer)
             return layer
 
-        annotated_model = keras.models.clone_model(base_model, clone_function=apply_quantization_to_dense)
+        annotated_model = keras.models.clone_model(
+            base_model, clone_function=apply_quantization_to_dense
+        )
         quant_aware_model = lite.quantize_apply(annotated_model)
-        self.assertEqual([type(layer).__name__ for layer in quant_aware_model.layers], ["QuantizeAware", "Flatten"])
+        self.assertEqual(
+            [type(layer).__name__ for layer in quant_aware_model.layers],
+            ["QuantizeAware", "Flatten"],
+        )
         self.assertTrue(base_model.layers[0].name.startswith("dense"))  # the guide prints it
         # Before training the fake quantizers only round the kernel: outputs stay close.
-        self.assertAllClose(quant_aware_model.predict(self.x, verbose=0), base_model.predict(self.x, verbose=0), atol=0.05)
+        self.assertAllClose(
+            quant_aware_model.predict(self.x, verbose=0),
+            base_model.predict(self.x, verbose=0),
+            atol=0.05,
+        )
 
     def test_annotate_functional_and_sequential(self):
         i = keras.Input(shape=(20,))
@@ -111,7 +126,10 @@ class ComprehensiveGuideKeras3Test(tf.test.TestCase):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             annotated_model = keras.Sequential(
-                [lite.quantize_annotate_layer(keras.layers.Dense(20, input_shape=input_shape)), keras.layers.Flatten()]
+                [
+                    lite.quantize_annotate_layer(keras.layers.Dense(20, input_shape=input_shape)),
+                    keras.layers.Flatten(),
+                ]
             )
         self.assertIsInstance(annotated_model.layers[0], QuantizeAnnotate)
         quant_aware_model = lite.quantize_apply(annotated_model)
@@ -132,7 +150,9 @@ class ComprehensiveGuideKeras3Test(tf.test.TestCase):
             finally:
                 os.remove(keras_model_file)
             loaded_model.summary(print_fn=lambda *args, **kwargs: None)
-            self.assertAllClose(loaded_model.predict(self.x, verbose=0), expected, atol=1e-6, msg=suffix)
+            self.assertAllClose(
+                loaded_model.predict(self.x, verbose=0), expected, atol=1e-6, msg=suffix
+            )
         # A training checkpoint (weights with the learned ranges) restores into a fresh QAT model.
         path = os.path.join(self.get_temp_dir(), "qat.weights.h5")
         quant_aware_model.save_weights(path)
@@ -143,7 +163,9 @@ class ComprehensiveGuideKeras3Test(tf.test.TestCase):
     def test_deploy_int8(self):
         base_model = self.base_model()
         quant_aware_model = lite.quantize_model(base_model)
-        with self.assertRaisesRegex(ValueError, r"argument `representative_data`.*never learned.*train it"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `representative_data`.*never learned.*train it"
+        ):
             lite.convert(quant_aware_model, mode="int8")
         # "Typically you train the model here."
         rng = np.random.default_rng(2)
@@ -155,7 +177,9 @@ class ComprehensiveGuideKeras3Test(tf.test.TestCase):
         report = lite.compare(quant_aware_model, result, self.x)
         last = quant_aware_model.layers[0]
         step = (float(np.asarray(last.output_max)) - float(np.asarray(last.output_min))) / 255
-        self.assertLessEqual(report.max_abs_diff, 1.01 * step)  # one step of the learned output grid
+        self.assertLessEqual(
+            report.max_abs_diff, 1.01 * step
+        )  # one step of the learned output grid
 
     def test_custom_quantize_config_sections_are_refused_loudly(self):
         self.assertFalse(hasattr(lite, "QuantizeConfig"))
@@ -182,15 +206,23 @@ class ComprehensiveGuideTfKerasTest(tf.test.TestCase):
         base_model = setup_model(tf_keras)
         base_model.load_weights(pretrained_weights)
         quant_aware_model = lite.quantize_model(base_model)
-        self.assertEqual([type(layer).__name__ for layer in quant_aware_model.layers][:2], ["QuantizeLayer", "QuantizeWrapperV2"])
+        self.assertEqual(
+            [type(layer).__name__ for layer in quant_aware_model.layers][:2],
+            ["QuantizeLayer", "QuantizeWrapperV2"],
+        )
 
         def apply_quantization_to_dense(layer):
             if isinstance(layer, tf_keras.layers.Dense):
                 return lite.quantize_annotate_layer(layer)
             return layer
 
-        annotated = tf_keras.models.clone_model(base_model, clone_function=apply_quantization_to_dense)
-        self.assertIn("QuantizeWrapperV2", [type(layer).__name__ for layer in lite.quantize_apply(annotated).layers])
+        annotated = tf_keras.models.clone_model(
+            base_model, clone_function=apply_quantization_to_dense
+        )
+        self.assertIn(
+            "QuantizeWrapperV2",
+            [type(layer).__name__ for layer in lite.quantize_apply(annotated).layers],
+        )
 
         # Checkpoint and deserialize: the tf_keras HDF5 model needs the scope, and ours provides tfmot's.
         _, keras_model_file = tempfile.mkstemp(".h5")
@@ -199,7 +231,9 @@ class ComprehensiveGuideTfKerasTest(tf.test.TestCase):
             loaded_model = tf_keras.models.load_model(keras_model_file)
         os.remove(keras_model_file)
         x = np.random.default_rng(1).standard_normal((8, 20)).astype("float32")
-        self.assertAllClose(loaded_model.predict(x, verbose=0), quant_aware_model.predict(x, verbose=0))
+        self.assertAllClose(
+            loaded_model.predict(x, verbose=0), quant_aware_model.predict(x, verbose=0)
+        )
 
         # Deploy: tfmot's ranges are used, no representative data, as in the guide.
         self.assertTrue(lite.has_learned_ranges(quant_aware_model))
@@ -212,7 +246,14 @@ class ComprehensiveGuideTfKerasTest(tf.test.TestCase):
 
         class ModifiedDenseQuantizeConfig(tfmot.quantization.keras.QuantizeConfig):
             def get_weights_and_quantizers(self, layer):
-                return [(layer.kernel, LastValueQuantizer(num_bits=4, symmetric=True, narrow_range=False, per_axis=False))]
+                return [
+                    (
+                        layer.kernel,
+                        LastValueQuantizer(
+                            num_bits=4, symmetric=True, narrow_range=False, per_axis=False
+                        ),
+                    )
+                ]
 
             def get_activations_and_quantizers(self, layer):
                 return []
@@ -232,12 +273,18 @@ class ComprehensiveGuideTfKerasTest(tf.test.TestCase):
         model = lite.quantize_annotate_model(
             tf_keras.Sequential(
                 [
-                    lite.quantize_annotate_layer(tf_keras.layers.Dense(20, input_shape=(20,)), ModifiedDenseQuantizeConfig()),
+                    lite.quantize_annotate_layer(
+                        tf_keras.layers.Dense(20, input_shape=(20,)), ModifiedDenseQuantizeConfig()
+                    ),
                     tf_keras.layers.Flatten(),
                 ]
             )
         )
         with lite.quantize_scope({"ModifiedDenseQuantizeConfig": ModifiedDenseQuantizeConfig}):
             quant_aware_model = lite.quantize_apply(model)
-        self.assertIsInstance(quant_aware_model.layers[1].quantize_config, ModifiedDenseQuantizeConfig)
-        os.remove(pretrained_weights + ".index") if os.path.exists(pretrained_weights + ".index") else None
+        self.assertIsInstance(
+            quant_aware_model.layers[1].quantize_config, ModifiedDenseQuantizeConfig
+        )
+        os.remove(pretrained_weights + ".index") if os.path.exists(
+            pretrained_weights + ".index"
+        ) else None

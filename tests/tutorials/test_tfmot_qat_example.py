@@ -70,7 +70,14 @@ def replay():
 
     train_images_subset = train_images[0:1000]
     train_labels_subset = train_labels[0:1000]
-    q_aware_model.fit(train_images_subset, train_labels_subset, batch_size=500, epochs=1, validation_split=0.1, verbose=0)
+    q_aware_model.fit(
+        train_images_subset,
+        train_labels_subset,
+        batch_size=500,
+        epochs=1,
+        validation_split=0.1,
+        verbose=0,
+    )
 
     _, baseline_model_accuracy = model.evaluate(test_images, test_labels, verbose=0)
     _, q_aware_model_accuracy = q_aware_model.evaluate(test_images, test_labels, verbose=0)
@@ -78,10 +85,15 @@ def replay():
     quantized_tflite_model = lite.convert(q_aware_model, mode="int8").content
     float_tflite_model = lite.convert(model).content
     return dict(
-        model=model, q_aware_model=q_aware_model, summary="\n".join(summary),
-        baseline_model_accuracy=baseline_model_accuracy, q_aware_model_accuracy=q_aware_model_accuracy,
-        quantized_tflite_model=quantized_tflite_model, float_tflite_model=float_tflite_model,
-        test_images=test_images, test_labels=test_labels,
+        model=model,
+        q_aware_model=q_aware_model,
+        summary="\n".join(summary),
+        baseline_model_accuracy=baseline_model_accuracy,
+        q_aware_model_accuracy=q_aware_model_accuracy,
+        quantized_tflite_model=quantized_tflite_model,
+        float_tflite_model=float_tflite_model,
+        test_images=test_images,
+        test_labels=test_labels,
     )
 
 
@@ -137,7 +149,10 @@ class TrainingExampleTest(tf.test.TestCase):
     def test_quantized_model_is_about_4x_smaller(self):
         r = replay()
         with tempfile.TemporaryDirectory() as tmp:
-            float_file, quant_file = os.path.join(tmp, "float.tflite"), os.path.join(tmp, "quant.tflite")
+            float_file, quant_file = (
+                os.path.join(tmp, "float.tflite"),
+                os.path.join(tmp, "quant.tflite"),
+            )
             with open(quant_file, "wb") as f:
                 f.write(r["quantized_tflite_model"])
             with open(float_file, "wb") as f:

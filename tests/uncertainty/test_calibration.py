@@ -45,8 +45,12 @@ class CalibrationBinsTest(tf.test.TestCase):
             with self.subTest(num_bins=num_bins):
                 table = calibration_bins(self.y, self.p, num_bins=num_bins)
                 self.assertAllClose(table.ece, reference_ece(self.y, self.p, num_bins), atol=1e-9)
-                streamed = stream(ExpectedCalibrationError(num_bins=num_bins), self.y, self.p,
-                                  batch_sizes=(7, 31, 2, 60, 200))
+                streamed = stream(
+                    ExpectedCalibrationError(num_bins=num_bins),
+                    self.y,
+                    self.p,
+                    batch_sizes=(7, 31, 2, 60, 200),
+                )
                 self.assertAllClose(table.ece, streamed, atol=1e-6)
                 self.assertEqual(table.counts.sum(), len(self.y))
                 self.assertLen(table.edges, num_bins + 1)
@@ -72,7 +76,9 @@ class CalibrationBinsTest(tf.test.TestCase):
                 self.assertAllClose(table.ece, reference_ece(y, p, 5), atol=1e-9)
                 # Binary confidence is max(p, 1 - p) >= 1/2: the lower bins stay empty.
                 self.assertAllEqual(table.counts[:2], [0, 0])
-        self.assertAllClose(calibration_bins(one_hot(self.y, 5), self.p).ece, calibration_bins(self.y, self.p).ece)
+        self.assertAllClose(
+            calibration_bins(one_hot(self.y, 5), self.p).ece, calibration_bins(self.y, self.p).ece
+        )
         # A tie p = 0.5 predicts class 0, as in the streaming metric.
         tie = calibration_bins(np.array([0, 1]), np.array([0.5, 0.55], "float32"), num_bins=10)
         self.assertAllClose(tie.accuracy[5], 1.0)
@@ -94,12 +100,16 @@ class CalibrationBinsTest(tf.test.TestCase):
     @rejects_bad_input(calibration_bins, reliability_diagram)
     def test_logits_and_labels_out_of_range_are_refused(self):
         logits = np.log(self.p) * 3
-        with self.assertRaisesRegex(ValueError, r"argument `probabilities`.*from_logits=True.*values from"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `probabilities`.*from_logits=True.*values from"
+        ):
             calibration_bins(self.y, logits)
         with self.assertRaisesRegex(ValueError, r"argument `probabilities`.*values from"):
             calibration_bins(self.y % 2, self.p[:, 0] * 4)
         with self.assertRaisesRegex(ValueError, r"argument `probabilities`.*finite.*1 NaN"):
-            calibration_bins(self.y, np.where(np.arange(self.p.size).reshape(self.p.shape) == 3, np.nan, self.p))
+            calibration_bins(
+                self.y, np.where(np.arange(self.p.size).reshape(self.p.shape) == 3, np.nan, self.p)
+            )
         with self.assertRaisesRegex(ValueError, r"argument `probabilities`.*at least one"):
             calibration_bins(self.y[:0], self.p[:0])
         with self.assertRaisesRegex(ValueError, r"argument `y_true`.*\[0, 5\).*ids from 1 to 5"):
@@ -132,7 +142,9 @@ class CalibrationBinsTest(tf.test.TestCase):
         filled = table.counts > 0
         self.assertAllClose(lines[1].get_xdata(), table.confidence[filled])
         self.assertAllClose(lines[1].get_ydata(), table.accuracy[filled])
-        self.assertIn(f"one pass (ECE {table.ece:.3f})", [t.get_text() for t in ax.get_legend().get_texts()])
+        self.assertIn(
+            f"one pass (ECE {table.ece:.3f})", [t.get_text() for t in ax.get_legend().get_texts()]
+        )
 
     def test_reliability_diagram_second_call_adds_a_line(self):
         ax = reliability_diagram(self.y, self.p)

@@ -31,28 +31,35 @@ def flat_layers(model):
 
 
 def sequential_with_every_dropout():
-    return keras.Sequential([
-        keras.Input((6, 6, 3)),
-        keras.layers.Conv2D(4, 3, activation="relu"),
-        keras.layers.SpatialDropout2D(0.2, seed=1),
-        keras.layers.Reshape((16, 4)),
-        keras.layers.SpatialDropout1D(0.3, seed=2),
-        keras.layers.Dropout(0.25, noise_shape=(None, 1, 4), seed=3),
-        keras.layers.Flatten(),
-        keras.layers.Dense(8, activation="selu", kernel_initializer="lecun_normal"),
-        keras.layers.AlphaDropout(0.1, seed=4),
-        keras.layers.Dense(3, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((6, 6, 3)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.SpatialDropout2D(0.2, seed=1),
+            keras.layers.Reshape((16, 4)),
+            keras.layers.SpatialDropout1D(0.3, seed=2),
+            keras.layers.Dropout(0.25, noise_shape=(None, 1, 4), seed=3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(8, activation="selu", kernel_initializer="lecun_normal"),
+            keras.layers.AlphaDropout(0.1, seed=4),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
 
 
 def functional_with_nested_models():
     inner_sequential = keras.Sequential(
-        [keras.Input((8,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dropout(0.4, seed=5)],
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dropout(0.4, seed=5),
+        ],
         name="inner_sequential",
     )
     inner_in = keras.Input((8,))
     inner_functional = keras.Model(
-        inner_in, keras.layers.AlphaDropout(0.15, seed=6)(keras.layers.Dense(8, activation="selu")(inner_in)),
+        inner_in,
+        keras.layers.AlphaDropout(0.15, seed=6)(keras.layers.Dense(8, activation="selu")(inner_in)),
         name="inner_functional",
     )
     inputs = keras.Input((10, 4))
@@ -121,7 +128,9 @@ class EnableMCDropoutTest(tf.test.TestCase):
         self.assertIsInstance(mc_model.get_layer("inner_functional").layers[-1], MCAlphaDropout)
         # mc_predict finds (and seeds) the MC layers inside the nested models too.
         self.assertIn(mc_model.get_layer("inner_sequential").layers[-1], mc_layers(mc_model))
-        first, again = (mc_predict(mc_model, x, samples=20, seed=4, return_samples=True) for _ in range(2))
+        first, again = (
+            mc_predict(mc_model, x, samples=20, seed=4, return_samples=True) for _ in range(2)
+        )
         self.assertAllEqual(first.samples, again.samples)
 
     def test_already_mc_layers_and_models_without_dropout(self):
@@ -139,12 +148,14 @@ class EnableMCDropoutTest(tf.test.TestCase):
     def test_mc_mean_approaches_the_deterministic_output_of_a_linear_model(self):
         # Inverted dropout has expectation 1 per unit and the model is linear, so
         # E[MC output] is exactly the original model's inference output.
-        model = keras.Sequential([
-            keras.Input((12,)),
-            keras.layers.Dense(16),
-            keras.layers.Dropout(0.3),
-            keras.layers.Dense(4),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((12,)),
+                keras.layers.Dense(16),
+                keras.layers.Dropout(0.3),
+                keras.layers.Dense(4),
+            ]
+        )
         x = self.rng.standard_normal((6, 12)).astype("float32")
         samples = 2000
         prediction = mc_predict(enable_mc_dropout(model), x, samples=samples, seed=0)
@@ -154,13 +165,15 @@ class EnableMCDropoutTest(tf.test.TestCase):
         self.assertGreater(prediction.std.min(), 0.0)
 
     def test_batch_normalization_stays_in_inference_mode(self):
-        model = keras.Sequential([
-            keras.Input((8,)),
-            keras.layers.Dense(8),
-            keras.layers.BatchNormalization(),
-            keras.layers.Dropout(0.2),
-            keras.layers.Dense(3),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((8,)),
+                keras.layers.Dense(8),
+                keras.layers.BatchNormalization(),
+                keras.layers.Dropout(0.2),
+                keras.layers.Dense(3),
+            ]
+        )
         bn = model.layers[1]
         # Moving statistics far from what any batch would give.
         bn.moving_mean.assign(self.rng.uniform(2.0, 3.0, 8).astype("float32"))
@@ -181,7 +194,9 @@ class EnableMCDropoutTest(tf.test.TestCase):
         deterministic = keras.ops.convert_to_numpy(model(x, training=False))
         tolerance = SIGMAS * prediction.std / np.sqrt(samples) + 1e-5
         self.assertAllLessEqual(np.abs(prediction.mean - deterministic) - tolerance, 0.0)
-        batch_stats = keras.ops.convert_to_numpy(model(x, training=True))  # sanity: really different
+        batch_stats = keras.ops.convert_to_numpy(
+            model(x, training=True)
+        )  # sanity: really different
         self.assertGreater(np.abs(batch_stats - deterministic).max(), 1.0)
 
     def test_adapted_normalization_is_carried_over(self):
@@ -215,7 +230,9 @@ class EnableMCDropoutTest(tf.test.TestCase):
             path = os.path.join(tmp, "mc.keras")
             mc_model.save(path)
             loaded = keras.models.load_model(path)  # no custom_objects
-        self.assertEqual([type(layer) for layer in loaded.layers], [type(layer) for layer in mc_model.layers])
+        self.assertEqual(
+            [type(layer) for layer in loaded.layers], [type(layer) for layer in mc_model.layers]
+        )
         for restored, original in zip(loaded.get_weights(), mc_model.get_weights()):
             self.assertAllEqual(restored, original)
         self.assertNotAllClose(loaded(x, training=False), loaded(x, training=False))
@@ -223,13 +240,19 @@ class EnableMCDropoutTest(tf.test.TestCase):
     @rejects_bad_input(mc_layers)
     def test_mc_layers_needs_a_model(self):
         for bad in ("model", None, keras.layers.Dropout(0.5)):
-            with self.subTest(bad=bad), self.assertRaisesRegex(TypeError, r"argument `model`.*keras.Model"):
+            with (
+                self.subTest(bad=bad),
+                self.assertRaisesRegex(TypeError, r"argument `model`.*keras.Model"),
+            ):
                 mc_layers(bad)
 
     @rejects_bad_input(enable_mc_dropout)
     def test_bad_input(self):
         for bad in ("model", None, keras.layers.Dense(3)):
-            with self.subTest(bad=bad), self.assertRaisesRegex(TypeError, r"argument `model`.*keras.Model"):
+            with (
+                self.subTest(bad=bad),
+                self.assertRaisesRegex(TypeError, r"argument `model`.*keras.Model"),
+            ):
                 enable_mc_dropout(bad)
 
         class Subclassed(keras.Model):

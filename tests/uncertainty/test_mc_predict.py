@@ -51,13 +51,17 @@ class MCPredictTest(tf.test.TestCase):
         super().setUpClass()
         keras.utils.set_random_seed(0)
         x_train, y_train, x_test, _ = digits()
-        cls.model = keras.Sequential([
-            keras.Input((64,)),
-            keras.layers.Dense(64, activation="relu"),
-            MCDropout(0.3),
-            keras.layers.Dense(10, activation="softmax"),
-        ])
-        cls.model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+        cls.model = keras.Sequential(
+            [
+                keras.Input((64,)),
+                keras.layers.Dense(64, activation="relu"),
+                MCDropout(0.3),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
+        cls.model.compile(
+            optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy"
+        )
         cls.model.fit(x_train, y_train, epochs=3, batch_size=64, verbose=0)
         cls.x = x_test[:50]
 
@@ -81,9 +85,13 @@ class MCPredictTest(tf.test.TestCase):
         # Two independent estimates of one std, each with its own standard error (the
         # softmax outputs of a confident class are heavy-tailed: rare spikes dominate mu4).
         passes = mc_predict(self.model, self.x, samples=samples, seed=0, return_samples=True)
-        self.assertAllClose(passes.mean, prediction.mean, atol=1e-6, rtol=0)  # same seed, same passes
+        self.assertAllClose(
+            passes.mean, prediction.mean, atol=1e-6, rtol=0
+        )  # same seed, same passes
         self.assertAllClose(passes.std, prediction.std, atol=1e-6, rtol=0)
-        std_tolerance = SIGMAS * np.hypot(std_standard_error(loop), std_standard_error(passes.samples)) + 1e-6
+        std_tolerance = (
+            SIGMAS * np.hypot(std_standard_error(loop), std_standard_error(passes.samples)) + 1e-6
+        )
         self.assertAllLessEqual(np.abs(prediction.std - loop_std) - std_tolerance, 0.0)
         # The passes really vary (a trained net with dropout is not constant).
         self.assertGreater(float(prediction.std.max()), 0.01)
@@ -104,7 +112,9 @@ class MCPredictTest(tf.test.TestCase):
         predictive = entropy(mean)
         expected_entropy = entropy(passes).mean(axis=0)
         self.assertAllClose(prediction.predictive_entropy, predictive, atol=1e-5, rtol=0)
-        self.assertAllClose(prediction.mutual_information, predictive - expected_entropy, atol=1e-5, rtol=0)
+        self.assertAllClose(
+            prediction.mutual_information, predictive - expected_entropy, atol=1e-5, rtol=0
+        )
         self.assertAllGreaterEqual(prediction.mutual_information, 0.0)
         self.assertAllEqual(prediction.predicted_class, np.argmax(mean, axis=-1))
         self.assertEqual(prediction.predictive_entropy.shape, (50,))
@@ -116,20 +126,36 @@ class MCPredictTest(tf.test.TestCase):
         # either (1, 0) or (0, 1) w.p. 1/2, so each pass has entropy 0 while the mean
         # (1/2, 1/2) has entropy log 2: all uncertainty is epistemic, MI = log 2.
         model = keras.Sequential([keras.Input((1,)), MCDropout(0.5), keras.layers.Dense(2)])
-        model.layers[-1].set_weights([np.array([[-0.5, 0.5]], "float32"), np.array([1.0, 0.0], "float32")])
+        model.layers[-1].set_weights(
+            [np.array([[-0.5, 0.5]], "float32"), np.array([1.0, 0.0], "float32")]
+        )
         samples = 4000
-        prediction = mc_predict(model, np.ones((3, 1), "float32"), samples=samples, seed=0, classifier=True)
+        prediction = mc_predict(
+            model, np.ones((3, 1), "float32"), samples=samples, seed=0, classifier=True
+        )
         # p(keep) has binomial standard error 1/2 / sqrt(S); the entropy of (1 - p, p)
         # is log 2 - 2 (p - 1/2)^2 + O((p - 1/2)^4), so its error is bounded by 2 * bound^2.
         bound = SIGMAS * 0.5 / np.sqrt(samples)
         self.assertAllClose(prediction.mean[:, 1], [0.5] * 3, atol=bound, rtol=0)
-        self.assertAllClose(prediction.predictive_entropy, [np.log(2)] * 3, atol=2.2 * bound**2, rtol=0)
-        self.assertAllClose(prediction.std, np.full((3, 2), 0.5), atol=SIGMAS / np.sqrt(samples), rtol=0)
-        self.assertAllClose(prediction.mutual_information, prediction.predictive_entropy, atol=1e-6, rtol=0)
+        self.assertAllClose(
+            prediction.predictive_entropy, [np.log(2)] * 3, atol=2.2 * bound**2, rtol=0
+        )
+        self.assertAllClose(
+            prediction.std, np.full((3, 2), 0.5), atol=SIGMAS / np.sqrt(samples), rtol=0
+        )
+        self.assertAllClose(
+            prediction.mutual_information, prediction.predictive_entropy, atol=1e-6, rtol=0
+        )
 
     def test_classifier_detection(self):
-        regression = keras.Sequential([keras.Input((64,)), keras.layers.Dense(8, activation="relu"),
-                                       MCDropout(0.3), keras.layers.Dense(3)])
+        regression = keras.Sequential(
+            [
+                keras.Input((64,)),
+                keras.layers.Dense(8, activation="relu"),
+                MCDropout(0.3),
+                keras.layers.Dense(3),
+            ]
+        )
         x = self.x[:10]
         plain = mc_predict(regression, x, samples=20, seed=0)
         self.assertEqual(plain.mean.shape, (10, 3))
@@ -154,18 +180,30 @@ class MCPredictTest(tf.test.TestCase):
     def test_chunking_keeps_every_row_and_summary(self):
         samples = 80
         whole = mc_predict(self.model, self.x, samples=samples, seed=0)
-        for kwargs in [{"max_batch_elements": 64 * 3}, {"batch_size": 7}, {"batch_size": 7, "max_batch_elements": 64 * 20}]:
+        for kwargs in [
+            {"max_batch_elements": 64 * 3},
+            {"batch_size": 7},
+            {"batch_size": 7, "max_batch_elements": 64 * 20},
+        ]:
             with self.subTest(**kwargs):
-                chunked = mc_predict(self.model, self.x, samples=samples, seed=0, return_samples=True, **kwargs)
+                chunked = mc_predict(
+                    self.model, self.x, samples=samples, seed=0, return_samples=True, **kwargs
+                )
                 passes = chunked.samples.astype("float64")
                 self.assertEqual(passes.shape, (samples, 50, 10))
                 # Every row is present and summarized from its own passes.
                 self.assertAllClose(chunked.mean, passes.mean(axis=0), atol=1e-5, rtol=0)
                 self.assertAllClose(chunked.std, passes.std(axis=0), atol=1e-5, rtol=0)
-                self.assertAllClose(chunked.mutual_information,
-                                    entropy(passes.mean(axis=0)) - entropy(passes).mean(axis=0), atol=1e-5, rtol=0)
+                self.assertAllClose(
+                    chunked.mutual_information,
+                    entropy(passes.mean(axis=0)) - entropy(passes).mean(axis=0),
+                    atol=1e-5,
+                    rtol=0,
+                )
                 # Same predictive distribution as one big pass (different masks, so statistically).
-                sigma = np.sqrt((whole.std.astype("float64") ** 2 + chunked.std.astype("float64") ** 2) / 2)
+                sigma = np.sqrt(
+                    (whole.std.astype("float64") ** 2 + chunked.std.astype("float64") ** 2) / 2
+                )
                 tolerance = SIGMAS * np.sqrt(2) * sigma / np.sqrt(samples) + 1e-6
                 self.assertAllLessEqual(np.abs(chunked.mean - whole.mean) - tolerance, 0.0)
 
@@ -178,14 +216,20 @@ class MCPredictTest(tf.test.TestCase):
         model = keras.Sequential([keras.Input((n,)), MCDropout(0.5), MCDropout(0.5)])
         for x, samples in [(np.ones((1, n), "float32"), 40), (np.ones((40, n), "float32"), 1)]:
             with self.subTest(rows=len(x)):
-                passes = mc_predict(model, x, samples=samples, seed=0, return_samples=True, max_batch_elements=n).samples
-                passes = passes.reshape(40, n).astype("float64")  # pass-major or row-major: 40 draws
+                passes = mc_predict(
+                    model, x, samples=samples, seed=0, return_samples=True, max_batch_elements=n
+                ).samples
+                passes = passes.reshape(40, n).astype(
+                    "float64"
+                )  # pass-major or row-major: 40 draws
                 products = passes[:-1] * passes[1:]
                 # Each product has variance E[o^2]^2 - 1 = 15; neighbouring products share a
                 # factor (covariance E[o^2] - 1 = 3), so Var(mean) <= 15 (1 + 2 * 3 / 15) / count.
                 bound = SIGMAS * np.sqrt(15 * 1.4 / products.size)
                 self.assertAllClose(products.mean(), 1.0, atol=bound, rtol=0)
-                self.assertAllClose(passes.mean(), 1.0, atol=SIGMAS * np.sqrt(3 / passes.size), rtol=0)
+                self.assertAllClose(
+                    passes.mean(), 1.0, atol=SIGMAS * np.sqrt(3 / passes.size), rtol=0
+                )
 
     def test_seed(self):
         x = self.x[:10]
@@ -216,14 +260,18 @@ class MCPredictTest(tf.test.TestCase):
         self.assertAllClose(prediction.mean, model(self.x[:5]), atol=1e-6)
 
     def test_integer_input_and_other_shapes(self):
-        model = keras.Sequential([keras.Input((4, 3)), keras.layers.Flatten(), keras.layers.Dense(5), MCDropout(0.2)])
+        model = keras.Sequential(
+            [keras.Input((4, 3)), keras.layers.Flatten(), keras.layers.Dense(5), MCDropout(0.2)]
+        )
         x = self.rng.integers(0, 5, (6, 4, 3))
         prediction = mc_predict(model, x, samples=5, seed=0)
         self.assertEqual(prediction.mean.shape, (6, 5))
         self.assertEqual(prediction.mean.dtype, np.float32)
 
     def test_warns_without_mc_layers(self):
-        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(4), keras.layers.Dropout(0.5)])
+        model = keras.Sequential(
+            [keras.Input((64,)), keras.layers.Dense(4), keras.layers.Dropout(0.5)]
+        )
         with self.assertWarnsRegex(UserWarning, "enable_mc_dropout"):
             prediction = mc_predict(model, self.x[:5], samples=4)
         self.assertAllClose(prediction.std, np.zeros((5, 4)), atol=1e-6, rtol=0)

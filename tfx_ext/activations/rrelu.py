@@ -7,8 +7,8 @@ Replaces `tfa.activations.rrelu`. Keras 3 core has no equivalent (its
 import keras
 from keras import ops
 
-from tfx_ext.activations.float_inputs import float_tensor
 from tfx_ext._core.arguments import check_number, invalid
+from tfx_ext.activations.float_inputs import float_tensor
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -48,7 +48,11 @@ def rrelu(x, lower=0.125, upper=0.3333333333333333, training=None, seed=None, rn
         raise invalid("rng", "a keras.random.SeedGenerator", rng, TypeError)
     if training:
         a = keras.random.uniform(
-            ops.shape(x), minval=lower, maxval=upper, dtype=x.dtype, seed=rng if rng is not None else seed
+            ops.shape(x),
+            minval=lower,
+            maxval=upper,
+            dtype=x.dtype,
+            seed=rng if rng is not None else seed,
         )
     else:
         a = ops.cast((lower + upper) / 2, x.dtype)

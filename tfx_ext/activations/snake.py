@@ -6,8 +6,8 @@ Replaces `tfa.activations.snake`. Keras 3 core has no equivalent.
 import keras
 from keras import ops
 
-from tfx_ext.activations.float_inputs import float_tensor
 from tfx_ext._core.arguments import invalid
+from tfx_ext.activations.float_inputs import float_tensor
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

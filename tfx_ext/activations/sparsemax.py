@@ -9,8 +9,8 @@ ported code gives TFA's results on every input.
 import keras
 from keras import ops
 
-from tfx_ext.activations.float_inputs import float_tensor
 from tfx_ext._core.arguments import check_int, invalid
+from tfx_ext.activations.float_inputs import float_tensor
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

@@ -78,7 +78,9 @@ class LearningRateFinder(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         optimizer = self.model.optimizer
-        if isinstance(learning_rate_setting(optimizer), keras.optimizers.schedules.LearningRateSchedule):
+        if isinstance(
+            learning_rate_setting(optimizer), keras.optimizers.schedules.LearningRateSchedule
+        ):
             raise ValueError(
                 "LearningRateFinder sets the learning rate itself: compile the "
                 "model with a constant learning rate, not a "
@@ -97,9 +99,7 @@ class LearningRateFinder(keras.callbacks.Callback):
         if self.restore:
             self._initial_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
             self._initial_weights = [np.array(v) for v in self.model.weights]
-            self._initial_optimizer = {
-                id(v): np.array(v) for v in optimizer.variables
-            }
+            self._initial_optimizer = {id(v): np.array(v) for v in optimizer.variables}
 
     def _batch_loss(self, logs):
         """The loss of the last batch alone, from the loss tracker's sums."""
@@ -153,7 +153,9 @@ class LearningRateFinder(keras.callbacks.Callback):
         optimizer = self.model.optimizer
         for variable in optimizer.variables:
             initial = self._initial_optimizer.get(id(variable))
-            variable.assign(initial if initial is not None else np.zeros(variable.shape, variable.dtype))
+            variable.assign(
+                initial if initial is not None else np.zeros(variable.shape, variable.dtype)
+            )
         optimizer.learning_rate = self._initial_rate
 
     @property
@@ -175,8 +177,12 @@ class LearningRateFinder(keras.callbacks.Callback):
         ax.plot(self.rates, self.losses, alpha=0.3, label="batch loss")
         ax.plot(self.rates, self.smoothed_losses, label="smoothed loss")
         if self.suggested_rate is not None:
-            ax.axvline(self.suggested_rate, color="k", linestyle="--",
-                       label=f"suggested {self.suggested_rate:.2g}")
+            ax.axvline(
+                self.suggested_rate,
+                color="k",
+                linestyle="--",
+                label=f"suggested {self.suggested_rate:.2g}",
+            )
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")

@@ -85,7 +85,9 @@ class TQDMProgressBar(keras.callbacks.Callback):
             metrics_format.format(name="loss", value=0.5)
         except (KeyError, IndexError, ValueError) as error:
             raise invalid(
-                "metrics_format", "a format string with fields {name} and {value} (a float)", metrics_format
+                "metrics_format",
+                "a format string with fields {name} and {value} (a float)",
+                metrics_format,
             ) from error
         for name, value in (
             ("leave_epoch_progress", leave_epoch_progress),
@@ -94,7 +96,9 @@ class TQDMProgressBar(keras.callbacks.Callback):
             ("show_overall_progress", show_overall_progress),
         ):
             check_bool(name, value)
-        self.update_per_second = check_number("update_per_second", update_per_second, low=0.0, low_open=True)
+        self.update_per_second = check_number(
+            "update_per_second", update_per_second, low=0.0, low_open=True
+        )
         self.tqdm = _load_tqdm()
         self.metrics_separator = metrics_separator
         self.overall_bar_format = overall_bar_format

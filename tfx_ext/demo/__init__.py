@@ -32,8 +32,15 @@ import time
 STAGES = 9
 
 
-def run(output_dir="demo_output", epochs=12, trials=6, seed=0, translation_dates=None, translation_epochs=None,
-        quick=False):
+def run(
+    output_dir="demo_output",
+    epochs=12,
+    trials=6,
+    seed=0,
+    translation_dates=None,
+    translation_epochs=None,
+    quick=False,
+):
     """Runs every stage; returns (report text, summary dict).
 
     `quick=True` runs every stage, each smaller (a smoke run of the whole path; the
@@ -57,7 +64,17 @@ def run(output_dir="demo_output", epochs=12, trials=6, seed=0, translation_dates
     components = stages.components(context)
     custom_loop = stages.custom_loop(context)
     translation = stages.date_translation(context, translation_dates, translation_epochs)
-    results = [search, trained, uncertainty, pruned, tflite, served, components, custom_loop, translation]
+    results = [
+        search,
+        trained,
+        uncertainty,
+        pruned,
+        tflite,
+        served,
+        components,
+        custom_loop,
+        translation,
+    ]
     drawn = plots.draw_all(context.path, trained, uncertainty, pruned, tflite)
     text, summary = report.write(context, results, drawn, time.monotonic() - started)
     return text, summary
@@ -68,9 +85,14 @@ def main(argv=None):
     parser.add_argument("--output-dir", default="demo_output")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--trials", type=int, default=6)
-    parser.add_argument("--quick", action="store_true",
-                        help="every stage with fewer epochs and samples: a smoke run of the whole path")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="every stage with fewer epochs and samples: a smoke run of the whole path",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    text, _ = run(output_dir=args.output_dir, epochs=args.epochs, trials=args.trials, quick=args.quick)
+    text, _ = run(
+        output_dir=args.output_dir, epochs=args.epochs, trials=args.trials, quick=args.quick
+    )
     print(text)

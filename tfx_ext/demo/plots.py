@@ -20,8 +20,13 @@ def reliability(path, uncertainty):
     from tfx_ext.uncertainty import reliability_diagram
 
     ax = reliability_diagram(uncertainty.labels, uncertainty.single, label="one pass")
-    reliability_diagram(uncertainty.labels, uncertainty.prediction.mean, ax=ax,
-                        label=f"MC x{uncertainty.samples}", path=path)
+    reliability_diagram(
+        uncertainty.labels,
+        uncertainty.prediction.mean,
+        ax=ax,
+        label=f"MC x{uncertainty.samples}",
+        path=path,
+    )
 
 
 def sparsity(path, pruned):
@@ -39,8 +44,12 @@ def sizes(path, tflite):
     labels = list(reports)
     ax = _axes((7, 0.6 * len(labels) + 1))
     rows = np.arange(len(labels))
-    ax.barh(rows - 0.2, [reports[label].raw_bytes / 1024 for label in labels], height=0.4, label="raw")
-    ax.barh(rows + 0.2, [reports[label].gzip_bytes / 1024 for label in labels], height=0.4, label="gzip")
+    ax.barh(
+        rows - 0.2, [reports[label].raw_bytes / 1024 for label in labels], height=0.4, label="raw"
+    )
+    ax.barh(
+        rows + 0.2, [reports[label].gzip_bytes / 1024 for label in labels], height=0.4, label="gzip"
+    )
     ax.set_yticks(rows, labels)
     ax.invert_yaxis()
     ax.set_xlabel("KiB")
@@ -52,8 +61,12 @@ def sizes(path, tflite):
 def draw_all(path, trained, uncertainty, pruned, tflite):
     """Draws every plot; returns the file names drawn (none without matplotlib)."""
     drawn = []
-    for name, draw, result in (("lr_finder.png", lr_finder, trained), ("reliability.png", reliability, uncertainty),
-                               ("sparsity.png", sparsity, pruned), ("sizes.png", sizes, tflite)):
+    for name, draw, result in (
+        ("lr_finder.png", lr_finder, trained),
+        ("reliability.png", reliability, uncertainty),
+        ("sparsity.png", sparsity, pruned),
+        ("sizes.png", sizes, tflite),
+    ):
         try:
             draw(path(name), result)
         except ImportError:

@@ -30,7 +30,9 @@ def load_digits_split(seed=42):
     data = load_digits()
     x = data.images.astype("float32")[..., None]
     y = data.target.astype("int32")
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=seed, stratify=y)
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=0.25, random_state=seed, stratify=y
+    )
     mean, std = x_train.mean(), x_train.std()
     return (x_train - mean) / std, y_train, (x_test - mean) / std, y_test
 
@@ -62,7 +64,9 @@ class DemoContext:
         keras.utils.set_random_seed(seed)
         os.makedirs(output_dir, exist_ok=True)
         images_train, y_train, images_test, y_test = load_digits_split()
-        return cls(output_dir, epochs, trials, seed, images_train, y_train, images_test, y_test, quick)
+        return cls(
+            output_dir, epochs, trials, seed, images_train, y_train, images_test, y_test, quick
+        )
 
     def size(self, full, quick):
         """A stage's epochs or sample count: `full`, or `quick` in a quick run."""
@@ -96,8 +100,16 @@ def tune(context):
     x_train, y_train = context.x_train, context.y_train
     n = len(x_train) * 4 // 5
     data = (x_train[:n], y_train[:n], x_train[n:], y_train[n:])
-    result = search(MLPHyperModel((64,), 10, max_layers=3), data, tuner="random", max_trials=context.trials,
-                    directory=directory, epochs=context.size(4, 1), seed=context.seed, overwrite=True)
+    result = search(
+        MLPHyperModel((64,), 10, max_layers=3),
+        data,
+        tuner="random",
+        max_trials=context.trials,
+        directory=directory,
+        epochs=context.size(4, 1),
+        seed=context.seed,
+        overwrite=True,
+    )
     selu = [row for row in result.table if row.get("activation") == "selu"]
     config = selu[0] if selu else {"layers": 2, "units_0": 128, "units_1": 128, "dropout": 0.1}
     return SearchStage(result, config)
@@ -131,25 +143,42 @@ def train(context, config):
     x_train, y_train = context.x_train, context.y_train
 
     def build():
-        return self_normalizing_mlp((64,), units, 10, "softmax", dropout_rate=dropout,
-                                    adapt_data=x_train, name="selu_mlp")
+        return self_normalizing_mlp(
+            (64,), units, 10, "softmax", dropout_rate=dropout, adapt_data=x_train, name="selu_mlp"
+        )
 
     model = build()
     check = check_self_normalizing(model, sample=x_train)
     stats = activation_statistics(model, context.x_test)[:-1]
-    model.compile(optimizer=keras.optimizers.SGD(1e-4, momentum=0.9), loss="sparse_categorical_crossentropy")
+    model.compile(
+        optimizer=keras.optimizers.SGD(1e-4, momentum=0.9), loss="sparse_categorical_crossentropy"
+    )
     finder = LearningRateFinder(min_rate=1e-4, max_rate=3.0, num_steps=120)
     model.fit(x_train, y_train, epochs=3, batch_size=32, callbacks=[finder], verbose=0)
     max_rate = finder.suggested_rate
 
     steps = context.epochs * math.ceil(len(x_train) / 32)
     model = build()
-    model.compile(optimizer=keras.optimizers.SGD(OneCycle(steps, max_rate=max_rate), momentum=0.9),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.SGD(OneCycle(steps, max_rate=max_rate), momentum=0.9),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(x_train, y_train, epochs=context.epochs, batch_size=32, verbose=0)
     accuracy = float(model.evaluate(context.x_test, context.y_test, verbose=0)[1])
     model.save(context.path("selu_mlp.keras"))
-    return TrainStage(model, config, units, dropout, check, [s.std for s in stats], finder, max_rate, steps, accuracy)
+    return TrainStage(
+        model,
+        config,
+        units,
+        dropout,
+        check,
+        [s.std for s in stats],
+        finder,
+        max_rate,
+        steps,
+        accuracy,
+    )
 
 
 # 3 -------------------------------------------------------------------------------------
@@ -173,16 +202,31 @@ def uncertainty(context, model, samples=None):
     _progress(3, f"MC Dropout, {samples} samples")
     y_test = context.y_test
     single = model.predict(context.x_test, verbose=0)
-    prediction = mc_predict(enable_mc_dropout(model), context.x_test, samples=samples, seed=context.seed)
+    prediction = mc_predict(
+        enable_mc_dropout(model), context.x_test, samples=samples, seed=context.seed
+    )
     before, after = calibration_bins(y_test, single), calibration_bins(y_test, prediction.mean)
     least_sure = [
-        [index, y_test[index], prediction.predicted_class[index], float(prediction.mean[index].max()),
-         float(prediction.mutual_information[index])]
+        [
+            index,
+            y_test[index],
+            prediction.predicted_class[index],
+            float(prediction.mean[index].max()),
+            float(prediction.mutual_information[index]),
+        ]
         for index in np.argsort(prediction.mutual_information)[::-1][:5]
     ]
-    return UncertaintyStage(samples, y_test, single, prediction, before.ece, after.ece,
-                            float((single.argmax(1) == y_test).mean()),
-                            float((prediction.predicted_class == y_test).mean()), least_sure)
+    return UncertaintyStage(
+        samples,
+        y_test,
+        single,
+        prediction,
+        before.ece,
+        after.ece,
+        float((single.argmax(1) == y_test).mean()),
+        float((prediction.predicted_class == y_test).mean()),
+        least_sure,
+    )
 
 
 # 4 -------------------------------------------------------------------------------------
@@ -204,16 +248,33 @@ def prune(context, model, target=0.8, epochs=None):
     _progress(4, f"pruning to {target:.0%}")
     steps = epochs * math.ceil(len(context.x_train) / 32)
     pruned = sparsity.prune_low_magnitude(
-        model, sparsity.PolynomialDecay(0.0, target, begin_step=0, end_step=steps // 2, frequency=10))
-    pruned.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                   metrics=["accuracy"])
-    pruned.fit(context.x_train, context.y_train, epochs=epochs, batch_size=32, verbose=0,
-               callbacks=[sparsity.UpdatePruningStep()])
+        model,
+        sparsity.PolynomialDecay(0.0, target, begin_step=0, end_step=steps // 2, frequency=10),
+    )
+    pruned.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    pruned.fit(
+        context.x_train,
+        context.y_train,
+        epochs=epochs,
+        batch_size=32,
+        verbose=0,
+        callbacks=[sparsity.UpdatePruningStep()],
+    )
     stripped = sparsity.strip_pruning(pruned)
     stripped.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     accuracy = float(stripped.evaluate(context.x_test, context.y_test, verbose=0)[1])
     stripped.save(context.path("selu_mlp_pruned.keras"))
-    return PruneStage(stripped, target, sparsity.sparsity_report(stripped), sparsity.sparsity_report(model), accuracy)
+    return PruneStage(
+        stripped,
+        target,
+        sparsity.sparsity_report(stripped),
+        sparsity.sparsity_report(model),
+        accuracy,
+    )
 
 
 # 5 -------------------------------------------------------------------------------------
@@ -226,23 +287,32 @@ class TFLiteStage:
 def tflite(context, model, pruned):
     from tfx_ext.lite import compare, convert
 
-    _progress(5, "TFLite: float32 (dense), dynamic range and full int8 (dense, pruned), parity checked")
+    _progress(
+        5, "TFLite: float32 (dense), dynamic range and full int8 (dense, pruned), parity checked"
+    )
     # Full-integer rows with the Normalization folded into the first Dense, and the
     # same conversions without folding, to show what folding changes.
-    variants = (("dense float32", model, "float32", "auto"),
-                ("pruned dynamic_range", pruned, "dynamic_range", "auto"),
-                ("dense int8 folded", model, "int8", True),
-                ("dense int8 not folded", model, "int8", False),
-                ("pruned int8 folded", pruned, "int8", True),
-                ("pruned int8 not folded", pruned, "int8", False))
+    variants = (
+        ("dense float32", model, "float32", "auto"),
+        ("pruned dynamic_range", pruned, "dynamic_range", "auto"),
+        ("dense int8 folded", model, "int8", True),
+        ("dense int8 not folded", model, "int8", False),
+        ("pruned int8 folded", pruned, "int8", True),
+        ("pruned int8 not folded", pruned, "int8", False),
+    )
     if context.quick:  # each mode, folded and not, dense and pruned: once each
         variants = variants[:3] + variants[5:]
     reports, notes = {}, []
     for name, candidate, mode, fold in variants:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = convert(candidate, mode=mode, representative_data=context.x_train, fold_normalization=fold,
-                             output_path=context.path(f"selu_mlp_{name.replace(' ', '_')}.tflite"))
+            result = convert(
+                candidate,
+                mode=mode,
+                representative_data=context.x_train,
+                fold_normalization=fold,
+                output_path=context.path(f"selu_mlp_{name.replace(' ', '_')}.tflite"),
+            )
         notes += [f"{name}: {w.message}" for w in caught if "per-tensor scale" in str(w.message)]
         if fold is True and not result.folded_normalization:
             notes.append(f"{name}: the Normalization layer could not be folded.")
@@ -266,10 +336,18 @@ def serve(context, model, pruned):
     base = context.path("models")
     shutil.rmtree(base, ignore_errors=True)
     for candidate in (model, pruned):
-        export_for_serving(candidate, base, "digits", warmup_data=x_test[:20], mc_samples=20,
-                           serving_image="tensorflow/serving:2.21.0")
-    config = write_model_config(os.path.join(base, "models.config"), [
-        ModelEntry("digits", "digits", versions=[1, 2], labels={"stable": 1, "canary": 2})])
+        export_for_serving(
+            candidate,
+            base,
+            "digits",
+            warmup_data=x_test[:20],
+            mc_samples=20,
+            serving_image="tensorflow/serving:2.21.0",
+        )
+    config = write_model_config(
+        os.path.join(base, "models.config"),
+        [ModelEntry("digits", "digits", versions=[1, 2], labels={"stable": 1, "canary": 2})],
+    )
     rest_port, grpc_port = _free_port(), _free_port()
     rows = []
     with LocalModelServer(model_config_file=config, rest_port=rest_port, grpc_port=grpc_port):
@@ -310,16 +388,31 @@ def components(context):
     x = Maxout(64)(WeightNormalization(keras.layers.Dense(128))(x))
     outputs = keras.layers.Dense(10, activation="softmax", name="digit")(x)
     model = keras.Model(inputs, outputs, name="digits_cnn")
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy", CohenKappa(10, weightage="quadratic"),
-                           MatthewsCorrelationCoefficient(10), HammingLoss("multiclass")])
-    model.fit(context.images_train, context.y_train, epochs=context.size(5, 1), batch_size=32, verbose=0)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=[
+            "accuracy",
+            CohenKappa(10, weightage="quadratic"),
+            MatthewsCorrelationCoefficient(10),
+            HammingLoss("multiclass"),
+        ],
+    )
+    model.fit(
+        context.images_train, context.y_train, epochs=context.size(5, 1), batch_size=32, verbose=0
+    )
     results = model.evaluate(context.images_test, context.y_test, verbose=0, return_dict=True)
     path = context.path("digits_cnn.keras")
     model.save(path)
     reloaded = keras.models.load_model(path)
-    gap = float(np.max(np.abs(reloaded.predict(context.images_test, verbose=0)
-                              - model.predict(context.images_test, verbose=0))))
+    gap = float(
+        np.max(
+            np.abs(
+                reloaded.predict(context.images_test, verbose=0)
+                - model.predict(context.images_test, verbose=0)
+            )
+        )
+    )
     return ComponentsStage(path, gap, results)
 
 
@@ -361,11 +454,18 @@ def custom_loop(context, epochs=None, stop_at_step=None):
     shutil.rmtree(directory, ignore_errors=True)
 
     def trainer(model, checkpoints=True):
-        return Trainer(model, "sparse_categorical_crossentropy",
-                       {"wide/.*": keras.optimizers.SGD(0.05, momentum=0.9),
-                        "deep_.*/.*": keras.optimizers.Nadam(1e-3)},
-                       metrics=["accuracy"], clip_global_norm=5.0, seed=context.seed,
-                       **({"checkpoint_dir": directory, "checkpoint_every": 25} if checkpoints else {}))
+        return Trainer(
+            model,
+            "sparse_categorical_crossentropy",
+            {
+                "wide/.*": keras.optimizers.SGD(0.05, momentum=0.9),
+                "deep_.*/.*": keras.optimizers.Nadam(1e-3),
+            },
+            metrics=["accuracy"],
+            clip_global_norm=5.0,
+            seed=context.seed,
+            **({"checkpoint_dir": directory, "checkpoint_every": 25} if checkpoints else {}),
+        )
 
     class StopMidEpoch(keras.callbacks.Callback):
         """Stops the first run mid-epoch (the SIGKILL case is in tests/training)."""
@@ -393,8 +493,12 @@ def custom_loop(context, epochs=None, stop_at_step=None):
     trainer(reference_model, checkpoints=False).fit(data, epochs=epochs, verbose=0)
     model.save_weights(context.path("wide_and_deep_resumed.weights.h5"))
     reference_model.save_weights(context.path("wide_and_deep_uninterrupted.weights.h5"))
-    gap = max(float(abs(a - b).max()) for a, b in zip(model.get_weights(), reference_model.get_weights()))
-    updates = ", ".join(f"{o.__class__.__name__} {int(o.iterations)}" for o in resumed.optimizer.optimizers)
+    gap = max(
+        float(abs(a - b).max()) for a, b in zip(model.get_weights(), reference_model.get_weights())
+    )
+    updates = ", ".join(
+        f"{o.__class__.__name__} {int(o.iterations)}" for o in resumed.optimizer.optimizers
+    )
     return CustomLoopStage(epochs, stop_at_step, resumed_from, updates, accuracy, gap)
 
 
@@ -413,7 +517,9 @@ def _date_translation_example():
 
     import tfx_ext
 
-    path = os.path.abspath(os.path.join(os.path.dirname(tfx_ext.__file__), "..", "examples", "date_translation.py"))
+    path = os.path.abspath(
+        os.path.join(os.path.dirname(tfx_ext.__file__), "..", "examples", "date_translation.py")
+    )
     if not os.path.isfile(path):
         return None, None
     spec = importlib.util.spec_from_file_location("date_translation", path)
@@ -423,11 +529,15 @@ def _date_translation_example():
 
 
 def date_translation(context, n_train=10000, epochs=3):
-    _progress(9, f"encoder-decoder with attention: dates, {n_train} examples, greedy and beam search, served")
+    _progress(
+        9,
+        f"encoder-decoder with attention: dates, {n_train} examples, greedy and beam search, served",
+    )
     module, path = _date_translation_example()
     if module is None:
         return TranslationStage(None, n_train, epochs, {})
     small = {"units": 32, "n_test": 100, "beam_width": 2} if context.quick else {}
-    results = module.run(context.path("date_translation"), epochs=epochs, n_train=n_train, seed=context.seed,
-                         **small)
+    results = module.run(
+        context.path("date_translation"), epochs=epochs, n_train=n_train, seed=context.seed, **small
+    )
     return TranslationStage(path, n_train, epochs, results)

@@ -41,8 +41,14 @@ def dense_head_to_convolutions(model):
     layers = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
     branching = [l.name for l in layers if isinstance(l.input, (list, tuple)) and len(l.input) > 1]
     if branching:
-        raise invalid("model", "a chain of layers (no merges or skip connections)", f"merging layers {branching}")
-    flatten_at = next((i for i, l in enumerate(layers) if isinstance(l, keras.layers.Flatten)), None)
+        raise invalid(
+            "model",
+            "a chain of layers (no merges or skip connections)",
+            f"merging layers {branching}",
+        )
+    flatten_at = next(
+        (i for i, l in enumerate(layers) if isinstance(l, keras.layers.Flatten)), None
+    )
     if flatten_at is None:
         raise invalid("model", "a CNN with a Flatten + Dense head", "a model without Flatten")
     body, head = layers[:flatten_at], layers[flatten_at + 1 :]
@@ -50,10 +56,16 @@ def dense_head_to_convolutions(model):
         raise invalid("model", "Dense layers after Flatten", [type(l).__name__ for l in head])
     for layer in head:
         if not isinstance(layer, (keras.layers.Dense,) + _SPATIAL_SAFE):
-            raise invalid("model", "only Dense, Dropout, normalization or Activation layers after Flatten", layer.name)
+            raise invalid(
+                "model",
+                "only Dense, Dropout, normalization or Activation layers after Flatten",
+                layer.name,
+            )
     feature_shape = tuple(layers[flatten_at].input.shape[1:])
     if len(feature_shape) != 3 or None in feature_shape:
-        raise invalid("model", "a channels-last 2D feature map of known size before Flatten", feature_shape)
+        raise invalid(
+            "model", "a channels-last 2D feature map of known size before Flatten", feature_shape
+        )
     channels_in = model.inputs[0].shape[-1]
 
     new_layers = [keras.Input((None, None, channels_in))]
@@ -92,4 +104,3 @@ def dense_head_to_convolutions(model):
     for original, copy, weights in copies:
         assign_weights(copy, weights if weights is not None else original.get_weights())
     return fcn
-

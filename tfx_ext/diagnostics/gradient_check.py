@@ -76,6 +76,7 @@ def _jax_float64():
     table entry is set for the check and restored after it.
     """
     import jax
+
     table = float64_promotion_table()
     saved = table.get("float64")
     table["float64"] = "float64"
@@ -146,7 +147,11 @@ def _check(fn, inputs, epsilon, seed, autodiff):
     projection = np.random.default_rng(seed).standard_normal(np.shape(call(arrays)))
 
     def scalar(values):
-        return float(np.sum(np.asarray(keras.ops.convert_to_numpy(call(values)), dtype="float64") * projection))
+        return float(
+            np.sum(
+                np.asarray(keras.ops.convert_to_numpy(call(values)), dtype="float64") * projection
+            )
+        )
 
     grads = autodiff(fn, arrays, single, variables, projection)
 
@@ -164,7 +169,7 @@ def _check(fn, inputs, epsilon, seed, autodiff):
         analytic = np.zeros_like(array) if grad is None else np.asarray(grad)
         errors[f"input_{i}"] = _relative_error(analytic, numeric)
 
-    for variable, grad, value in zip(variables, grads[len(arrays):], originals):
+    for variable, grad, value in zip(variables, grads[len(arrays) :], originals):
         value = value.copy()
         numeric = np.zeros_like(value)
         for index in np.ndindex(value.shape):

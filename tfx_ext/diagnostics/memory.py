@@ -77,7 +77,9 @@ def estimate_memory(model, batch_size, dtype_bytes=4):
         raise invalid("model", "a model with one input", f"{len(inputs)} inputs")
     input_size = _instance_size(tuple(inputs[0].shape))
     if input_size is None:
-        raise invalid("model", "a fully known input shape (besides the batch axis)", tuple(inputs[0].shape))
+        raise invalid(
+            "model", "a fully known input shape (besides the batch axis)", tuple(inputs[0].shape)
+        )
     per_layer = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
@@ -85,7 +87,11 @@ def estimate_memory(model, batch_size, dtype_bytes=4):
         outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
         sizes = [_instance_size(tuple(t.shape)) for t in outputs]
         if any(s is None for s in sizes):
-            raise invalid("model", "layers with fully known output shapes", f"{layer.name}: {[t.shape for t in outputs]}")
+            raise invalid(
+                "model",
+                "layers with fully known output shapes",
+                f"{layer.name}: {[t.shape for t in outputs]}",
+            )
         per_layer.append((layer.name, sum(sizes) * dtype_bytes))
     parameters = model.count_params()
     parameter_bytes = parameters * dtype_bytes

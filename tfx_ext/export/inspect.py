@@ -85,7 +85,9 @@ def inspect_saved_model(path):
         try:
             proto.ParseFromString(f.read())
         except Exception as error:  # protobuf's DecodeError
-            raise invalid("path", "a SavedModel directory (with a readable saved_model.pb)", path) from error
+            raise invalid(
+                "path", "a SavedModel directory (with a readable saved_model.pb)", path
+            ) from error
     if not proto.meta_graphs:
         raise invalid("path", "a SavedModel with a MetaGraph", path)
     signatures = {}
@@ -120,8 +122,12 @@ def format_signatures(signatures):
       input  pixels: float32 [None, 64]
       output probabilities: float32 [None, 10]
     """
-    if not isinstance(signatures, dict) or not all(isinstance(s, SignatureInfo) for s in signatures.values()):
-        raise invalid("signatures", "the dict returned by inspect_saved_model", signatures, TypeError)
+    if not isinstance(signatures, dict) or not all(
+        isinstance(s, SignatureInfo) for s in signatures.values()
+    ):
+        raise invalid(
+            "signatures", "the dict returned by inspect_saved_model", signatures, TypeError
+        )
     lines = []
     for sig in signatures.values():
         lines.append(f"signature '{sig.name}' ({sig.method_name})")

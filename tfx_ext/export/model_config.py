@@ -37,7 +37,9 @@ class ModelEntry:
             raise invalid("base_path", "a non-empty directory path", self.base_path)
         if self.versions is not None:
             if isinstance(self.versions, (str, bytes)) or not hasattr(self.versions, "__iter__"):
-                raise invalid("versions", "a list of integer versions >= 1, or None", self.versions, TypeError)
+                raise invalid(
+                    "versions", "a list of integer versions >= 1, or None", self.versions, TypeError
+                )
             self.versions = [check_int("versions", v, minimum=1) for v in self.versions]
         if self.labels is not None and not isinstance(self.labels, dict):
             raise invalid("labels", "a dict {label: version}, or None", self.labels, TypeError)
@@ -87,7 +89,9 @@ def model_server_config(models):
                 raise invalid("labels", "labels matching [a-zA-Z0-9_]+", label)
             if version not in versions:
                 raise invalid(
-                    "labels", f"versions listed in `versions` ({versions}) for model '{entry.name}'", f"{label}={version}"
+                    "labels",
+                    f"versions listed in `versions` ({versions}) for model '{entry.name}'",
+                    f"{label}={version}",
                 )
             model.version_labels[label] = version
     return config
@@ -210,7 +214,9 @@ def write_batching_config(
         sizes = [check_int("allowed_batch_sizes", size, minimum=1) for size in allowed_batch_sizes]
         if any(b <= a for a, b in zip(sizes, sizes[1:])) or sizes[-1] != max_batch_size:
             raise invalid(
-                "allowed_batch_sizes", f"increasing sizes ending at max_batch_size={max_batch_size}", allowed_batch_sizes
+                "allowed_batch_sizes",
+                f"increasing sizes ending at max_batch_size={max_batch_size}",
+                allowed_batch_sizes,
             )
         lines += [f"allowed_batch_sizes: {size}" for size in sizes]
     check_bool("pad_variable_length_inputs", pad_variable_length_inputs)

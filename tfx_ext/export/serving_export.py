@@ -27,7 +27,9 @@ def _tensor_names(names, defaults, what):
         raise invalid(f"{what}_names", f"{len(defaults)} name(s), one per model {what}", names)
     for name in names:
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-/]*", name):
-            raise invalid(f"{what}_names", "names made of letters, digits, '_', '.', '-' or '/'", names)
+            raise invalid(
+                f"{what}_names", "names made of letters, digits, '_', '.', '-' or '/'", names
+            )
     return names
 
 
@@ -43,7 +45,11 @@ def _default_output_names(model):
     if names is None:
         names = graph_output_names(model)
     if not names:
-        names = ["outputs"] if len(model.outputs) == 1 else [f"output_{i}" for i in range(len(model.outputs))]
+        names = (
+            ["outputs"]
+            if len(model.outputs) == 1
+            else [f"output_{i}" for i in range(len(model.outputs))]
+        )
     return list(names)
 
 
@@ -135,7 +141,15 @@ def export_for_serving(
     import tensorflow as tf
 
     warmup_data, version, mc_samples = _check_export_arguments(
-        model, base_dir, model_name, version, preprocessing, warmup_data, mc_samples, serving_image, tf
+        model,
+        base_dir,
+        model_name,
+        version,
+        preprocessing,
+        warmup_data,
+        mc_samples,
+        serving_image,
+        tf,
     )
     input_names = _tensor_names(input_names, _default_input_names(model), "input")
     output_names = _tensor_names(output_names, _default_output_names(model), "output")
@@ -159,10 +173,14 @@ def export_for_serving(
         methods = _add_example_endpoint(archive, tf, forward, input_specs, example_spec, classifier)
     if mc_samples is not None:
         _add_mc_endpoint(archive, tf, model, forward, input_specs, mc_samples)
-    return _write_version(archive, tf, base_dir, model_name, version, methods, input_names, warmup_data)
+    return _write_version(
+        archive, tf, base_dir, model_name, version, methods, input_names, warmup_data
+    )
 
 
-def _check_export_arguments(model, base_dir, model_name, version, preprocessing, warmup_data, mc_samples, image, tf):
+def _check_export_arguments(
+    model, base_dir, model_name, version, preprocessing, warmup_data, mc_samples, image, tf
+):
     """Step 1: the arguments checked; returns the checked `(warmup_data, version, mc_samples)`."""
     if not isinstance(model, keras.Model):
         raise invalid("model", "a Keras 3 model", model, TypeError)
@@ -173,9 +191,16 @@ def _check_export_arguments(model, base_dir, model_name, version, preprocessing,
     # A subclassed model has no `inputs` to name the signature's tensors after.
     check_graph_model("model", model, "export_for_serving")
     if preprocessing is not None and not isinstance(preprocessing, keras.Model):
-        raise invalid("preprocessing", "a Keras model applied to the raw inputs", preprocessing, TypeError)
+        raise invalid(
+            "preprocessing", "a Keras model applied to the raw inputs", preprocessing, TypeError
+        )
     numeric_input = len(model.inputs) == 1 and "string" not in str(model.inputs[0].dtype)
-    if warmup_data is not None and preprocessing is None and numeric_input and not isinstance(warmup_data, dict):
+    if (
+        warmup_data is not None
+        and preprocessing is None
+        and numeric_input
+        and not isinstance(warmup_data, dict)
+    ):
         # Empty or NaN rows would be exported as warmup; shapes are left to the
         # replay, which names the failing record.
         warmup_data = check_data("warmup_data", warmup_data)
@@ -250,11 +275,15 @@ def _add_mc_endpoint(archive, tf, model, forward, input_specs, mc_samples):
 
     mc_model = enable_mc_dropout(model)
     if not mc_layers(mc_model):
-        raise invalid("mc_samples", "None for a model without dropout (MC would give zero std)", mc_samples)
+        raise invalid(
+            "mc_samples", "None for a model without dropout (MC would give zero std)", mc_samples
+        )
     archive.track(mc_model)
 
     def mc_uncertainty(*inputs):
-        samples = repeated_forward(lambda tiled: forward(tiled, net=mc_model), inputs[0], mc_samples)
+        samples = repeated_forward(
+            lambda tiled: forward(tiled, net=mc_model), inputs[0], mc_samples
+        )
         mean, variance = tf.nn.moments(samples, axes=[0])
         return {"mean": mean, "std": tf.sqrt(variance)}
 

@@ -55,7 +55,9 @@ def next_version(model_dir):
         ValueError: if `model_dir` exists and is not a directory.
     """
     if os.path.exists(model_dir) and not os.path.isdir(model_dir):
-        raise invalid("model_dir", "a directory of versions (or a path that does not exist yet)", model_dir)
+        raise invalid(
+            "model_dir", "a directory of versions (or a path that does not exist yet)", model_dir
+        )
     versions = existing_versions(model_dir)
     return versions[-1] + 1 if versions else 1
 

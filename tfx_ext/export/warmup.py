@@ -25,11 +25,17 @@ def write_warmup(extra_dir, model_name, input_names, warmup_data, signature_name
         arrays = {name: np.asarray(warmup_data[name]) for name in input_names}
     else:
         if len(input_names) != 1:
-            raise invalid("warmup_data", f"a dict with the inputs {input_names}", type(warmup_data).__name__)
+            raise invalid(
+                "warmup_data", f"a dict with the inputs {input_names}", type(warmup_data).__name__
+            )
         arrays = {input_names[0]: np.asarray(warmup_data)}
     rows = {len(a) for a in arrays.values()}
     if len(rows) != 1 or 0 in rows:
-        raise invalid("warmup_data", "non-empty arrays with the same number of rows", {k: v.shape for k, v in arrays.items()})
+        raise invalid(
+            "warmup_data",
+            "non-empty arrays with the same number of rows",
+            {k: v.shape for k, v in arrays.items()},
+        )
     count = min(rows.pop(), MAX_RECORDS)
     path = os.path.join(extra_dir, WARMUP_FILE)
     with tf.io.TFRecordWriter(path) as writer:
@@ -39,7 +45,9 @@ def write_warmup(extra_dir, model_name, input_names, warmup_data, signature_name
             )
             for name, array in arrays.items():
                 request.inputs[name].CopyFrom(tf.make_tensor_proto(array[i : i + 1]))
-            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request)
+            )
             writer.write(log.SerializeToString())
     return path
 
@@ -102,7 +110,9 @@ def replay_warmup(saved_model_dir):
     import tensorflow as tf
 
     if not os.path.isfile(os.path.join(str(saved_model_dir), "saved_model.pb")):
-        raise invalid("saved_model_dir", "a SavedModel directory (with saved_model.pb)", str(saved_model_dir))
+        raise invalid(
+            "saved_model_dir", "a SavedModel directory (with saved_model.pb)", str(saved_model_dir)
+        )
     loaded = tf.saved_model.load(saved_model_dir)
     logs = read_warmup(saved_model_dir)
     if len(logs) > MAX_RECORDS:

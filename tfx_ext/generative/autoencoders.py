@@ -41,8 +41,12 @@ def _autoencoder(
     codings_activation=None,
     codings_regularizer=None,
 ):
-    input_shape = _positive_ints("input_shape", input_shape, "a shape: a tuple of positive integers")
-    units = _positive_ints("units", units, "a non-empty tuple of positive integers (hidden sizes, codings last)")
+    input_shape = _positive_ints(
+        "input_shape", input_shape, "a shape: a tuple of positive integers"
+    )
+    units = _positive_ints(
+        "units", units, "a non-empty tuple of positive integers (hidden sizes, codings last)"
+    )
     keras.activations.get(activation)
     keras.activations.get(output_activation)
     layers = [keras.Input(input_shape), keras.layers.Flatten(name="flatten")]
@@ -66,14 +70,18 @@ def _autoencoder(
         act = output_activation if i == len(sizes) - 1 else activation
         decoder_name = "reconstructions" if i == len(sizes) - 1 else f"decoder_{len(sizes) - 1 - i}"
         if tied:
-            layers.append(DenseTranspose(encoders[len(encoders) - 1 - i], activation=act, name=decoder_name))
+            layers.append(
+                DenseTranspose(encoders[len(encoders) - 1 - i], activation=act, name=decoder_name)
+            )
         else:
             layers.append(keras.layers.Dense(size, activation=act, name=decoder_name))
     layers.append(keras.layers.Reshape(input_shape, name="reshape"))
     return keras.Sequential(layers, name=name)
 
 
-def stacked_autoencoder(input_shape, units=(100, 30), activation="selu", output_activation="sigmoid"):
+def stacked_autoencoder(
+    input_shape, units=(100, 30), activation="selu", output_activation="sigmoid"
+):
     """A stacked autoencoder: Dense layers down to the codings and back.
 
     Args:
@@ -106,7 +114,9 @@ def tied_autoencoder(input_shape, units=(100, 30), activation="selu", output_act
 
     >>> ae = tied_autoencoder((28, 28), units=(100, 30))
     """
-    return _autoencoder("tied_autoencoder", input_shape, units, activation, output_activation, tied=True)
+    return _autoencoder(
+        "tied_autoencoder", input_shape, units, activation, output_activation, tied=True
+    )
 
 
 def denoising_autoencoder(
@@ -140,10 +150,18 @@ def denoising_autoencoder(
     """
     check_choice("noise", noise, ("gaussian", "dropout"))
     if noise == "gaussian":
-        level = 0.2 if noise_level is None else check_number("noise_level", noise_level, 0.0, low_open=True)
+        level = (
+            0.2
+            if noise_level is None
+            else check_number("noise_level", noise_level, 0.0, low_open=True)
+        )
         layer = keras.layers.GaussianNoise(level, seed=seed, name="noise")
     else:
-        level = 0.5 if noise_level is None else check_number("noise_level", noise_level, 0.0, 1.0, True, True)
+        level = (
+            0.5
+            if noise_level is None
+            else check_number("noise_level", noise_level, 0.0, 1.0, True, True)
+        )
         layer = keras.layers.Dropout(level, seed=seed, name="noise")
     return _autoencoder(
         "denoising_autoencoder", input_shape, units, activation, output_activation, noise=layer

@@ -18,9 +18,15 @@ def _image_shape(image_shape):
     try:
         shape = tuple(image_shape)
     except TypeError:
-        raise invalid("image_shape", "a shape (height, width, channels)", image_shape, TypeError) from None
-    if len(shape) != 3 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape):
-        raise invalid("image_shape", "a shape (height, width, channels) of positive integers", image_shape)
+        raise invalid(
+            "image_shape", "a shape (height, width, channels)", image_shape, TypeError
+        ) from None
+    if len(shape) != 3 or any(
+        isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape
+    ):
+        raise invalid(
+            "image_shape", "a shape (height, width, channels) of positive integers", image_shape
+        )
     return shape
 
 
@@ -28,7 +34,9 @@ def _filters(filters):
     try:
         values = tuple(filters)
     except TypeError:
-        raise invalid("filters", "a non-empty tuple of positive integers", filters, TypeError) from None
+        raise invalid(
+            "filters", "a non-empty tuple of positive integers", filters, TypeError
+        ) from None
     if not values or any(isinstance(f, bool) or not isinstance(f, int) or f < 1 for f in values):
         raise invalid("filters", "a non-empty tuple of positive integers", filters)
     return values
@@ -81,12 +89,21 @@ def dcgan_generator(latent_dim=100, image_shape=(28, 28, 1), filters=(128, 64), 
             keras.layers.BatchNormalization(),
             keras.layers.ReLU(),
         ]
-    layers.append(keras.layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", activation="tanh"))
+    layers.append(
+        keras.layers.Conv2DTranspose(
+            channels, kernel_size, strides=2, padding="same", activation="tanh"
+        )
+    )
     return keras.Sequential(layers, name="dcgan_generator")
 
 
 def dcgan_discriminator(
-    image_shape=(28, 28, 1), filters=(64, 128), kernel_size=5, batch_norm=True, dropout=0.0, minibatch_std=False
+    image_shape=(28, 28, 1),
+    filters=(64, 128),
+    kernel_size=5,
+    batch_norm=True,
+    dropout=0.0,
+    minibatch_std=False,
 ):
     """The DCGAN discriminator: (conv, stride 2, LeakyReLU 0.2) x len(filters) -> sigmoid.
 

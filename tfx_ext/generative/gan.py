@@ -135,7 +135,9 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.image_shape = image_shape
-        self.label_smoothing = check_number("label_smoothing", label_smoothing, 0.0, 1.0, high_open=True)
+        self.label_smoothing = check_number(
+            "label_smoothing", label_smoothing, 0.0, 1.0, high_open=True
+        )
         self.replay_buffer_size = check_int("replay_buffer_size", replay_buffer_size, 0)
         self.replay_fraction = check_number("replay_fraction", replay_fraction, 0.0, 1.0)
         self.seed = _check_seed(seed)
@@ -168,7 +170,9 @@ class GAN(keras.Model):
 
     # Compilation -----------------------------------------------------------
 
-    def compile(self, d_optimizer="rmsprop", g_optimizer="rmsprop", loss="binary_crossentropy", **kwargs):
+    def compile(
+        self, d_optimizer="rmsprop", g_optimizer="rmsprop", loss="binary_crossentropy", **kwargs
+    ):
         """Sets an optimizer per part and the loss of both phases.
 
         Args:
@@ -234,7 +238,8 @@ class GAN(keras.Model):
         stored = ops.minimum(self.replay_count, self.replay_buffer_size)
         picks = keras.random.randint((n,), 0, ops.maximum(stored, 1), seed=self.seed_generator)
         take = ops.logical_and(
-            ops.arange(n) < ops.cast(ops.floor(self.replay_fraction * ops.cast(n, "float32")), "int32"),
+            ops.arange(n)
+            < ops.cast(ops.floor(self.replay_fraction * ops.cast(n, "float32")), "int32"),
             stored > 0,
         )
         take = ops.reshape(take, (-1,) + (1,) * len(self.image_shape))
@@ -243,7 +248,9 @@ class GAN(keras.Model):
         m = ops.shape(newest)[0]
         slots = (self.replay_count + ops.arange(m, dtype="int32")) % self.replay_buffer_size
         self.replay_images.assign(
-            ops.scatter_update(self.replay_images, ops.expand_dims(slots, -1), ops.stop_gradient(newest))
+            ops.scatter_update(
+                self.replay_images, ops.expand_dims(slots, -1), ops.stop_gradient(newest)
+            )
         )
         self.replay_count.assign(self.replay_count + ops.cast(m, "int32"))
         return mixed
@@ -272,7 +279,9 @@ class GAN(keras.Model):
         noise = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
         with _frozen(self.discriminator):
             with tf.GradientTape() as tape:
-                predictions = self.discriminator(self.generator(noise, training=True), training=True)
+                predictions = self.discriminator(
+                    self.generator(noise, training=True), training=True
+                )
                 g_loss = self._loss(ops.ones((n, 1)), predictions)
         weights = self.generator.trainable_weights
         self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, weights), weights))

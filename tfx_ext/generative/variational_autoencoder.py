@@ -46,11 +46,15 @@ class VariationalAutoencoder(keras.Model):
     >>> images = vae.generate(12, seed=1)
     """
 
-    def __init__(self, encoder, decoder, kl_weight=1.0, seed=None, sample_at_inference=True, **kwargs):
+    def __init__(
+        self, encoder, decoder, kl_weight=1.0, seed=None, sample_at_inference=True, **kwargs
+    ):
         super().__init__(**kwargs)
         check_graph_model("encoder", encoder, "the VAE")
         check_graph_model("decoder", decoder, "the VAE")
-        if len(encoder.outputs) != 2 or tuple(encoder.outputs[0].shape) != tuple(encoder.outputs[1].shape):
+        if len(encoder.outputs) != 2 or tuple(encoder.outputs[0].shape) != tuple(
+            encoder.outputs[1].shape
+        ):
             raise invalid(
                 "encoder",
                 "a model with two outputs of the same shape (codings mean and log-variance)",
@@ -68,7 +72,9 @@ class VariationalAutoencoder(keras.Model):
         self.kl_weight = check_number("kl_weight", kl_weight, 0.0)
         self.codings_shape = codings_shape
         self.latent_loss = LatentKLDivergence(self.kl_weight, name="latent_loss")
-        self.sampling = Sampling(seed=seed, sample_at_inference=sample_at_inference, name="sampling")
+        self.sampling = Sampling(
+            seed=seed, sample_at_inference=sample_at_inference, name="sampling"
+        )
         self.seed = seed
         self.sample_at_inference = sample_at_inference
 

@@ -67,14 +67,9 @@ def sharpness(image, factor, name=None):
     images, rank = to_4d("image", image)
     dtype = ops.dtype(images)
     channels = images.shape[3]
-    kernel = (
-        ops.convert_to_tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]])
-        / 13.0
-    )
+    kernel = ops.convert_to_tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]]) / 13.0
     kernel = ops.tile(kernel[:, :, None, None], (1, 1, channels, 1))
-    smooth = ops.depthwise_conv(
-        ops.cast(images, "float32"), kernel, strides=1, padding="valid"
-    )
+    smooth = ops.depthwise_conv(ops.cast(images, "float32"), kernel, strides=1, padding="valid")
     smooth = ops.cast(smooth, dtype)
     # PIL keeps the one-pixel border of the original image.
     border = [[0, 0], [1, 1], [1, 1], [0, 0]]
@@ -89,13 +84,9 @@ def _equalize_4d(images, bins):
     batch, _, _, channels = images.shape
     values = ops.cast(images, "int32")
     # TF's histogram_fixed_width over [0, bins - 1]: the bin of v is floor(v / (bins - 1) * bins).
-    index = ops.cast(
-        ops.floor(ops.cast(values, "float64") / (bins - 1) * bins), "int32"
-    )
+    index = ops.cast(ops.floor(ops.cast(values, "float64") / (bins - 1) * bins), "int32")
     index = ops.clip(index, 0, bins - 1)
-    series = ops.reshape(
-        ops.arange(batch * channels, dtype="int32"), (batch, 1, 1, channels)
-    )
+    series = ops.reshape(ops.arange(batch * channels, dtype="int32"), (batch, 1, 1, channels))
     flat = ops.reshape(index + series * bins, (-1,))
     histogram = ops.reshape(
         ops.bincount(flat, minlength=batch * channels * bins), (batch, channels, bins)
@@ -110,13 +101,9 @@ def _equalize_4d(images, bins):
     lut = ops.clip(lut, 0, bins - 1)
     # lut is (batch, channels, bins); look up each pixel value in its series' table.
     lut = ops.reshape(lut, (-1,))
-    looked_up = ops.take(
-        lut, ops.reshape(ops.clip(values, 0, bins - 1) + series * bins, (-1,))
-    )
+    looked_up = ops.take(lut, ops.reshape(ops.clip(values, 0, bins - 1) + series * bins, (-1,)))
     looked_up = ops.reshape(looked_up, values.shape)
-    equalized = ops.where(
-        ops.reshape(step, (batch, 1, 1, channels)) == 0, values, looked_up
-    )
+    equalized = ops.where(ops.reshape(step, (batch, 1, 1, channels)) == 0, values, looked_up)
     return ops.cast(equalized, images.dtype)
 
 

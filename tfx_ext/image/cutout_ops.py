@@ -20,15 +20,10 @@ def _mask_size(mask_size):
     except TypeError:
         raise invalid("mask_size", expected, mask_size, TypeError) from None
     if len(sizes) != 2 or not all(
-        isinstance(v, numbers.Integral)
-        and not isinstance(v, bool)
-        and v > 0
-        and v % 2 == 0
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 and v % 2 == 0
         for v in sizes
     ):
-        raise invalid(
-            "mask_size", expected + " (mask_size should be divisible by 2)", mask_size
-        )
+        raise invalid("mask_size", expected + " (mask_size should be divisible by 2)", mask_size)
     return int(sizes[0]), int(sizes[1])
 
 

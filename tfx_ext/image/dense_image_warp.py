@@ -22,9 +22,7 @@ def _check_float(name, value, rank, description):
             TypeError,
         )
     if len(value.shape) != rank:
-        raise invalid(
-            name, f"a {rank}-D {description}", f"a tensor of shape {tuple(value.shape)}"
-        )
+        raise invalid(name, f"a {rank}-D {description}", f"a tensor of shape {tuple(value.shape)}")
     return value
 
 
@@ -42,9 +40,7 @@ def interpolate_bilinear(grid, query_points, indexing="ij", name=None):
     """
     check_choice("indexing", indexing, ("ij", "xy"))
     grid = _check_float("grid", grid, 4, "grid [batch, height, width, channels]")
-    query_points = _check_float(
-        "query_points", query_points, 3, "tensor [batch, N, 2] of points"
-    )
+    query_points = _check_float("query_points", query_points, 3, "tensor [batch, N, 2] of points")
     if query_points.shape[2] != 2:
         raise invalid(
             "query_points",
@@ -66,9 +62,7 @@ def interpolate_bilinear(grid, query_points, indexing="ij", name=None):
         queries = query_points[:, :, axis]
         floor = ops.clip(ops.floor(queries), 0.0, float(size - 2))
         floors.append(ops.cast(floor, "int32"))
-        alphas.append(
-            ops.clip(ops.cast(queries - floor, grid.dtype), 0.0, 1.0)[:, :, None]
-        )
+        alphas.append(ops.clip(ops.cast(queries - floor, grid.dtype), 0.0, 1.0)[:, :, None])
     flat = ops.reshape(grid, (-1, channels))
     offsets = ops.reshape(ops.arange(batch, dtype="int32") * (height * width), (-1, 1))
 

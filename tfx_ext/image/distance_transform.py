@@ -58,8 +58,6 @@ def euclidean_dist_transform(images, dtype="float32", name=None):
     # Pass 2, rows: d[n, y, x, c] = min over x' of g[n, y, x', c] + (x - x')^2.
     cols = ops.arange(width, dtype="float64")
     col_offsets = ops.square(cols[:, None] - cols[None, :])  # (x, x')
-    total = (
-        column[:, :, None, :, :] + col_offsets[None, None, :, :, None]
-    )  # (n, y, x, x', c)
+    total = column[:, :, None, :, :] + col_offsets[None, None, :, :, None]  # (n, y, x, x', c)
     squared = ops.minimum(ops.min(total, axis=3), big)
     return from_4d(ops.cast(ops.sqrt(squared), dtype), rank)

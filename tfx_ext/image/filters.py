@@ -20,15 +20,12 @@ FILTER_DTYPES = ("uint8", "int32", "int64", "float16", "float32", "float64")
 
 def _filter_shape(filter_shape):
     expected = "an integer or a tuple/list of 2 positive integers"
-    if isinstance(filter_shape, numbers.Integral) and not isinstance(
-        filter_shape, bool
-    ):
+    if isinstance(filter_shape, numbers.Integral) and not isinstance(filter_shape, bool):
         filter_shape = (filter_shape, filter_shape)
     if not isinstance(filter_shape, (list, tuple)):
         raise invalid("filter_shape", expected, filter_shape, TypeError)
     if len(filter_shape) != 2 or not all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
-        for v in filter_shape
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in filter_shape
     ):
         raise invalid("filter_shape", expected, filter_shape)
     return int(filter_shape[0]), int(filter_shape[1])
@@ -42,9 +39,7 @@ def _pad(image, filter_shape, padding, constant_values):
     if padding == "constant":
         if "int" in ops.dtype(image):
             constant_values = int(constant_values)
-        return ops.pad(
-            image, pad_width, mode="constant", constant_values=constant_values
-        )
+        return ops.pad(image, pad_width, mode="constant", constant_values=constant_values)
     return ops.pad(image, pad_width, mode=padding)
 
 
@@ -55,9 +50,7 @@ def _prepare(image, filter_shape, padding, constant_values):
     try:
         constant_values = float(ops.convert_to_numpy(constant_values))
     except (TypeError, ValueError):
-        raise invalid(
-            "constant_values", "a number", constant_values, TypeError
-        ) from None
+        raise invalid("constant_values", "a number", constant_values, TypeError) from None
     return image, rank, filter_shape, padding, constant_values
 
 
@@ -66,9 +59,7 @@ def _to_float(image):
     return image if "float" in dtype else ops.cast(image, "float32")
 
 
-def mean_filter2d(
-    image, filter_shape=(3, 3), padding="REFLECT", constant_values=0, name=None
-):
+def mean_filter2d(image, filter_shape=(3, 3), padding="REFLECT", constant_values=0, name=None):
     """Mean-filters image(s) over a `filter_shape` window.
 
     Args:
@@ -93,9 +84,7 @@ def mean_filter2d(
     return from_4d(ops.cast(output, dtype), rank)
 
 
-def median_filter2d(
-    image, filter_shape=(3, 3), padding="REFLECT", constant_values=0, name=None
-):
+def median_filter2d(image, filter_shape=(3, 3), padding="REFLECT", constant_values=0, name=None):
     """Median-filters image(s) over a `filter_shape` window.
 
     For an even window the median is the mean of the two middle values,
@@ -125,9 +114,7 @@ def median_filter2d(
         median = ordered[..., area // 2]
     else:
         # In float: TFA adds in the image dtype, which overflows uint8.
-        median = (
-            _to_float(ordered[..., area // 2 - 1]) + _to_float(ordered[..., area // 2])
-        ) / 2
+        median = (_to_float(ordered[..., area // 2 - 1]) + _to_float(ordered[..., area // 2])) / 2
     return from_4d(ops.cast(median, dtype), rank)
 
 
@@ -159,9 +146,7 @@ def gaussian_filter2d(
     if len(sigmas) != 2 or not all(
         isinstance(s, numbers.Real) and not isinstance(s, bool) for s in sigmas
     ):
-        raise invalid(
-            "sigma", expected, sigma, TypeError if len(sigmas) == 2 else ValueError
-        )
+        raise invalid("sigma", expected, sigma, TypeError if len(sigmas) == 2 else ValueError)
     if not all(math.isfinite(s) and s > 0 for s in sigmas):
         # TFA accepts 0, whose kernel is NaN (0 / 0 in the exponent).
         raise invalid("sigma", expected, sigma)

@@ -44,9 +44,7 @@ def from_4d(images, rank):
 def check_mode(name, value, choices):
     """Checks a mode string case-insensitively (TFA upper-cases "BILINEAR", "REFLECT", ...)."""
     if not isinstance(value, str):
-        raise invalid(
-            name, "one of " + ", ".join(repr(c) for c in choices), value, TypeError
-        )
+        raise invalid(name, "one of " + ", ".join(repr(c) for c in choices), value, TypeError)
     return check_choice(name, value.lower(), choices)
 
 
@@ -73,6 +71,4 @@ def unwrap(image, replace):
         )
     replace = ops.broadcast_to(replace, (channels,))
     kept = ops.equal(image[:, :, channels:], ops.ones((), image.dtype))
-    return ops.where(
-        kept, image[:, :, :channels], ops.reshape(replace, (1, 1, channels))
-    )
+    return ops.where(kept, image[:, :, :channels], ops.reshape(replace, (1, 1, channels)))

@@ -64,8 +64,5 @@ def resampler(data, warp, name=None):
             ix = ops.cast(ops.clip(cx, 0, width - 1), "int32")
             iy = ops.cast(ops.clip(cy, 0, height - 1), "int32")
             values = ops.take(flat, offsets + iy * width + ix, axis=0)
-            result = (
-                result
-                + ops.where(inside, weight, ops.zeros_like(weight))[..., None] * values
-            )
+            result = result + ops.where(inside, weight, ops.zeros_like(weight))[..., None] * values
     return ops.reshape(result, (-1,) + point_shape + (channels,))

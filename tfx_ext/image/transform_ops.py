@@ -274,9 +274,7 @@ def _check_level(level):
 def _check_hwc(image):
     image = ops.convert_to_tensor(image)
     if len(image.shape) != 3:
-        raise invalid(
-            "image", "a 3D (HWC) image", f"a tensor of shape {tuple(image.shape)}"
-        )
+        raise invalid("image", "a 3D (HWC) image", f"a tensor of shape {tuple(image.shape)}")
     return image
 
 
@@ -290,15 +288,11 @@ def shear_x(image, level, replace):
     """
     image = _check_hwc(image)
     level = _check_level(level)
-    return unwrap(
-        transform(wrap(image), [1.0, level, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]), replace
-    )
+    return unwrap(transform(wrap(image), [1.0, level, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]), replace)
 
 
 def shear_y(image, level, replace):
     """Shears an HWC image along y (`y' = level * x + y`), filling emptied pixels with `replace`."""
     image = _check_hwc(image)
     level = _check_level(level)
-    return unwrap(
-        transform(wrap(image), [1.0, 0.0, 0.0, level, 1.0, 0.0, 0.0, 0.0]), replace
-    )
+    return unwrap(transform(wrap(image), [1.0, 0.0, 0.0, level, 1.0, 0.0, 0.0, 0.0]), replace)

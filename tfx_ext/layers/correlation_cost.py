@@ -48,7 +48,9 @@ class CorrelationCost(keras.layers.Layer):
     (None, 6, 7, 9)
     """
 
-    def __init__(self, kernel_size, max_displacement, stride_1, stride_2, pad, data_format, **kwargs):
+    def __init__(
+        self, kernel_size, max_displacement, stride_1, stride_2, pad, data_format, **kwargs
+    ):
         super().__init__(**kwargs)
         self.kernel_size = check_int("kernel_size", kernel_size, minimum=1)
         if self.kernel_size % 2 == 0:
@@ -57,7 +59,9 @@ class CorrelationCost(keras.layers.Layer):
         self.stride_1 = check_int("stride_1", stride_1, minimum=1)
         self.stride_2 = check_int("stride_2", stride_2, minimum=1)
         self.pad = check_int("pad", pad, minimum=0)
-        self.data_format = check_choice("data_format", data_format, ("channels_last", "channels_first"))
+        self.data_format = check_choice(
+            "data_format", data_format, ("channels_last", "channels_first")
+        )
 
     @property
     def _radius(self):
@@ -91,7 +95,9 @@ class CorrelationCost(keras.layers.Layer):
     def build(self, input_shape):
         self._check_pair(input_shape)
         if tuple(input_shape[0]) != tuple(input_shape[1]) or len(input_shape[0]) != 4:
-            raise ValueError(f"Inputs must be two 4-D tensors of the same shape. Received: {input_shape}")
+            raise ValueError(
+                f"Inputs must be two 4-D tensors of the same shape. Received: {input_shape}"
+            )
         for axis in self._spatial_axes():
             self._output_size(input_shape[0][axis])
 

@@ -96,9 +96,7 @@ class CRF(keras.layers.Layer):
         self.boundary_initializer = keras.initializers.get(boundary_initializer)
         self.input_spec = keras.layers.InputSpec(ndim=3)
         self._dense_layer = (
-            keras.layers.Dense(units, dtype=self.dtype_policy)
-            if self.use_kernel
-            else None
+            keras.layers.Dense(units, dtype=self.dtype_policy) if self.use_kernel else None
         )
 
     def build(self, input_shape):
@@ -132,9 +130,7 @@ class CRF(keras.layers.Layer):
             if len(mask.shape) != 2:
                 raise ValueError("Input mask to CRF must have dim 2 if not None")
             if _concrete_all(ops.cast(mask, "bool")[:, 0]) is False:
-                raise NotImplementedError(
-                    "Currently, CRF layer do not support left padding"
-                )
+                raise NotImplementedError("Currently, CRF layer do not support left padding")
         if self._dense_layer is not None:
             potentials = self._dense_layer(inputs)
         else:
@@ -181,12 +177,8 @@ class CRF(keras.layers.Layer):
         start = ops.reshape(ops.cast(start, potentials.dtype), (1, 1, -1))
         end = ops.reshape(ops.cast(end, potentials.dtype), (1, 1, -1))
         if mask is None:
-            potentials = ops.concatenate(
-                [potentials[:, :1] + start, potentials[:, 1:]], axis=1
-            )
-            return ops.concatenate(
-                [potentials[:, :-1], potentials[:, -1:] + end], axis=1
-            )
+            potentials = ops.concatenate([potentials[:, :1] + start, potentials[:, 1:]], axis=1)
+            return ops.concatenate([potentials[:, :-1], potentials[:, -1:] + end], axis=1)
         start_mask = ops.expand_dims(
             ops.cast(self._compute_mask_left_boundary(mask), potentials.dtype), -1
         )
@@ -218,8 +210,6 @@ class CRF(keras.layers.Layer):
             "units": self.units,
             "chain_initializer": keras.initializers.serialize(self.chain_initializer),
             "use_boundary": self.use_boundary,
-            "boundary_initializer": keras.initializers.serialize(
-                self.boundary_initializer
-            ),
+            "boundary_initializer": keras.initializers.serialize(self.boundary_initializer),
             "use_kernel": self.use_kernel,
         }

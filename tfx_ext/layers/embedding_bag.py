@@ -74,13 +74,19 @@ class EmbeddingBag(keras.layers.Layer):
 
     def call(self, indices, weights=None):
         if len(indices.shape) < 2:
-            raise invalid("indices", "a tensor of rank >= 2 (the last axis is the bag)", f"rank {len(indices.shape)}")
+            raise invalid(
+                "indices",
+                "a tensor of rank >= 2 (the last axis is the bag)",
+                f"rank {len(indices.shape)}",
+            )
         gathered = ops.take(self.embeddings, ops.cast(indices, "int32"), axis=0)
         if weights is None:
             reduce = ops.sum if self.combiner == "sum" else ops.mean
             return reduce(gathered, axis=-2)
         if self.combiner != "sum":
-            raise invalid("weights", "None when combiner='mean' (weights need combiner='sum')", "a tensor")
+            raise invalid(
+                "weights", "None when combiner='mean' (weights need combiner='sum')", "a tensor"
+            )
         weights = ops.cast(weights, gathered.dtype)
         return ops.sum(gathered * ops.expand_dims(weights, -1), axis=-2)
 

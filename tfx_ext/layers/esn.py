@@ -73,7 +73,13 @@ class ESN(keras.layers.RNN):
             dtype=kwargs.get("dtype"),
             name="esn_cell",
         )
-        super().__init__(cell, return_sequences=return_sequences, go_backwards=go_backwards, unroll=unroll, **kwargs)
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            go_backwards=go_backwards,
+            unroll=unroll,
+            **kwargs,
+        )
 
     def get_config(self):
         config = super().get_config()
@@ -87,7 +93,9 @@ class ESN(keras.layers.RNN):
 
 
 def _cell_property(name):
-    return property(lambda self: getattr(self.cell, name), doc=f"The cell's `{name}` (read-only), as TFA's.")
+    return property(
+        lambda self: getattr(self.cell, name), doc=f"The cell's `{name}` (read-only), as TFA's."
+    )
 
 
 for _name in _CELL_ARGS:  # ESN(...).units etc. read the cell's, as TFA's properties

@@ -60,7 +60,9 @@ class FilterResponseNormalization(keras.layers.Layer):
         if not isinstance(axis, (list, tuple)):
             raise invalid("axis", "the list [1, 2] of spatial axes", axis, TypeError)
         if list(axis) != [1, 2]:
-            raise invalid("axis", "the list [1, 2] of spatial axes (normalization is per channel)", axis)
+            raise invalid(
+                "axis", "the list [1, 2] of spatial axes (normalization is per channel)", axis
+            )
         self.axis = [1, 2]
         check_bool("learned_epsilon", learned_epsilon)
         self.beta_initializer = keras.initializers.get(beta_initializer)
@@ -95,7 +97,9 @@ class FilterResponseNormalization(keras.layers.Layer):
                 f"the layer received an input with shape {tuple(input_shape)}."
             )
         channels = input_shape[-1]
-        self.input_spec = keras.layers.InputSpec(ndim=4, axes={1: input_shape[1], 2: input_shape[2]})
+        self.input_spec = keras.layers.InputSpec(
+            ndim=4, axes={1: input_shape[1], 2: input_shape[2]}
+        )
         self.gamma = self.add_weight(
             shape=(1, 1, 1, channels),
             name="gamma",

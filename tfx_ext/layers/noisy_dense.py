@@ -109,13 +109,25 @@ class NoisyDense(keras.layers.Layer):
             )
 
         kernel_shape = (self.last_dim, self.units)
-        self.sigma_kernel = weight("sigma_kernel", kernel_shape, sigma_init, self.kernel_regularizer, self.kernel_constraint)
-        self.mu_kernel = weight("mu_kernel", kernel_shape, mu_init, self.kernel_regularizer, self.kernel_constraint)
+        self.sigma_kernel = weight(
+            "sigma_kernel",
+            kernel_shape,
+            sigma_init,
+            self.kernel_regularizer,
+            self.kernel_constraint,
+        )
+        self.mu_kernel = weight(
+            "mu_kernel", kernel_shape, mu_init, self.kernel_regularizer, self.kernel_constraint
+        )
         self.eps_kernel = weight("eps_kernel", kernel_shape, "zeros", trainable=False)
         if self.use_bias:
             bias_shape = (self.units,)
-            self.sigma_bias = weight("sigma_bias", bias_shape, sigma_init, self.bias_regularizer, self.bias_constraint)
-            self.mu_bias = weight("mu_bias", bias_shape, mu_init, self.bias_regularizer, self.bias_constraint)
+            self.sigma_bias = weight(
+                "sigma_bias", bias_shape, sigma_init, self.bias_regularizer, self.bias_constraint
+            )
+            self.mu_bias = weight(
+                "mu_bias", bias_shape, mu_init, self.bias_regularizer, self.bias_constraint
+            )
             self.eps_bias = weight("eps_bias", bias_shape, "zeros", trainable=False)
         else:
             self.sigma_bias = self.mu_bias = self.eps_bias = None
@@ -141,7 +153,11 @@ class NoisyDense(keras.layers.Layer):
             self.eps_kernel.assign(ops.matmul(in_eps, out_eps))
             bias_noise = out_eps[0]
         else:
-            self.eps_kernel.assign(keras.random.normal((self.last_dim, self.units), dtype=dtype, seed=self.seed_generator))
+            self.eps_kernel.assign(
+                keras.random.normal(
+                    (self.last_dim, self.units), dtype=dtype, seed=self.seed_generator
+                )
+            )
             bias_noise = keras.random.normal((self.units,), dtype=dtype, seed=self.seed_generator)
         if self.use_bias:
             self.eps_bias.assign(bias_noise)

@@ -15,8 +15,10 @@ def _check_axis(axis):
     expected = "an integer or a list of integers"
     if isinstance(axis, numbers.Integral) and not isinstance(axis, bool):
         return int(axis)
-    if isinstance(axis, (list, tuple)) and axis and all(
-        isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axis
+    if (
+        isinstance(axis, (list, tuple))
+        and axis
+        and all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axis)
     ):
         return [int(a) for a in axis]
     raise invalid("axis", expected, axis, TypeError)

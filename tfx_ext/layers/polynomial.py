@@ -51,7 +51,11 @@ class PolynomialCrossing(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.projection_dim = None if projection_dim is None else check_int("projection_dim", projection_dim, minimum=0)
+        self.projection_dim = (
+            None
+            if projection_dim is None
+            else check_int("projection_dim", projection_dim, minimum=0)
+        )
         self.diag_scale = check_number("diag_scale", diag_scale, low=0)
         check_bool("use_bias", use_bias)
         self.use_bias = use_bias

@@ -79,7 +79,9 @@ class SampledSoftmaxLoss(keras.layers.Layer, PrunableLayer):
         self.num_sampled = check_int("num_sampled", num_sampled, minimum=1)
         if self.num_sampled >= self.num_classes:
             raise invalid(
-                "num_sampled", f"an integer smaller than num_classes={self.num_classes}", num_sampled
+                "num_sampled",
+                f"an integer smaller than num_classes={self.num_classes}",
+                num_sampled,
             )
         self.remove_accidental_hits = bool(remove_accidental_hits)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)

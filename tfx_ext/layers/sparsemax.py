@@ -7,8 +7,8 @@ but no layer with TFA's name.
 
 import keras
 
-from tfx_ext.activations.sparsemax import sparsemax
 from tfx_ext._core.arguments import check_int
+from tfx_ext.activations.sparsemax import sparsemax
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")

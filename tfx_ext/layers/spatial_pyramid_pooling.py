@@ -43,12 +43,16 @@ class SpatialPyramidPooling2D(keras.layers.Layer):
         try:
             bins = list(bins)
         except TypeError:
-            raise invalid("bins", "a list of integers or of (rows, cols) pairs", bins, TypeError) from None
+            raise invalid(
+                "bins", "a list of integers or of (rows, cols) pairs", bins, TypeError
+            ) from None
         if not bins:
             raise invalid("bins", "a non-empty list of integers or of (rows, cols) pairs", bins)
         self.bins = [check_int_tuple("bins", b, 2) for b in bins]
         self.data_format = check_choice(
-            "data_format", data_format or keras.config.image_data_format(), ("channels_last", "channels_first")
+            "data_format",
+            data_format or keras.config.image_data_format(),
+            ("channels_last", "channels_first"),
         )
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
@@ -73,4 +77,8 @@ class SpatialPyramidPooling2D(keras.layers.Layer):
         return (input_shape[0], input_shape[1], cells)
 
     def get_config(self):
-        return {**super().get_config(), "bins": [list(b) for b in self.bins], "data_format": self.data_format}
+        return {
+            **super().get_config(),
+            "bins": [list(b) for b in self.bins],
+            "data_format": self.data_format,
+        }

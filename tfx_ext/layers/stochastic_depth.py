@@ -59,8 +59,7 @@ class StochasticDepth(keras.layers.Layer):
             )
         shortcut, residual = (tuple(s) for s in shapes)
         if len(shortcut) != len(residual) or any(
-            a is not None and b is not None and a != b
-            for a, b in zip(shortcut, residual)
+            a is not None and b is not None and a != b for a, b in zip(shortcut, residual)
         ):
             raise ValueError(
                 "StochasticDepth expects shortcut and residual of the same "
@@ -79,9 +78,7 @@ class StochasticDepth(keras.layers.Layer):
             keep_shape = ()
         else:
             keep_shape = (ops.shape(residual)[0],) + (1,) * (len(residual.shape) - 1)
-        uniform = keras.random.uniform(
-            keep_shape, seed=self.seed_generator, dtype=residual.dtype
-        )
+        uniform = keras.random.uniform(keep_shape, seed=self.seed_generator, dtype=residual.dtype)
         keep = ops.cast(uniform < p, residual.dtype)
         return shortcut + keep * residual
 

@@ -120,7 +120,9 @@ class WeightNormalization(keras.layers.Wrapper, PrunableLayer):
         self.bias_offset = None
         if not self.is_rnn and self.layer.use_bias:
             self.bias_offset = self.add_weight(
-                name="bias_offset", shape=self.layer.bias.shape, initializer="zeros",
+                name="bias_offset",
+                shape=self.layer.bias.shape,
+                initializer="zeros",
                 trainable=False,
             )
 

@@ -111,11 +111,15 @@ class ParityReport:
             problems.append(f"max abs difference {self.max_abs_diff:.3g} > {max_abs_diff:.3g}")
         if max_accuracy_drop is not None:
             if self.keras_accuracy is None:
-                raise ValueError("assert_within(max_accuracy_drop=...) needs a report made with labels.")
+                raise ValueError(
+                    "assert_within(max_accuracy_drop=...) needs a report made with labels."
+                )
             if not self.accuracy_drop <= max_accuracy_drop:
                 problems.append(f"accuracy drop {self.accuracy_drop:.4f} > {max_accuracy_drop:.4f}")
         if problems:
-            raise AssertionError("TFLite model out of tolerance: " + "; ".join(problems) + "\n" + str(self))
+            raise AssertionError(
+                "TFLite model out of tolerance: " + "; ".join(problems) + "\n" + str(self)
+            )
 
 
 def _content(tflite_model):
@@ -126,7 +130,9 @@ def _content(tflite_model):
     if isinstance(tflite_model, (str, os.PathLike)) and os.path.isfile(tflite_model):
         with open(tflite_model, "rb") as f:
             return f.read()
-    raise invalid("tflite_model", "a ConversionResult, .tflite bytes or a .tflite path", tflite_model)
+    raise invalid(
+        "tflite_model", "a ConversionResult, .tflite bytes or a .tflite path", tflite_model
+    )
 
 
 def compare(keras_model, tflite_model, data, labels=None, num_threads=1):
@@ -171,7 +177,9 @@ def compare(keras_model, tflite_model, data, labels=None, num_threads=1):
     if labels is not None:
         labels = check_data("labels", labels).reshape(-1)
         if len(labels) != len(data):
-            raise invalid("labels", f"{len(data)} labels (one per example)", f"{len(labels)} labels")
+            raise invalid(
+                "labels", f"{len(data)} labels (one per example)", f"{len(labels)} labels"
+            )
     content = _content(tflite_model)
     runner = TFLiteRunner(content, num_threads=num_threads)
     expected = np.asarray(keras_model.predict(data, verbose=0), dtype=np.float32)
@@ -188,7 +196,9 @@ def compare(keras_model, tflite_model, data, labels=None, num_threads=1):
     tflite_ok = np.isfinite(got).reshape(len(data), -1).all(-1)
     diff = np.abs(got - expected)
     classifier = is_classifier_output(expected)
-    keras_classes = expected.argmax(-1) if classifier else (expected.reshape(len(data), -1)[:, 0] > 0.5)
+    keras_classes = (
+        expected.argmax(-1) if classifier else (expected.reshape(len(data), -1)[:, 0] > 0.5)
+    )
     tflite_classes = got.argmax(-1) if classifier else (got.reshape(len(data), -1)[:, 0] > 0.5)
     both_ok = keras_ok & tflite_ok
     milliseconds = np.asarray(seconds) * 1e3
@@ -198,8 +208,12 @@ def compare(keras_model, tflite_model, data, labels=None, num_threads=1):
         max_abs_diff=float(diff.max()) if both_ok.all() else float("inf"),
         mean_abs_diff=float(diff.mean()) if both_ok.all() else float("inf"),
         top1_agreement=float(((keras_classes == tflite_classes) & both_ok).mean()),
-        keras_accuracy=None if labels is None else float(((keras_classes == labels) & keras_ok).mean()),
-        tflite_accuracy=None if labels is None else float(((tflite_classes == labels) & tflite_ok).mean()),
+        keras_accuracy=None
+        if labels is None
+        else float(((keras_classes == labels) & keras_ok).mean()),
+        tflite_accuracy=None
+        if labels is None
+        else float(((tflite_classes == labels) & tflite_ok).mean()),
         raw_bytes=len(content),
         gzip_bytes=len(gzip.compress(content, compresslevel=9)),
         latency_mean_ms=float(milliseconds.mean()),
@@ -208,5 +222,9 @@ def compare(keras_model, tflite_model, data, labels=None, num_threads=1):
         tflite_nonfinite=int(np.sum(~np.isfinite(got))),
     )
     if not report.finite:
-        warnings.warn(f"compare(): {report.nonfinite_problem()}; the report fails.", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"compare(): {report.nonfinite_problem()}; the report fails.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return report

@@ -119,7 +119,9 @@ def _raise_unsupported_ops(error):
     raise error
 
 
-def _converter_convert(make_converter, mode, examples, io_types, allow_select_tf_ops, sparsity=False):
+def _converter_convert(
+    make_converter, mode, examples, io_types, allow_select_tf_ops, sparsity=False
+):
     """Runs `make_converter()` (a fresh TFLiteConverter) with the flags of `mode`."""
     import tensorflow as tf
 
@@ -179,7 +181,11 @@ def _analyze(content, mode):
             select_ops.append(name)
         # QUANTIZE/DEQUANTIZE sit at float boundaries; SHAPE only reads a shape.
         if mode in _INTEGER_MODES and name not in ("QUANTIZE", "DEQUANTIZE", "SHAPE"):
-            dtypes = {tensors[i]["dtype"] for i in list(op["inputs"]) + list(op["outputs"]) if i in tensors}
+            dtypes = {
+                tensors[i]["dtype"]
+                for i in list(op["inputs"]) + list(op["outputs"])
+                if i in tensors
+            }
             if np.float32 in dtypes:
                 float_ops.append(f"{name}#{op['index']}")
     return float_ops, select_ops, sparse
@@ -247,14 +253,26 @@ def convert(
     >>> print(compare(model, result, x_test, y_test))
     """
     num_calibration_samples, io_types = _check_arguments(
-        mode, engine, inference_input_type, inference_output_type, num_calibration_samples, fold_normalization,
+        mode,
+        engine,
+        inference_input_type,
+        inference_output_type,
+        num_calibration_samples,
+        fold_normalization,
         sparsity,
     )
     input_spec = _input_spec(model)
     convert_one = _conversion(model, mode, engine, io_types, allow_select_tf_ops, sparsity)
     learned = _uses_learned_ranges(model, mode, engine, representative_data)
     content, folded = _convert_candidates(
-        model, mode, fold_normalization, learned, representative_data, num_calibration_samples, input_spec, convert_one
+        model,
+        mode,
+        fold_normalization,
+        learned,
+        representative_data,
+        num_calibration_samples,
+        input_spec,
+        convert_one,
     )
     float_ops, select_ops, sparse = _analyze(content, mode)
     if learned and float_ops:
@@ -267,13 +285,25 @@ def convert(
     if output_path is not None:
         write_atomically(str(output_path), content)
     return ConversionResult(
-        content, None if output_path is None else str(output_path), mode, engine, float_ops, select_ops,
-        folded_normalization=folded, sparse_tensors=sparse,
+        content,
+        None if output_path is None else str(output_path),
+        mode,
+        engine,
+        float_ops,
+        select_ops,
+        folded_normalization=folded,
+        sparse_tensors=sparse,
     )
 
 
 def _check_arguments(
-    mode, engine, inference_input_type, inference_output_type, num_calibration_samples, fold_normalization, sparsity
+    mode,
+    engine,
+    inference_input_type,
+    inference_output_type,
+    num_calibration_samples,
+    fold_normalization,
+    sparsity,
 ):
     """Step 1: every argument checked, before any work; returns the calibration count and I/O types."""
     check_choice("mode", mode, MODES)
@@ -281,7 +311,9 @@ def _check_arguments(
     check_choice("engine", engine, ENGINES)
     check_choice("inference_input_type", inference_input_type, IO_TYPES)
     check_choice("inference_output_type", inference_output_type, IO_TYPES)
-    num_calibration_samples = check_int("num_calibration_samples", num_calibration_samples, minimum=1)
+    num_calibration_samples = check_int(
+        "num_calibration_samples", num_calibration_samples, minimum=1
+    )
     integer_io = (inference_input_type, inference_output_type) != ("float32", "float32")
     if mode == "int16x8" and integer_io:
         name, value = _integer_io(inference_input_type, inference_output_type)
@@ -291,10 +323,20 @@ def _check_arguments(
         raise invalid(name, f"'float32' in {mode} mode (integer I/O needs mode='int8')", value)
     if engine == "litert_quantizer":
         if mode == "float16":
-            raise invalid("engine", "'converter' for float16 (litert-quantizer has no float16 recipe)", engine)
+            raise invalid(
+                "engine", "'converter' for float16 (litert-quantizer has no float16 recipe)", engine
+            )
         if "uint8" in (inference_input_type, inference_output_type):
-            name = "inference_input_type" if inference_input_type == "uint8" else "inference_output_type"
-            raise invalid(name, "'float32' or 'int8' with engine='litert_quantizer' (it has no uint8 I/O)", "uint8")
+            name = (
+                "inference_input_type"
+                if inference_input_type == "uint8"
+                else "inference_output_type"
+            )
+            raise invalid(
+                name,
+                "'float32' or 'int8' with engine='litert_quantizer' (it has no uint8 I/O)",
+                "uint8",
+            )
     if fold_normalization not in (True, False, "auto"):
         raise invalid("fold_normalization", "'auto', True or False", fold_normalization)
     return num_calibration_samples, (inference_input_type, inference_output_type)
@@ -309,7 +351,9 @@ def _conversion(model, mode, engine, io_types, allow_select_tf_ops, sparsity):
         # The directory's float conversion is checked against the SavedModel before any mode uses it.
         directory = directory_converter(
             model,
-            lambda converter: _converter_convert(lambda: converter, "float32", None, None, allow_select_tf_ops),
+            lambda converter: _converter_convert(
+                lambda: converter, "float32", None, None, allow_select_tf_ops
+            ),
             allow_select_tf_ops,
         )
 
@@ -323,9 +367,17 @@ def _conversion(model, mode, engine, io_types, allow_select_tf_ops, sparsity):
                 saved_model = _saved_model_dir(candidate, tmp)
                 make_converter = lambda: tf.lite.TFLiteConverter.from_saved_model(saved_model)  # noqa: E731
             if engine == "converter":
-                return _converter_convert(make_converter, mode, examples, io_types, allow_select_tf_ops, sparsity)
-            float_model = _converter_convert(make_converter, "float32", None, None, allow_select_tf_ops, sparsity)
-            return float_model if mode == "float32" else litert_quantize(float_model, mode, examples, io_types)
+                return _converter_convert(
+                    make_converter, mode, examples, io_types, allow_select_tf_ops, sparsity
+                )
+            float_model = _converter_convert(
+                make_converter, "float32", None, None, allow_select_tf_ops, sparsity
+            )
+            return (
+                float_model
+                if mode == "float32"
+                else litert_quantize(float_model, mode, examples, io_types)
+            )
 
     return convert_one
 
@@ -347,7 +399,14 @@ def _uses_learned_ranges(model, mode, engine, representative_data):
 
 
 def _convert_candidates(
-    model, mode, fold, learned, representative_data, num_calibration_samples, input_spec, convert_one
+    model,
+    mode,
+    fold,
+    learned,
+    representative_data,
+    num_calibration_samples,
+    input_spec,
+    convert_one,
 ):
     """Step 4: `(content, folded pairs)` of the model converted, the best integer candidate kept."""
     if learned:
@@ -358,7 +417,9 @@ def _convert_candidates(
         return convert_one(model, None), []
     candidates = integer_candidates(model, mode, fold)
     input_shape, input_dtype = input_spec
-    examples = calibration_examples(representative_data, input_shape, input_dtype, num_calibration_samples)
+    examples = calibration_examples(
+        representative_data, input_shape, input_dtype, num_calibration_samples
+    )
     if len(candidates) == 1:
         ((candidate, folded),) = candidates
         return convert_one(candidate, examples), folded

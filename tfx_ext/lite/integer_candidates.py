@@ -29,7 +29,9 @@ def warn_on_wide_normalization(model, mode, not_folded):
             continue
         if layer.name not in reasons:
             continue
-        factors = 1.0 / np.maximum(np.sqrt(np.asarray(keras.ops.convert_to_numpy(layer.variance))), 1e-7)
+        factors = 1.0 / np.maximum(
+            np.sqrt(np.asarray(keras.ops.convert_to_numpy(layer.variance))), 1e-7
+        )
         factors = factors.reshape(-1)
         spread = factors.max() / max(np.median(factors), 1e-12)
         if not spread <= 100:  # a NaN variance warns too
@@ -53,7 +55,10 @@ def integer_candidates(model, mode, fold):
     from tfx_ext.lite.integer_preparation import prepare_for_integer
 
     if not is_graph_model(model):  # subclassed: nothing to rewrite
-        not_folded = [(layer.name, "the model is subclassed (no layer graph to rewrite)") for layer in model.layers]
+        not_folded = [
+            (layer.name, "the model is subclassed (no layer graph to rewrite)")
+            for layer in model.layers
+        ]
         warn_on_wide_normalization(model, mode, not_folded)
         return [(model, [])]
     prepared, folding = prepare_for_integer(model, fold=fold is not False)
@@ -72,7 +77,9 @@ def refuse_untrained_qat(model):
     from tfx_ext._core.model_graphs import all_layers
     from tfx_ext.lite.quantize_aware import QuantizeAware
 
-    if isinstance(model, keras.Model) and any(isinstance(layer, QuantizeAware) for layer in all_layers(model)):
+    if isinstance(model, keras.Model) and any(
+        isinstance(layer, QuantizeAware) for layer in all_layers(model)
+    ):
         raise invalid(
             "representative_data",
             "calibration inputs, or a trained QAT model: this model's quantization ranges were never "

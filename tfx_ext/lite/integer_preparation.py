@@ -38,6 +38,12 @@ def prepare_for_integer(model, fold=True):
     if fold:
         folding = fold_normalization(model)
     else:
-        names = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Normalization)]
-        folding = FoldingResult(model, [], [(name, "folding was turned off (fold_normalization=False)") for name in names])
+        names = [
+            layer.name for layer in model.layers if isinstance(layer, keras.layers.Normalization)
+        ]
+        folding = FoldingResult(
+            model,
+            [],
+            [(name, "folding was turned off (fold_normalization=False)") for name in names],
+        )
     return _with_integer_friendly_selu(folding.model), folding

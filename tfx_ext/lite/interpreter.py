@@ -13,13 +13,17 @@ def make_interpreter(model, num_threads=1, delegates=True, allocate=True):
     """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    resolver = OpResolverType.AUTO if delegates else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    resolver = (
+        OpResolverType.AUTO if delegates else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
     source = (
         {"model_content": bytes(model)}
         if isinstance(model, (bytes, bytearray, memoryview))
         else {"model_path": str(model)}
     )
-    interpreter = Interpreter(**source, num_threads=num_threads, experimental_op_resolver_type=resolver)
+    interpreter = Interpreter(
+        **source, num_threads=num_threads, experimental_op_resolver_type=resolver
+    )
     if allocate:
         interpreter.allocate_tensors()
     return interpreter

@@ -26,10 +26,14 @@ def litert_recipe(mode, io_types):
         activation_num_bits=_ACTIVATION_BITS[mode],
         weight_num_bits=8,
     )
-    for operation, io_type in zip((qtyping.TFLOperationName.INPUT, qtyping.TFLOperationName.OUTPUT), io_types):
+    for operation, io_type in zip(
+        (qtyping.TFLOperationName.INPUT, qtyping.TFLOperationName.OUTPUT), io_types
+    ):
         if io_type == "float32":
             manager.add_quantization_config(
-                regex=".*", operation_name=operation, op_config=qtyping.OpQuantizationConfig(),
+                regex=".*",
+                operation_name=operation,
+                op_config=qtyping.OpQuantizationConfig(),
                 algorithm_key="no_quantize",
             )
     return manager.get_quantization_recipe()

@@ -144,12 +144,23 @@ def fold_normalization(model):
     True
     """
     if not is_graph_model(model):
-        raise invalid("model", "a built Sequential (with an Input) or functional keras.Model", model, TypeError)
+        raise invalid(
+            "model",
+            "a built Sequential (with an Input) or functional keras.Model",
+            model,
+            TypeError,
+        )
     plans, not_folded = {}, []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            nested = [inner.name for inner in layer.layers if isinstance(inner, keras.layers.Normalization)]
-            not_folded += [(name, f"it is inside the nested model '{layer.name}'") for name in nested]
+            nested = [
+                inner.name
+                for inner in layer.layers
+                if isinstance(inner, keras.layers.Normalization)
+            ]
+            not_folded += [
+                (name, f"it is inside the nested model '{layer.name}'") for name in nested
+            ]
         if not isinstance(layer, keras.layers.Normalization):
             continue
         reason = _why_not(model, layer)
@@ -175,4 +186,3 @@ def fold_normalization(model):
     clone = clone_replacing(model, replace)
     folded = [(norm.name, target.name) for norm, target in plans.values()]
     return FoldingResult(clone, folded, not_folded)
-

@@ -102,11 +102,16 @@ def quantize_annotate_model(to_annotate):
         return _tfmot_keras().quantize_annotate_model(to_annotate)
     _check_model(to_annotate, "to_annotate")
     if any(isinstance(layer, keras.Model) for layer in to_annotate.layers):
-        raise ValueError("quantize_annotate_model does not support nested models (as in tfmot): annotate their layers.")
+        raise ValueError(
+            "quantize_annotate_model does not support nested models (as in tfmot): annotate their layers."
+        )
 
     def annotate(layer):
         if isinstance(layer, keras.layers.Lambda):
-            warnings.warn(f"Lambda layer '{layer.name}' is not annotated: its code cannot be quantized.", stacklevel=3)
+            warnings.warn(
+                f"Lambda layer '{layer.name}' is not annotated: its code cannot be quantized.",
+                stacklevel=3,
+            )
             return layer  # a Lambda's Python code cannot be rebuilt from its config
         copy = fresh_copy(layer)
         if isinstance(layer, (QuantizeAnnotate, keras.layers.InputLayer)):
@@ -123,7 +128,9 @@ def _check_model(model, name):
     if not isinstance(model, keras.Model):
         raise invalid(name, "a Sequential or functional keras.Model", model)
     if not model.built:
-        raise ValueError(f"Model '{model.name}' is not built: give its first layer an input shape, or call it once.")
+        raise ValueError(
+            f"Model '{model.name}' is not built: give its first layer an input shape, or call it once."
+        )
 
 
 def _clone(model, clone_function, purpose):
@@ -211,5 +218,7 @@ def quantize_scope(*args):
         if not isinstance(custom_objects, dict):
             raise invalid("custom_objects", "a dict of names to objects", custom_objects, TypeError)
         objects.update(custom_objects)
-    with deserialization_scope(objects, lambda tfmot: tfmot.quantization.keras.quantize_scope(*args)):
+    with deserialization_scope(
+        objects, lambda tfmot: tfmot.quantization.keras.quantize_scope(*args)
+    ):
         yield

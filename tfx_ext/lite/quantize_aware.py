@@ -21,7 +21,12 @@ from tfx_ext.lite.integer_selu import integer_friendly_selu
 # TFLite fuses these into the Dense/Conv kernel, so only the output after
 # them needs a range; any other activation is a separate int8 op whose
 # input (the pre-activation) needs its own.
-_FUSED_ACTIVATIONS = (None, keras.activations.linear, keras.activations.relu, keras.activations.relu6)
+_FUSED_ACTIVATIONS = (
+    None,
+    keras.activations.linear,
+    keras.activations.relu,
+    keras.activations.relu6,
+)
 
 
 @keras.saving.register_keras_serializable(package="tfx_ext")
@@ -51,7 +56,9 @@ class QuantizeAware(keras.layers.Wrapper):
 
     def __init__(self, layer, ema_decay=0.99, quantize_inputs=False, **kwargs):
         if not is_kernel_layer(layer):
-            raise invalid("layer", "a keras.layers.Dense, Conv1D, Conv2D or Conv3D layer", layer, TypeError)
+            raise invalid(
+                "layer", "a keras.layers.Dense, Conv1D, Conv2D or Conv3D layer", layer, TypeError
+            )
         check_bool("quantize_inputs", quantize_inputs)
         kwargs.setdefault("name", f"quantize_aware_{layer.name}")
         super().__init__(layer, **kwargs)
@@ -77,7 +84,9 @@ class QuantizeAware(keras.layers.Wrapper):
         )
         # Created only when used, so models without them keep their weights.
         self.input_range = self._add_range("input") if self.quantize_inputs else None
-        self.pre_activation_range = self._add_range("pre_activation") if self.quantizes_pre_activation else None
+        self.pre_activation_range = (
+            self._add_range("pre_activation") if self.quantizes_pre_activation else None
+        )
 
     def quantized_kernel(self):
         kernel = self.layer.kernel
@@ -104,8 +113,12 @@ class QuantizeAware(keras.layers.Wrapper):
             batch_min = ops.minimum(ops.min(values), 0.0)
             batch_max = ops.maximum(ops.max(values), 0.0)
             decay = self.ema_decay
-            low = ops.where(started, decay * low_variable.value + (1 - decay) * batch_min, batch_min)
-            high = ops.where(started, decay * high_variable.value + (1 - decay) * batch_max, batch_max)
+            low = ops.where(
+                started, decay * low_variable.value + (1 - decay) * batch_min, batch_min
+            )
+            high = ops.where(
+                started, decay * high_variable.value + (1 - decay) * batch_max, batch_max
+            )
             low_variable.assign(ops.cast(low, low_variable.dtype))
             high_variable.assign(ops.cast(high, high_variable.dtype))
             ready = ops.ones_like(started)
@@ -142,7 +155,11 @@ class QuantizeAware(keras.layers.Wrapper):
         return self.layer.compute_output_shape(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "ema_decay": self.ema_decay, "quantize_inputs": self.quantize_inputs}
+        return {
+            **super().get_config(),
+            "ema_decay": self.ema_decay,
+            "quantize_inputs": self.quantize_inputs,
+        }
 
 
 def has_learned_ranges(model):
@@ -159,7 +176,8 @@ def has_learned_ranges(model):
     if isinstance(model, keras.Model):
         wrappers = [layer for layer in all_layers(model) if isinstance(layer, QuantizeAware)]
         return bool(wrappers) and all(
-            layer.built and float(ops.convert_to_numpy(layer.range_initialized.value)) == 1.0 for layer in wrappers
+            layer.built and float(ops.convert_to_numpy(layer.range_initialized.value)) == 1.0
+            for layer in wrappers
         )
     if is_tf_keras(model):
         from tfx_ext.lite.tf_keras_qat import is_tfmot_quantized
@@ -171,10 +189,20 @@ def has_learned_ranges(model):
 # Layers whose output has their input's scale in TFLite int8 (or that vanish):
 # a range learned after them holds for their input too.
 _SCALE_PRESERVING = (
-    keras.layers.InputLayer, keras.layers.Reshape, keras.layers.Flatten, keras.layers.Permute,
-    keras.layers.MaxPooling1D, keras.layers.MaxPooling2D, keras.layers.MaxPooling3D,
-    keras.layers.Dropout, keras.layers.Cropping1D, keras.layers.Cropping2D, keras.layers.Cropping3D,
-    keras.layers.ZeroPadding1D, keras.layers.ZeroPadding2D, keras.layers.ZeroPadding3D,
+    keras.layers.InputLayer,
+    keras.layers.Reshape,
+    keras.layers.Flatten,
+    keras.layers.Permute,
+    keras.layers.MaxPooling1D,
+    keras.layers.MaxPooling2D,
+    keras.layers.MaxPooling3D,
+    keras.layers.Dropout,
+    keras.layers.Cropping1D,
+    keras.layers.Cropping2D,
+    keras.layers.Cropping3D,
+    keras.layers.ZeroPadding1D,
+    keras.layers.ZeroPadding2D,
+    keras.layers.ZeroPadding3D,
 )
 
 

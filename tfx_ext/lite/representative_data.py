@@ -57,7 +57,9 @@ def calibration_examples(data, input_shape, input_dtype, limit):
             )
         if batch.dtype.kind not in "fiub":
             raise invalid(
-                "representative_data", f"numeric data (the model takes {input_dtype})", f"data of dtype {batch.dtype}",
+                "representative_data",
+                f"numeric data (the model takes {input_dtype})",
+                f"data of dtype {batch.dtype}",
                 TypeError,
             )
         for example in batch:
@@ -68,10 +70,13 @@ def calibration_examples(data, input_shape, input_dtype, limit):
             break
     if not examples:
         raise invalid("representative_data", "at least one example", "an empty dataset")
-    stacked = np.stack(examples).astype(np.dtype(input_dtype) if np.dtype(input_dtype).kind == "f" else np.float32)
+    stacked = np.stack(examples).astype(
+        np.dtype(input_dtype) if np.dtype(input_dtype).kind == "f" else np.float32
+    )
     if not np.all(np.isfinite(stacked)):
         raise invalid(
-            "representative_data", "finite values", f"{int(np.sum(~np.isfinite(stacked)))} NaN/inf values"
+            "representative_data",
+            "finite values",
+            f"{int(np.sum(~np.isfinite(stacked)))} NaN/inf values",
         )
     return stacked
-

@@ -29,7 +29,11 @@ def _signature(path):
 
     loaded = tf.saved_model.load(str(path))
     if SIGNATURE not in loaded.signatures:
-        raise invalid("model", f"a SavedModel with a '{SIGNATURE}' signature", f"signatures {list(loaded.signatures)}")
+        raise invalid(
+            "model",
+            f"a SavedModel with a '{SIGNATURE}' signature",
+            f"signatures {list(loaded.signatures)}",
+        )
     return loaded, loaded.signatures[SIGNATURE]
 
 
@@ -38,7 +42,9 @@ def input_spec(path):
     _, signature = _signature(path)
     specs = list(signature.structured_input_signature[1].values())
     if len(specs) != 1:
-        raise invalid("model", f"a SavedModel whose {SIGNATURE} takes one input", f"{len(specs)} inputs")
+        raise invalid(
+            "model", f"a SavedModel whose {SIGNATURE} takes one input", f"{len(specs)} inputs"
+        )
     return tuple(specs[0].shape), specs[0].dtype.name
 
 
@@ -76,10 +82,14 @@ def _differences(expected, got):
         finite = np.isfinite(reference)
         if not finite.any():
             # Nothing to judge by: a route cannot be proven on this probe.
-            problems.append(f"output '{key}' of the SavedModel itself is NaN/inf on the probe batch")
+            problems.append(
+                f"output '{key}' of the SavedModel itself is NaN/inf on the probe batch"
+            )
             continue
         if not np.array_equal(np.isfinite(value), finite):
-            problems.append(f"output '{key}' is NaN/inf in {int(np.sum(np.isfinite(value) != finite))} other places")
+            problems.append(
+                f"output '{key}' is NaN/inf in {int(np.sum(np.isfinite(value) != finite))} other places"
+            )
             continue
         scale = max(1.0, float(np.abs(reference[finite]).max()))
         difference = np.abs(value[finite] - reference[finite])
@@ -102,7 +112,9 @@ def directory_converter(path, convert_float, allow_select_tf_ops=False):
     loaded, signature = _signature(path)
     (spec,) = signature.structured_input_signature[1].values()
     probe = _probe(spec)
-    expected = {key: np.asarray(value, np.float64) for key, value in signature(tf.constant(probe)).items()}
+    expected = {
+        key: np.asarray(value, np.float64) for key, value in signature(tf.constant(probe)).items()
+    }
 
     def from_directory():
         return tf.lite.TFLiteConverter.from_saved_model(str(path))
@@ -114,11 +126,16 @@ def directory_converter(path, convert_float, allow_select_tf_ops=False):
     if allow_select_tf_ops:
         return from_signature
     problems = {}
-    for route, make in (("from_saved_model", from_directory), ("from_concrete_functions", from_signature)):
+    for route, make in (
+        ("from_saved_model", from_directory),
+        ("from_concrete_functions", from_signature),
+    ):
         problems[route] = _differences(expected, _tflite_outputs(convert_float(make()), probe))
         if not problems[route]:
             return make
-    found = "; ".join(f"{route}: {', '.join(differences)}" for route, differences in problems.items())
+    found = "; ".join(
+        f"{route}: {', '.join(differences)}" for route, differences in problems.items()
+    )
     raise ValueError(
         f"Converting the SavedModel '{path}' gives a TFLite model whose outputs are not the SavedModel's "
         f"on a probe batch ({found}). "

@@ -22,7 +22,14 @@ def _quantize_config_class():
         """Kernel: 8-bit symmetric per tensor; layer output (after any activation): 8-bit moving min/max."""
 
         def get_weights_and_quantizers(self, layer):
-            return [(layer.kernel, quantizers.LastValueQuantizer(num_bits=8, symmetric=True, narrow_range=True, per_axis=False))]
+            return [
+                (
+                    layer.kernel,
+                    quantizers.LastValueQuantizer(
+                        num_bits=8, symmetric=True, narrow_range=True, per_axis=False
+                    ),
+                )
+            ]
 
         def get_activations_and_quantizers(self, layer):
             # tfmot's activation wrapper refuses activations outside its list;
@@ -36,7 +43,11 @@ def _quantize_config_class():
             pass
 
         def get_output_quantizers(self, layer):
-            return [quantizers.MovingAverageQuantizer(num_bits=8, symmetric=False, narrow_range=False, per_axis=False)]
+            return [
+                quantizers.MovingAverageQuantizer(
+                    num_bits=8, symmetric=False, narrow_range=False, per_axis=False
+                )
+            ]
 
         def get_config(self):
             return {}
@@ -65,7 +76,10 @@ def quantize_tf_keras_model(model):
 
     def annotate(layer):
         activation = getattr(getattr(layer, "activation", None), "__name__", "linear")
-        if isinstance(layer, (tf_keras.layers.Dense, tf_keras.layers.Conv2D)) and activation not in _SUPPORTED_BY_TFMOT:
+        if (
+            isinstance(layer, (tf_keras.layers.Dense, tf_keras.layers.Conv2D))
+            and activation not in _SUPPORTED_BY_TFMOT
+        ):
             copy = layer.__class__.from_config(layer.get_config())
             if activation == "selu":
                 copy.activation = _selu_for_int8
@@ -80,7 +94,9 @@ def quantize_tf_keras_model(model):
     cloned = tf_keras.models.clone_model(model, clone_function=annotate)
     cloned.set_weights(model.get_weights())
     annotated = qk.quantize_annotate_model(cloned)
-    with qk.quantize_scope({"ActivationQuantizeConfig": config_class, "_selu_for_int8": _selu_for_int8}):
+    with qk.quantize_scope(
+        {"ActivationQuantizeConfig": config_class, "_selu_for_int8": _selu_for_int8}
+    ):
         return qk.quantize_apply(annotated)
 
 
@@ -90,6 +106,9 @@ def is_tfmot_quantized(model):
     return any(
         # QuantizeWrapper(V2) and QuantizeLayer hold ranges; QuantizeAnnotate (not applied yet) does not.
         type(layer).__module__.startswith("tensorflow_model_optimization.")
-        and (type(layer).__name__.startswith("QuantizeWrapper") or type(layer).__name__ == "QuantizeLayer")
+        and (
+            type(layer).__name__.startswith("QuantizeWrapper")
+            or type(layer).__name__ == "QuantizeLayer"
+        )
         for layer in model.layers
     )

@@ -15,7 +15,12 @@ from tfx_ext.losses.giou import GIoULoss, giou_loss
 from tfx_ext.losses.huber import HuberLoss, huber_loss
 from tfx_ext.losses.kappa import WeightedKappaLoss
 from tfx_ext.losses.lifted import LiftedStructLoss, lifted_struct_loss
-from tfx_ext.losses.npairs import NpairsLoss, NpairsMultilabelLoss, npairs_loss, npairs_multilabel_loss
+from tfx_ext.losses.npairs import (
+    NpairsLoss,
+    NpairsMultilabelLoss,
+    npairs_loss,
+    npairs_multilabel_loss,
+)
 from tfx_ext.losses.pinball import PinballLoss, pinball_loss
 from tfx_ext.losses.sampled_softmax import SampledSoftmaxLoss
 from tfx_ext.losses.sparsemax_loss import SparsemaxLoss, sparsemax_loss, sparsemax_loss_from_logits

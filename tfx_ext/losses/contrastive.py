@@ -78,7 +78,9 @@ class ContrastiveLoss(keras.losses.Loss):
     >>> ContrastiveLoss(margin=1.0)(labels, d)
     """
 
-    def __init__(self, margin=1.0, reduction="sum_over_batch_size", name="contrastive_loss", dtype=None):
+    def __init__(
+        self, margin=1.0, reduction="sum_over_batch_size", name="contrastive_loss", dtype=None
+    ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.margin = check_number("margin", margin, low=0.0, low_open=True)
 

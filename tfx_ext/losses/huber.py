@@ -70,7 +70,9 @@ class HuberLoss(keras.losses.Loss):
     2.0
     """
 
-    def __init__(self, threshold=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
+    def __init__(
+        self, threshold=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None
+    ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.threshold = _check_threshold(threshold)
 

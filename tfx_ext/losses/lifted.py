@@ -39,9 +39,13 @@ def lifted_struct_loss(labels, embeddings, margin=1.0):
     row_max = ops.max((diff - row_min) * negatives, axis=1, keepdims=True) + row_min
     pair_max = ops.maximum(row_max, ops.transpose(row_max))  # [i, j]
     # exp_sums[i, j] = sum over negatives k of j of exp(diff[j, k] - pair_max[i, j]).
-    exp_sums = ops.sum(negatives[None, :, :] * ops.exp(diff[None, :, :] - pair_max[:, :, None]), axis=2)
+    exp_sums = ops.sum(
+        negatives[None, :, :] * ops.exp(diff[None, :, :] - pair_max[:, :, None]), axis=2
+    )
     loss_mat = pair_max + ops.log(exp_sums + ops.transpose(exp_sums)) + distances
-    positives = ops.cast(same, distances.dtype) - ops.eye(ops.shape(distances)[0], dtype=distances.dtype)
+    positives = ops.cast(same, distances.dtype) - ops.eye(
+        ops.shape(distances)[0], dtype=distances.dtype
+    )
     pairs = ops.sum(positives) / 2.0
     loss = 0.25 * ops.sum(ops.square(ops.maximum(loss_mat * positives, 0.0))) / pairs
     return ops.cast(loss, dtype)

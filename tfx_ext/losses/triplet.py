@@ -100,7 +100,10 @@ class TripletSemiHardLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         return triplet_semihard_loss(
-            ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred), self.margin, self.distance_metric
+            ops.convert_to_tensor(y_true),
+            ops.convert_to_tensor(y_pred),
+            self.margin,
+            self.distance_metric,
         )
 
     def get_config(self):

@@ -82,7 +82,9 @@ class TripletHardLoss(keras.losses.Loss):
     >>> model.compile(optimizer="adam", loss=TripletHardLoss(margin=0.3))
     """
 
-    def __init__(self, margin=1.0, soft=False, distance_metric="L2", name="triplet_hard_loss", dtype=None):
+    def __init__(
+        self, margin=1.0, soft=False, distance_metric="L2", name="triplet_hard_loss", dtype=None
+    ):
         super().__init__(name=name, reduction="sum_over_batch_size", dtype=dtype)
         self.margin = check_number("margin", margin, low=0.0)
         check_bool("soft", soft)
@@ -91,8 +93,11 @@ class TripletHardLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         return triplet_hard_loss(
-            ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred),
-            self.margin, self.soft, self.distance_metric,
+            ops.convert_to_tensor(y_true),
+            ops.convert_to_tensor(y_pred),
+            self.margin,
+            self.soft,
+            self.distance_metric,
         )
 
     def get_config(self):

@@ -29,7 +29,9 @@ def brier_score(y_true, y_pred, from_logits=False):
         ValueError: `y_pred` is not probabilities, labels are out of range, or
             shapes disagree (`InvalidArgumentError` inside a `tf.function`).
     """
-    y_true, y_pred, one_hot = checked_labels_and_probabilities(y_true, y_pred, from_logits, "BrierScore")
+    y_true, y_pred, one_hot = checked_labels_and_probabilities(
+        y_true, y_pred, from_logits, "BrierScore"
+    )
     if has_class_axis(y_pred):
         if not one_hot:
             y_true = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), y_pred.shape[-1])

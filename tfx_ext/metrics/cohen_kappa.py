@@ -82,7 +82,9 @@ class CohenKappa(ConfusionMatrixMetric):
     def true_class_ids(self, y_true):
         if self.sparse_labels:
             y_true = _one_per_example(
-                y_true, "y_true", "With sparse_labels=True, expected class ids of shape (batch,) or (batch, 1)."
+                y_true,
+                "y_true",
+                "With sparse_labels=True, expected class ids of shape (batch,) or (batch, 1).",
             )
             if "float" in str(y_true.dtype):
                 y_true = ops.round(y_true)
@@ -101,7 +103,9 @@ class CohenKappa(ConfusionMatrixMetric):
     def result(self):
         observed = ops.convert_to_tensor(self.confusion)
         total = ops.sum(observed)
-        expected = ops.outer(ops.sum(observed, axis=1), ops.sum(observed, axis=0)) / ops.maximum(total, 1.0)
+        expected = ops.outer(ops.sum(observed, axis=1), ops.sum(observed, axis=0)) / ops.maximum(
+            total, 1.0
+        )
         classes = ops.arange(self.num_classes, dtype="float64")
         gap = ops.abs(classes[:, None] - classes[None, :])
         if self.weightage is None:

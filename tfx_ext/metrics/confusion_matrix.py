@@ -49,9 +49,7 @@ def _range_message(argument, owner, num_classes, declared):
         hint = f"num_classes={num_classes} (labels 1..{num_classes} are off by one)"
     else:
         hint = f"num_classes={declared}, the binary form (0/1 labels, or probabilities)"
-    return (
-        f"{invalid_prefix(argument, owner)} Expected class ids in [0, {num_classes}) for {hint}."
-    )
+    return f"{invalid_prefix(argument, owner)} Expected class ids in [0, {num_classes}) for {hint}."
 
 
 def check_class_ids(ids, num_classes, argument, owner, declared=None):
@@ -64,7 +62,9 @@ def check_class_ids(ids, num_classes, argument, owner, declared=None):
     runs only on concrete (eager) values. `declared` is the metric's own
     `num_classes` when it differs from the range (1, the binary form).
     """
-    message = _range_message(argument, owner, num_classes, num_classes if declared is None else declared)
+    message = _range_message(
+        argument, owner, num_classes, num_classes if declared is None else declared
+    )
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -73,7 +73,9 @@ def check_class_ids(ids, num_classes, argument, owner, declared=None):
             # Two reductions decide it and name the received range in the message.
             low, high = tf.reduce_min(ids), tf.reduce_max(ids)
             in_range = tf.logical_and(low >= 0, high < num_classes)
-            assertion = tf.debugging.Assert(in_range, [message, "Received ids from", low, "to", high])
+            assertion = tf.debugging.Assert(
+                in_range, [message, "Received ids from", low, "to", high]
+            )
             with tf.control_dependencies([assertion]):
                 return tf.identity(ids)
     try:
@@ -81,7 +83,9 @@ def check_class_ids(ids, num_classes, argument, owner, declared=None):
     except Exception:  # a traced value (JAX jit): nothing to look at
         return ids
     if values.size and (values.min() < 0 or values.max() >= num_classes):
-        raise ValueError(f"{message} Received: {argument} with ids from {values.min()} to {values.max()}")
+        raise ValueError(
+            f"{message} Received: {argument} with ids from {values.min()} to {values.max()}"
+        )
     return ids
 
 
@@ -128,7 +132,10 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         pred_hot = ops.one_hot(pred_ids, self.matrix_size, dtype="float64")
         if sample_weight is not None:
             weights = ops.reshape(ops.cast(sample_weight, "float64"), (-1, 1))
-            if weights.shape[0] not in (None, 1) and true_ids.shape[0] not in (None, weights.shape[0]):
+            if weights.shape[0] not in (None, 1) and true_ids.shape[0] not in (
+                None,
+                weights.shape[0],
+            ):
                 raise ValueError(
                     f"{owner} expects one sample weight per example. Received: "
                     f"{weights.shape[0]} weights for {true_ids.shape[0]} examples."
@@ -140,4 +147,8 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         self.confusion.assign(ops.zeros(self.confusion.shape, dtype=self.confusion.dtype))
 
     def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes, "threshold": self.threshold}
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "threshold": self.threshold,
+        }

@@ -67,7 +67,9 @@ class ExpectedCalibrationError(keras.metrics.Metric):
     >>> float(ece.result())
     """
 
-    def __init__(self, num_bins=15, name="expected_calibration_error", dtype=None, from_logits=False):
+    def __init__(
+        self, num_bins=15, name="expected_calibration_error", dtype=None, from_logits=False
+    ):
         check_bool("from_logits", from_logits)
         super().__init__(name=name, dtype=dtype)
         self.from_logits = from_logits
@@ -75,18 +77,28 @@ class ExpectedCalibrationError(keras.metrics.Metric):
         self._direction = "down"
         self.num_bins = check_int("num_bins", num_bins, minimum=1)
         shape = (self.num_bins,)
-        self.counts = self.add_variable(shape=shape, initializer="zeros", dtype="float64", name="counts")
-        self.confidence_sums = self.add_variable(shape=shape, initializer="zeros", dtype="float64", name="confidence_sums")
-        self.correct_sums = self.add_variable(shape=shape, initializer="zeros", dtype="float64", name="correct_sums")
+        self.counts = self.add_variable(
+            shape=shape, initializer="zeros", dtype="float64", name="counts"
+        )
+        self.confidence_sums = self.add_variable(
+            shape=shape, initializer="zeros", dtype="float64", name="confidence_sums"
+        )
+        self.correct_sums = self.add_variable(
+            shape=shape, initializer="zeros", dtype="float64", name="correct_sums"
+        )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         confidence, correct = confidence_and_correct(y_true, y_pred, self.from_logits)
-        bins = ops.minimum(ops.cast(ops.floor(confidence * self.num_bins), "int32"), self.num_bins - 1)
+        bins = ops.minimum(
+            ops.cast(ops.floor(confidence * self.num_bins), "int32"), self.num_bins - 1
+        )
         one_hot = ops.one_hot(bins, self.num_bins, dtype="float64")
         if sample_weight is not None:
             weights = ops.reshape(ops.cast(sample_weight, "float64"), (-1, 1))
             weights, one_hot = after(
-                check_batch(weights, one_hot, "ExpectedCalibrationError", "sample_weight"), weights, one_hot
+                check_batch(weights, one_hot, "ExpectedCalibrationError", "sample_weight"),
+                weights,
+                one_hot,
             )
             one_hot = one_hot * weights
         self.counts.assign_add(ops.sum(one_hot, axis=0))

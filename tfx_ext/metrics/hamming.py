@@ -150,7 +150,9 @@ class HammingLoss(keras.metrics.Metric):
         # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.
         self._direction = "down"
         self.mode = check_choice("mode", mode, ("multiclass", "multilabel"))
-        self.threshold = None if threshold is None else check_number("threshold", threshold, 0.0, 1.0)
+        self.threshold = (
+            None if threshold is None else check_number("threshold", threshold, 0.0, 1.0)
+        )
         self.wrong = self.add_variable(shape=(), initializer="zeros", dtype="float64", name="wrong")
         self.count = self.add_variable(shape=(), initializer="zeros", dtype="float64", name="count")
 

@@ -42,7 +42,9 @@ def require(condition, message, *data):
     except Exception:  # a traced value on another backend: cannot be checked
         return []
     if not holds:
-        values = " ".join(str(ops.convert_to_numpy(d)) if not isinstance(d, str) else d for d in data)
+        values = " ".join(
+            str(ops.convert_to_numpy(d)) if not isinstance(d, str) else d for d in data
+        )
         raise ValueError(f"{message} {values}".strip())
     return []
 
@@ -70,7 +72,11 @@ def check_batch(y_true, y_pred, owner, argument="y_true"):
     """Checks that labels (or `argument`) and predictions describe the same examples."""
     true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
     multiclass = has_class_axis(y_pred)
-    if multiclass and len(true_shape) == len(pred_shape) and true_shape[-1] not in (1, pred_shape[-1]):
+    if (
+        multiclass
+        and len(true_shape) == len(pred_shape)
+        and true_shape[-1] not in (1, pred_shape[-1])
+    ):
         raise ValueError(
             f"{where(owner, 'y_true')} Expected class ids or one-hot rows of "
             f"{pred_shape[-1]} columns (y_pred has shape {pred_shape}). "
@@ -162,7 +168,9 @@ def check_one_hot(y_true, owner):
     """Checks label rows in [0, 1] (one-hot, or smoothed)."""
     low, high = ops.min(y_true), ops.max(y_true)
     return require(
-        ops.logical_or(_empty(y_true), ops.logical_and(ops.greater_equal(low, 0), ops.less_equal(high, 1))),
+        ops.logical_or(
+            _empty(y_true), ops.logical_and(ops.greater_equal(low, 0), ops.less_equal(high, 1))
+        ),
         f"{where(owner, 'y_true')} Expected one-hot rows with values in [0, 1]. "
         "Received: y_true with values from",
         low,

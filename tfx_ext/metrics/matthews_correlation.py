@@ -37,8 +37,12 @@ class MatthewsCorrelationCoefficient(ConfusionMatrixMetric):
     ...               metrics=[MatthewsCorrelationCoefficient(num_classes=1)])
     """
 
-    def __init__(self, num_classes, name="MatthewsCorrelationCoefficient", dtype=None, threshold=0.5):
-        super().__init__(num_classes, threshold=threshold, name=name, dtype=dtype, minimum_classes=1)
+    def __init__(
+        self, num_classes, name="MatthewsCorrelationCoefficient", dtype=None, threshold=0.5
+    ):
+        super().__init__(
+            num_classes, threshold=threshold, name=name, dtype=dtype, minimum_classes=1
+        )
         # Lets EarlyStopping / ModelCheckpoint with mode="auto" know which way is better.
         self._direction = "up"
 

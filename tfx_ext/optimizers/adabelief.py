@@ -144,7 +144,10 @@ class AdaBelief(keras.optimizers.Optimizer):
             sma_t = sma_inf - 2.0 * step * beta_2_power / (1.0 - beta_2_power)
             # NaN while sma_t < 4; `where` then takes the momentum step.
             r_t = ops.sqrt(
-                (sma_t - 4.0) * (sma_t - 2.0) * sma_inf / ((sma_inf - 4.0) * (sma_inf - 2.0) * sma_t)
+                (sma_t - 4.0)
+                * (sma_t - 2.0)
+                * sma_inf
+                / ((sma_inf - 4.0) * (sma_inf - 2.0) * sma_t)
             )
             update = ops.where(
                 sma_t >= ops.cast(self.sma_threshold, dtype),

@@ -93,7 +93,9 @@ class AveragedOptimizerWrapper(OptimizerWrapper):
                 variable.assign(average)
             else:
                 variable.assign(
-                    ops.where(ready, ops.convert_to_tensor(average), ops.convert_to_tensor(variable))
+                    ops.where(
+                        ready, ops.convert_to_tensor(average), ops.convert_to_tensor(variable)
+                    )
                 )
         if unknown:
             warnings.warn(
@@ -101,5 +103,3 @@ class AveragedOptimizerWrapper(OptimizerWrapper):
                 "variables were not trained by this optimizer and are left unchanged.",
                 stacklevel=2,
             )
-
-

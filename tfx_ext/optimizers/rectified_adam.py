@@ -119,9 +119,7 @@ class RectifiedAdam(keras.optimizers.Optimizer):
         if self.built:
             return
         super().build(var_list)
-        self._momentums, self._velocities = self.add_optimizer_variables(
-            var_list, ["m", "v"]
-        )
+        self._momentums, self._velocities = self.add_optimizer_variables(var_list, ["m", "v"])
         if self.amsgrad:
             self._velocity_hats = self.add_optimizer_variables(var_list, "vhat")
 

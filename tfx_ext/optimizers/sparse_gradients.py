@@ -32,9 +32,7 @@ def densify(gradient, dtype):
     import tensorflow as tf
 
     dense = ops.cast(tf.convert_to_tensor(gradient), dtype)
-    ones = tf.IndexedSlices(
-        tf.ones_like(gradient.values), gradient.indices, gradient.dense_shape
-    )
+    ones = tf.IndexedSlices(tf.ones_like(gradient.values), gradient.indices, gradient.dense_shape)
     touched = ops.greater(tf.convert_to_tensor(ones), 0)
     return dense, touched
 

@@ -45,8 +45,9 @@ class SWA(AveragedOptimizerWrapper):
     def _snapshots_before(self, step):
         """Number of snapshots taken at steps < `step`."""
         return ops.maximum(
-            ops.floor_divide(step - self.start_averaging + self.average_period - 1,
-                             self.average_period),
+            ops.floor_divide(
+                step - self.start_averaging + self.average_period - 1, self.average_period
+            ),
             0,
         )
 
@@ -55,7 +56,9 @@ class SWA(AveragedOptimizerWrapper):
         step = self.iterations - 1  # the step just applied
         taken = self._snapshots_before(step)
         snapshot = ops.logical_and(
-            ops.logical_and(self.inner_step_applied(), ops.greater_equal(step, self.start_averaging)),
+            ops.logical_and(
+                self.inner_step_applied(), ops.greater_equal(step, self.start_averaging)
+            ),
             ops.equal(ops.mod(step - self.start_averaging, self.average_period), 0),
         )
         count = ops.cast(taken, variable.dtype)

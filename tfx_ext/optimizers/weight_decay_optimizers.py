@@ -147,7 +147,9 @@ class DecoupledWeightDecayExtension:
     def get_config(self):
         config = super().get_config()
         decay = self.weight_decay
-        if callable(decay) and not isinstance(decay, keras.optimizers.schedules.LearningRateSchedule):
+        if callable(decay) and not isinstance(
+            decay, keras.optimizers.schedules.LearningRateSchedule
+        ):
             decay = float(keras.ops.convert_to_numpy(decay()))  # TFA saved a callable's value
         config.update(
             {
@@ -178,7 +180,9 @@ def extend_with_decoupled_weight_decay(base_optimizer):
     >>> MyAdamW = extend_with_decoupled_weight_decay(keras.optimizers.Adam)
     >>> optimizer = MyAdamW(weight_decay=1e-4, learning_rate=1e-3)
     """
-    if not (isinstance(base_optimizer, type) and issubclass(base_optimizer, keras.optimizers.Optimizer)):
+    if not (
+        isinstance(base_optimizer, type) and issubclass(base_optimizer, keras.optimizers.Optimizer)
+    ):
         raise invalid(
             "base_optimizer", "a keras.optimizers.Optimizer subclass", base_optimizer, TypeError
         )

@@ -91,18 +91,28 @@ class ESNCell(keras.layers.Layer):
             # float16 reservoir does not lose its radius.
             eigenvalues = ops.eig(ops.cast(weights, "float64"))[0]
             radius = ops.max(ops.abs(eigenvalues))
-            scale = ops.where(ops.equal(radius, 0), ops.zeros_like(radius), self.spectral_radius / radius)
+            scale = ops.where(
+                ops.equal(radius, 0), ops.zeros_like(radius), self.spectral_radius / radius
+            )
         return weights * ops.cast(scale, weights.dtype)
 
     def build(self, input_shape):
         input_size = input_shape[-1]
         if input_size is None:
-            raise ValueError(f"ESNCell needs a known last input dimension, got input shape {input_shape}")
+            raise ValueError(
+                f"ESNCell needs a known last input dimension, got input shape {input_shape}"
+            )
         self.recurrent_kernel = self.add_weight(
-            name="recurrent_kernel", shape=(self.units, self.units), initializer=self._reservoir, trainable=False
+            name="recurrent_kernel",
+            shape=(self.units, self.units),
+            initializer=self._reservoir,
+            trainable=False,
         )
         self.kernel = self.add_weight(
-            name="kernel", shape=(input_size, self.units), initializer=self.kernel_initializer, trainable=False
+            name="kernel",
+            shape=(input_size, self.units),
+            initializer=self.kernel_initializer,
+            trainable=False,
         )
         if self.use_bias:
             self.bias = self.add_weight(

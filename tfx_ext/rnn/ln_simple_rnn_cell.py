@@ -58,7 +58,9 @@ class LNSimpleRNNCell(keras.layers.SimpleRNNCell):
 
     def __init__(self, units, activation="tanh", layer_norm_epsilon=1e-3, **kwargs):
         units = check_int("units", units, minimum=1)
-        self.layer_norm_epsilon = check_number("layer_norm_epsilon", layer_norm_epsilon, low=0.0, low_open=True)
+        self.layer_norm_epsilon = check_number(
+            "layer_norm_epsilon", layer_norm_epsilon, low=0.0, low_open=True
+        )
         super().__init__(units, activation=activation, **kwargs)
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, name="layer_norm", dtype=self.dtype_policy

@@ -53,7 +53,9 @@ class NASCell(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.units = check_int("units", units, minimum=1)
-        self.projection = None if projection is None else check_int("projection", projection, minimum=1)
+        self.projection = (
+            None if projection is None else check_int("projection", projection, minimum=1)
+        )
         check_bool("use_bias", use_bias)
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -66,17 +68,23 @@ class NASCell(keras.layers.Layer):
     def build(self, input_shape):
         input_size = input_shape[-1]
         if input_size is None:
-            raise ValueError(f"NASCell needs a known last input dimension, got input shape {input_shape}")
+            raise ValueError(
+                f"NASCell needs a known last input dimension, got input shape {input_shape}"
+            )
         self.recurrent_kernel = self.add_weight(
             name="recurrent_kernel",
             shape=(self.output_size, _NAS_BASE * self.units),
             initializer=self.recurrent_initializer,
         )
         self.kernel = self.add_weight(
-            name="kernel", shape=(input_size, _NAS_BASE * self.units), initializer=self.kernel_initializer
+            name="kernel",
+            shape=(input_size, _NAS_BASE * self.units),
+            initializer=self.kernel_initializer,
         )
         if self.use_bias:
-            self.bias = self.add_weight(name="bias", shape=(_NAS_BASE * self.units,), initializer=self.bias_initializer)
+            self.bias = self.add_weight(
+                name="bias", shape=(_NAS_BASE * self.units,), initializer=self.bias_initializer
+            )
         if self.projection is not None:
             self.projection_weights = self.add_weight(
                 name="projection_weights",

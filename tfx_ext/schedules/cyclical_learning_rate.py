@@ -110,8 +110,11 @@ class _FixedPolicy(CyclicalLearningRate):
         name=None,
     ):
         super().__init__(
-            initial_learning_rate, maximal_learning_rate, step_size,
-            scale_fn=self._scale, scale_mode=scale_mode,
+            initial_learning_rate,
+            maximal_learning_rate,
+            step_size,
+            scale_fn=self._scale,
+            scale_mode=scale_mode,
             name=type(self).__name__ if name is None else name,
         )
 
@@ -192,7 +195,11 @@ class ExponentialCyclicalLearningRate(_FixedPolicy):
     ):
         self.gamma = check_number("gamma", gamma, low=0.0, low_open=True)
         super().__init__(
-            initial_learning_rate, maximal_learning_rate, step_size, scale_mode=scale_mode, name=name
+            initial_learning_rate,
+            maximal_learning_rate,
+            step_size,
+            scale_mode=scale_mode,
+            name=name,
         )
 
     def _scale(self, x):

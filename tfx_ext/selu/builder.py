@@ -65,12 +65,19 @@ def self_normalizing_mlp(
     dropout = MCAlphaDropout if mc else keras.layers.AlphaDropout
     for i, units in enumerate(hidden_units):
         layers.append(
-            keras.layers.Dense(units, activation="selu", kernel_initializer="lecun_normal", name=f"hidden_{i}")
+            keras.layers.Dense(
+                units, activation="selu", kernel_initializer="lecun_normal", name=f"hidden_{i}"
+            )
         )
         if dropout_rate > 0:
             layers.append(dropout(dropout_rate, name=f"alpha_dropout_{i}"))
     layers.append(
-        keras.layers.Dense(output_units, activation=output_activation, kernel_initializer="lecun_normal", name="output")
+        keras.layers.Dense(
+            output_units,
+            activation=output_activation,
+            kernel_initializer="lecun_normal",
+            name="output",
+        )
     )
     model = keras.Sequential(layers, name=name)
     if adapt_data is not None:
@@ -114,7 +121,9 @@ def adapt_normalization(normalization, data):
     >>> adapt_normalization(model.layers[0], x_train)
     """
     if not isinstance(normalization, keras.layers.Normalization):
-        raise invalid("normalization", "a keras.layers.Normalization layer", normalization, TypeError)
+        raise invalid(
+            "normalization", "a keras.layers.Normalization layer", normalization, TypeError
+        )
     data = np.asarray(check_data("data", data))
     normalization.adapt(data)
     kept = tuple(a % data.ndim for a in normalization.axis)
@@ -123,7 +132,11 @@ def adapt_normalization(normalization, data):
     mean = keras.ops.convert_to_numpy(normalization.adapt_mean)
     variance = keras.ops.convert_to_numpy(normalization.adapt_variance)
     constant = constant.reshape(mean.shape)
-    exact = data[tuple(0 if a in reduced else slice(None) for a in range(data.ndim))].reshape(mean.shape)
+    exact = data[tuple(0 if a in reduced else slice(None) for a in range(data.ndim))].reshape(
+        mean.shape
+    )
     normalization.adapt_mean.assign(np.where(constant, exact, mean).astype(mean.dtype))
-    normalization.adapt_variance.assign(np.where(constant | (variance <= 1e-12), 1.0, variance).astype(variance.dtype))
+    normalization.adapt_variance.assign(
+        np.where(constant | (variance <= 1e-12), 1.0, variance).astype(variance.dtype)
+    )
     normalization.finalize_state()

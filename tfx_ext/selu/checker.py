@@ -65,7 +65,9 @@ class SelfNormalizingReport:
         by_reason = {}
         for v in self.violations:
             by_reason.setdefault(v.reason, []).append(v.layer)
-        lines = [f"Model '{self.model_name}' breaks {len(self.violations)} condition(s) of self-normalization:"]
+        lines = [
+            f"Model '{self.model_name}' breaks {len(self.violations)} condition(s) of self-normalization:"
+        ]
         for reason, layers in by_reason.items():
             names = ", ".join(layers[:3])
             if len(layers) > 3:
@@ -79,7 +81,12 @@ class SelfNormalizingReport:
             raise SelfNormalizationError(str(self))
 
 
-_DROPOUTS = (keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D, keras.layers.SpatialDropout3D)
+_DROPOUTS = (
+    keras.layers.Dropout,
+    keras.layers.SpatialDropout1D,
+    keras.layers.SpatialDropout2D,
+    keras.layers.SpatialDropout3D,
+)
 _NORMALIZATIONS = (
     keras.layers.BatchNormalization,
     keras.layers.LayerNormalization,
@@ -109,7 +116,9 @@ def _activation_name(activation):
 def _topology_violations(model):
     violations = []
     if len(model.inputs or []) > 1:
-        violations.append(Violation(model.name, f"{len(model.inputs)} inputs: not a plain sequential stack"))
+        violations.append(
+            Violation(model.name, f"{len(model.inputs)} inputs: not a plain sequential stack")
+        )
     consumers = {}
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
@@ -117,7 +126,10 @@ def _topology_violations(model):
         inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
         if len(inputs) > 1:
             violations.append(
-                Violation(layer.name, f"merges {len(inputs)} tensors ({type(layer).__name__}): skip connections and merges break self-normalization")
+                Violation(
+                    layer.name,
+                    f"merges {len(inputs)} tensors ({type(layer).__name__}): skip connections and merges break self-normalization",
+                )
             )
         for tensor in inputs:
             consumers.setdefault(id(tensor), []).append(layer.name)
@@ -125,7 +137,12 @@ def _topology_violations(model):
             violations += _topology_violations(layer)
     for names in consumers.values():
         if len(names) > 1:
-            violations.append(Violation(names[0], f"its input also feeds {', '.join(names[1:])}: a branching graph, not a plain stack"))
+            violations.append(
+                Violation(
+                    names[0],
+                    f"its input also feeds {', '.join(names[1:])}: a branching graph, not a plain stack",
+                )
+            )
     return violations
 
 
@@ -189,25 +206,42 @@ def check_self_normalizing(model, sample=None, mean_tolerance=0.2, std_range=(0.
             if activation == "linear" and isinstance(following, keras.layers.Activation):
                 activation = _activation_name(following.activation)
             if activation != "selu":
-                violations.append(Violation(layer.name, f"hidden layer activation is '{activation}', not 'selu'"))
+                violations.append(
+                    Violation(layer.name, f"hidden layer activation is '{activation}', not 'selu'")
+                )
             initializer = layer.kernel_initializer
             if not _is_lecun_normal(initializer):
                 violations.append(
-                    Violation(layer.name, f"kernel initializer is {type(initializer).__name__}, not LecunNormal")
+                    Violation(
+                        layer.name,
+                        f"kernel initializer is {type(initializer).__name__}, not LecunNormal",
+                    )
                 )
         if isinstance(layer, _NORMALIZATIONS):
-            violations.append(Violation(layer.name, f"{type(layer).__name__} breaks self-normalization"))
+            violations.append(
+                Violation(layer.name, f"{type(layer).__name__} breaks self-normalization")
+            )
         if isinstance(layer, _DROPOUTS):
             violations.append(
-                Violation(layer.name, f"{type(layer).__name__} breaks self-normalization: use AlphaDropout (or MCAlphaDropout)")
+                Violation(
+                    layer.name,
+                    f"{type(layer).__name__} breaks self-normalization: use AlphaDropout (or MCAlphaDropout)",
+                )
             )
         if isinstance(layer, keras.layers.RNN):
-            violations.append(Violation(layer.name, "recurrent layer: self-normalization is for feed-forward stacks"))
+            violations.append(
+                Violation(
+                    layer.name, "recurrent layer: self-normalization is for feed-forward stacks"
+                )
+            )
         for attribute in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
             regularizer = getattr(layer, attribute, None)
             if regularizer is not None:
                 violations.append(
-                    Violation(layer.name, f"{attribute} {type(regularizer).__name__}: l1/l2 regularization breaks self-normalization")
+                    Violation(
+                        layer.name,
+                        f"{attribute} {type(regularizer).__name__}: l1/l2 regularization breaks self-normalization",
+                    )
                 )
     if sample is not None:
         inputs = _first_hidden_inputs(model, sample).reshape(len(sample), -1)
@@ -215,8 +249,11 @@ def check_self_normalizing(model, sample=None, mean_tolerance=0.2, std_range=(0.
         if not finite.all():
             # NaN statistics compare False with every bound: the checks below would pass them.
             violations.append(
-                Violation("inputs", f"{inputs.size - int(finite.sum())} of {inputs.size} input values are NaN "
-                          "or infinite: clean or impute the inputs")
+                Violation(
+                    "inputs",
+                    f"{inputs.size - int(finite.sum())} of {inputs.size} input values are NaN "
+                    "or infinite: clean or impute the inputs",
+                )
             )
             inputs = np.where(finite, inputs, 0.0)
         means, stds = inputs.mean(axis=0), inputs.std(axis=0)
@@ -228,15 +265,21 @@ def check_self_normalizing(model, sample=None, mean_tolerance=0.2, std_range=(0.
         bad_std = np.flatnonzero(varying & ((stds < low) | (stds > high)))
         if bad_mean.size:
             violations.append(
-                Violation("inputs", f"{bad_mean.size} of {means.size} features have |mean| > {mean_tolerance} "
-                          f"(worst: feature {bad_mean[np.argmax(np.abs(means[bad_mean]))]}, "
-                          f"mean {means[bad_mean][np.argmax(np.abs(means[bad_mean]))]:.3g}): standardize the inputs")
+                Violation(
+                    "inputs",
+                    f"{bad_mean.size} of {means.size} features have |mean| > {mean_tolerance} "
+                    f"(worst: feature {bad_mean[np.argmax(np.abs(means[bad_mean]))]}, "
+                    f"mean {means[bad_mean][np.argmax(np.abs(means[bad_mean]))]:.3g}): standardize the inputs",
+                )
             )
         if bad_std.size:
             worst = bad_std[np.argmax(np.abs(np.log(np.maximum(stds[bad_std], 1e-12))))]
             violations.append(
-                Violation("inputs", f"{bad_std.size} of {stds.size} features have std outside [{low}, {high}] "
-                          f"(worst: feature {worst}, std {stds[worst]:.3g}): standardize the inputs")
+                Violation(
+                    "inputs",
+                    f"{bad_std.size} of {stds.size} features have std outside [{low}, {high}] "
+                    f"(worst: feature {worst}, std {stds[worst]:.3g}): standardize the inputs",
+                )
             )
     return SelfNormalizingReport(model.name, violations)
 

@@ -1,5 +1,4 @@
-"""The plot of activation statistics (matplotlib, optional).
-"""
+"""The plot of activation statistics (matplotlib, optional)."""
 
 import numpy as np
 
@@ -32,7 +31,11 @@ def plot_activation_statistics(statistics, path=None, ax=None, label=None):
         or not statistics
         or not all(isinstance(s, LayerStatistics) for s in statistics)
     ):
-        raise invalid("statistics", "a non-empty list of LayerStatistics (from activation_statistics)", statistics)
+        raise invalid(
+            "statistics",
+            "a non-empty list of LayerStatistics (from activation_statistics)",
+            statistics,
+        )
     if ax is None:
         ax = new_axes((7, 4), "plot_activation_statistics")
     depth = np.arange(1, len(statistics) + 1)

@@ -1,5 +1,4 @@
-"""Activation statistics: whether self-normalization holds, layer by layer.
-"""
+"""Activation statistics: whether self-normalization holds, layer by layer."""
 
 import dataclasses
 
@@ -56,7 +55,9 @@ def activation_statistics(model, x, layer_types=None):
     ...     print(s.name, round(s.mean, 2), round(s.std, 2))
     """
     check_graph_model("model", model, "activation_statistics")
-    x = check_data("x", x, example_shape=tuple(model.inputs[0].shape[1:]) if len(model.inputs) == 1 else None)
+    x = check_data(
+        "x", x, example_shape=tuple(model.inputs[0].shape[1:]) if len(model.inputs) == 1 else None
+    )
     layer_types = layer_types or WEIGHTED_LAYERS
     chosen = [l for l in model.layers if isinstance(l, layer_types)]
     if not chosen:

@@ -90,7 +90,9 @@ class AttentionMechanism(keras.layers.Layer):
         if not self._memory_initialized:
             raise ValueError("Cannot query the attention before the setup of memory")
         if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
-            raise ValueError("Expect the inputs to have query, state, and optional processed memory")
+            raise ValueError(
+                "Expect the inputs to have query, state, and optional processed memory"
+            )
         with keras.name_scope(self.name, caller=self):
             return self.call(list(inputs), **kwargs)
 
@@ -128,7 +130,11 @@ class AttentionMechanism(keras.layers.Layer):
             )
         memory = ops.convert_to_tensor(memory, dtype=self.compute_dtype)
         if len(memory.shape) < 3 or any(d is None for d in memory.shape[2:]):
-            raise invalid("memory", "a [batch, max_time, depth] tensor with a known depth", tuple(memory.shape))
+            raise invalid(
+                "memory",
+                "a [batch, max_time, depth] tensor with a known depth",
+                tuple(memory.shape),
+            )
         max_time = ops.shape(memory)[1]
         mask = None
         if memory_sequence_length is not None:
@@ -146,7 +152,9 @@ class AttentionMechanism(keras.layers.Layer):
             memory = memory * ops.cast(mask, memory.dtype)[:, :, None]
         self.values = memory
         self.keys = self.memory_layer(memory) if self.memory_layer is not None else memory
-        self.batch_size = self.keys.shape[0] if self.keys.shape[0] is not None else ops.shape(self.keys)[0]
+        self.batch_size = (
+            self.keys.shape[0] if self.keys.shape[0] is not None else ops.shape(self.keys)[0]
+        )
         self._alignments_size = (
             self.keys.shape[1] if self.keys.shape[1] is not None else ops.shape(self.keys)[1]
         )

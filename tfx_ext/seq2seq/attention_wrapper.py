@@ -136,10 +136,15 @@ class AttentionWrapper(keras.layers.Layer):
         mechanisms = list(attention_mechanism) if self._is_multi else [attention_mechanism]
         if not mechanisms or not all(isinstance(m, AttentionMechanism) for m in mechanisms):
             raise invalid(
-                "attention_mechanism", "an AttentionMechanism or a non-empty list of them",
-                attention_mechanism, TypeError,
+                "attention_mechanism",
+                "an AttentionMechanism or a non-empty list of them",
+                attention_mechanism,
+                TypeError,
             )
-        for flag_name, flag in (("alignment_history", alignment_history), ("output_attention", output_attention)):
+        for flag_name, flag in (
+            ("alignment_history", alignment_history),
+            ("output_attention", output_attention),
+        ):
             check_bool(flag_name, flag)
         for fn_name, fn in (("cell_input_fn", cell_input_fn), ("attention_fn", attention_fn)):
             if fn is not None and not callable(fn):
@@ -147,14 +152,20 @@ class AttentionWrapper(keras.layers.Layer):
         if attention_layer_size is not None and attention_layer is not None:
             raise ValueError("Only one of attention_layer_size and attention_layer should be set")
         if attention_layer_size is not None:
-            sizes = _one_per_mechanism("attention_layer_size", attention_layer_size, "integer", mechanisms)
+            sizes = _one_per_mechanism(
+                "attention_layer_size", attention_layer_size, "integer", mechanisms
+            )
             sizes = [check_int("attention_layer_size", s, minimum=1) for s in sizes]
             self._attention_layers = [
-                keras.layers.Dense(size, name="attention_layer", use_bias=False, dtype=self.dtype_policy)
+                keras.layers.Dense(
+                    size, name="attention_layer", use_bias=False, dtype=self.dtype_policy
+                )
                 for size in sizes
             ]
         elif attention_layer is not None:
-            self._attention_layers = _one_per_mechanism("attention_layer", attention_layer, "layer", mechanisms)
+            self._attention_layers = _one_per_mechanism(
+                "attention_layer", attention_layer, "layer", mechanisms
+            )
         else:
             self._attention_layers = None
         self.attention_layer_size = attention_layer_size
@@ -225,7 +236,9 @@ class AttentionWrapper(keras.layers.Layer):
 
     @property
     def output_size(self):
-        return self._get_attention_layer_size() if self._output_attention else self._cell.output_size
+        return (
+            self._get_attention_layer_size() if self._output_attention else self._cell.output_size
+        )
 
     @property
     def state_size(self):
@@ -235,7 +248,8 @@ class AttentionWrapper(keras.layers.Layer):
             alignments=self._item_or_tuple(m.alignments_size for m in self._attention_mechanisms),
             attention_state=self._item_or_tuple(m.state_size for m in self._attention_mechanisms),
             alignment_history=self._item_or_tuple(
-                m.alignments_size if self._alignment_history else () for m in self._attention_mechanisms
+                m.alignments_size if self._alignment_history else ()
+                for m in self._attention_mechanisms
             ),
         )
 
@@ -256,7 +270,9 @@ class AttentionWrapper(keras.layers.Layer):
             cell_state = self._initial_cell_state
         else:
             cell_state = self._cell.get_initial_state(batch_size=batch_size)
-        initial_alignments = [m.initial_alignments(batch_size, dtype) for m in self._attention_mechanisms]
+        initial_alignments = [
+            m.initial_alignments(batch_size, dtype) for m in self._attention_mechanisms
+        ]
         histories = []
         for alignment in initial_alignments:
             if self._alignment_history:
@@ -290,7 +306,9 @@ class AttentionWrapper(keras.layers.Layer):
         cell_inputs = cell_input_fn(inputs, state.attention)
         cell_state = state.cell_state
         cell_output, next_cell_state = self._cell(cell_inputs, cell_state, training=training)
-        next_cell_state = keras.tree.pack_sequence_as(cell_state, keras.tree.flatten(next_cell_state))
+        next_cell_state = keras.tree.pack_sequence_as(
+            cell_state, keras.tree.flatten(next_cell_state)
+        )
         self._batch_size_check(cell_output.shape[0], "applying")
 
         if self._is_multi:
@@ -353,7 +371,9 @@ class AttentionWrapper(keras.layers.Layer):
         config["cell"] = keras.saving.deserialize_keras_object(config["cell"])
         mechanism = config["attention_mechanism"]
         if isinstance(mechanism, list):
-            config["attention_mechanism"] = [keras.saving.deserialize_keras_object(m) for m in mechanism]
+            config["attention_mechanism"] = [
+                keras.saving.deserialize_keras_object(m) for m in mechanism
+            ]
         else:
             config["attention_mechanism"] = keras.saving.deserialize_keras_object(mechanism)
         layer = config.get("attention_layer")

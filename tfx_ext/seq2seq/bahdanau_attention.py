@@ -90,7 +90,9 @@ class BahdanauAttention(AttentionMechanism):
                 shape=(),
                 initializer=keras.initializers.Constant(math.sqrt(1.0 / self.units)),
             )
-            self.attention_b = self.add_weight(name="attention_b", shape=(self.units,), initializer="zeros")
+            self.attention_b = self.add_weight(
+                name="attention_b", shape=(self.units,), initializer="zeros"
+            )
 
     def _calculate_attention(self, query, state):
         processed_query = self.query_layer(query) if self.query_layer is not None else query

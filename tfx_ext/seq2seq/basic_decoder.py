@@ -20,15 +20,25 @@ class BasicDecoderOutput(collections.namedtuple("BasicDecoderOutput", ("rnn_outp
 def check_cell(cell):
     # dir(), not hasattr(): AttentionWrapper's sizes are properties that need a memory.
     names = dir(cell)
-    if not isinstance(cell, keras.layers.Layer) or "state_size" not in names or "output_size" not in names:
-        raise invalid("cell", "an RNN cell layer (with state_size and output_size)", cell, TypeError)
+    if (
+        not isinstance(cell, keras.layers.Layer)
+        or "state_size" not in names
+        or "output_size" not in names
+    ):
+        raise invalid(
+            "cell", "an RNN cell layer (with state_size and output_size)", cell, TypeError
+        )
 
 
 def rnn_output_size(cell, output_layer):
     """The per-example shape of the cell output after `output_layer`."""
     size = cell.output_size
     if output_layer is None:
-        return tf.nest.map_structure(tf.TensorShape, size) if not isinstance(size, int) else tf.TensorShape([size])
+        return (
+            tf.nest.map_structure(tf.TensorShape, size)
+            if not isinstance(size, int)
+            else tf.TensorShape([size])
+        )
     shape = output_layer.compute_output_shape((None, size))
     return tf.TensorShape(shape[1:])
 
@@ -125,7 +135,10 @@ class BasicDecoder(BaseDecoder):
     @property
     def output_dtype(self):
         return BasicDecoderOutput(
-            tf.nest.map_structure(lambda _: tf.as_dtype(self.compute_dtype), rnn_output_size(self.cell, self.output_layer)),
+            tf.nest.map_structure(
+                lambda _: tf.as_dtype(self.compute_dtype),
+                rnn_output_size(self.cell, self.output_layer),
+            ),
             tf.as_dtype(self.sampler.sample_ids_dtype),
         )
 

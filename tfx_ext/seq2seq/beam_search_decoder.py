@@ -108,7 +108,10 @@ class BeamSearchDecoder(BaseDecoder):
             raise invalid("output_layer", "a Keras layer or None", output_layer, TypeError)
         check_number("length_penalty_weight", length_penalty_weight, low=0)
         check_number("coverage_penalty_weight", coverage_penalty_weight, low=0)
-        for name, value in (("reorder_tensor_arrays", reorder_tensor_arrays), ("output_all_scores", output_all_scores)):
+        for name, value in (
+            ("reorder_tensor_arrays", reorder_tensor_arrays),
+            ("output_all_scores", output_all_scores),
+        ):
             check_bool(name, value)
         super().__init__(**kwargs)
         self.cell = cell
@@ -173,7 +176,9 @@ class BeamSearchDecoder(BaseDecoder):
 
     # -- decoding ---------------------------------------------------------
     def call(self, embedding, start_tokens, end_token, initial_state, training=None, **kwargs):
-        init_kwargs = dict(kwargs, start_tokens=start_tokens, end_token=end_token, initial_state=initial_state)
+        init_kwargs = dict(
+            kwargs, start_tokens=start_tokens, end_token=end_token, initial_state=initial_state
+        )
         return self._dynamic_decode(embedding, init_kwargs, training)
 
     def initialize(self, embedding, start_tokens, end_token, initial_state):
@@ -203,7 +208,9 @@ class BeamSearchDecoder(BaseDecoder):
         finished = tf.logical_not(tf.cast(first_beam, tf.bool))
         dtype = tf.nest.flatten(self._initial_cell_state)[0].dtype
         log_probs = tf.where(first_beam > 0, tf.zeros([], dtype), tf.constant(-np.inf, dtype))
-        attention_probs = get_attention_probs(self._initial_cell_state, self.coverage_penalty_weight)
+        attention_probs = get_attention_probs(
+            self._initial_cell_state, self.coverage_penalty_weight
+        )
         state = BeamSearchDecoderState(
             cell_state=self._initial_cell_state,
             log_probs=log_probs,
@@ -246,6 +253,7 @@ class BeamSearchDecoder(BaseDecoder):
             outputs.predicted_ids, outputs.parent_ids, max_lengths, self._end_token
         )
         if self.reorder_tensor_arrays:
+
             def sort(t):
                 if not isinstance(t, tf.TensorArray):
                     return t

@@ -25,7 +25,9 @@ class BeamSearchDecoderOutput(
 
 
 class FinalBeamSearchDecoderOutput(
-    collections.namedtuple("FinalBeamSearchDecoderOutput", ("predicted_ids", "beam_search_decoder_output"))
+    collections.namedtuple(
+        "FinalBeamSearchDecoderOutput", ("predicted_ids", "beam_search_decoder_output")
+    )
 ):
     """Final beam outputs: `predicted_ids` back-tracked by `gather_tree`, plus the raw step outputs."""
 
@@ -66,7 +68,9 @@ def get_attention_probs(next_cell_state, coverage_penalty_weight):
         per_layer = [attention_probs_from_attn_state(next_cell_state)]
     elif isinstance(next_cell_state, (tuple, list)):
         per_layer = [
-            attention_probs_from_attn_state(s) for s in next_cell_state if isinstance(s, AttentionWrapperState)
+            attention_probs_from_attn_state(s)
+            for s in next_cell_state
+            if isinstance(s, AttentionWrapperState)
         ]
     if not per_layer:
         raise ValueError("coverage_penalty_weight must be 0.0 if no cell is attentional.")
@@ -91,7 +95,9 @@ def get_scores(
     if coverage_penalty_weight == 0.0:
         return scores
     if accumulated_attention_probs is None:
-        raise ValueError("accumulated_attention_probs can be None only if coverage penalty is disabled.")
+        raise ValueError(
+            "accumulated_attention_probs can be None only if coverage penalty is disabled."
+        )
     probs = ops.where(ops.equal(accumulated_attention_probs, 0.0), 1.0, accumulated_attention_probs)
     coverage = ops.sum(ops.log(ops.minimum(probs, 1.0)), axis=2)
     # GNMT applies the coverage penalty to finished hypotheses only.
@@ -160,7 +166,9 @@ def beam_search_step(
     accumulated_attention_probs = None
     attention_probs = get_attention_probs(next_cell_state, coverage_penalty_weight)
     if attention_probs is not None:
-        attention_probs = attention_probs * ops.cast(not_finished, attention_probs.dtype)[:, :, None]
+        attention_probs = (
+            attention_probs * ops.cast(not_finished, attention_probs.dtype)[:, :, None]
+        )
         accumulated_attention_probs = beam_state.accumulated_attention_probs + attention_probs
 
     scores = get_scores(
@@ -174,12 +182,16 @@ def beam_search_step(
     scores_flat = ops.reshape(scores, (-1, beam_width * vocab_size))
     next_beam_scores, word_indices = ops.top_k(scores_flat, k=beam_width)
     word_indices = ops.cast(word_indices, "int32")
-    next_beam_probs = ops.take_along_axis(ops.reshape(total_probs, (-1, beam_width * vocab_size)), word_indices, axis=1)
+    next_beam_probs = ops.take_along_axis(
+        ops.reshape(total_probs, (-1, beam_width * vocab_size)), word_indices, axis=1
+    )
     next_word_ids = ops.mod(word_indices, vocab_size)
     next_beam_ids = ops.floor_divide(word_indices, vocab_size)
 
     previously_finished = gather_beams(previously_finished, next_beam_ids)
-    next_finished = ops.logical_or(previously_finished, ops.equal(next_word_ids, ops.cast(end_token, "int32")))
+    next_finished = ops.logical_or(
+        previously_finished, ops.equal(next_word_ids, ops.cast(end_token, "int32"))
+    )
     next_prediction_len = gather_beams(beam_state.lengths, next_beam_ids) + ops.cast(
         ops.logical_not(previously_finished), length_dtype
     )
@@ -190,7 +202,9 @@ def beam_search_step(
         from keras import tree
 
         next_cell_state = tree.map_structure(
-            lambda t: gather_beams(t, next_beam_ids) if ops.is_tensor(t) and len(t.shape) >= 2 else t,
+            lambda t: (
+                gather_beams(t, next_beam_ids) if ops.is_tensor(t) and len(t.shape) >= 2 else t
+            ),
             next_cell_state,
         )
     else:

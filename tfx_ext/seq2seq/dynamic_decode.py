@@ -56,10 +56,16 @@ def _check_maximum_iterations(maximum_iterations):
         check_int("maximum_iterations", maximum_iterations, minimum=1)
         return tf.constant(maximum_iterations, tf.int32)
     if not tf.is_tensor(maximum_iterations) and not hasattr(maximum_iterations, "__array__"):
-        raise invalid("maximum_iterations", "a positive int scalar or None", maximum_iterations, TypeError)
+        raise invalid(
+            "maximum_iterations", "a positive int scalar or None", maximum_iterations, TypeError
+        )
     value = tf.convert_to_tensor(maximum_iterations, dtype=tf.int32)
     if value.shape.ndims != 0:
-        raise invalid("maximum_iterations", "a scalar", received=f"maximum_iterations with shape {value.shape}")
+        raise invalid(
+            "maximum_iterations",
+            "a scalar",
+            received=f"maximum_iterations with shape {value.shape}",
+        )
     tf.debugging.assert_greater(value, 0, message="maximum_iterations should be greater than 0")
     return value
 
@@ -114,11 +120,17 @@ def dynamic_decode(
     _require_tensorflow()
     if enable_tflite_convertible:
         raise invalid(
-            "enable_tflite_convertible", "False (TFLite-convertible decoding is not supported)",
+            "enable_tflite_convertible",
+            "False (TFLite-convertible decoding is not supported)",
             enable_tflite_convertible,
         )
     if not hasattr(decoder, "initialize") or not hasattr(decoder, "step"):
-        raise invalid("decoder", "a decoder with initialize() and step() (e.g. BasicDecoder)", decoder, TypeError)
+        raise invalid(
+            "decoder",
+            "a decoder with initialize() and step() (e.g. BasicDecoder)",
+            decoder,
+            TypeError,
+        )
     maximum_iterations = _check_maximum_iterations(maximum_iterations)
     is_xla = _in_xla_context()
     if is_xla and maximum_iterations is None:
@@ -186,6 +198,7 @@ def dynamic_decode(
         tf.nest.assert_same_structure(inputs, next_inputs)
 
         if impute_finished:
+
             def zero_out_finished(out, zero):
                 mask = finished
                 while mask.shape.rank < zero.shape.rank:
@@ -231,7 +244,9 @@ def dynamic_decode(
     finalize = getattr(decoder, "finalize", None)
     if finalize is not None:
         try:
-            final_outputs, final_state = finalize(final_outputs, final_state, final_sequence_lengths)
+            final_outputs, final_state = finalize(
+                final_outputs, final_state, final_sequence_lengths
+            )
         except NotImplementedError:
             pass
     if not output_time_major:

@@ -62,7 +62,8 @@ def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
     parent_ids = ops.cast(ops.convert_to_tensor(parent_ids), "int32")
     if len(step_ids.shape) != 3 or len(parent_ids.shape) != 3:
         raise invalid(
-            "step_ids", "int tensors of rank 3 [max_time, batch_size, beam_width]",
+            "step_ids",
+            "int tensors of rank 3 [max_time, batch_size, beam_width]",
             tuple(step_ids.shape),
         )
     lengths = ops.cast(ops.convert_to_tensor(max_sequence_lengths), "int32")
@@ -92,9 +93,7 @@ def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
         out = ops.slice_update(out, [t, 0, 0], row[None])
         return beams, out
 
-    _, out = ops.fori_loop(
-        0, max_time, body, (identity, ops.zeros_like(step_ids))
-    )
+    _, out = ops.fori_loop(0, max_time, body, (identity, ops.zeros_like(step_ids)))
     # Everything after a beam's first end_token is end_token.
     seen_end = ops.cumsum(ops.cast(out == end_token, "int32"), axis=0) > 0
     return ops.where(seen_end, end_token, out)
@@ -123,9 +122,7 @@ def gather_tree_from_array(t, parent_ids, sequence_length):
     sequence_length = ops.cast(ops.convert_to_tensor(sequence_length), "int32")
     shape = ops.shape(parent_ids)
     max_time, batch_size, beam_width = shape[0], shape[1], shape[2]
-    beam_ids = ops.broadcast_to(
-        ops.arange(beam_width, dtype="int32")[None, None, :], shape
-    )
+    beam_ids = ops.broadcast_to(ops.arange(beam_width, dtype="int32")[None, None, :], shape)
     sorted_beam_ids = gather_tree(
         beam_ids, parent_ids, ops.max(sequence_length, axis=1), beam_width + 1
     )

@@ -54,7 +54,9 @@ class LuongAttention(AttentionMechanism):
         memory_layer = kwargs.pop("memory_layer", None)
         kwargs.pop("query_layer", None)
         if memory_layer is None:
-            memory_layer = keras.layers.Dense(units, name="memory_layer", use_bias=False, dtype=dtype)
+            memory_layer = keras.layers.Dense(
+                units, name="memory_layer", use_bias=False, dtype=dtype
+            )
         self.units = units
         self.scale = scale
         self.scale_weight = None
@@ -70,7 +72,6 @@ class LuongAttention(AttentionMechanism):
         )
         if scale:
             self.scale_weight = self.add_weight(name="attention_g", shape=(), initializer="ones")
-
 
     def _calculate_attention(self, query, state):
         depth, key_units = query.shape[-1], self.keys.shape[-1]

@@ -49,9 +49,15 @@ def _cumulative_args(args, kwargs):
     values = dict(zip(names, args))
     unknown = set(kwargs) - set(names) - {"name"}
     if unknown or len(args) > 3:
-        raise TypeError(f"safe_cumprod takes axis, exclusive, reverse (as tf.math.cumprod); got {sorted(unknown)}")
+        raise TypeError(
+            f"safe_cumprod takes axis, exclusive, reverse (as tf.math.cumprod); got {sorted(unknown)}"
+        )
     values.update({k: v for k, v in kwargs.items() if k != "name"})
-    return int(values.get("axis", 0)), bool(values.get("exclusive", False)), bool(values.get("reverse", False))
+    return (
+        int(values.get("axis", 0)),
+        bool(values.get("exclusive", False)),
+        bool(values.get("reverse", False)),
+    )
 
 
 def monotonic_attention(p_choose_i, previous_attention, mode):
@@ -77,8 +83,12 @@ def monotonic_attention(p_choose_i, previous_attention, mode):
     previous_attention = ops.cast(ops.convert_to_tensor(previous_attention), p_choose_i.dtype)
     if mode == "recursive":
         # q[i] = (1 - p[i - 1]) q[i - 1] + previous[i]; attention[i] = p[i] q[i]
-        shifted = ops.concatenate([ops.ones_like(p_choose_i[:, :1]), 1 - p_choose_i[:, :-1]], axis=1)
-        steps = ops.stack([ops.transpose(shifted), ops.transpose(previous_attention)], axis=1)  # [T, 2, B]
+        shifted = ops.concatenate(
+            [ops.ones_like(p_choose_i[:, :1]), 1 - p_choose_i[:, :-1]], axis=1
+        )
+        steps = ops.stack(
+            [ops.transpose(shifted), ops.transpose(previous_attention)], axis=1
+        )  # [T, 2, B]
 
         def step(q, yz):
             q = yz[0] * q + yz[1]
@@ -88,7 +98,11 @@ def monotonic_attention(p_choose_i, previous_attention, mode):
         return p_choose_i * ops.transpose(q)
     if mode == "parallel":
         cumprod_1mp = safe_cumprod(1 - p_choose_i, axis=1, exclusive=True)
-        return p_choose_i * cumprod_1mp * ops.cumsum(previous_attention / ops.clip(cumprod_1mp, 1e-10, 1.0), axis=1)
+        return (
+            p_choose_i
+            * cumprod_1mp
+            * ops.cumsum(previous_attention / ops.clip(cumprod_1mp, 1e-10, 1.0), axis=1)
+        )
     # hard: drop entries before the last step's choice, then keep only the first chosen one
     p_choose_i = p_choose_i * ops.cumsum(previous_attention, axis=1)
     return p_choose_i * _exclusive(ops.cumprod, 1 - p_choose_i, 1, 1.0)
@@ -106,18 +120,27 @@ class _MonotonicMixin:
         self.sigmoid_noise_seed = sigmoid_noise_seed
         self.score_bias_init = check_number("score_bias_init", score_bias_init)
         self.mode = check_choice("mode", mode, MODES)
-        self._noise_seed = keras.random.SeedGenerator(sigmoid_noise_seed) if sigmoid_noise > 0 else None
+        self._noise_seed = (
+            keras.random.SeedGenerator(sigmoid_noise_seed) if sigmoid_noise > 0 else None
+        )
         self.attention_score_bias = self.add_weight(
-            name="attention_score_bias", shape=(), initializer=keras.initializers.Constant(score_bias_init)
+            name="attention_score_bias",
+            shape=(),
+            initializer=keras.initializers.Constant(score_bias_init),
         )
 
     def probability_fn(self, score, state):
         score = score + ops.cast(self.attention_score_bias, score.dtype)
         if self.sigmoid_noise > 0:
-            score = score + self.sigmoid_noise * keras.random.normal(ops.shape(score), dtype=score.dtype,
-                                                                     seed=self._noise_seed)
+            score = score + self.sigmoid_noise * keras.random.normal(
+                ops.shape(score), dtype=score.dtype, seed=self._noise_seed
+            )
         if self._memory_mask is not None:  # sigmoid(lowest) == 0: masked entries are never chosen
-            score = ops.where(self._memory_mask, score, ops.convert_to_tensor(float(_lowest(score.dtype)), score.dtype))
+            score = ops.where(
+                self._memory_mask,
+                score,
+                ops.convert_to_tensor(float(_lowest(score.dtype)), score.dtype),
+            )
         if self.mode == "hard":
             p_choose_i = ops.cast(score > 0, score.dtype)
         else:
@@ -126,7 +149,9 @@ class _MonotonicMixin:
 
     def initial_alignments(self, batch_size, dtype):
         """`[1, 0, ..., 0]` for every batch entry: the attention starts at the first entry."""
-        return ops.one_hot(ops.zeros((batch_size,), dtype="int32"), self._alignments_size, dtype=dtype)
+        return ops.one_hot(
+            ops.zeros((batch_size,), dtype="int32"), self._alignments_size, dtype=dtype
+        )
 
     def _monotonic_config(self, config):
         config.pop("probability_fn", None)

@@ -12,7 +12,12 @@ import keras
 from keras import ops
 
 from tfx_ext._core.arguments import invalid
-from tfx_ext.seq2seq.base_sampler import Sampler, deserialize_callable, embedding_lookup, serialize_callable
+from tfx_ext.seq2seq.base_sampler import (
+    Sampler,
+    deserialize_callable,
+    embedding_lookup,
+    serialize_callable,
+)
 from tfx_ext.seq2seq.training_sampler import TrainingSampler
 
 
@@ -32,13 +37,17 @@ def _sample_shape(sample_shape):
     try:
         return tuple(int(s) for s in sample_shape)
     except TypeError:
-        raise invalid("sample_shape", "an int or a sequence of ints", sample_shape, TypeError) from None
+        raise invalid(
+            "sample_shape", "an int or a sequence of ints", sample_shape, TypeError
+        ) from None
 
 
 def _static_or_minus_one(shape):
     dims = [d if isinstance(d, int) else -1 for d in shape]
     if dims.count(-1) > 1:
-        raise ValueError(f"At most one unknown batch dimension is supported, got shape {tuple(shape)}")
+        raise ValueError(
+            f"At most one unknown batch dimension is supported, got shape {tuple(shape)}"
+        )
     return tuple(dims)
 
 
@@ -50,7 +59,11 @@ def bernoulli_sample(probs=None, logits=None, dtype="int32", sample_shape=(), se
     """
     if (probs is None) == (logits is None):
         raise ValueError("bernoulli_sample takes exactly one of probs and logits")
-    probs = ops.sigmoid(ops.convert_to_tensor(logits)) if probs is None else ops.convert_to_tensor(probs)
+    probs = (
+        ops.sigmoid(ops.convert_to_tensor(logits))
+        if probs is None
+        else ops.convert_to_tensor(probs)
+    )
     shape = _sample_shape(sample_shape) + tuple(ops.shape(probs))
     uniform = keras.random.uniform(shape, dtype=probs.dtype, seed=_seed("seed", seed))
     return ops.cast(uniform < probs, dtype)
@@ -120,7 +133,14 @@ class ScheduledEmbeddingTrainingSampler(TrainingSampler):
     >>> sampler = ScheduledEmbeddingTrainingSampler(0.25, embedding_fn=embedding_layer, seed=1)
     """
 
-    def __init__(self, sampling_probability, embedding_fn=None, time_major=False, seed=None, scheduling_seed=None):
+    def __init__(
+        self,
+        sampling_probability,
+        embedding_fn=None,
+        time_major=False,
+        seed=None,
+        scheduling_seed=None,
+    ):
         if embedding_fn is not None and not callable(embedding_fn):
             raise invalid("embedding_fn", "a callable or None", embedding_fn, TypeError)
         self.sampling_probability = _check_probability(sampling_probability)
@@ -138,14 +158,18 @@ class ScheduledEmbeddingTrainingSampler(TrainingSampler):
         if self.embedding_fn is not None:
             self._embed = self.embedding_fn
         elif embedding is None:
-            raise ValueError("embedding is required as a keyword argument for ScheduledEmbeddingTrainingSampler")
+            raise ValueError(
+                "embedding is required as a keyword argument for ScheduledEmbeddingTrainingSampler"
+            )
         else:
             self._embed = embedding_lookup(embedding)
         return super().initialize(inputs, sequence_length=sequence_length, mask=mask)
 
     def sample(self, time, outputs, state):
         del time, state
-        select = _per_sequence_choice(self.sampling_probability, outputs, self._scheduling_seed_generator)
+        select = _per_sequence_choice(
+            self.sampling_probability, outputs, self._scheduling_seed_generator
+        )
         drawn = categorical_sample(outputs, seed=self._seed_generator)
         return ops.where(select, drawn, ops.full_like(drawn, -1))
 
@@ -162,7 +186,9 @@ class ScheduledEmbeddingTrainingSampler(TrainingSampler):
             "time_major": self.time_major,
             "seed": self.seed if not isinstance(self.seed, keras.random.SeedGenerator) else None,
             "scheduling_seed": (
-                self.scheduling_seed if not isinstance(self.scheduling_seed, keras.random.SeedGenerator) else None
+                self.scheduling_seed
+                if not isinstance(self.scheduling_seed, keras.random.SeedGenerator)
+                else None
             ),
         }
 
@@ -213,7 +239,9 @@ class ScheduledOutputTrainingSampler(TrainingSampler):
 
     def sample(self, time, outputs, state):
         del time, state  # int32 0 / 1 draws, as TFA's (its sample ids dtype is int32)
-        return ops.cast(_per_sequence_choice(self.sampling_probability, outputs, self._seed_generator), "int32")
+        return ops.cast(
+            _per_sequence_choice(self.sampling_probability, outputs, self._seed_generator), "int32"
+        )
 
     def next_inputs(self, time, outputs, state, sample_ids):
         finished, base_next_inputs, state = super().next_inputs(time, outputs, state, sample_ids)
@@ -223,7 +251,9 @@ class ScheduledOutputTrainingSampler(TrainingSampler):
             auxiliary = ops.take(self._auxiliary, ops.minimum(time + 1, last), axis=0)
             sampled = ops.concatenate([sampled, auxiliary], axis=-1)
         sampled = ops.cast(sampled, base_next_inputs.dtype)
-        where = ops.reshape(ops.cast(sample_ids, "bool"), (-1,) + (1,) * (len(base_next_inputs.shape) - 1))
+        where = ops.reshape(
+            ops.cast(sample_ids, "bool"), (-1,) + (1,) * (len(base_next_inputs.shape) - 1)
+        )
         return finished, ops.where(where, sampled, base_next_inputs), state
 
     def get_config(self):
@@ -266,7 +296,9 @@ class CustomSampler(Sampler):
     Not serializable (it holds arbitrary functions), as TFA's.
     """
 
-    def __init__(self, initialize_fn, sample_fn, next_inputs_fn, sample_ids_shape=None, sample_ids_dtype=None):
+    def __init__(
+        self, initialize_fn, sample_fn, next_inputs_fn, sample_ids_shape=None, sample_ids_dtype=None
+    ):
         self._initialize_fn = _check_callable("initialize_fn", initialize_fn)
         self._sample_fn = _check_callable("sample_fn", sample_fn)
         self._next_inputs_fn = _check_callable("next_inputs_fn", next_inputs_fn)

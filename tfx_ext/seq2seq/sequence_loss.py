@@ -6,7 +6,9 @@ from keras import ops
 from tfx_ext._core.arguments import invalid
 
 
-def _check_flags(average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch):
+def _check_flags(
+    average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch
+):
     if average_across_timesteps and sum_over_timesteps:
         raise ValueError(
             "average_across_timesteps and sum_over_timesteps cannot be set to True at same time."
@@ -83,7 +85,9 @@ def sequence_loss(
     targets = ops.convert_to_tensor(targets)
     weights = ops.convert_to_tensor(weights)
     if len(logits.shape) != 3:
-        raise invalid("logits", "a [batch_size x sequence_length x logits] tensor", tuple(logits.shape))
+        raise invalid(
+            "logits", "a [batch_size x sequence_length x logits] tensor", tuple(logits.shape)
+        )
     targets_rank = len(targets.shape)
     if targets_rank not in (2, 3):
         raise invalid(
@@ -164,7 +168,9 @@ class SequenceLoss(keras.losses.Loss):
         name=None,
         **kwargs,
     ):
-        _check_flags(average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch)
+        _check_flags(
+            average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch
+        )
         kwargs.pop("reduction", None)
         super().__init__(name=name or "sequence_loss", reduction="none", **kwargs)
         self.average_across_timesteps = average_across_timesteps

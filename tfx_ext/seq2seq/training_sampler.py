@@ -70,7 +70,9 @@ class TrainingSampler(Sampler):
         if sequence_length is not None:
             sequence_length = ops.cast(ops.convert_to_tensor(sequence_length), "int32")
             if len(sequence_length.shape) != 1:
-                raise invalid("sequence_length", "a vector [batch_size]", tuple(sequence_length.shape))
+                raise invalid(
+                    "sequence_length", "a vector [batch_size]", tuple(sequence_length.shape)
+                )
             self.sequence_length = sequence_length
         elif mask is not None:
             mask = ops.convert_to_tensor(mask)
@@ -85,7 +87,9 @@ class TrainingSampler(Sampler):
 
                 with tf.control_dependencies(deps):
                     mask = tf.identity(mask)
-            self.sequence_length = ops.sum(ops.cast(mask, "int32"), axis=0 if self.time_major else 1)
+            self.sequence_length = ops.sum(
+                ops.cast(mask, "int32"), axis=0 if self.time_major else 1
+            )
         else:
             self.sequence_length = ops.full((self._batch_size,), max_time, dtype="int32")
         self.zero_inputs = ops.zeros_like(ops.take(inputs, 0, axis=0))

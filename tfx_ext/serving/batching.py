@@ -28,15 +28,28 @@ from tfx_ext.serving.errors import ServingError, invalid_argument
 class BatchingParameters:
     """TF Serving's `BatchingParameters` (session_bundle_config.proto), the fields honoured here."""
 
-    def __init__(self, max_batch_size=1000, batch_timeout_micros=0, max_enqueued_batches=10,
-                 num_batch_threads=1, allowed_batch_sizes=(), pad_variable_length_inputs=False):
+    def __init__(
+        self,
+        max_batch_size=1000,
+        batch_timeout_micros=0,
+        max_enqueued_batches=10,
+        num_batch_threads=1,
+        allowed_batch_sizes=(),
+        pad_variable_length_inputs=False,
+    ):
         self.max_batch_size = check_int("max_batch_size", max_batch_size, minimum=1)
-        self.batch_timeout_micros = check_int("batch_timeout_micros", batch_timeout_micros, minimum=0)
-        self.max_enqueued_batches = check_int("max_enqueued_batches", max_enqueued_batches, minimum=1)
+        self.batch_timeout_micros = check_int(
+            "batch_timeout_micros", batch_timeout_micros, minimum=0
+        )
+        self.max_enqueued_batches = check_int(
+            "max_enqueued_batches", max_enqueued_batches, minimum=1
+        )
         self.num_batch_threads = check_int("num_batch_threads", num_batch_threads, minimum=1)
         self.allowed_batch_sizes = [int(size) for size in allowed_batch_sizes]
         if any(b <= a for a, b in zip(self.allowed_batch_sizes, self.allowed_batch_sizes[1:])):
-            raise invalid("allowed_batch_sizes", "monotonically increasing entries", self.allowed_batch_sizes)
+            raise invalid(
+                "allowed_batch_sizes", "monotonically increasing entries", self.allowed_batch_sizes
+            )
         if self.allowed_batch_sizes and self.allowed_batch_sizes[-1] != self.max_batch_size:
             # TF Serving's text (batching_session.cc)
             raise ValueError(
@@ -44,7 +57,11 @@ class BatchingParameters:
                 f"{self.allowed_batch_sizes[-1]}; expected {self.max_batch_size}"
             )
         if pad_variable_length_inputs:
-            raise invalid("pad_variable_length_inputs", "false (the local server does not pad inner dimensions)", True)
+            raise invalid(
+                "pad_variable_length_inputs",
+                "false (the local server does not pad inner dimensions)",
+                True,
+            )
 
     @classmethod
     def from_file(cls, path):
@@ -57,13 +74,23 @@ class BatchingParameters:
         try:
             text_format.Parse(text, proto)
         except text_format.ParseError as error:
-            raise ValueError(f"Error parsing text-format tensorflow.serving.BatchingParameters in {path}: {error}") from None
+            raise ValueError(
+                f"Error parsing text-format tensorflow.serving.BatchingParameters in {path}: {error}"
+            ) from None
         kwargs = {}
-        for field in ("max_batch_size", "batch_timeout_micros", "max_enqueued_batches", "num_batch_threads"):
+        for field in (
+            "max_batch_size",
+            "batch_timeout_micros",
+            "max_enqueued_batches",
+            "num_batch_threads",
+        ):
             if proto.HasField(field):
                 kwargs[field] = getattr(proto, field).value
-        return cls(allowed_batch_sizes=list(proto.allowed_batch_sizes),
-                   pad_variable_length_inputs=proto.pad_variable_length_inputs, **kwargs)
+        return cls(
+            allowed_batch_sizes=list(proto.allowed_batch_sizes),
+            pad_variable_length_inputs=proto.pad_variable_length_inputs,
+            **kwargs,
+        )
 
 
 _MESSAGE = []
@@ -81,25 +108,45 @@ def _batching_parameters_class():
     wrappers_pb2.DESCRIPTOR.CopyToProto(wrappers)
     pool.Add(wrappers)
     file = descriptor_pb2.FileDescriptorProto(
-        name="tfx_ext/batching_parameters.proto", package="tensorflow.serving",
-        dependency=["google/protobuf/wrappers.proto"], syntax="proto3",
+        name="tfx_ext/batching_parameters.proto",
+        package="tensorflow.serving",
+        dependency=["google/protobuf/wrappers.proto"],
+        syntax="proto3",
     )
     message = file.message_type.add(name="BatchingParameters")
     kinds = descriptor_pb2.FieldDescriptorProto
     fields = [
-        ("max_batch_size", 1, ".google.protobuf.Int64Value"), ("batch_timeout_micros", 2, ".google.protobuf.Int64Value"),
-        ("max_enqueued_batches", 3, ".google.protobuf.Int64Value"), ("num_batch_threads", 4, ".google.protobuf.Int64Value"),
+        ("max_batch_size", 1, ".google.protobuf.Int64Value"),
+        ("batch_timeout_micros", 2, ".google.protobuf.Int64Value"),
+        ("max_enqueued_batches", 3, ".google.protobuf.Int64Value"),
+        ("num_batch_threads", 4, ".google.protobuf.Int64Value"),
         ("thread_pool_name", 5, ".google.protobuf.StringValue"),
         ("enable_large_batch_splitting", 8, ".google.protobuf.BoolValue"),
         ("max_execution_batch_size", 9, ".google.protobuf.Int64Value"),
     ]
     for name, number, type_name in fields:
-        message.field.add(name=name, number=number, type=kinds.TYPE_MESSAGE, type_name=type_name,
-                          label=kinds.LABEL_OPTIONAL)
-    message.field.add(name="allowed_batch_sizes", number=6, type=kinds.TYPE_INT64, label=kinds.LABEL_REPEATED)
-    message.field.add(name="pad_variable_length_inputs", number=7, type=kinds.TYPE_BOOL, label=kinds.LABEL_OPTIONAL)
+        message.field.add(
+            name=name,
+            number=number,
+            type=kinds.TYPE_MESSAGE,
+            type_name=type_name,
+            label=kinds.LABEL_OPTIONAL,
+        )
+    message.field.add(
+        name="allowed_batch_sizes", number=6, type=kinds.TYPE_INT64, label=kinds.LABEL_REPEATED
+    )
+    message.field.add(
+        name="pad_variable_length_inputs",
+        number=7,
+        type=kinds.TYPE_BOOL,
+        label=kinds.LABEL_OPTIONAL,
+    )
     pool.Add(file)
-    _MESSAGE.append(message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters")))
+    _MESSAGE.append(
+        message_factory.GetMessageClass(
+            pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters")
+        )
+    )
     return _MESSAGE[0]
 
 
@@ -147,7 +194,9 @@ class Batcher:
         self.parameters = parameters or BatchingParameters()
         self._queues = {}  # batch key -> [_Call]
         self._lock = threading.Condition()
-        self._pool = futures.ThreadPoolExecutor(self.parameters.num_batch_threads, thread_name_prefix="batch")
+        self._pool = futures.ThreadPoolExecutor(
+            self.parameters.num_batch_threads, thread_name_prefix="batch"
+        )
         self._stopped = False
         self._busy = 0  # batches running (at most num_batch_threads); the others wait in the queues
         self._thread = threading.Thread(target=self._schedule, name="batch-scheduler", daemon=True)
@@ -159,7 +208,9 @@ class Batcher:
         size = batch_size_of(feeds)
         limit = self.parameters.max_batch_size
         if size > limit:
-            raise invalid_argument(f"Task size {size} is larger than maximum input batch size {limit}")
+            raise invalid_argument(
+                f"Task size {size} is larger than maximum input batch size {limit}"
+            )
         batch_key = (
             key,
             None if fetch is None else tuple(fetch),
@@ -247,7 +298,10 @@ class Batcher:
                     )
             start = 0
             for call in calls:
-                call.result = {name: np.asarray(value)[start : start + call.size] for name, value in outputs.items()}
+                call.result = {
+                    name: np.asarray(value)[start : start + call.size]
+                    for name, value in outputs.items()
+                }
                 start += call.size
         except Exception as error:  # every call of the batch gets the batch's error
             for call in calls:
@@ -269,7 +323,9 @@ class Batcher:
         for batch_key, queue in pending:
             while queue:
                 taken, rows = [], 0
-                while queue and (not taken or rows + queue[0].size <= self.parameters.max_batch_size):
+                while queue and (
+                    not taken or rows + queue[0].size <= self.parameters.max_batch_size
+                ):
                     rows += queue[0].size
                     taken.append(queue.pop(0))
                 with self._lock:

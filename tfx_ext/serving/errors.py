@@ -23,9 +23,23 @@ HTTP_STATUS = {
 
 # The canonical status codes (tensorflow/core/protobuf/error_codes.proto), by name.
 CODES = (
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-    "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-    "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
 )
 
 
@@ -42,7 +56,9 @@ class ServingError(Exception):
         if code not in CODES:
             from tfx_ext._core.arguments import invalid
 
-            raise invalid("code", f"a canonical status code name ({', '.join(CODES[1:4])}, ...)", code)
+            raise invalid(
+                "code", f"a canonical status code name ({', '.join(CODES[1:4])}, ...)", code
+            )
         super().__init__(message)
         self.code = code
         self.message = message

@@ -51,7 +51,10 @@ class GrpcClient:
         limit = check_int("max_message_bytes", max_message_bytes, minimum=1)
         self._channel = grpc.insecure_channel(
             f"{host}:{port}",
-            options=[("grpc.max_send_message_length", limit), ("grpc.max_receive_message_length", limit)],
+            options=[
+                ("grpc.max_send_message_length", limit),
+                ("grpc.max_receive_message_length", limit),
+            ],
         )
         self._predictions = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
         self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
@@ -107,7 +110,9 @@ class GrpcClient:
         request = predict_pb2.PredictRequest()
         self._spec(request.model_spec, signature_name)
         for name, value in inputs.items():
-            request.inputs[name].CopyFrom(array_to_request_proto(as_array(value)))  # bytes stay whole
+            request.inputs[name].CopyFrom(
+                array_to_request_proto(as_array(value))
+            )  # bytes stay whole
         request.output_filter.extend(output_filter or [])
         response = self._call(self._predictions.Predict, request)
         outputs = {k: array_from_response_proto(k, v) for k, v in response.outputs.items()}
@@ -121,7 +126,9 @@ class GrpcClient:
 
         for features in examples:
             example = request.input.example_list.examples.add()
-            example.CopyFrom(tf.train.Example.FromString(example_from_features(_features(features))))
+            example.CopyFrom(
+                tf.train.Example.FromString(example_from_features(_features(features)))
+            )
 
     def classify(self, examples, signature_name="classify"):
         """`examples`: a list of `{feature: value}`; returns `[[(class, score), ...], ...]`."""
@@ -131,7 +138,10 @@ class GrpcClient:
         self._spec(request.model_spec, signature_name)
         self._examples(request, examples)
         response = self._call(self._predictions.Classify, request)
-        return [[(c.label, c.score) for c in result.classes] for result in response.result.classifications]
+        return [
+            [(c.label, c.score) for c in result.classes]
+            for result in response.result.classifications
+        ]
 
     def regress(self, examples, signature_name="regress"):
         from tensorflow_serving.apis import regression_pb2
@@ -156,7 +166,9 @@ class GrpcClient:
     def _input_names(self, signature_name):
         signature = self.metadata().get(signature_name)
         if signature is None:
-            raise ServingError("INVALID_ARGUMENT", f"Serving signature name: \"{signature_name}\" not found")
+            raise ServingError(
+                "INVALID_ARGUMENT", f'Serving signature name: "{signature_name}" not found'
+            )
         return sorted(signature.inputs)
 
     def status(self):
@@ -170,9 +182,13 @@ class GrpcClient:
         request = get_model_status_pb2.GetModelStatusRequest()
         self._spec(request.model_spec)
         if self.label is not None:
-            lookup = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+            lookup = get_model_metadata_pb2.GetModelMetadataRequest(
+                metadata_field=["signature_def"]
+            )
             self._spec(lookup.model_spec)
-            request.model_spec.version.value = self._call(self._predictions.GetModelMetadata, lookup).model_spec.version.value
+            request.model_spec.version.value = self._call(
+                self._predictions.GetModelMetadata, lookup
+            ).model_spec.version.value
         response = self._call(self._models.GetModelStatus, request)
         return [
             (s.version, get_model_status_pb2.ModelVersionStatus.State.Name(s.state))

@@ -28,12 +28,16 @@ def _guard(api, metrics):
     def decorate(method):
         def wrapper(self, request, context):
             start = time.monotonic()
-            name = getattr(getattr(request, "model_spec", None), "name", "") or _first_task_model(request)
+            name = getattr(getattr(request, "model_spec", None), "name", "") or _first_task_model(
+                request
+            )
             try:
                 response = method(self, request, context)
             except ServingError as error:
                 _record(metrics, name, api, error.code, start)
-                context.abort(getattr(grpc.StatusCode, error.code, grpc.StatusCode.INTERNAL), error.message)
+                context.abort(
+                    getattr(grpc.StatusCode, error.code, grpc.StatusCode.INTERNAL), error.message
+                )
             except Exception:  # no Python internals on the wire
                 _record(metrics, name, api, "INTERNAL", start)
                 context.abort(grpc.StatusCode.INTERNAL, "Internal error while handling the request")
@@ -99,7 +103,9 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
         @_guard("predict", metrics)
         def Predict(self, request, context):
             name, served, key, sig = resolve(request, inference.PREDICT_METHOD)
-            inputs = {k: array_from_proto(k, v, max_tensor_elements) for k, v in request.inputs.items()}
+            inputs = {
+                k: array_from_proto(k, v, max_tensor_elements) for k, v in request.inputs.items()
+            }
             outputs = inference.predict(served, key, sig, inputs, list(request.output_filter))
             response = predict_pb2.PredictResponse()
             fill_spec(response.model_spec, name, served.version, key)
@@ -110,7 +116,9 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
         @_guard("classify", metrics)
         def Classify(self, request, context):
             name, served, key, sig = resolve(request, inference.CLASSIFY_METHOD)
-            rows = inference.classify(served, key, sig, inference.serialized_examples(request.input))
+            rows = inference.classify(
+                served, key, sig, inference.serialized_examples(request.input)
+            )
             response = classification_pb2.ClassificationResponse()
             fill_spec(response.model_spec, name, served.version, key)
             classification_result(response.result, rows)
@@ -119,7 +127,9 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
         @_guard("regress", metrics)
         def Regress(self, request, context):
             name, served, key, sig = resolve(request, inference.REGRESS_METHOD)
-            values = inference.regress(served, key, sig, inference.serialized_examples(request.input))
+            values = inference.regress(
+                served, key, sig, inference.serialized_examples(request.input)
+            )
             response = regression_pb2.RegressionResponse()
             fill_spec(response.model_spec, name, served.version, key)
             for value in values:
@@ -140,7 +150,9 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
                 if not task.model_spec.name:
                     raise invalid_argument("Found ModelSpec with an empty model name.")
                 if task.model_spec.name != name:
-                    raise invalid_argument("All ModelSpecs in a MultiInferenceRequest must access the same model name.")
+                    raise invalid_argument(
+                        "All ModelSpecs in a MultiInferenceRequest must access the same model name."
+                    )
                 key = task.model_spec.signature_name or inference.DEFAULT_SIGNATURE
                 if key in seen:
                     raise invalid_argument(f"Duplicate evaluation of signature: {key}")
@@ -148,8 +160,12 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
                 if key not in served.signature_defs or key not in served.servable.signature_keys:
                     raise invalid_argument(f"Requested signature not found in model graph: {key}")
                 if task.method_name not in _TASK_METHODS:
-                    raise ServingError("UNIMPLEMENTED", f"Unsupported signature method_name: {task.method_name}")
-                plan.append((task, key, inference.signature(served, key, task.method_name, method_check)[1]))
+                    raise ServingError(
+                        "UNIMPLEMENTED", f"Unsupported signature method_name: {task.method_name}"
+                    )
+                plan.append(
+                    (task, key, inference.signature(served, key, task.method_name, method_check)[1])
+                )
             examples = inference.serialized_examples(request.input)
             response = inference_pb2.MultiInferenceResponse()
             for task, key, sig in plan:
@@ -158,7 +174,9 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
                 result.model_spec.signature_name = task.model_spec.signature_name
                 result.model_spec.version.value = served.version
                 if task.method_name == inference.CLASSIFY_METHOD:
-                    classification_result(result.classification_result, inference.classify(served, key, sig, examples))
+                    classification_result(
+                        result.classification_result, inference.classify(served, key, sig, examples)
+                    )
                 else:
                     for value in inference.regress(served, key, sig, examples):
                         result.regression_result.regressions.add(value=value)
@@ -172,7 +190,9 @@ def add_services(server, registry, max_tensor_elements=2**24, metrics=None, meth
             if not name:
                 raise invalid_argument("Missing model name in request.")
             if not request.metadata_field:
-                raise invalid_argument("GetModelMetadataRequest must specify at least one metadata_field")
+                raise invalid_argument(
+                    "GetModelMetadataRequest must specify at least one metadata_field"
+                )
             for field in request.metadata_field:
                 if field != "signature_def":
                     raise invalid_argument(f"Metadata field {field} is not supported")

@@ -65,8 +65,12 @@ def signature(version, name, method=None, method_check=False):
             raise invalid_argument(f"No signature was found with the name: {key}")
         raise invalid_argument(f'Serving signature name: "{key}" not found in signature def')
     if method_check and method and sig.method_name != method:
-        kind = {CLASSIFY_METHOD: "classification", REGRESS_METHOD: "regression"}.get(method, "predict")
-        raise invalid_argument(f"Expected {kind} signature method_name to be {method}. Was: {sig.method_name}")
+        kind = {CLASSIFY_METHOD: "classification", REGRESS_METHOD: "regression"}.get(
+            method, "predict"
+        )
+        raise invalid_argument(
+            f"Expected {kind} signature method_name to be {method}. Was: {sig.method_name}"
+        )
     if method == CLASSIFY_METHOD:
         _check_classification_signature(sig)
     elif method == REGRESS_METHOD:
@@ -86,7 +90,9 @@ def _check_classification_signature(sig):
     if len(sig.outputs) not in (1, 2):
         raise invalid_argument(f"Expected one or two output Tensors, found {len(sig.outputs)}")
     if "inputs" not in sig.inputs:
-        raise invalid_argument(f"No classification inputs found in SignatureDef: {_debug_string(sig)}")
+        raise invalid_argument(
+            f"No classification inputs found in SignatureDef: {_debug_string(sig)}"
+        )
     if "classes" not in sig.outputs and "scores" not in sig.outputs:
         raise invalid_argument(
             'Expected classification signature outputs to contain at least one of "classes" or "scores". '
@@ -114,7 +120,9 @@ def _model_error(error):
         message = (error.message or "").strip().splitlines()
         return ServingError(code_of(error), message[0] if message else "model error")
     if isinstance(error, (TypeError, ValueError)):
-        return invalid_argument(f"Could not run the model on the inputs: {str(error).strip().splitlines()[0]}")
+        return invalid_argument(
+            f"Could not run the model on the inputs: {str(error).strip().splitlines()[0]}"
+        )
     return ServingError("INTERNAL", "Internal error while running the model")
 
 
@@ -176,7 +184,9 @@ def predict(version, key, sig, inputs, output_filter=()):
         got_kind = "string" if array.dtype.kind in "OSU" else None
         if expected is object:
             if got_kind != "string":
-                raise invalid_argument(f"Expects arg[{index}] to be string but {_name_of(array)} is provided")
+                raise invalid_argument(
+                    f"Expects arg[{index}] to be string but {_name_of(array)} is provided"
+                )
             feeds[name] = array.astype(object)
         elif expected is None or array.dtype != np.dtype(expected):
             raise invalid_argument(
@@ -193,7 +203,9 @@ def predict(version, key, sig, inputs, output_filter=()):
 def _name_of(array):
     if array.dtype.kind in "OSU":
         return "string"
-    return {np.dtype(np.float16): "half", np.dtype(np.bool_): "bool"}.get(array.dtype, array.dtype.name)
+    return {np.dtype(np.float16): "half", np.dtype(np.bool_): "bool"}.get(
+        array.dtype, array.dtype.name
+    )
 
 
 def serialized_examples(request_input):
@@ -206,13 +218,18 @@ def serialized_examples(request_input):
         return [e.SerializeToString() for e in request_input.example_list.examples]
     if kind == "example_list_with_context":
         context = request_input.example_list_with_context.context.SerializeToString()
-        return [context + e.SerializeToString() for e in request_input.example_list_with_context.examples]
+        return [
+            context + e.SerializeToString()
+            for e in request_input.example_list_with_context.examples
+        ]
     raise invalid_argument("Input is empty")
 
 
 def _run_examples(version, key, sig, serialized_examples):
     if sig.inputs["inputs"].dtype != 7:
-        raise invalid_argument(f"Signature {key} takes {dtype_name(sig.inputs['inputs'].dtype)} inputs, not tf.Examples")
+        raise invalid_argument(
+            f"Signature {key} takes {dtype_name(sig.inputs['inputs'].dtype)} inputs, not tf.Examples"
+        )
     if not serialized_examples:
         raise invalid_argument("Input is empty")
     return _run(version, key, {"inputs": np.array(serialized_examples, dtype=object)})
@@ -229,23 +246,31 @@ def classify(version, key, sig, serialized_examples):
         if tensor is None:
             continue
         if tensor.ndim != 2:
-            raise invalid_argument(f"Expected Tensor shape: [batch_size num_classes] but got {list(tensor.shape)}")
+            raise invalid_argument(
+                f"Expected Tensor shape: [batch_size num_classes] but got {list(tensor.shape)}"
+            )
         if tensor.shape[0] != batch:
-            raise invalid_argument(f"Expected {name} output batch size of {batch}, got {tensor.shape[0]}")
+            raise invalid_argument(
+                f"Expected {name} output batch size of {batch}, got {tensor.shape[0]}"
+            )
     if classes is not None and scores is not None and classes.shape != scores.shape:
-        raise invalid_argument(f"Tensors class and score should match in shape: {list(classes.shape)} vs {list(scores.shape)}")
+        raise invalid_argument(
+            f"Tensors class and score should match in shape: {list(classes.shape)} vs {list(scores.shape)}"
+        )
     if scores is not None and scores.dtype.kind != "f":
         raise invalid_argument(f"Expected scores Tensor of DT_FLOAT. Got: {scores.dtype.name}")
     width = (classes if classes is not None else scores).shape[1]
     results = []
     for row in range(batch):
-        results.append([
-            (
-                _label(classes[row, i]) if classes is not None else "",
-                scores[row, i] if scores is not None else np.float32(0.0),
-            )
-            for i in range(width)
-        ])
+        results.append(
+            [
+                (
+                    _label(classes[row, i]) if classes is not None else "",
+                    scores[row, i] if scores is not None else np.float32(0.0),
+                )
+                for i in range(width)
+            ]
+        )
     return results
 
 
@@ -262,7 +287,9 @@ def regress(version, key, sig, serialized_examples):
             f"Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got {list(values.shape)}"
         )
     if values.shape[0] != batch:
-        raise invalid_argument(f"Input batch size did not match output batch size: {batch} vs. {values.shape[0]}")
+        raise invalid_argument(
+            f"Input batch size did not match output batch size: {batch} vs. {values.shape[0]}"
+        )
     if values.dtype.kind != "f":
         raise invalid_argument(f"Expected output Tensor of DT_FLOAT. Got: {values.dtype.name}")
     return list(values.reshape(-1))
@@ -282,14 +309,20 @@ def _add_feature_value(feature, name, value):
     elif isinstance(value, str) or (is_b64(value) and isinstance(value["b64"], str)):
         kind = "bytes_list"
     else:
-        raise invalid_argument(f"Feature: {name} has element with unexpected JSON type: {json_type(value)}")
+        raise invalid_argument(
+            f"Feature: {name} has element with unexpected JSON type: {json_type(value)}"
+        )
     current = feature.WhichOneof("kind")
     if current is not None and current != kind:
         expecting = {"bytes_list": "bytes", "float_list": "float", "int64_list": "int64"}[current]
-        raise invalid_argument(f"Unexpected element type in feature: {name} expecting type: {expecting}")
+        raise invalid_argument(
+            f"Unexpected element type in feature: {name} expecting type: {expecting}"
+        )
     if kind == "int64_list":
         if not isinstance(value, bool) and value >= 2**63:
-            raise invalid_argument(f"Feature: {name} has uint64_t element. Only int64_t is supported.")
+            raise invalid_argument(
+                f"Feature: {name} has uint64_t element. Only int64_t is supported."
+            )
         feature.int64_list.value.append(int(value))
     elif kind == "float_list":
         feature.float_list.value.append(value)

@@ -73,7 +73,9 @@ def _loads_exact(raw):
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise invalid_argument(f"JSON Parse error: Invalid encoding in string. at offset: {error.start}") from None
+        raise invalid_argument(
+            f"JSON Parse error: Invalid encoding in string. at offset: {error.start}"
+        ) from None
     try:
         return json.loads(text, parse_int=_parse_int, parse_float=_parse_float)
     except json.JSONDecodeError as error:
@@ -84,7 +86,9 @@ def _loads_exact(raw):
     except RecursionError:
         raise invalid_argument("JSON Parse error: The document is nested too deeply.") from None
     except ValueError as error:  # e.g. Python's limit on the digits of an integer
-        raise invalid_argument(f"JSON Parse error: Invalid number ({str(error).split(':')[0]}).") from None
+        raise invalid_argument(
+            f"JSON Parse error: Invalid number ({str(error).split(':')[0]})."
+        ) from None
 
 
 def debug_string(value):
@@ -126,10 +130,14 @@ def _type_error(value, dtype_name):
 def _converter(dtype_enum_name):
     """A function checking and converting one JSON leaf for the dtype."""
     if dtype_enum_name not in _DTYPE_NAMES:  # TF Serving: Unimplemented (HTTP 501)
-        raise ServingError("UNIMPLEMENTED", f"Conversion of JSON values to type: {dtype_enum_name} is not supported")
+        raise ServingError(
+            "UNIMPLEMENTED",
+            f"Conversion of JSON values to type: {dtype_enum_name} is not supported",
+        )
     name, numpy_type = _DTYPE_NAMES[dtype_enum_name]
 
     if numpy_type is object:
+
         def convert(value):
             if isinstance(value, str):
                 return value.encode("utf-8")
@@ -139,14 +147,18 @@ def _converter(dtype_enum_name):
                 except (binascii.Error, ValueError):
                     raise invalid_argument("Unable to base64 decode") from None
             if isinstance(value, dict):
-                raise invalid_argument(f"JSON Value: {debug_string(value)} not formatted correctly for base64 data")
+                raise invalid_argument(
+                    f"JSON Value: {debug_string(value)} not formatted correctly for base64 data"
+                )
             raise _type_error(value, name)
     elif numpy_type is np.bool_:
+
         def convert(value):
             if isinstance(value, bool):
                 return value
             raise _type_error(value, name)
     elif np.issubdtype(numpy_type, np.floating):
+
         def convert(value):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 return value
@@ -205,7 +217,11 @@ def _fast_array(value, dims, numpy_type):
             return None
         with np.errstate(over="ignore"):  # a double beyond float32 is inf, as TF Serving's cast
             array = np.array(value, dtype=numpy_type)
-    except (TypeError, ValueError, OverflowError):  # a leaf above the last level, ragged, out of range
+    except (
+        TypeError,
+        ValueError,
+        OverflowError,
+    ):  # a leaf above the last level, ragged, out of range
         return None
     return array if array.shape == tuple(dims) else None
 
@@ -242,7 +258,9 @@ def _tensor_by_elements(value, convert, numpy_type, dims, name):
             stack.extend((child, level + 1) for child in reversed(item))
         else:
             if isinstance(item, list):
-                raise invalid_argument(f"Encountered list at unexpected level: {level} expected < {rank}")
+                raise invalid_argument(
+                    f"Encountered list at unexpected level: {level} expected < {rank}"
+                )
             leaves.append(convert(item))
     if numpy_type is object:
         array = np.empty(len(leaves), dtype=object)
@@ -252,7 +270,9 @@ def _tensor_by_elements(value, convert, numpy_type, dims, name):
             with np.errstate(over="ignore"):  # a double beyond float32 is inf, as TF Serving's cast
                 array = np.array(leaves, dtype=numpy_type)
         except OverflowError:
-            raise invalid_argument(f"Input '{name}' holds a number out of range for its type") from None
+            raise invalid_argument(
+                f"Input '{name}' holds a number out of range for its type"
+            ) from None
     return array.reshape(dims)
 
 
@@ -296,7 +316,11 @@ def _nest(leaves, shape):
     if shape[0] == 0:
         return "[]"
     step = len(leaves) // shape[0] if shape[0] else 0
-    return "[" + ", ".join(_nest(leaves[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])) + "]"
+    return (
+        "["
+        + ", ".join(_nest(leaves[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0]))
+        + "]"
+    )
 
 
 class Tensor:
@@ -339,16 +363,23 @@ class Rows:
 
     def __init__(self, outputs):
         self.tensors = {name: Tensor(array, name) for name, array in outputs.items()}
-        sizes = {tensor.array.shape[0] if tensor.array.ndim else None for tensor in self.tensors.values()}
+        sizes = {
+            tensor.array.shape[0] if tensor.array.ndim else None for tensor in self.tensors.values()
+        }
         if len(sizes) != 1 or None in sizes:
-            raise ValueError(f"Rows needs outputs sharing a first dimension, got shapes "
-                             f"{ {k: t.array.shape for k, t in self.tensors.items()} }")
+            raise ValueError(
+                f"Rows needs outputs sharing a first dimension, got shapes "
+                f"{ {k: t.array.shape for k, t in self.tensors.items()} }"
+            )
         self.batch = sizes.pop()
 
     def json(self):
         rows = []
         for i in range(self.batch):
-            cells = ", ".join(f"{json.dumps(name)}: {Tensor(t.array[i], name).json()}" for name, t in self.tensors.items())
+            cells = ", ".join(
+                f"{json.dumps(name)}: {Tensor(t.array[i], name).json()}"
+                for name, t in self.tensors.items()
+            )
             rows.append("{" + cells + "}")
         return "[" + ", ".join(rows) + "]"
 
@@ -404,7 +435,11 @@ def _dumps_text(value):
     if isinstance(value, (Tensor, Rows)):
         return value.json()
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))}: {_dumps_text(v)}" for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ", ".join(f"{json.dumps(str(k))}: {_dumps_text(v)}" for k, v in value.items())
+            + "}"
+        )
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_dumps_text(v) for v in value) + "]"
     if isinstance(value, (float, np.floating)):

@@ -17,7 +17,8 @@ def jsonable(value):
     array = as_array(value)  # bytes stay whole (NumPy's S dtype drops trailing NULs)
     if array.dtype.kind in "SO" or isinstance(value, bytes):
         return np.vectorize(
-            lambda b: {"b64": base64.b64encode(b).decode()} if isinstance(b, bytes) else b, otypes=[object]
+            lambda b: {"b64": base64.b64encode(b).decode()} if isinstance(b, bytes) else b,
+            otypes=[object],
         )(array).tolist()
     return array.tolist()
 

@@ -97,17 +97,25 @@ class LocalModelServer:
         if model_base_path is not None:
             check_name("model_name", model_name)
             if not os.path.isdir(model_base_path):
-                raise invalid("model_base_path", f"the directory of model {model_name}'s versions", model_base_path)
+                raise invalid(
+                    "model_base_path",
+                    f"the directory of model {model_name}'s versions",
+                    model_base_path,
+                )
         self.grpc_max_threads = check_int("grpc_max_threads", grpc_max_threads, minimum=1)
         self.rest_port = check_port("rest_port", rest_port, allow_zero=True)
         self.grpc_port = check_port("grpc_port", grpc_port, allow_zero=True)
         if not self.rest_port and not self.grpc_port:
-            raise ValueError("Invalid arguments: at least one of `rest_port` or `grpc_port` must be non-zero.")
+            raise ValueError(
+                "Invalid arguments: at least one of `rest_port` or `grpc_port` must be non-zero."
+            )
         self.host = host
         self.max_body_bytes = check_int("max_body_bytes", max_body_bytes, minimum=1)
         self.max_message_bytes = check_int("max_message_bytes", max_message_bytes, minimum=1)
         self.poll_seconds = check_number("poll_seconds", poll_seconds, low=0.0, low_open=True)
-        self.model_config_poll_seconds = check_number("model_config_poll_seconds", model_config_poll_seconds, low=0.0)
+        self.model_config_poll_seconds = check_number(
+            "model_config_poll_seconds", model_config_poll_seconds, low=0.0
+        )
         if self.model_config_poll_seconds and model_config_file is None:
             raise ValueError(
                 "Invalid arguments: `model_config_poll_seconds` needs a `model_config_file`. "
@@ -124,20 +132,26 @@ class LocalModelServer:
             self.metrics_path = read_monitoring_config(monitoring_config_file)
             if self.metrics_path is not None:
                 if not self.rest_port:
-                    raise ValueError("Invalid arguments: Prometheus metrics are served on the REST port; "
-                                     "`rest_port` must be non-zero. Received: rest_port=0")
+                    raise ValueError(
+                        "Invalid arguments: Prometheus metrics are served on the REST port; "
+                        "`rest_port` must be non-zero. Received: rest_port=0"
+                    )
                 self.metrics = Metrics()
         warmup = bool(enable_model_warmup)
         if batching_parameters is not None:
             from tfx_ext.serving.batching import BatchingParameters
 
             if not isinstance(batching_parameters, BatchingParameters):
-                raise invalid("batching_parameters", "a BatchingParameters", batching_parameters, TypeError)
+                raise invalid(
+                    "batching_parameters", "a BatchingParameters", batching_parameters, TypeError
+                )
         load = {"warmup": warmup, "batching": batching_parameters}
         if base_dir is not None:
             self.registry = ModelRegistry.from_base_dir(base_dir, self.poll_seconds, **load)
         elif model_base_path is not None:
-            self.registry = ModelRegistry.from_model_base_path(model_name, model_base_path, self.poll_seconds, **load)
+            self.registry = ModelRegistry.from_model_base_path(
+                model_name, model_base_path, self.poll_seconds, **load
+            )
         else:
             self.registry = ModelRegistry.from_model_config(
                 model_config_file, self.poll_seconds, self.model_config_poll_seconds, **load
@@ -152,15 +166,22 @@ class LocalModelServer:
         try:
             if self.rest_port:
                 handler = make_handler(
-                    self.registry, self.max_body_bytes, self.max_tensor_elements, self.read_timeout,
-                    self.metrics, self.metrics_path, self.method_check,
+                    self.registry,
+                    self.max_body_bytes,
+                    self.max_tensor_elements,
+                    self.read_timeout,
+                    self.metrics,
+                    self.metrics_path,
+                    self.method_check,
                 )
                 try:
                     self._http = _RestServer((self.host, self.rest_port), handler)
                 except OSError as error:
                     raise _bind_error("REST", self.host, self.rest_port, error) from None
                 self._http.daemon_threads = True
-                threading.Thread(target=self._http.serve_forever, name="rest-server", daemon=True).start()
+                threading.Thread(
+                    target=self._http.serve_forever, name="rest-server", daemon=True
+                ).start()
             if self.grpc_port:
                 import grpc
 
@@ -171,8 +192,16 @@ class LocalModelServer:
                     ("grpc.max_receive_message_length", self.max_message_bytes),
                     ("grpc.so_reuseport", 0),  # a busy port must fail, not be shared
                 ]
-                self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=self.grpc_max_threads), options=options)
-                add_services(self._grpc, self.registry, self.max_tensor_elements, self.metrics, self.method_check)
+                self._grpc = grpc.server(
+                    futures.ThreadPoolExecutor(max_workers=self.grpc_max_threads), options=options
+                )
+                add_services(
+                    self._grpc,
+                    self.registry,
+                    self.max_tensor_elements,
+                    self.metrics,
+                    self.method_check,
+                )
                 try:
                     bound = self._grpc.add_insecure_port(f"{self.host}:{self.grpc_port}")
                 except RuntimeError as error:
@@ -219,5 +248,9 @@ class _RestServer(http.server.ThreadingHTTPServer):
 
 
 def _bind_error(api, host, port, error):
-    reason = "address already in use" if error is None or getattr(error, "errno", None) == errno.EADDRINUSE else str(error)
+    reason = (
+        "address already in use"
+        if error is None or getattr(error, "errno", None) == errno.EADDRINUSE
+        else str(error)
+    )
     return OSError(f"Could not bind the {api} port {port} on {host}: {reason}")

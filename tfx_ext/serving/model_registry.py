@@ -62,7 +62,16 @@ class ServedModel:
     policy); otherwise exactly the listed versions, once they exist.
     """
 
-    def __init__(self, name, base_path, versions=None, labels=None, retry_seconds=1.0, warmup=True, batching=None):
+    def __init__(
+        self,
+        name,
+        base_path,
+        versions=None,
+        labels=None,
+        retry_seconds=1.0,
+        warmup=True,
+        batching=None,
+    ):
         self.name = name
         self.batching = batching  # batching.BatchingParameters, or None
         self.warmup = warmup  # replay assets.extra warmup requests before AVAILABLE
@@ -102,9 +111,15 @@ class ServedModel:
             attempts = self._failures[version].attempts + 1 if version in self._failures else 1
             delay = self.retry_seconds * 2 ** (attempts - 1)
             self._failures[version] = _Failure(attempts, now + delay, fingerprint)
-            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            message = (
+                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            )
             with self.lock:
-                self.states[version] = VersionState("END", "NOT_FOUND" if isinstance(error, FileNotFoundError) else code_of(error), f"Failed to load version {version}: {message}")
+                self.states[version] = VersionState(
+                    "END",
+                    "NOT_FOUND" if isinstance(error, FileNotFoundError) else code_of(error),
+                    f"Failed to load version {version}: {message}",
+                )
             return False
         self._failures.pop(version, None)
         if self.batching is not None:
@@ -185,9 +200,23 @@ def _models_from_config(path, retry_seconds, warmup=True, batching=None):
     here = os.path.dirname(os.path.abspath(path))
     models = []
     for entry in config.model_config_list.config:
-        base = entry.base_path if os.path.isabs(entry.base_path) else os.path.join(here, entry.base_path)
+        base = (
+            entry.base_path
+            if os.path.isabs(entry.base_path)
+            else os.path.join(here, entry.base_path)
+        )
         versions = list(entry.model_version_policy.specific.versions) or None
-        models.append(ServedModel(entry.name, base, versions, dict(entry.version_labels), retry_seconds, warmup, batching))
+        models.append(
+            ServedModel(
+                entry.name,
+                base,
+                versions,
+                dict(entry.version_labels),
+                retry_seconds,
+                warmup,
+                batching,
+            )
+        )
     return models
 
 
@@ -195,7 +224,15 @@ class ModelRegistry:
     """Models by name, refreshed from disk by a background thread every `poll_seconds`;
     the `models.config` (if any) re-read every `config_poll_seconds` (0: never)."""
 
-    def __init__(self, models, poll_seconds=1.0, config_file=None, config_poll_seconds=0, warmup=True, batching=None):
+    def __init__(
+        self,
+        models,
+        poll_seconds=1.0,
+        config_file=None,
+        config_poll_seconds=0,
+        warmup=True,
+        batching=None,
+    ):
         self.warmup = warmup
         self.batching = batching
         self.models = {m.name: m for m in models}
@@ -211,22 +248,41 @@ class ModelRegistry:
     def from_base_dir(cls, base_dir, poll_seconds=1.0, warmup=True, batching=None):
         """Every subdirectory of `base_dir` is a model (latest-version policy)."""
         names = sorted(
-            name for name in os.listdir(base_dir)
+            name
+            for name in os.listdir(base_dir)
             if os.path.isdir(os.path.join(base_dir, name)) and not name.startswith(".")
         )
-        models = [ServedModel(n, os.path.join(base_dir, n), retry_seconds=poll_seconds, warmup=warmup, batching=batching)
-                  for n in names]
+        models = [
+            ServedModel(
+                n,
+                os.path.join(base_dir, n),
+                retry_seconds=poll_seconds,
+                warmup=warmup,
+                batching=batching,
+            )
+            for n in names
+        ]
         return cls(models, poll_seconds, warmup=warmup, batching=batching)
 
     @classmethod
-    def from_model_base_path(cls, model_name, model_base_path, poll_seconds=1.0, warmup=True, batching=None):
+    def from_model_base_path(
+        cls, model_name, model_base_path, poll_seconds=1.0, warmup=True, batching=None
+    ):
         """One model, `model_name`, whose versions are the subdirectories of `model_base_path`
         (TF Serving's `--model_name` / `--model_base_path`)."""
-        model = ServedModel(model_name, model_base_path, retry_seconds=poll_seconds, warmup=warmup, batching=batching)
+        model = ServedModel(
+            model_name,
+            model_base_path,
+            retry_seconds=poll_seconds,
+            warmup=warmup,
+            batching=batching,
+        )
         return cls([model], poll_seconds, warmup=warmup, batching=batching)
 
     @classmethod
-    def from_model_config(cls, path, poll_seconds=1.0, config_poll_seconds=0, warmup=True, batching=None):
+    def from_model_config(
+        cls, path, poll_seconds=1.0, config_poll_seconds=0, warmup=True, batching=None
+    ):
         """The models of a `models.config` (relative base paths are relative to the file)."""
         models = _models_from_config(path, poll_seconds, warmup, batching)
         return cls(models, poll_seconds, path, config_poll_seconds, warmup, batching)
@@ -244,7 +300,9 @@ class ModelRegistry:
         """Re-reads the `models.config`: new models are added, dropped ones unloaded, and the
         policy and labels of the others updated (a bad file keeps the current config)."""
         try:
-            models = _models_from_config(self.config_file, self.poll_seconds, self.warmup, self.batching)
+            models = _models_from_config(
+                self.config_file, self.poll_seconds, self.warmup, self.batching
+            )
         except Exception:  # a half-written or malformed file: keep serving what we have
             return False
         current = dict(self.models)

@@ -10,8 +10,13 @@ from tfx_ext.serving.json_values import example_features as _features
 from tfx_ext.serving.json_values import jsonable as _jsonable
 
 _CODES = {
-    400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 413: "RESOURCE_EXHAUSTED", 429: "RESOURCE_EXHAUSTED",
-    501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+    400: "INVALID_ARGUMENT",
+    404: "NOT_FOUND",
+    413: "RESOURCE_EXHAUSTED",
+    429: "RESOURCE_EXHAUSTED",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
 }
 
 
@@ -36,7 +41,9 @@ class RestClient:
     >>> client.predict(x_test[:5])["digit"]
     """
 
-    def __init__(self, host, port, model_name, version=None, label=None, timeout=10.0, retries=3, backoff=0.2):
+    def __init__(
+        self, host, port, model_name, version=None, label=None, timeout=10.0, retries=3, backoff=0.2
+    ):
         if version is not None and label is not None:
             raise ValueError(
                 f"Invalid arguments: give `version` or `label`, not both. Received: version={version!r}, label={label!r}"
@@ -76,7 +83,9 @@ class RestClient:
                 body = {"error": response.text}
             if response.status_code != 200:
                 raise ServingError(
-                    _CODES.get(response.status_code, "UNKNOWN"), body.get("error", response.text), response.status_code
+                    _CODES.get(response.status_code, "UNKNOWN"),
+                    body.get("error", response.text),
+                    response.status_code,
                 )
             return body
 
@@ -94,7 +103,9 @@ class RestClient:
         payload = {} if signature_name is None else {"signature_name": signature_name}
         if columnar:
             payload["inputs"] = (
-                {k: _jsonable(v) for k, v in inputs.items()} if isinstance(inputs, dict) else _jsonable(inputs)
+                {k: _jsonable(v) for k, v in inputs.items()}
+                if isinstance(inputs, dict)
+                else _jsonable(inputs)
             )
         elif isinstance(inputs, dict):
             columns = {k: _jsonable(v) for k, v in inputs.items()}
@@ -105,7 +116,11 @@ class RestClient:
         body = self._request("POST", self.model_url + ":predict", payload)
         if columnar:
             outputs = body["outputs"]
-            return {k: np.asarray(v) for k, v in outputs.items()} if isinstance(outputs, dict) else np.asarray(outputs)
+            return (
+                {k: np.asarray(v) for k, v in outputs.items()}
+                if isinstance(outputs, dict)
+                else np.asarray(outputs)
+            )
         predictions = body["predictions"]
         if predictions and isinstance(predictions[0], dict):
             return {k: np.asarray([p[k] for p in predictions]) for k in predictions[0]}

@@ -19,14 +19,24 @@ import urllib.parse
 
 from tfx_ext.serving import inference
 from tfx_ext.serving.errors import ServingError, invalid_argument
-from tfx_ext.serving.json_tensors import Rows, Tensor, debug_string, dumps, is_b64, loads, tensor_from_json
+from tfx_ext.serving.json_tensors import (
+    Rows,
+    Tensor,
+    debug_string,
+    dumps,
+    is_b64,
+    loads,
+    tensor_from_json,
+)
 from tfx_ext.serving.model_registry import signature_def_map
 
 # TF Serving's http_rest_api_util.cc patterns.
 _PREDICTION_PATH = re.compile(
     r"(?i)/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?:(classify|regress|predict)"
 )
-_STATUS_PATH = re.compile(r"(?i)/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?(?:/(metadata))?")
+_STATUS_PATH = re.compile(
+    r"(?i)/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?(?:/(metadata))?"
+)
 _HANDLED = re.compile(r"(?i)/v1/.*")
 _MAX_CHUNK_LINE = 1024
 
@@ -92,10 +102,16 @@ def metadata_json(model, version, label):
     served = model.resolve(version, label)
     signature_map = signature_def_map(model, served.version)
     return {
-        "model_spec": {"name": model.name, "signature_name": "", "version": _version_json(served.version)},
+        "model_spec": {
+            "name": model.name,
+            "signature_name": "",
+            "version": _version_json(served.version),
+        },
         "metadata": {
             "signature_def": json_format.MessageToDict(
-                signature_map, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+                signature_map,
+                preserving_proto_field_name=True,
+                always_print_fields_with_no_presence=True,
             )
         },
     }
@@ -130,14 +146,20 @@ def predict_inputs(body, sig, max_elements):
     if has_instances:
         instances = body["instances"]
         if not isinstance(instances, list):
-            raise invalid_argument(f"JSON Value: {debug_string(body)} Expecting 'instances' to be an list/array")
+            raise invalid_argument(
+                f"JSON Value: {debug_string(body)} Expecting 'instances' to be an list/array"
+            )
         if not instances:
-            raise invalid_argument(f"JSON Value: {debug_string(body)} No values in 'instances' array")
+            raise invalid_argument(
+                f"JSON Value: {debug_string(body)} No values in 'instances' array"
+            )
         if _named(instances[0]):
             names = sorted(infos)
             for index, item in enumerate(instances):
                 if not _named(item):
-                    raise invalid_argument(f"Expecting object but got list at item {index} of input list")
+                    raise invalid_argument(
+                        f"Expecting object but got list at item {index} of input list"
+                    )
                 if set(item) != set(names):
                     raise invalid_argument(
                         f"Failed to process element: {index} of 'instances' list. JSON object: "
@@ -145,10 +167,15 @@ def predict_inputs(body, sig, max_elements):
                     )
             try:
                 return {
-                    n: tensor_from_json([i[n] for i in instances], _dtype(infos[n]), max_elements, n) for n in names
+                    n: tensor_from_json(
+                        [i[n] for i in instances], _dtype(infos[n]), max_elements, n
+                    )
+                    for n in names
                 }, "row"
             except ServingError:
-                _explain_instances([(k, v) for item in instances for k, v in item.items()], infos, max_elements)
+                _explain_instances(
+                    [(k, v) for item in instances for k, v in item.items()], infos, max_elements
+                )
                 raise
         if len(infos) != 1:
             raise invalid_argument(
@@ -157,10 +184,14 @@ def predict_inputs(body, sig, max_elements):
             )
         for index, item in enumerate(instances):
             if _named(item):
-                raise invalid_argument(f"Expecting value/list but got object at item {index} of input list")
+                raise invalid_argument(
+                    f"Expecting value/list but got object at item {index} of input list"
+                )
         name = next(iter(infos))
         try:
-            return {name: tensor_from_json(instances, _dtype(infos[name]), max_elements, name)}, "row"
+            return {
+                name: tensor_from_json(instances, _dtype(infos[name]), max_elements, name)
+            }, "row"
         except ServingError:
             _explain_instances([(name, item) for item in instances], infos, max_elements)
             raise
@@ -194,7 +225,9 @@ def _explain_instances(items, infos, max_elements):
         if expected.size != tensor.size:
             raise invalid_argument(f"Expecting tensor size: {expected.size} but got: {tensor.size}")
         if expected.shape != tensor.shape:
-            raise invalid_argument(f"Expecting shape {_shape_text(expected.shape)} but got: {_shape_text(tensor.shape)}")
+            raise invalid_argument(
+                f"Expecting shape {_shape_text(expected.shape)} but got: {_shape_text(tensor.shape)}"
+            )
 
 
 def _shape_text(shape):
@@ -243,14 +276,27 @@ def examples_from_body(body):
         )
     examples = body["examples"]
     if not isinstance(examples, list):
-        raise invalid_argument(f"JSON Value: {debug_string(body)} Expecting 'examples' value to be an list/array")
+        raise invalid_argument(
+            f"JSON Value: {debug_string(body)} Expecting 'examples' value to be an list/array"
+        )
     if not examples:
-        raise invalid_argument(f"JSON Value: {debug_string(body)} 'examples' value is an empty array")
-    return [context + inference.example_message(example).SerializeToString() for example in examples]
+        raise invalid_argument(
+            f"JSON Value: {debug_string(body)} 'examples' value is an empty array"
+        )
+    return [
+        context + inference.example_message(example).SerializeToString() for example in examples
+    ]
 
 
-def make_handler(registry, max_body_bytes, max_tensor_elements=2**24, read_timeout=30.0, metrics=None,
-                 metrics_path=None, method_check=False):
+def make_handler(
+    registry,
+    max_body_bytes,
+    max_tensor_elements=2**24,
+    read_timeout=30.0,
+    metrics=None,
+    metrics_path=None,
+    method_check=False,
+):
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "tfx_ext-local-model-server"
         protocol_version = "HTTP/1.1"
@@ -262,9 +308,11 @@ def make_handler(registry, max_body_bytes, max_tensor_elements=2**24, read_timeo
         def _send(self, status, payload, content_type="application/json"):
             # Status line, headers and body leave in one send: written in pieces, the body
             # waits for the client's delayed ACK of the headers (Nagle), ~40 ms a request.
-            body = payload if isinstance(payload, bytes) else (
-                payload if isinstance(payload, str) else dumps(payload)
-            ).encode()
+            body = (
+                payload
+                if isinstance(payload, bytes)
+                else (payload if isinstance(payload, str) else dumps(payload)).encode()
+            )
             self.log_request(status)
             phrase = self.responses.get(status, ("",))[0]
             head = [
@@ -302,9 +350,13 @@ def make_handler(registry, max_body_bytes, max_tensor_elements=2**24, read_timeo
                     return b"".join(parts)
                 total += size
                 if total > max_body_bytes:
-                    raise _BadBody(ServingError(
-                        "RESOURCE_EXHAUSTED", f"Request body exceeds the limit of {max_body_bytes} bytes", 413
-                    ))
+                    raise _BadBody(
+                        ServingError(
+                            "RESOURCE_EXHAUSTED",
+                            f"Request body exceeds the limit of {max_body_bytes} bytes",
+                            413,
+                        )
+                    )
                 parts.append(self._read_exact(size))
                 if self.rfile.readline(_MAX_CHUNK_LINE + 1).strip():
                     raise _BadBody(invalid_argument("Malformed chunked request body"))
@@ -322,9 +374,13 @@ def make_handler(registry, max_body_bytes, max_tensor_elements=2**24, read_timeo
                 raise _BadBody(invalid_argument(f"Invalid Content-Length: {', '.join(declared)}"))
             length = int(declared[0])
             if length > max_body_bytes:
-                raise _BadBody(ServingError(
-                    "RESOURCE_EXHAUSTED", f"Request body of {length} bytes exceeds the limit of {max_body_bytes}", 413
-                ))
+                raise _BadBody(
+                    ServingError(
+                        "RESOURCE_EXHAUSTED",
+                        f"Request body of {length} bytes exceeds the limit of {max_body_bytes}",
+                        413,
+                    )
+                )
             return self._read_exact(length)
 
         def _handle(self, method):
@@ -382,8 +438,12 @@ def make_handler(registry, max_body_bytes, max_tensor_elements=2**24, read_timeo
                 inputs, fmt = predict_inputs(body, sig, max_tensor_elements)
                 return predict_response(inference.predict(served, key, sig, inputs), fmt)
             if verb == "classify":
-                return {"results": [[[label, score] for label, score in row] for row in
-                                    inference.classify(served, key, sig, examples)]}
+                return {
+                    "results": [
+                        [[label, score] for label, score in row]
+                        for row in inference.classify(served, key, sig, examples)
+                    ]
+                }
             return {"results": inference.regress(served, key, sig, examples)}
 
         def do_GET(self):

@@ -56,7 +56,9 @@ def load_servable(path):
     meta_graph = serving_meta_graph(read_saved_model(path))
     signature_defs = dict(meta_graph.signature_def)
     if is_tf1(meta_graph):
-        return SessionServable(path, list(meta_graph.meta_info_def.tags) or [SERVE_TAG]), signature_defs
+        return SessionServable(
+            path, list(meta_graph.meta_info_def.tags) or [SERVE_TAG]
+        ), signature_defs
     return FunctionServable(path), signature_defs
 
 

@@ -57,7 +57,7 @@ def array_from_proto(name, proto, max_elements):
         array = np.empty(count, dtype=object)
         if values:
             array[: len(values)] = values
-            array[len(values):] = values[-1]  # as TensorFlow: the last value fills the rest
+            array[len(values) :] = values[-1]  # as TensorFlow: the last value fills the rest
         else:
             array[:] = b""
         return array.reshape(dims)
@@ -65,7 +65,8 @@ def array_from_proto(name, proto, max_elements):
     if proto.tensor_content:
         if len(proto.tensor_content) != count * dtype.itemsize:
             raise _parse_error(
-                name, f"tensor_content has {len(proto.tensor_content)} bytes, {count * dtype.itemsize} expected"
+                name,
+                f"tensor_content has {len(proto.tensor_content)} bytes, {count * dtype.itemsize} expected",
             )
         return np.frombuffer(proto.tensor_content, dtype=dtype).reshape(dims).copy()
     values = getattr(proto, field)
@@ -78,7 +79,7 @@ def array_from_proto(name, proto, max_elements):
     array = np.zeros(count, dtype=dtype)
     if len(raw):
         array[: len(raw)] = raw
-        array[len(raw):] = raw[-1]  # as TensorFlow: the last value fills the rest
+        array[len(raw) :] = raw[-1]  # as TensorFlow: the last value fills the rest
     return array.reshape(dims)
 
 
@@ -93,7 +94,9 @@ def array_to_proto(array):
         proto.tensor_shape.dim.add(size=size)
     if array.dtype.kind in "OSU":
         proto.dtype = 7
-        proto.string_val.extend(v if isinstance(v, bytes) else str(v).encode() for v in array.reshape(-1))
+        proto.string_val.extend(
+            v if isinstance(v, bytes) else str(v).encode() for v in array.reshape(-1)
+        )
         return proto
     if array.dtype not in _ENUM_OF:
         import tensorflow as tf
@@ -123,7 +126,9 @@ def array_to_request_proto(array):
     proto.tensor_shape.SetInParent()
     for size in array.shape:
         proto.tensor_shape.dim.add(size=size)
-    proto.tensor_content = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+    proto.tensor_content = np.ascontiguousarray(
+        array, dtype=array.dtype.newbyteorder("<")
+    ).tobytes()
     return proto
 
 

@@ -45,13 +45,16 @@ def replay_warmup(served_version, method_check=False):
         try:
             log.ParseFromString(record)
         except Exception:  # protobuf's DecodeError
-            raise invalid_argument(f"Failed to parse warmup record: {record!r} from {path}") from None
+            raise invalid_argument(
+                f"Failed to parse warmup record: {record!r} from {path}"
+            ) from None
         _run_record(served_version, log, method_check)
         count += 1
         if count > MAX_RECORDS:
-            raise invalid_argument(f"Number of warmup records exceeds the maximum ({MAX_RECORDS}) at {path}")
+            raise invalid_argument(
+                f"Number of warmup records exceeds the maximum ({MAX_RECORDS}) at {path}"
+            )
     return count
-
 
 
 def _run_record(version, log, method_check):
@@ -60,25 +63,38 @@ def _run_record(version, log, method_check):
     kind = log.WhichOneof("log_type")
     if kind == "predict_log":
         request = log.predict_log.request
-        key, sig = inference.signature(version, request.model_spec.signature_name, inference.PREDICT_METHOD, method_check)
+        key, sig = inference.signature(
+            version, request.model_spec.signature_name, inference.PREDICT_METHOD, method_check
+        )
         inputs = {
-            name: array_from_proto(name, proto, _MAX_TENSOR_ELEMENTS) for name, proto in request.inputs.items()
+            name: array_from_proto(name, proto, _MAX_TENSOR_ELEMENTS)
+            for name, proto in request.inputs.items()
         }
         inference.predict(version, key, sig, inputs, list(request.output_filter))
     elif kind == "classify_log":
         request = log.classify_log.request
-        key, sig = inference.signature(version, request.model_spec.signature_name, inference.CLASSIFY_METHOD, method_check)
+        key, sig = inference.signature(
+            version, request.model_spec.signature_name, inference.CLASSIFY_METHOD, method_check
+        )
         inference.classify(version, key, sig, inference.serialized_examples(request.input))
     elif kind == "regress_log":
         request = log.regress_log.request
-        key, sig = inference.signature(version, request.model_spec.signature_name, inference.REGRESS_METHOD, method_check)
+        key, sig = inference.signature(
+            version, request.model_spec.signature_name, inference.REGRESS_METHOD, method_check
+        )
         inference.regress(version, key, sig, inference.serialized_examples(request.input))
     elif kind == "multi_inference_log":
         request = log.multi_inference_log.request
         examples = inference.serialized_examples(request.input)
         for task in request.tasks:
-            key, sig = inference.signature(version, task.model_spec.signature_name, task.method_name, method_check)
-            run = inference.classify if task.method_name == inference.CLASSIFY_METHOD else inference.regress
+            key, sig = inference.signature(
+                version, task.model_spec.signature_name, task.method_name, method_check
+            )
+            run = (
+                inference.classify
+                if task.method_name == inference.CLASSIFY_METHOD
+                else inference.regress
+            )
             run(version, key, sig, examples)
     elif kind in ("session_run_log", "predict_streamed_log"):
         number = log.DESCRIPTOR.fields_by_name[kind].number

@@ -9,13 +9,23 @@ needed). `tfx_ext.sparsity.keras` is tfmot's `sparsity.keras` path: with
 """
 
 from tfx_ext.sparsity.callbacks import PruningSummaries, UpdatePruningStep
-from tfx_ext.sparsity.model_pruning import is_tf_keras, prune_low_magnitude, pruning_wrappers, strip_pruning
+from tfx_ext.sparsity.model_pruning import (
+    is_tf_keras,
+    prune_low_magnitude,
+    pruning_wrappers,
+    strip_pruning,
+)
 from tfx_ext.sparsity.prunable_layers import PrunableLayer, is_prunable, prunable_weights
 from tfx_ext.sparsity.prune_low_magnitude import PruneLowMagnitude
 from tfx_ext.sparsity.prune_scope import prune_scope
 from tfx_ext.sparsity.pruning_policy import PruneForLatencyOnXNNPack, PruningPolicy
 from tfx_ext.sparsity.pruning_schedule import ConstantSparsity, PolynomialDecay, PruningSchedule
-from tfx_ext.sparsity.report import LayerSparsity, SparsityReport, sparsity_report, zero_small_weights
+from tfx_ext.sparsity.report import (
+    LayerSparsity,
+    SparsityReport,
+    sparsity_report,
+    zero_small_weights,
+)
 
 # After every name it re-exports: tfmot's `sparsity.keras` module path.
 from tfx_ext.sparsity import keras  # noqa: E402

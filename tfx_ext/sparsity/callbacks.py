@@ -23,7 +23,9 @@ from tfx_ext.sparsity.model_pruning import is_tf_keras, pruning_wrappers
 def _epoch_argument(epoch, batch):
     """tfmot's `on_epoch_end(batch, logs=None)` names the epoch `batch`."""
     if epoch is not None and batch is not None:
-        raise TypeError("on_epoch_end() got both `epoch` and tfmot's name for it, `batch`: pass one.")
+        raise TypeError(
+            "on_epoch_end() got both `epoch` and tfmot's name for it, `batch`: pass one."
+        )
     return batch if epoch is None else epoch
 
 
@@ -178,7 +180,8 @@ class UpdatePruningStep(_PruningCallback):
         wrappers = self._wrappers()
         if not wrappers:
             warnings.warn(
-                "UpdatePruningStep: the model has no PruneLowMagnitude layer; nothing to prune.", stacklevel=3
+                "UpdatePruningStep: the model has no PruneLowMagnitude layer; nothing to prune.",
+                stacklevel=3,
             )
         for wrapper in wrappers:
             if int(keras.ops.convert_to_numpy(wrapper.pruning_step)) == -1:
@@ -286,7 +289,11 @@ class PruningSummaries(_PruningCallback):
                     layer_zeros += fraction_zero(weight) * size
                     layer_total += size
                 if layer_total:
-                    _write_scalar(f"pruning/{wrapper.layer.name}/sparsity", layer_zeros / layer_total, step=step)
+                    _write_scalar(
+                        f"pruning/{wrapper.layer.name}/sparsity",
+                        layer_zeros / layer_total,
+                        step=step,
+                    )
                 zeros += layer_zeros
                 total += layer_total
             if total:

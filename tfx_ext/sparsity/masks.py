@@ -51,7 +51,9 @@ def _pool_axis(values, axis, window, pooling):
     counts[-1] = window - pad
     count_shape = [1] * (len(shape) - 1)
     count_shape[axis] = len(counts)
-    return ops.sum(windows, axis=axis + 1) / ops.reshape(ops.convert_to_tensor(counts, values.dtype), count_shape)
+    return ops.sum(windows, axis=axis + 1) / ops.reshape(
+        ops.convert_to_tensor(counts, values.dtype), count_shape
+    )
 
 
 def magnitude_mask(weight, sparsity, block_size=(1, 1), block_pooling_type="AVG"):

@@ -28,7 +28,10 @@ def _tfmot_schedule(schedule):
     if isinstance(schedule, PolynomialDecay):
         return tfmot_sparsity.PolynomialDecay(**schedule.get_config())
     raise invalid(
-        "pruning_schedule", "ConstantSparsity or PolynomialDecay for a tf_keras model", schedule, TypeError
+        "pruning_schedule",
+        "ConstantSparsity or PolynomialDecay for a tf_keras model",
+        schedule,
+        TypeError,
     )
 
 
@@ -41,7 +44,10 @@ def pruning_wrappers(model):
 
 def _clone(model, clone_function):
     return clone_with(
-        model, clone_function, "Pruning a whole model", "Wrap its layers with prune_low_magnitude when you build it."
+        model,
+        clone_function,
+        "Pruning a whole model",
+        "Wrap its layers with prune_low_magnitude when you build it.",
     )
 
 
@@ -119,7 +125,9 @@ def prune_low_magnitude(
         from tfx_ext.sparsity.pruning_policy import PruningPolicy
 
         if not isinstance(pruning_policy, PruningPolicy):
-            raise invalid("pruning_policy", "a tfx_ext.sparsity PruningPolicy", pruning_policy, TypeError)
+            raise invalid(
+                "pruning_policy", "a tfx_ext.sparsity PruningPolicy", pruning_policy, TypeError
+            )
 
     if isinstance(to_prune, (list, tuple)):
         refused = [layer.name for layer in to_prune if not is_prunable(layer)]
@@ -157,7 +165,9 @@ def prune_low_magnitude(
         raise invalid("pruning_policy", "None unless `to_prune` is a model", pruning_policy)
     if isinstance(to_prune, keras.layers.Layer):
         return PruneLowMagnitude(to_prune, **options, **kwargs)
-    raise invalid("to_prune", "a Keras layer, a list of layers or a Keras model", to_prune, TypeError)
+    raise invalid(
+        "to_prune", "a Keras layer, a list of layers or a Keras model", to_prune, TypeError
+    )
 
 
 def strip_pruning(model):

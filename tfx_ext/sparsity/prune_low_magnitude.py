@@ -122,13 +122,22 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         if pruning_schedule is None:
             pruning_schedule = ConstantSparsity(0.5, begin_step=0, frequency=100)
         if not isinstance(pruning_schedule, PruningSchedule):
-            raise invalid("pruning_schedule", "a tfx_ext.sparsity PruningSchedule", pruning_schedule, TypeError)
+            raise invalid(
+                "pruning_schedule",
+                "a tfx_ext.sparsity PruningSchedule",
+                pruning_schedule,
+                TypeError,
+            )
         self.pruning_schedule = pruning_schedule
         self.block_size = _check_pair("block_size", block_size)
-        self.block_pooling_type = check_choice("block_pooling_type", block_pooling_type, masks_lib.POOLING_TYPES)
+        self.block_pooling_type = check_choice(
+            "block_pooling_type", block_pooling_type, masks_lib.POOLING_TYPES
+        )
         self.sparsity_m_by_n = _check_pair("sparsity_m_by_n", sparsity_m_by_n)
         if self.sparsity_m_by_n is not None and self.sparsity_m_by_n[0] >= self.sparsity_m_by_n[1]:
-            raise invalid("sparsity_m_by_n", "(m, n) with m < n: m zeros in every n weights", sparsity_m_by_n)
+            raise invalid(
+                "sparsity_m_by_n", "(m, n) with m < n: m zeros in every n weights", sparsity_m_by_n
+            )
         self.supports_masking = layer.supports_masking
         # Filled by `build`: empty until then, as tfmot's `pruning_vars`.
         self.pruned_weights = []
@@ -198,7 +207,9 @@ class PruneLowMagnitude(keras.layers.Wrapper):
                 m, n = self.sparsity_m_by_n
                 value = masks_lib.m_by_n_mask(current, m, n)
             else:
-                value = masks_lib.magnitude_mask(current, sparsity, self.block_size, self.block_pooling_type)
+                value = masks_lib.magnitude_mask(
+                    current, sparsity, self.block_size, self.block_pooling_type
+                )
             new.append(ops.cast(value, mask.dtype))
         return new
 
@@ -252,7 +263,8 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         if not self.masks:
             return self.layer.get_weights()
         masked = {
-            id(w): ops.convert_to_numpy(w * ops.cast(m, w.dtype)) for w, m in zip(self.pruned_weights, self.masks)
+            id(w): ops.convert_to_numpy(w * ops.cast(m, w.dtype))
+            for w, m in zip(self.pruned_weights, self.masks)
         }
         return [masked.get(id(w), ops.convert_to_numpy(w)) for w in self.layer.weights]
 
@@ -272,5 +284,7 @@ class PruneLowMagnitude(keras.layers.Wrapper):
     def from_config(cls, config):
         config = dict(config)
         config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
-        config["pruning_schedule"] = keras.saving.deserialize_keras_object(config["pruning_schedule"])
+        config["pruning_schedule"] = keras.saving.deserialize_keras_object(
+            config["pruning_schedule"]
+        )
         return cls(**config)

@@ -122,16 +122,28 @@ class PruneForLatencyOnXNNPack(PruningPolicy):
         if isinstance(layer, keras.layers.DepthwiseConv2D):
             padding = layer.padding.lower()
             before = producers[id(layer)]
-            pad = before[0] if len(before) == 1 and isinstance(before[0], keras.layers.ZeroPadding2D) else None
+            pad = (
+                before[0]
+                if len(before) == 1 and isinstance(before[0], keras.layers.ZeroPadding2D)
+                else None
+            )
             pad = tuple(map(tuple, pad.padding)) if pad is not None else None
             kernel, strides = tuple(layer.kernel_size), tuple(layer.strides)
             cases = (
                 kernel == (3, 3) and strides == (1, 1) and padding == "same",
-                kernel == (3, 3) and strides in ((1, 1), (2, 2)) and padding == "valid" and pad == ((1, 1), (1, 1)),
+                kernel == (3, 3)
+                and strides in ((1, 1), (2, 2))
+                and padding == "valid"
+                and pad == ((1, 1), (1, 1)),
                 kernel == (5, 5) and strides == (1, 1) and padding == "same",
-                kernel == (5, 5) and strides in ((1, 1), (2, 2)) and padding == "valid" and pad == ((2, 2), (2, 2)),
+                kernel == (5, 5)
+                and strides in ((1, 1), (2, 2))
+                and padding == "valid"
+                and pad == ((2, 2), (2, 2)),
             )
-            return layer.depth_multiplier == 1 and tuple(layer.dilation_rate) == (1, 1) and any(cases)
+            return (
+                layer.depth_multiplier == 1 and tuple(layer.dilation_rate) == (1, 1) and any(cases)
+            )
         if isinstance(layer, keras.layers.Conv2D):
             return (
                 layer.groups == 1
@@ -146,7 +158,13 @@ class PruneForLatencyOnXNNPack(PruningPolicy):
         if isinstance(layer, keras.layers.UpSampling2D):
             return layer.interpolation == "bilinear"
         if isinstance(layer, keras.layers.Activation):
-            return getattr(layer.activation, "__name__", "") in ("relu", "relu6", "leaky_relu", "elu", "sigmoid")
+            return getattr(layer.activation, "__name__", "") in (
+                "relu",
+                "relu6",
+                "leaky_relu",
+                "elu",
+                "sigmoid",
+            )
         return False
 
     def ensure_model_supports_pruning(self, model):
@@ -167,10 +185,14 @@ class PruneForLatencyOnXNNPack(PruningPolicy):
             )
         outputs = [l for l in layers if not consumers[id(l)]]
         ends = _lookup(
-            outputs, lambda l: isinstance(l, keras.layers.GlobalAveragePooling2D), lambda l: producers[id(l)]
+            outputs,
+            lambda l: isinstance(l, keras.layers.GlobalAveragePooling2D),
+            lambda l: producers[id(l)],
         )
         if not ends:
-            raise ValueError("Could not find a `GlobalAveragePooling2D` layer in all output branches")
+            raise ValueError(
+                "Could not find a `GlobalAveragePooling2D` layer in all output branches"
+            )
         end_ids = {id(l) for l in ends}
 
         def check(layer):

@@ -30,7 +30,9 @@ class PruningSchedule:
         self.begin_step = check_int("begin_step", begin_step, minimum=0)
         self.end_step = check_int("end_step", end_step, minimum=-1)
         if self.end_step == -1 and not allow_no_end:
-            raise invalid("end_step", "an integer >= begin_step (this schedule needs an end)", end_step)
+            raise invalid(
+                "end_step", "an integer >= begin_step (this schedule needs an end)", end_step
+            )
         if self.end_step != -1 and self.end_step < self.begin_step:
             raise invalid("end_step", f"-1 or an integer >= begin_step={self.begin_step}", end_step)
         self.frequency = check_int("frequency", frequency, minimum=1)
@@ -122,7 +124,9 @@ class PolynomialDecay(PruningSchedule):
     >>> schedule = PolynomialDecay(0.0, 0.8, begin_step=0, end_step=1000, frequency=50)
     """
 
-    def __init__(self, initial_sparsity, final_sparsity, begin_step, end_step, power=3, frequency=100):
+    def __init__(
+        self, initial_sparsity, final_sparsity, begin_step, end_step, power=3, frequency=100
+    ):
         super().__init__(begin_step, end_step, frequency, allow_no_end=False)
         self.initial_sparsity = _check_sparsity("initial_sparsity", initial_sparsity)
         self.final_sparsity = _check_sparsity("final_sparsity", final_sparsity)
@@ -147,7 +151,9 @@ class PolynomialDecay(PruningSchedule):
         if self.end_step == self.begin_step:
             p = xp.where(elapsed >= 0, f32(1.0), f32(0.0))
         else:
-            p = xp.minimum(f32(1.0), xp.maximum(f32(0.0), elapsed / f32(self.end_step - self.begin_step)))
+            p = xp.minimum(
+                f32(1.0), xp.maximum(f32(0.0), elapsed / f32(self.end_step - self.begin_step))
+            )
         span = f32(self.initial_sparsity - self.final_sparsity)
         return span * xp.power(f32(1.0) - p, f32(self.power)) + f32(self.final_sparsity)
 

@@ -54,7 +54,10 @@ class SparsityReport:
 
     def __str__(self):
         lines = [f"{'layer':<32} {'params':>10} {'zeros':>10} {'sparsity':>9}"]
-        lines += [f"{l.name:<32} {l.parameters:>10,} {l.zeros:>10,} {l.sparsity:>9.1%}" for l in self.layers]
+        lines += [
+            f"{l.name:<32} {l.parameters:>10,} {l.zeros:>10,} {l.sparsity:>9.1%}"
+            for l in self.layers
+        ]
         lines.append(
             f"{'prunable total':<32} {self.prunable_parameters:>10,} "
             f"{sum(l.zeros for l in self.layers):>10,} {self.sparsity:>9.1%}"
@@ -87,21 +90,27 @@ def sparsity_report(model):
         raise invalid("model", "a Keras model", model, TypeError)
     layers = []
     for layer in all_layers(model):
-        if isinstance(layer, keras.Model) or not (isinstance(layer, PruneLowMagnitude) or is_prunable(layer)):
+        if isinstance(layer, keras.Model) or not (
+            isinstance(layer, PruneLowMagnitude) or is_prunable(layer)
+        ):
             continue
         values, name = _layer_weights(layer)
         if values:
             layers.append(
-                LayerSparsity(name, int(sum(v.size for v in values)), int(sum((v == 0).sum() for v in values)))
+                LayerSparsity(
+                    name, int(sum(v.size for v in values)), int(sum((v == 0).sum() for v in values))
+                )
             )
     # Masks and step counters are bookkeeping, not model weights.
     weights = []
     for layer in all_layers(model):
         if isinstance(layer, keras.Model):
             continue
-        weights += layer.masked_weights() if isinstance(layer, PruneLowMagnitude) else [
-            keras.ops.convert_to_numpy(w) for w in layer.weights
-        ]
+        weights += (
+            layer.masked_weights()
+            if isinstance(layer, PruneLowMagnitude)
+            else [keras.ops.convert_to_numpy(w) for w in layer.weights]
+        )
     return _report(layers, weights)
 
 
@@ -111,13 +120,23 @@ _TF_KERAS_PRUNABLE = ("kernel", "depthwise_kernel", "pointwise_kernel", "embeddi
 def _tf_keras_report(model):
     """Report for a (stripped) tf_keras model: kernels and embeddings are the prunable weights."""
     if any("prune_low_magnitude" in layer.name for layer in model.layers):
-        raise ValueError("sparsity_report on a tf_keras model needs the stripped model: call strip_pruning(model) first.")
+        raise ValueError(
+            "sparsity_report on a tf_keras model needs the stripped model: call strip_pruning(model) first."
+        )
     layers = []
     for layer in model.layers:
-        values = [w.numpy() for w in layer.weights if w.name.split("/")[-1].split(":")[0] in _TF_KERAS_PRUNABLE]
+        values = [
+            w.numpy()
+            for w in layer.weights
+            if w.name.split("/")[-1].split(":")[0] in _TF_KERAS_PRUNABLE
+        ]
         if values:
             layers.append(
-                LayerSparsity(layer.name, int(sum(v.size for v in values)), int(sum((v == 0).sum() for v in values)))
+                LayerSparsity(
+                    layer.name,
+                    int(sum(v.size for v in values)),
+                    int(sum((v == 0).sum() for v in values)),
+                )
             )
     return _report(layers, model.get_weights())
 

@@ -55,9 +55,7 @@ def crf_decode_forward(inputs, state, transition_params, sequence_lengths):
         `[batch_size, num_tags]` scores after each sequence's last step.
     """
     inputs = check_potentials("inputs", inputs)
-    state = ops.cast(
-        check_rank("state", state, 2, "[batch_size, num_tags]"), inputs.dtype
-    )
+    state = ops.cast(check_rank("state", state, 2, "[batch_size, num_tags]"), inputs.dtype)
     transitions = check_transitions(
         "transition_params", transition_params, inputs.shape[2], inputs.dtype
     )
@@ -78,9 +76,7 @@ def crf_decode_forward(inputs, state, transition_params, sequence_lengths):
         return (score, pointers, t + 1), (score, pointers, t)
 
     initial = (state, ops.zeros(ops.shape(state), "int32"), ops.zeros((), "int32"))
-    (score, _, _), (_, pointers, _) = ops.scan(
-        scan_fn, initial, ops.transpose(inputs, (1, 0, 2))
-    )
+    (score, _, _), (_, pointers, _) = ops.scan(scan_fn, initial, ops.transpose(inputs, (1, 0, 2)))
     return ops.transpose(pointers, (1, 0, 2)), score
 
 
@@ -121,9 +117,7 @@ def _viterbi(potentials, transitions, lengths):
     step = _max_step(transitions)
     first = potentials[:, 0]
     # One dummy step at the end keeps the scan non-empty for one-step inputs.
-    rest = ops.concatenate(
-        [potentials[:, 1:], ops.expand_dims(ops.zeros_like(first), 1)], axis=1
-    )
+    rest = ops.concatenate([potentials[:, 1:], ops.expand_dims(ops.zeros_like(first), 1)], axis=1)
     initial = (first, ops.zeros(ops.shape(first), "int32"))
     scores, pointers = stacked_scan(
         lambda carry, unary: step(carry[0], unary),
@@ -156,9 +150,7 @@ def _viterbi(potentials, transitions, lengths):
 
     best = ops.cast(ops.argmax(last_score, axis=1), "int32")
     stacked = stacked_scan(backward, best, rows, reverse=True)  # [time, batch]
-    tags = ops.concatenate(
-        [ops.transpose(stacked[1:], (1, 0)), ops.expand_dims(best, 1)], axis=1
-    )
+    tags = ops.concatenate([ops.transpose(stacked[1:], (1, 0)), ops.expand_dims(best, 1)], axis=1)
     inside = ops.logical_or(
         ops.expand_dims(steps, 0) < ops.expand_dims(lengths, 1),
         ops.expand_dims(steps == 0, 0),
@@ -199,9 +191,7 @@ def crf_decode(potentials, transition_params, sequence_length):
             f"a tensor of shape {tuple(potentials.shape)}",
         )
     if potentials.shape[1] == 1:
-        return ops.cast(ops.argmax(potentials, axis=2), "int32"), ops.max(
-            potentials[:, 0], axis=1
-        )
+        return ops.cast(ops.argmax(potentials, axis=2), "int32"), ops.max(potentials[:, 0], axis=1)
     return _viterbi(potentials, transitions, lengths)
 
 

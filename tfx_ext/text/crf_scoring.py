@@ -55,9 +55,7 @@ def check_tags(name, value):
 
 def sequence_mask(lengths, max_len):
     """`[batch, max_len]` booleans: True where the step is inside the sequence."""
-    return ops.expand_dims(ops.arange(max_len, dtype="int32"), 0) < ops.expand_dims(
-        lengths, 1
-    )
+    return ops.expand_dims(ops.arange(max_len, dtype="int32"), 0) < ops.expand_dims(lengths, 1)
 
 
 def crf_filtered_inputs(inputs, tag_bitmap):
@@ -118,9 +116,7 @@ def crf_binary_score(tag_indices, sequence_lengths, transition_params):
     """
     tags = check_tags("tag_indices", tag_indices)
     lengths = check_lengths("sequence_lengths", sequence_lengths)
-    transitions = check_rank(
-        "transition_params", transition_params, 2, "[num_tags, num_tags]"
-    )
+    transitions = check_rank("transition_params", transition_params, 2, "[num_tags, num_tags]")
     num_tags = ops.shape(transitions)[0]
     flat = ops.reshape(transitions, (-1,))
     scores = ops.take(flat, tags[:, :-1] * num_tags + tags[:, 1:])
@@ -180,9 +176,7 @@ def crf_forward(inputs, state, transition_params, sequence_lengths):
         last step.
     """
     inputs = check_potentials("inputs", inputs)
-    state = ops.cast(
-        check_rank("state", state, 2, "[batch_size, num_tags]"), inputs.dtype
-    )
+    state = ops.cast(check_rank("state", state, 2, "[batch_size, num_tags]"), inputs.dtype)
     transitions = check_transitions(
         "transition_params", transition_params, inputs.shape[2], inputs.dtype
     )
@@ -201,9 +195,7 @@ def all_alphas(step, initial, inputs):
     even for a 0-step input of unknown length. No masking inside the loop:
     each sequence's result is gathered at its own last step afterwards.
     """
-    padded = ops.concatenate(
-        [inputs, ops.expand_dims(ops.zeros_like(initial), 1)], axis=1
-    )
+    padded = ops.concatenate([inputs, ops.expand_dims(ops.zeros_like(initial), 1)], axis=1)
     stacked = stacked_scan(step, initial, ops.transpose(padded, (1, 0, 2)))
     return ops.concatenate(
         [ops.expand_dims(initial, 1), ops.transpose(stacked[:-1], (1, 0, 2))], axis=1
@@ -254,9 +246,7 @@ def crf_log_norm(inputs, sequence_lengths, transition_params):
     return ops.where(lengths <= 0, ops.zeros_like(log_norm), log_norm)
 
 
-def crf_multitag_sequence_score(
-    inputs, tag_bitmap, sequence_lengths, transition_params
-):
+def crf_multitag_sequence_score(inputs, tag_bitmap, sequence_lengths, transition_params):
     """Computes the unnormalized score of all tag sequences matching `tag_bitmap`.
 
     With one-hot rows in `tag_bitmap` this equals `crf_sequence_score`.
@@ -304,9 +294,7 @@ def crf_log_likelihood(inputs, tag_indices, sequence_lengths, transition_params=
             )
         initial = keras.initializers.GlorotUniform()((num_tags, num_tags))
         transition_params = keras.Variable(initial, name="transitions")
-    transitions = check_transitions(
-        "transition_params", transition_params, num_tags, inputs.dtype
-    )
+    transitions = check_transitions("transition_params", transition_params, num_tags, inputs.dtype)
     tags = check_tags("tag_indices", tag_indices)
     lengths = check_lengths("sequence_lengths", sequence_lengths)
     scores = crf_sequence_score(inputs, tags, lengths, transitions)

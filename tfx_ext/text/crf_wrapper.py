@@ -87,9 +87,7 @@ class CRFModelWrapper(keras.Model):
             return (potentials, sequence_length, kernel), decoded_sequence
         return decoded_sequence
 
-    def compute_crf_loss(
-        self, potentials, sequence_length, kernel, y, sample_weight=None
-    ):
+    def compute_crf_loss(self, potentials, sequence_length, kernel, y, sample_weight=None):
         """Mean negative log-likelihood of the tags `y` (weighted by `sample_weight`)."""
         log_likelihood, _ = crf_log_likelihood(potentials, y, sequence_length, kernel)
         loss = -log_likelihood
@@ -118,9 +116,7 @@ class CRFModelWrapper(keras.Model):
             (potentials, sequence_length, kernel), decoded_sequence = self(
                 x, training=True, return_crf_internal=True
             )
-            crf_loss = self.compute_crf_loss(
-                potentials, sequence_length, kernel, y, sample_weight
-            )
+            crf_loss = self.compute_crf_loss(potentials, sequence_length, kernel, y, sample_weight)
             loss = self._total_loss(crf_loss)
             scaled = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
@@ -135,9 +131,7 @@ class CRFModelWrapper(keras.Model):
         (potentials, sequence_length, kernel), decoded_sequence = self(
             x, training=False, return_crf_internal=True
         )
-        crf_loss = self.compute_crf_loss(
-            potentials, sequence_length, kernel, y, sample_weight
-        )
+        crf_loss = self.compute_crf_loss(potentials, sequence_length, kernel, y, sample_weight)
         logs = self.compute_metrics(x, y, decoded_sequence)
         return {**logs, "loss": self._total_loss(crf_loss), "crf_loss": crf_loss}
 

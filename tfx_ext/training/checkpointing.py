@@ -29,8 +29,14 @@ def _is_chief(strategy):
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
         return True
     task_type, task_id = resolver.task_type, resolver.task_id
-    return task_type is None or task_type == "chief" or (
-        task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+    return (
+        task_type is None
+        or task_type == "chief"
+        or (
+            task_type == "worker"
+            and task_id == 0
+            and "chief" not in resolver.cluster_spec().as_dict()
+        )
     )
 
 
@@ -66,7 +72,9 @@ class TrainingCheckpoint:
         self.is_chief = _is_chief(strategy)
         with tf.init_scope():
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-            self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
+            self.step_in_epoch = tf.Variable(
+                0, dtype=tf.int64, trainable=False, name="step_in_epoch"
+            )
             self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         optimizers = sub_optimizers(optimizer)
         tracked = {
@@ -92,7 +100,9 @@ class TrainingCheckpoint:
             *model.variables,
             *optimizer.variables,
             *[v for sub in optimizers for v in sub.variables],
-            self.epoch, self.step_in_epoch, self.global_step,
+            self.epoch,
+            self.step_in_epoch,
+            self.global_step,
             tf.random.get_global_generator().state,
             *self._metric_totals.values(),
         ]
@@ -140,7 +150,11 @@ class TrainingCheckpoint:
         return self.counters()
 
     def counters(self):
-        return int(self.epoch.numpy()), int(self.step_in_epoch.numpy()), int(self.global_step.numpy())
+        return (
+            int(self.epoch.numpy()),
+            int(self.step_in_epoch.numpy()),
+            int(self.global_step.numpy()),
+        )
 
     def save(self, epoch, step_in_epoch, global_step):
         """Saves as `ckpt-<global_step>`; a number already saved is not rewritten.

@@ -87,7 +87,9 @@ class TrainingData:
             return self.dataset.element_spec
         return tuple(
             tree.map_structure(
-                lambda a: tf.TensorSpec((None,) + np.shape(a)[1:], tf.as_dtype(np.asarray(a).dtype)),
+                lambda a: tf.TensorSpec(
+                    (None,) + np.shape(a)[1:], tf.as_dtype(np.asarray(a).dtype)
+                ),
                 part,
             )
             for part in self.arrays
@@ -105,7 +107,10 @@ class TrainingData:
     @property
     def is_infinite(self):
         """Whether this is a dataset that never runs out (a `repeat()`ed one)."""
-        return self.dataset is not None and int(self.dataset.cardinality()) == tf.data.INFINITE_CARDINALITY
+        return (
+            self.dataset is not None
+            and int(self.dataset.cardinality()) == tf.data.INFINITE_CARDINALITY
+        )
 
     def _check_structure(self):
         spec = self.element_spec
@@ -140,13 +145,14 @@ class TrainingData:
         for spec, model_input in pairs:
             want = tuple(model_input.shape)[1:]
             got = tuple(spec.shape)[1:] if spec.shape.rank is not None else None
-            if got is None or len(got) != len(want) or any(
-                w is not None and g is not None and w != g for w, g in zip(want, got)
+            if (
+                got is None
+                or len(got) != len(want)
+                or any(w is not None and g is not None and w != g for w, g in zip(want, got))
             ):
                 raise invalid(
                     self.name,
-                    f"x batches of shape (batch,) + {want} for input "
-                    f"{model_input.name!r}",
+                    f"x batches of shape (batch,) + {want} for input {model_input.name!r}",
                     f"a dataset whose x has element_spec={spec}",
                 )
 

@@ -35,7 +35,9 @@ def release(iterator):
         if _worker is None:
             # A daemon thread: an iterator still queued at interpreter exit
             # goes with the process.
-            _worker = threading.Thread(target=_drop_forever, name="tfx_ext-iterator-release", daemon=True)
+            _worker = threading.Thread(
+                target=_drop_forever, name="tfx_ext-iterator-release", daemon=True
+            )
             _worker.start()
     _pending.put(iterator)
 

@@ -19,7 +19,11 @@ class LocalRunner(Runner):
         local_devices = []
         if jit_compile and strategy.num_replicas_in_sync > 1:
             local_devices = list(strategy.extended.worker_devices)
-        if jit_compile and len(local_devices) > 1 and all("CPU" in d.upper() for d in local_devices):
+        if (
+            jit_compile
+            and len(local_devices) > 1
+            and all("CPU" in d.upper() for d in local_devices)
+        ):
             # XLA places one compiled step on one CPU device and cannot read
             # the replica variables of the other logical CPUs (XLA known
             # issue "tf.Variable on a different device"); GPUs are separate
@@ -46,7 +50,9 @@ class LocalRunner(Runner):
         if not self.distributed:
             return dataset
         options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
         return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
 
     def _one_steps(self, step):
@@ -68,7 +74,9 @@ class LocalRunner(Runner):
         def run_optional(iterator):
             optional = iterator.get_next_as_optional()
             objective = tf.cond(
-                optional.has_value(), lambda: reduced(optional.get_value()), lambda: tf.constant(0.0)
+                optional.has_value(),
+                lambda: reduced(optional.get_value()),
+                lambda: tf.constant(0.0),
             )
             return optional.has_value(), objective
 
@@ -101,7 +109,9 @@ class LocalRunner(Runner):
             if self.steps_per_execution == 1:
                 self._call = self._train.get_concrete_function(iterator)
             else:
-                self._call = self._train.get_concrete_function(iterator, tf.TensorSpec([], tf.int32))
+                self._call = self._train.get_concrete_function(
+                    iterator, tf.TensorSpec([], tf.int32)
+                )
             self._call_spec = spec
 
     def run_steps(self, count):

@@ -51,8 +51,7 @@ def unreduced_loss(loss):
         return _PerExampleLoss(loss)
     raise invalid(
         "loss",
-        "a Keras loss, the name of one, or a function (y_true, y_pred) -> "
-        "per-example loss",
+        "a Keras loss, the name of one, or a function (y_true, y_pred) -> per-example loss",
         loss,
         TypeError,
     )

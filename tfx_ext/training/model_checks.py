@@ -24,8 +24,7 @@ def check_model_structure(model):
 def check_variables_in_scope(model, strategy):
     """Raises unless every variable of `model` was created under `strategy.scope()`."""
     outside = [
-        v.path for v in model.variables
-        if not strategy.extended.variable_created_in_scope(v.value)
+        v.path for v in model.variables if not strategy.extended.variable_created_in_scope(v.value)
     ]
     if outside:
         raise invalid(

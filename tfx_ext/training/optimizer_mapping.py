@@ -60,8 +60,7 @@ def _check_mapping(mapping):
             elif not isinstance(part, keras.layers.Layer):
                 raise invalid(
                     "optimizer",
-                    "keys that are variable-path patterns (str), layers, or "
-                    "tuples of those",
+                    "keys that are variable-path patterns (str), layers, or tuples of those",
                     part,
                     TypeError,
                 )
@@ -159,8 +158,7 @@ def _under(optimizer, strategy, copies):
     if optimizer.built:
         raise invalid(
             "optimizer",
-            "an optimizer that is not built yet, or one created under "
-            "`strategy.scope()`",
+            "an optimizer that is not built yet, or one created under `strategy.scope()`",
             optimizer,
         )
     if id(optimizer) not in copies:

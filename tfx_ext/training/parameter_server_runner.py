@@ -42,7 +42,10 @@ class ParameterServerRunner(Runner):
         """Whether `strategy` is a parameter-server strategy."""
         return isinstance(
             strategy,
-            (tf.distribute.ParameterServerStrategy, tf.distribute.experimental.ParameterServerStrategy),
+            (
+                tf.distribute.ParameterServerStrategy,
+                tf.distribute.experimental.ParameterServerStrategy,
+            ),
         )
 
     _test_mode = "local"

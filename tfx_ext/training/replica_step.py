@@ -63,8 +63,18 @@ class ReplicaStep:
             cheaper form of the gradient finiteness check).
     """
 
-    def __init__(self, model, loss_fn, optimizer, loss_tracker, metrics, strategy,
-                 clip_norm=None, clip_global_norm=None, jit_compile=False):
+    def __init__(
+        self,
+        model,
+        loss_fn,
+        optimizer,
+        loss_tracker,
+        metrics,
+        strategy,
+        clip_norm=None,
+        clip_global_norm=None,
+        jit_compile=False,
+    ):
         self.model = model
         self.loss_fn = loss_fn
         self.optimizer = optimizer
@@ -163,7 +173,9 @@ class ReplicaStep:
             # Clip the true gradients, not the loss-scaled ones (mixed precision).
             scale = keras.ops.cast(self.optimizer.scale_loss(1.0), "float32")
             grads = [None if g is None else g / keras.ops.cast(scale, g.dtype) for g in grads]
-            grads = [None if g is None else g * keras.ops.cast(scale, g.dtype) for g in self._clip(grads)]
+            grads = [
+                None if g is None else g * keras.ops.cast(scale, g.dtype) for g in self._clip(grads)
+            ]
         self.optimizer.apply(grads, variables)
         self._update_metrics(tracked, weight, y, y_pred, sample_weight)
         if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
@@ -173,7 +185,11 @@ class ReplicaStep:
         # A finite loss can still have non-finite gradients (NaN inputs under
         # a fused softmax cross-entropy): report the step before a checkpoint
         # saves the weights it poisoned.
-        return tf.where(_all_finite(grads, self.jit_compile), objective, tf.constant(float("nan"), objective.dtype))
+        return tf.where(
+            _all_finite(grads, self.jit_compile),
+            objective,
+            tf.constant(float("nan"), objective.dtype),
+        )
 
     def test(self, data):
         """Updates the loss tracker and metrics; returns this replica's share of the loss."""

@@ -184,7 +184,9 @@ class Runner:
                 has_value, loss = one_step(iterator)
                 return ran + tf.cast(has_value, tf.int32), loss, has_value
 
-            ran, loss, _ = tf.while_loop(more, step, (tf.constant(0), tf.constant(0.0), tf.constant(True)))
+            ran, loss, _ = tf.while_loop(
+                more, step, (tf.constant(0), tf.constant(0.0), tf.constant(True))
+            )
             return ran, loss, logs()
 
         return run_group

@@ -87,9 +87,22 @@ class Trainer:
     >>> history = trainer.fit(dataset, epochs=10, validation_data=val_dataset)
     """
 
-    def __init__(self, model, loss, optimizer, metrics=None, strategy=None, clip_norm=None,
-                 clip_global_norm=None, jit_compile=False, checkpoint_dir=None, keep_checkpoints=3,
-                 checkpoint_every=None, seed=0, steps_per_execution=1):
+    def __init__(
+        self,
+        model,
+        loss,
+        optimizer,
+        metrics=None,
+        strategy=None,
+        clip_norm=None,
+        clip_global_norm=None,
+        jit_compile=False,
+        checkpoint_dir=None,
+        keep_checkpoints=3,
+        checkpoint_every=None,
+        seed=0,
+        steps_per_execution=1,
+    ):
         if not isinstance(model, keras.Model):
             raise invalid("model", "a keras.Model", model, TypeError)
         if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
@@ -99,19 +112,34 @@ class Trainer:
         # distribution and no scope checks.
         self._distributed = strategy is not None or tf.distribute.has_strategy()
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.clip_norm = None if clip_norm is None else check_number("clip_norm", clip_norm, low=0.0, low_open=True)
-        self.clip_global_norm = None if clip_global_norm is None else check_number(
-            "clip_global_norm", clip_global_norm, low=0.0, low_open=True)
+        self.clip_norm = (
+            None
+            if clip_norm is None
+            else check_number("clip_norm", clip_norm, low=0.0, low_open=True)
+        )
+        self.clip_global_norm = (
+            None
+            if clip_global_norm is None
+            else check_number("clip_global_norm", clip_global_norm, low=0.0, low_open=True)
+        )
         if self.clip_norm is not None and self.clip_global_norm is not None:
-            raise invalid("clip_norm", "None when `clip_global_norm` is given (clip each gradient or "
-                          "all of them together, not both)", clip_norm)
+            raise invalid(
+                "clip_norm",
+                "None when `clip_global_norm` is given (clip each gradient or "
+                "all of them together, not both)",
+                clip_norm,
+            )
         check_bool("jit_compile", jit_compile)
         self.jit_compile = jit_compile
-        runner_class = ParameterServerRunner if ParameterServerRunner.supports(self.strategy) else LocalRunner
+        runner_class = (
+            ParameterServerRunner if ParameterServerRunner.supports(self.strategy) else LocalRunner
+        )
         runner_class.check_jit_compile(self.strategy, jit_compile)
         self.keep_checkpoints = check_int("keep_checkpoints", keep_checkpoints, minimum=1)
         self.checkpoint_every = (
-            None if checkpoint_every is None else check_int("checkpoint_every", checkpoint_every, minimum=1)
+            None
+            if checkpoint_every is None
+            else check_int("checkpoint_every", checkpoint_every, minimum=1)
         )
         self.seed = check_int("seed", seed)
         self.steps_per_execution = check_int("steps_per_execution", steps_per_execution, minimum=1)
@@ -120,7 +148,9 @@ class Trainer:
             raise invalid("metrics", "a list of Keras metrics or metric names", metrics, TypeError)
         check_model_structure(model)
         if checkpoint_every is not None and checkpoint_dir is None:
-            raise invalid("checkpoint_every", "None unless `checkpoint_dir` is given", checkpoint_every)
+            raise invalid(
+                "checkpoint_every", "None unless `checkpoint_dir` is given", checkpoint_every
+            )
         if self._distributed:
             check_variables_in_scope(model, self.strategy)
         with self.strategy.scope():
@@ -129,15 +159,30 @@ class Trainer:
             scoped = self.strategy if self._distributed else None
             self.metrics = [resolve_metric(m, scoped) for m in (metrics or [])]
         self._step = ReplicaStep(
-            model, loss_fn, self.optimizer, self.loss_tracker, self.metrics, self.strategy,
-            clip_norm=self.clip_norm, clip_global_norm=self.clip_global_norm, jit_compile=jit_compile,
+            model,
+            loss_fn,
+            self.optimizer,
+            self.loss_tracker,
+            self.metrics,
+            self.strategy,
+            clip_norm=self.clip_norm,
+            clip_global_norm=self.clip_global_norm,
+            jit_compile=jit_compile,
         )
-        self._runner = runner_class(self.strategy, self._step, jit_compile, self._distributed, self.steps_per_execution)
+        self._runner = runner_class(
+            self.strategy, self._step, jit_compile, self._distributed, self.steps_per_execution
+        )
         self._checkpoint = None
         if checkpoint_dir is not None:
             totals = [v for m in self._step.tracked_metrics for v in m.variables]
-            self._checkpoint = TrainingCheckpoint(checkpoint_dir, model, self.optimizer, self.strategy,
-                                                  max_to_keep=self.keep_checkpoints, extra_variables=totals)
+            self._checkpoint = TrainingCheckpoint(
+                checkpoint_dir,
+                model,
+                self.optimizer,
+                self.strategy,
+                max_to_keep=self.keep_checkpoints,
+                extra_variables=totals,
+            )
 
     @property
     def checkpoint_dir(self):
@@ -149,12 +194,23 @@ class Trainer:
         return None if self._checkpoint is None else self._checkpoint.latest
 
     def _data(self, data, name, batch_size, shuffle):
-        return TrainingData.prepare(data, name, self.model, batch_size=batch_size, shuffle=shuffle, seed=self.seed)
+        return TrainingData.prepare(
+            data, name, self.model, batch_size=batch_size, shuffle=shuffle, seed=self.seed
+        )
 
     # -- public API --------------------------------------------------------
 
-    def fit(self, train_data, epochs=1, validation_data=None, callbacks=None,
-            steps_per_epoch=None, batch_size=32, shuffle=True, verbose="auto"):
+    def fit(
+        self,
+        train_data,
+        epochs=1,
+        validation_data=None,
+        callbacks=None,
+        steps_per_epoch=None,
+        batch_size=32,
+        shuffle=True,
+        verbose="auto",
+    ):
         """Trains for `epochs` epochs, resuming from the newest checkpoint.
 
         Args:
@@ -188,7 +244,9 @@ class Trainer:
         if verbose == "auto":
             verbose = 1
         check_int("verbose", verbose, minimum=0)
-        if callbacks is not None and not isinstance(callbacks, (list, tuple, keras.callbacks.CallbackList)):
+        if callbacks is not None and not isinstance(
+            callbacks, (list, tuple, keras.callbacks.CallbackList)
+        ):
             raise invalid("callbacks", "a list of Keras callbacks", callbacks, TypeError)
         data = self._data(train_data, "train_data", batch_size, shuffle)
         validation = self._data(validation_data, "validation_data", batch_size, False)
@@ -201,25 +259,48 @@ class Trainer:
                 start_epoch, start_step, global_step = restored
         steps = steps_per_epoch or data.num_batches
 
-        callback_list = callbacks if isinstance(callbacks, keras.callbacks.CallbackList) else keras.callbacks.CallbackList(
-            list(callbacks or []),
-            add_history=True,
-            add_progbar=verbose != 0,
-            verbose=verbose,
-            epochs=epochs,
-            steps=steps,
-            model=self.model,
+        callback_list = (
+            callbacks
+            if isinstance(callbacks, keras.callbacks.CallbackList)
+            else keras.callbacks.CallbackList(
+                list(callbacks or []),
+                add_history=True,
+                add_progbar=verbose != 0,
+                verbose=verbose,
+                epochs=epochs,
+                steps=steps,
+                model=self.model,
+            )
         )
         previous_optimizer = self._attach_optimizer()
         try:
-            return self._fit(data, validation, epochs, steps_per_epoch, steps, callback_list,
-                             start_epoch, start_step, global_step)
+            return self._fit(
+                data,
+                validation,
+                epochs,
+                steps_per_epoch,
+                steps,
+                callback_list,
+                start_epoch,
+                start_step,
+                global_step,
+            )
         finally:
             if previous_optimizer is not None:
                 self.model.optimizer = previous_optimizer
 
-    def _fit(self, data, validation, epochs, steps_per_epoch, steps, callback_list,
-             start_epoch, start_step, global_step):
+    def _fit(
+        self,
+        data,
+        validation,
+        epochs,
+        steps_per_epoch,
+        steps,
+        callback_list,
+        start_epoch,
+        start_step,
+        global_step,
+    ):
         self.model.stop_training = False
         runner = self._runner
         runner.begin_fit(data, steps_per_epoch, steps)
@@ -228,7 +309,9 @@ class Trainer:
         persistent = None
         if steps_per_epoch is not None:
             # One stream across epochs, as `model.fit` does with steps_per_epoch.
-            persistent = runner.iterator(data.stream(skip=global_step, steps=epochs * steps_per_epoch))
+            persistent = runner.iterator(
+                data.stream(skip=global_step, steps=epochs * steps_per_epoch)
+            )
         # Batches per epoch, counted here when known.
         limit = steps_per_epoch if steps_per_epoch is not None else steps
         for epoch in range(start_epoch, epochs):
@@ -239,7 +322,9 @@ class Trainer:
                 for metric in self._step.tracked_metrics:
                     metric.reset_state()
             callback_list.on_epoch_begin(epoch)
-            runner.begin_epoch(persistent or runner.iterator(data.dataset_for_epoch(epoch, skip=skip)))
+            runner.begin_epoch(
+                persistent or runner.iterator(data.dataset_for_epoch(epoch, skip=skip))
+            )
             step = skip
             logs = {}
             exhausted = interrupted = False
@@ -268,7 +353,9 @@ class Trainer:
             self._check_finite(runner.finish_steps(), epoch, step, global_step)
             runner.end_epoch()
             if exhausted and step == 0 and epoch == start_epoch and steps_per_epoch is None:
-                raise invalid("train_data", "data with at least one batch", "a dataset that yielded none")
+                raise invalid(
+                    "train_data", "data with at least one batch", "a dataset that yielded none"
+                )
             if exhausted and steps_per_epoch is not None:
                 warnings.warn(
                     f"train_data ran out after {step} of steps_per_epoch={steps_per_epoch} "
@@ -303,7 +390,11 @@ class Trainer:
             progbar = keras.utils.Progbar(batches, verbose=verbose) if verbose else None
             seen = 0
             while batches is None or seen < batches:
-                size = self.steps_per_execution if batches is None else min(self.steps_per_execution, batches - seen)
+                size = (
+                    self.steps_per_execution
+                    if batches is None
+                    else min(self.steps_per_execution, batches - seen)
+                )
                 try:
                     seen += self._runner.test_steps(size)
                 except tf.errors.OutOfRangeError:
@@ -335,7 +426,11 @@ class Trainer:
         """Steps of the next group: it ends at the epoch's end and on the
         next `checkpoint_every` boundary, so checkpoints land where they
         would one step at a time."""
-        size = self.steps_per_execution if limit is None else min(self.steps_per_execution, limit - step)
+        size = (
+            self.steps_per_execution
+            if limit is None
+            else min(self.steps_per_execution, limit - step)
+        )
         if self._checkpoint is not None and self.checkpoint_every is not None:
             size = min(size, self.checkpoint_every - global_step % self.checkpoint_every)
         return size

@@ -3,4 +3,12 @@
 from tfx_ext.tuning.hypermodels import ACTIVATIONS, OPTIMIZERS, CNNHyperModel, MLPHyperModel
 from tfx_ext.tuning.search import TUNERS, SearchResult, search
 
-__all__ = ["ACTIVATIONS", "CNNHyperModel", "MLPHyperModel", "OPTIMIZERS", "SearchResult", "TUNERS", "search"]
+__all__ = [
+    "ACTIVATIONS",
+    "CNNHyperModel",
+    "MLPHyperModel",
+    "OPTIMIZERS",
+    "SearchResult",
+    "TUNERS",
+    "search",
+]

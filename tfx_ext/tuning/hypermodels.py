@@ -35,9 +35,14 @@ class _BookHyperModel(keras_tuner.HyperModel):
         if (
             not isinstance(input_shape, (tuple, list))
             or not input_shape
-            or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in input_shape)
+            or any(
+                isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1
+                for d in input_shape
+            )
         ):
-            raise invalid("input_shape", "the shape of one example, integers >= 1 such as (64,)", input_shape)
+            raise invalid(
+                "input_shape", "the shape of one example, integers >= 1 such as (64,)", input_shape
+            )
         self.input_shape = tuple(input_shape)
         self.num_classes = check_int("num_classes", num_classes, minimum=2)
         self.max_layers = check_int("max_layers", max_layers, minimum=1)
@@ -86,8 +91,15 @@ class MLPHyperModel(_BookHyperModel):
     ...                 max_trials=10, directory="tuning")
     """
 
-    def __init__(self, input_shape, num_classes, max_layers=4, activations=tuple(ACTIVATIONS),
-                 optimizers=OPTIMIZERS, name="mlp"):
+    def __init__(
+        self,
+        input_shape,
+        num_classes,
+        max_layers=4,
+        activations=tuple(ACTIVATIONS),
+        optimizers=OPTIMIZERS,
+        name="mlp",
+    ):
         super().__init__(input_shape, num_classes, max_layers, activations, optimizers, name)
 
     def build(self, hp):
@@ -96,7 +108,9 @@ class MLPHyperModel(_BookHyperModel):
         layers = [keras.Input(self.input_shape), keras.layers.Flatten()]
         for i in range(hp.Int("layers", 1, self.max_layers)):
             units = hp.Int(f"units_{i}", 32, 256, step=32)
-            layers.append(keras.layers.Dense(units, activation=activation, kernel_initializer=initializer))
+            layers.append(
+                keras.layers.Dense(units, activation=activation, kernel_initializer=initializer)
+            )
             if rate > 0:
                 layers.append(dropout(rate))
         layers.append(keras.layers.Dense(self.num_classes, activation="softmax"))
@@ -129,8 +143,15 @@ class CNNHyperModel(_BookHyperModel):
     ...                 max_trials=5, directory="tuning")
     """
 
-    def __init__(self, input_shape, num_classes, max_layers=3, activations=tuple(ACTIVATIONS),
-                 optimizers=OPTIMIZERS, name="cnn"):
+    def __init__(
+        self,
+        input_shape,
+        num_classes,
+        max_layers=3,
+        activations=tuple(ACTIVATIONS),
+        optimizers=OPTIMIZERS,
+        name="cnn",
+    ):
         super().__init__(input_shape, num_classes, max_layers, activations, optimizers, name)
         if len(self.input_shape) != 3:
             raise invalid("input_shape", "an image shape (height, width, channels)", input_shape)
@@ -139,13 +160,21 @@ class CNNHyperModel(_BookHyperModel):
         activation, initializer, dropout = self._activation(hp)
         x = inputs = keras.Input(self.input_shape)
         for i in range(hp.Int("conv_layers", 1, self.max_layers)):
-            x = keras.layers.Conv2D(hp.Int(f"filters_{i}", 16, 64, step=16), 3, padding="same",
-                                    activation=activation, kernel_initializer=initializer)(x)
+            x = keras.layers.Conv2D(
+                hp.Int(f"filters_{i}", 16, 64, step=16),
+                3,
+                padding="same",
+                activation=activation,
+                kernel_initializer=initializer,
+            )(x)
             if min(x.shape[1:3]) >= 4:
                 x = keras.layers.MaxPooling2D()(x)
         x = keras.layers.Flatten()(x)
-        x = keras.layers.Dense(hp.Int("dense_units", 32, 128, step=32), activation=activation,
-                               kernel_initializer=initializer)(x)
+        x = keras.layers.Dense(
+            hp.Int("dense_units", 32, 128, step=32),
+            activation=activation,
+            kernel_initializer=initializer,
+        )(x)
         rate = hp.Float("dropout", 0.0, 0.4, step=0.1)
         if rate > 0:
             x = dropout(rate)(x)

@@ -42,7 +42,10 @@ class SearchResult:
             return "(no completed trial)"
         keys = sorted({k for row in self.table for k in row} - {"trial_id", "score"})
         header = ["trial", "score"] + keys
-        rows = [[r["trial_id"], f"{r['score']:.4f}"] + [str(r.get(k, "")) for k in keys] for r in self.table[:limit]]
+        rows = [
+            [r["trial_id"], f"{r['score']:.4f}"] + [str(r.get(k, "")) for k in keys]
+            for r in self.table[:limit]
+        ]
         widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
         line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
         return "\n".join([line(header)] + [line(r) for r in rows])
@@ -51,20 +54,28 @@ class SearchResult:
 def _check_data(hypermodel, data):
     """`(x_train, y_train, x_val, y_val)` as checked arrays that fit `hypermodel`."""
     if not isinstance(data, (tuple, list)) or len(data) != 4:
-        raise invalid("data", "a tuple (x_train, y_train, x_val, y_val)", type(data).__name__, TypeError)
+        raise invalid(
+            "data", "a tuple (x_train, y_train, x_val, y_val)", type(data).__name__, TypeError
+        )
     example_shape = getattr(hypermodel, "input_shape", None)
     num_classes = getattr(hypermodel, "num_classes", None)
     names = ("x_train", "y_train", "x_val", "y_val")
     arrays = []
     for index, (name, value) in enumerate(zip(names, data)):
         try:
-            array = check_data("data", value, example_shape=example_shape if index % 2 == 0 else None)
+            array = check_data(
+                "data", value, example_shape=example_shape if index % 2 == 0 else None
+            )
         except (TypeError, ValueError) as error:
             raise type(error)(f"{error} (in {name})") from None
         arrays.append(array)
     for x, y, which in ((arrays[0], arrays[1], "train"), (arrays[2], arrays[3], "val")):
         if len(x) != len(y):
-            raise invalid("data", f"as many labels as examples in x_{which}", f"{len(x)} examples, {len(y)} labels")
+            raise invalid(
+                "data",
+                f"as many labels as examples in x_{which}",
+                f"{len(x)} examples, {len(y)} labels",
+            )
     if num_classes is not None:
         for y, name in ((arrays[1], "y_train"), (arrays[3], "y_val")):
             if y.min() < 0 or y.max() >= num_classes or np.any(y != np.floor(y)):
@@ -139,7 +150,9 @@ def search(
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     if not isinstance(hypermodel, keras_tuner.HyperModel) and not callable(hypermodel):
-        raise invalid("hypermodel", "a keras_tuner.HyperModel (e.g. MLPHyperModel)", hypermodel, TypeError)
+        raise invalid(
+            "hypermodel", "a keras_tuner.HyperModel (e.g. MLPHyperModel)", hypermodel, TypeError
+        )
     x_train, y_train, x_val, y_val = _check_data(hypermodel, data)
     options = dict(
         hypermodel=hypermodel,
@@ -154,8 +167,12 @@ def search(
     else:
         options["max_trials"] = max_trials
     instance = TUNERS[tuner](**options)
-    fit_options = dict(validation_data=(x_val, y_val), batch_size=batch_size, callbacks=list(callbacks or []),
-                       verbose=verbose)
+    fit_options = dict(
+        validation_data=(x_val, y_val),
+        batch_size=batch_size,
+        callbacks=list(callbacks or []),
+        verbose=verbose,
+    )
     if tuner != "hyperband":
         fit_options["epochs"] = epochs
     instance.search(x_train, y_train, **fit_options)
@@ -164,11 +181,19 @@ def search(
         # A distributed worker: its oracle is a gRPC client of the chief's,
         # which holds the trials (and may already have shut down).
         return SearchResult(None, {}, [], instance)
-    trials = [t for t in instance.oracle.trials.values() if t.status == "COMPLETED" and t.score is not None]
+    trials = [
+        t
+        for t in instance.oracle.trials.values()
+        if t.status == "COMPLETED" and t.score is not None
+    ]
     if not trials:
         failed = [t for t in instance.oracle.trials.values() if t.message]
         # keras-tuner keeps the whole traceback; its last line is the error.
-        detail = f" The last trial failed with: {failed[-1].message.strip().splitlines()[-1]}" if failed else ""
+        detail = (
+            f" The last trial failed with: {failed[-1].message.strip().splitlines()[-1]}"
+            if failed
+            else ""
+        )
         name = getattr(objective, "name", objective)
         raise RuntimeError(
             f"No trial of the search in {options['directory']}/{options['project_name']} "
@@ -176,7 +201,10 @@ def search(
         )
     direction = instance.oracle.objective.direction
     trials.sort(key=lambda t: t.score, reverse=(direction == "max"))
-    table = [{"trial_id": t.trial_id, "score": float(t.score), **t.hyperparameters.values} for t in trials]
+    table = [
+        {"trial_id": t.trial_id, "score": float(t.score), **t.hyperparameters.values}
+        for t in trials
+    ]
     best_model = instance.get_best_models(1)[0] if trials else None
     best = dict(trials[0].hyperparameters.values) if trials else {}
     return SearchResult(best_model, best, table, instance)

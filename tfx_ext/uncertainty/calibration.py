@@ -38,11 +38,17 @@ def _probabilities(probabilities, from_logits):
     try:
         p = np.asarray(probabilities, dtype="float64")
     except (TypeError, ValueError):
-        raise invalid("probabilities", "numeric class probabilities", probabilities, TypeError) from None
+        raise invalid(
+            "probabilities", "numeric class probabilities", probabilities, TypeError
+        ) from None
     if p.size == 0:
         raise invalid("probabilities", "at least one prediction", f"an array of shape {p.shape}")
     if not np.all(np.isfinite(p)):
-        raise invalid("probabilities", "finite values", f"{int(np.sum(~np.isfinite(p)))} NaN or infinite values")
+        raise invalid(
+            "probabilities",
+            "finite values",
+            f"{int(np.sum(~np.isfinite(p)))} NaN or infinite values",
+        )
     if from_logits:
         return to_probabilities_numpy(p, from_logits)
     hint = "probabilities (pass from_logits=True for logits): values in [0, 1]"
@@ -99,8 +105,15 @@ def calibration_bins(y_true, probabilities, num_bins=10, from_logits=False):
         confidence, predicted = np.maximum(p, 1 - p), (p > 0.5).astype(int)
     y = y.reshape(-1)
     if len(y) != len(confidence):
-        raise invalid("y_true", f"{len(confidence)} labels (one per prediction)", f"{len(y)} labels")
-    if not np.issubdtype(y.dtype, np.number) or np.any(y != np.floor(y)) or y.min() < 0 or y.max() >= columns:
+        raise invalid(
+            "y_true", f"{len(confidence)} labels (one per prediction)", f"{len(y)} labels"
+        )
+    if (
+        not np.issubdtype(y.dtype, np.number)
+        or np.any(y != np.floor(y))
+        or y.min() < 0
+        or y.max() >= columns
+    ):
         raise invalid(
             "y_true",
             f"class ids in [0, {columns}) (one per column of `probabilities`) or one-hot rows",
@@ -113,7 +126,9 @@ def calibration_bins(y_true, probabilities, num_bins=10, from_logits=False):
         mean_confidence = np.bincount(bins, confidence, num_bins) / counts
         accuracy = np.bincount(bins, correct, num_bins) / counts
     filled = counts > 0
-    ece = float(np.sum(counts[filled] * np.abs(accuracy[filled] - mean_confidence[filled])) / counts.sum())
+    ece = float(
+        np.sum(counts[filled] * np.abs(accuracy[filled] - mean_confidence[filled])) / counts.sum()
+    )
     return CalibrationBins(np.linspace(0, 1, num_bins + 1), counts, mean_confidence, accuracy, ece)
 
 

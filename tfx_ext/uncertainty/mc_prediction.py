@@ -78,7 +78,9 @@ def enable_mc_dropout(model):
         twin = _mc_twin(layer)
         return twin.from_config(layer.get_config()) if twin else fresh_copy(layer)
 
-    return clone_with(model, clone, "enable_mc_dropout", "Use tfx_ext.layers.MCDropout in the model itself.")
+    return clone_with(
+        model, clone, "enable_mc_dropout", "Use tfx_ext.layers.MCDropout in the model itself."
+    )
 
 
 @dataclasses.dataclass
@@ -140,7 +142,11 @@ class _PassRunner:
         out = repeated_forward(lambda tiled: self._model()(tiled, training=False), x, repeats)
         out64 = ops.cast(out, "float64")
         entropy = -ops.sum(out64 * ops.log(ops.clip(out64, _EPSILON, 1.0)), axis=-1)
-        result = (ops.sum(out64, axis=0), ops.sum(ops.square(out64), axis=0), ops.sum(entropy, axis=0))
+        result = (
+            ops.sum(out64, axis=0),
+            ops.sum(ops.square(out64), axis=0),
+            ops.sum(entropy, axis=0),
+        )
         if self.keep_samples:
             result = result + (out,)
         return result
@@ -253,7 +259,9 @@ def mc_predict(
     if x.ndim == 0 or x.shape[0] == 0:
         raise invalid("x", "a non-empty batch of shape (batch, ...)", f"array of shape {x.shape}")
     if not np.all(np.isfinite(x)):
-        raise invalid("x", "finite values", f"an array with {int(np.sum(~np.isfinite(x)))} NaN/inf values")
+        raise invalid(
+            "x", "finite values", f"an array with {int(np.sum(~np.isfinite(x)))} NaN/inf values"
+        )
     expected = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
     if expected is not None and (
         len(expected) != x.ndim - 1

@@ -20,14 +20,34 @@ import tensorflow as tf
 from tests.gradients import assert_gradients_match
 from tests.layers.conformance.layer_harness import assert_allclose_according_to_type
 from tfx_ext import activations
-from tfx_ext.activations import gelu, hardshrink, lisht, mish, rrelu, snake, softshrink, sparsemax, tanhshrink
+from tfx_ext.activations import (
+    gelu,
+    hardshrink,
+    lisht,
+    mish,
+    rrelu,
+    snake,
+    softshrink,
+    sparsemax,
+    tanhshrink,
+)
 
 pytestmark = pytest.mark.tf_only(
     "TFA's case list (dtypes x shapes) runs on TensorFlow: JAX compiles each new shape eagerly, beyond the JAX time budget; tests/backends/test_cross_backend.py checks these layers on JAX"
 )
 
 DTYPES = (np.float16, np.float32, np.float64)
-ALL_ACTIVATIONS = ["gelu", "hardshrink", "lisht", "mish", "rrelu", "softshrink", "sparsemax", "tanhshrink", "snake"]
+ALL_ACTIVATIONS = [
+    "gelu",
+    "hardshrink",
+    "lisht",
+    "mish",
+    "rrelu",
+    "softshrink",
+    "sparsemax",
+    "tanhshrink",
+    "snake",
+]
 TEST_OBS = 17
 
 
@@ -52,7 +72,9 @@ class TFAElementwiseActivationsTest(tf.test.TestCase):
     def test_gelu(self):
         for dtype in DTYPES:
             x = _x([-2.0, -1.0, 0.0, 1.0, 2.0], dtype)
-            assert_allclose_according_to_type(gelu(x), _x([-0.04540229, -0.158808, 0.0, 0.841192, 1.9545977], dtype))
+            assert_allclose_according_to_type(
+                gelu(x), _x([-0.04540229, -0.158808, 0.0, 0.841192, 1.9545977], dtype)
+            )
             assert_allclose_according_to_type(
                 gelu(x, False), _x([-0.04550028, -0.15865526, 0.0, 0.8413447, 1.9544997], dtype)
             )
@@ -75,17 +97,23 @@ class TFAElementwiseActivationsTest(tf.test.TestCase):
     def test_lisht(self):
         for dtype in DTYPES:
             x = _x([-2.0, -1.0, 0.0, 1.0, 2.0], dtype)
-            assert_allclose_according_to_type(lisht(x), _x([1.9280552, 0.7615942, 0.0, 0.7615942, 1.9280552], dtype))
+            assert_allclose_according_to_type(
+                lisht(x), _x([1.9280552, 0.7615942, 0.0, 0.7615942, 1.9280552], dtype)
+            )
 
     def test_mish(self):
         for dtype in DTYPES:
             x = _x([-2.0, -1.0, 0.0, 1.0, 2.0], dtype)
-            assert_allclose_according_to_type(mish(x), _x([-0.2525015, -0.30340144, 0.0, 0.86509836, 1.943959], dtype))
+            assert_allclose_according_to_type(
+                mish(x), _x([-0.2525015, -0.30340144, 0.0, 0.86509836, 1.943959], dtype)
+            )
 
     def test_tanhshrink(self):
         for dtype in DTYPES:
             x = _x([-1.0, 0.0, 1.0], dtype)
-            assert_allclose_according_to_type(tanhshrink(x), _x([-0.23840582, 0.0, 0.238405825], dtype))
+            assert_allclose_according_to_type(
+                tanhshrink(x), _x([-0.23840582, 0.0, 0.238405825], dtype)
+            )
 
     def test_snake(self):
         np.random.seed(0)
@@ -100,7 +128,9 @@ class TFAElementwiseActivationsTest(tf.test.TestCase):
         for dtype in DTYPES:
             x = _x([-2.0, -1.0, 0.0, 1.0, 2.0], dtype)
             expected = [-0.30000001192092896, -0.15000000596046448, 0, 1, 2]
-            assert_allclose_according_to_type(rrelu(x, 0.1, 0.2, training=False, seed=111111), expected)
+            assert_allclose_according_to_type(
+                rrelu(x, 0.1, 0.2, training=False, seed=111111), expected
+            )
             rng = keras.random.SeedGenerator(111111)
             assert_allclose_according_to_type(rrelu(x, 0.1, 0.2, training=False, rng=rng), expected)
 
@@ -152,7 +182,9 @@ class TFASparsemaxTest(tf.test.TestCase):
     def test_sparsemax_against_numpy(self):
         z = np.random.RandomState(1).uniform(low=-3, high=3, size=(TEST_OBS, 10))
         for dtype in ("float32", "float64"):
-            assert_allclose_according_to_type(_np_sparsemax(z).astype(dtype), sparsemax(z.astype(dtype)))
+            assert_allclose_according_to_type(
+                _np_sparsemax(z).astype(dtype), sparsemax(z.astype(dtype))
+            )
 
     def test_sparsemax_against_numpy_high_rank(self):
         z = np.random.RandomState(1).uniform(low=-3, high=3, size=(TEST_OBS, TEST_OBS, 10))
@@ -164,16 +196,25 @@ class TFASparsemaxTest(tf.test.TestCase):
 
     def test_sparsemax_of_nan(self):
         for dtype in ("float32", "float64"):
-            z = np.asarray([[0, np.nan, 0], [0, np.nan, np.nan], [np.nan, np.nan, np.nan]]).astype(dtype)
+            z = np.asarray([[0, np.nan, 0], [0, np.nan, np.nan], [np.nan, np.nan, np.nan]]).astype(
+                dtype
+            )
             np.testing.assert_equal(np.full((3, 3), np.nan), np.asarray(sparsemax(z)))
 
     def test_sparsemax_of_inf(self):
         for dtype in ("float32", "float64"):
-            z_neg = np.asarray([[0, -np.inf, 0], [0, -np.inf, -np.inf], [-np.inf, -np.inf, -np.inf]]).astype(dtype)
-            z_pos = np.asarray([[0, np.inf, 0], [0, np.inf, np.inf], [np.inf, np.inf, np.inf]]).astype(dtype)
-            z_mix = np.asarray([[0, np.inf, 0], [0, np.inf, -np.inf], [-np.inf, np.inf, -np.inf]]).astype(dtype)
+            z_neg = np.asarray(
+                [[0, -np.inf, 0], [0, -np.inf, -np.inf], [-np.inf, -np.inf, -np.inf]]
+            ).astype(dtype)
+            z_pos = np.asarray(
+                [[0, np.inf, 0], [0, np.inf, np.inf], [np.inf, np.inf, np.inf]]
+            ).astype(dtype)
+            z_mix = np.asarray(
+                [[0, np.inf, 0], [0, np.inf, -np.inf], [-np.inf, np.inf, -np.inf]]
+            ).astype(dtype)
             np.testing.assert_equal(
-                np.array([[0.5, 0, 0.5], [1, 0, 0], [np.nan, np.nan, np.nan]]), np.asarray(sparsemax(z_neg))
+                np.array([[0.5, 0, 0.5], [1, 0, 0], [np.nan, np.nan, np.nan]]),
+                np.asarray(sparsemax(z_neg)),
             )
             np.testing.assert_equal(np.full((3, 3), np.nan), np.asarray(sparsemax(z_pos)))
             np.testing.assert_equal(np.full((3, 3), np.nan), np.asarray(sparsemax(z_mix)))
@@ -181,7 +222,9 @@ class TFASparsemaxTest(tf.test.TestCase):
     def test_sparsemax_of_zero(self):
         for dtype in ("float32", "float64"):
             z = np.zeros((1, 10))
-            assert_allclose_according_to_type(np.ones_like(z, dtype=dtype) / z.size, sparsemax(z.astype(dtype)))
+            assert_allclose_according_to_type(
+                np.ones_like(z, dtype=dtype) / z.size, sparsemax(z.astype(dtype))
+            )
 
     def test_sparsemax_of_to_inf(self):
         z = np.random.RandomState(4).uniform(low=-3, high=3, size=(TEST_OBS, 10))
@@ -191,7 +234,9 @@ class TFASparsemaxTest(tf.test.TestCase):
         for dtype in ("float32", "float64"):
             p_expected = np.zeros((TEST_OBS, 10), dtype=dtype)
             p_expected[np.arange(0, TEST_OBS), z_sort_arg[:, 0]] = 1
-            assert_allclose_according_to_type(p_expected, sparsemax(((1 / epsilon) * z).astype(dtype)))
+            assert_allclose_according_to_type(
+                p_expected, sparsemax(((1 / epsilon) * z).astype(dtype))
+            )
 
     def test_constant_add(self):
         for dtype in ("float32", "float64"):
@@ -240,4 +285,6 @@ class TFASparsemaxTest(tf.test.TestCase):
         # column of all 17 rows at once (20 evaluations instead of 340; the
         # output is projected on a random tensor, so every row counts).
         z = np.random.RandomState(9).uniform(low=-1, high=1, size=(TEST_OBS, 10))
-        assert_gradients_match(self, lambda shift: sparsemax(keras.ops.convert_to_tensor(z) + shift), np.zeros(10))
+        assert_gradients_match(
+            self, lambda shift: sparsemax(keras.ops.convert_to_tensor(z) + shift), np.zeros(10)
+        )

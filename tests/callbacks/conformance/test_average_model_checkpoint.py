@@ -40,8 +40,9 @@ def get_data_and_model(optimizer="moving_avg"):
     outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax")(hidden_layer)
     model = keras.Model(inputs=inputs, outputs=outputs)
     # Ten steps per fit: eager execution skips tracing, which would cost more.
-    model.compile(loss="categorical_crossentropy", optimizer=optimizer, metrics=["acc"],
-                  run_eagerly=True)
+    model.compile(
+        loss="categorical_crossentropy", optimizer=optimizer, metrics=["acc"], run_eagerly=True
+    )
     return x, y, model
 
 
@@ -53,24 +54,40 @@ class AverageModelCheckpointConformanceTest(tf.test.TestCase):
 
     def fit(self, callback, validation=True, optimizer="moving_avg"):
         x, y, model = get_data_and_model(optimizer)
-        model.fit(x, y, epochs=EPOCHS, batch_size=BATCH_SIZE,
-                  validation_data=(x, y) if validation else None,
-                  callbacks=[callback], verbose=0)
+        model.fit(
+            x,
+            y,
+            epochs=EPOCHS,
+            batch_size=BATCH_SIZE,
+            validation_data=(x, y) if validation else None,
+            callbacks=[callback],
+            verbose=0,
+        )
 
     def test_compatibility_with_some_opts_only(self):
         callback = AverageModelCheckpoint(update_weights=True, filepath=self.test_model_filepath)
-        with self.assertRaisesRegex(TypeError, "AverageModelCheckpoint needs a model whose "
-                                               "optimizer keeps weight averages"):
+        with self.assertRaisesRegex(
+            TypeError, "AverageModelCheckpoint needs a model whose optimizer keeps weight averages"
+        ):
             self.fit(callback, validation=False, optimizer="rmsprop")
 
     def test_model_file_creation(self):
-        self.fit(AverageModelCheckpoint(update_weights=True, filepath=self.test_model_filepath),
-                 validation=False)
+        self.fit(
+            AverageModelCheckpoint(update_weights=True, filepath=self.test_model_filepath),
+            validation=False,
+        )
         self.assertTrue(os.path.exists(self.test_model_filepath))
 
     def check_mode(self, mode, monitor):
-        self.fit(AverageModelCheckpoint(update_weights=True, filepath=self.test_model_filepath,
-                                        monitor=monitor, save_best_only=False, mode=mode))
+        self.fit(
+            AverageModelCheckpoint(
+                update_weights=True,
+                filepath=self.test_model_filepath,
+                monitor=monitor,
+                save_best_only=False,
+                mode=mode,
+            )
+        )
         self.assertTrue(os.path.exists(self.test_model_filepath))
 
     def test_mode_auto(self):
@@ -83,8 +100,11 @@ class AverageModelCheckpointConformanceTest(tf.test.TestCase):
         self.check_mode("max", "val_acc")
 
     def test_save_best_only(self):
-        self.fit(AverageModelCheckpoint(update_weights=True, filepath=self.test_model_filepath,
-                                        save_best_only=True))
+        self.fit(
+            AverageModelCheckpoint(
+                update_weights=True, filepath=self.test_model_filepath, save_best_only=True
+            )
+        )
         self.assertTrue(os.path.exists(self.test_model_filepath))
 
     def test_metric_unavailable(self):
@@ -92,31 +112,52 @@ class AverageModelCheckpointConformanceTest(tf.test.TestCase):
         # unknown metric is an error; with a mode, Keras 3 warns and saves
         # (Keras 2, hence TFA, warned and skipped the save).
         with self.assertRaisesRegex(ValueError, "monitor=unknown"):
-            self.fit(AverageModelCheckpoint(update_weights=False, filepath=self.test_model_filepath,
-                                            monitor="unknown", save_best_only=True))
+            self.fit(
+                AverageModelCheckpoint(
+                    update_weights=False,
+                    filepath=self.test_model_filepath,
+                    monitor="unknown",
+                    save_best_only=True,
+                )
+            )
         self.assertFalse(os.path.exists(self.test_model_filepath))
         with self.assertWarnsRegex(UserWarning, "Can save best model only with unknown available"):
-            self.fit(AverageModelCheckpoint(update_weights=False, filepath=self.test_model_filepath,
-                                            monitor="unknown", save_best_only=True, mode="min"))
+            self.fit(
+                AverageModelCheckpoint(
+                    update_weights=False,
+                    filepath=self.test_model_filepath,
+                    monitor="unknown",
+                    save_best_only=True,
+                    mode="min",
+                )
+            )
         self.assertTrue(os.path.exists(self.test_model_filepath))
 
     def test_save_freq(self):
         test_filepath = os.path.join(self.tmp, "test_model.{epoch:02d}.h5")
-        self.fit(AverageModelCheckpoint(update_weights=False, filepath=test_filepath,
-                                        save_freq="epoch"))
+        self.fit(
+            AverageModelCheckpoint(update_weights=False, filepath=test_filepath, save_freq="epoch")
+        )
         for epoch in range(1, 6):
             self.assertTrue(os.path.exists(test_filepath.format(epoch=epoch)))
 
     def test_invalid_save_freq(self):
         with self.assertRaisesRegex(ValueError, "Unrecognized save_freq"):
-            AverageModelCheckpoint(update_weights=True, filepath=self.test_model_filepath,
-                                   save_freq="invalid_save_freq")
+            AverageModelCheckpoint(
+                update_weights=True,
+                filepath=self.test_model_filepath,
+                save_freq="invalid_save_freq",
+            )
 
     def test_loss_scale_optimizer(self):
         test_model_filepath = os.path.join(self.tmp, "test_model.{epoch:02d}.h5")
         optimizer = keras.optimizers.LossScaleOptimizer(moving_average_sgd())
-        self.fit(AverageModelCheckpoint(update_weights=False, filepath=test_model_filepath,
-                                        save_freq="epoch"), optimizer=optimizer)
+        self.fit(
+            AverageModelCheckpoint(
+                update_weights=False, filepath=test_model_filepath, save_freq="epoch"
+            ),
+            optimizer=optimizer,
+        )
         self.assertFalse(os.path.exists(test_model_filepath))
         # Beyond TFA's check: the epoch files were written.
         self.assertTrue(os.path.exists(test_model_filepath.format(epoch=EPOCHS)))

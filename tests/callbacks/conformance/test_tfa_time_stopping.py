@@ -53,7 +53,9 @@ class TFATimeStoppingTest(tf.test.TestCase):
                 X, y, model = get_data_and_model(0.25)
                 output = io.StringIO()
                 with contextlib.redirect_stdout(output):
-                    history = model.fit(X, y, epochs=10, verbose=0, callbacks=[TimeStopping(1, verbose=verbose)])
+                    history = model.fit(
+                        X, y, epochs=10, verbose=0, callbacks=[TimeStopping(1, verbose=verbose)]
+                    )
                 message = "Timed stopping at epoch " + str(len(history.epoch))
                 if verbose:
                     self.assertIn(message, output.getvalue())

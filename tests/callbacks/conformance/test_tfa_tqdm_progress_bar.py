@@ -38,7 +38,9 @@ class TFATQDMProgressBarTest(tf.test.TestCase):
         cls.x, cls.y, cls.model = get_data_and_model()
 
     def fit(self, pb, **kwargs):
-        return stderr_of(lambda: self.model.fit(self.x, self.y, verbose=0, callbacks=[pb], **kwargs))
+        return stderr_of(
+            lambda: self.model.fit(self.x, self.y, verbose=0, callbacks=[pb], **kwargs)
+        )
 
     def test_tqdm_progress_bar(self):
         fit_stderr = self.fit(TQDMProgressBar(), epochs=1)
@@ -46,7 +48,9 @@ class TFATQDMProgressBarTest(tf.test.TestCase):
         self.assertIn("acc:", fit_stderr)
 
     def test_tqdm_progress_bar_overall_bar_format(self):
-        overall_bar_format = "{l_bar}{bar} {n_fmt}/{total_fmt} ETA: dodo{remaining}s,  {rate_fmt}{postfix}"
+        overall_bar_format = (
+            "{l_bar}{bar} {n_fmt}/{total_fmt} ETA: dodo{remaining}s,  {rate_fmt}{postfix}"
+        )
         pb = TQDMProgressBar(overall_bar_format=overall_bar_format, show_epoch_progress=False)
         self.assertIn("ETA: dodo", self.fit(pb, epochs=1))
 
@@ -61,7 +65,9 @@ class TFATQDMProgressBarTest(tf.test.TestCase):
         self.assertNotIn("/3", self.fit(pb, batch_size=4, epochs=2))
 
     def test_tqdm_progress_bar_metrics_format(self):
-        pb = TQDMProgressBar(metrics_format="{name}: dodo {value:0.6f}", show_overall_progress=False)
+        pb = TQDMProgressBar(
+            metrics_format="{name}: dodo {value:0.6f}", show_overall_progress=False
+        )
         fit_stderr = self.fit(pb, epochs=1)
         self.assertIn("acc: dodo", fit_stderr)
         self.assertRegex(fit_stderr, r"acc: dodo [0-9]\.[0-9][0-9][0-9][0-9][0-9][0-9]")
@@ -70,7 +76,10 @@ class TFATQDMProgressBarTest(tf.test.TestCase):
         for show_epoch_progress in (True, False):
             for show_overall_progress in (True, False):
                 with self.subTest(epoch=show_epoch_progress, overall=show_overall_progress):
-                    pb = TQDMProgressBar(show_epoch_progress=show_epoch_progress, show_overall_progress=show_overall_progress)
+                    pb = TQDMProgressBar(
+                        show_epoch_progress=show_epoch_progress,
+                        show_overall_progress=show_overall_progress,
+                    )
                     fit_stderr = self.fit(pb, batch_size=4, epochs=2)
                     self.assertIs("/3" in fit_stderr, show_epoch_progress)
                     self.assertIs("epochs/s" in fit_stderr, show_overall_progress)
@@ -85,6 +94,8 @@ class TFATQDMProgressBarTest(tf.test.TestCase):
 
     def test_tqdm_progress_bar_evaluate(self):
         pb = TQDMProgressBar()
-        evaluate_stderr = stderr_of(lambda: self.model.evaluate(self.x, self.y, callbacks=[pb], verbose=0))
+        evaluate_stderr = stderr_of(
+            lambda: self.model.evaluate(self.x, self.y, callbacks=[pb], verbose=0)
+        )
         self.assertRegex(evaluate_stderr, r"loss: [0-9]\.[0-9][0-9][0-9][0-9]")
         self.assertRegex(evaluate_stderr, r"acc: [0-9]\.[0-9][0-9][0-9][0-9]")

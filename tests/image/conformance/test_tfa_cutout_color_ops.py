@@ -33,15 +33,11 @@ class TFACutoutTest(tf.test.TestCase):
 
     def test_different_channels(self):
         for channel in [0, 1, 3, 4]:
-            result = random_cutout(
-                np.ones([1, 40, 40, channel], np.uint8), 20, seed=1234
-            )
+            result = random_cutout(np.ones([1, 40, 40, channel], np.uint8), 20, seed=1234)
             self.assertEqual(tuple(result.shape), (1, 40, 40, channel))
 
     def test_batch_size(self):
-        images = (
-            np.random.default_rng(0).uniform(size=(10, 40, 40, 1)).astype(np.float32)
-        )
+        images = np.random.default_rng(0).uniform(size=(10, 40, 40, 1)).astype(np.float32)
         result = random_cutout(images, 20, seed=1234)
         self.assertEqual(tuple(result.shape), (10, 40, 40, 1))
         self.assertLen(set(np.mean(np.asarray(result), axis=(1, 2, 3))), 10)
@@ -60,9 +56,7 @@ class TFACutoutTest(tf.test.TestCase):
         # Each mask is a whole 20x20 square inside its image.
         for mask in result[..., 0] == 0:
             rows, cols = np.nonzero(mask)
-            self.assertEqual(
-                (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1), (20, 20)
-            )
+            self.assertEqual((rows.max() - rows.min() + 1, cols.max() - cols.min() + 1), (20, 20))
 
     def test_mask_larger_than_image(self):
         result = random_cutout(np.ones([10, 40, 40, 1], np.uint8), 60, seed=1234)
@@ -91,9 +85,7 @@ class TFACutoutTest(tf.test.TestCase):
 
 
 def blend_np(image1, image2, factor):
-    temp = image1.astype("float32") + factor * (
-        image2.astype("float32") - image1.astype("float32")
-    )
+    temp = image1.astype("float32") + factor * (image2.astype("float32") - image1.astype("float32"))
     if 0.0 <= factor <= 1.0:
         return np.round(temp)
     return np.round(np.clip(temp, 0.0, 255.0))
@@ -124,24 +116,12 @@ class TFAColorOpsTest(tf.test.TestCase):
                 self.assertEqual(equalized.dtype, image.dtype)
 
     def test_equalize_with_PIL(self):
-        image = (
-            np.random.default_rng(0)
-            .integers(0, 255, size=(4, 3, 3, 3))
-            .astype(np.uint8)
-        )
-        expected = np.stack(
-            [np.asarray(ImageOps.equalize(Image.fromarray(i))) for i in image]
-        )
+        image = np.random.default_rng(0).integers(0, 255, size=(4, 3, 3, 3)).astype(np.uint8)
+        expected = np.stack([np.asarray(ImageOps.equalize(Image.fromarray(i))) for i in image])
         np.testing.assert_equal(np.asarray(equalize(tf.constant(image))), expected)
         # Larger images, where the histogram has many levels (TFA's case is 3x3).
-        image = (
-            np.random.default_rng(1)
-            .integers(0, 200, size=(2, 16, 16, 3))
-            .astype(np.uint8)
-        )
-        expected = np.stack(
-            [np.asarray(ImageOps.equalize(Image.fromarray(i))) for i in image]
-        )
+        image = np.random.default_rng(1).integers(0, 200, size=(2, 16, 16, 3)).astype(np.uint8)
+        expected = np.stack([np.asarray(ImageOps.equalize(Image.fromarray(i))) for i in image])
         np.testing.assert_equal(np.asarray(equalize(image)), expected)
 
     def test_sharpness_dtype_shape(self):
@@ -153,17 +133,11 @@ class TFAColorOpsTest(tf.test.TestCase):
                 self.assertEqual(sharp.dtype, image.dtype)
 
     def test_sharpness_with_PIL(self):
-        image = (
-            np.random.default_rng(0)
-            .integers(0, 255, size=(10, 5, 5, 3))
-            .astype(np.uint8)
-        )
+        image = np.random.default_rng(0).integers(0, 255, size=(10, 5, 5, 3)).astype(np.uint8)
         for factor in [0, 0.25, 0.5, 0.75, 1]:
             expected = np.stack(
                 [
-                    np.asarray(
-                        ImageEnhance.Sharpness(Image.fromarray(i)).enhance(factor)
-                    )
+                    np.asarray(ImageEnhance.Sharpness(Image.fromarray(i)).enhance(factor))
                     for i in image
                 ]
             )

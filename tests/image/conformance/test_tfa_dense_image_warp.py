@@ -33,9 +33,7 @@ class TFADenseImageWarpTest(tf.test.TestCase):
             [[[0.0, 0.0], [1.0, 0.0], [2.0, 0.5], [1.5, 1.5], [3.0, 2.0]]], np.float32
         )
         expected = np.reshape([0.0, 3.0, 6.5, 6.0, 11.0], [1, 5, 1])
-        np.testing.assert_allclose(
-            expected, np.asarray(interpolate_bilinear(GRID, queries))
-        )
+        np.testing.assert_allclose(expected, np.asarray(interpolate_bilinear(GRID, queries)))
 
     def test_interpolate_small_grid_xy(self):
         queries = np.array(
@@ -47,9 +45,9 @@ class TFADenseImageWarpTest(tf.test.TestCase):
         )
 
     def test_interpolate_small_grid_batched(self):
-        grid = np.array(
-            [[[0.0, 1.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]], np.float32
-        ).reshape(2, 2, 2, 1)
+        grid = np.array([[[0.0, 1.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]], np.float32).reshape(
+            2, 2, 2, 1
+        )
         queries = np.array(
             [
                 [[0.0, 0.0], [1.0, 0.0], [0.5, 0.5]],
@@ -58,15 +56,11 @@ class TFADenseImageWarpTest(tf.test.TestCase):
             np.float32,
         )
         expected = np.reshape([[0.0, 3.0, 2.0], [6.0, 7.0, 8.0]], [2, 3, 1])
-        np.testing.assert_allclose(
-            expected, np.asarray(interpolate_bilinear(grid, queries))
-        )
+        np.testing.assert_allclose(expected, np.asarray(interpolate_bilinear(grid, queries)))
 
     def test_shapes(self):
         # TFA's unknown-shape case with the shapes known: [batch, N, channels] out.
-        queries = np.array(
-            [[[0.0, 0.0], [0.0, 1.0], [0.5, 2.0], [1.5, 1.5]]], np.float32
-        )
+        queries = np.array([[[0.0, 0.0], [0.0, 1.0], [0.5, 2.0], [1.5, 1.5]]], np.float32)
         for shape in (1, 2, 4, 3), (1, 6, 2, 4):
             result = interpolate_bilinear(np.ones(shape, np.float32), queries)
             self.assertEqual(tuple(result.shape), (shape[0], 4, shape[3]))
@@ -85,9 +79,7 @@ class TFADenseImageWarpTest(tf.test.TestCase):
         flows = tf.Variable(tf.random.normal([4, 5, 6, 2], seed=1) * 0.25)
         with tf.GradientTape() as tape:
             warped = dense_image_warp(image, flows)
-        self.assertNotEqual(
-            float(tf.reduce_sum(tf.abs(tape.gradient(warped, flows)))), 0.0
-        )
+        self.assertNotEqual(float(tf.reduce_sum(tf.abs(tape.gradient(warped, flows)))), 0.0)
 
     def test_interpolation(self):
         rng = np.random.default_rng(0)
@@ -95,9 +87,7 @@ class TFADenseImageWarpTest(tf.test.TestCase):
             for flow_type in ["float32", "float64", "float16"]:
                 low_precision = "float16" in (image_type, flow_type)
                 tolerance = (
-                    {"atol": 1e-2, "rtol": 1e-3}
-                    if low_precision
-                    else {"atol": 1e-6, "rtol": 1e-6}
+                    {"atol": 1e-2, "rtol": 1e-3} if low_precision else {"atol": 1e-6, "rtol": 1e-6}
                 )
                 for shape in [[3, 4, 5, 6], [1, 2, 2, 1]]:
                     image = rng.normal(size=shape).astype(image_type)
@@ -120,9 +110,7 @@ class TFADenseImageWarpTest(tf.test.TestCase):
 
     def test_size_exception(self):
         with self.assertRaisesRegex(ValueError, "Grid width must be at least 2."):
-            dense_image_warp(
-                np.zeros([1, 2, 1, 1], np.float32), np.zeros([1, 2, 1, 2], np.float32)
-            )
+            dense_image_warp(np.zeros([1, 2, 1, 1], np.float32), np.zeros([1, 2, 1, 2], np.float32))
 
     def test_in_tf_function(self):
         # TFA's tf.data case: the warp traced once, batch size unknown.

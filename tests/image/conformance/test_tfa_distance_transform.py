@@ -61,32 +61,24 @@ class TFADistanceTransformTest(tf.test.TestCase):
             self.assertEqual(output.dtype, dtype)
             self.assertEqual(tuple(output.shape), (5, 5, 1))
             rtol = 1e-3 if dtype == tf.float16 else 1e-6
-            np.testing.assert_allclose(
-                np.asarray(output).reshape(-1), expected, rtol=rtol
-            )
+            np.testing.assert_allclose(np.asarray(output).reshape(-1), expected, rtol=rtol)
 
     def test_batch_binary_images(self):
         images = np.array([SQUARE] * 3, np.uint8)[..., None]
         for dtype in ("float16", "float32", "float64"):
             output = euclidean_dist_transform(images, dtype=dtype)
             self.assertEqual(tuple(output.shape), (3, 5, 5, 1))
-            np.testing.assert_allclose(
-                np.asarray(output).reshape(-1), SQUARE_DISTANCES * 3
-            )
+            np.testing.assert_allclose(np.asarray(output).reshape(-1), SQUARE_DISTANCES * 3)
 
     def test_image_with_invalid_dtype(self):
         for dtype in (tf.uint8, tf.int32, tf.int64):
-            with self.assertRaisesRegex(
-                TypeError, "`dtype` must be float16, float32 or float64"
-            ):
+            with self.assertRaisesRegex(TypeError, "`dtype` must be float16, float32 or float64"):
                 euclidean_dist_transform(np.array(SQUARE, np.uint8), dtype=dtype)
 
     def test_all_zeros(self):
         for dtype in ("float16", "float32", "float64"):
             np.testing.assert_allclose(
-                np.asarray(
-                    euclidean_dist_transform(np.zeros([10, 10], np.uint8), dtype=dtype)
-                ),
+                np.asarray(euclidean_dist_transform(np.zeros([10, 10], np.uint8), dtype=dtype)),
                 np.zeros([10, 10]),
             )
 
@@ -108,9 +100,7 @@ class TFADistanceTransformTest(tf.test.TestCase):
 
     def test_matches_scipy_on_random_images(self):
         # Independent reference: scipy's exact Euclidean distance transform.
-        image = (np.random.default_rng(0).uniform(size=(2, 13, 17, 2)) > 0.2).astype(
-            np.uint8
-        )
+        image = (np.random.default_rng(0).uniform(size=(2, 13, 17, 2)) > 0.2).astype(np.uint8)
         output = np.asarray(euclidean_dist_transform(image, dtype="float64"))
         for n in range(2):
             for c in range(2):

@@ -26,9 +26,7 @@ def tile_image(plane, image_shape):
 
 
 class TFAFiltersTest(tf.test.TestCase):
-    def verify_values(
-        self, filter2d_fn, filter_shape, padding, constant_values, expected_plane
-    ):
+    def verify_values(self, filter2d_fn, filter_shape, padding, constant_values, expected_plane):
         for image_shape in IMAGE_SHAPES:
             expected = tile_image(expected_plane, image_shape)
             for dtype in DTYPES:
@@ -92,9 +90,7 @@ class TFAFiltersTest(tf.test.TestCase):
         self.verify_values(mean_filter2d, (3, 3), "SYMMETRIC", 0, plane)
 
     def test_reflect_padding_with_3x3_filter_median(self):
-        self.verify_values(
-            median_filter2d, (3, 3), "REFLECT", 0, [[4, 4, 5], [5, 5, 5], [5, 6, 6]]
-        )
+        self.verify_values(median_filter2d, (3, 3), "REFLECT", 0, [[4, 4, 5], [5, 5, 5], [5, 6, 6]])
 
     def test_reflect_padding_with_4x4_filter_median(self):
         self.verify_values(median_filter2d, (4, 4), "REFLECT", 0, np.full((3, 3), 5))

@@ -47,9 +47,7 @@ class TFAResamplerTest(tf.test.TestCase):
         for dtype in (np.float16, np.float32, np.float64):
             warp = _make_warp(rng, 10, 8, 4, dtype)
             data = rng.uniform(size=(10, 9, 7, 5)).astype(dtype)
-            outputs = np.asarray(
-                resampler(data=tf.constant(data), warp=tf.constant(warp))
-            )
+            outputs = np.asarray(resampler(data=tf.constant(data), warp=tf.constant(warp)))
             self.assertEqual(outputs.shape, (10, 8, 4, 5))
             reference = np.zeros(outputs.shape, np.float64)
             for b in range(10):
@@ -60,9 +58,7 @@ class TFAResamplerTest(tf.test.TestCase):
                         warp[b, :, :, 1].astype(np.float64),
                     )
             tolerance = 5e-3 if dtype == np.float16 else 1e-5
-            np.testing.assert_allclose(
-                outputs, reference, rtol=tolerance, atol=tolerance
-            )
+            np.testing.assert_allclose(outputs, reference, rtol=tolerance, atol=tolerance)
 
     def test_op_errors(self):
         with self.assertRaisesRegex(

@@ -39,9 +39,7 @@ class TFATransformOpsTest(tf.test.TestCase):
 
     def test_compose(self):
         for dtype in DTYPES:
-            image = np.array(
-                [[1, 1, 1, 0], [1, 0, 0, 0], [1, 1, 1, 0], [0, 0, 0, 0]], dtype
-            )
+            image = np.array([[1, 1, 1, 0], [1, 0, 0, 0], [1, 1, 1, 0], [0, 0, 0, 0]], dtype)
             rotation = tfx_image.angles_to_projective_transforms(np.pi / 2, 4, 4)
             composed = tfx_image.compose_transforms([rotation, TRANSLATE_RIGHT_1])
             result = tfx_image.transform(image, composed)
@@ -53,9 +51,7 @@ class TFATransformOpsTest(tf.test.TestCase):
 
     def test_extreme_projective_transform(self):
         for dtype in DTYPES:
-            image = np.array(
-                [[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]], dtype
-            )
+            image = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]], dtype)
             result = tfx_image.transform(image, [1, 0, 0, 0, 1, 0, -1, 0])
             np.testing.assert_equal(
                 [[1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]],
@@ -108,9 +104,7 @@ class TFATransformOpsTest(tf.test.TestCase):
 
     def test_transform_static_output_shape(self):
         image = tf.constant([[1.0, 2.0], [3.0, 4.0]])
-        result = tfx_image.transform(
-            image, tf.random.uniform([8], -1, 1), output_shape=[3, 5]
-        )
+        result = tfx_image.transform(image, tf.random.uniform([8], -1, 1), output_shape=[3, 5])
         self.assertEqual((3, 5), tuple(result.shape))
 
     def test_output_shape_crops_like_the_kernel(self):
@@ -118,9 +112,7 @@ class TFATransformOpsTest(tf.test.TestCase):
         # top-left 3x2 window is a slice of the same-size result.
         image = np.arange(20.0).reshape(4, 5)
         full = np.asarray(tfx_image.transform(image, TRANSLATE_RIGHT_1))
-        cropped = np.asarray(
-            tfx_image.transform(image, TRANSLATE_RIGHT_1, output_shape=[3, 2])
-        )
+        cropped = np.asarray(tfx_image.transform(image, TRANSLATE_RIGHT_1, output_shape=[3, 2]))
         np.testing.assert_equal(cropped, full[:3, :2])
 
     def _check_grad(self, input_shape, output_shape=None):
@@ -129,9 +121,7 @@ class TFATransformOpsTest(tf.test.TestCase):
 
         def transform_fn(x):
             rotation = tfx_image.angles_to_projective_transforms(np.pi / 2, 4, 4)
-            return tfx_image.transform(
-                images=x, transforms=rotation, output_shape=output_shape
-            )
+            return tfx_image.transform(images=x, transforms=rotation, output_shape=output_shape)
 
         theoretical, numerical = tf.test.compute_gradient(transform_fn, [image])
         np.testing.assert_almost_equal(theoretical[0], numerical[0], decimal=6)
@@ -160,9 +150,7 @@ class TFATransformOpsTest(tf.test.TestCase):
         for dtype in DTYPES:
             image = np.arange(36).reshape(6, 6).astype(dtype)
             batch = np.tile(image[None, :, :, None], [3, 1, 1, 1])
-            rotated = tfx_image.rotate(
-                batch, tf.constant([0.0, np.pi / 4.0, np.pi / 2.0])
-            )
+            rotated = tfx_image.rotate(batch, tf.constant([0.0, np.pi / 4.0, np.pi / 2.0]))
             np.testing.assert_equal(
                 np.asarray(rotated)[:, :, :, 0],
                 [
@@ -190,9 +178,7 @@ class TFATransformOpsTest(tf.test.TestCase):
         for dtype in DTYPES:
             image = np.arange(25).reshape(5, 5).astype(dtype)
             batch = np.tile(image[None, :, :, None], [3, 1, 1, 1])
-            rotated = tfx_image.rotate(
-                batch, tf.constant([np.pi / 4.0, 1.0, -np.pi / 2.0])
-            )
+            rotated = tfx_image.rotate(batch, tf.constant([np.pi / 4.0, 1.0, -np.pi / 2.0]))
             np.testing.assert_equal(
                 np.asarray(rotated)[:, :, :, 0],
                 [
@@ -280,9 +266,7 @@ class TFATransformOpsTest(tf.test.TestCase):
 
     def test_rotate_static_shape(self):
         image = tf.linalg.diag([1.0, 2.0, 3.0])
-        result = tfx_image.rotate(
-            image, tf.random.uniform((), -1, 1), interpolation="BILINEAR"
-        )
+        result = tfx_image.rotate(image, tf.random.uniform((), -1, 1), interpolation="BILINEAR")
         self.assertEqual(image.shape, result.shape)
 
     def test_shear_x_and_y(self):
@@ -315,9 +299,7 @@ class TFATranslateOpsTest(tf.test.TestCase):
 
     def test_translate(self):
         for dtype in DTYPES:
-            image = np.array(
-                [[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]], dtype
-            )
+            image = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]], dtype)
             translated = tfx_image.translate(image, tf.constant([-1, -1], tf.float32))
             np.testing.assert_equal(
                 np.asarray(translated),

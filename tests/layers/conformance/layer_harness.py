@@ -25,8 +25,16 @@ def _shapes_agree(expected, actual):
     )
 
 
-def run_layer_test(test, layer_cls, kwargs=None, input_shape=None, input_data=None,
-                   expected_output=None, validate_training=True, run_eagerly=False):
+def run_layer_test(
+    test,
+    layer_cls,
+    kwargs=None,
+    input_shape=None,
+    input_data=None,
+    expected_output=None,
+    validate_training=True,
+    run_eagerly=False,
+):
     if input_data is None:
         if input_shape is None:
             raise ValueError("input_shape is None")

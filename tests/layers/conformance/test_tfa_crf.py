@@ -91,9 +91,7 @@ class ModelWithCRFLoss(keras.Model):
     def call(self, inputs, training=None):
         return self.base_model(inputs, training=training)
 
-    def compute_loss(
-        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
-    ):
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         _, potentials, sequence_length, chain_kernel = y_pred
         crf_loss = -crf_log_likelihood(potentials, y, sequence_length, chain_kernel)[0]
         if sample_weight is not None:
@@ -177,9 +175,7 @@ class TFACRFLayerTest(tf.test.TestCase):
     def test_keras_model_inference(self):
         for policy in ("float32", "mixed_float16"):
             keras.config.set_dtype_policy(policy)
-            logits, _, transitions, boundary_values, crf_layer = (
-                get_test_data_extended()
-            )
+            logits, _, transitions, boundary_values, crf_layer = get_test_data_extended()
             input_tensor = keras.Input(shape=(3, 5))
             decoded_sequence, _, _, _ = crf_layer(input_tensor)
             model = keras.Model(input_tensor, decoded_sequence)
@@ -214,8 +210,7 @@ class TFACRFLayerTest(tf.test.TestCase):
 
     def test_traing(self):
         self.assertTrue(
-            np.isfinite(self.history.history["loss"][0])
-            and np.isfinite(self.evaluated_loss)
+            np.isfinite(self.history.history["loss"][0]) and np.isfinite(self.evaluated_loss)
         )
         with self.assertRaises(AssertionError):
             assert_all_equal(self.untrained_weights, self.model.get_weights())
@@ -245,9 +240,7 @@ class TFACRFLayerTest(tf.test.TestCase):
         crf_layer_outputs = CRF(5)(x, mask=keras.ops.convert_to_tensor(mask))
         model = ModelWithCRFLoss(keras.Model(x, crf_layer_outputs))
         model.compile("adam", run_eagerly=True)
-        with self.assertRaisesRegex(
-            NotImplementedError, "CRF layer do not support left padding"
-        ):
+        with self.assertRaisesRegex(NotImplementedError, "CRF layer do not support left padding"):
             model(x_np)
 
     def test_serialization(self):
@@ -257,9 +250,7 @@ class TFACRFLayerTest(tf.test.TestCase):
             model.save(file_path)
             new_model = keras.models.load_model(file_path)
         # inference_only=True
-        assert_all_equal(
-            model.predict(x_np, verbose=0), new_model.predict(x_np, verbose=0)
-        )
+        assert_all_equal(model.predict(x_np, verbose=0), new_model.predict(x_np, verbose=0))
         assert_all_equal(model.get_weights(), new_model.get_weights())
         # inference_only=False: the reloaded base model wrapped again; both
         # take one step from the same weights with a fresh Adam (eagerly:

@@ -10,7 +10,6 @@ indices == i of weight * upstream`. The GPU device leg is not run (CPU only).
 
 import itertools
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -22,7 +21,11 @@ pytestmark = pytest.mark.tf_only(
     "TFA's case list (dtypes x shapes) runs on TensorFlow: JAX compiles each new shape eagerly, beyond the JAX time budget; tests/backends/test_cross_backend.py checks these layers on JAX"
 )
 
-CASES = list(itertools.product([63, 64], [np.float16, np.float32, np.float64], [np.int32, np.int64], ["sum", "mean"]))
+CASES = list(
+    itertools.product(
+        [63, 64], [np.float16, np.float32, np.float64], [np.int32, np.int64], ["sum", "mean"]
+    )
+)
 INPUT_SHAPE = (16, 32)
 
 
@@ -68,13 +71,24 @@ class TFAEmbeddingBagTest(tf.test.TestCase):
                     tape.watch(w)
                 out = layer(indices, w)
                 objective = tf.reduce_sum(out * upstream)
-            grads = tape.gradient(objective, [layer.embeddings.value] + ([w] if w is not None else []))
-            scale = (weights if weights is not None else np.full(indices.shape, 1 / INPUT_SHAPE[1])).astype("float64")
+            grads = tape.gradient(
+                objective, [layer.embeddings.value] + ([w] if w is not None else [])
+            )
+            scale = (
+                weights if weights is not None else np.full(indices.shape, 1 / INPUT_SHAPE[1])
+            ).astype("float64")
             expected_params = np.zeros(params.shape)
-            np.add.at(expected_params, indices, scale[..., None] * upstream[:, None, :].astype("float64"))
+            np.add.at(
+                expected_params, indices, scale[..., None] * upstream[:, None, :].astype("float64")
+            )
             assert_allclose_according_to_type(
-                expected_params.astype(dtype), tf.convert_to_tensor(grads[0]), half_rtol=1e-2, half_atol=1e-2
+                expected_params.astype(dtype),
+                tf.convert_to_tensor(grads[0]),
+                half_rtol=1e-2,
+                half_atol=1e-2,
             )
             if weights is not None:
                 expected_weights = (params[indices] * upstream[:, None, :]).sum(-1)
-                assert_allclose_according_to_type(expected_weights, grads[1], half_rtol=1e-2, half_atol=1e-2)
+                assert_allclose_according_to_type(
+                    expected_weights, grads[1], half_rtol=1e-2, half_atol=1e-2
+                )

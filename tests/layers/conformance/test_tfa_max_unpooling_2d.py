@@ -54,7 +54,11 @@ SIMPLE_INDICES = np.array([1, 6]).astype(np.float32).reshape((1, 1, 2, 1))
 SIMPLE_OUTPUT = np.array([0, 13, 0, 0, 0, 0, 4, 0]).astype(np.float32).reshape((1, 2, 4, 1))
 STRIDES_INPUT = np.arange(1, 9, dtype=np.float32).reshape((1, 2, 2, 2))
 STRIDES_INDICES = np.array([0, 3, 4, 7, 8, 11, 12, 15]).astype(np.float32).reshape((1, 2, 2, 2))
-STRIDES_OUTPUT = np.array([1, 0, 0, 2, 3, 0, 0, 4, 5, 0, 0, 6, 7, 0, 0, 8]).astype(np.float32).reshape((1, 4, 2, 2))
+STRIDES_OUTPUT = (
+    np.array([1, 0, 0, 2, 3, 0, 0, 4, 5, 0, 0, 6, 7, 0, 0, 8])
+    .astype(np.float32)
+    .reshape((1, 4, 2, 2))
+)
 
 
 def _pool(x, ksize, strides, padding):
@@ -67,7 +71,9 @@ class TFAMaxUnpooling2DTest(tf.test.TestCase):
         self.assertAllEqual(SIMPLE_OUTPUT, MaxUnpooling2D()(SIMPLE_INPUT, SIMPLE_INDICES))
 
     def test_strides2x1(self):
-        self.assertAllEqual(STRIDES_OUTPUT, MaxUnpooling2D(strides=(2, 1))(STRIDES_INPUT, STRIDES_INDICES))
+        self.assertAllEqual(
+            STRIDES_OUTPUT, MaxUnpooling2D(strides=(2, 1))(STRIDES_INPUT, STRIDES_INDICES)
+        )
 
     def test_strides2x2(self):
         valid_input = np.arange(1, 9, dtype=np.float32).reshape((1, 2, 4, 1))
@@ -99,7 +105,11 @@ class TFAMaxUnpooling2DTest(tf.test.TestCase):
 
     def test_strides_different_from_filter(self):
         updates, indices = _pool(POOL_INPUT, [1, 2, 2, 1], [1, 4, 4, 1], "SAME")
-        expected = np.array([0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).astype(np.float32).reshape((1, 4, 4, 1))
+        expected = (
+            np.array([0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+            .astype(np.float32)
+            .reshape((1, 4, 4, 1))
+        )
         self.assertAllEqual(expected, MaxUnpooling2D(strides=(4, 4))(updates, indices))
 
     def test_padding_valid(self):
@@ -107,14 +117,20 @@ class TFAMaxUnpooling2DTest(tf.test.TestCase):
         self.assertAllEqual(POOL_2X2, MaxUnpooling2D(padding="VALID")(updates, indices))
 
     def test_padding_valid_complex(self):
-        valid_input = np.array(
-            [1, 2, 4, 3, 8, 6, 7, 5, 9, 10, 12, 11, 13, 16, 15, 14, 20, 18, 17, 19]
-        ).astype(np.float32).reshape((1, 4, 5, 1))
+        valid_input = (
+            np.array([1, 2, 4, 3, 8, 6, 7, 5, 9, 10, 12, 11, 13, 16, 15, 14, 20, 18, 17, 19])
+            .astype(np.float32)
+            .reshape((1, 4, 5, 1))
+        )
         updates, indices = _pool(valid_input, [2, 3], [2, 2], "VALID")
-        expected = np.array(
-            [0, 0, 0, 0, 0, 0, 7, 0, 0, 10, 0, 0, 0, 0, 0, 0, 20, 0, 0, 19]
-        ).astype(np.float32).reshape(valid_input.shape)
-        self.assertAllEqual(expected, MaxUnpooling2D(pool_size=(2, 3), padding="VALID")(updates, indices))
+        expected = (
+            np.array([0, 0, 0, 0, 0, 0, 7, 0, 0, 10, 0, 0, 0, 0, 0, 0, 20, 0, 0, 19])
+            .astype(np.float32)
+            .reshape(valid_input.shape)
+        )
+        self.assertAllEqual(
+            expected, MaxUnpooling2D(pool_size=(2, 3), padding="VALID")(updates, indices)
+        )
 
     def test_symbolic_tensor_shape(self):
         updates = keras.Input((None, None, 1))
@@ -125,10 +141,14 @@ class TFAMaxUnpooling2DTest(tf.test.TestCase):
 
 class TFAMaxUnpooling2DV2Test(tf.test.TestCase):
     def test_simple(self):
-        self.assertAllEqual(SIMPLE_OUTPUT, MaxUnpooling2DV2((1, 2, 4, 1))(SIMPLE_INPUT, SIMPLE_INDICES))
+        self.assertAllEqual(
+            SIMPLE_OUTPUT, MaxUnpooling2DV2((1, 2, 4, 1))(SIMPLE_INPUT, SIMPLE_INDICES)
+        )
 
     def test_complex(self):
-        self.assertAllEqual(STRIDES_OUTPUT, MaxUnpooling2DV2((1, 4, 2, 2))(STRIDES_INPUT, STRIDES_INDICES))
+        self.assertAllEqual(
+            STRIDES_OUTPUT, MaxUnpooling2DV2((1, 4, 2, 2))(STRIDES_INPUT, STRIDES_INDICES)
+        )
 
     def test_batch(self):
         self.assertAllEqual(BATCH_SAME, MaxUnpooling2DV2((2, 4, 12, 2))(BATCH_INPUT, BATCH_INDICES))

@@ -22,9 +22,12 @@ class TFAMaxoutTest(tf.test.TestCase):
 
     def test_unknown(self):
         inputs = np.random.random((5, 4, 2, 18)).astype("float32")
-        run_layer_test(self, Maxout, {"num_units": 3}, input_shape=(5, 4, 2, None), input_data=inputs)
-        run_layer_test(self, Maxout, {"num_units": 3}, input_shape=(None, None, None, None),
-                       input_data=inputs)
+        run_layer_test(
+            self, Maxout, {"num_units": 3}, input_shape=(5, 4, 2, None), input_data=inputs
+        )
+        run_layer_test(
+            self, Maxout, {"num_units": 3}, input_shape=(None, None, None, None), input_data=inputs
+        )
 
     @rejects_bad_input(Maxout)
     def test_invalid_shape(self):

@@ -28,7 +28,9 @@ class TFANoisyDenseTest(tf.test.TestCase):
 
     def test_noisy_dense(self):
         for i, input_shape in enumerate([(3, 2), (3, 4, 2), (None, None, 2), (3, 4, 5, 2)]):
-            run_layer_test(self, NoisyDense, {"units": 3}, input_shape=input_shape, run_eagerly=i > 0)
+            run_layer_test(
+                self, NoisyDense, {"units": 3}, input_shape=input_shape, run_eagerly=i > 0
+            )
 
     def test_noisy_dense_dtype(self):
         for dtype in ("float16", "float32", "float64"):
@@ -81,7 +83,9 @@ class TFANoisyDenseTest(tf.test.TestCase):
         self._check_reset(NoisyDense(5, name="noise_dense_auto_reset_noise"))
 
     def test_noisy_dense_reset_noise_independent(self):
-        self._check_reset(NoisyDense(5, use_factorised=False, name="noise_dense_auto_reset_noise_independent"))
+        self._check_reset(
+            NoisyDense(5, use_factorised=False, name="noise_dense_auto_reset_noise_independent")
+        )
 
     def test_noisy_dense_remove_noise(self):
         inputs = _int_inputs()

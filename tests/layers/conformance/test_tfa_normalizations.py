@@ -31,9 +31,15 @@ DTYPES = (np.float16, np.float32, np.float64)
 
 def _create_and_fit_sequential_model(layer, shape):
     np.random.seed(0x2020)
-    model = keras.Sequential([keras.Input(shape), layer, keras.layers.Dense(32), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.RMSprop(0.01), loss="categorical_crossentropy", run_eagerly=True)
-    model.fit(x=np.random.rand(10, *shape), y=np.random.rand(10, 1), epochs=1, batch_size=1, verbose=0)
+    model = keras.Sequential(
+        [keras.Input(shape), layer, keras.layers.Dense(32), keras.layers.Dense(1)]
+    )
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(0.01), loss="categorical_crossentropy", run_eagerly=True
+    )
+    model.fit(
+        x=np.random.rand(10, *shape), y=np.random.rand(10, 1), epochs=1, batch_size=1, verbose=0
+    )
     return model
 
 
@@ -94,7 +100,9 @@ class TFAFilterResponseNormalizationTest(tf.test.TestCase):
             frn = FilterResponseNormalization(dtype=dtype, **kwargs)
             frn.build((None, 28, 28, 1))
             observed = frn(inputs)
-            expected = calculate_frn(inputs, beta=beta, gamma=1, learned_epsilon=learned_epsilon, dtype=dtype)
+            expected = calculate_frn(
+                inputs, beta=beta, gamma=1, learned_epsilon=learned_epsilon, dtype=dtype
+            )
             assert_allclose_according_to_type(expected[0], np.asarray(observed)[0])
 
     def test_with_beta(self):
@@ -114,7 +122,9 @@ class TFAFilterResponseNormalizationTest(tf.test.TestCase):
     def test_keras_model(self):
         for dtype in DTYPES:
             set_random_seed()
-            frn = FilterResponseNormalization(beta_initializer="ones", gamma_initializer="ones", dtype=dtype)
+            frn = FilterResponseNormalization(
+                beta_initializer="ones", gamma_initializer="ones", dtype=dtype
+            )
             random_inputs = np.random.rand(10, 32, 32, 3).astype(dtype)
             random_labels = np.random.randint(2, size=(10,)).astype(dtype)
             input_layer = keras.Input(shape=(32, 32, 3), dtype=dtype)
@@ -127,7 +137,9 @@ class TFAFilterResponseNormalizationTest(tf.test.TestCase):
 
     def test_serialization(self):
         for dtype in DTYPES:
-            frn = FilterResponseNormalization(beta_initializer="ones", gamma_initializer="ones", dtype=dtype)
+            frn = FilterResponseNormalization(
+                beta_initializer="ones", gamma_initializer="ones", dtype=dtype
+            )
             new_layer = keras.layers.deserialize(keras.layers.serialize(frn))
             self.assertEqual(frn.get_config(), new_layer.get_config())
 
@@ -136,7 +148,9 @@ class TFAFilterResponseNormalizationTest(tf.test.TestCase):
         random_inputs = np.random.rand(10, 32, 32, 3).astype(np.float32)
         random_labels = np.random.randint(2, size=(10,)).astype(np.float32)
         input_layer = keras.Input(shape=(32, 32, 3))
-        frn = FilterResponseNormalization(beta_initializer="ones", gamma_initializer="ones", learned_epsilon=True)
+        frn = FilterResponseNormalization(
+            beta_initializer="ones", gamma_initializer="ones", learned_epsilon=True
+        )
         initial_eps_value = np.asarray(frn.eps_learned)[0]
         x = keras.layers.Flatten()(frn(input_layer))
         out = keras.layers.Dense(1, activation="sigmoid")(x)

@@ -64,7 +64,10 @@ class TFACorrelationCostTest(tf.test.TestCase):
         for data_format in DATA_FORMATS:
             input_a, input_b = rng.standard_normal((2, 1, 1, 3, 4))
             if data_format == "channels_last":
-                input_a, input_b = np.transpose(input_a, [0, 2, 3, 1]), np.transpose(input_b, [0, 2, 3, 1])
+                input_a, input_b = (
+                    np.transpose(input_a, [0, 2, 3, 1]),
+                    np.transpose(input_b, [0, 2, 3, 1]),
+                )
             layer = CorrelationCost(data_format=data_format, dtype="float64", **PARAMS)
             assert_gradients_match(self, layer, [input_a, input_b])
 
@@ -74,7 +77,9 @@ class TFACorrelationCostTest(tf.test.TestCase):
             input_a = keras.Input(shape=val_a.shape[1:])
             input_b = keras.Input(shape=val_b.shape[1:])
             layer = CorrelationCost(data_format=data_format, **PARAMS)
-            expected_output_shape = tuple(layer.compute_output_shape([input_a.shape, input_b.shape]))
+            expected_output_shape = tuple(
+                layer.compute_output_shape([input_a.shape, input_b.shape])
+            )
             y = layer([input_a, input_b])
             model = keras.Model([input_a, input_b], y)
             actual_output = model([val_a, val_b])

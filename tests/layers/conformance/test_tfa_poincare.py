@@ -35,7 +35,11 @@ class TFAPoincareTest(tf.test.TestCase):
         inputs = np.random.random_sample(x_shape).astype(np.float32)
         expected = _poincare_normalize(inputs, dim, epsilon)
         outputs = run_layer_test(
-            self, PoincareNormalize, {"axis": dim, "epsilon": epsilon}, input_data=inputs, expected_output=expected,
+            self,
+            PoincareNormalize,
+            {"axis": dim, "epsilon": epsilon},
+            input_data=inputs,
+            expected_output=expected,
             run_eagerly=dim != 1,
         )
         for y in expected, outputs:

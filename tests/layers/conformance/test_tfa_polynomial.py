@@ -26,7 +26,9 @@ class TFAPolynomialCrossingTest(tf.test.TestCase):
 
     def test_invalid_proj_dim(self):
         with self.assertRaisesRegex(ValueError, "should be smaller than last_dim / 2"):
-            PolynomialCrossing(projection_dim=6)([np.random.random((12, 5)), np.random.random((12, 5))])
+            PolynomialCrossing(projection_dim=6)(
+                [np.random.random((12, 5)), np.random.random((12, 5))]
+            )
 
     def test_invalid_inputs(self):
         with self.assertRaisesRegex(ValueError, "must be a tuple or list of size 2"):

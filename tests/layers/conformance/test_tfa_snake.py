@@ -22,4 +22,11 @@ class TFASnakeLayerTest(tf.test.TestCase):
             a = np.random.randn()
             val = np.asarray(snake(x, a))
             kwargs = {"frequency_initializer": keras.initializers.Constant(a), "dtype": dtype}
-            run_layer_test(self, Snake, kwargs, input_data=x, expected_output=val, run_eagerly=dtype != np.float32)
+            run_layer_test(
+                self,
+                Snake,
+                kwargs,
+                input_data=x,
+                expected_output=val,
+                run_eagerly=dtype != np.float32,
+            )

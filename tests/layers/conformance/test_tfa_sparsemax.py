@@ -20,6 +20,10 @@ class TFASparsemaxLayerTest(tf.test.TestCase):
         for dtype in (np.float32, np.float64):
             z = np.random.RandomState(1).uniform(low=-3, high=3, size=(TEST_OBS, 10)).astype(dtype)
             run_layer_test(
-                self, Sparsemax, {"dtype": dtype}, input_data=z, expected_output=_np_sparsemax(z).astype(dtype),
+                self,
+                Sparsemax,
+                {"dtype": dtype},
+                input_data=z,
+                expected_output=_np_sparsemax(z).astype(dtype),
                 run_eagerly=dtype != np.float32,
             )

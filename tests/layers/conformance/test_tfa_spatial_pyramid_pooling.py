@@ -28,7 +28,9 @@ class TFASpatialPyramidPoolingTest(tf.test.TestCase):
 
     def test_spp_output_2d(self):
         keras.utils.set_random_seed(0)
-        inputs = np.reshape(np.arange(start=0.0, stop=16.0, step=1.0).astype(np.float32), (1, 4, 4, 1))
+        inputs = np.reshape(
+            np.arange(start=0.0, stop=16.0, step=1.0).astype(np.float32), (1, 4, 4, 1)
+        )
         output = np.array([[[7.5], [2.5], [4.5], [10.5], [12.5]]]).astype(np.float32)
         run_layer_test(
             self,
@@ -37,7 +39,9 @@ class TFASpatialPyramidPoolingTest(tf.test.TestCase):
             input_data=inputs,
             expected_output=output,
         )
-        inputs = np.reshape(np.arange(start=0.0, stop=16.0, step=1.0).astype(np.float32), (1, 1, 4, 4))
+        inputs = np.reshape(
+            np.arange(start=0.0, stop=16.0, step=1.0).astype(np.float32), (1, 1, 4, 4)
+        )
         output = np.array([[[7.5, 2.5, 4.5, 10.5, 12.5]]]).astype(np.float32)
         run_layer_test(
             self,
@@ -53,7 +57,9 @@ class TFASpatialPyramidPoolingTest(tf.test.TestCase):
         self.assertEqual(layer.get_config(), new_layer.get_config())
 
     def test_keras(self):
-        test_inputs = np.reshape(np.arange(start=0.0, stop=16.0, step=1.0).astype(np.float32), (1, 4, 4, 1))
+        test_inputs = np.reshape(
+            np.arange(start=0.0, stop=16.0, step=1.0).astype(np.float32), (1, 4, 4, 1)
+        )
         test_output = [[[7.5], [2.5], [4.5], [10.5], [12.5]]]
         inputs = keras.layers.Input((None, None, 1))
         model = keras.Model(inputs=[inputs], outputs=[SpatialPyramidPooling2D([1, 2])(inputs)])

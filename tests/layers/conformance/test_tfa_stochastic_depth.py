@@ -25,8 +25,9 @@ INFERENCE = np.asarray([[0.3, 0.3, 0.65]]).astype(np.float32)  # shortcut + p_l 
 class TFAStochasticDepthTest(tf.test.TestCase):
     def test_stochastic_depth(self):
         layer = StochasticDepth(survival_probability=0.5)
-        np.testing.assert_allclose(layer([SHORTCUT, RESIDUAL], training=False), INFERENCE,
-                                   rtol=TFA_RTOL, atol=TFA_ATOL)
+        np.testing.assert_allclose(
+            layer([SHORTCUT, RESIDUAL], training=False), INFERENCE, rtol=TFA_RTOL, atol=TFA_ATOL
+        )
         outcomes = set()
         for seed in range(8):
             keras.utils.set_random_seed(seed)
@@ -62,5 +63,3 @@ class TFAStochasticDepthTest(tf.test.TestCase):
         residual = keras.layers.Conv2D(1, 1)(inputs)
         self.assertEqual(tuple(keras.layers.Add()([inputs, residual]).shape), (1, 3, 3, 1))
         self.assertEqual(tuple(StochasticDepth()([inputs, residual]).shape), (1, 3, 3, 1))
-
-

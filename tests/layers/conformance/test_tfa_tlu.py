@@ -23,14 +23,33 @@ class TFATLUTest(tf.test.TestCase):
         for dtype in DTYPES:
             x = np.array([[-2.5, 0.0, 0.3]]).astype(dtype)
             val = np.array([[0.0, 0.0, 0.3]]).astype(dtype)
-            run_layer_test(self, TLU, {"dtype": dtype}, input_data=x, expected_output=val, run_eagerly=dtype != np.float32)
+            run_layer_test(
+                self,
+                TLU,
+                {"dtype": dtype},
+                input_data=x,
+                expected_output=val,
+                run_eagerly=dtype != np.float32,
+            )
 
     def test_affine(self):
         for dtype in DTYPES:
             x = np.array([[-2.5, 0.0, 0.3]]).astype(dtype)
             val = np.array([[-1.5, 1.0, 1.3]]).astype(dtype)
-            kwargs = {"affine": True, "dtype": dtype, "alpha_initializer": "ones", "tau_initializer": "ones"}
-            run_layer_test(self, TLU, kwargs, input_data=x, expected_output=val, run_eagerly=dtype != np.float32)
+            kwargs = {
+                "affine": True,
+                "dtype": dtype,
+                "alpha_initializer": "ones",
+                "tau_initializer": "ones",
+            }
+            run_layer_test(
+                self,
+                TLU,
+                kwargs,
+                input_data=x,
+                expected_output=val,
+                run_eagerly=dtype != np.float32,
+            )
 
     def test_serialization(self):
         for dtype in DTYPES:

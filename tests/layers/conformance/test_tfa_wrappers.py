@@ -31,18 +31,35 @@ class TFAWeightNormalizationTest(tf.test.TestCase):
         keras.utils.set_random_seed(0)
 
     def test_basic(self):
-        run_layer_test(self, WeightNormalization, {"layer": keras.layers.Conv2D(5, (2, 2))},
-                       input_shape=(2, 4, 4, 3))
+        run_layer_test(
+            self,
+            WeightNormalization,
+            {"layer": keras.layers.Conv2D(5, (2, 2))},
+            input_shape=(2, 4, 4, 3),
+        )
 
     def test_no_bias(self):
-        run_layer_test(self, WeightNormalization, {"layer": keras.layers.Dense(5, use_bias=False)},
-                       input_shape=(2, 4))
+        run_layer_test(
+            self,
+            WeightNormalization,
+            {"layer": keras.layers.Dense(5, use_bias=False)},
+            input_shape=(2, 4),
+        )
 
     def _check_data_init(self, data_init, input_data, expected_output):
-        layer = keras.layers.Dense(input_data.shape[-1], activation=None,
-                                   kernel_initializer="identity", bias_initializer="zeros")
-        run_layer_test(self, WeightNormalization, {"layer": layer, "data_init": data_init},
-                       input_data=input_data, expected_output=expected_output)
+        layer = keras.layers.Dense(
+            input_data.shape[-1],
+            activation=None,
+            kernel_initializer="identity",
+            bias_initializer="zeros",
+        )
+        run_layer_test(
+            self,
+            WeightNormalization,
+            {"layer": layer, "data_init": data_init},
+            input_data=input_data,
+            expected_output=expected_output,
+        )
 
     def test_with_data_init_is_false(self):
         input_data = np.array([[[-4, -4], [4, 4]]], dtype=np.float32)

@@ -26,7 +26,11 @@ from tfx_ext.lite import (
 def simple_dense_model():
     # tfmot's keras_test_utils.build_simple_dense_model
     return keras.Sequential(
-        [keras.Input((10,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(4, activation="softmax")]
+        [
+            keras.Input((10,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(4, activation="softmax"),
+        ]
     )
 
 
@@ -40,7 +44,9 @@ class QuantizeTest(tf.test.TestCase):
         keras.utils.set_random_seed(0)
 
     def test_quantize_model_passes(self):  # testQuantizeModel_Passes
-        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(10), keras.layers.Dropout(0.4)])
+        model = keras.Sequential(
+            [keras.Input((5,)), keras.layers.Dense(10), keras.layers.Dropout(0.4)]
+        )
         quantized = quantize_model(model)
         self.assertIsInstance(quantized.layers[0], QuantizeAware)
 
@@ -66,16 +72,26 @@ class QuantizeAnnotateTest(tf.test.TestCase):
         model = keras.Sequential([keras.Input((5,)), layer])
         wrapped_model = keras.Sequential([keras.Input((5,)), wrapped])
         # Annotation does not change the computation.
-        self.assertAllEqual(model.predict(inputs, verbose=0), wrapped_model.predict(inputs, verbose=0))
+        self.assertAllEqual(
+            model.predict(inputs, verbose=0), wrapped_model.predict(inputs, verbose=0)
+        )
 
-    def test_sequential_first_layer_is_built(self):  # testQuantizeAnnotateSequentialFirstLayer_IsBuilt
+    def test_sequential_first_layer_is_built(
+        self,
+    ):  # testQuantizeAnnotateSequentialFirstLayer_IsBuilt
         model = keras.Sequential(
-            [keras.Input((5,)), quantize_annotate_layer(keras.layers.Dense(10)), keras.layers.Dropout(0.4)]
+            [
+                keras.Input((5,)),
+                quantize_annotate_layer(keras.layers.Dense(10)),
+                keras.layers.Dropout(0.4),
+            ]
         )
         self.assertTrue(model.built)
 
     @rejects_bad_input(quantize_annotate_layer, QuantizeAnnotate)
-    def test_quantize_annotate_layer_fails_with_model(self):  # testQuantizeAnnotateLayer_FailsWithModel
+    def test_quantize_annotate_layer_fails_with_model(
+        self,
+    ):  # testQuantizeAnnotateLayer_FailsWithModel
         with self.assertRaises(ValueError):
             quantize_annotate_layer(simple_dense_model())
         with self.assertRaisesRegex(ValueError, "argument `quantize_config`.*not supported yet"):
@@ -84,7 +100,9 @@ class QuantizeAnnotateTest(tf.test.TestCase):
             QuantizeAnnotate(keras.layers.Dense(3), quantize_config="default")
 
     def test_quantize_annotate_model(self):  # testQuantizeAnnotateModel
-        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(10), keras.layers.Dropout(0.4)])
+        model = keras.Sequential(
+            [keras.Input((5,)), keras.layers.Dense(10), keras.layers.Dropout(0.4)]
+        )
         annotated = quantize_annotate_model(model)
         for layer in annotated.layers:
             self.assert_wrapped(layer)
@@ -93,7 +111,11 @@ class QuantizeAnnotateTest(tf.test.TestCase):
 
     def test_has_annotated_layers(self):  # testQuantizeAnnotateModel_HasAnnotatedLayers
         model = keras.Sequential(
-            [keras.Input((5,)), keras.layers.Dense(10), quantize_annotate_layer(keras.layers.Dense(5))]
+            [
+                keras.Input((5,)),
+                keras.layers.Dense(10),
+                quantize_annotate_layer(keras.layers.Dense(5)),
+            ]
         )
         annotated = quantize_annotate_model(model)
         self.assert_wrapped(annotated.layers[0])
@@ -112,7 +134,9 @@ class QuantizeAnnotateTest(tf.test.TestCase):
             model(np.zeros((1, 3), "float32"))
             quantize_annotate_model(model)
         with self.assertRaises(ValueError):  # testQuantizeAnnotateModel_FailsWithNestedModels
-            quantize_annotate_model(keras.Sequential([keras.Sequential([keras.Input((2,)), keras.layers.Dense(10)])]))
+            quantize_annotate_model(
+                keras.Sequential([keras.Sequential([keras.Input((2,)), keras.layers.Dense(10)])])
+            )
 
     def test_passes_with_custom_layer(self):  # testQuantizeAnnotateModel_PassesWithCustomLayer
         class CustomLayer(keras.layers.Dense):
@@ -160,7 +184,11 @@ class QuantizeApplyTest(tf.test.TestCase):
         with self.assertRaises(ValueError):  # testRaisesErrorIfKerasSubclassedModel
             quantize_apply(MyModel())
         with self.assertRaises(ValueError):  # testRaisesErrorNoAnnotatedLayers_Sequential
-            quantize_apply(keras.Sequential([keras.Input((3,)), keras.layers.Dense(10), keras.layers.Dropout(0.4)]))
+            quantize_apply(
+                keras.Sequential(
+                    [keras.Input((3,)), keras.layers.Dense(10), keras.layers.Dropout(0.4)]
+                )
+            )
         inputs = keras.Input((10,))
         x = keras.layers.Dense(32, activation="relu")(inputs)
         with self.assertRaises(ValueError):  # testRaisesErrorNoAnnotatedLayers_Functional
@@ -183,7 +211,9 @@ class QuantizeApplyTest(tf.test.TestCase):
                 for a, b in zip(before.get_weights(), after.get_weights()):
                     self.assertAllEqual(a, b)
 
-    def test_applies_to_annotated_model_sequential(self):  # testAppliesQuantizationToAnnotatedModel_Sequential
+    def test_applies_to_annotated_model_sequential(
+        self,
+    ):  # testAppliesQuantizationToAnnotatedModel_Sequential
         model = keras.Sequential(
             [
                 keras.Input((12, 12, 1)),
@@ -198,14 +228,20 @@ class QuantizeApplyTest(tf.test.TestCase):
         # is not quantized, so nothing learns the input's range.
         self.assertEqual([layer.quantize_inputs for layer in quantized.layers[1:]], [False, False])
 
-    def test_applies_to_annotated_model_functional(self):  # testAppliesQuantizationToAnnotatedModel_Functional
+    def test_applies_to_annotated_model_functional(
+        self,
+    ):  # testAppliesQuantizationToAnnotatedModel_Functional
         inputs = keras.Input((12, 12, 1))
         x = keras.layers.Conv2D(4, 5, activation="relu")(inputs)
         x = quantize_annotate_layer(keras.layers.Dense(10, activation="relu"))(x)
-        model = keras.Model(inputs, quantize_annotate_layer(keras.layers.Dense(5, activation="softmax"))(x))
+        model = keras.Model(
+            inputs, quantize_annotate_layer(keras.layers.Dense(5, activation="softmax"))(x)
+        )
         self.assert_quantized(model, quantize_apply(model))
 
-    def test_quantizes_input_when_the_first_layer_is_quantized(self):  # testQuantizesInputLayer_OutboundLayerIsQuantized
+    def test_quantizes_input_when_the_first_layer_is_quantized(
+        self,
+    ):  # testQuantizesInputLayer_OutboundLayerIsQuantized
         inputs = keras.Input((12, 12, 1))
         x = quantize_annotate_layer(keras.layers.Conv2D(4, 5, activation="relu"))(inputs)
         x = quantize_annotate_layer(keras.layers.Dense(10, activation="relu"))(x)
@@ -213,7 +249,9 @@ class QuantizeApplyTest(tf.test.TestCase):
         wrappers = [layer for layer in quantized.layers if isinstance(layer, QuantizeAware)]
         self.assertEqual([w.quantize_inputs for w in wrappers], [True, False])
 
-    def test_preserves_built_state(self):  # testAppliesQuantizationToAnnotatedModel_PreservesBuiltState
+    def test_preserves_built_state(
+        self,
+    ):  # testAppliesQuantizationToAnnotatedModel_PreservesBuiltState
         annotated = quantize_annotate_model(simple_dense_model())
         self.assertTrue(annotated.built)
         self.assertTrue(quantize_apply(annotated).built)
@@ -224,10 +262,16 @@ class QuantizeApplyTest(tf.test.TestCase):
         quantized = quantize_apply(annotated)
         self.assertIsNot(quantized.optimizer, annotated.optimizer)
 
-    def test_runs_when_nested_model_not_annotated(self):  # testQuantizeApply_RunsWhenNestedModelNotAnnotated
+    def test_runs_when_nested_model_not_annotated(
+        self,
+    ):  # testQuantizeApply_RunsWhenNestedModelNotAnnotated
         inner = keras.Sequential([keras.Input((2,)), keras.layers.Dense(10)])
-        annotated = keras.Sequential([keras.Input((2,)), inner, quantize_annotate_layer(keras.layers.Dense(10))])
+        annotated = keras.Sequential(
+            [keras.Input((2,)), inner, quantize_annotate_layer(keras.layers.Dense(10))]
+        )
         quantized = quantize_apply(annotated)
         x = np.random.rand(3, 2).astype("float32")
         # Before training the fake quantizers pass outputs through up to the kernel's rounding.
-        self.assertAllClose(quantized.predict(x, verbose=0), annotated.predict(x, verbose=0), atol=0.05)
+        self.assertAllClose(
+            quantized.predict(x, verbose=0), annotated.predict(x, verbose=0), atol=0.05
+        )

@@ -37,7 +37,11 @@ def trained_qat(model):
 
 def dense_model():
     return keras.Sequential(
-        [keras.Input((10,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(5, activation="softmax")]
+        [
+            keras.Input((10,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(5, activation="softmax"),
+        ]
     )
 
 
@@ -81,7 +85,9 @@ class QuantizeScopeTest(tf.test.TestCase):
 
     def test_scope_leaves_nothing_behind(self):
         with quantize_scope({"Thing": int}):
-            self.assertIs(keras.saving.get_custom_objects().get("Thing"), None)  # the global map is untouched
+            self.assertIs(
+                keras.saving.get_custom_objects().get("Thing"), None
+            )  # the global map is untouched
             self.assertIs(keras.saving.get_registered_object("Thing"), int)
             self.assertIs(keras.saving.get_registered_object("QuantizeAware"), QuantizeAware)
         self.assertIsNone(keras.saving.get_registered_object("Thing"))
@@ -96,7 +102,11 @@ class QuantizeScopeTest(tf.test.TestCase):
         import tf_keras
 
         model = tf_keras.Sequential(
-            [tf_keras.Input((10,)), tf_keras.layers.Dense(8, activation="relu"), tf_keras.layers.Dense(5)]
+            [
+                tf_keras.Input((10,)),
+                tf_keras.layers.Dense(8, activation="relu"),
+                tf_keras.layers.Dense(5),
+            ]
         )
         qat = quantize_model(model)  # tfmot's quantize_model for a tf_keras model
         path = os.path.join(self.get_temp_dir(), "tfmot_qat.h5")

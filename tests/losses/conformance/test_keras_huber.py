@@ -31,7 +31,8 @@ class KerasHuberConformanceTest(tf.test.TestCase):
         self.assertEqual(h_obj.name, "huber")
         self.assertEqual(h_obj.reduction, "sum")
         self.assertEqual(
-            h_obj.get_config(), {"name": "huber", "reduction": "sum", "threshold": 1.0, "dtype": "float32"}
+            h_obj.get_config(),
+            {"name": "huber", "reduction": "sum", "threshold": 1.0, "dtype": "float32"},
         )
 
     def test_all_correct(self):
@@ -52,21 +53,27 @@ class KerasHuberConformanceTest(tf.test.TestCase):
         sample_weight = np.array([[1.2], [3.4]])
         weights = np.asarray([1.2, 1.2, 1.2, 3.4, 3.4, 3.4]).reshape((2, 3))
         expected = np.sum(elementwise_huber(Y_TRUE, Y_PRED) * weights) / BATCH_SIZE
-        self.assertAlmostEqual(float(HuberLoss()(Y_TRUE, Y_PRED, sample_weight=sample_weight)), expected, 3)
+        self.assertAlmostEqual(
+            float(HuberLoss()(Y_TRUE, Y_PRED, sample_weight=sample_weight)), expected, 3
+        )
 
     def test_timestep_weighted(self):
         y_pred = Y_PRED.reshape((2, 3, 1))
         y_true = Y_TRUE.reshape((2, 3, 1))
         sample_weight = np.array([3, 6, 5, 0, 4, 2]).reshape((2, 3, 1))
         expected = np.sum(elementwise_huber(y_true, y_pred) * sample_weight) / BATCH_SIZE
-        self.assertAlmostEqual(float(HuberLoss()(y_true, y_pred, sample_weight=sample_weight)), expected, 3)
+        self.assertAlmostEqual(
+            float(HuberLoss()(y_true, y_pred, sample_weight=sample_weight)), expected, 3
+        )
 
     def test_zero_weighted(self):
         self.assertAlmostEqual(float(HuberLoss()(Y_TRUE, Y_PRED, sample_weight=0)), 0.0, 3)
 
     def test_non_default_delta(self):
         expected = 2.3 * np.sum(elementwise_huber(Y_TRUE, Y_PRED, 0.8)) / BATCH_SIZE
-        self.assertAlmostEqual(float(HuberLoss(0.8)(Y_TRUE, Y_PRED, sample_weight=2.3)), expected, 3)
+        self.assertAlmostEqual(
+            float(HuberLoss(0.8)(Y_TRUE, Y_PRED, sample_weight=2.3)), expected, 3
+        )
 
     def test_dtype_arg(self):
         loss = HuberLoss(dtype="bfloat16")(Y_TRUE, Y_PRED)

@@ -23,17 +23,25 @@ class TFAContrastiveTest(tf.test.TestCase):
         np.testing.assert_allclose(ContrastiveLoss()(Y_TRUE, y_pred), 0.0)
 
     def test_unweighted(self):
-        np.testing.assert_allclose(ContrastiveLoss()(Y_TRUE, Y_PRED), 0.621666, atol=1e-6, rtol=1e-6)
+        np.testing.assert_allclose(
+            ContrastiveLoss()(Y_TRUE, Y_PRED), 0.621666, atol=1e-6, rtol=1e-6
+        )
 
     def test_sample_weighted(self):
         sample_weight = tf.constant([1.2, 0.8, 0.5, 0.4, 1.5, 1.0], dtype=tf.float32)
-        np.testing.assert_allclose(ContrastiveLoss()(Y_TRUE, Y_PRED, sample_weight=sample_weight), 0.4425)
+        np.testing.assert_allclose(
+            ContrastiveLoss()(Y_TRUE, Y_PRED, sample_weight=sample_weight), 0.4425
+        )
 
     def test_non_default_margin(self):
-        np.testing.assert_allclose(ContrastiveLoss(margin=2.0)(Y_TRUE, Y_PRED), 1.623333, atol=1e-6, rtol=1e-6)
+        np.testing.assert_allclose(
+            ContrastiveLoss(margin=2.0)(Y_TRUE, Y_PRED), 1.623333, atol=1e-6, rtol=1e-6
+        )
 
     def test_scalar_weighted(self):
-        np.testing.assert_allclose(ContrastiveLoss()(Y_TRUE, Y_PRED, sample_weight=6.0), 3.73, atol=1e-6, rtol=1e-6)
+        np.testing.assert_allclose(
+            ContrastiveLoss()(Y_TRUE, Y_PRED, sample_weight=6.0), 3.73, atol=1e-6, rtol=1e-6
+        )
 
     def test_zero_weighted(self):
         np.testing.assert_allclose(ContrastiveLoss()(Y_TRUE, Y_PRED, sample_weight=0.0), 0.0)

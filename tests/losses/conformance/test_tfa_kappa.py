@@ -19,7 +19,9 @@ def weighted_kappa_loss_np(y_true, y_pred, weightage="quadratic", eps=1e-6):
     label_mat = np.tile(cat_labels, (1, num_classes))
     row_label_vec = np.arange(num_classes).reshape((1, num_classes))
     label_mat_ = np.tile(row_label_vec, (num_samples, 1))
-    weight = np.abs(label_mat - label_mat_) if weightage == "linear" else (label_mat - label_mat_) ** 2
+    weight = (
+        np.abs(label_mat - label_mat_) if weightage == "linear" else (label_mat - label_mat_) ** 2
+    )
     numerator = (y_pred * weight).sum()
     label_dist = y_true.sum(axis=0, keepdims=True)
     pred_dist = y_pred.sum(axis=0, keepdims=True)
@@ -57,10 +59,14 @@ class TFAWeightedKappaLossTest(tf.test.TestCase):
                 y_true, y_pred = gen_labels_and_preds(100, 3, np_seed)
                 y_pred = y_pred.astype(np.float32)
                 loss = WeightedKappaLoss(num_classes=3)(y_true, y_pred)
-                np.testing.assert_allclose(loss, weighted_kappa_loss_np(y_true, y_pred), rtol=1e-5, atol=1e-5)
+                np.testing.assert_allclose(
+                    loss, weighted_kappa_loss_np(y_true, y_pred), rtol=1e-5, atol=1e-5
+                )
 
     def test_config(self):
-        kappa_loss = WeightedKappaLoss(num_classes=4, weightage="linear", name="kappa_loss", epsilon=0.001)
+        kappa_loss = WeightedKappaLoss(
+            num_classes=4, weightage="linear", name="kappa_loss", epsilon=0.001
+        )
         self.assertEqual(kappa_loss.num_classes, 4)
         self.assertEqual(kappa_loss.weightage, "linear")
         self.assertEqual(kappa_loss.name, "kappa_loss")
@@ -73,14 +79,27 @@ class TFAWeightedKappaLossTest(tf.test.TestCase):
         self.assertEqual(restored.get_config(), loss.get_config())
 
     def test_save_model(self):
-        model = keras.models.Sequential([keras.layers.Input((4, 4, 3)), keras.layers.Dense(6, activation="softmax")])
+        model = keras.models.Sequential(
+            [keras.layers.Input((4, 4, 3)), keras.layers.Dense(6, activation="softmax")]
+        )
         model.compile(optimizer="adam", loss=WeightedKappaLoss(num_classes=6))
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "test.keras")
             model.save(path)
-            self.assertEqual(keras.models.load_model(path).loss.get_config(), model.loss.get_config())
+            self.assertEqual(
+                keras.models.load_model(path).loss.get_config(), model.loss.get_config()
+            )
 
     def test_doctest(self):
         y_true = tf.constant([[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]])
-        y_pred = tf.constant([[0.1, 0.2, 0.6, 0.1], [0.1, 0.5, 0.3, 0.1], [0.8, 0.05, 0.05, 0.1], [0.01, 0.09, 0.1, 0.8]])
-        np.testing.assert_allclose(WeightedKappaLoss(num_classes=4)(y_true, y_pred), -1.1611925, rtol=1e-6)
+        y_pred = tf.constant(
+            [
+                [0.1, 0.2, 0.6, 0.1],
+                [0.1, 0.5, 0.3, 0.1],
+                [0.8, 0.05, 0.05, 0.1],
+                [0.01, 0.09, 0.1, 0.8],
+            ]
+        )
+        np.testing.assert_allclose(
+            WeightedKappaLoss(num_classes=4)(y_true, y_pred), -1.1611925, rtol=1e-6
+        )

@@ -62,7 +62,9 @@ class TFALiftedStructTest(tf.test.TestCase):
                 # Keras 3's loss object returns float32; the inputs' precision sets the tolerance.
                 assert_allclose_according_to_type(np.asarray(loss), loss_np, input_dtype=dtype)
 
-    @pytest.mark.tf_only("cost: a fit of a 784-input model; the loss's JAX path is covered by test_lifted_struct")
+    @pytest.mark.tf_only(
+        "cost: a fit of a 784-input model; the loss's JAX path is covered by test_lifted_struct"
+    )
     def test_keras_model_compile(self):
         model = keras.models.Sequential([keras.layers.Input(shape=(784,)), keras.layers.Dense(10)])
         # Keras 3's `losses.get` resolves no registered string names (TFA

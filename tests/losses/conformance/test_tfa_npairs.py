@@ -31,23 +31,35 @@ class TFANpairsTest(tf.test.TestCase):
         self.assertIsNone(nml_obj.reduction)
 
     def test_single_label(self):
-        y_true = tf.constant([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=tf.int64)
-        np.testing.assert_allclose(NpairsMultilabelLoss()(y_true, Y_PRED), 0.253856, rtol=1e-06, atol=1e-06)
+        y_true = tf.constant(
+            [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=tf.int64
+        )
+        np.testing.assert_allclose(
+            NpairsMultilabelLoss()(y_true, Y_PRED), 0.253856, rtol=1e-06, atol=1e-06
+        )
 
     @pytest.mark.tf_only("tf.SparseTensor labels")
     def test_single_label_sparse(self):
-        y_true = tf.constant([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=tf.int64)
+        y_true = tf.constant(
+            [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=tf.int64
+        )
         loss = NpairsMultilabelLoss()(tf.sparse.from_dense(y_true), Y_PRED)
         np.testing.assert_allclose(loss, 0.253856, rtol=1e-06, atol=1e-06)
 
     def test_multilabel(self):
-        y_true = tf.constant([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1], [0, 0, 0, 1]], dtype=tf.int64)
+        y_true = tf.constant(
+            [[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1], [0, 0, 0, 1]], dtype=tf.int64
+        )
         # Rows of the shared-label counts normalized to 1 weight the log terms
         # (TFA's comment): (0.920522 + 1.753856 + 1.753856 + 1.253856) / 4.
-        np.testing.assert_allclose(NpairsMultilabelLoss()(y_true, Y_PRED), 1.420522, rtol=1e-06, atol=1e-06)
+        np.testing.assert_allclose(
+            NpairsMultilabelLoss()(y_true, Y_PRED), 1.420522, rtol=1e-06, atol=1e-06
+        )
 
     @pytest.mark.tf_only("tf.SparseTensor labels")
     def test_multilabel_sparse(self):
-        y_true = tf.constant([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1], [0, 0, 0, 1]], dtype=tf.int64)
+        y_true = tf.constant(
+            [[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1], [0, 0, 0, 1]], dtype=tf.int64
+        )
         loss = NpairsMultilabelLoss()(tf.sparse.from_dense(y_true), Y_PRED)
         np.testing.assert_allclose(loss, 1.420522, rtol=1e-06, atol=1e-06)

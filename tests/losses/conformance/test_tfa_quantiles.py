@@ -32,24 +32,32 @@ class TFAQuantilesTest(tf.test.TestCase):
 
     def test_sample_weighted(self):
         sample_weight = tf.constant([1.2, 3.4], shape=(2, 1))
-        np.testing.assert_almost_equal(PinballLoss()(Y_TRUE, Y_PRED, sample_weight=sample_weight), 40.7 / 6, 3)
+        np.testing.assert_almost_equal(
+            PinballLoss()(Y_TRUE, Y_PRED, sample_weight=sample_weight), 40.7 / 6, 3
+        )
 
     def test_timestep_weighted(self):
         y_true = tf.constant([1, 9, 2, -5, -2, 6], shape=(2, 3, 1))
         y_pred = tf.constant([4, 8, 12, 8, 1, 3], shape=(2, 3, 1), dtype=tf.dtypes.float32)
         sample_weight = tf.constant([3, 6, 5, 0, 4, 2], shape=(2, 3))
-        np.testing.assert_almost_equal(PinballLoss()(y_true, y_pred, sample_weight=sample_weight), 41.5 / 6, 3)
+        np.testing.assert_almost_equal(
+            PinballLoss()(y_true, y_pred, sample_weight=sample_weight), 41.5 / 6, 3
+        )
 
     def test_zero_weighted(self):
         np.testing.assert_almost_equal(PinballLoss()(Y_TRUE, Y_PRED, sample_weight=0), 0.0, 3)
 
-    @pytest.mark.tf_only("TFA's InvalidArgumentError/ValueError; JAX raises a TypeError (next test)")
+    @pytest.mark.tf_only(
+        "TFA's InvalidArgumentError/ValueError; JAX raises a TypeError (next test)"
+    )
     @rejects_bad_input(PinballLoss)
     def test_invalid_sample_weight(self):
         y_true = tf.constant([1, 9, 2, -5, -2, 6], shape=(2, 3, 1))
         y_pred = tf.constant([4, 8, 12, 8, 1, 3], shape=(2, 3, 1))
         sample_weight = tf.constant([3, 6, 5, 0], shape=(2, 2))
-        with self.assertRaisesRegex((tf.errors.InvalidArgumentError, ValueError), "Incompatible shapes"):
+        with self.assertRaisesRegex(
+            (tf.errors.InvalidArgumentError, ValueError), "Incompatible shapes"
+        ):
             PinballLoss()(y_true, y_pred, sample_weight=sample_weight)
 
     @rejects_bad_input(PinballLoss)
@@ -57,7 +65,9 @@ class TFAQuantilesTest(tf.test.TestCase):
         y_true = np.array([1, 9, 2, -5, -2, 6], "float32").reshape(2, 3, 1)
         y_pred = np.array([4, 8, 12, 8, 1, 3], "float32").reshape(2, 3, 1)
         sample_weight = np.array([3, 6, 5, 0], "float32").reshape(2, 2)
-        with self.assertRaisesRegex((tf.errors.InvalidArgumentError, ValueError, TypeError), "(?i)incompatible shapes"):
+        with self.assertRaisesRegex(
+            (tf.errors.InvalidArgumentError, ValueError, TypeError), "(?i)incompatible shapes"
+        ):
             PinballLoss()(y_true, y_pred, sample_weight=sample_weight)
 
     def test_unweighted_quantiles(self):
@@ -74,7 +84,11 @@ class TFAQuantilesTest(tf.test.TestCase):
         np.testing.assert_almost_equal(loss, 12.65, 3)
 
     def test_doctests(self):
-        np.testing.assert_allclose(pinball_loss([0.0, 0.0, 1.0, 1.0], [1.0, 1.0, 1.0, 0.0], tau=0.1), 0.475)
-        np.testing.assert_allclose(PinballLoss(tau=0.1)([0.0, 0.0, 1.0, 1.0], [1.0, 1.0, 1.0, 0.0]), 0.475)
+        np.testing.assert_allclose(
+            pinball_loss([0.0, 0.0, 1.0, 1.0], [1.0, 1.0, 1.0, 0.0], tau=0.1), 0.475
+        )
+        np.testing.assert_allclose(
+            PinballLoss(tau=0.1)([0.0, 0.0, 1.0, 1.0], [1.0, 1.0, 1.0, 0.0]), 0.475
+        )
         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
         model.compile("sgd", loss=PinballLoss(tau=0.1))

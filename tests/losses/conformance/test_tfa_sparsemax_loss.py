@@ -102,8 +102,13 @@ class TFASparsemaxLossTest(tf.test.TestCase):
         for dtype in DTYPES:
             with self.subTest(dtype=dtype):
                 q = np.asarray([[0, 0, 1], [0, 0, 1], [0, 0, 1]])
-                z_nan = np.asarray([[0, np.nan, 0], [0, np.nan, np.nan], [np.nan, np.nan, np.nan]]).astype(dtype)
-                np.testing.assert_equal(np.asanyarray([np.nan, np.nan, np.nan]), np.asarray(_tf_sparsemax_loss(z_nan, q, dtype)))
+                z_nan = np.asarray(
+                    [[0, np.nan, 0], [0, np.nan, np.nan], [np.nan, np.nan, np.nan]]
+                ).astype(dtype)
+                np.testing.assert_equal(
+                    np.asanyarray([np.nan, np.nan, np.nan]),
+                    np.asarray(_tf_sparsemax_loss(z_nan, q, dtype)),
+                )
 
     def test_sparsemax_loss_of_inf(self):
         q = np.asarray([[0, 0, 1], [0, 0, 1], [0, 0, 1], [0, 0, 1]])
@@ -113,9 +118,16 @@ class TFASparsemaxLossTest(tf.test.TestCase):
         z_mix = np.asarray([[0, inf, 0], [0, inf, -inf], [-inf, inf, 0], [-inf, inf, -inf]])
         for dtype in DTYPES:
             with self.subTest(dtype=dtype):
-                np.testing.assert_equal(np.asanyarray([0.25, np.inf, 0, np.nan]), np.asarray(_tf_sparsemax_loss(z_neg, q, dtype)))
-                np.testing.assert_equal(np.asanyarray([np.nan] * 4), np.asarray(_tf_sparsemax_loss(z_pos, q, dtype)))
-                np.testing.assert_equal(np.asanyarray([np.nan] * 4), np.asarray(_tf_sparsemax_loss(z_mix, q, dtype)))
+                np.testing.assert_equal(
+                    np.asanyarray([0.25, np.inf, 0, np.nan]),
+                    np.asarray(_tf_sparsemax_loss(z_neg, q, dtype)),
+                )
+                np.testing.assert_equal(
+                    np.asanyarray([np.nan] * 4), np.asarray(_tf_sparsemax_loss(z_pos, q, dtype))
+                )
+                np.testing.assert_equal(
+                    np.asanyarray([np.nan] * 4), np.asarray(_tf_sparsemax_loss(z_mix, q, dtype))
+                )
 
     def test_constant_add(self):
         for dtype in DTYPES:
@@ -125,7 +137,10 @@ class TFASparsemaxLossTest(tf.test.TestCase):
                 c = random.uniform(low=-3, high=3, size=(TEST_OBS, 1))
                 q = _one_hot(np.random.RandomState(0))
                 np.testing.assert_allclose(
-                    _tf_sparsemax_loss(z + c, q, dtype), _tf_sparsemax_loss(z, q, dtype), rtol=5e-6, atol=5e-6
+                    _tf_sparsemax_loss(z + c, q, dtype),
+                    _tf_sparsemax_loss(z, q, dtype),
+                    rtol=5e-6,
+                    atol=5e-6,
                 )
 
     def test_sparsemax_loss_zero(self):

@@ -18,7 +18,12 @@ import tensorflow as tf
 
 from tests.bad_input import rejects_bad_input
 from tests.losses.conformance.tfa_tolerance import assert_allclose_according_to_type
-from tfx_ext.losses import TripletHardLoss, TripletSemiHardLoss, triplet_hard_loss, triplet_semihard_loss
+from tfx_ext.losses import (
+    TripletHardLoss,
+    TripletSemiHardLoss,
+    triplet_hard_loss,
+    triplet_semihard_loss,
+)
 
 DTYPES = ("float32", "float16", ml_dtypes.bfloat16)
 
@@ -62,7 +67,9 @@ def triplet_semihard_loss_np(labels, embedding, margin, dist_func):
             if adjacency[i][j] > 0.0 and i != j:
                 num_positives += 1.0
                 pos_distance = pdist_matrix[i][j]
-                neg_distances = sorted(pdist_matrix[i][k] for k in range(num_data) if adjacency[i][k] == 0)
+                neg_distances = sorted(
+                    pdist_matrix[i][k] for k in range(num_data) if adjacency[i][k] == 0
+                )
                 chosen_neg_distance = neg_distances[0]
                 for m in range(len(neg_distances)):
                     chosen_neg_distance = neg_distances[m]
@@ -79,7 +86,9 @@ def triplet_hard_loss_np(labels, embedding, margin, dist_func, soft=False):
     pdist_matrix = dist_func(embedding)
     loss_np = 0.0
     for i in range(num_data):
-        pos_distances = [pdist_matrix[i][j] for j in range(num_data) if adjacency[i][j] > 0.0 and i != j]
+        pos_distances = [
+            pdist_matrix[i][j] for j in range(num_data) if adjacency[i][j] > 0.0 and i != j
+        ]
         neg_distances = [pdist_matrix[i][j] for j in range(num_data) if adjacency[i][j] == 0]
         if not pos_distances:
             pos_distances.append(0)
@@ -119,9 +128,12 @@ class TFATripletTest(tf.test.TestCase):
         self.assertIs(loss, triplet_semihard_loss)
         model.compile(loss=loss, optimizer="adam")
         x, y = np.random.rand(8, 784).astype("float32"), np.array([0, 0, 1, 1, 2, 2, 3, 3])
-        self.assertAllClose(model.evaluate(x, y, verbose=0),
-                            triplet_semihard_loss_np(y, model.predict(x, verbose=0), 1.0, l_2_dists),
-                            rtol=1e-5, atol=1e-5)
+        self.assertAllClose(
+            model.evaluate(x, y, verbose=0),
+            triplet_semihard_loss_np(y, model.predict(x, verbose=0), 1.0, l_2_dists),
+            rtol=1e-5,
+            atol=1e-5,
+        )
 
     def test_serialization_semihard(self):
         loss = TripletSemiHardLoss()
@@ -138,9 +150,13 @@ class TFATripletTest(tf.test.TestCase):
                         loss_np = triplet_hard_loss_np(labels, embedding, 1.0, dist_func, soft)
                         y_true = tf.constant(labels)
                         y_pred = tf.constant(embedding, dtype=tf.as_dtype(dtype))
-                        loss = TripletHardLoss(soft=soft, distance_metric=dist_metric)(y_true, y_pred)
+                        loss = TripletHardLoss(soft=soft, distance_metric=dist_metric)(
+                            y_true, y_pred
+                        )
                         assert_allclose_according_to_type(loss, loss_np, input_dtype=dtype)
-                        loss = triplet_hard_loss(y_true, y_pred, soft=soft, distance_metric=dist_metric)
+                        loss = triplet_hard_loss(
+                            y_true, y_pred, soft=soft, distance_metric=dist_metric
+                        )
                         self.assertEqual(loss.dtype, y_pred.dtype)
                         assert_allclose_according_to_type(loss, loss_np)
 
@@ -152,9 +168,12 @@ class TFATripletTest(tf.test.TestCase):
         self.assertIs(loss, triplet_hard_loss)
         model.compile(loss=loss, optimizer="adam")
         x, y = np.random.rand(8, 784).astype("float32"), np.array([0, 0, 1, 1, 2, 2, 3, 3])
-        self.assertAllClose(model.evaluate(x, y, verbose=0),
-                            triplet_hard_loss_np(y, model.predict(x, verbose=0), 1.0, l_2_dists),
-                            rtol=1e-5, atol=1e-5)
+        self.assertAllClose(
+            model.evaluate(x, y, verbose=0),
+            triplet_hard_loss_np(y, model.predict(x, verbose=0), 1.0, l_2_dists),
+            rtol=1e-5,
+            atol=1e-5,
+        )
 
     def test_serialization_hard(self):
         loss = TripletHardLoss()
@@ -166,16 +185,22 @@ class TFATripletTest(tf.test.TestCase):
         y_pred = tf.convert_to_tensor([[0.0, 1.0], [1.0, 0.0]])
         distance_metric = lambda x: tf.linalg.matmul(x, x, transpose_b=True)  # noqa: E731
         self.assertAllClose(triplet_semihard_loss(y_true, y_pred, distance_metric="L2"), 2.4142137)
-        self.assertAllClose(triplet_semihard_loss(y_true, y_pred, distance_metric=distance_metric), 1.0)
+        self.assertAllClose(
+            triplet_semihard_loss(y_true, y_pred, distance_metric=distance_metric), 1.0
+        )
         self.assertAllClose(triplet_hard_loss(y_true, y_pred, distance_metric="L2"), 1.0)
         self.assertAllClose(triplet_hard_loss(y_true, y_pred, distance_metric=distance_metric), 0.0)
 
     @rejects_bad_input(TripletHardLoss, triplet_hard_loss)
     def test_bad_arguments(self):
         # Not in TFA (its typeguard refuses wrong types); a typo is refused too.
-        with self.assertRaisesRegex(ValueError, r"argument `distance_metric`.*Received: distance_metric='cosine'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `distance_metric`.*Received: distance_metric='cosine'"
+        ):
             TripletHardLoss(distance_metric="cosine")
-        with self.assertRaisesRegex(ValueError, r"argument `distance_metric`.*Received: distance_metric='l2'"):
+        with self.assertRaisesRegex(
+            ValueError, r"argument `distance_metric`.*Received: distance_metric='l2'"
+        ):
             triplet_hard_loss([0, 1], [[0.0, 1.0], [1.0, 0.0]], distance_metric="l2")
         with self.assertRaisesRegex(TypeError, r"argument `soft`.*boolean.*Received: soft=1"):
             TripletHardLoss(soft=1)

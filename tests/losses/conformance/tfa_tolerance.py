@@ -13,7 +13,9 @@ def tolerance_for(*dtypes):
     """The loosest of TFA's tolerances among `dtypes` (float32 and wider: 1e-6)."""
     rtol = atol = 1e-6
     for dtype in dtypes:
-        name = "bfloat16" if np.dtype(dtype) == np.dtype(ml_dtypes.bfloat16) else np.dtype(dtype).name
+        name = (
+            "bfloat16" if np.dtype(dtype) == np.dtype(ml_dtypes.bfloat16) else np.dtype(dtype).name
+        )
         r, a = _TOLERANCES.get(name, (1e-6, 1e-6))
         rtol, atol = max(rtol, r), max(atol, a)
     return rtol, atol

@@ -15,7 +15,9 @@ def check_metric_serialization(metric, y_true, y_pred, sample_weight=None):
         if name == "self":
             continue
         if name in ("args", "kwargs") or name not in config:
-            raise KeyError(f"constructor parameter {name} of {type(metric).__name__} is not in get_config()")
+            raise KeyError(
+                f"constructor parameter {name} of {type(metric).__name__} is not in get_config()"
+            )
     copy = type(metric)(**config)
     for target, source in zip(copy.variables, metric.variables):
         target.assign(source)

@@ -32,14 +32,20 @@ class TFACohenKappaTest(tf.test.TestCase):
 
     def test_config(self):
         kp_obj = CohenKappa(name="cohen_kappa", num_classes=5)
-        self.assertEqual((kp_obj.name, kp_obj.dtype, kp_obj.num_classes), ("cohen_kappa", "float32", 5))
+        self.assertEqual(
+            (kp_obj.name, kp_obj.dtype, kp_obj.num_classes), ("cohen_kappa", "float32", 5)
+        )
         kb_obj2 = CohenKappa.from_config(kp_obj.get_config())
-        self.assertEqual((kb_obj2.name, kb_obj2.dtype, kb_obj2.num_classes), ("cohen_kappa", "float32", 5))
+        self.assertEqual(
+            (kb_obj2.name, kb_obj2.dtype, kb_obj2.num_classes), ("cohen_kappa", "float32", 5)
+        )
 
     def test_kappa_random_score(self):
         actuals = tf.constant([4, 4, 3, 4, 2, 4, 1, 1], dtype=tf.int32)
         preds = tf.constant([4, 4, 3, 4, 4, 2, 1, 1], dtype=tf.int32)
-        update_and_check(initialize_vars(), actuals, preds, None, [0.61904761, 0.62790697, 0.68932038])
+        update_and_check(
+            initialize_vars(), actuals, preds, None, [0.61904761, 0.62790697, 0.68932038]
+        )
 
     def test_kappa_perfect_score(self):
         actuals = tf.constant([4, 4, 3, 3, 2, 2, 1, 1], dtype=tf.int32)
@@ -48,13 +54,17 @@ class TFACohenKappaTest(tf.test.TestCase):
     def test_kappa_worse_than_random(self):
         actuals = tf.constant([4, 4, 3, 3, 2, 2, 1, 1], dtype=tf.int32)
         preds = tf.constant([1, 2, 4, 1, 3, 3, 4, 4], dtype=tf.int32)
-        update_and_check(initialize_vars(), actuals, preds, None, [-0.3333333, -0.52380952, -0.72727272])
+        update_and_check(
+            initialize_vars(), actuals, preds, None, [-0.3333333, -0.52380952, -0.72727272]
+        )
 
     def test_kappa_with_sample_weights(self):
         actuals = tf.constant([4, 4, 3, 3, 2, 2, 1, 1], dtype=tf.int32)
         preds = tf.constant([1, 2, 4, 1, 3, 3, 4, 4], dtype=tf.int32)
         weights = tf.constant([1, 1, 2, 5, 10, 2, 3, 3], dtype=tf.int32)
-        update_and_check(initialize_vars(), actuals, preds, weights, [-0.25473321, -0.38992332, -0.60695344])
+        update_and_check(
+            initialize_vars(), actuals, preds, weights, [-0.25473321, -0.38992332, -0.60695344]
+        )
 
     def test_kappa_reset_state(self):
         objs = initialize_vars()
@@ -71,7 +81,9 @@ class TFACohenKappaTest(tf.test.TestCase):
 
     def test_with_sparse_labels(self):
         obj = CohenKappa(num_classes=5, sparse_labels=True)
-        obj.update_state(np.array([4, 4, 3, 4], dtype=np.int32), np.array([4, 4, 1, 2], dtype=np.int32))
+        obj.update_state(
+            np.array([4, 4, 3, 4], dtype=np.int32), np.array([4, 4, 1, 2], dtype=np.int32)
+        )
         np.testing.assert_allclose(0.19999999, obj.result())
 
     def _fit(self, metric, outputs, activation, loss, y):
@@ -122,13 +134,17 @@ class TFACohenKappaTest(tf.test.TestCase):
         weights = np.array([1, 1, 2, 5, 10, 2, 3, 3], dtype=np.int32)
         metric = CohenKappa(num_classes=5, sparse_labels=True)
         metric.update_state(y_true, y_pred)
-        np.testing.assert_array_equal(metric.confusion, [[0, 0, 0, 0, 0], [0, 2, 0, 0, 0], [0, 0, 0, 0, 1],
-                                                         [0, 0, 0, 1, 0], [0, 0, 1, 0, 3]])
+        np.testing.assert_array_equal(
+            metric.confusion,
+            [[0, 0, 0, 0, 0], [0, 2, 0, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 1, 0], [0, 0, 1, 0, 3]],
+        )
         np.testing.assert_allclose(metric.result(), 0.61904764, rtol=1e-6)
         metric = CohenKappa(num_classes=5, sparse_labels=True)
         metric.update_state(y_true, y_pred, sample_weight=weights)
-        np.testing.assert_array_equal(metric.confusion, [[0, 0, 0, 0, 0], [0, 6, 0, 0, 0], [0, 0, 0, 0, 10],
-                                                         [0, 0, 0, 2, 0], [0, 0, 2, 0, 7]])
+        np.testing.assert_array_equal(
+            metric.confusion,
+            [[0, 0, 0, 0, 0], [0, 6, 0, 0, 0], [0, 0, 0, 0, 10], [0, 0, 0, 2, 0], [0, 0, 2, 0, 7]],
+        )
         np.testing.assert_allclose(metric.result(), 0.37209308, rtol=1e-6)
         inputs = keras.Input(shape=(10,))
         outputs = keras.layers.Dense(1)(keras.layers.Dense(10)(inputs))

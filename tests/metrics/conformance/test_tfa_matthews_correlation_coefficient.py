@@ -36,15 +36,19 @@ class TFAMatthewsCorrelationCoefficientTest(tf.test.TestCase):
         gt_label = np.eye(3)[[0, 2, 0, 2, 1, 1, 0, 0, 2, 1]]
         preds = np.eye(3)[[2, 0, 2, 2, 2, 2, 2, 0, 2, 2]]
         mcc = MatthewsCorrelationCoefficient(3)
-        mcc.update_state(tf.constant(gt_label, dtype=tf.float32), tf.constant(preds, dtype=tf.float32))
+        mcc.update_state(
+            tf.constant(gt_label, dtype=tf.float32), tf.constant(preds, dtype=tf.float32)
+        )
         check_results(mcc, sklearn_matthew(gt_label.argmax(axis=1), preds.argmax(axis=1)))
 
     def test_keras_model(self):
-        model = keras.Sequential([
-            keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dense(1, activation="softmax"),
-        ])
+        model = keras.Sequential(
+            [
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dense(1, activation="softmax"),
+            ]
+        )
         mcc = MatthewsCorrelationCoefficient(num_classes=1)
         model.compile(optimizer="Adam", loss="binary_crossentropy", metrics=["accuracy", mcc])
         data = np.random.random((10, 1))

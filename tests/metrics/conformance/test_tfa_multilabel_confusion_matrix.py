@@ -34,31 +34,89 @@ class TFAMultiLabelConfusionMatrixTest(tf.test.TestCase):
                 check_results(mcm_obj, [[[2, 0], [0, 2]], [[2, 0], [0, 2]], [[0, 2], [2, 0]]])
 
     def test_mcm_4_classes(self):
-        actuals = [[1, 0, 0, 1], [0, 0, 1, 1], [1, 0, 0, 1], [1, 1, 0, 0], [0, 1, 0, 1],
-                   [1, 0, 0, 1], [0, 0, 1, 1], [1, 0, 0, 1], [0, 1, 1, 0], [0, 1, 0, 1]]
-        preds = [[1, 0, 1, 0], [0, 0, 1, 1], [0, 0, 0, 1], [1, 1, 0, 0], [1, 0, 0, 0],
-                 [1, 0, 0, 1], [0, 0, 1, 1], [1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 0, 1]]
+        actuals = [
+            [1, 0, 0, 1],
+            [0, 0, 1, 1],
+            [1, 0, 0, 1],
+            [1, 1, 0, 0],
+            [0, 1, 0, 1],
+            [1, 0, 0, 1],
+            [0, 0, 1, 1],
+            [1, 0, 0, 1],
+            [0, 1, 1, 0],
+            [0, 1, 0, 1],
+        ]
+        preds = [
+            [1, 0, 1, 0],
+            [0, 0, 1, 1],
+            [0, 0, 0, 1],
+            [1, 1, 0, 0],
+            [1, 0, 0, 0],
+            [1, 0, 0, 1],
+            [0, 0, 1, 1],
+            [1, 0, 0, 1],
+            [0, 1, 0, 0],
+            [0, 0, 0, 1],
+        ]
         for dtype in DTYPES:
             with self.subTest(dtype=dtype):
                 mcm_obj = MultiLabelConfusionMatrix(num_classes=4, dtype=dtype)
-                mcm_obj.update_state(tf.constant(actuals, dtype=dtype), tf.constant(preds, dtype=dtype))
-                check_results(mcm_obj, [[[4, 1], [1, 4]], [[6, 0], [2, 2]], [[6, 1], [1, 2]], [[2, 0], [2, 6]]])
+                mcm_obj.update_state(
+                    tf.constant(actuals, dtype=dtype), tf.constant(preds, dtype=dtype)
+                )
+                check_results(
+                    mcm_obj,
+                    [[[4, 1], [1, 4]], [[6, 0], [2, 2]], [[6, 1], [1, 2]], [[2, 0], [2, 6]]],
+                )
 
     def test_multiclass(self):
-        actuals = [[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 1, 0, 0], [0, 1, 0, 0],
-                   [1, 0, 0, 0], [0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
-        preds = [[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0], [1, 0, 0, 0],
-                 [1, 0, 0, 0], [0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]]
+        actuals = [
+            [1, 0, 0, 0],
+            [0, 0, 1, 0],
+            [0, 0, 0, 1],
+            [0, 1, 0, 0],
+            [0, 1, 0, 0],
+            [1, 0, 0, 0],
+            [0, 0, 1, 0],
+            [1, 0, 0, 0],
+            [0, 0, 1, 0],
+            [0, 0, 0, 1],
+        ]
+        preds = [
+            [1, 0, 0, 0],
+            [0, 0, 1, 0],
+            [0, 0, 0, 1],
+            [1, 0, 0, 0],
+            [1, 0, 0, 0],
+            [1, 0, 0, 0],
+            [0, 0, 1, 0],
+            [1, 0, 0, 0],
+            [0, 1, 0, 0],
+            [0, 0, 0, 1],
+        ]
         for dtype in DTYPES:
             with self.subTest(dtype=dtype):
                 mcm_obj = MultiLabelConfusionMatrix(num_classes=4, dtype=dtype)
-                mcm_obj.update_state(tf.constant(actuals, dtype=dtype), tf.constant(preds, dtype=dtype))
-                check_results(mcm_obj, [[[5, 2], [0, 3]], [[7, 1], [2, 0]], [[7, 0], [1, 2]], [[8, 0], [0, 2]]])
+                mcm_obj.update_state(
+                    tf.constant(actuals, dtype=dtype), tf.constant(preds, dtype=dtype)
+                )
+                check_results(
+                    mcm_obj,
+                    [[[5, 2], [0, 3]], [[7, 1], [2, 0]], [[7, 0], [1, 2]], [[8, 0], [0, 2]]],
+                )
 
     def test_doctests(self):
         metric = MultiLabelConfusionMatrix(num_classes=3)
-        metric.update_state(np.array([[1, 0, 1], [0, 1, 0]], np.int32), np.array([[1, 0, 0], [0, 1, 1]], np.int32))
-        np.testing.assert_allclose(metric.result(), [[[1, 0], [0, 1]], [[1, 0], [0, 1]], [[0, 1], [1, 0]]])
+        metric.update_state(
+            np.array([[1, 0, 1], [0, 1, 0]], np.int32), np.array([[1, 0, 0], [0, 1, 1]], np.int32)
+        )
+        np.testing.assert_allclose(
+            metric.result(), [[[1, 0], [0, 1]], [[1, 0], [0, 1]], [[0, 1], [1, 0]]]
+        )
         metric = MultiLabelConfusionMatrix(num_classes=3)
-        metric.update_state(np.array([[1, 0, 0], [0, 1, 0]], np.int32), np.array([[1, 0, 0], [0, 0, 1]], np.int32))
-        np.testing.assert_allclose(metric.result(), [[[1, 0], [0, 1]], [[1, 0], [1, 0]], [[1, 1], [0, 0]]])
+        metric.update_state(
+            np.array([[1, 0, 0], [0, 1, 0]], np.int32), np.array([[1, 0, 0], [0, 0, 1]], np.int32)
+        )
+        np.testing.assert_allclose(
+            metric.result(), [[[1, 0], [0, 1]], [[1, 0], [1, 0]], [[1, 1], [0, 0]]]
+        )

@@ -19,7 +19,12 @@ SCIPY_CORR = {
     SpearmansRank: stats.spearmanr,
     PearsonsCorrelation: stats.pearsonr,
 }
-DOCTESTS = {KendallsTauB: -0.47140455, KendallsTauC: -0.48000002, SpearmansRank: -0.54073805, PearsonsCorrelation: -0.5618297}
+DOCTESTS = {
+    KendallsTauB: -0.47140455,
+    KendallsTauC: -0.48000002,
+    SpearmansRank: -0.54073805,
+    PearsonsCorrelation: -0.5618297,
+}
 
 
 class TFAStreamingCorrelationsTest(tf.test.TestCase):
@@ -41,7 +46,9 @@ class TFAStreamingCorrelationsTest(tf.test.TestCase):
             with self.subTest(metric=correlation_type.__name__):
                 metric = correlation_type(0, 13, 0, 8)
                 metric.update_state(actuals, preds)
-                np.testing.assert_almost_equal(metric.result(), scipy_corr(actuals, preds)[0], decimal=2)
+                np.testing.assert_almost_equal(
+                    metric.result(), scipy_corr(actuals, preds)[0], decimal=2
+                )
 
     def test_perfect(self):
         actuals, preds = [1, 2, 3, 4, 5, 6, 7, 8], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
@@ -66,16 +73,25 @@ class TFAStreamingCorrelationsTest(tf.test.TestCase):
                 metric = correlation_type(0, 13, 0, 8)
                 for actual, pred in zip(actuals, preds):
                     metric.update_state([[actual]], [[pred]])
-                np.testing.assert_almost_equal(metric.result(), scipy_corr(actuals, preds)[0], decimal=2)
+                np.testing.assert_almost_equal(
+                    metric.result(), scipy_corr(actuals, preds)[0], decimal=2
+                )
 
-    @pytest.mark.tf_only("cost: a 1024-example fit with validation; the metrics' JAX path is covered by the eager tests")
+    @pytest.mark.tf_only(
+        "cost: a 1024-example fit with validation; the metrics' JAX path is covered by the eager tests"
+    )
     def test_keras_binary_classification_model(self):
         keras.utils.set_random_seed(0)
         metrics = [correlation_type() for correlation_type in SCIPY_CORR]
         inputs = keras.layers.Input(shape=(128,))
         outputs = keras.layers.Dense(1, activation="sigmoid")(inputs)
         model = keras.models.Model(inputs, outputs)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.1), loss="binary_crossentropy", metrics=metrics, jit_compile=False)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=0.1),
+            loss="binary_crossentropy",
+            metrics=metrics,
+            jit_compile=False,
+        )
         x = np.random.rand(1024, 128).astype(np.float32)
         y = np.random.randint(2, size=(1024, 1)).astype(np.float32)
         history = model.fit(x, y, epochs=1, verbose=0, batch_size=32, validation_data=(x, y))

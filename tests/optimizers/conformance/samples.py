@@ -27,8 +27,13 @@ def _repeat(optimizer, grads_and_vars, iterations):
         step()
 
 
-def run_dense_sample(optimizer, iterations, values=([1.0, 2.0], [3.0, 4.0]),
-                     grads=([0.1, 0.2], [0.03, 0.04]), dtype="float32"):
+def run_dense_sample(
+    optimizer,
+    iterations,
+    values=([1.0, 2.0], [3.0, 4.0]),
+    grads=([0.1, 0.2], [0.03, 0.04]),
+    dtype="float32",
+):
     """Applies the same gradients `iterations` times; returns the variables' values."""
     variables = [keras.Variable(np.array(v, dtype), dtype=dtype) for v in values]
     gradients = [keras.ops.convert_to_tensor(np.array(g, dtype)) for g in grads]

@@ -36,8 +36,9 @@ class LazyAdamConformanceTest(tf.test.TestCase):
         var0, var1 = tf.Variable(var0_np), tf.Variable(var1_np)
         grads0, grads1 = make_grads(grads0_np), make_grads(grads1_np)
         for t in range(3):
-            self.assert_close(0.9 ** (t + 1), optimizer.beta_1 ** (int(optimizer.iterations) + 1),
-                              dtype)
+            self.assert_close(
+                0.9 ** (t + 1), optimizer.beta_1 ** (int(optimizer.iterations) + 1), dtype
+            )
             optimizer.apply_gradients(zip([grads0, grads1], [var0, var1]))
             var0_np, m0, v0 = adam_update_numpy(var0_np, grads0_np, t, m0, v0)
             var1_np, m1, v1 = adam_update_numpy(var1_np, grads1_np, t, m1, v1)
@@ -50,13 +51,17 @@ class LazyAdamConformanceTest(tf.test.TestCase):
                 indices = np.array([0, 2], "int32")
 
                 def sliced(grads_np):
-                    return tf.IndexedSlices(tf.constant(grads_np[indices]), tf.constant(indices),
-                                            tf.constant([3]))
+                    return tf.IndexedSlices(
+                        tf.constant(grads_np[indices]), tf.constant(indices), tf.constant([3])
+                    )
 
                 self.three_steps(
-                    dtype, sliced,
-                    np.array([1.0, 1.0, 2.0], dtype), np.array([0.1, 0.0, 0.1], dtype),
-                    np.array([3.0, 3.0, 4.0], dtype), np.array([0.01, 0.0, 0.01], dtype),
+                    dtype,
+                    sliced,
+                    np.array([1.0, 1.0, 2.0], dtype),
+                    np.array([0.1, 0.0, 0.1], dtype),
+                    np.array([3.0, 3.0, 4.0], dtype),
+                    np.array([0.01, 0.0, 0.01], dtype),
                     LazyAdam(),
                 )
 
@@ -80,25 +85,35 @@ class LazyAdamConformanceTest(tf.test.TestCase):
                 repeated_index_update_var = tf.Variable([[1], [2]], dtype=dtype)
                 aggregated_update_var = tf.Variable([[1], [2]], dtype=dtype)
                 grad_repeated_index = tf.IndexedSlices(
-                    tf.constant([0.1, 0.1], shape=[2, 1], dtype=dtype), tf.constant([1, 1]),
-                    tf.constant([2, 1]))
+                    tf.constant([0.1, 0.1], shape=[2, 1], dtype=dtype),
+                    tf.constant([1, 1]),
+                    tf.constant([2, 1]),
+                )
                 grad_aggregated = tf.IndexedSlices(
-                    tf.constant([0.2], shape=[1, 1], dtype=dtype), tf.constant([1]),
-                    tf.constant([2, 1]))
+                    tf.constant([0.2], shape=[1, 1], dtype=dtype),
+                    tf.constant([1]),
+                    tf.constant([2, 1]),
+                )
                 repeated_update_opt, aggregated_update_opt = LazyAdam(), LazyAdam()
                 for _ in range(3):
                     repeated_update_opt.apply_gradients(
-                        [(grad_repeated_index, repeated_index_update_var)])
+                        [(grad_repeated_index, repeated_index_update_var)]
+                    )
                     aggregated_update_opt.apply_gradients(
-                        [(grad_aggregated, aggregated_update_var)])
-                    np.testing.assert_allclose(aggregated_update_var.numpy(),
-                                               repeated_index_update_var.numpy())
+                        [(grad_aggregated, aggregated_update_var)]
+                    )
+                    np.testing.assert_allclose(
+                        aggregated_update_var.numpy(), repeated_index_update_var.numpy()
+                    )
 
     def dense_case(self, optimizer, dtype):
         self.three_steps(
-            dtype, tf.constant,
-            np.array([1.0, 2.0], dtype), np.array([0.1, 0.1], dtype),
-            np.array([3.0, 4.0], dtype), np.array([0.01, 0.01], dtype),
+            dtype,
+            tf.constant,
+            np.array([1.0, 2.0], dtype),
+            np.array([0.1, 0.1], dtype),
+            np.array([3.0, 4.0], dtype),
+            np.array([0.01, 0.01], dtype),
             optimizer,
         )
 

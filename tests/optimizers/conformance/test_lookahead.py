@@ -91,10 +91,13 @@ class LookaheadConformanceTest(tf.test.TestCase):
 
     def test_model_dynamic_lr(self):
         grad = keras.Variable([[0.1]])
-        model = keras.Sequential([
-            keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant([[1.0]]),
-                               use_bias=False)
-        ])
+        model = keras.Sequential(
+            [
+                keras.layers.Dense(
+                    1, kernel_initializer=keras.initializers.Constant([[1.0]]), use_bias=False
+                )
+            ]
+        )
         model.build(input_shape=[1, 1])
         opt = Lookahead("adam", sync_period=10, slow_step_size=0.4)
         opt.apply_gradients(list(zip([grad], model.variables)))

@@ -26,8 +26,9 @@ from tfx_ext.optimizers import MovingAverage
 class MovingAverageConformanceTest(tf.test.TestCase):
     def test_run(self):
         var0, var1 = tf.Variable([1.0, 2.0]), tf.Variable([3.0, 4.0])
-        grads_and_vars = list(zip([tf.constant([0.1, 0.1]), tf.constant([0.01, 0.01])],
-                                  [var0, var1]))
+        grads_and_vars = list(
+            zip([tf.constant([0.1, 0.1]), tf.constant([0.01, 0.01])], [var0, var1])
+        )
         opt = MovingAverage(keras.optimizers.SGD(learning_rate=2.0), average_decay=0.5)
         opt.apply_gradients(grads_and_vars)
         opt.apply_gradients(grads_and_vars)
@@ -62,8 +63,13 @@ class MovingAverageConformanceTest(tf.test.TestCase):
                 MovingAverage("sgd", num_updates=num_updates)
 
     def one_weight_model(self):
-        model = keras.Sequential([keras.layers.Dense(
-            1, kernel_initializer=keras.initializers.Constant([[1.0]]), use_bias=False)])
+        model = keras.Sequential(
+            [
+                keras.layers.Dense(
+                    1, kernel_initializer=keras.initializers.Constant([[1.0]]), use_bias=False
+                )
+            ]
+        )
         model.build(input_shape=[1, 1])
         return model
 
@@ -88,9 +94,13 @@ class MovingAverageConformanceTest(tf.test.TestCase):
         self.assertIsInstance(MovingAverage("adam").inner_optimizer, keras.optimizers.Adam)
 
     def sgd_average(self):
-        return MovingAverage(keras.optimizers.SGD(learning_rate=2.0, nesterov=True, momentum=0.3),
-                             average_decay=0.5, num_updates=None, start_step=5,
-                             dynamic_decay=True)
+        return MovingAverage(
+            keras.optimizers.SGD(learning_rate=2.0, nesterov=True, momentum=0.3),
+            average_decay=0.5,
+            num_updates=None,
+            start_step=5,
+            dynamic_decay=True,
+        )
 
     def test_config(self):
         opt = self.sgd_average()
@@ -125,8 +135,9 @@ class MovingAverageConformanceTest(tf.test.TestCase):
     def test_start_step(self):
         var0 = tf.Variable([1.0, 2.0])
         grads_and_vars = [(tf.constant([0.1, 0.1]), var0)]
-        opt = MovingAverage(keras.optimizers.SGD(learning_rate=1.0), average_decay=0.5,
-                            start_step=1)
+        opt = MovingAverage(
+            keras.optimizers.SGD(learning_rate=1.0), average_decay=0.5, start_step=1
+        )
         opt.apply_gradients(grads_and_vars)
         self.assertAllClose(var0.numpy(), [0.9, 1.9])
         opt.apply_gradients(grads_and_vars)
@@ -136,8 +147,9 @@ class MovingAverageConformanceTest(tf.test.TestCase):
     def test_dynamic_decay(self):
         var0 = tf.Variable([1.0, 2.0])
         grads_and_vars = [(tf.constant([0.1, 0.1]), var0)]
-        opt = MovingAverage(keras.optimizers.SGD(learning_rate=2.0), average_decay=0.5,
-                            dynamic_decay=True)
+        opt = MovingAverage(
+            keras.optimizers.SGD(learning_rate=2.0), average_decay=0.5, dynamic_decay=True
+        )
         opt.apply_gradients(grads_and_vars)
         opt.apply_gradients(grads_and_vars)
         self.assertAllClose(var0.numpy(), [0.6, 1.6])
@@ -181,19 +193,26 @@ class MovingAverageConformanceTest(tf.test.TestCase):
         self.assertTrue(np.isfinite(history.history["loss"][0]))
 
     def test_no_average_slot(self):
-        vectorize_layer = keras.layers.TextVectorization(max_tokens=5000, output_mode="int",
-                                                         output_sequence_length=4)
+        vectorize_layer = keras.layers.TextVectorization(
+            max_tokens=5000, output_mode="int", output_sequence_length=4
+        )
         vectorize_layer.adapt(["foo", "bar", "baz"])
-        model = keras.Sequential([
-            keras.Input(shape=(1,), dtype="string"),
-            vectorize_layer,
-            keras.layers.Embedding(5001, 2),
-            keras.layers.Dense(1),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input(shape=(1,), dtype="string"),
+                vectorize_layer,
+                keras.layers.Embedding(5001, 2),
+                keras.layers.Dense(1),
+            ]
+        )
         optimizer = MovingAverage("sgd")
         model.compile(optimizer, loss="mse", run_eagerly=True)  # one step: eager is cheaper
-        model.fit(x=tf.constant([["foo"], ["bar"], ["baz"]]), y=tf.constant([0.0, 1.0, 2.0]),
-                  epochs=1, verbose=0)
+        model.fit(
+            x=tf.constant([["foo"], ["bar"], ["baz"]]),
+            y=tf.constant([0.0, 1.0, 2.0]),
+            epochs=1,
+            verbose=0,
+        )
         optimizer.assign_average_vars(model.variables)
         for variable in model.trainable_variables:
             self.assertAllEqual(variable.numpy(), optimizer.average_of(variable).numpy())

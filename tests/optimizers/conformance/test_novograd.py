@@ -25,35 +25,51 @@ class NovoGradConformanceTest(tf.test.TestCase):
     def sparse(self, iterations, expected, make_optimizer):
         for dtype in ("float32", "float64"):
             values = (np.array([1.0, 2.0], dtype), np.array([3.0, 4.0], dtype))
-            grads = [indexed_slices(np.array([0.1], dtype), [0], [2]),
-                     indexed_slices(np.array([0.4], dtype), [1], [2])]
+            grads = [
+                indexed_slices(np.array([0.1], dtype), [0], [2]),
+                indexed_slices(np.array([0.4], dtype), [1], [2]),
+            ]
             actual = run_sparse_sample(make_optimizer(), iterations, values=values, grads=grads)
             for a, e in zip(actual, expected):
-                np.testing.assert_allclose(a, e, rtol=1e-7 if dtype == "float64" else 1e-6,
-                                           err_msg=dtype)
+                np.testing.assert_allclose(
+                    a, e, rtol=1e-7 if dtype == "float64" else 1e-6, err_msg=dtype
+                )
 
     def test_dense_sample(self):
-        self.dense(1, [[0.9552786425, 1.9105572849], [2.9400000012, 3.9200000016]],
-                   lambda: NovoGrad(lr=0.1, epsilon=1e-8))
+        self.dense(
+            1,
+            [[0.9552786425, 1.9105572849], [2.9400000012, 3.9200000016]],
+            lambda: NovoGrad(lr=0.1, epsilon=1e-8),
+        )
 
     def test_dense_sample_with_weight_decay(self):
-        self.dense(1, [[0.945278642, 1.8905572849], [2.9100000012, 3.8800000016]],
-                   lambda: NovoGrad(lr=0.1, weight_decay=0.1, epsilon=1e-8))
+        self.dense(
+            1,
+            [[0.945278642, 1.8905572849], [2.9100000012, 3.8800000016]],
+            lambda: NovoGrad(lr=0.1, weight_decay=0.1, epsilon=1e-8),
+        )
 
     def test_dense_sample_with_grad_averaging(self):
-        self.dense(2, [[0.9105572849, 1.8211145698], [2.8800000024, 3.8400000032]],
-                   lambda: NovoGrad(lr=0.1, grad_averaging=True, epsilon=1e-8))
+        self.dense(
+            2,
+            [[0.9105572849, 1.8211145698], [2.8800000024, 3.8400000032]],
+            lambda: NovoGrad(lr=0.1, grad_averaging=True, epsilon=1e-8),
+        )
 
     def test_sparse_sample(self):
         self.sparse(2, [[0.71, 2.0], [3.0, 3.71]], lambda: NovoGrad(lr=0.1, epsilon=1e-8))
 
     def test_sparse_sample_with_weight_decay(self):
-        self.sparse(2, [[0.6821, 2.0], [3.0, 3.5954]],
-                    lambda: NovoGrad(lr=0.1, weight_decay=0.1, epsilon=1e-8))
+        self.sparse(
+            2,
+            [[0.6821, 2.0], [3.0, 3.5954]],
+            lambda: NovoGrad(lr=0.1, weight_decay=0.1, epsilon=1e-8),
+        )
 
     def test_sparse_sample_with_grad_averaging(self):
-        self.sparse(2, [[0.8, 2.0], [3.0, 3.8]],
-                    lambda: NovoGrad(lr=0.1, grad_averaging=True, epsilon=1e-8))
+        self.sparse(
+            2, [[0.8, 2.0], [3.0, 3.8]], lambda: NovoGrad(lr=0.1, grad_averaging=True, epsilon=1e-8)
+        )
 
     def test_fit_simple_linear_model(self):
         keras.utils.set_random_seed(0x2020)

@@ -46,11 +46,13 @@ class SWAConformanceTest(tf.test.TestCase):
     def test_assign_batchnorm(self):
         x = np.random.standard_normal((10, 64))
         y = np.random.standard_normal((10, 1))
-        model = keras.Sequential([
-            keras.layers.Dense(16, activation="relu"),
-            keras.layers.BatchNormalization(),
-            keras.layers.Dense(1),
-        ])
+        model = keras.Sequential(
+            [
+                keras.layers.Dense(16, activation="relu"),
+                keras.layers.BatchNormalization(),
+                keras.layers.Dense(1),
+            ]
+        )
         opt = SWA(keras.optimizers.SGD())
         model.compile(optimizer=opt, loss="mean_squared_error")
         model.fit(x, y, epochs=1, verbose=0)
@@ -69,7 +71,9 @@ class SWAConformanceTest(tf.test.TestCase):
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         # using num_examples - 1 since steps starts from 0.
         optimizer = SWA("sgd", start_averaging=num_examples // 32 - 1, average_period=100)
-        model.compile(optimizer, loss="mse", steps_per_execution=50)  # same steps, fewer host round trips
+        model.compile(
+            optimizer, loss="mse", steps_per_execution=50
+        )  # same steps, fewer host round trips
         model.fit(x, y, epochs=2, verbose=0)
         optimizer.assign_average_vars(model.variables)
         x = np.random.standard_normal((100, 3))

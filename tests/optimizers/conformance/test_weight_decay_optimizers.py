@@ -26,10 +26,12 @@ TOLERANCES = {"float16": 1e-3, "float32": 1e-6, "float64": 1e-6}
 DTYPES = ("float16", "float32", "float64")
 
 
-def adamw_update_numpy(param, grad_t, slot_vars, learning_rate, beta_1, beta_2, epsilon,
-                       weight_decay):
-    lr, beta1, beta2, eps, wd = (v() if callable(v) else v
-                                 for v in (learning_rate, beta_1, beta_2, epsilon, weight_decay))
+def adamw_update_numpy(
+    param, grad_t, slot_vars, learning_rate, beta_1, beta_2, epsilon, weight_decay
+):
+    lr, beta1, beta2, eps, wd = (
+        v() if callable(v) else v for v in (learning_rate, beta_1, beta_2, epsilon, weight_decay)
+    )
     t = slot_vars.get("t", 0) + 1
     lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
     slot_vars["m"] = beta1 * slot_vars.get("m", 0) + (1 - beta1) * grad_t
@@ -72,8 +74,9 @@ class WeightDecayOptimizersConformanceTest(tf.test.TestCase):
                 reference = {k: v for k, v in kwargs.items() if k != "exclude_from_weight_decay"}
                 for _ in range(3):
                     if do_decay_var_list:
-                        opt.apply_gradients(zip([grads0, grads1], [var0, var1]),
-                                            decay_var_list=[var0, var1])
+                        opt.apply_gradients(
+                            zip([grads0, grads1], [var0, var1]), decay_var_list=[var0, var1]
+                        )
                     else:
                         opt.apply_gradients(zip([grads0, grads1], [var0, var1]))
                     var0_np, slots0 = update_fn(var0_np, grads0_np, slots0, **reference)
@@ -88,11 +91,15 @@ class WeightDecayOptimizersConformanceTest(tf.test.TestCase):
                 repeated_var = tf.Variable([[1.0], [2.0]], dtype=dtype)
                 aggregated_var = tf.Variable([[1.0], [2.0]], dtype=dtype)
                 grad_repeated = tf.IndexedSlices(
-                    tf.constant([0.1, 0.1], shape=[2, 1], dtype=dtype), tf.constant([1, 1]),
-                    tf.constant([2, 1]))
+                    tf.constant([0.1, 0.1], shape=[2, 1], dtype=dtype),
+                    tf.constant([1, 1]),
+                    tf.constant([2, 1]),
+                )
                 grad_aggregated = tf.IndexedSlices(
-                    tf.constant([0.2], shape=[1, 1], dtype=dtype), tf.constant([1]),
-                    tf.constant([2, 1]))
+                    tf.constant([0.2], shape=[1, 1], dtype=dtype),
+                    tf.constant([1]),
+                    tf.constant([2, 1]),
+                )
                 opt_repeated, opt_aggregated = optimizer(**kwargs), optimizer(**kwargs)
                 for _ in range(4):
                     opt_repeated.apply_gradients([(grad_repeated, repeated_var)])
@@ -111,8 +118,11 @@ class WeightDecayOptimizersConformanceTest(tf.test.TestCase):
         self.do_test(AdamW, adamw_update_numpy, **ADAMW)
 
     def test_basic_callable_params_adamw(self):
-        self.do_test(AdamW, adamw_update_numpy, **{**ADAMW, "learning_rate": lambda: 0.001,
-                                                   "weight_decay": lambda: WEIGHT_DECAY})
+        self.do_test(
+            AdamW,
+            adamw_update_numpy,
+            **{**ADAMW, "learning_rate": lambda: 0.001, "weight_decay": lambda: WEIGHT_DECAY},
+        )
 
     def test_basic_decay_var_list_adamw(self):
         self.do_test(AdamW, adamw_update_numpy, do_decay_var_list=True, **ADAMW)
@@ -127,12 +137,18 @@ class WeightDecayOptimizersConformanceTest(tf.test.TestCase):
         self.assertEqual(float(var1_weight.numpy()[0]), 1.0)
 
     def test_exclude_weight_decay_adamw(self):
-        self.check_exclusions(AdamW(learning_rate=1e-4, weight_decay=1e-4,
-                                    exclude_from_weight_decay=["var1"]))
+        self.check_exclusions(
+            AdamW(learning_rate=1e-4, weight_decay=1e-4, exclude_from_weight_decay=["var1"])
+        )
 
     def test_var_list_with_exclude_list_adamw(self):
-        self.do_test(AdamW, adamw_update_numpy, do_decay_var_list=True,
-                     exclude_from_weight_decay=["var0_*", "var1_*"], **ADAMW)
+        self.do_test(
+            AdamW,
+            adamw_update_numpy,
+            do_decay_var_list=True,
+            exclude_from_weight_decay=["var0_*", "var1_*"],
+            **ADAMW,
+        )
 
     def fit(self, optimizer, batch_size=None):
         model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2)])
@@ -147,8 +163,9 @@ class WeightDecayOptimizersConformanceTest(tf.test.TestCase):
         self.fit(AdamW(learning_rate=1e-4, weight_decay=1e-4))
 
     def test_keras_fit_with_schedule(self):
-        schedule = keras.optimizers.schedules.ExponentialDecay(WEIGHT_DECAY, decay_steps=10,
-                                                               decay_rate=0.9)
+        schedule = keras.optimizers.schedules.ExponentialDecay(
+            WEIGHT_DECAY, decay_steps=10, decay_rate=0.9
+        )
         self.fit(AdamW(learning_rate=1e-4, weight_decay=schedule))
 
     def test_weight_decay_with_piecewise_constant_decay_schedule(self):
@@ -165,19 +182,28 @@ class WeightDecayOptimizersConformanceTest(tf.test.TestCase):
         self.do_test(SGDW, sgdw_update_numpy, **SGDW_ARGS)
 
     def test_basic_callable_params_sgdw(self):
-        self.do_test(SGDW, sgdw_update_numpy, **{**SGDW_ARGS, "learning_rate": lambda: 0.001,
-                                                 "weight_decay": lambda: WEIGHT_DECAY})
+        self.do_test(
+            SGDW,
+            sgdw_update_numpy,
+            **{**SGDW_ARGS, "learning_rate": lambda: 0.001, "weight_decay": lambda: WEIGHT_DECAY},
+        )
 
     def test_basic_decay_var_list_sgdw(self):
         self.do_test(SGDW, sgdw_update_numpy, do_decay_var_list=True, **SGDW_ARGS)
 
     def test_exclude_weight_decay_sgdw(self):
-        self.check_exclusions(SGDW(learning_rate=0.01, weight_decay=1e-4,
-                                   exclude_from_weight_decay=["var1"]))
+        self.check_exclusions(
+            SGDW(learning_rate=0.01, weight_decay=1e-4, exclude_from_weight_decay=["var1"])
+        )
 
     def test_var_list_with_exclude_list_sgdw(self):
-        self.do_test(SGDW, sgdw_update_numpy, do_decay_var_list=True,
-                     exclude_from_weight_decay=["var0_*", "var1_*"], **SGDW_ARGS)
+        self.do_test(
+            SGDW,
+            sgdw_update_numpy,
+            do_decay_var_list=True,
+            exclude_from_weight_decay=["var0_*", "var1_*"],
+            **SGDW_ARGS,
+        )
 
     def test_optimizer_basic(self):
         for optimizer in (SGDW, extend_with_decoupled_weight_decay(keras.optimizers.SGD)):
@@ -195,21 +221,24 @@ class WeightDecayOptimizersConformanceTest(tf.test.TestCase):
         self.assertEqual(keras.optimizers.deserialize(config).get_config(), optimizer.get_config())
 
     def test_serialization_with_wd_schedule(self):
-        schedule = keras.optimizers.schedules.ExponentialDecay(WEIGHT_DECAY, decay_steps=10,
-                                                               decay_rate=0.9)
+        schedule = keras.optimizers.schedules.ExponentialDecay(
+            WEIGHT_DECAY, decay_steps=10, decay_rate=0.9
+        )
         optimizer = AdamW(learning_rate=1e-4, weight_decay=schedule)
         config = keras.optimizers.serialize(optimizer)
         self.assertEqual(keras.optimizers.deserialize(config).get_config(), optimizer.get_config())
 
     def test_keras_adamw_is_tfa_adamw_with_decay_over_learning_rate(self):
         results = []
-        for optimizer in (AdamW(weight_decay=WEIGHT_DECAY, learning_rate=0.01),
-                          keras.optimizers.AdamW(weight_decay=WEIGHT_DECAY / 0.01,
-                                                 learning_rate=0.01)):
+        for optimizer in (
+            AdamW(weight_decay=WEIGHT_DECAY, learning_rate=0.01),
+            keras.optimizers.AdamW(weight_decay=WEIGHT_DECAY / 0.01, learning_rate=0.01),
+        ):
             variables = [tf.Variable([1.0, 2.0]), tf.Variable([3.0, 4.0])]
             for _ in range(5):
-                optimizer.apply_gradients(zip([tf.constant([0.1, 0.2]), tf.constant([0.3, 0.4])],
-                                              variables))
+                optimizer.apply_gradients(
+                    zip([tf.constant([0.1, 0.2]), tf.constant([0.3, 0.4])], variables)
+                )
             results.append([v.numpy() for v in variables])
         for ours, keras_value in zip(*results):
             np.testing.assert_allclose(ours, keras_value, rtol=1e-6)

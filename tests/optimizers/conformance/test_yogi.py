@@ -15,8 +15,9 @@ from tfx_ext.optimizers import Yogi
 TOLERANCES = {"float16": 1e-3, "float32": 1e-6, "float64": 1e-6}  # TFA's, by dtype
 
 
-def yogi_update_numpy(param, g_t, t, m, v, alpha=0.01, beta1=0.9, beta2=0.999, epsilon=1e-3,
-                      l1reg=0.0, l2reg=0.0):
+def yogi_update_numpy(
+    param, g_t, t, m, v, alpha=0.01, beta1=0.9, beta2=0.999, epsilon=1e-3, l1reg=0.0, l2reg=0.0
+):
     """One Yogi step in NumPy, as TFA's reference; returns (param, m, v)."""
     beta1 = np.array(beta1, dtype=param.dtype)
     beta2 = np.array(beta2, dtype=param.dtype)
@@ -66,23 +67,42 @@ class YogiConformanceTest(tf.test.TestCase):
             np.testing.assert_allclose([3.0, 4.0], keras.ops.convert_to_numpy(var1))
             for t in range(1, 4):
                 opt.apply_gradients(zip([grads0, grads1], [var0, var1]))
-                var0_np, m0, v0 = yogi_update_numpy(var0_np, grads0_np, t, m0, v0, beta1=beta1,
-                                                    l1reg=l1reg, l2reg=l2reg)
-                var1_np, m1, v1 = yogi_update_numpy(var1_np, grads1_np, t, m1, v1, beta1=beta1,
-                                                    l1reg=l1reg, l2reg=l2reg)
+                var0_np, m0, v0 = yogi_update_numpy(
+                    var0_np, grads0_np, t, m0, v0, beta1=beta1, l1reg=l1reg, l2reg=l2reg
+                )
+                var1_np, m1, v1 = yogi_update_numpy(
+                    var1_np, grads1_np, t, m1, v1, beta1=beta1, l1reg=l1reg, l2reg=l2reg
+                )
                 tol = TOLERANCES[dtype]
-                np.testing.assert_allclose(var0_np, keras.ops.convert_to_numpy(var0), rtol=tol,
-                                           atol=tol, err_msg=f"{dtype} step {t}")
-                np.testing.assert_allclose(var1_np, keras.ops.convert_to_numpy(var1), rtol=tol,
-                                           atol=tol, err_msg=f"{dtype} step {t}")
+                np.testing.assert_allclose(
+                    var0_np,
+                    keras.ops.convert_to_numpy(var0),
+                    rtol=tol,
+                    atol=tol,
+                    err_msg=f"{dtype} step {t}",
+                )
+                np.testing.assert_allclose(
+                    var1_np,
+                    keras.ops.convert_to_numpy(var1),
+                    rtol=tol,
+                    atol=tol,
+                    err_msg=f"{dtype} step {t}",
+                )
 
     def basic(self, beta1=0.0, l1reg=0.0, l2reg=0.0, sparse=False):
         if sparse:
             requires_indexed_slices()
         self.check_three_steps(
-            lambda: Yogi(beta1=beta1, l1_regularization_strength=l1reg,
-                         l2_regularization_strength=l2reg, initial_accumulator_value=1.0),
-            sparse=sparse, beta1=beta1, l1reg=l1reg, l2reg=l2reg,
+            lambda: Yogi(
+                beta1=beta1,
+                l1_regularization_strength=l1reg,
+                l2_regularization_strength=l2reg,
+                initial_accumulator_value=1.0,
+            ),
+            sparse=sparse,
+            beta1=beta1,
+            l1reg=l1reg,
+            l2reg=l2reg,
         )
 
     def test_sparse(self):
@@ -103,17 +123,20 @@ class YogiConformanceTest(tf.test.TestCase):
             repeated_index_update_var = tf.Variable([[1.0], [2.0]], dtype=dtype)
             aggregated_update_var = tf.Variable([[1.0], [2.0]], dtype=dtype)
             grad_repeated_index = tf.IndexedSlices(
-                tf.constant([0.1, 0.1], shape=[2, 1], dtype=dtype), tf.constant([1, 1]),
-                tf.constant([2, 1]))
+                tf.constant([0.1, 0.1], shape=[2, 1], dtype=dtype),
+                tf.constant([1, 1]),
+                tf.constant([2, 1]),
+            )
             grad_aggregated = tf.IndexedSlices(
-                tf.constant([0.2], shape=[1, 1], dtype=dtype), tf.constant([1]),
-                tf.constant([2, 1]))
+                tf.constant([0.2], shape=[1, 1], dtype=dtype), tf.constant([1]), tf.constant([2, 1])
+            )
             opt1, opt2 = Yogi(), Yogi()
             for _ in range(3):
                 opt1.apply_gradients([(grad_repeated_index, repeated_index_update_var)])
                 opt2.apply_gradients([(grad_aggregated, aggregated_update_var)])
-            np.testing.assert_allclose(aggregated_update_var.numpy(),
-                                       repeated_index_update_var.numpy())
+            np.testing.assert_allclose(
+                aggregated_update_var.numpy(), repeated_index_update_var.numpy()
+            )
 
     def test_basic(self):
         self.basic()

@@ -18,8 +18,14 @@ from tfx_ext.rnn import LayerNormLSTMCell
 class LayerNormLSTMCellTest(tf.test.TestCase):
     def test_cell_output(self):
         x = tf.ones([1, 2], dtype=tf.float32)
-        state0 = [tf.constant(0.1 * np.asarray([[2, 3]]), tf.float32), tf.constant(0.1 * np.asarray([[0, 1]]), tf.float32)]
-        state1 = [tf.constant(0.1 * np.asarray([[6, 7]]), tf.float32), tf.constant(0.1 * np.asarray([[4, 5]]), tf.float32)]
+        state0 = [
+            tf.constant(0.1 * np.asarray([[2, 3]]), tf.float32),
+            tf.constant(0.1 * np.asarray([[0, 1]]), tf.float32),
+        ]
+        state1 = [
+            tf.constant(0.1 * np.asarray([[6, 7]]), tf.float32),
+            tf.constant(0.1 * np.asarray([[4, 5]]), tf.float32),
+        ]
         const_initializer = keras.initializers.Constant(0.5)
 
         def single_cell():
@@ -47,7 +53,10 @@ class LayerNormLSTMCellTest(tf.test.TestCase):
 
         # input_size != num_units
         x = tf.ones([1, 3], dtype=tf.float32)
-        state = [tf.constant(0.1 * np.asarray([[2, 3]]), tf.float32), tf.constant(0.1 * np.asarray([[0, 1]]), tf.float32)]
+        state = [
+            tf.constant(0.1 * np.asarray([[2, 3]]), tf.float32),
+            tf.constant(0.1 * np.asarray([[0, 1]]), tf.float32),
+        ]
         output_v, output_states_v = single_cell()(x, state)
         np.testing.assert_allclose(output_v, expected_h, 1e-5)
         np.testing.assert_allclose(output_states_v[0], expected_h, 1e-5)

@@ -41,7 +41,9 @@ class LayerNormSimpleRNNCellTest(tf.test.TestCase):
             [
                 keras.Input((3, 4)),
                 keras.layers.Masking(),
-                keras.layers.RNN(LayerNormSimpleRNNCell(units=5), return_sequences=True, unroll=False),
+                keras.layers.RNN(
+                    LayerNormSimpleRNNCell(units=5), return_sequences=True, unroll=False
+                ),
             ]
         )
         model.compile(loss="categorical_crossentropy", optimizer="rmsprop")

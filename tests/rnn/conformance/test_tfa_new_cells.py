@@ -21,7 +21,9 @@ def _same_config(test, config, expected):
     test.assertEqual(sorted(config), sorted(expected))
     for key, value in expected.items():
         if key.endswith("initializer"):
-            test.assertIs(type(keras.initializers.get(config[key])), type(keras.initializers.get(value)), key)
+            test.assertIs(
+                type(keras.initializers.get(config[key])), type(keras.initializers.get(value)), key
+            )
         elif key == "activation":
             test.assertEqual(keras.activations.get(config[key]), keras.activations.get(value))
         else:
@@ -62,12 +64,18 @@ class NASCellTest(tf.test.TestCase):
         np.testing.assert_allclose(output, expected_output, rtol=1e-6, atol=1e-6)
         self.assertEqual(tuple(new_c.shape), (3, 6))
         self.assertEqual(tuple(new_h.shape), (3, 6))
-        np.testing.assert_allclose(np.concatenate([new_c, new_h], axis=1), expected_state, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            np.concatenate([new_c, new_h], axis=1), expected_state, rtol=1e-6, atol=1e-6
+        )
 
     def test_projection(self):
         const = keras.initializers.Constant(0.5)
         cell = NASCell(
-            units=6, projection=5, kernel_initializer=const, recurrent_initializer=const, projection_initializer=const
+            units=6,
+            projection=5,
+            kernel_initializer=const,
+            recurrent_initializer=const,
+            projection_initializer=const,
         )
         state_c = 0.1 * np.ones((3, 6), np.float32)
         state_h = 0.1 * np.ones((3, 5), np.float32)
@@ -83,7 +91,9 @@ class NASCellTest(tf.test.TestCase):
         np.testing.assert_allclose(output, expected_output, rtol=1e-6, atol=1e-6)
         self.assertEqual(tuple(new_c.shape), (3, 6))
         self.assertEqual(tuple(new_h.shape), (3, 5))
-        np.testing.assert_allclose(np.concatenate([new_c, new_h], axis=1), expected_state, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            np.concatenate([new_c, new_h], axis=1), expected_state, rtol=1e-6, atol=1e-6
+        )
 
     def test_keras_rnn(self):
         outputs = keras.layers.RNN(cell=NASCell(10))(np.random.rand(2, 3, 5).astype("float32"))
@@ -104,8 +114,10 @@ class NASCellTest(tf.test.TestCase):
             "projection_initializer": "glorot_uniform",
         }
         config = cell.get_config()
-        config["dtype"] = keras.DTypePolicy(config["dtype"]).name if isinstance(config["dtype"], str) else (
-            keras.saving.deserialize_keras_object(config["dtype"]).name
+        config["dtype"] = (
+            keras.DTypePolicy(config["dtype"]).name
+            if isinstance(config["dtype"], str)
+            else (keras.saving.deserialize_keras_object(config["dtype"]).name)
         )
         _same_config(self, config, expected)
         self.assertEqual(NASCell.from_config(cell.get_config()).get_config(), cell.get_config())
@@ -158,7 +170,9 @@ class ESNCellTest(tf.test.TestCase):
         inputs = np.random.random((2, 3, 4))
         targets = np.abs(np.random.random((2, 5)))
         targets /= targets.sum(axis=-1, keepdims=True)
-        model = keras.Sequential([keras.Input((3, 4)), keras.layers.Masking(), keras.layers.RNN(ESNCell(5))])
+        model = keras.Sequential(
+            [keras.Input((3, 4)), keras.layers.Masking(), keras.layers.RNN(ESNCell(5))]
+        )
         model.compile(loss="categorical_crossentropy", optimizer="rmsprop")
         history = model.fit(inputs, targets, epochs=1, batch_size=2, verbose=0)
         self.assertTrue(np.isfinite(history.history["loss"][0]))
@@ -219,7 +233,9 @@ class ESNLayerTest(tf.test.TestCase):
                 result = layer(inp)
                 expected_dtype = np.dtype(dtype).name
                 if keras.backend.backend() == "jax" and expected_dtype == "float64":
-                    expected_dtype = "float32"  # JAX computes float64 as float32 unless x64 mode is on
+                    expected_dtype = (
+                        "float32"  # JAX computes float64 as float32 unless x64 mode is on
+                    )
                 self.assertEqual(keras.backend.standardize_dtype(result.dtype), expected_dtype)
                 np.testing.assert_allclose(keras.ops.convert_to_numpy(result), out)
 

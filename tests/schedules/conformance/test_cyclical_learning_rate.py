@@ -36,43 +36,56 @@ class CyclicalLearningRateConformanceTest(tf.test.TestCase):
     def test_triangular_cyclical_learning_rate(self):
         for serialize in (True, False):
             initial_learning_rate, max_learning_rate, step_size = 0.1, 1, 40
-            schedule = _maybe_serialized(TriangularCyclicalLearningRate(
-                initial_learning_rate=initial_learning_rate,
-                maximal_learning_rate=max_learning_rate,
-                step_size=step_size,
-            ), serialize)
-            expected = np.concatenate([
-                np.linspace(initial_learning_rate, max_learning_rate, num=step_size + 1),
-                np.linspace(max_learning_rate, initial_learning_rate, num=step_size + 1)[1:],
-            ])
+            schedule = _maybe_serialized(
+                TriangularCyclicalLearningRate(
+                    initial_learning_rate=initial_learning_rate,
+                    maximal_learning_rate=max_learning_rate,
+                    step_size=step_size,
+                ),
+                serialize,
+            )
+            expected = np.concatenate(
+                [
+                    np.linspace(initial_learning_rate, max_learning_rate, num=step_size + 1),
+                    np.linspace(max_learning_rate, initial_learning_rate, num=step_size + 1)[1:],
+                ]
+            )
             np.testing.assert_allclose(values(schedule, range(len(expected))), expected, 1e-6)
 
     def test_triangular2_cyclical_learning_rate(self):
         for serialize in (True, False):
             initial_lr, maximal_lr, step_size = 0.1, 1, 30
-            schedule = _maybe_serialized(Triangular2CyclicalLearningRate(
-                initial_learning_rate=initial_lr,
-                maximal_learning_rate=maximal_lr,
-                step_size=step_size,
-            ), serialize)
+            schedule = _maybe_serialized(
+                Triangular2CyclicalLearningRate(
+                    initial_learning_rate=initial_lr,
+                    maximal_learning_rate=maximal_lr,
+                    step_size=step_size,
+                ),
+                serialize,
+            )
             middle_lr = (maximal_lr + initial_lr) / 2
-            expected = np.concatenate([
-                np.linspace(initial_lr, maximal_lr, num=step_size + 1),
-                np.linspace(maximal_lr, initial_lr, num=step_size + 1)[1:],
-                np.linspace(initial_lr, middle_lr, num=step_size + 1)[1:],
-                np.linspace(middle_lr, initial_lr, num=step_size + 1)[1:],
-            ])
+            expected = np.concatenate(
+                [
+                    np.linspace(initial_lr, maximal_lr, num=step_size + 1),
+                    np.linspace(maximal_lr, initial_lr, num=step_size + 1)[1:],
+                    np.linspace(initial_lr, middle_lr, num=step_size + 1)[1:],
+                    np.linspace(middle_lr, initial_lr, num=step_size + 1)[1:],
+                ]
+            )
             np.testing.assert_allclose(values(schedule, range(len(expected))), expected, 1e-6)
 
     def test_exponential_cyclical_learning_rate(self):
         for serialize in (True, False):
             initial_learning_rate, maximal_learning_rate, gamma = 0.1, 1, 0.996
-            schedule = _maybe_serialized(ExponentialCyclicalLearningRate(
-                initial_learning_rate=initial_learning_rate,
-                maximal_learning_rate=maximal_learning_rate,
-                step_size=2000,
-                gamma=gamma,
-            ), serialize)
+            schedule = _maybe_serialized(
+                ExponentialCyclicalLearningRate(
+                    initial_learning_rate=initial_learning_rate,
+                    maximal_learning_rate=maximal_learning_rate,
+                    step_size=2000,
+                    gamma=gamma,
+                ),
+                serialize,
+            )
             i = np.arange(0, 8001)
             non_bounded_value = np.abs(i / 2000.0 - 2 * np.floor(1 + i / (2 * 2000)) + 1)
             expected = initial_learning_rate + (
@@ -84,20 +97,26 @@ class CyclicalLearningRateConformanceTest(tf.test.TestCase):
         for serialize in (True, False):
             initial_learning_rate, maximal_learning_rate, step_size = 0.1, 1, 4000
             kwargs = {} if scale_mode is None else {"scale_mode": scale_mode}
-            schedule = _maybe_serialized(CyclicalLearningRate(
-                initial_learning_rate=initial_learning_rate,
-                maximal_learning_rate=maximal_learning_rate,
-                step_size=step_size,
-                scale_fn=scale_fn,
-                **kwargs,
-            ), serialize)
+            schedule = _maybe_serialized(
+                CyclicalLearningRate(
+                    initial_learning_rate=initial_learning_rate,
+                    maximal_learning_rate=maximal_learning_rate,
+                    step_size=step_size,
+                    scale_fn=scale_fn,
+                    **kwargs,
+                ),
+                serialize,
+            )
             step = np.arange(1, 8001)
             cycle = np.floor(1 + step / (2 * step_size))
             non_bounded_value = np.abs(step / step_size - 2 * cycle + 1)
             scaled = scale_fn(step if scale_mode == "iterations" else cycle)
-            expected = initial_learning_rate + (
-                maximal_learning_rate - initial_learning_rate
-            ) * np.maximum(0, 1 - non_bounded_value) * scaled
+            expected = (
+                initial_learning_rate
+                + (maximal_learning_rate - initial_learning_rate)
+                * np.maximum(0, 1 - non_bounded_value)
+                * scaled
+            )
             np.testing.assert_allclose(values(schedule, step), expected, 1e-6, 1e-6)
 
     def test_custom_cyclical_learning_rate(self):

@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.seq2seq.tensorflow_only import tensorflow_only
 from tfx_ext import seq2seq as wrapper
 from tfx_ext.seq2seq import basic_decoder
-from tests.seq2seq.tensorflow_only import tensorflow_only
 
 ATTENTION_CLASSES = [
     wrapper.LuongAttention,
@@ -29,7 +29,9 @@ class DummyData:
         self.timestep = 5
         self.memory_size = 6
         self.units = 8
-        self.memory = np.random.randn(self.batch, self.timestep, self.memory_size).astype(np.float32)
+        self.memory = np.random.randn(self.batch, self.timestep, self.memory_size).astype(
+            np.float32
+        )
         self.memory_length = np.random.randint(low=1, high=self.timestep + 1, size=(self.batch,))
         self.query = np.random.randn(self.batch, self.units).astype(np.float32)
         self.state = np.random.randn(self.batch, self.timestep).astype(np.float32)
@@ -125,7 +127,9 @@ class AttentionMechanismTest(tf.test.TestCase):
 
             def compute_score(batch_size):
                 memory = data.memory[:batch_size]
-                attention.setup_memory(memory, memory_sequence_length=data.memory_length[:batch_size])
+                attention.setup_memory(
+                    memory, memory_sequence_length=data.memory_length[:batch_size]
+                )
                 self.assertEqual(list(attention.values.shape), list(memory.shape))
                 self.assertEqual(list(attention.keys.shape), list(memory.shape)[:-1] + [data.units])
                 return attention([data.query[:batch_size], data.state[:batch_size]])
@@ -186,12 +190,15 @@ class AttentionWrapperTest(tf.test.TestCase):
         attention_mechanism = wrapper.LuongAttention(data.units)
         cell = keras.layers.LSTMCell(data.units)
         attention_layer = keras.layers.Dense(data.units * 2, use_bias=False, activation="tanh")
-        attention_wrapper = wrapper.AttentionWrapper(cell, attention_mechanism, attention_layer=attention_layer)
+        attention_wrapper = wrapper.AttentionWrapper(
+            cell, attention_mechanism, attention_layer=attention_layer
+        )
         with self.assertRaises(ValueError):
             # The attention mechanism has no memory yet.
             attention_wrapper.get_initial_state(batch_size=data.batch, dtype=tf.float32)
         attention_mechanism.setup_memory(
-            data.encoder_outputs.astype(np.float32), memory_sequence_length=data.encoder_sequence_length
+            data.encoder_outputs.astype(np.float32),
+            memory_sequence_length=data.encoder_sequence_length,
         )
         initial_state = attention_wrapper.get_initial_state(batch_size=data.batch, dtype=tf.float32)
         self.assertEqual(initial_state.attention.shape[-1], data.units * 2)
@@ -219,26 +226,47 @@ class AttentionWrapperTest(tf.test.TestCase):
         encoder_output_depth = 10
         cell_depth = 9
         kwargs = dict(create_attention_kwargs or {})
-        attention_depth = attention_layer_size if attention_layer_size is not None else encoder_output_depth
+        attention_depth = (
+            attention_layer_size if attention_layer_size is not None else encoder_output_depth
+        )
 
-        decoder_inputs = np.random.randn(batch_size, decoder_max_time, input_depth).astype(np.float32)
-        encoder_outputs = np.random.randn(batch_size, encoder_max_time, encoder_output_depth).astype(np.float32)
+        decoder_inputs = np.random.randn(batch_size, decoder_max_time, input_depth).astype(
+            np.float32
+        )
+        encoder_outputs = np.random.randn(
+            batch_size, encoder_max_time, encoder_output_depth
+        ).astype(np.float32)
         depth = attention_mechanism_depth
         if create_query_layer:
-            kwargs["query_layer"] = keras.layers.Dense(depth, kernel_initializer="ones", use_bias=False)
-        kwargs["memory_layer"] = keras.layers.Dense(depth, kernel_initializer="ones", use_bias=False)
+            kwargs["query_layer"] = keras.layers.Dense(
+                depth, kernel_initializer="ones", use_bias=False
+            )
+        kwargs["memory_layer"] = keras.layers.Dense(
+            depth, kernel_initializer="ones", use_bias=False
+        )
         mechanism = create_attention_mechanism(
-            units=depth, memory=encoder_outputs, memory_sequence_length=encoder_sequence_length, **kwargs
+            units=depth,
+            memory=encoder_outputs,
+            memory_sequence_length=encoder_sequence_length,
+            **kwargs,
         )
         cell = keras.layers.LSTMCell(
-            cell_depth, recurrent_activation="sigmoid", kernel_initializer="ones", recurrent_initializer="ones"
+            cell_depth,
+            recurrent_activation="sigmoid",
+            kernel_initializer="ones",
+            recurrent_initializer="ones",
         )
         cell = wrapper.AttentionWrapper(
-            cell, mechanism, attention_layer_size=attention_layer_size, alignment_history=alignment_history
+            cell,
+            mechanism,
+            attention_layer_size=attention_layer_size,
+            alignment_history=alignment_history,
         )
         if cell._attention_layers is not None:
             for layer in cell._attention_layers:
-                kernel = glorot_uniform_v1((cell_depth + encoder_output_depth, attention_layer_size), seed=1337)
+                kernel = glorot_uniform_v1(
+                    (cell_depth + encoder_output_depth, attention_layer_size), seed=1337
+                )
                 layer.kernel_initializer = keras.initializers.Constant(kernel)
 
         my_decoder = basic_decoder.BasicDecoder(cell=cell, sampler=wrapper.TrainingSampler())
@@ -249,7 +277,9 @@ class AttentionWrapperTest(tf.test.TestCase):
         self.assertIsInstance(final_outputs, basic_decoder.BasicDecoderOutput)
         self.assertIsInstance(final_state, wrapper.AttentionWrapperState)
         expected_time = max(decoder_sequence_length)
-        self.assertEqual((batch_size, expected_time, attention_depth), tuple(final_outputs.rnn_output.shape))
+        self.assertEqual(
+            (batch_size, expected_time, attention_depth), tuple(final_outputs.rnn_output.shape)
+        )
         self.assertEqual((batch_size, expected_time), tuple(final_outputs.sample_id.shape))
         self.assertEqual((batch_size, attention_depth), tuple(final_state.attention.shape))
         self.assertEqual((batch_size, cell_depth), tuple(final_state.cell_state[0].shape))
@@ -266,10 +296,14 @@ class AttentionWrapperTest(tf.test.TestCase):
         final_state = final_state._replace(cell_state=list(final_state.cell_state))
         final_state = tf.nest.map_structure(np.array, final_state)
         tf.nest.map_structure(
-            self.assert_summary, expected_final_output, tf.nest.map_structure(get_result_summary, final_outputs)
+            self.assert_summary,
+            expected_final_output,
+            tf.nest.map_structure(get_result_summary, final_outputs),
         )
         tf.nest.map_structure(
-            self.assert_summary, expected_final_state, tf.nest.map_structure(get_result_summary, final_state)
+            self.assert_summary,
+            expected_final_state,
+            tf.nest.map_structure(get_result_summary, final_state),
         )
 
     def assert_summary(self, expected, actual):
@@ -423,7 +457,9 @@ class AttentionWrapperTest(tf.test.TestCase):
         mechanism = make_mechanism(data, encoder_outputs, dtype)
         cell = keras.layers.LSTMCell(data.units, recurrent_activation="sigmoid", dtype=dtype)
         cell = wrapper.AttentionWrapper(cell, mechanism, dtype=dtype)
-        my_decoder = basic_decoder.BasicDecoder(cell=cell, sampler=wrapper.TrainingSampler(), dtype=dtype)
+        my_decoder = basic_decoder.BasicDecoder(
+            cell=cell, sampler=wrapper.TrainingSampler(), dtype=dtype
+        )
         final_outputs, final_state, _ = my_decoder(
             decoder_inputs,
             initial_state=cell.get_initial_state(batch_size=data.batch, dtype=dtype),
@@ -437,8 +473,11 @@ class AttentionWrapperTest(tf.test.TestCase):
         for dtype in (np.float32, np.float64):
             self._dtype_case(
                 lambda data, memory, dtype: wrapper.BahdanauAttention(
-                    units=data.units, memory=memory,
-                    memory_sequence_length=data.encoder_sequence_length, normalize=True, dtype=dtype,
+                    units=data.units,
+                    memory=memory,
+                    memory_sequence_length=data.encoder_sequence_length,
+                    normalize=True,
+                    dtype=dtype,
                 ),
                 dtype,
             )
@@ -447,8 +486,11 @@ class AttentionWrapperTest(tf.test.TestCase):
         for dtype in (np.float32, np.float64):
             self._dtype_case(
                 lambda data, memory, dtype: wrapper.LuongAttention(
-                    units=data.units, memory=memory,
-                    memory_sequence_length=data.encoder_sequence_length, scale=True, dtype=dtype,
+                    units=data.units,
+                    memory=memory,
+                    memory_sequence_length=data.encoder_sequence_length,
+                    scale=True,
+                    dtype=dtype,
                 ),
                 dtype,
             )

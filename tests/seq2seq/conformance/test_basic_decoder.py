@@ -6,11 +6,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.seq2seq.tensorflow_only import tensorflow_only
 from tfx_ext import seq2seq
 from tfx_ext.seq2seq import basic_decoder
 from tfx_ext.seq2seq import sampler as sampler_py
 from tfx_ext.seq2seq.training_sampler import _check_sequence_is_right_padded
-from tests.seq2seq.tensorflow_only import tensorflow_only
 
 
 @tensorflow_only
@@ -35,16 +35,24 @@ class BasicDecoderTest(tf.test.TestCase):
                     output_layer = None
                     expected_output_depth = cell_depth
                 initial_state = cell.get_initial_state(batch_size=batch_size)
-                my_decoder = seq2seq.BasicDecoder(cell=cell, sampler=sampler, output_layer=output_layer)
+                my_decoder = seq2seq.BasicDecoder(
+                    cell=cell, sampler=sampler, output_layer=output_layer
+                )
                 first_finished, first_inputs, first_state = my_decoder.initialize(
-                    tf.constant(inputs), initial_state=initial_state, sequence_length=sequence_length
+                    tf.constant(inputs),
+                    initial_state=initial_state,
+                    sequence_length=sequence_length,
                 )
                 self.assertEqual(
                     basic_decoder.BasicDecoderOutput(expected_output_depth, tf.TensorShape([])),
                     my_decoder.output_size,
                 )
-                self.assertEqual(basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype)
-                step_outputs, step_state, _, step_finished = my_decoder.step(tf.constant(0), first_inputs, first_state)
+                self.assertEqual(
+                    basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype
+                )
+                step_outputs, step_state, _, step_finished = my_decoder.step(
+                    tf.constant(0), first_inputs, first_state
+                )
                 self.assertLen(first_state, len(step_state))
                 for first, step in zip(first_state, step_state):
                     self.assertEqual((batch_size, cell_depth), tuple(first.shape))
@@ -54,10 +62,16 @@ class BasicDecoderTest(tf.test.TestCase):
                 self.assertEqual((batch_size,), tuple(step_outputs[1].shape))
                 if use_output_layer:
                     self.assertLen(output_layer.variables, 1)
-                np.testing.assert_equal([False, False, False, False, True], np.asarray(first_finished))
-                np.testing.assert_equal([False, False, False, True, True], np.asarray(step_finished))
+                np.testing.assert_equal(
+                    [False, False, False, False, True], np.asarray(first_finished)
+                )
+                np.testing.assert_equal(
+                    [False, False, False, True, True], np.asarray(step_finished)
+                )
                 self.assertEqual(tf.int32, step_outputs.sample_id.dtype)
-                np.testing.assert_equal(np.argmax(step_outputs.rnn_output, -1), np.asarray(step_outputs.sample_id))
+                np.testing.assert_equal(
+                    np.argmax(step_outputs.rnn_output, -1), np.asarray(step_outputs.sample_id)
+                )
 
     def test_step_with_training_helper_masked_input(self):
         for use_mask in (True, False, None):
@@ -67,28 +81,40 @@ class BasicDecoderTest(tf.test.TestCase):
                 sequence_length = np.array(sequence_length, dtype=np.int32)
                 mask = [[True] * sl + [False] * (max_time - sl) for sl in sequence_length]
                 input_depth, cell_depth, output_layer_depth = 7, 10, 3
-                inputs = tf.constant(np.random.randn(batch_size, max_time, input_depth).astype(np.float32))
+                inputs = tf.constant(
+                    np.random.randn(batch_size, max_time, input_depth).astype(np.float32)
+                )
                 cell = keras.layers.LSTMCell(cell_depth)
                 output_layer = keras.layers.Dense(output_layer_depth, use_bias=False)
                 initial_state = cell.get_initial_state(batch_size=batch_size)
                 my_decoder = seq2seq.BasicDecoder(
-                    cell=cell, sampler=seq2seq.TrainingSampler(time_major=False), output_layer=output_layer
+                    cell=cell,
+                    sampler=seq2seq.TrainingSampler(time_major=False),
+                    output_layer=output_layer,
                 )
                 if use_mask is None:
                     first = my_decoder.initialize(inputs, initial_state=initial_state)
                 elif use_mask:
                     first = my_decoder.initialize(inputs, initial_state=initial_state, mask=mask)
                 else:
-                    first = my_decoder.initialize(inputs, initial_state=initial_state, sequence_length=sequence_length)
+                    first = my_decoder.initialize(
+                        inputs, initial_state=initial_state, sequence_length=sequence_length
+                    )
                 first_finished, first_inputs, first_state = first
-                step_outputs, step_state, _, step_finished = my_decoder.step(tf.constant(0), first_inputs, first_state)
+                step_outputs, step_state, _, step_finished = my_decoder.step(
+                    tf.constant(0), first_inputs, first_state
+                )
                 self.assertLen(first_state, 2)
                 self.assertLen(step_state, 2)
                 self.assertEqual((batch_size, output_layer_depth), tuple(step_outputs[0].shape))
                 self.assertLen(output_layer.variables, 1)
                 np.testing.assert_equal(sequence_length == 0, np.asarray(first_finished))
-                np.testing.assert_equal(np.maximum(sequence_length - 1, 0) == 0, np.asarray(step_finished))
-                np.testing.assert_equal(np.argmax(step_outputs.rnn_output, -1), np.asarray(step_outputs.sample_id))
+                np.testing.assert_equal(
+                    np.maximum(sequence_length - 1, 0) == 0, np.asarray(step_finished)
+                )
+                np.testing.assert_equal(
+                    np.argmax(step_outputs.rnn_output, -1), np.asarray(step_outputs.sample_id)
+                )
 
     def _embedding_step(self, sampler):
         batch_size, vocabulary_size, input_depth = 5, 7, 10
@@ -100,12 +126,18 @@ class BasicDecoderTest(tf.test.TestCase):
         initial_state = cell.get_initial_state(batch_size=batch_size)
         my_decoder = seq2seq.BasicDecoder(cell=cell, sampler=sampler)
         first_finished, first_inputs, first_state = my_decoder.initialize(
-            tf.constant(embeddings), start_tokens=start_tokens, end_token=end_token, initial_state=initial_state
+            tf.constant(embeddings),
+            start_tokens=start_tokens,
+            end_token=end_token,
+            initial_state=initial_state,
         )
         self.assertEqual(
-            basic_decoder.BasicDecoderOutput(vocabulary_size, tf.TensorShape([])), my_decoder.output_size
+            basic_decoder.BasicDecoderOutput(vocabulary_size, tf.TensorShape([])),
+            my_decoder.output_size,
         )
-        self.assertEqual(basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype)
+        self.assertEqual(
+            basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype
+        )
         step_outputs, step_state, step_next_inputs, step_finished = my_decoder.step(
             tf.constant(0), first_inputs, first_state
         )
@@ -137,7 +169,9 @@ class BasicDecoderTest(tf.test.TestCase):
         np.testing.assert_equal(sample_ids == end_token, np.asarray(finished))
         np.testing.assert_equal(embeddings[sample_ids, :], np.asarray(next_inputs))
 
-    def _step_checks(self, first_state, step_state, step_outputs, batch_size, depth, sample_shape=()):
+    def _step_checks(
+        self, first_state, step_state, step_outputs, batch_size, depth, sample_shape=()
+    ):
         self.assertLen(first_state, 2)
         self.assertLen(step_state, 2)
         self.assertIsInstance(step_outputs, basic_decoder.BasicDecoderOutput)
@@ -152,27 +186,42 @@ class BasicDecoderTest(tf.test.TestCase):
         inputs = np.random.randn(batch_size, max_time, input_depth).astype(np.float32)
         embeddings = np.random.randn(vocabulary_size, input_depth).astype(np.float32)
         cell = keras.layers.LSTMCell(vocabulary_size)
-        sampler = sampler_py.ScheduledEmbeddingTrainingSampler(sampling_probability=tf.constant(0.5), time_major=False)
+        sampler = sampler_py.ScheduledEmbeddingTrainingSampler(
+            sampling_probability=tf.constant(0.5), time_major=False
+        )
         initial_state = cell.get_initial_state(batch_size=batch_size)
         my_decoder = seq2seq.BasicDecoder(cell=cell, sampler=sampler)
         first_finished, first_inputs, first_state = my_decoder.initialize(
-            tf.constant(inputs), sequence_length=sequence_length, embedding=embeddings, initial_state=initial_state
+            tf.constant(inputs),
+            sequence_length=sequence_length,
+            embedding=embeddings,
+            initial_state=initial_state,
         )
-        self.assertEqual(basic_decoder.BasicDecoderOutput(vocabulary_size, tf.TensorShape([])), my_decoder.output_size)
-        self.assertEqual(basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype)
+        self.assertEqual(
+            basic_decoder.BasicDecoderOutput(vocabulary_size, tf.TensorShape([])),
+            my_decoder.output_size,
+        )
+        self.assertEqual(
+            basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype
+        )
         step_outputs, step_state, step_next_inputs, step_finished = my_decoder.step(
             tf.constant(0), first_inputs, first_state
         )
         self._step_checks(first_state, step_state, step_outputs, batch_size, vocabulary_size)
         self.assertEqual((batch_size, input_depth), tuple(step_next_inputs.shape))
-        np.testing.assert_equal(np.asanyarray([False, False, False, False, True]), np.asarray(first_finished))
-        np.testing.assert_equal(np.asanyarray([False, False, False, True, True]), np.asarray(step_finished))
+        np.testing.assert_equal(
+            np.asanyarray([False, False, False, False, True]), np.asarray(first_finished)
+        )
+        np.testing.assert_equal(
+            np.asanyarray([False, False, False, True, True]), np.asarray(step_finished)
+        )
         sample_ids = np.asarray(step_outputs.sample_id)
         self.assertEqual(np.int32, sample_ids.dtype)
         batch_where_not_sampling = np.where(sample_ids == -1)
         batch_where_sampling = np.where(sample_ids > -1)
         np.testing.assert_equal(
-            np.asarray(step_next_inputs)[batch_where_sampling], embeddings[sample_ids[batch_where_sampling]]
+            np.asarray(step_next_inputs)[batch_where_sampling],
+            embeddings[sample_ids[batch_where_sampling]],
         )
         np.testing.assert_equal(
             np.asarray(step_next_inputs)[batch_where_not_sampling],
@@ -183,10 +232,16 @@ class BasicDecoderTest(tf.test.TestCase):
         for sampling_probability, use_next_inputs_fn, use_auxiliary_inputs in itertools.product(
             [0.0, 0.5], [True, False], [True, False]
         ):
-            with self.subTest(p=sampling_probability, next_inputs_fn=use_next_inputs_fn, aux=use_auxiliary_inputs):
-                self._scheduled_output_case(sampling_probability, use_next_inputs_fn, use_auxiliary_inputs)
+            with self.subTest(
+                p=sampling_probability, next_inputs_fn=use_next_inputs_fn, aux=use_auxiliary_inputs
+            ):
+                self._scheduled_output_case(
+                    sampling_probability, use_next_inputs_fn, use_auxiliary_inputs
+                )
 
-    def _scheduled_output_case(self, sampling_probability, use_next_inputs_fn, use_auxiliary_inputs):
+    def _scheduled_output_case(
+        self, sampling_probability, use_next_inputs_fn, use_auxiliary_inputs
+    ):
         sequence_length = [3, 4, 3, 1, 0]
         batch_size, max_time, input_depth = 5, 8, 7
         cell_depth = input_depth
@@ -207,35 +262,52 @@ class BasicDecoderTest(tf.test.TestCase):
         initial_state = cell.get_initial_state(batch_size=batch_size)
         my_decoder = seq2seq.BasicDecoder(cell=cell, sampler=sampler)
         first_finished, first_inputs, first_state = my_decoder.initialize(
-            tf.constant(inputs), sequence_length=sequence_length, initial_state=initial_state,
+            tf.constant(inputs),
+            sequence_length=sequence_length,
+            initial_state=initial_state,
             auxiliary_inputs=auxiliary_inputs,
         )
-        self.assertEqual(basic_decoder.BasicDecoderOutput(cell_depth, tf.TensorShape([])), my_decoder.output_size)
-        self.assertEqual(basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype)
+        self.assertEqual(
+            basic_decoder.BasicDecoderOutput(cell_depth, tf.TensorShape([])), my_decoder.output_size
+        )
+        self.assertEqual(
+            basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype
+        )
         step_outputs, step_state, step_next_inputs, step_finished = my_decoder.step(
             tf.constant(0), first_inputs, first_state
         )
         self._step_checks(first_state, step_state, step_outputs, batch_size, cell_depth)
-        np.testing.assert_equal(np.asanyarray([False, False, False, False, True]), np.asarray(first_finished))
-        np.testing.assert_equal(np.asanyarray([False, False, False, True, True]), np.asarray(step_finished))
+        np.testing.assert_equal(
+            np.asanyarray([False, False, False, False, True]), np.asarray(first_finished)
+        )
+        np.testing.assert_equal(
+            np.asanyarray([False, False, False, True, True]), np.asarray(step_finished)
+        )
         sample_ids = np.asarray(step_outputs.sample_id)
         if sampling_probability == 0.0:
             self.assertFalse(sample_ids.any())
         batch_where_not_sampling = np.where(np.logical_not(sample_ids))
         batch_where_sampling = np.where(sample_ids)
         auxiliary = (
-            auxiliary_inputs[:, 1] if use_auxiliary_inputs else np.array([]).reshape(batch_size, 0).astype(np.float32)
+            auxiliary_inputs[:, 1]
+            if use_auxiliary_inputs
+            else np.array([]).reshape(batch_size, 0).astype(np.float32)
         )
         rnn_output = np.asarray(step_outputs.rnn_output)
         sampled = np.asarray(next_inputs_fn(rnn_output)) if use_next_inputs_fn else rnn_output
         expected_sampling = np.concatenate(
             (sampled[batch_where_sampling], auxiliary[batch_where_sampling]), axis=-1
         )
-        np.testing.assert_equal(np.asarray(step_next_inputs)[batch_where_sampling], expected_sampling)
+        np.testing.assert_equal(
+            np.asarray(step_next_inputs)[batch_where_sampling], expected_sampling
+        )
         np.testing.assert_equal(
             np.asarray(step_next_inputs)[batch_where_not_sampling],
             np.concatenate(
-                (np.squeeze(inputs[batch_where_not_sampling, 1], axis=0), auxiliary[batch_where_not_sampling]),
+                (
+                    np.squeeze(inputs[batch_where_not_sampling, 1], axis=0),
+                    auxiliary[batch_where_not_sampling],
+                ),
                 axis=-1,
             ),
         )
@@ -243,7 +315,9 @@ class BasicDecoderTest(tf.test.TestCase):
     def test_step_with_inference_helper_categorical(self):
         batch_size, vocabulary_size, start_token, end_token = 5, 7, 0, 6
         cell_depth = vocabulary_size
-        start_inputs = tf.one_hot(np.ones(batch_size, dtype=np.int32) * start_token, vocabulary_size)
+        start_inputs = tf.one_hot(
+            np.ones(batch_size, dtype=np.int32) * start_token, vocabulary_size
+        )
         cell = keras.layers.LSTMCell(vocabulary_size)
         sampler = sampler_py.InferenceSampler(
             lambda x: sampler_py.categorical_sample(logits=x),
@@ -254,9 +328,15 @@ class BasicDecoderTest(tf.test.TestCase):
         )
         initial_state = cell.get_initial_state(batch_size=batch_size)
         my_decoder = seq2seq.BasicDecoder(cell=cell, sampler=sampler)
-        first_finished, first_inputs, first_state = my_decoder.initialize(start_inputs, initial_state=initial_state)
-        self.assertEqual(basic_decoder.BasicDecoderOutput(cell_depth, tf.TensorShape([])), my_decoder.output_size)
-        self.assertEqual(basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype)
+        first_finished, first_inputs, first_state = my_decoder.initialize(
+            start_inputs, initial_state=initial_state
+        )
+        self.assertEqual(
+            basic_decoder.BasicDecoderOutput(cell_depth, tf.TensorShape([])), my_decoder.output_size
+        )
+        self.assertEqual(
+            basic_decoder.BasicDecoderOutput(tf.float32, tf.int32), my_decoder.output_dtype
+        )
         step_outputs, step_state, step_next_inputs, step_finished = my_decoder.step(
             tf.constant(0), first_inputs, first_state
         )
@@ -271,7 +351,9 @@ class BasicDecoderTest(tf.test.TestCase):
     def test_step_with_inference_helper_multilabel(self):
         batch_size, vocabulary_size, start_token, end_token = 5, 7, 0, 6
         cell_depth = vocabulary_size
-        start_inputs = tf.one_hot(np.ones(batch_size, dtype=np.int32) * start_token, vocabulary_size)
+        start_inputs = tf.one_hot(
+            np.ones(batch_size, dtype=np.int32) * start_token, vocabulary_size
+        )
         cell = keras.layers.LSTMCell(vocabulary_size)
         sampler = sampler_py.InferenceSampler(
             lambda x: sampler_py.bernoulli_sample(logits=x, dtype=tf.bool),
@@ -282,13 +364,26 @@ class BasicDecoderTest(tf.test.TestCase):
         )
         initial_state = cell.get_initial_state(batch_size=batch_size)
         my_decoder = seq2seq.BasicDecoder(cell=cell, sampler=sampler)
-        first_finished, first_inputs, first_state = my_decoder.initialize(start_inputs, initial_state=initial_state)
-        self.assertEqual(basic_decoder.BasicDecoderOutput(cell_depth, cell_depth), my_decoder.output_size)
-        self.assertEqual(basic_decoder.BasicDecoderOutput(tf.float32, tf.bool), my_decoder.output_dtype)
+        first_finished, first_inputs, first_state = my_decoder.initialize(
+            start_inputs, initial_state=initial_state
+        )
+        self.assertEqual(
+            basic_decoder.BasicDecoderOutput(cell_depth, cell_depth), my_decoder.output_size
+        )
+        self.assertEqual(
+            basic_decoder.BasicDecoderOutput(tf.float32, tf.bool), my_decoder.output_dtype
+        )
         step_outputs, step_state, step_next_inputs, step_finished = my_decoder.step(
             tf.constant(0), first_inputs, first_state
         )
-        self._step_checks(first_state, step_state, step_outputs, batch_size, cell_depth, sample_shape=(cell_depth,))
+        self._step_checks(
+            first_state,
+            step_state,
+            step_outputs,
+            batch_size,
+            cell_depth,
+            sample_shape=(cell_depth,),
+        )
         sample_ids = np.asarray(step_outputs.sample_id)
         self.assertEqual(np.bool_, sample_ids.dtype)
         np.testing.assert_equal(sample_ids[:, end_token], np.asarray(step_finished))

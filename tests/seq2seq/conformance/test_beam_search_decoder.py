@@ -11,10 +11,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.seq2seq.tensorflow_only import tensorflow_only
 from tfx_ext import seq2seq
 from tfx_ext.seq2seq import beam_search_step as bs
 from tfx_ext.seq2seq import gather_tree, gather_tree_from_array
-from tests.seq2seq.tensorflow_only import tensorflow_only
 
 
 def beam_step(beam_state, logits, batch_size=2, beam_width=3):
@@ -48,7 +48,10 @@ class GatherTreeTest(tf.test.TestCase):
 
     def _gather_tree_from_array(self, depth_ndims=0, merged_batch_beam=False):
         array = np.array(
-            [[[1, 2, 3], [4, 5, 6], [7, 8, 9], [0, 0, 0]], [[2, 3, 4], [5, 6, 7], [8, 9, 10], [11, 12, 0]]]
+            [
+                [[1, 2, 3], [4, 5, 6], [7, 8, 9], [0, 0, 0]],
+                [[2, 3, 4], [5, 6, 7], [8, 9, 10], [11, 12, 0]],
+            ]
         ).transpose([1, 0, 2])
         parent_ids = np.array(
             [
@@ -57,7 +60,10 @@ class GatherTreeTest(tf.test.TestCase):
             ]
         ).transpose([1, 0, 2])
         expected = np.array(
-            [[[2, 2, 2], [6, 5, 6], [7, 8, 9], [0, 0, 0]], [[2, 3, 2], [7, 5, 7], [8, 9, 8], [11, 12, 0]]]
+            [
+                [[2, 2, 2], [6, 5, 6], [7, 8, 9], [0, 0, 0]],
+                [[2, 3, 2], [7, 5, 7], [8, 9, 8], [11, 12, 0]],
+            ]
         ).transpose([1, 0, 2])
         sequence_length = [[3, 3, 3], [4, 4, 3]]
         array = tf.convert_to_tensor(array, dtype=tf.float32)
@@ -95,23 +101,38 @@ class GatherTreeTest(tf.test.TestCase):
         array = np.expand_dims(
             np.array(
                 [
-                    [[25, 12, 114, 89, 97]], [[9, 91, 64, 11, 162]], [[34, 34, 34, 34, 34]],
-                    [[2, 4, 2, 2, 4]], [[2, 3, 6, 2, 2]], [[2, 2, 2, 3, 2]], [[2, 2, 2, 2, 2]],
+                    [[25, 12, 114, 89, 97]],
+                    [[9, 91, 64, 11, 162]],
+                    [[34, 34, 34, 34, 34]],
+                    [[2, 4, 2, 2, 4]],
+                    [[2, 3, 6, 2, 2]],
+                    [[2, 2, 2, 3, 2]],
+                    [[2, 2, 2, 2, 2]],
                 ]
             ),
             -1,
         )
         parent_ids = np.array(
             [
-                [[0, 0, 0, 0, 0]], [[0, 0, 0, 0, 0]], [[0, 1, 2, 3, 4]], [[0, 0, 1, 2, 1]],
-                [[0, 1, 1, 2, 3]], [[0, 1, 3, 1, 2]], [[0, 1, 2, 3, 4]],
+                [[0, 0, 0, 0, 0]],
+                [[0, 0, 0, 0, 0]],
+                [[0, 1, 2, 3, 4]],
+                [[0, 0, 1, 2, 1]],
+                [[0, 1, 1, 2, 3]],
+                [[0, 1, 3, 1, 2]],
+                [[0, 1, 2, 3, 4]],
             ]
         )
         expected = np.expand_dims(
             np.array(
                 [
-                    [[25, 25, 25, 25, 25]], [[9, 9, 91, 9, 9]], [[34, 34, 34, 34, 34]],
-                    [[2, 4, 2, 4, 4]], [[2, 3, 6, 3, 6]], [[2, 2, 2, 3, 2]], [[2, 2, 2, 2, 2]],
+                    [[25, 25, 25, 25, 25]],
+                    [[9, 9, 91, 9, 9]],
+                    [[34, 34, 34, 34, 34]],
+                    [[2, 4, 2, 4, 4]],
+                    [[2, 3, 6, 3, 6]],
+                    [[2, 2, 2, 3, 2]],
+                    [[2, 2, 2, 2, 2]],
                 ]
             ),
             -1,
@@ -150,7 +171,12 @@ class BeamStepTest(tf.test.TestCase):
         decoder = seq2seq.BeamSearchDecoder(cell, beam_width=beam_width)
         initial_state = cell.get_initial_state(batch_size=batch_size * beam_width)
         with self.assertRaises(ValueError):
-            decoder(None, tf.ones([batch_size], dtype=tf.int32), tf.constant(2, dtype=tf.int32), initial_state)
+            decoder(
+                None,
+                tf.ones([batch_size], dtype=tf.int32),
+                tf.constant(2, dtype=tf.int32),
+                initial_state,
+            )
 
     def _logits(self, large_eos_case=False):
         logits_ = np.full([2, 3, 5], 0.0001)
@@ -193,7 +219,9 @@ class BeamStepTest(tf.test.TestCase):
             cell_state=tf.zeros([2, 3]),
             log_probs=tf.nn.log_softmax(tf.ones([2, 3])),
             lengths=tf.convert_to_tensor([[2, 1, 2], [2, 2, 1]], dtype=tf.int64),
-            finished=tf.convert_to_tensor([[False, True, False], [False, False, True]], dtype=tf.bool),
+            finished=tf.convert_to_tensor(
+                [[False, True, False], [False, False, True]], dtype=tf.bool
+            ),
             accumulated_attention_probs=(),
         )
         logits = self._logits(large_eos_case=True)
@@ -202,7 +230,9 @@ class BeamStepTest(tf.test.TestCase):
         np.testing.assert_equal(np.asarray(outputs.parent_ids), [[1, 0, 0], [1, 2, 0]])
         np.testing.assert_equal(np.asarray(outputs.predicted_ids), [[0, 3, 2], [2, 0, 1]])
         np.testing.assert_equal(np.asarray(next_state.lengths), [[1, 3, 3], [3, 1, 3]])
-        np.testing.assert_equal(np.asarray(next_state.finished), [[True, False, False], [False, True, False]])
+        np.testing.assert_equal(
+            np.asarray(next_state.finished), [[True, False, False], [False, True, False]]
+        )
         expected = [beam_state.log_probs[0].numpy(), beam_state.log_probs[1].numpy()]
         expected[0][1] += log_probs[0, 0, 3]
         expected[0][2] += log_probs[0, 0, 2]
@@ -212,8 +242,16 @@ class BeamStepTest(tf.test.TestCase):
 
     def test_large_beam_step(self):
         batch_size, beam_width = 2, 8
-        first = tf.one_hot(tf.zeros([batch_size], tf.int32), depth=beam_width, on_value=True, off_value=False, dtype=tf.bool)
-        log_probs = tf.where(first, tf.zeros([batch_size, beam_width]), tf.fill([batch_size, beam_width], -np.inf))
+        first = tf.one_hot(
+            tf.zeros([batch_size], tf.int32),
+            depth=beam_width,
+            on_value=True,
+            off_value=False,
+            dtype=tf.bool,
+        )
+        log_probs = tf.where(
+            first, tf.zeros([batch_size, beam_width]), tf.fill([batch_size, beam_width], -np.inf)
+        )
         lengths = np.zeros([batch_size, beam_width], dtype=np.int64)
         lengths[:, 0] = 2
         beam_state = bs.BeamSearchDecoderState(
@@ -233,7 +271,10 @@ class BeamStepTest(tf.test.TestCase):
         logits_[1, 2, 2] = 10.0
         logits_[1, 2, 3] = 0.2
         outputs, next_state = beam_step(
-            beam_state, tf.constant(logits_, dtype=tf.float32), batch_size=batch_size, beam_width=beam_width
+            beam_state,
+            tf.constant(logits_, dtype=tf.float32),
+            batch_size=batch_size,
+            beam_width=beam_width,
         )
         ids = np.asarray(outputs.predicted_ids)
         self.assertEqual(ids[0, 0], 3)
@@ -255,16 +296,39 @@ class BeamSearchDecoderTest(tf.test.TestCase):
         keras.utils.set_random_seed(0)
         self._decode(keras.layers.LSTMCell, False, True, True, True, traced=True)
         self._decode(keras.layers.GRUCell, True, False, False, False, traced=True)
-        for cell_class, time_major, has_attention, with_alignment_history, output_all_scores in itertools.product(
-            [keras.layers.LSTMCell, keras.layers.GRUCell], [True, False], [True, False], [True, False], [True, False]
+        for (
+            cell_class,
+            time_major,
+            has_attention,
+            with_alignment_history,
+            output_all_scores,
+        ) in itertools.product(
+            [keras.layers.LSTMCell, keras.layers.GRUCell],
+            [True, False],
+            [True, False],
+            [True, False],
+            [True, False],
         ):
             with self.subTest(
-                cell=cell_class.__name__, time_major=time_major, attention=has_attention,
-                history=with_alignment_history, all_scores=output_all_scores,
+                cell=cell_class.__name__,
+                time_major=time_major,
+                attention=has_attention,
+                history=with_alignment_history,
+                all_scores=output_all_scores,
             ):
-                self._decode(cell_class, time_major, has_attention, with_alignment_history, output_all_scores)
+                self._decode(
+                    cell_class, time_major, has_attention, with_alignment_history, output_all_scores
+                )
 
-    def _decode(self, cell_class, time_major, has_attention, with_alignment_history, output_all_scores, traced=False):
+    def _decode(
+        self,
+        cell_class,
+        time_major,
+        has_attention,
+        with_alignment_history,
+        output_all_scores,
+        traced=False,
+    ):
         encoder_sequence_length = np.array([3, 2, 3, 1, 1])
         batch_size, decoder_max_time, input_depth = 5, 4, 7
         cell_depth, attention_depth, vocab_size = 9, 6, 20
@@ -276,16 +340,23 @@ class BeamSearchDecoderTest(tf.test.TestCase):
         if has_attention:
             attention_mechanism = seq2seq.BahdanauAttention(units=attention_depth)
             cell = seq2seq.AttentionWrapper(
-                cell=cell, attention_mechanism=attention_mechanism,
-                attention_layer_size=attention_depth, alignment_history=with_alignment_history,
+                cell=cell,
+                attention_mechanism=attention_mechanism,
+                attention_layer_size=attention_depth,
+                alignment_history=with_alignment_history,
             )
             coverage_penalty_weight = 0.2
         else:
             coverage_penalty_weight = 0.0
         bsd = seq2seq.BeamSearchDecoder(
-            cell=cell, beam_width=beam_width, output_layer=output_layer, length_penalty_weight=0.0,
-            coverage_penalty_weight=coverage_penalty_weight, output_time_major=time_major,
-            maximum_iterations=3, output_all_scores=output_all_scores,
+            cell=cell,
+            beam_width=beam_width,
+            output_layer=output_layer,
+            length_penalty_weight=0.0,
+            coverage_penalty_weight=coverage_penalty_weight,
+            output_time_major=time_major,
+            maximum_iterations=3,
+            output_all_scores=output_all_scores,
         )
 
         def beam_decode_from(memory, memory_sequence_length):
@@ -293,12 +364,19 @@ class BeamSearchDecoderTest(tf.test.TestCase):
             if has_attention:
                 attention_mechanism.setup_memory(
                     seq2seq.tile_batch(memory, multiplier=beam_width),
-                    memory_sequence_length=seq2seq.tile_batch(memory_sequence_length, multiplier=beam_width),
+                    memory_sequence_length=seq2seq.tile_batch(
+                        memory_sequence_length, multiplier=beam_width
+                    ),
                 )
                 cell_state = cell.get_initial_state(batch_size=batch * beam_width, dtype=tf.float32)
             else:
                 cell_state = cell.get_initial_state(batch_size=batch * beam_width)
-            return bsd(embedding, start_tokens=tf.fill([batch], start_token), end_token=end_token, initial_state=cell_state)
+            return bsd(
+                embedding,
+                start_tokens=tf.fill([batch], start_token),
+                end_token=end_token,
+                initial_state=cell_state,
+            )
 
         if traced:
             beam_decode_from = tf.function(
@@ -320,12 +398,18 @@ class BeamSearchDecoderTest(tf.test.TestCase):
         self.assertIsInstance(final_state, seq2seq.BeamSearchDecoderState)
         beam_output = final_outputs.beam_search_decoder_output
         max_sequence_length = np.max(final_sequence_lengths.numpy())
-        self.assertEqual(t((batch_size, max_sequence_length, beam_width)), tuple(final_outputs.predicted_ids.shape))
+        self.assertEqual(
+            t((batch_size, max_sequence_length, beam_width)),
+            tuple(final_outputs.predicted_ids.shape),
+        )
         if output_all_scores:
             self.assertEqual(
-                t((batch_size, max_sequence_length, beam_width, vocab_size)), tuple(beam_output.scores.shape)
+                t((batch_size, max_sequence_length, beam_width, vocab_size)),
+                tuple(beam_output.scores.shape),
             )
             self.assertEqual((beam_width, vocab_size), tuple(bsd.output_size.scores.as_list()))
         else:
-            self.assertEqual(t((batch_size, max_sequence_length, beam_width)), tuple(beam_output.scores.shape))
+            self.assertEqual(
+                t((batch_size, max_sequence_length, beam_width)), tuple(beam_output.scores.shape)
+            )
             self.assertEqual((beam_width,), tuple(bsd.output_size.scores.as_list()))

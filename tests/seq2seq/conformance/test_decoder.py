@@ -10,8 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfx_ext import seq2seq
 from tests.seq2seq.tensorflow_only import tensorflow_only
+from tfx_ext import seq2seq
 
 
 @tensorflow_only
@@ -43,7 +43,9 @@ class DynamicDecodeTest(tf.test.TestCase):
                 )
                 def decode(inputs, sequence_length):
                     initial_state = cell.get_initial_state(batch_size=tf.shape(sequence_length)[0])
-                    return my_decoder(inputs, initial_state=initial_state, sequence_length=sequence_length)
+                    return my_decoder(
+                        inputs, initial_state=initial_state, sequence_length=sequence_length
+                    )
 
                 inputs = tf.random.normal([batch_size, max_time, input_depth])
                 if time_major:
@@ -58,7 +60,9 @@ class DynamicDecodeTest(tf.test.TestCase):
                 if maximum_iterations is not None:
                     time_steps = min(max_out, int(maximum_iterations))
                     expected_length = [min(x, int(maximum_iterations)) for x in expected_length]
-                self.assertEqual(t((batch_size, time_steps, cell_depth)), tuple(final_outputs.rnn_output.shape))
+                self.assertEqual(
+                    t((batch_size, time_steps, cell_depth)), tuple(final_outputs.rnn_output.shape)
+                )
                 self.assertEqual(t((batch_size, time_steps)), tuple(final_outputs.sample_id.shape))
                 np.testing.assert_array_equal(expected_length, final_sequence_length)
 
@@ -68,27 +72,40 @@ class DynamicDecodeTest(tf.test.TestCase):
                 sequence_length = [3, 4, 3, 1, 0]
                 batch_size, max_time, input_depth, cell_depth = 5, 8, 7, 10
                 max_out = max(sequence_length)
-                inputs = tf.constant(np.random.randn(batch_size, max_time, input_depth).astype(np.float32))
+                inputs = tf.constant(
+                    np.random.randn(batch_size, max_time, input_depth).astype(np.float32)
+                )
                 cell = keras.layers.LSTMCell(cell_depth)
                 zero_state = cell.get_initial_state(batch_size=batch_size)
                 my_decoder = seq2seq.BasicDecoder(
-                    cell=cell, sampler=seq2seq.TrainingSampler(), impute_finished=use_sequence_length
+                    cell=cell,
+                    sampler=seq2seq.TrainingSampler(),
+                    impute_finished=use_sequence_length,
                 )
                 final_decoder_outputs, final_decoder_state, _ = my_decoder(
                     inputs, initial_state=zero_state, sequence_length=sequence_length
                 )
                 rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True)
-                mask = tf.sequence_mask(sequence_length, maxlen=max_time) if use_sequence_length else None
+                mask = (
+                    tf.sequence_mask(sequence_length, maxlen=max_time)
+                    if use_sequence_length
+                    else None
+                )
                 outputs = rnn(inputs, mask=mask, initial_state=zero_state)
                 final_rnn_outputs = outputs[0]
                 final_rnn_state = outputs[1:]
                 if use_sequence_length:
                     final_rnn_outputs *= tf.cast(tf.expand_dims(mask, -1), final_rnn_outputs.dtype)
                 np.testing.assert_allclose(
-                    final_decoder_outputs.rnn_output, final_rnn_outputs[:, 0:max_out, :], rtol=1e-6, atol=1e-6
+                    final_decoder_outputs.rnn_output,
+                    final_rnn_outputs[:, 0:max_out, :],
+                    rtol=1e-6,
+                    atol=1e-6,
                 )
                 if use_sequence_length:
-                    np.testing.assert_allclose(final_decoder_state, final_rnn_state, rtol=1e-6, atol=1e-6)
+                    np.testing.assert_allclose(
+                        final_decoder_state, final_rnn_state, rtol=1e-6, atol=1e-6
+                    )
 
 
 @tensorflow_only
@@ -110,7 +127,11 @@ class ScheduledEmbeddingDecodeTest(tf.test.TestCase):
                     my_decoder = seq2seq.BasicDecoder(cell=cell, sampler=sampler)
                     inputs = tf.random.uniform([batch_size, max_time, input_depth])
                     initial_state = cell.get_initial_state(batch_size=batch_size)
-                    final_outputs, _, _ = my_decoder(inputs, initial_state=initial_state, sequence_length=sequence_length)
-                    self.assertEqual(final_outputs.rnn_output.dtype, keras.config.dtype_policy().compute_dtype)
+                    final_outputs, _, _ = my_decoder(
+                        inputs, initial_state=initial_state, sequence_length=sequence_length
+                    )
+                    self.assertEqual(
+                        final_outputs.rnn_output.dtype, keras.config.dtype_policy().compute_dtype
+                    )
                 finally:
                     keras.config.set_dtype_policy(previous)

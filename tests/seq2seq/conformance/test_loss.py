@@ -12,7 +12,11 @@ from tfx_ext.seq2seq import SequenceLoss, sequence_loss
 def get_test_data():
     batch_size, sequence_length, number_of_classes = 2, 3, 5
     logits = np.stack(
-        [np.full([batch_size, number_of_classes], i + 0.5, np.float32) for i in range(sequence_length)], axis=1
+        [
+            np.full([batch_size, number_of_classes], i + 0.5, np.float32)
+            for i in range(sequence_length)
+        ],
+        axis=1,
     )
     targets = np.stack([np.full([batch_size], i, np.int32) for i in range(sequence_length)], axis=1)
     weights = np.ones([batch_size, sequence_length], np.float32)
@@ -27,12 +31,16 @@ class SequenceLossTest(tf.test.TestCase):
         for average_across_timesteps, average_across_batch, zero_weights in itertools.product(
             [True, False], repeat=3
         ):
-            batch_size, sequence_length, _, logits, targets, weights, expected_loss = get_test_data()
+            batch_size, sequence_length, _, logits, targets, weights, expected_loss = (
+                get_test_data()
+            )
             if zero_weights:
                 weights = np.zeros_like(weights)
             computed = np.asarray(
                 sequence_loss(
-                    logits, targets, weights,
+                    logits,
+                    targets,
+                    weights,
                     average_across_timesteps=average_across_timesteps,
                     average_across_batch=average_across_batch,
                 )
@@ -49,8 +57,12 @@ class SequenceLossTest(tf.test.TestCase):
             np.testing.assert_allclose(computed, expected, rtol=1e-6, atol=1e-6)
 
     def test_sequence_loss_class(self):
-        for average_across_timesteps, average_across_batch in itertools.product([True, False], repeat=2):
-            batch_size, sequence_length, _, logits, targets, weights, expected_loss = get_test_data()
+        for average_across_timesteps, average_across_batch in itertools.product(
+            [True, False], repeat=2
+        ):
+            batch_size, sequence_length, _, logits, targets, weights, expected_loss = (
+                get_test_data()
+            )
             seq_loss = SequenceLoss(
                 average_across_timesteps=average_across_timesteps,
                 average_across_batch=average_across_batch,
@@ -86,7 +98,9 @@ class SequenceLossTest(tf.test.TestCase):
         if last_zero:
             per_sequence[-1] = 0.0
         np.testing.assert_allclose(per_sequence, loss(False, True), atol=1e-6, rtol=1e-6)
-        np.testing.assert_allclose(np.full(batch_size, expected_loss), loss(True, False), atol=1e-6, rtol=1e-6)
+        np.testing.assert_allclose(
+            np.full(batch_size, expected_loss), loss(True, False), atol=1e-6, rtol=1e-6
+        )
         total = np.full((batch_size, sequence_length), expected_loss)
         if last_zero:
             total[:, -1] = 0
@@ -112,17 +126,23 @@ class SequenceLossTest(tf.test.TestCase):
             seq_loss(targets, logits, weights)
 
     def test_keras_compatibility(self):
-        batch_size, sequence_length, number_of_classes, logits, targets, weights, expected_loss = get_test_data()
+        batch_size, sequence_length, number_of_classes, logits, targets, weights, expected_loss = (
+            get_test_data()
+        )
         targets = np.eye(number_of_classes, dtype=np.float32)[targets]
         row = logits[0]
 
         inp = keras.Input(shape=(sequence_length,))
         out = keras.layers.Lambda(
-            lambda x: keras.ops.tile(keras.ops.convert_to_tensor(row)[None], [keras.ops.shape(x)[0], 1, 1]),
+            lambda x: keras.ops.tile(
+                keras.ops.convert_to_tensor(row)[None], [keras.ops.shape(x)[0], 1, 1]
+            ),
             output_shape=(sequence_length, number_of_classes),
         )(inp)
         model = keras.Model(inp, out)
         model.compile(optimizer="adam", loss=SequenceLoss())
         x = np.ones((batch_size, sequence_length), np.float32)
-        history = model.fit(x, targets, sample_weight=weights, batch_size=batch_size, epochs=1, verbose=0)
+        history = model.fit(
+            x, targets, sample_weight=weights, batch_size=batch_size, epochs=1, verbose=0
+        )
         np.testing.assert_allclose(history.history["loss"][0], expected_loss, rtol=1e-6, atol=1e-6)

@@ -4,7 +4,10 @@ expected values carried over from the peer."""
 
 
 def _tensor_json(name, dtype, dims):
-    shape = {"dim": [{"size": str(d), "name": ""} for d in dims or []], "unknown_rank": dims is None}
+    shape = {
+        "dim": [{"size": str(d), "name": ""} for d in dims or []],
+        "unknown_rank": dims is None,
+    }
     return {"dtype": dtype, "tensor_shape": shape, "name": name}
 
 
@@ -24,25 +27,35 @@ def half_plus_two_signatures(classify_x2=False):
     examples = ("tf_example:0", "DT_STRING", None)
     signatures = {
         "regress_x2_to_y3": _signature_json(
-            {"inputs": ("x2:0", "DT_FLOAT", column)}, {"outputs": ("y3:0", "DT_FLOAT", column)},
+            {"inputs": ("x2:0", "DT_FLOAT", column)},
+            {"outputs": ("y3:0", "DT_FLOAT", column)},
             "tensorflow/serving/regress",
         ),
         "serving_default": _signature_json(
-            {"x": ("x:0", "DT_FLOAT", column)}, {"y": ("y:0", "DT_FLOAT", column)}, "tensorflow/serving/predict"
+            {"x": ("x:0", "DT_FLOAT", column)},
+            {"y": ("y:0", "DT_FLOAT", column)},
+            "tensorflow/serving/predict",
         ),
         "classify_x_to_y": _signature_json(
-            {"inputs": examples}, {"scores": ("y:0", "DT_FLOAT", column)}, "tensorflow/serving/classify"
+            {"inputs": examples},
+            {"scores": ("y:0", "DT_FLOAT", column)},
+            "tensorflow/serving/classify",
         ),
         "regress_x_to_y2": _signature_json(
-            {"inputs": examples}, {"outputs": ("y2:0", "DT_FLOAT", column)}, "tensorflow/serving/regress"
+            {"inputs": examples},
+            {"outputs": ("y2:0", "DT_FLOAT", column)},
+            "tensorflow/serving/regress",
         ),
         "regress_x_to_y": _signature_json(
-            {"inputs": examples}, {"outputs": ("y:0", "DT_FLOAT", column)}, "tensorflow/serving/regress"
+            {"inputs": examples},
+            {"outputs": ("y:0", "DT_FLOAT", column)},
+            "tensorflow/serving/regress",
         ),
     }
     if classify_x2:
         signatures["classify_x2_to_y3"] = _signature_json(
-            {"inputs": ("x2:0", "DT_FLOAT", column)}, {"scores": ("y3:0", "DT_FLOAT", column)},
+            {"inputs": ("x2:0", "DT_FLOAT", column)},
+            {"scores": ("y3:0", "DT_FLOAT", column)},
             "tensorflow/serving/classify",
         )
     return signatures

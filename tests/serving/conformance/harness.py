@@ -61,13 +61,21 @@ class ServerTestCase(tf.test.TestCase):
         super().setUpClass()
         cls.tmp = tempfile.mkdtemp(prefix="tfx_ext_conformance_")
         entries = [
-            ModelEntry(name, cls.model_path(name), versions=cls.VERSIONS.get(name), labels=cls.LABELS.get(name))
+            ModelEntry(
+                name,
+                cls.model_path(name),
+                versions=cls.VERSIONS.get(name),
+                labels=cls.LABELS.get(name),
+            )
             for name in cls.MODELS
         ]
         cls.config_file = write_model_config(os.path.join(cls.tmp, "models.config"), entries)
         cls.rest_port, cls.grpc_port = free_port(), free_port()
         cls.server = LocalModelServer(
-            model_config_file=cls.config_file, rest_port=cls.rest_port, grpc_port=cls.grpc_port, **cls.server_args()
+            model_config_file=cls.config_file,
+            rest_port=cls.rest_port,
+            grpc_port=cls.grpc_port,
+            **cls.server_args(),
         ).start()
         cls.grpc_address = f"127.0.0.1:{cls.grpc_port}"
         cls.rest_address = f"127.0.0.1:{cls.rest_port}"

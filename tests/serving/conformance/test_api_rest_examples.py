@@ -24,13 +24,19 @@ class ApiRestExamplesTest(ServerTestCase):
         return body.decode()
 
     def test_model_status(self):
-        status, headers, body = call_rest(f"http://{self.rest_address}/v1/models/saved_model_half_plus_three")
+        status, headers, body = call_rest(
+            f"http://{self.rest_address}/v1/models/saved_model_half_plus_three"
+        )
         self.assertEqual(status, 200)
         self.assertEqual(
             json.loads(body),
             {
                 "model_version_status": [
-                    {"version": "123", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+                    {
+                        "version": "123",
+                        "state": "AVAILABLE",
+                        "status": {"error_code": "OK", "error_message": ""},
+                    }
                 ]
             },
         )
@@ -48,7 +54,9 @@ class ApiRestExamplesTest(ServerTestCase):
 
     def test_unknown_model_is_404(self):
         body = self.post("half:predict", {"instances": [1.0, 5.0]}, expected_status=404)
-        self.assertEqual(json.loads(body), {"error": "Servable not found for request: Latest(half)"})
+        self.assertEqual(
+            json.loads(body), {"error": "Servable not found for request: Latest(half)"}
+        )
 
     def test_row_format_with_named_inputs_and_its_columnar_twin(self):
         rows = [
@@ -62,7 +70,9 @@ class ApiRestExamplesTest(ServerTestCase):
             self.assertEqual(prediction["sensor"], row["sensor"])
             self.assertEqual(prediction["signal_sum"], sum(row["signal"]))
             # Outputs whose name ends in _bytes are binary: written as {"b64": ...}.
-            self.assertEqual(prediction["tag_bytes"], {"b64": base64.b64encode(row["tag"].encode()).decode()})
+            self.assertEqual(
+                prediction["tag_bytes"], {"b64": base64.b64encode(row["tag"].encode()).decode()}
+            )
 
         columns = {
             "tag": ["foo", "bar"],
@@ -75,17 +85,27 @@ class ApiRestExamplesTest(ServerTestCase):
         self.assertEqual(outputs["tag_bytes"], [{"b64": "Zm9v"}, {"b64": "YmFy"}])
 
     def test_one_input_row_formats(self):
-        body = self.post("echo:predict", {"signature_name": "strings", "instances": ["foo", "bar", "baz"]})
+        body = self.post(
+            "echo:predict", {"signature_name": "strings", "instances": ["foo", "bar", "baz"]}
+        )
         self.assertEqual(json.loads(body), {"predictions": ["foo", "bar", "baz"]})
-        body = self.post("echo:predict", {"signature_name": "double", "instances": [[[1, 2]], [[3, 4]]]})
+        body = self.post(
+            "echo:predict", {"signature_name": "double", "instances": [[[1, 2]], [[3, 4]]]}
+        )
         self.assertEqual(json.loads(body), {"predictions": [[[2, 4]], [[6, 8]]]})
 
     def test_binary_input_values(self):
-        body = self.post("echo:predict", {"signature_name": "strings", "instances": [{"b64": "aW1hZ2UgYnl0ZXM="}]})
+        body = self.post(
+            "echo:predict",
+            {"signature_name": "strings", "instances": [{"b64": "aW1hZ2UgYnl0ZXM="}]},
+        )
         self.assertEqual(json.loads(body), {"predictions": ["image bytes"]})
 
     def test_nan_and_infinity(self):
-        body = self.post("echo:predict", {"signature_name": "double", "instances": [1.0, -3.14, math.nan, math.inf]})
+        body = self.post(
+            "echo:predict",
+            {"signature_name": "double", "instances": [1.0, -3.14, math.nan, math.inf]},
+        )
         self.assertIn("NaN", body)
         self.assertIn("Infinity", body)
         values = json.loads(body)["predictions"]
@@ -97,7 +117,9 @@ class ApiRestExamplesTest(ServerTestCase):
         # "the input {"x": 1435774380} ... will be silently converted ... to 1435774336"
         body = self.post("echo:predict", {"signature_name": "double", "inputs": [1435774380]})
         self.assertEqual(json.loads(body), {"outputs": [2 * 1435774336]})
-        body = self.post("echo:predict", {"signature_name": "double", "inputs": json.loads("[1e2, 2.5E-1]")})
+        body = self.post(
+            "echo:predict", {"signature_name": "double", "inputs": json.loads("[1e2, 2.5E-1]")}
+        )
         self.assertEqual(json.loads(body), {"outputs": [200.0, 0.5]})
 
     def test_floats_in_shortest_round_trip_form(self):
@@ -107,7 +129,11 @@ class ApiRestExamplesTest(ServerTestCase):
     def test_classify_with_context(self):
         body = self.post(
             "half_plus_two:classify",
-            {"signature_name": "classify_x_to_y", "context": {"x": 2.0}, "examples": [{"x2": 1.0}, {"x2": 5.0}]},
+            {
+                "signature_name": "classify_x_to_y",
+                "context": {"x": 2.0},
+                "examples": [{"x2": 1.0}, {"x2": 5.0}],
+            },
         )
         self.assertEqual(json.loads(body), {"results": [[["", 3.0]], [["", 3.0]]]})
 

@@ -33,8 +33,14 @@ class ErrorTextsTest(ServerTestCase):
 
     def test_classify_with_an_unknown_signature(self):
         expected = "No signature was found with the name: nope"
-        self.assertEqual(self.rest_error("classify", {"signature_name": "nope", "examples": [{"x": 1.0}]}), expected)
-        self.assertEqual(self.rest_error("regress", {"signature_name": "nope", "examples": [{"x": 1.0}]}), expected)
+        self.assertEqual(
+            self.rest_error("classify", {"signature_name": "nope", "examples": [{"x": 1.0}]}),
+            expected,
+        )
+        self.assertEqual(
+            self.rest_error("regress", {"signature_name": "nope", "examples": [{"x": 1.0}]}),
+            expected,
+        )
         request = classification_pb2.ClassificationRequest()
         request.model_spec.signature_name = "nope"
         request.input.example_list.examples.add().features.feature["x"].float_list.value.append(1.0)
@@ -43,10 +49,15 @@ class ErrorTextsTest(ServerTestCase):
     def test_classify_on_a_signature_without_classification_inputs(self):
         # serving_default takes `x`, not `inputs`: PreProcessClassification's third check.
         message = self.rest_error("classify", {"examples": [{"x": 1.0}]})
-        self.assertTrue(message.startswith("No classification inputs found in SignatureDef: inputs {"), msg=message)
+        self.assertTrue(
+            message.startswith("No classification inputs found in SignatureDef: inputs {"),
+            msg=message,
+        )
         self.assertIn('method_name: "tensorflow/serving/predict"', message)
         regress = self.rest_error("regress", {"examples": [{"x": 1.0}]})
-        self.assertTrue(regress.startswith("No regression inputs found in SignatureDef: inputs {"), msg=regress)
+        self.assertTrue(
+            regress.startswith("No regression inputs found in SignatureDef: inputs {"), msg=regress
+        )
         request = regression_pb2.RegressionRequest()
         request.input.example_list.examples.add().features.feature["x"].float_list.value.append(1.0)
         self.assertEqual(self.grpc_error("Regress", request), regress)
@@ -55,7 +66,9 @@ class ErrorTextsTest(ServerTestCase):
         self.assertEqual(self.rest_error("predict", {}), "Missing 'inputs' or 'instances' key")
 
     def test_ragged_instances(self):
-        message = self.rest_error("predict", {"signature_name": "serving_default", "instances": [[1.0], [1.0, 2.0]]})
+        message = self.rest_error(
+            "predict", {"signature_name": "serving_default", "instances": [[1.0], [1.0, 2.0]]}
+        )
         self.assertEqual(message, "Expecting tensor size: 1 but got: 2")
 
     def test_regress_without_examples(self):
@@ -69,11 +82,15 @@ class ErrorTextsTest(ServerTestCase):
 
     def test_body_errors_come_before_the_model_lookup(self):
         """TF Serving parses a classify / regress body before it resolves the model."""
-        status, _, body = call_rest(f"http://{self.rest_address}/v1/models/missing:regress", {"examples": []})
+        status, _, body = call_rest(
+            f"http://{self.rest_address}/v1/models/missing:regress", {"examples": []}
+        )
         self.assertEqual(status, 400)
-        self.assertEqual(json.loads(body)["error"], "JSON Value: {\"examples\":[]} 'examples' value is an empty array")
+        self.assertEqual(
+            json.loads(body)["error"],
+            "JSON Value: {\"examples\":[]} 'examples' value is an empty array",
+        )
 
 
 class ErrorTextsPlainLayoutTest(ErrorTextsTest):
     LAYOUT = "plain"
-

@@ -20,7 +20,9 @@ class GetModelMetadataImplTest(ServerTestCase):
 
     def metadata(self, request):
         with grpc.insecure_channel(self.grpc_address) as channel:
-            return prediction_service_pb2_grpc.PredictionServiceStub(channel).GetModelMetadata(request, RPC_TIMEOUT)
+            return prediction_service_pb2_grpc.PredictionServiceStub(channel).GetModelMetadata(
+                request, RPC_TIMEOUT
+            )
 
     def assertCode(self, code, request):
         with self.assertRaises(grpc.RpcError) as caught:
@@ -58,7 +60,9 @@ class GetModelMetadataImplTest(ServerTestCase):
         expected = saved_model.meta_graphs[0].signature_def
         self.assertEqual(len(expected), len(received.signature_def))
         self.assertProtoEquals(expected["regress_x_to_y"], received.signature_def["regress_x_to_y"])
-        self.assertProtoEquals(expected["serving_default"], received.signature_def["serving_default"])
+        self.assertProtoEquals(
+            expected["serving_default"], received.signature_def["serving_default"]
+        )
 
 
 class GetModelMetadataImplPlainLayoutTest(GetModelMetadataImplTest):

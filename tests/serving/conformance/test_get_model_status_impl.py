@@ -17,7 +17,9 @@ class GetModelStatusImplTest(ServerTestCase):
 
     def status(self, request):
         with grpc.insecure_channel(self.grpc_address) as channel:
-            return model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(request, RPC_TIMEOUT)
+            return model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(
+                request, RPC_TIMEOUT
+            )
 
     def assertCode(self, code, request):
         with self.assertRaises(grpc.RpcError) as caught:
@@ -25,7 +27,9 @@ class GetModelStatusImplTest(ServerTestCase):
         self.assertEqual(caught.exception.code(), code, msg=caught.exception.details())
 
     def test_MissingOrEmptyModelSpecFailure(self):
-        self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, get_model_status_pb2.GetModelStatusRequest())
+        self.assertCode(
+            grpc.StatusCode.INVALID_ARGUMENT, get_model_status_pb2.GetModelStatusRequest()
+        )
 
     def test_InvalidModelNameFailure(self):
         request = get_model_status_pb2.GetModelStatusRequest()

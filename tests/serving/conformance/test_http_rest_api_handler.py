@@ -10,8 +10,8 @@ documents, as its `CompareJson`) and the same `Content-Type` header.
 import http.client
 import json
 
-from tests.serving.conformance.harness import ServerTestCase
 from tests.serving.conformance.expected_metadata import half_plus_two_model_metadata
+from tests.serving.conformance.harness import ServerTestCase
 
 MODEL = "saved_model_half_plus_two_2_versions"
 VERSION = 123
@@ -45,7 +45,9 @@ class HttpRestApiHandlerTest(ServerTestCase):
         status, text, content_type = self.process(method, path, body)
         self.assertEqual(status, OK, msg=text)
         self.assertEqual(content_type, "application/json")
-        self.assertEqual(json.loads(text), json.loads(expected) if isinstance(expected, str) else expected)
+        self.assertEqual(
+            json.loads(text), json.loads(expected) if isinstance(expected, str) else expected
+        )
 
     def test_kPathRegex(self):
         # Paths under /v1/ reach the handler (here: a 400 naming what is missing); others do not.
@@ -82,36 +84,63 @@ class HttpRestApiHandlerTest(ServerTestCase):
 
     def test_PredictRequestErrors(self):
         path = f"/v1/models/{MODEL}:predict"
-        self.assertStatus(INVALID_ARGUMENT, "JSON Parse error: The document is empty", "POST", path, "")
-        self.assertStatus(INVALID_ARGUMENT, "JSON Parse error: Invalid value", "POST", path, "instances = [1, 2]")
-        self.assertStatus(INVALID_ARGUMENT, "not of expected type: float", "POST", path, '{ "instances": ["x", "y"] }')
         self.assertStatus(
-            INVALID_ARGUMENT, "Unrecognized servable version label", "POST",
-            f"/v1/models/{MODEL}/labels/{NONEXISTENT_LABEL}:predict", '{ "instances": ["x", "y"] }',
+            INVALID_ARGUMENT, "JSON Parse error: The document is empty", "POST", path, ""
         )
         self.assertStatus(
-            INVALID_ARGUMENT, "'signature_name' key must be a string value.", "POST", path, '{ "signature_name": 100 }'
+            INVALID_ARGUMENT, "JSON Parse error: Invalid value", "POST", path, "instances = [1, 2]"
+        )
+        self.assertStatus(
+            INVALID_ARGUMENT,
+            "not of expected type: float",
+            "POST",
+            path,
+            '{ "instances": ["x", "y"] }',
+        )
+        self.assertStatus(
+            INVALID_ARGUMENT,
+            "Unrecognized servable version label",
+            "POST",
+            f"/v1/models/{MODEL}/labels/{NONEXISTENT_LABEL}:predict",
+            '{ "instances": ["x", "y"] }',
+        )
+        self.assertStatus(
+            INVALID_ARGUMENT,
+            "'signature_name' key must be a string value.",
+            "POST",
+            path,
+            '{ "signature_name": 100 }',
         )
 
     def test_Predict(self):
         self.assertJson(
-            '{ "predictions": [[2.5, 3.0], [3.5, 4.0]] }', "POST", f"/v1/models/{MODEL}:predict",
+            '{ "predictions": [[2.5, 3.0], [3.5, 4.0]] }',
+            "POST",
+            f"/v1/models/{MODEL}:predict",
             '{"instances": [[1.0, 2.0], [3.0, 4.0]]}',
         )
         self.assertJson(
-            '{ "predictions": [2.5, 3.0] }', "POST", f"/v1/models/{MODEL}/versions/{VERSION}:predict",
+            '{ "predictions": [2.5, 3.0] }',
+            "POST",
+            f"/v1/models/{MODEL}/versions/{VERSION}:predict",
             '{"instances": [1.0, 2.0]}',
         )
         self.assertJson(
-            '{ "predictions": [2.5, 3.0] }', "POST", f"/v1/models/{MODEL}/labels/{LABEL}:predict",
+            '{ "predictions": [2.5, 3.0] }',
+            "POST",
+            f"/v1/models/{MODEL}/labels/{LABEL}:predict",
             '{"instances": [1.0, 2.0]}',
         )
         self.assertJson(
-            '{ "predictions": [3.5, 4.0] }', "POST", f"/v1/models/{MODEL}/versions/{VERSION}:predict",
+            '{ "predictions": [3.5, 4.0] }',
+            "POST",
+            f"/v1/models/{MODEL}/versions/{VERSION}:predict",
             '{"signature_name": "serving_default", "instances": [3.0, 4.0]}',
         )
         self.assertJson(
-            '{ "outputs": [3.5, 4.0] }', "POST", f"/v1/models/{MODEL}/versions/{VERSION}:predict",
+            '{ "outputs": [3.5, 4.0] }',
+            "POST",
+            f"/v1/models/{MODEL}/versions/{VERSION}:predict",
             '{"signature_name": "serving_default", "inputs": [3.0, 4.0]}',
         )
 
@@ -126,18 +155,26 @@ class HttpRestApiHandlerTest(ServerTestCase):
 
     def test_Classify(self):
         self.assertJson(
-            '{ "results": [[["", 12]]] }', "POST", f"/v1/models/{MODEL}:classify",
+            '{ "results": [[["", 12]]] }',
+            "POST",
+            f"/v1/models/{MODEL}:classify",
             '{"signature_name": "classify_x_to_y", "examples": [ { "x": 20.0 } ] }',
         )
         self.assertJson(
-            '{ "results": [[["", 7]]] }', "POST", f"/v1/models/{MODEL}/labels/{LABEL}:classify",
+            '{ "results": [[["", 7]]] }',
+            "POST",
+            f"/v1/models/{MODEL}/labels/{LABEL}:classify",
             '{"signature_name": "classify_x_to_y", "examples": [ { "x": 10.0 } ] }',
         )
 
     def test_GetStatus(self):
         expected = {
             "model_version_status": [
-                {"version": "123", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+                {
+                    "version": "123",
+                    "state": "AVAILABLE",
+                    "status": {"error_code": "OK", "error_message": ""},
+                }
             ]
         }
         self.assertJson(expected, "GET", f"/v1/models/{MODEL}")
@@ -147,7 +184,9 @@ class HttpRestApiHandlerTest(ServerTestCase):
     def test_GetModelMetadata(self):
         # saved_model_half_plus_two_2_versions_metadata.json
         self.assertJson(
-            half_plus_two_model_metadata(MODEL, classify_x2=True), "GET", f"/v1/models/{MODEL}/metadata"
+            half_plus_two_model_metadata(MODEL, classify_x2=True),
+            "GET",
+            f"/v1/models/{MODEL}/metadata",
         )
 
 

@@ -19,15 +19,24 @@ class HttpRestApiUtilTest(tf.test.TestCase):
         self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
 
     def test_TestParseModelInfoForGet(self):
-        self.assertEqual(parse_path("GET", f"/v1/models/modelname{RESERVED}"), (f"modelname{DECODED}", None, None, ""))
-        self.assertEqual(parse_path("GET", "/v1/models/modelname/versions/99"), ("modelname", 99, None, ""))
-        self.assertEqual(parse_path("GET", "/v1/models/modelname/labels/latest"), ("modelname", None, "latest", ""))
+        self.assertEqual(
+            parse_path("GET", f"/v1/models/modelname{RESERVED}"),
+            (f"modelname{DECODED}", None, None, ""),
+        )
+        self.assertEqual(
+            parse_path("GET", "/v1/models/modelname/versions/99"), ("modelname", 99, None, "")
+        )
+        self.assertEqual(
+            parse_path("GET", "/v1/models/modelname/labels/latest"),
+            ("modelname", None, "latest", ""),
+        )
         self.assertEqual(
             parse_path("GET", f"/v1/models/modelname/labels/latest{RESERVED}"),
             ("modelname", None, f"latest{DECODED}", ""),
         )
         self.assertEqual(
-            parse_path("GET", "/v1/models/modelname/labels/latest/metadata"), ("modelname", None, "latest", "metadata")
+            parse_path("GET", "/v1/models/modelname/labels/latest/metadata"),
+            ("modelname", None, "latest", "metadata"),
         )
         self.assertEqual(
             parse_path("GET", f"/v1/models/modelname{RESERVED}/labels/latest{RESERVED}/metadata"),
@@ -38,11 +47,16 @@ class HttpRestApiUtilTest(tf.test.TestCase):
 
     def test_TestParseModelInfoForPost(self):
         self.assertEqual(
-            parse_path("POST", f"/v1/models/modelname{RESERVED}:predict"), (f"modelname{DECODED}", None, None, "predict")
+            parse_path("POST", f"/v1/models/modelname{RESERVED}:predict"),
+            (f"modelname{DECODED}", None, None, "predict"),
         )
-        self.assertEqual(parse_path("POST", "/v1/models/modelname/versions/99:predict"), ("modelname", 99, None, "predict"))
         self.assertEqual(
-            parse_path("POST", "/v1/models/modelname/labels/latest:predict"), ("modelname", None, "latest", "predict")
+            parse_path("POST", "/v1/models/modelname/versions/99:predict"),
+            ("modelname", 99, None, "predict"),
+        )
+        self.assertEqual(
+            parse_path("POST", "/v1/models/modelname/labels/latest:predict"),
+            ("modelname", None, "latest", "predict"),
         )
         self.assertEqual(
             parse_path("POST", f"/v1/models/modelname/labels/latest{RESERVED}:predict"),

@@ -56,12 +56,18 @@ class JsonTensorTest(tf.test.TestCase):
         self.assertAllEqual(tensors["default"], [[1, 2], [3, 4], [5, 6]])
 
     def test_MixedInputForFloatTensor(self):
-        tensors, _ = fill_predict('{"instances": [1, 2.0, 3, 4, 5.003, 0.007, 0.0]}', _sig(default="DT_FLOAT"))
+        tensors, _ = fill_predict(
+            '{"instances": [1, 2.0, 3, 4, 5.003, 0.007, 0.0]}', _sig(default="DT_FLOAT")
+        )
         self.assertEqual(tensors["default"].dtype, np.float32)
-        self.assertAllEqual(tensors["default"], np.array([1, 2.0, 3, 4, 5.003, 0.007, 0.0], np.float32))
+        self.assertAllEqual(
+            tensors["default"], np.array([1, 2.0, 3, 4, 5.003, 0.007, 0.0], np.float32)
+        )
 
     def test_MixedInputForDoubleTensor(self):
-        tensors, _ = fill_predict('{"instances": [1.0, 2, 3, 4, 0.662, 0, 0.0]}', _sig(default="DT_DOUBLE"))
+        tensors, _ = fill_predict(
+            '{"instances": [1.0, 2, 3, 4, 0.662, 0, 0.0]}', _sig(default="DT_DOUBLE")
+        )
         self.assertEqual(tensors["default"].dtype, np.float64)
         self.assertAllEqual(tensors["default"], [1.0, 2, 3, 4, 0.662, 0, 0.0])
 
@@ -73,13 +79,17 @@ class JsonTensorTest(tf.test.TestCase):
     def test_FloatTensorThatExceedsMaxReturnsInf(self):
         biggest = np.finfo(np.float64).max
         for value, expected in ((biggest, np.inf), (-biggest, -np.inf)):
-            tensors, _ = fill_predict(f'{{"instances": [{float(value)!r}]}}', _sig(default="DT_FLOAT"))
+            tensors, _ = fill_predict(
+                f'{{"instances": [{float(value)!r}]}}', _sig(default="DT_FLOAT")
+            )
             self.assertEqual(tensors["default"].tolist(), [expected])
 
     def test_FloatTensorThatExceedsMinReturnsZero(self):
         tiny = np.finfo(np.float64).tiny
         for value, sign in ((tiny, 1.0), (-tiny, -1.0)):
-            tensors, _ = fill_predict(f'{{"instances": [{float(value)!r}]}}', _sig(default="DT_FLOAT"))
+            tensors, _ = fill_predict(
+                f'{{"instances": [{float(value)!r}]}}', _sig(default="DT_FLOAT")
+            )
             self.assertEqual(tensors["default"].tolist(), [0.0])
             self.assertEqual(np.copysign(1.0, tensors["default"][0]), sign)  # -0 stays -0
 
@@ -91,39 +101,60 @@ class JsonTensorTest(tf.test.TestCase):
         self.assertAllEqual(tensors["default"], [[1, 2]])
 
     def test_SingleUnnamedTensorBase64Scalars(self):
-        tensors, _ = fill_predict('{"instances": [{"b64": "aGVsbG8="}, {"b64": "d29ybGQ="}]}', _sig(default="DT_STRING"))
+        tensors, _ = fill_predict(
+            '{"instances": [{"b64": "aGVsbG8="}, {"b64": "d29ybGQ="}]}', _sig(default="DT_STRING")
+        )
         self.assertEqual(tensors["default"].shape, (2,))
         self.assertEqual(tensors["default"].tolist(), [b"hello", b"world"])
 
     def test_SingleUnnamedTensorBase64Lists(self):
-        tensors, _ = fill_predict('{"instances": [[{"b64": "aGVsbG8="}], [{"b64": "d29ybGQ="}]]}', _sig(default="DT_STRING"))
+        tensors, _ = fill_predict(
+            '{"instances": [[{"b64": "aGVsbG8="}], [{"b64": "d29ybGQ="}]]}',
+            _sig(default="DT_STRING"),
+        )
         self.assertEqual(tensors["default"].shape, (2, 1))
         self.assertEqual(tensors["default"].tolist(), [[b"hello"], [b"world"]])
 
     def test_SingleNamedTensorBase64(self):
         tensors, _ = fill_predict(
-            '{"instances": [{"default": [[{"b64": "aGVsbG8="}], [{"b64": "d29ybGQ="}]]}]}', _sig(default="DT_STRING")
+            '{"instances": [{"default": [[{"b64": "aGVsbG8="}], [{"b64": "d29ybGQ="}]]}]}',
+            _sig(default="DT_STRING"),
         )
         self.assertEqual(tensors["default"].shape, (1, 2, 1))
         self.assertEqual(tensors["default"].reshape(-1).tolist(), [b"hello", b"world"])
 
     def test_MultipleNamedTensor(self):
-        sig = _sig(int_tensor="DT_INT32", str_tensor="DT_STRING", float_tensor="DT_FLOAT", dbl_tensor="DT_DOUBLE")
-        tensors, fmt = fill_predict("""{"instances": [
+        sig = _sig(
+            int_tensor="DT_INT32",
+            str_tensor="DT_STRING",
+            float_tensor="DT_FLOAT",
+            dbl_tensor="DT_DOUBLE",
+        )
+        tensors, fmt = fill_predict(
+            """{"instances": [
             {"int_tensor": [[1,2],[3,4],[5,6]], "str_tensor": ["foo", "bar"], "float_tensor": [1.0, NaN], "dbl_tensor": [NaN]},
             {"int_tensor": [[7,8],[9,0],[1,2]], "str_tensor": ["baz", "bat"], "float_tensor": [2.0, Infinity],
-             "dbl_tensor": [2.0]}]}""", sig)
+             "dbl_tensor": [2.0]}]}""",
+            sig,
+        )
         self.assertEqual(fmt, "row")
         self.assertEqual(len(tensors), 4)
-        self.assertAllEqual(tensors["int_tensor"], [[[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 0], [1, 2]]])
+        self.assertAllEqual(
+            tensors["int_tensor"], [[[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 0], [1, 2]]]
+        )
         self.assertEqual(tensors["str_tensor"].tolist(), [[b"foo", b"bar"], [b"baz", b"bat"]])
         self.assertEqual(tensors["float_tensor"].dtype, np.float32)
-        self.assertAllEqual(tensors["float_tensor"], np.array([[1.0, np.nan], [2.0, np.inf]], np.float32))
+        self.assertAllEqual(
+            tensors["float_tensor"], np.array([[1.0, np.nan], [2.0, np.inf]], np.float32)
+        )
         self.assertEqual(tensors["dbl_tensor"].dtype, np.float64)
         self.assertAllEqual(tensors["dbl_tensor"], [[np.nan], [2.0]])
 
     def test_SingleUnnamedTensorColumnarFormat(self):
-        for text in ('{"inputs": {"int_tensor": [[[1,2],[3,4],[5,6]]]}}', '{"inputs": [[[1,2],[3,4],[5,6]]]}'):
+        for text in (
+            '{"inputs": {"int_tensor": [[[1,2],[3,4],[5,6]]]}}',
+            '{"inputs": [[[1,2],[3,4],[5,6]]]}',
+        ):
             with self.subTest(text=text):
                 tensors, fmt = fill_predict(text, _sig(int_tensor="DT_INT32"))
                 self.assertEqual(fmt, "columnar")
@@ -133,7 +164,9 @@ class JsonTensorTest(tf.test.TestCase):
         sig = _sig(int_tensor="DT_INT32", str_tensor="DT_STRING", bin_tensor="DT_STRING")
         tensors, fmt = fill_predict(
             '{"inputs": {"int_tensor": [[[1,2],[3,4],[5,6]]], "str_tensor": ["foo", "bar"], '
-            '"bin_tensor": {"b64": "aGVsbG8="}}}', sig)
+            '"bin_tensor": {"b64": "aGVsbG8="}}}',
+            sig,
+        )
         self.assertEqual(fmt, "columnar")
         self.assertEqual(tensors["int_tensor"].shape, (1, 3, 2))
         self.assertEqual(tensors["str_tensor"].tolist(), [b"foo", b"bar"])
@@ -146,7 +179,10 @@ class JsonTensorTest(tf.test.TestCase):
             fill_predict("", sig)
         cases = [
             ('{"signature_name": 5, "instances": [[1,2],[3,4],[5,6,7]]}', "must be a string value"),
-            ('{"instances": [[1,2],[3,4],[5,6,7]], "inputs": [[1,2],[3,4],[5,6,7]]}', "Not formatted correctly"),
+            (
+                '{"instances": [[1,2],[3,4],[5,6,7]], "inputs": [[1,2],[3,4],[5,6,7]]}',
+                "Not formatted correctly",
+            ),
             ('{"instances": [[1,2],[3,4],[5,6,7]]}', "Expecting tensor size"),
             ('{"instances": [[1,2],[3,4],[[5,6]]]}', "Expecting shape"),
             ('{"instances": [1, [1]]}', "Expecting shape"),
@@ -189,7 +225,9 @@ class JsonTensorTest(tf.test.TestCase):
         self.assertRejected(fill_predict, size, sig, substring="Expecting tensor size")
         self.assertRejected(fill_predict, mixed, sig, substring="Expecting object but got list")
         self.assertRejected(
-            fill_predict, '{"instances": [["baz", "bar"], {"str_tensor": ["baz", "bat"]}]}', _sig(str_tensor="DT_STRING"),
+            fill_predict,
+            '{"instances": [["baz", "bar"], {"str_tensor": ["baz", "bat"]}]}',
+            _sig(str_tensor="DT_STRING"),
             substring="Expecting value/list but got object",
         )
 
@@ -243,15 +281,26 @@ class ClassifyRegressRequestTest(tf.test.TestCase):
 
     def test_JsonErrors(self):
         cases = [
-            ('{"signature_name": ["hello"], "examples": [{"names": ["foo", "bar"]}]}',
-             "'signature_name' key must be a string"),
+            (
+                '{"signature_name": ["hello"], "examples": [{"names": ["foo", "bar"]}]}',
+                "'signature_name' key must be a string",
+            ),
             ('{"context": [{"names": ["foo", "bar"]}]}', "Example must be JSON object"),
             ('{"examples": {"names": ["foo", "bar"]}}', "list/array"),
             ('{"examples": [[{"names": ["foo", "bar"]}]]}', "Example must be JSON object"),
-            ('{"examples": [{"names": [10, null]}]}', "names has element with unexpected JSON type: Null"),
+            (
+                '{"examples": [{"names": [10, null]}]}',
+                "names has element with unexpected JSON type: Null",
+            ),
             ('{"examples": [{"names": [10, 10.0]}]}', "feature: names expecting type: int64"),
-            ('{"examples": [{"names": [10, {"test": 10}]}]}', "names has element with unexpected JSON type: Object"),
-            ('{"examples": [{"names": [[10], 20]}]}', "names has element with unexpected JSON type: Array"),
+            (
+                '{"examples": [{"names": [10, {"test": 10}]}]}',
+                "names has element with unexpected JSON type: Object",
+            ),
+            (
+                '{"examples": [{"names": [[10], 20]}]}',
+                "names has element with unexpected JSON type: Array",
+            ),
             ('{"examples": [{"names": [20, 18446744073709551603]}]}', "Only int64_t is supported"),
         ]
         for text, substring in cases:
@@ -263,12 +312,20 @@ class ClassifyRegressRequestTest(tf.test.TestCase):
 
     def test_whole_texts_of_the_examples_checks(self):
         cases = [
-            ('{"instances": [1]}',
-             'JSON Value: {"instances":[1]} When method is classify, key \'examples\' is expected and was not found'),
-            ('{"examples": []}', "JSON Value: {\"examples\":[]} 'examples' value is an empty array"),
+            (
+                '{"instances": [1]}',
+                "JSON Value: {\"instances\":[1]} When method is classify, key 'examples' is expected and was not found",
+            ),
+            (
+                '{"examples": []}',
+                "JSON Value: {\"examples\":[]} 'examples' value is an empty array",
+            ),
             ('{"examples": [3]}', "Example must be JSON object but got JSON Number"),
             # IsValBase64Object wants a string under "b64": anything else is an object.
-            ('{"examples": [{"f": {"b64": 5}}]}', "Feature: f has element with unexpected JSON type: Object"),
+            (
+                '{"examples": [{"f": {"b64": 5}}]}',
+                "Feature: f has element with unexpected JSON type: Object",
+            ),
         ]
         for text, message in cases:
             with self.subTest(text=text):

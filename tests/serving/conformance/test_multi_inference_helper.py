@@ -23,7 +23,9 @@ class MultiInferenceHelperTest(ServerTestCase):
 
     def run_request(self, request):
         with grpc.insecure_channel(self.grpc_address) as channel:
-            return prediction_service_pb2_grpc.PredictionServiceStub(channel).MultiInference(request, RPC_TIMEOUT)
+            return prediction_service_pb2_grpc.PredictionServiceStub(channel).MultiInference(
+                request, RPC_TIMEOUT
+            )
 
     @staticmethod
     def add_input(request, **features):
@@ -73,7 +75,9 @@ class MultiInferenceHelperTest(ServerTestCase):
             request = inference_pb2.MultiInferenceRequest()
             self.add_input(request, x=2)
             self.populate_task(request, model, "ThisSignatureDoesNotExist", REGRESS)
-            self.expect_status_error(request, grpc.StatusCode.INVALID_ARGUMENT, "signature not found")
+            self.expect_status_error(
+                request, grpc.StatusCode.INVALID_ARGUMENT, "signature not found"
+            )
 
         self.for_each_model(case)
 
@@ -83,7 +87,9 @@ class MultiInferenceHelperTest(ServerTestCase):
             self.add_input(request, x=2)
             self.populate_task(request, model, "regress_x_to_y", REGRESS)
             self.populate_task(request, "ModelDoesNotExist", "regress_x_to_y", REGRESS)
-            self.expect_status_error(request, grpc.StatusCode.INVALID_ARGUMENT, "must access the same model name")
+            self.expect_status_error(
+                request, grpc.StatusCode.INVALID_ARGUMENT, "must access the same model name"
+            )
 
         self.for_each_model(case)
 
@@ -94,7 +100,9 @@ class MultiInferenceHelperTest(ServerTestCase):
             self.populate_task(request, model, "regress_x_to_y", REGRESS)
             self.populate_task(request, model, "regress_x_to_y", REGRESS)
             self.expect_status_error(
-                request, grpc.StatusCode.INVALID_ARGUMENT, "Duplicate evaluation of signature: regress_x_to_y"
+                request,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "Duplicate evaluation of signature: regress_x_to_y",
             )
 
         self.for_each_model(case)
@@ -104,7 +112,9 @@ class MultiInferenceHelperTest(ServerTestCase):
             request = inference_pb2.MultiInferenceRequest()
             self.add_input(request, x=2)
             self.populate_task(request, model, "serving_default", PREDICT)
-            self.expect_status_error(request, grpc.StatusCode.UNIMPLEMENTED, "Unsupported signature")
+            self.expect_status_error(
+                request, grpc.StatusCode.UNIMPLEMENTED, "Unsupported signature"
+            )
 
         self.for_each_model(case)
 
@@ -113,7 +123,9 @@ class MultiInferenceHelperTest(ServerTestCase):
             request = inference_pb2.MultiInferenceRequest()
             self.add_input(request, x=2)
             self.populate_task(request, model, "regress_x_to_y", REGRESS, VERSION)
-            expected = self.expected(request, [lambda r: r.regression_result.regressions.add(value=3.0)])
+            expected = self.expected(
+                request, [lambda r: r.regression_result.regressions.add(value=3.0)]
+            )
             self.assertProtoEquals(expected, self.run_request(request))
 
         self.for_each_model(case)

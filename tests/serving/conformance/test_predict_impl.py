@@ -29,7 +29,9 @@ class PredictImplTest(ServerTestCase):
 
     def predict(self, request):
         with grpc.insecure_channel(self.grpc_address) as channel:
-            return prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, RPC_TIMEOUT)
+            return prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(
+                request, RPC_TIMEOUT
+            )
 
     def assertCode(self, code, request):
         with self.assertRaises(grpc.RpcError) as caught:
@@ -98,7 +100,9 @@ class PredictImplTest(ServerTestCase):
     def test_PredictionSuccess(self):
         request = self.request()
         request.inputs["x"].CopyFrom(float_tensor(2.0))
-        self.assertProtoEquals(self.expected(request, {"y": 3.0}, "serving_default"), self.predict(request))
+        self.assertProtoEquals(
+            self.expected(request, {"y": 3.0}, "serving_default"), self.predict(request)
+        )
 
     def test_PredictionWithNamedRegressionSignature(self):
         request = self.request(signature_name="regress_x2_to_y3")
@@ -111,7 +115,9 @@ class PredictImplTest(ServerTestCase):
         self.assertProtoEquals(self.expected(request, {"scores": 4.0}), self.predict(request))
 
     def test_PredictionWithCustomizedSignatures(self):
-        request = self.request(name="counter_model")  # each class has its own server: a fresh counter
+        request = self.request(
+            name="counter_model"
+        )  # each class has its own server: a fresh counter
         for signature_name, value, output_filter in [
             ("get_counter", 0.0, False),
             ("incr_counter", 1.0, False),

@@ -48,10 +48,17 @@ _SAVED = {}
 def _once(name, build):
     """Models the peer's tests build themselves, built once per process in both layouts."""
     if name not in _SAVED:
-        root = os.path.join(os.path.dirname(build_testdata()["padded"]["echo"]), "..", "extra", name)
+        root = os.path.join(
+            os.path.dirname(build_testdata()["padded"]["echo"]), "..", "extra", name
+        )
         build(os.path.join(root, "padded", "00000123"))
-        shutil.copytree(os.path.join(root, "padded", "00000123"), os.path.join(root, "plain", "123"))
-        _SAVED[name] = {"padded": os.path.join(root, "padded"), "plain": os.path.join(root, "plain")}
+        shutil.copytree(
+            os.path.join(root, "padded", "00000123"), os.path.join(root, "plain", "123")
+        )
+        _SAVED[name] = {
+            "padded": os.path.join(root, "padded"),
+            "plain": os.path.join(root, "plain"),
+        }
     return _SAVED[name]
 
 
@@ -68,12 +75,16 @@ def _tf_saved_model_save_multiple_signatures(export_path):
     root = tf.train.Checkpoint()
     root.f = tf.function(lambda x: {"y": 1.0}, input_signature=[tf.TensorSpec(None, tf.float32)])
     root.g = tf.function(lambda x: {"y": 2.0}, input_signature=[tf.TensorSpec(None, tf.float32)])
-    tf.saved_model.save(root, export_path, signatures={"serving_default": root.f, "custom_signature_key": root.g})
+    tf.saved_model.save(
+        root, export_path, signatures={"serving_default": root.f, "custom_signature_key": root.g}
+    )
 
 
 def _sequential_keras(export_path):
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input(shape=(1,), name="x", dtype="float32"), keras.layers.Identity(name="y")])
+    model = keras.Sequential(
+        [keras.Input(shape=(1,), name="x", dtype="float32"), keras.layers.Identity(name="y")]
+    )
     # tf.saved_model.save of a Keras 3 model names the input `inputs` (the call argument), not
     # `x`; Keras 3's `export` keeps `x`. Both name the output `output_0`, not `y`.
     model.export(export_path, format="tf_saved_model", verbose=False)
@@ -104,7 +115,9 @@ class TensorflowModelServerTest(ServerTestCase):
     def server_args(cls):
         monitoring = os.path.join(cls.tmp, "monitoring_config.txt")
         with open(monitoring, "w") as f:  # TF Serving's testdata/monitoring_config.txt
-            f.write('prometheus_config: {\n  enable: true,\n  path: "/monitoring/prometheus/metrics"\n}\n')
+            f.write(
+                'prometheus_config: {\n  enable: true,\n  path: "/monitoring/prometheus/metrics"\n}\n'
+            )
         return {"monitoring_config_file": monitoring}
 
     def model_version(self, name):
@@ -122,7 +135,12 @@ class TensorflowModelServerTest(ServerTestCase):
         self.assertEqual(spec.version.value, version)
 
     def verify_predict_request(
-        self, expected_output, expected_version, model_name="default", specify_output=True, batch_input=False,
+        self,
+        expected_output,
+        expected_version,
+        model_name="default",
+        specify_output=True,
+        batch_input=False,
         signature_name="serving_default",
     ):
         request = predict_pb2.PredictRequest()
@@ -148,7 +166,9 @@ class TensorflowModelServerTest(ServerTestCase):
         request = get_model_status_pb2.GetModelStatusRequest()
         request.model_spec.name = "default"
         with grpc.insecure_channel(self.grpc_address) as channel:
-            result = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(request, RPC_TIMEOUT)
+            result = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(
+                request, RPC_TIMEOUT
+            )
         self.assertEqual(1, len(result.model_version_status))
         self.assertEqual(123, result.model_version_status[0].version)
         self.assertEqual(0, result.model_version_status[0].status.error_code)
@@ -173,7 +193,9 @@ class TensorflowModelServerTest(ServerTestCase):
         self.assertEqual(1, len(result.result.classifications))
         self.assertEqual(1, len(result.result.classifications[0].classes))
         self.assertEqual(3.0, result.result.classifications[0].classes[0].score)
-        self.verify_model_spec(result.model_spec, model_name, "classify_x_to_y", self.model_version(model_name))
+        self.verify_model_spec(
+            result.model_spec, model_name, "classify_x_to_y", self.model_version(model_name)
+        )
 
     def testClassify(self):
         self._test_classify("default")
@@ -190,7 +212,9 @@ class TensorflowModelServerTest(ServerTestCase):
         result = self.stub().Regress(request, RPC_TIMEOUT)
         self.assertEqual(1, len(result.result.regressions))
         self.assertEqual(3.0, result.result.regressions[0].value)
-        self.verify_model_spec(result.model_spec, model_name, "regress_x_to_y", self.model_version(model_name))
+        self.verify_model_spec(
+            result.model_spec, model_name, "regress_x_to_y", self.model_version(model_name)
+        )
 
     def testRegress(self):
         self._test_regress("default")
@@ -211,10 +235,14 @@ class TensorflowModelServerTest(ServerTestCase):
         result = self.stub().MultiInference(request, RPC_TIMEOUT)
         self.assertEqual(2, len(result.results))
         self.assertEqual(3.0, result.results[0].regression_result.regressions[0].value)
-        self.assertEqual(3.0, result.results[1].classification_result.classifications[0].classes[0].score)
+        self.assertEqual(
+            3.0, result.results[1].classification_result.classifications[0].classes[0].score
+        )
         for i in range(2):
             self.verify_model_spec(
-                result.results[i].model_spec, model_name, request.tasks[i].model_spec.signature_name,
+                result.results[i].model_spec,
+                model_name,
+                request.tasks[i].model_spec.signature_name,
                 self.model_version(model_name),
             )
 
@@ -227,22 +255,30 @@ class TensorflowModelServerTest(ServerTestCase):
     def testPredictSavedModel(self):
         version = self.model_version("default")
         self.verify_predict_request(expected_output=3.0, expected_version=version)
-        self.verify_predict_request(expected_output=3.0, specify_output=False, expected_version=version)
+        self.verify_predict_request(
+            expected_output=3.0, specify_output=False, expected_version=version
+        )
 
     def testGoodModelConfig(self):
         for specify_output in (True, False):
             self.verify_predict_request(
-                model_name="half_plus_two", expected_output=3.0, specify_output=specify_output,
+                model_name="half_plus_two",
+                expected_output=3.0,
+                specify_output=specify_output,
                 expected_version=self.model_version("half_plus_two"),
             )
             self.verify_predict_request(
-                model_name="half_plus_three", expected_output=4.0, specify_output=specify_output,
+                model_name="half_plus_three",
+                expected_output=4.0,
+                specify_output=specify_output,
                 expected_version=self.model_version("half_plus_three"),
             )
 
     def test_tf_saved_model_save(self):
         self.verify_predict_request(
-            model_name="tf_saved_model_save", expected_output=12.0, specify_output=False,
+            model_name="tf_saved_model_save",
+            expected_output=12.0,
+            specify_output=False,
             expected_version=self.model_version("tf_saved_model_save"),
         )
 
@@ -250,7 +286,10 @@ class TensorflowModelServerTest(ServerTestCase):
         name = "tf_saved_model_save_multiple_signatures"
         version = self.model_version(name)
         self.verify_predict_request(
-            model_name=name, expected_output=2.0, expected_version=version, signature_name="custom_signature_key"
+            model_name=name,
+            expected_output=2.0,
+            expected_version=version,
+            signature_name="custom_signature_key",
         )
         self.verify_predict_request(model_name=name, expected_output=1.0, expected_version=version)
 
@@ -264,7 +303,9 @@ class TensorflowModelServerTest(ServerTestCase):
         request.inputs["x"].tensor_shape.dim.add().size = 1
         request.inputs["x"].tensor_shape.dim.add().size = 1  # batch_input=True
         result = self.stub().Predict(request, RPC_TIMEOUT)
-        self.assertEqual(list(result.outputs), ["output_0"])  # Keras 2 named it after the last layer, `y`
+        self.assertEqual(
+            list(result.outputs), ["output_0"]
+        )  # Keras 2 named it after the last layer, `y`
         output = result.outputs["output_0"]
         self.assertEqual(types_pb2.DT_FLOAT, output.dtype)
         self.assertEqual([2.0], list(output.float_val))
@@ -278,11 +319,17 @@ class TensorflowModelServerTest(ServerTestCase):
         return body
 
     def testClassifyREST(self):
-        body = self.rest("/v1/models/default:classify", {"signature_name": "classify_x_to_y", "examples": [{"x": 2.0}]})
+        body = self.rest(
+            "/v1/models/default:classify",
+            {"signature_name": "classify_x_to_y", "examples": [{"x": 2.0}]},
+        )
         self.assertEqual(json.loads(body.decode()), {"results": [[["", 3.0]]]})
 
     def testRegressREST(self):
-        body = self.rest("/v1/models/default:regress", {"signature_name": "regress_x_to_y", "examples": [{"x": 2.0}]})
+        body = self.rest(
+            "/v1/models/default:regress",
+            {"signature_name": "regress_x_to_y", "examples": [{"x": 2.0}]},
+        )
         self.assertEqual(json.loads(body.decode()), {"results": [3.0]})
 
     def testPredictREST(self):
@@ -299,21 +346,30 @@ class TensorflowModelServerTest(ServerTestCase):
             json.loads(body.decode()),
             {
                 "model_version_status": [
-                    {"version": "123", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+                    {
+                        "version": "123",
+                        "state": "AVAILABLE",
+                        "status": {"error_code": "OK", "error_message": ""},
+                    }
                 ]
             },
         )
 
     def testGetModelMetadataREST(self):
         body = self.rest("/v1/models/default/metadata")
-        self.assertEqual(sorted_object(json.loads(body.decode())), sorted_object(half_plus_two_model_metadata()))
+        self.assertEqual(
+            sorted_object(json.loads(body.decode())), sorted_object(half_plus_two_model_metadata())
+        )
 
     def testPrometheusEndpoint(self):
         self.rest("/v1/models/default:predict", {"instances": [2.0]})
         body = self.rest("/monitoring/prometheus/metrics")
         self.assertIn("# TYPE", body.decode("utf-8"))
         # As TF Serving's request_count: per model and status.
-        self.assertRegex(body.decode(), r':tensorflow:serving:request_count\{model_name="default",status="OK"\} [1-9]')
+        self.assertRegex(
+            body.decode(),
+            r':tensorflow:serving:request_count\{model_name="default",status="OK"\} [1-9]',
+        )
 
 
 class TensorflowModelServerPlainLayoutTest(TensorflowModelServerTest):
@@ -352,7 +408,9 @@ class ModelConfigTest(tf.test.TestCase):
         request.inputs["x"].float_val.append(2.0)
         request.inputs["x"].tensor_shape.dim.add().size = 1
         with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-            result = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, RPC_TIMEOUT)
+            result = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(
+                request, RPC_TIMEOUT
+            )
         self.assertEqual(expected_output, result.outputs["y"].float_val[0])
         self.assertEqual(123, result.model_spec.version.value)
 
@@ -360,17 +418,36 @@ class ModelConfigTest(tf.test.TestCase):
         bad = os.path.join(self.tmp, "bad_model_config.txt")
         with open(bad, "w") as f:
             f.write("improperly formatted file")  # TF Serving's testdata/bad_model_config.txt
-        with contextlib.redirect_stderr(io.StringIO()) as err, self.assertRaises(SystemExit) as caught:
-            cli.main(["serve", "--model-config-file", bad, "--rest-port", str(free_port()), "--grpc-port", "0"])
+        with (
+            contextlib.redirect_stderr(io.StringIO()) as err,
+            self.assertRaises(SystemExit) as caught,
+        ):
+            cli.main(
+                [
+                    "serve",
+                    "--model-config-file",
+                    bad,
+                    "--rest-port",
+                    str(free_port()),
+                    "--grpc-port",
+                    "0",
+                ]
+            )
         self.assertEqual(caught.exception.code, 2)
-        self.assertGreater(err.getvalue().find("Error parsing text-format tensorflow.serving.ModelServerConfig"), -1)
+        self.assertGreater(
+            err.getvalue().find("Error parsing text-format tensorflow.serving.ModelServerConfig"),
+            -1,
+        )
         self.assertIn(bad, err.getvalue())  # ours also names the file, on one line
         self.assertEqual(len(err.getvalue().strip().splitlines()), 1)
 
     def _serve(self, poll):
         grpc_port = free_port()
         server = LocalModelServer(
-            model_config_file=self.config_path, rest_port=0, grpc_port=grpc_port, poll_seconds=0.2,
+            model_config_file=self.config_path,
+            rest_port=0,
+            grpc_port=grpc_port,
+            poll_seconds=0.2,
             model_config_poll_seconds=poll,
         ).start()
         self.addCleanup(server.stop)

@@ -14,7 +14,6 @@ copied. Each builder writes one SavedModel version directory.
 import os
 
 import tensorflow as tf
-from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 
 v1 = tf.compat.v1
@@ -88,7 +87,9 @@ def half_plus_two(export_dir, b=2.0, c=3.0, classify_x2=False):
             "classify_x_to_y": _signature({"inputs": examples}, {"scores": _info(y)}, CLASSIFY),
         }
         if classify_x2:
-            signatures["classify_x2_to_y3"] = _signature({"inputs": _info(x2)}, {"scores": _info(y3)}, CLASSIFY)
+            signatures["classify_x2_to_y3"] = _signature(
+                {"inputs": _info(x2)}, {"scores": _info(y3)}, CLASSIFY
+            )
         if classify_x2:
             v1.add_to_collection("legacy_init_op", tf.group(assign_filename))
         sess.run(v1.global_variables_initializer())
@@ -124,13 +125,18 @@ def half_plus_three(export_dir):
         # As the testdata model: an asset and its init op in the old `legacy_init_op` collection.
         asset = tf.constant(_write_asset(export_dir))
         v1.add_to_collection(v1.GraphKeys.ASSET_FILEPATHS, asset)
-        filename = v1.Variable("foo.txt", name="filename_tensor", trainable=False, collections=[],
-                               use_resource=False)
+        filename = v1.Variable(
+            "foo.txt", name="filename_tensor", trainable=False, collections=[], use_resource=False
+        )
         v1.add_to_collection("legacy_init_op", tf.group(filename.assign("foo.txt")))
         signatures = {
-            "serving_default": _signature({"x": _info(x, no_shape=True)}, {"y": _info(y, no_shape=True)}, PREDICT),
+            "serving_default": _signature(
+                {"x": _info(x, no_shape=True)}, {"y": _info(y, no_shape=True)}, PREDICT
+            ),
             REGRESS: _signature(
-                {"inputs": _info(serialized, no_shape=True)}, {"outputs": _info(outputs, no_shape=True)}, REGRESS
+                {"inputs": _info(serialized, no_shape=True)},
+                {"outputs": _info(outputs, no_shape=True)},
+                REGRESS,
             ),
         }
         sess.run(v1.global_variables_initializer())
@@ -157,7 +163,10 @@ class _HalfPlusTwo(tf.Module):
     def _parse_x(self, serialized):
         return tf.io.parse_example(
             serialized,
-            {"x": tf.io.FixedLenFeature([1], tf.float32), "x2": tf.io.FixedLenFeature([1], tf.float32, [0.0])},
+            {
+                "x": tf.io.FixedLenFeature([1], tf.float32),
+                "x2": tf.io.FixedLenFeature([1], tf.float32, [0.0]),
+            },
         )["x"]
 
     @tf.function(input_signature=[tf.TensorSpec([1], tf.float32, name="x")])
@@ -216,12 +225,16 @@ def counter(export_dir):
         signatures = {
             "get_counter": _signature({}, {"output": _info(count)}, PREDICT),
             "incr_counter": _signature({}, {"output": _info(incr)}, PREDICT),
-            "incr_counter_by": _signature({"delta": _info(delta, unknown_rank=True)}, {"output": _info(incr_by)}, PREDICT),
+            "incr_counter_by": _signature(
+                {"delta": _info(delta, unknown_rank=True)}, {"output": _info(incr_by)}, PREDICT
+            ),
             "reset_counter": _signature({}, {"output": _info(reset)}, PREDICT),
         }
         sess.run(v1.global_variables_initializer())
         builder = v1.saved_model.Builder(export_dir)
-        builder.add_meta_graph_and_variables(sess, [v1.saved_model.tag_constants.SERVING], signature_def_map=signatures)
+        builder.add_meta_graph_and_variables(
+            sess, [v1.saved_model.tag_constants.SERVING], signature_def_map=signatures
+        )
         builder.save()
     return export_dir
 
@@ -238,7 +251,12 @@ class _Echo(tf.Module):
         ]
     )
     def echo(self, tag, signal, sensor):
-        return {"tag_bytes": tag, "signal": signal, "sensor": sensor, "signal_sum": tf.reduce_sum(signal, axis=1)}
+        return {
+            "tag_bytes": tag,
+            "signal": signal,
+            "sensor": sensor,
+            "signal_sum": tf.reduce_sum(signal, axis=1),
+        }
 
     @tf.function(input_signature=[tf.TensorSpec(None, tf.string, name="text")])
     def strings(self, text):
@@ -251,7 +269,11 @@ class _Echo(tf.Module):
 
 def echo(export_dir):
     module = _Echo()
-    signatures = {"serving_default": module.echo, "strings": module.strings, "double": module.double}
+    signatures = {
+        "serving_default": module.echo,
+        "strings": module.strings,
+        "double": module.double,
+    }
     tf.saved_model.save(module, export_dir, signatures=signatures)
     return export_dir
 
@@ -290,7 +312,9 @@ def build_testdata():
         layouts["padded"][name] = os.path.join(padded, name)
         plain = os.path.join(root, "plain", name)
         for version, _ in versions:
-            shutil.copytree(os.path.join(padded, name, f"{version:08d}"), os.path.join(plain, str(version)))
+            shutil.copytree(
+                os.path.join(padded, name, f"{version:08d}"), os.path.join(plain, str(version))
+            )
         layouts["plain"][name] = plain
     _BUILT.update(layouts)
     return _BUILT

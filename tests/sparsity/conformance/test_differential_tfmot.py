@@ -9,7 +9,6 @@ again at the next call), does not show in the masks here.
 """
 
 import keras
-import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -18,7 +17,9 @@ from tfx_ext.sparsity import PolynomialDecay, prune_low_magnitude, pruning_wrapp
 
 BATCH = 32
 STEPS = 24
-SCHEDULE = dict(initial_sparsity=0.0, final_sparsity=0.8, begin_step=0, end_step=20, power=3, frequency=2)
+SCHEDULE = dict(
+    initial_sparsity=0.0, final_sparsity=0.8, begin_step=0, end_step=20, power=3, frequency=2
+)
 
 
 @pytest.mark.tf_only("tfmot runs on TensorFlow")
@@ -35,42 +36,71 @@ class DifferentialTfmotTest(tf.test.TestCase):
             [keras.Input((64,)), keras.layers.Dense(24, activation="relu"), keras.layers.Dense(10)]
         )
         twin = tf_keras.Sequential(
-            [tf_keras.Input((64,)), tf_keras.layers.Dense(24, activation="relu"), tf_keras.layers.Dense(10)]
+            [
+                tf_keras.Input((64,)),
+                tf_keras.layers.Dense(24, activation="relu"),
+                tf_keras.layers.Dense(10),
+            ]
         )
         twin.set_weights(ours.get_weights())
 
         ours = prune_low_magnitude(ours, PolynomialDecay(**SCHEDULE))
-        twin = tfmot_sparsity.prune_low_magnitude(twin, pruning_schedule=tfmot_sparsity.PolynomialDecay(**SCHEDULE))
-        ours.compile(keras.optimizers.SGD(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        twin.compile(tf_keras.optimizers.SGD(0.01), tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        twin = tfmot_sparsity.prune_low_magnitude(
+            twin, pruning_schedule=tfmot_sparsity.PolynomialDecay(**SCHEDULE)
+        )
+        ours.compile(
+            keras.optimizers.SGD(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        )
+        twin.compile(
+            tf_keras.optimizers.SGD(0.01),
+            tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
 
         def record(into, read):
             return lambda batch, logs: into.append(read())
 
         def our_state():
             wrappers = pruning_wrappers(ours)
-            return int(wrappers[0].pruning_step), [keras.ops.convert_to_numpy(w.masks[0]) for w in wrappers]
+            return int(wrappers[0].pruning_step), [
+                keras.ops.convert_to_numpy(w.masks[0]) for w in wrappers
+            ]
 
         def tfmot_state():
             wrappers = [l for l in twin.layers if hasattr(l, "pruning_vars")]
-            return int(wrappers[0].pruning_step.numpy()), [w.pruning_vars[0][1].numpy() for w in wrappers]
+            return int(wrappers[0].pruning_step.numpy()), [
+                w.pruning_vars[0][1].numpy() for w in wrappers
+            ]
 
         ours_log, tfmot_log = [], []
         ours.fit(
-            x, y, batch_size=BATCH, shuffle=False, verbose=0,
-            callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=record(ours_log, our_state))],
+            x,
+            y,
+            batch_size=BATCH,
+            shuffle=False,
+            verbose=0,
+            callbacks=[
+                keras.callbacks.LambdaCallback(on_train_batch_end=record(ours_log, our_state))
+            ],
         )
         twin.fit(
-            x, y, batch_size=BATCH, shuffle=False, verbose=0,
+            x,
+            y,
+            batch_size=BATCH,
+            shuffle=False,
+            verbose=0,
             callbacks=[
                 tfmot_sparsity.UpdatePruningStep(),
-                tf_keras.callbacks.LambdaCallback(on_train_batch_end=record(tfmot_log, tfmot_state)),
+                tf_keras.callbacks.LambdaCallback(
+                    on_train_batch_end=record(tfmot_log, tfmot_state)
+                ),
             ],
         )
         self.assertLen(ours_log, STEPS)
         self.assertLen(tfmot_log, STEPS)
         pruned_at = []
-        for batch, ((our_step, our_masks), (their_step, their_masks)) in enumerate(zip(ours_log, tfmot_log)):
+        for batch, ((our_step, our_masks), (their_step, their_masks)) in enumerate(
+            zip(ours_log, tfmot_log)
+        ):
             self.assertEqual(our_step, their_step, msg=f"batch {batch}")
             for mine, theirs in zip(our_masks, their_masks):
                 self.assertAllEqual(mine, theirs, msg=f"batch {batch}")

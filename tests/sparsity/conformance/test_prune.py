@@ -15,7 +15,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfx_ext.sparsity import ConstantSparsity, PrunableLayer, PruneLowMagnitude, prune_low_magnitude, strip_pruning
+from tfx_ext.sparsity import (
+    ConstantSparsity,
+    PrunableLayer,
+    PruneLowMagnitude,
+    prune_low_magnitude,
+    strip_pruning,
+)
 
 # Passes on JAX too, but is left out of the JAX leg to keep it short: not backend_neutral.
 
@@ -42,7 +48,11 @@ class TestSubclassedModel(keras.Model):
 
 def simple_dense_model():
     return keras.Sequential(
-        [keras.Input((10,)), layers.Dense(8, activation="relu"), layers.Dense(5, activation="softmax")]
+        [
+            keras.Input((10,)),
+            layers.Dense(8, activation="relu"),
+            layers.Dense(5, activation="softmax"),
+        ]
     )
 
 
@@ -64,7 +74,9 @@ class PruneTest(tf.test.TestCase):
         self.custom_prunable_layer = CustomPrunableLayer(10)
         self.custom_non_prunable_layer = CustomNonPrunableLayer(10)
         self.model = keras.Sequential()
-        self.params = dict(pruning_schedule=ConstantSparsity(0.5, 0), block_size=(1, 1), block_pooling_type="AVG")
+        self.params = dict(
+            pruning_schedule=ConstantSparsity(0.5, 0), block_size=(1, 1), block_pooling_type="AVG"
+        )
 
     def build_pruned_layer_model(self, layer):
         wrapped = prune_low_magnitude(layer, **self.params)
@@ -75,7 +87,9 @@ class PruneTest(tf.test.TestCase):
     def validate_pruned_layer(self, original, wrapped):
         self.assertIsInstance(wrapped, PruneLowMagnitude)
         self.assertEqual(original.get_config(), wrapped.layer.get_config())
-        self.assertEqual(self.params["pruning_schedule"].get_config(), wrapped.pruning_schedule.get_config())
+        self.assertEqual(
+            self.params["pruning_schedule"].get_config(), wrapped.pruning_schedule.get_config()
+        )
         self.assertEqual(self.params["block_size"], wrapped.block_size)
         self.assertEqual(self.params["block_pooling_type"], wrapped.block_pooling_type)
 
@@ -107,7 +121,12 @@ class PruneTest(tf.test.TestCase):
 
     def test_prune_model_valid_layers_successful(self):
         model = keras.Sequential(
-            [keras.Input((10,)), self.keras_prunable_layer, self.keras_non_prunable_layer, self.custom_prunable_layer]
+            [
+                keras.Input((10,)),
+                self.keras_prunable_layer,
+                self.keras_non_prunable_layer,
+                self.custom_prunable_layer,
+            ]
         )
         pruned_model = prune_low_magnitude(model, **self.params)
         self.assertEqual(len(model.layers), len(pruned_model.layers))
@@ -123,7 +142,12 @@ class PruneTest(tf.test.TestCase):
         # Deliberate difference (README): tfmot raises for a model with a
         # layer it cannot prune; we prune the rest and leave it dense.
         model = keras.Sequential(
-            [keras.Input((3, 8, 8, 1)), layers.ConvLSTM2D(2, (5, 5)), layers.Flatten(), layers.Dense(10)]
+            [
+                keras.Input((3, 8, 8, 1)),
+                layers.ConvLSTM2D(2, (5, 5)),
+                layers.Flatten(),
+                layers.Dense(10),
+            ]
         )
         pruned = prune_low_magnitude(model, **self.params)
         self.assertEqual(count_pruned_layers(pruned), 1)
@@ -144,7 +168,11 @@ class PruneTest(tf.test.TestCase):
 
     def test_prune_model_does_not_wrap_already_wrapped_layer(self):
         model = keras.Sequential(
-            [keras.Input((10,)), layers.Dense(10), prune_low_magnitude(layers.Dense(10), **self.params)]
+            [
+                keras.Input((10,)),
+                layers.Dense(10),
+                prune_low_magnitude(layers.Dense(10), **self.params),
+            ]
         )
         pruned_model = prune_low_magnitude(model, **self.params)
         self.assertEqual(len(model.layers), len(pruned_model.layers))
@@ -156,7 +184,11 @@ class PruneTest(tf.test.TestCase):
         self.assertEqual(pruned_model.layers[1].get_config(), model.layers[1].get_config())
 
     def test_prune_valid_layers_list_successful(self):
-        model_layers = [self.keras_prunable_layer, self.keras_non_prunable_layer, self.custom_prunable_layer]
+        model_layers = [
+            self.keras_prunable_layer,
+            self.keras_non_prunable_layer,
+            self.custom_prunable_layer,
+        ]
         pruned_layers = prune_low_magnitude(model_layers, **self.params)
         self.assertEqual(len(model_layers), len(pruned_layers))
         for layer, pruned_layer in zip(model_layers, pruned_layers):
@@ -165,14 +197,22 @@ class PruneTest(tf.test.TestCase):
     def test_prune_inference_works_pruning_step_callback_not_required(self):
         model = prune_low_magnitude(
             keras.Sequential(
-                [keras.Input((100,)), layers.Dense(10, activation="relu"), layers.Dense(2, activation="sigmoid")]
+                [
+                    keras.Input((100,)),
+                    layers.Dense(10, activation="relu"),
+                    layers.Dense(2, activation="sigmoid"),
+                ]
             ),
             **self.params,
         )
-        model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.SGD(), metrics=["accuracy"])
+        model.compile(
+            loss="categorical_crossentropy", optimizer=keras.optimizers.SGD(), metrics=["accuracy"]
+        )
         model.predict(np.random.rand(1000, 100), verbose=0)
         model.evaluate(
-            np.random.rand(1000, 100), keras.utils.to_categorical(np.random.randint(2, size=(1000, 1))), verbose=0
+            np.random.rand(1000, 100),
+            keras.utils.to_categorical(np.random.randint(2, size=(1000, 1))),
+            verbose=0,
         )
 
     def test_prune_sequential_model(self):
@@ -203,7 +243,9 @@ class PruneTest(tf.test.TestCase):
 
     def test_prune_functional_model(self):
         # Deliberate difference (README): tfmot also wraps the weightless Add (3).
-        self.assertEqual(count_pruned_layers(prune_low_magnitude(self.functional(), **self.params)), 2)
+        self.assertEqual(
+            count_pruned_layers(prune_low_magnitude(self.functional(), **self.params)), 2
+        )
 
     def test_prune_functional_model_with_layer_reused(self):
         inp = keras.Input(shape=(10,))
@@ -244,6 +286,7 @@ class PruneTest(tf.test.TestCase):
         model = self.functional()
         stripped = strip_pruning(prune_low_magnitude(model, **self.params))
         self.assertEqual(count_pruned_layers(stripped), 0)
+
         # Keras 3's clone_model renames the InputLayers (keras_tensor_N):
         # compare every other layer's config.
         def layer_configs(m):

@@ -34,7 +34,11 @@ layers = keras.layers
 def simple_dense_model():
     """tfmot's keras test_utils.build_simple_dense_model."""
     return keras.Sequential(
-        [keras.Input((10,)), layers.Dense(8, activation="relu"), layers.Dense(5, activation="softmax")]
+        [
+            keras.Input((10,)),
+            layers.Dense(8, activation="relu"),
+            layers.Dense(5, activation="softmax"),
+        ]
     )
 
 
@@ -53,7 +57,9 @@ def is_pruned_m_by_n(weight, m_by_n):
     values = np.moveaxis(keras.ops.convert_to_numpy(weight), -2, -1)
     rows = values.reshape(-1, values.shape[-1])
     return all(
-        np.count_nonzero(row[start : start + n]) <= n - zeros for row in rows for start in range(0, len(row), n)
+        np.count_nonzero(row[start : start + n]) <= n - zeros
+        for row in rows
+        for start in range(0, len(row), n)
     )
 
 
@@ -61,7 +67,11 @@ class PruneIntegrationTest(tf.test.TestCase):
     # tfmot's cases train a batch or two: the models run eagerly (no step to trace).
     def setUp(self):
         keras.utils.set_random_seed(0)
-        self.params = dict(pruning_schedule=ConstantSparsity(0.5, 0, -1, 1), block_size=(1, 1), block_pooling_type="AVG")
+        self.params = dict(
+            pruning_schedule=ConstantSparsity(0.5, 0, -1, 1),
+            block_size=(1, 1),
+            block_pooling_type="AVG",
+        )
 
     def assert_model_sparsity(self, sparsity, model, rtol=1e-6, atol=1e-6):
         for wrapper in wrappers(model):
@@ -75,7 +85,8 @@ class PruneIntegrationTest(tf.test.TestCase):
             input_data = np.random.randn(1, *model.inputs[0].shape[1:]).astype("float32")
         # Called eagerly rather than through predict: one batch needs no compiled function.
         np.testing.assert_almost_equal(
-            keras.ops.convert_to_numpy(model(input_data)), keras.ops.convert_to_numpy(stripped(input_data))
+            keras.ops.convert_to_numpy(model(input_data)),
+            keras.ops.convert_to_numpy(stripped(input_data)),
         )
 
     def train(self, model, epochs=1, x_train=None, y_train=None):
@@ -84,7 +95,12 @@ class PruneIntegrationTest(tf.test.TestCase):
         if y_train is None:
             y_train = keras.utils.to_categorical(np.random.randint(5, size=(20, 1)), 5)
         if getattr(model, "optimizer", None) is None:
-            model.compile(loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True)
+            model.compile(
+                loss="categorical_crossentropy",
+                optimizer="sgd",
+                metrics=["accuracy"],
+                run_eagerly=True,
+            )
         callbacks = [UpdatePruningStep()] if wrappers(model) else []
         model.fit(x_train, y_train, epochs=epochs, batch_size=20, callbacks=callbacks, verbose=0)
 
@@ -97,7 +113,9 @@ class PruneIntegrationTest(tf.test.TestCase):
         model = simple_dense_model()
         model2 = simple_dense_model()
         model2.set_weights(model.get_weights())
-        self.params["pruning_schedule"] = ConstantSparsity(target_sparsity=0, begin_step=0, frequency=1)
+        self.params["pruning_schedule"] = ConstantSparsity(
+            target_sparsity=0, begin_step=0, frequency=1
+        )
         pruned_model = prune_low_magnitude(model2, **self.params)
         x_train = np.random.rand(20, 10)
         y_train = keras.utils.to_categorical(np.random.randint(5, size=(20, 1)), 5)
@@ -107,7 +125,9 @@ class PruneIntegrationTest(tf.test.TestCase):
             self.assertAllClose(original, pruned, atol=1e-6)
 
     def test_prune_with_high_sparsity(self):
-        self.params["pruning_schedule"] = ConstantSparsity(target_sparsity=0.99, begin_step=0, frequency=1)
+        self.params["pruning_schedule"] = ConstantSparsity(
+            target_sparsity=0.99, begin_step=0, frequency=1
+        )
         model = prune_low_magnitude(simple_dense_model(), **self.params)
         self.train(model)
         for wrapper in wrappers(model):
@@ -130,7 +150,11 @@ class PruneIntegrationTest(tf.test.TestCase):
         self.train(model)
         pruned_model = prune_low_magnitude(model, **self.params)
         input_data = np.random.rand(10, 10)
-        self.assertTrue((model.predict(input_data, verbose=0) == pruned_model.predict(input_data, verbose=0)).all())
+        self.assertTrue(
+            (
+                model.predict(input_data, verbose=0) == pruned_model.predict(input_data, verbose=0)
+            ).all()
+        )
 
     def test_load_weights_then_prune_same_inference_without_training(self):
         # tfmot saves TF-format weights; Keras 3 writes .weights.h5.
@@ -143,7 +167,11 @@ class PruneIntegrationTest(tf.test.TestCase):
             same_architecture_model.load_weights(path)
         pruned_model = prune_low_magnitude(same_architecture_model, **self.params)
         input_data = np.random.rand(10, 10)
-        self.assertTrue((model.predict(input_data, verbose=0) == pruned_model.predict(input_data, verbose=0)).all())
+        self.assertTrue(
+            (
+                model.predict(input_data, verbose=0) == pruned_model.predict(input_data, verbose=0)
+            ).all()
+        )
 
     def test_prunes_single_layer_reaches_target_sparsity(self):
         cases = [
@@ -157,9 +185,17 @@ class PruneIntegrationTest(tf.test.TestCase):
         for layer_type, args, input_shape in cases:
             with self.subTest(layer_type.__name__):
                 model = keras.Sequential(
-                    [keras.Input(input_shape), prune_low_magnitude(layer_type(*args), **self.params)]
+                    [
+                        keras.Input(input_shape),
+                        prune_low_magnitude(layer_type(*args), **self.params),
+                    ]
                 )
-                model.compile(loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True)
+                model.compile(
+                    loss="categorical_crossentropy",
+                    optimizer="sgd",
+                    metrics=["accuracy"],
+                    run_eagerly=True,
+                )
                 self.assert_model_sparsity(0.0, model)
                 self.fit_random(model)
                 self.assert_model_sparsity(0.5, model)
@@ -177,8 +213,15 @@ class PruneIntegrationTest(tf.test.TestCase):
         for name, layer_type, args, input_shape, m_by_n, sparsity_ratio in cases:
             with self.subTest(name):
                 params = dict(self.params, sparsity_m_by_n=m_by_n)
-                model = keras.Sequential([keras.Input(input_shape), prune_low_magnitude(layer_type(*args), **params)])
-                model.compile(loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True)
+                model = keras.Sequential(
+                    [keras.Input(input_shape), prune_low_magnitude(layer_type(*args), **params)]
+                )
+                model.compile(
+                    loss="categorical_crossentropy",
+                    optimizer="sgd",
+                    metrics=["accuracy"],
+                    run_eagerly=True,
+                )
                 self.assert_model_sparsity(0.0, model)
                 self.fit_random(model)
                 for wrapper in wrappers(model):
@@ -206,8 +249,15 @@ class PruneIntegrationTest(tf.test.TestCase):
     def test_rnn_layers_single_cell_reach_target_sparsity(self):
         for layer_type in (layers.GRU, layers.LSTM, layers.SimpleRNN):
             with self.subTest(layer_type.__name__):
-                model = keras.Sequential([keras.Input((3, 4)), prune_low_magnitude(layer_type(10), **self.params)])
-                model.compile(loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True)
+                model = keras.Sequential(
+                    [keras.Input((3, 4)), prune_low_magnitude(layer_type(10), **self.params)]
+                )
+                model.compile(
+                    loss="categorical_crossentropy",
+                    optimizer="sgd",
+                    metrics=["accuracy"],
+                    run_eagerly=True,
+                )
                 self.assert_model_sparsity(0.0, model)
                 self.fit_random(model)
                 self.assert_model_sparsity(0.5, model)
@@ -215,8 +265,12 @@ class PruneIntegrationTest(tf.test.TestCase):
 
     def test_rnn_layers_with_rnn_cell_params_reach_target_sparsity(self):
         cells = [layers.LSTMCell(10), layers.GRUCell(10), layers.SimpleRNNCell(10)]
-        model = keras.Sequential([keras.Input((3, 4)), prune_low_magnitude(layers.RNN(cells), **self.params)])
-        model.compile(loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True)
+        model = keras.Sequential(
+            [keras.Input((3, 4)), prune_low_magnitude(layers.RNN(cells), **self.params)]
+        )
+        model.compile(
+            loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True
+        )
         self.assert_model_sparsity(0.0, model)
         self.fit_random(model)
         self.assert_model_sparsity(0.5, model)
@@ -231,10 +285,14 @@ class PruneIntegrationTest(tf.test.TestCase):
                 layers.Dense(1, activation="sigmoid"),
             ]
         )
-        model.compile(loss="binary_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True)
+        model.compile(
+            loss="binary_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True
+        )
         self.assert_model_sparsity(0.0, model)
         model.fit(
-            np.random.randint(10, size=(32, 5)), np.random.randint(2, size=(32, 1)), verbose=0,
+            np.random.randint(10, size=(32, 5)),
+            np.random.randint(2, size=(32, 1)),
+            verbose=0,
             callbacks=[UpdatePruningStep()],
         )
         self.assert_model_sparsity(0.5, model)
@@ -244,11 +302,17 @@ class PruneIntegrationTest(tf.test.TestCase):
         # tfmot's case never calls prune_low_magnitude (its assertions then
         # check nothing); ported as intended, with the nested model pruned.
         internal_model = keras.Sequential([keras.Input((10,)), layers.Dense(10)])
-        model = keras.Sequential([keras.Input((10,)), internal_model, layers.Flatten(), layers.Dense(1)])
+        model = keras.Sequential(
+            [keras.Input((10,)), internal_model, layers.Flatten(), layers.Dense(1)]
+        )
         model = prune_low_magnitude(model, **self.params)
-        model.compile(loss="binary_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True)
+        model.compile(
+            loss="binary_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True
+        )
         model.fit(
-            np.random.randint(10, size=(32, 10)), np.random.randint(2, size=(32, 1)), verbose=0,
+            np.random.randint(10, size=(32, 10)),
+            np.random.randint(2, size=(32, 1)),
+            verbose=0,
             callbacks=[UpdatePruningStep()],
         )
         for wrapper in wrappers(model) + wrappers(model.layers[0]):
@@ -260,7 +324,9 @@ class PruneIntegrationTest(tf.test.TestCase):
         # (the same two heads of 16, and 0.5 sparsity at the end).
         inp = keras.Input(shape=(32, 32), batch_size=100)
         x = layers.MultiHeadAttention(num_heads=2, key_dim=16)(query=inp, value=inp)
-        model = prune_low_magnitude(keras.Model(inputs=inp, outputs=layers.Flatten()(x)), **self.params)
+        model = prune_low_magnitude(
+            keras.Model(inputs=inp, outputs=layers.Flatten()(x)), **self.params
+        )
         x_train = np.random.uniform(size=(200, 32, 32)).astype("float32")
         y_train = np.random.randint(low=0, high=1024, size=(200,))
         model.compile(
@@ -269,7 +335,9 @@ class PruneIntegrationTest(tf.test.TestCase):
             run_eagerly=True,
         )
         self.assert_model_sparsity(0.0, model)
-        model.fit(x_train, y_train, epochs=1, batch_size=100, verbose=0, callbacks=[UpdatePruningStep()])
+        model.fit(
+            x_train, y_train, epochs=1, batch_size=100, verbose=0, callbacks=[UpdatePruningStep()]
+        )
         self.assert_model_sparsity(0.5, model)
         self.check_strip_pruning_matches_original(model, 0.5, x_train[:100])
 
@@ -282,7 +350,9 @@ class PruneIntegrationTest(tf.test.TestCase):
     def test_prune_stop_and_restart_preserves_sparsity(self):
         self.params["pruning_schedule"] = PolynomialDecay(0.2, 0.6, 1, 4, 3, 1)
         model = prune_low_magnitude(simple_dense_model(), **self.params)
-        model.compile(loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True)
+        model.compile(
+            loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True
+        )
         self.assert_model_sparsity(0.0, model)
         # Train only 1 step: sparsity 0.2 (initial_sparsity).
         self.train(model, epochs=1)
@@ -296,7 +366,9 @@ class PruneIntegrationTest(tf.test.TestCase):
     def test_prune_with_polynomial_decay_past_end_step_preserves_sparsity(self):
         self.params["pruning_schedule"] = PolynomialDecay(0.2, 0.6, 0, 2, 3, 1)
         model = prune_low_magnitude(simple_dense_model(), **self.params)
-        model.compile(loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True)
+        model.compile(
+            loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"], run_eagerly=True
+        )
         self.assert_model_sparsity(0.0, model)
         self.train(model, epochs=3)
         self.assert_model_sparsity(0.6, model)
@@ -311,7 +383,8 @@ class PruneIntegrationCustomTrainingLoopTest(tf.test.TestCase):
     @pytest.mark.tf_only("tf.GradientTape loop")
     def test_prunes_model_custom_training_loop_reaches_target_sparsity(self):
         pruned_model = prune_low_magnitude(
-            simple_dense_model(), pruning_schedule=ConstantSparsity(target_sparsity=0.5, begin_step=0, frequency=1)
+            simple_dense_model(),
+            pruning_schedule=ConstantSparsity(target_sparsity=0.5, begin_step=0, frequency=1),
         )
         batch_size = 20
         x_train = np.random.rand(20, 10).astype("float32")

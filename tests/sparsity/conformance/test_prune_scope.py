@@ -22,13 +22,21 @@ import tensorflow as tf
 from tfx_ext.sparsity import ConstantSparsity, PruneLowMagnitude, prune_low_magnitude, prune_scope
 from tfx_ext.sparsity import keras as tfmot_sparsity_keras
 
-PARAMS = {"pruning_schedule": ConstantSparsity(0.5, 0, -1, 100), "block_size": (1, 1), "block_pooling_type": "AVG"}
+PARAMS = {
+    "pruning_schedule": ConstantSparsity(0.5, 0, -1, 100),
+    "block_size": (1, 1),
+    "block_pooling_type": "AVG",
+}
 
 
 def simple_dense_model():
     """tfmot's keras test_utils.build_simple_dense_model."""
     return keras.Sequential(
-        [keras.Input((10,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(5, activation="softmax")]
+        [
+            keras.Input((10,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(5, activation="softmax"),
+        ]
     )
 
 
@@ -50,7 +58,9 @@ class PruneScopeTest(tf.test.TestCase):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = keras.Sequential([keras.layers.Dense(10, input_shape=(10,)), keras.layers.Dense(10)])
+            model = keras.Sequential(
+                [keras.layers.Dense(10, input_shape=(10,)), keras.layers.Dense(10)]
+            )
         self.assertTrue(model.built)
         pruned = prune_low_magnitude(model, **PARAMS)
         self.assertTrue(model.built)
@@ -82,13 +92,19 @@ class PruneScopeTest(tf.test.TestCase):
                         loaded = keras.models.load_model(path)
                 else:
                     loaded = keras.models.load_model(path)
-                self.assertIsInstance(loaded.layers[0], PruneLowMagnitude, msg=f"{name} scope={use_scope}")
+                self.assertIsInstance(
+                    loaded.layers[0], PruneLowMagnitude, msg=f"{name} scope={use_scope}"
+                )
                 self.assertAllClose(pruned.predict(x, verbose=0), loaded.predict(x, verbose=0))
 
     def test_scope_leaves_nothing_behind(self):
         with prune_scope():
-            self.assertIs(keras.saving.get_custom_objects().get("PruneLowMagnitude"), None)  # global map untouched
-            self.assertIs(keras.saving.get_registered_object("PruneLowMagnitude"), PruneLowMagnitude)
+            self.assertIs(
+                keras.saving.get_custom_objects().get("PruneLowMagnitude"), None
+            )  # global map untouched
+            self.assertIs(
+                keras.saving.get_registered_object("PruneLowMagnitude"), PruneLowMagnitude
+            )
         self.assertIsNone(keras.saving.get_registered_object("PruneLowMagnitude"))
 
     def test_not_needed_for_keras_checkpoint(self):
@@ -108,7 +124,11 @@ class TfKerasPruneScopeTest(tf.test.TestCase):
         import tf_keras
 
         model = tf_keras.Sequential(
-            [tf_keras.Input((10,)), tf_keras.layers.Dense(8, activation="relu"), tf_keras.layers.Dense(5)]
+            [
+                tf_keras.Input((10,)),
+                tf_keras.layers.Dense(8, activation="relu"),
+                tf_keras.layers.Dense(5),
+            ]
         )
         pruned = prune_low_magnitude(model)
         path = os.path.join(self.get_temp_dir(), "tfmot_pruned.h5")

@@ -22,7 +22,11 @@ BATCH_SIZE = 20
 def simple_dense_model():
     """tfmot's keras test_utils.build_simple_dense_model."""
     return keras.Sequential(
-        [keras.Input((10,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(5, activation="softmax")]
+        [
+            keras.Input((10,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(5, activation="softmax"),
+        ]
     )
 
 
@@ -35,7 +39,11 @@ class PruneCallbacksTest(tf.test.TestCase):
     def pruned_model(self, compile_it=True):
         model = prune_low_magnitude(simple_dense_model())
         if compile_it:
-            model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.SGD(), metrics=["accuracy"])
+            model.compile(
+                loss="categorical_crossentropy",
+                optimizer=keras.optimizers.SGD(),
+                metrics=["accuracy"],
+            )
         return model
 
     def test_update_pruning_steps_and_logs_summaries(self):

@@ -29,7 +29,9 @@ class Vector(keras.layers.Layer, PrunableLayer):
 
     def build(self, input_shape):
         self.weight = self.add_weight(
-            name="weights", shape=self.values.shape, initializer=keras.initializers.Constant(self.values)
+            name="weights",
+            shape=self.values.shape,
+            initializer=keras.initializers.Constant(self.values),
         )
 
     def call(self, inputs):
@@ -69,18 +71,40 @@ class PruningTest(tf.test.TestCase):
 
     def test_block_masking_avg(self):
         weight = np.array(
-            [[0.1, 0.1, 0.2, 0.2], [0.1, 0.1, 0.2, 0.2], [0.3, 0.3, 0.4, 0.4], [0.3, 0.3, 0.4, 0.4]], "float32"
+            [
+                [0.1, 0.1, 0.2, 0.2],
+                [0.1, 0.1, 0.2, 0.2],
+                [0.3, 0.3, 0.4, 0.4],
+                [0.3, 0.3, 0.4, 0.4],
+            ],
+            "float32",
         )
-        expected = [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
+        expected = [
+            [0.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0],
+            [1.0, 1.0, 1.0, 1.0],
+            [1.0, 1.0, 1.0, 1.0],
+        ]
         mask = numpy(magnitude_mask(weight, 0.5, (2, 2), "AVG"))
         self.assertEqual(mask.shape, weight.shape)
         self.assertAllEqual(mask, expected)
 
     def test_block_masking_max(self):
         weight = np.array(
-            [[0.1, 0.0, 0.2, 0.0], [0.0, -0.1, 0.0, -0.2], [0.3, 0.0, 0.4, 0.0], [0.0, -0.3, 0.0, -0.4]], "float32"
+            [
+                [0.1, 0.0, 0.2, 0.0],
+                [0.0, -0.1, 0.0, -0.2],
+                [0.3, 0.0, 0.4, 0.0],
+                [0.0, -0.3, 0.0, -0.4],
+            ],
+            "float32",
         )
-        expected = [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
+        expected = [
+            [0.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0],
+            [1.0, 1.0, 1.0, 1.0],
+            [1.0, 1.0, 1.0, 1.0],
+        ]
         self.assertAllEqual(numpy(magnitude_mask(weight, 0.5, (2, 2), "MAX")), expected)
 
     def test_block_masking_with_higher_dimensions(self):
@@ -89,9 +113,19 @@ class PruningTest(tf.test.TestCase):
         # (e.g. per kernel position of a convolution). tfmot's weight, with
         # its expected mask for the 2-D case, gives that mask here.
         weight = np.array(
-            [[[0.1, 0.1, 0.2, 0.2], [0.1, 0.1, 0.2, 0.2], [0.3, 0.3, 0.4, 0.4], [0.3, 0.3, 0.4, 0.4]]], "float32"
+            [
+                [
+                    [0.1, 0.1, 0.2, 0.2],
+                    [0.1, 0.1, 0.2, 0.2],
+                    [0.3, 0.3, 0.4, 0.4],
+                    [0.3, 0.3, 0.4, 0.4],
+                ]
+            ],
+            "float32",
         )
-        expected = [[[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]]
+        expected = [
+            [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
+        ]
         self.assertAllEqual(numpy(magnitude_mask(weight, 0.5, (2, 2), "AVG")), expected)
 
     def test_conditional_mask_update(self):
@@ -108,20 +142,42 @@ class PruningTest(tf.test.TestCase):
 
     def test_sparsity_m_by_n_masking_simple(self):
         cases = [
-            ("2d_2by4", [[0.74, 0.68], [-0.89, -0.45], [-1.68, 1.24], [0.31, -0.6]],
-             [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]], (2, 4)),
-            ("4d_2by4", [[[[-0.36, -0.77], [-0.43, -0.18], [0.12, 1.36], [0.77, 0.96]]]],
-             [[[[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]]], (2, 4)),
-            ("4d_1by2", [[[[-0.36, -0.77], [-0.43, -0.18], [0.12, 1.36], [0.77, 0.96]]]],
-             [[[[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]]], (1, 2)),
-            ("2d_2by4_pad", [[1.92, -0.21], [-0.19, 0.57], [1.1, -0.42]],
-             [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], (2, 4)),
-            ("4d_2by4_pad", [[[[-0.37, 1.85], [0.82, 0.07], [1.17, 0.5]]]],
-             [[[[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]]], (2, 4)),
+            (
+                "2d_2by4",
+                [[0.74, 0.68], [-0.89, -0.45], [-1.68, 1.24], [0.31, -0.6]],
+                [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]],
+                (2, 4),
+            ),
+            (
+                "4d_2by4",
+                [[[[-0.36, -0.77], [-0.43, -0.18], [0.12, 1.36], [0.77, 0.96]]]],
+                [[[[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]]],
+                (2, 4),
+            ),
+            (
+                "4d_1by2",
+                [[[[-0.36, -0.77], [-0.43, -0.18], [0.12, 1.36], [0.77, 0.96]]]],
+                [[[[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]]],
+                (1, 2),
+            ),
+            (
+                "2d_2by4_pad",
+                [[1.92, -0.21], [-0.19, 0.57], [1.1, -0.42]],
+                [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+                (2, 4),
+            ),
+            (
+                "4d_2by4_pad",
+                [[[[-0.37, 1.85], [0.82, 0.07], [1.17, 0.5]]]],
+                [[[[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]]],
+                (2, 4),
+            ),
         ]
         for name, weights, expected, (m, n) in cases:
             with self.subTest(name):
-                self.assertAllEqual(numpy(m_by_n_mask(np.array(weights, "float32"), m, n)), expected)
+                self.assertAllEqual(
+                    numpy(m_by_n_mask(np.array(weights, "float32"), m, n)), expected
+                )
                 # The same through the wrapper, which sets m-by-n masks at its first training step.
                 wrapper = wrapped_vector(weights, sparsity_m_by_n=(m, n))
                 wrapper(np.zeros((1, 1), "float32"), training=True)

@@ -128,7 +128,9 @@ class ConstantSparsityTest(tf.test.TestCase):
 
     def test_serialize_deserialize(self):
         schedule = ConstantSparsity(0.7, 10, 20, 10)
-        restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+        restored = keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(schedule)
+        )
         self.assertEqual(schedule.__dict__, restored.__dict__)
 
 
@@ -147,5 +149,7 @@ class PolynomialDecayTest(tf.test.TestCase):
 
     def test_serialize_deserialize(self):
         schedule = PolynomialDecay(0.2, 0.6, 10, 20, 5, 10)
-        restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+        restored = keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(schedule)
+        )
         self.assertEqual(schedule.__dict__, restored.__dict__)

@@ -22,7 +22,9 @@ class CustomLayer(keras.layers.Layer):
 
     def __init__(self, input_dim=16, output_dim=32, **kwargs):
         super().__init__(**kwargs)
-        self.weight = self.add_weight(shape=(input_dim, output_dim), initializer="random_normal", trainable=True)
+        self.weight = self.add_weight(
+            shape=(input_dim, output_dim), initializer="random_normal", trainable=True
+        )
         self.bias = self.add_weight(shape=(output_dim,), initializer="zeros", trainable=True)
 
     def call(self, inputs):
@@ -36,7 +38,9 @@ class CustomLayerPrunable(CustomLayer):
         return [self.weight, self.bias]
 
 
-PARAMS = dict(pruning_schedule=ConstantSparsity(0.5, 0), block_size=(1, 1), block_pooling_type="AVG")
+PARAMS = dict(
+    pruning_schedule=ConstantSparsity(0.5, 0), block_size=(1, 1), block_pooling_type="AVG"
+)
 
 
 def mask_count(model):

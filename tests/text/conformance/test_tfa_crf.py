@@ -38,8 +38,7 @@ def numpy(x):
 def calculate_sequence_score(inputs, transition_params, tag_indices, sequence_lengths):
     unary = sum(inputs[i][tag_indices[i]] for i in range(sequence_lengths))
     binary = sum(
-        transition_params[tag_indices[i], tag_indices[i + 1]]
-        for i in range(sequence_lengths - 1)
+        transition_params[tag_indices[i], tag_indices[i + 1]] for i in range(sequence_lengths - 1)
     )
     return unary + binary
 
@@ -188,9 +187,7 @@ class TFACrfTest(tf.test.TestCase):
                 )
                 allowed = [row.nonzero()[0] for row in tag_bitmap[:sequence_lengths]]
                 expected = [
-                    calculate_sequence_score(
-                        inputs, transition_params, indices, sequence_lengths
-                    )
+                    calculate_sequence_score(inputs, transition_params, indices, sequence_lengths)
                     for indices in itertools.product(*allowed)
                 ]
                 self.assertCloseForType(
@@ -210,9 +207,7 @@ class TFACrfTest(tf.test.TestCase):
                     sequence_lengths=sequence_lengths[None],
                     inputs=inputs[None],
                 )
-                expected = sum(
-                    inputs[i][tag_indices[i]] for i in range(sequence_lengths)
-                )
+                expected = sum(inputs[i][tag_indices[i]] for i in range(sequence_lengths))
                 self.assertCloseForType(numpy(score)[0], expected, dtype)
 
     def test_crf_binary_score(self):
@@ -239,9 +234,7 @@ class TFACrfTest(tf.test.TestCase):
                 (np.array(1, np.int64), np.array([[3, -1, 3]], dtype)),
             ]
             for sequence_lengths, inputs in cases:
-                _, scores = all_sequence_scores(
-                    inputs, sequence_lengths, transition_params
-                )
+                _, scores = all_sequence_scores(inputs, sequence_lengths, transition_params)
                 log_norm = text.crf_log_norm(
                     inputs=inputs[None],
                     sequence_lengths=sequence_lengths[None],
@@ -293,9 +286,7 @@ class TFACrfTest(tf.test.TestCase):
             expected_sequence, expected_score = brute_force_decode(
                 sequence_lengths, inputs, transition_params
             )
-            sequence, score = text.viterbi_decode(
-                inputs[:sequence_lengths], transition_params
-            )
+            sequence, score = text.viterbi_decode(inputs[:sequence_lengths], transition_params)
             self.assertCloseForType(score, expected_score, dtype)
             self.assertEqual(sequence, expected_sequence[:sequence_lengths])
 
@@ -314,9 +305,7 @@ class TFACrfTest(tf.test.TestCase):
                     inputs[None], transition_params, sequence_lengths[None]
                 )
                 self.assertEqual(numpy(sequence).dtype, np.int32)
-                self.assertCloseForType(
-                    numpy(score)[0], expected_score, dtype, 1e-6, 1e-6
-                )
+                self.assertCloseForType(numpy(score)[0], expected_score, dtype, 1e-6, 1e-6)
                 self.assertEqual(
                     list(numpy(sequence)[0][:sequence_lengths]),
                     expected_sequence[:sequence_lengths],
@@ -413,9 +402,7 @@ class TFACrfTest(tf.test.TestCase):
             potentials, transition_params, tf.ones([batch_size], dtype=tf.int32)
         )
         # Length-1 sequences: the argmax tag and its potential.
-        self.assertAllEqual(
-            tags[:, 0], tf.argmax(potentials[:, 0], axis=1, output_type=tf.int32)
-        )
+        self.assertAllEqual(tags[:, 0], tf.argmax(potentials[:, 0], axis=1, output_type=tf.int32))
         self.assertAllClose(scores, tf.reduce_max(potentials[:, 0], axis=1))
 
     def test_crf_decode_save_load(self):
@@ -424,9 +411,7 @@ class TFACrfTest(tf.test.TestCase):
         input_tensor = keras.Input(shape=(10, 3), dtype="float32", name="input_tensor")
         seq_len = keras.Input(shape=(), dtype="int32", name="seq_len")
         decoded = CRFDecode(transition)(input_tensor, seq_len)
-        model = keras.Model(
-            inputs=[input_tensor, seq_len], outputs=decoded, name="example_model"
-        )
+        model = keras.Model(inputs=[input_tensor, seq_len], outputs=decoded, name="example_model")
         x_data = {
             "input_tensor": np.random.random_sample((5, 10, 3)).astype(np.float32),
             "seq_len": np.array([10] * 5, dtype=np.int32),
@@ -458,14 +443,10 @@ class TFACrfTest(tf.test.TestCase):
             )
             mask = tf.sequence_mask(sequence_length_less_one, tf.shape(inputs)[1])
             masked_indices = tf.cast(tf.logical_not(mask), tf.int32)
-            expected_sums = (
-                tf.repeat(inputs.shape[1], inputs.shape[0]) - sequence_length_less_one
-            )
+            expected_sums = tf.repeat(inputs.shape[1], inputs.shape[0]) - sequence_length_less_one
             self.assertAllEqual(tf.reduce_sum(masked_indices, axis=1), expected_sums)
             zeros = masked_indices[:, :, None] * backpointers
-            self.assertTrue(
-                bool(tf.reduce_all(zeros == 0)), f"Mask not applied correctly: {zeros}"
-            )
+            self.assertTrue(bool(tf.reduce_all(zeros == 0)), f"Mask not applied correctly: {zeros}")
 
 
 @keras.saving.register_keras_serializable(package="tests_crf")

@@ -18,9 +18,7 @@ import tensorflow as tf
 from tests.bad_input import rejects_bad_input
 from tfx_ext.text import CRFModelWrapper, crf_log_likelihood
 
-pytestmark = pytest.mark.tf_only(
-    "CRFModelWrapper trains with a tf.GradientTape train_step"
-)
+pytestmark = pytest.mark.tf_only("CRFModelWrapper trains with a tf.GradientTape train_step")
 
 
 def get_test_data():
@@ -72,17 +70,11 @@ class TFACRFModelWrapperTest(tf.test.TestCase):
         (potentials, lengths, kernel), _ = model(x_np, return_crf_internal=True)
         expected_loss = -float(
             np.mean(
-                keras.ops.convert_to_numpy(
-                    crf_log_likelihood(potentials, y_np, lengths, kernel)[0]
-                )
+                keras.ops.convert_to_numpy(crf_log_likelihood(potentials, y_np, lengths, kernel)[0])
             )
         )
-        logs = model.fit(
-            x=x_np, y=y_np, verbose=0
-        ).history  # graph mode: a traced train_step
-        model.run_eagerly = (
-            True  # tracing evaluate and predict too would add seconds, not coverage
-        )
+        logs = model.fit(x=x_np, y=y_np, verbose=0).history  # graph mode: a traced train_step
+        model.run_eagerly = True  # tracing evaluate and predict too would add seconds, not coverage
         # The logged loss is the CRF negative log-likelihood before the step.
         self.assertAllClose(logs["crf_loss"][0], expected_loss, rtol=1e-5)
         self.assertAllClose(logs["loss"][0], expected_loss, rtol=1e-5)
@@ -103,9 +95,7 @@ class TFACRFModelWrapperTest(tf.test.TestCase):
             new_model = keras.models.load_model(file_path)
         self.assertIsInstance(new_model, CRFModelWrapper)
         new_model.run_eagerly = True
-        assert_all_equal(
-            model.predict(x_np, verbose=0), new_model.predict(x_np, verbose=0)
-        )
+        assert_all_equal(model.predict(x_np, verbose=0), new_model.predict(x_np, verbose=0))
         assert_all_equal(model.get_weights(), new_model.get_weights())
         original_loss = model.train_on_batch(x_np, y_np, return_dict=True)["crf_loss"]
         clone_loss = new_model.train_on_batch(x_np, y_np, return_dict=True)["crf_loss"]
