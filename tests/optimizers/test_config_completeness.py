@@ -163,6 +163,17 @@ class OptimizerConfigCompletenessTest(tf.test.TestCase):
     def callback_cases(self):
         return {
             "TimeStopping": dict(seconds=3, verbose=1),
+            "TQDMProgressBar": dict(
+                metrics_separator=" | ",
+                overall_bar_format="{l_bar}{bar}",
+                epoch_bar_format="{n_fmt}{bar}",
+                metrics_format="{name}={value:0.2f}",
+                update_per_second=4,
+                leave_epoch_progress=False,
+                leave_overall_progress=False,
+                show_epoch_progress=False,
+                show_overall_progress=False,
+            ),
             "LearningRateFinder": dict(
                 min_rate=1e-4,
                 max_rate=0.5,
