@@ -89,7 +89,9 @@ class ActivationFormulaTest(tf.test.TestCase):
                 ValueError, r"argument `upper`. Expected a number >= lower \(1.0\)"
             ):
                 fn(X, lower=1.0, upper=0.5)
-        with self.assertRaisesRegex(TypeError, r"argument `approximate`. Expected a bool"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `approximate`. Expected True or False \(a bool\)"
+        ):
             gelu(X, approximate="yes")
         with self.assertRaisesRegex(
             ValueError, r"argument `frequency`. Expected a non-zero number"

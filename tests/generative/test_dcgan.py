@@ -91,7 +91,7 @@ class DCGANBuildersTest(tf.test.TestCase):
             dcgan_generator(8, (8, 8, 1), filters=())
         with self.assertRaisesRegex(ValueError, "`dropout`"):
             dcgan_discriminator((8, 8, 1), dropout=1.0)
-        with self.assertRaisesRegex(TypeError, "`batch_norm`. Expected a bool"):
+        with self.assertRaisesRegex(TypeError, "`batch_norm`. Expected True or False \\(a bool\\)"):
             dcgan_discriminator((8, 8, 1), batch_norm="yes")
         with self.assertRaisesRegex(TypeError, "`filters`"):
             dcgan_discriminator((8, 8, 1), filters=8)

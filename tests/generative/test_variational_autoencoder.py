@@ -115,7 +115,10 @@ class VariationalAutoencoderTest(tf.test.TestCase):
     @rejects_bad_input(VariationalAutoencoder, VariationalAutoencoder.generate)
     def test_bad_arguments(self):
         encoder, decoder = parts()
-        with self.assertRaisesRegex(TypeError, "`encoder`. Expected a keras.Model"):
+        with self.assertRaisesRegex(
+            TypeError,
+            "`encoder`. Expected a built Sequential \\(with an Input\\) or functional keras.Model",
+        ):
             VariationalAutoencoder("encoder", decoder)
         with self.assertRaisesRegex(
             ValueError, "`encoder`. Expected a model with two outputs of the same shape"

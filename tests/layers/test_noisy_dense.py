@@ -56,7 +56,9 @@ class NoisyDenseTest(tf.test.TestCase):
             NoisyDense(0)
         with self.assertRaisesRegex(ValueError, r"argument `sigma`.*Received: sigma=-1"):
             NoisyDense(2, sigma=-1)
-        with self.assertRaisesRegex(TypeError, r"argument `use_factorised`. Expected a bool"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `use_factorised`. Expected True or False \(a bool\)"
+        ):
             NoisyDense(2, use_factorised="yes")
         with self.assertRaisesRegex(
             ValueError, "last dimension of the inputs to `NoisyDense` should be defined"

@@ -43,7 +43,9 @@ class PolynomialCrossingTest(tf.test.TestCase):
             ValueError, r"argument `diag_scale`.*Received: diag_scale=-0.5"
         ):
             PolynomialCrossing(diag_scale=-0.5)
-        with self.assertRaisesRegex(TypeError, r"argument `use_bias`. Expected a bool"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `use_bias`. Expected True or False \(a bool\)"
+        ):
             PolynomialCrossing(use_bias="yes")
         with self.assertRaisesRegex(ValueError, "must be a tuple or list of size 2"):
             PolynomialCrossing()(self.x)

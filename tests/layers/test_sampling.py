@@ -77,7 +77,9 @@ class SamplingTest(tf.test.TestCase):
             TypeError, "`seed`. Expected an integer or None. Received: seed='1'"
         ):
             Sampling(seed="1")
-        with self.assertRaisesRegex(TypeError, "`sample_at_inference`. Expected a bool"):
+        with self.assertRaisesRegex(
+            TypeError, "`sample_at_inference`. Expected True or False \\(a bool\\)"
+        ):
             Sampling(sample_at_inference="yes")
         x = np.zeros((2, 3), "float32")
         with self.assertRaisesRegex(ValueError, "`inputs`. Expected a list \\[mean, log_var\\]"):

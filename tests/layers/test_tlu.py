@@ -39,7 +39,9 @@ class TLUTest(tf.test.TestCase):
 
     @rejects_bad_input(TLU)
     def test_bad_arguments(self):
-        with self.assertRaisesRegex(TypeError, r"argument `affine`. Expected a bool"):
+        with self.assertRaisesRegex(
+            TypeError, r"argument `affine`. Expected True or False \(a bool\)"
+        ):
             TLU(affine=1)
         with self.assertRaisesRegex(ValueError, "non-batch sizes to be known"):
             TLU()(keras.Input((None, 3)))

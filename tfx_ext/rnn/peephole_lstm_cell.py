@@ -38,6 +38,9 @@ class PeepholeLSTMCell(keras.layers.LSTMCell):
     ((30, 23, 4), (30, 4), (30, 4))
     """
 
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+
     def build(self, input_shape):
         super().build(input_shape)
         for gate in ("input", "forget", "output"):

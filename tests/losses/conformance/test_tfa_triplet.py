@@ -202,7 +202,7 @@ class TFATripletTest(tf.test.TestCase):
             ValueError, r"argument `distance_metric`.*Received: distance_metric='l2'"
         ):
             triplet_hard_loss([0, 1], [[0.0, 1.0], [1.0, 0.0]], distance_metric="l2")
-        with self.assertRaisesRegex(TypeError, r"argument `soft`.*boolean.*Received: soft=1"):
+        with self.assertRaisesRegex(TypeError, r"argument `soft`.*bool.*Received: soft=1"):
             TripletHardLoss(soft=1)
         with self.assertRaisesRegex(ValueError, r"argument `margin`.*Received: margin=-1"):
             TripletHardLoss(margin=-1)
