@@ -40,7 +40,9 @@ def build_model(seed=0):
     x = keras.layers.Reshape((16, 4))(keras.layers.MaxPooling2D()(x))
     x = layers.MCSpatialDropout1D(0.0)(x)
     x = layers.ESN(4, connectivity=0.5, return_sequences=True)(x)
-    x = keras.layers.Flatten()(x)
+    # A CRF over the sequence: its potentials (float) join the path; the decoded tags are ints.
+    _, potentials, _, _ = layers.CRF(3)(x)
+    x = keras.layers.Concatenate()([keras.layers.Flatten()(x), keras.layers.Flatten()(potentials)])
     x = layers.WeightNormalization(keras.layers.Dense(16, activation="selu"), data_init=True)(x)
     x = layers.Maxout(8)(x)
     x = layers.MinibatchStandardDeviation()(x)
