@@ -237,3 +237,30 @@ class GrpcClientTest(tf.test.TestCase):
                 result = client.predict(x)
         self.assertEqual(result.shape, (1100, 2))
         self.assertAllClose(result, predict(model, x), atol=1e-4)
+
+    def test_array_predict_looks_the_input_name_up_once_and_again_when_refused(self):
+        inputs = keras.Input((3,), name="pixels")
+        model = keras.Model(inputs, keras.layers.Dense(2, name="out")(inputs))
+        base = temp_dir(self)
+        export_for_serving(model, base, "small")
+        x = np.random.default_rng(1).standard_normal((4, 3)).astype("float32")
+        port = free_port()
+        with LocalModelServer(base, rest_port=0, grpc_port=port):
+            with GrpcClient("127.0.0.1", port, "small") as client:
+                lookups = []
+                original = client._input_names
+
+                def counting(signature_name):
+                    lookups.append(signature_name)
+                    return original(signature_name)
+
+                client._input_names = counting
+                for _ in range(3):
+                    self.assertAllClose(client.predict(x), predict(model, x), atol=1e-5)
+                self.assertEqual(lookups, ["serving_default"])
+                # A cached name the served version refuses (a new version renamed its input):
+                # looked up again, and the predict answers.
+                client._input_names_cache["serving_default"] = ["renamed"]
+                self.assertAllClose(client.predict(x), predict(model, x), atol=1e-5)
+                self.assertEqual(lookups, ["serving_default"] * 2)
+                self.assertEqual(client._input_names_cache["serving_default"], ["pixels"])

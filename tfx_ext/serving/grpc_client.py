@@ -45,6 +45,7 @@ class GrpcClient:
         port = check_port("port", port)
         self.version = None if version is None else check_int("version", version, minimum=1)
         self.label = label
+        self._input_names_cache = {}  # signature name -> sorted input names (predict of an array)
         self.timeout = check_number("timeout", timeout, low=0.0, low_open=True)
         self.retries = check_int("retries", retries, minimum=0)
         self.backoff = check_number("backoff", backoff, low=0.0)
@@ -102,19 +103,34 @@ class GrpcClient:
         from tfx_ext.serving.inference import as_array
         from tfx_ext.serving.tensor_protos import array_from_response_proto, array_to_request_proto
 
-        if not isinstance(inputs, dict):
-            names = self._input_names(signature_name or "serving_default")
-            if len(names) != 1:
-                raise ValueError(f"The signature has inputs {names}: pass a dict of arrays.")
-            inputs = {names[0]: inputs}
-        request = predict_pb2.PredictRequest()
-        self._spec(request.model_spec, signature_name)
-        for name, value in inputs.items():
-            request.inputs[name].CopyFrom(
-                array_to_request_proto(as_array(value))
-            )  # bytes stay whole
-        request.output_filter.extend(output_filter or [])
-        response = self._call(self._predictions.Predict, request)
+        key = signature_name or "serving_default"
+        by_name = isinstance(inputs, dict)
+        for attempt in (0, 1):
+            if not by_name:
+                # The signature's input name, looked up once per signature (one metadata RPC
+                # per predict would double its latency); looked up again if a new version
+                # refuses it.
+                if attempt or key not in self._input_names_cache:
+                    self._input_names_cache[key] = self._input_names(key)
+                names = self._input_names_cache[key]
+                if len(names) != 1:
+                    raise ValueError(f"The signature has inputs {names}: pass a dict of arrays.")
+                named = {names[0]: inputs}
+            else:
+                named = inputs
+            request = predict_pb2.PredictRequest()
+            self._spec(request.model_spec, signature_name)
+            for name, value in named.items():
+                request.inputs[name].CopyFrom(
+                    array_to_request_proto(as_array(value))
+                )  # bytes stay whole
+            request.output_filter.extend(output_filter or [])
+            try:
+                response = self._call(self._predictions.Predict, request)
+                break
+            except ServingError as error:
+                if by_name or attempt or error.code != "INVALID_ARGUMENT":
+                    raise
         outputs = {k: array_from_response_proto(k, v) for k, v in response.outputs.items()}
         return next(iter(outputs.values())) if len(outputs) == 1 else outputs
 
